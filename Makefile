@@ -1,0 +1,114 @@
+# VPN server with a software enclave.
+#
+#   make            build bin/vpn-server, bin/vpn-enclave, bin/vpn-client and the tools
+#   make check      install missing packages, build, run every test (ends "N passed, N failed")
+#   make demo       install missing packages, build, run the namespace demo
+#   make install    PREFIX=/usr/local DESTDIR=
+#
+# Source lists are wildcards on purpose: one job per file, and adding a file needs no edit here.
+
+CC      ?= gcc
+PREFIX  ?= /usr/local
+DESTDIR ?=
+
+STD      := -std=c99 -D_GNU_SOURCE
+WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
+HARDEN   := -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE
+OPT      ?= -O2 -g
+CFLAGS   += $(STD) $(WARN) $(HARDEN) $(OPT) -Iinclude -pthread $(EXTRA_CFLAGS)
+LDFLAGS  += -pie -Wl,-z,relro,-z,now -pthread
+
+LIBS_CRYPTO := -lsodium
+LIBS_URCU   := -lurcu-qsbr -lurcu-cds -lurcu-common
+LIBS_SANDBOX:= -lseccomp -lcap
+
+B := build
+
+LIB_SRC     := $(wildcard core/lib/*.c)
+SERVER_SRC  := $(wildcard core/server/*.c)
+ENCLAVE_SRC := $(wildcard enclave/*.c)
+CLIENT_SRC  := $(wildcard client/*.c)
+TOOL_SRC    := $(wildcard tools/*.c)
+UNIT_SRC    := $(wildcard tests/unit/test_*.c)
+
+LIB_OBJ     := $(LIB_SRC:%.c=$(B)/%.o)
+SERVER_OBJ  := $(SERVER_SRC:%.c=$(B)/%.o)
+ENCLAVE_OBJ := $(ENCLAVE_SRC:%.c=$(B)/%.o)
+CLIENT_OBJ  := $(CLIENT_SRC:%.c=$(B)/%.o)
+TOOLS       := $(TOOL_SRC:tools/%.c=bin/%)
+UNIT_BINS   := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
+
+LIBVPN := $(B)/libvpn.a
+
+BINS := bin/vpn-server bin/vpn-enclave bin/vpn-client $(TOOLS)
+
+.PHONY: all check demo install uninstall clean deps unit fuzz bench
+all: $(BINS)
+
+$(B)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(LIBVPN): $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+bin/vpn-server: $(SERVER_OBJ) $(LIBVPN)
+	@mkdir -p bin
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_URCU) $(LIBS_SANDBOX) $(LIBS_CRYPTO)
+
+bin/vpn-enclave: $(ENCLAVE_OBJ) $(LIBVPN)
+	@mkdir -p bin
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_SANDBOX) $(LIBS_CRYPTO)
+
+bin/vpn-client: $(CLIENT_OBJ) $(LIBVPN)
+	@mkdir -p bin
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_CRYPTO)
+
+bin/%: $(B)/tools/%.o $(LIBVPN)
+	@mkdir -p bin
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_CRYPTO)
+
+# Each program's objects other than main.o also go into an archive, so that a unit test links
+# only the modules it uses (the linker pulls objects from archives on demand).
+$(B)/libserver.a: $(filter-out %/main.o,$(SERVER_OBJ))
+$(B)/libenclave.a: $(filter-out %/main.o,$(ENCLAVE_OBJ))
+$(B)/libclient.a: $(filter-out %/main.o,$(CLIENT_OBJ))
+$(B)/libserver.a $(B)/libenclave.a $(B)/libclient.a:
+	@rm -f $@
+	ar rcs $@ $^
+
+PROG_LIBS := $(B)/libserver.a $(B)/libenclave.a $(B)/libclient.a
+$(B)/tests/%: $(B)/tests/unit/%.o $(PROG_LIBS) $(LIBVPN)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $< $(PROG_LIBS) $(LIBVPN) -lcriterion $(LIBS_URCU) $(LIBS_SANDBOX) $(LIBS_CRYPTO)
+
+unit: $(UNIT_BINS)
+
+deps:
+	@tools/install-deps.sh
+
+check: deps
+	$(MAKE) all unit
+	@tests/run.sh
+
+demo: deps
+	$(MAKE) all
+	@tools/demo.sh
+
+bench: all
+	@bench/run-iperf.sh
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
+	install -d $(DESTDIR)$(PREFIX)/share/vpnse/conf
+	install -m 0644 conf/*.example $(DESTDIR)$(PREFIX)/share/vpnse/conf/ 2>/dev/null || true
+
+uninstall:
+	cd $(DESTDIR)$(PREFIX)/bin && rm -f $(notdir $(BINS))
+
+clean:
+	rm -rf $(B) bin
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -1,0 +1,94 @@
+/* Client half of the handshake (PROTOCOL.md, "CONNECT_REQ" and the client's duties on
+ * "CONNECT_RESP"). */
+#include "handshake_client.h"
+
+#include <sodium.h>
+#include <string.h>
+
+#include "vpn/proto.h"
+
+bool hs_client_request(struct hs_client *st, const uint8_t e_priv[KEY_LEN],
+                       const uint8_t s_pub[KEY_LEN], const char *username,
+                       const uint8_t token[TOKEN_LEN], uint64_t ts, uint8_t *out)
+{
+    uint8_t identity[IDENTITY_LEN] = { 0 };
+    uint8_t ad[HDR_LEN + KEY_LEN];
+    static const uint8_t zero_nonce[NONCE_LEN];
+    uint8_t *payload = out + HDR_LEN;
+    size_t ulen = strlen(username);
+
+    if (ulen == 0 || ulen > USERNAME_MAX)
+        return false;
+    memset(st, 0, sizeof(*st));
+    memcpy(st->e_priv, e_priv, KEY_LEN);
+    crypto_scalarmult_base(st->e_pub, st->e_priv);
+    if (!hs_chain_identity(st->ck1, st->k_id, st->e_priv, s_pub, s_pub))
+        return false;
+    st->request_ts = ts;
+
+    memset(out, 0, CONNECT_REQ_LEN);
+    proto_hdr_write(out, MSG_CONNECT_REQ, CONNECT_REQ_PAYLOAD, 0, ts);
+    memcpy(payload, st->e_pub, KEY_LEN);
+    memcpy(identity, username, ulen);
+    memcpy(ad, out, HDR_LEN);
+    memcpy(ad + HDR_LEN, st->e_pub, KEY_LEN);
+    crypto_aead_chacha20poly1305_ietf_encrypt(payload + REQ_SEALED_OFF, NULL, identity,
+                                              IDENTITY_LEN, ad, sizeof(ad), NULL, zero_nonce,
+                                              st->k_id);
+    hs_auth_mac(st->auth_mac, st->ck1, token, out);
+    memcpy(payload + REQ_MAC_OFF, st->auth_mac, 32);
+    sodium_memzero(identity, sizeof(identity));
+    return true;
+}
+
+enum hs_client_verdict hs_client_response(const struct hs_client *st, const uint8_t *resp,
+                                          size_t len, const uint8_t token[TOKEN_LEN],
+                                          struct hs_config *config, struct session_keys *keys)
+{
+    static const uint8_t zero[KEY_LEN];
+    struct vpn_hdr h;
+    uint8_t ad[HDR_LEN + KEY_LEN + 32];
+    uint8_t plain[RESP_CONFIG_MAX];
+    uint8_t nonce[NONCE_LEN] = { 0 };
+    unsigned long long plain_len;
+    enum hs_client_verdict v = HSC_INVALID;
+
+    if (proto_hdr_parse(resp, len, &h) != HDR_OK || h.type != MSG_CONNECT_RESP)
+        return HSC_INVALID;
+    const uint8_t *e_s_pub = resp + HDR_LEN;
+    const uint8_t *sealed = e_s_pub + KEY_LEN;
+    size_t sealed_len = len - HDR_LEN - KEY_LEN;
+    bool failure = sodium_memcmp(e_s_pub, zero, KEY_LEN) == 0;
+    const uint8_t *key = st->k_id;
+
+    memcpy(ad, resp, HDR_LEN + KEY_LEN);
+    memcpy(ad + HDR_LEN + KEY_LEN, st->auth_mac, 32);
+    if (failure) {
+        nonce[NONCE_LEN - 1] = 1;
+    } else {
+        /* hs_session_keys computes ee = X25519(E_c_priv, E_s_pub), as the client must. */
+        if (!hs_session_keys(keys, st->ck1, st->e_priv, e_s_pub, token))
+            return HSC_INVALID;
+        key = keys->k_resp;
+    }
+    if (crypto_aead_chacha20poly1305_ietf_decrypt(plain, &plain_len, NULL, sealed, sealed_len, ad,
+                                                  sizeof(ad), nonce, key) != 0)
+        goto out;
+    if (!hs_config_decode(plain, (size_t)plain_len, config))
+        goto out;
+    if (failure)
+        v = config->status != STATUS_OK ? HSC_REJECTED : HSC_INVALID;
+    else
+        v = (config->status == STATUS_OK && config->session_id != 0) ? HSC_ACCEPTED
+                                                                      : HSC_INVALID;
+out:
+    if (v != HSC_ACCEPTED && !failure)
+        sodium_memzero(keys, sizeof(*keys));
+    sodium_memzero(plain, sizeof(plain));
+    return v;
+}
+
+void hs_client_wipe(struct hs_client *st)
+{
+    sodium_memzero(st, sizeof(*st));
+}

@@ -1,0 +1,42 @@
+/* Client half of the handshake (PROTOCOL.md): builds CONNECT_REQ, opens CONNECT_RESP. */
+#ifndef CLIENT_HANDSHAKE_CLIENT_H
+#define CLIENT_HANDSHAKE_CLIENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vpn/handshake.h"
+#include "vpn/limits.h"
+
+/* State of one pending request; erased with hs_client_wipe. */
+struct hs_client {
+    uint8_t e_priv[KEY_LEN];
+    uint8_t e_pub[KEY_LEN];
+    uint8_t ck1[32];
+    uint8_t k_id[32];
+    uint8_t auth_mac[32];
+    uint64_t request_ts;
+};
+
+enum hs_client_verdict {
+    HSC_INVALID,        /* not a response to our request: ignore it */
+    HSC_REJECTED,       /* authentic failure response: config->status says why */
+    HSC_ACCEPTED,       /* keys and config filled */
+};
+
+/* Builds the CONNECT_REQ (CONNECT_REQ_LEN bytes) into out with the given ephemeral private key
+ * (random in real use, fixed in the test vectors). Returns false when S_pub is unusable. */
+bool hs_client_request(struct hs_client *st, const uint8_t e_priv[KEY_LEN],
+                       const uint8_t s_pub[KEY_LEN], const char *username,
+                       const uint8_t token[TOKEN_LEN], uint64_t ts, uint8_t *out);
+
+/* Opens a CONNECT_RESP for the pending request st. On HSC_ACCEPTED the config must have
+ * status 0 and a non-zero session id. */
+enum hs_client_verdict hs_client_response(const struct hs_client *st, const uint8_t *resp,
+                                          size_t len, const uint8_t token[TOKEN_LEN],
+                                          struct hs_config *config, struct session_keys *keys);
+
+void hs_client_wipe(struct hs_client *st);
+
+#endif

@@ -1,0 +1,349 @@
+/* client.conf (see client_config.h; REQUIREMENTS.md section 5). The file holds the user's
+ * token, so no message here ever quotes the auth_token value, and the caller should erase the
+ * structure with sodium_memzero once the token has been handed on. */
+#include "vpn/client_config.h"
+
+#include <sodium.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/un.h>
+
+#include "vpn/log.h"
+#include "vpn/netaddr.h"
+#include "vpn/units.h"
+
+enum client_key {
+    K_SERVER_IP,
+    K_SERVER_PORT,
+    K_USERNAME,
+    K_AUTH_TOKEN,
+    K_SERVER_PUBLIC_KEY,
+    K_KNOWN_SERVERS_FILE,
+    K_CONTROL_SOCKET,
+    K_TUN_DEVICE,
+    K_LOG_LEVEL,
+    K_LOG_FILE,
+    N_CLIENT_KEYS
+};
+
+static const struct {
+    const char *section, *key;
+    bool required;
+} keys[N_CLIENT_KEYS] = {
+    [K_SERVER_IP] = { "client", "server_ip", true },
+    [K_SERVER_PORT] = { "client", "server_port", false },
+    [K_USERNAME] = { "client", "username", true },
+    [K_AUTH_TOKEN] = { "client", "auth_token", true },
+    [K_SERVER_PUBLIC_KEY] = { "client", "server_public_key", false },
+    [K_KNOWN_SERVERS_FILE] = { "client", "known_servers_file", false },
+    [K_CONTROL_SOCKET] = { "client", "control_socket", false },
+    [K_TUN_DEVICE] = { "network", "tun_device", false },
+    [K_LOG_LEVEL] = { "logging", "level", false },
+    [K_LOG_FILE] = { "logging", "file", false },
+};
+
+static const char *const sections[] = { "client", "network", "logging" };
+#define N_SECTIONS (sizeof(sections) / sizeof(sections[0]))
+
+struct load_ctx {
+    struct client_config *cfg;
+    char dir[PATH_MAX];             /* client.conf's directory with a trailing '/', or "" */
+    int key_line[N_CLIENT_KEYS];
+    int section_line[N_SECTIONS];
+};
+
+/* Well-formed UTF-8 (no overlong forms, no surrogates), as PROTOCOL.md requires of
+ * usernames, and no control characters: a username ends up in logs and in `vpnctl show`. */
+static bool username_valid(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t n = strlen(s);
+
+    if (n < 1 || n > USERNAME_MAX)
+        return false;
+    while (*p) {
+        unsigned c = *p, len, min;
+        uint32_t cp;
+        if (c < 0x80) {
+            if (c < 0x20 || c == 0x7f)
+                return false;
+            p++;
+            continue;
+        }
+        if (c >= 0xc2 && c <= 0xdf) {
+            len = 2, min = 0x80, cp = c & 0x1f;
+        } else if (c >= 0xe0 && c <= 0xef) {
+            len = 3, min = 0x800, cp = c & 0x0f;
+        } else if (c >= 0xf0 && c <= 0xf4) {
+            len = 4, min = 0x10000, cp = c & 0x07;
+        } else {
+            return false;
+        }
+        for (unsigned i = 1; i < len; i++) {
+            if ((p[i] & 0xc0) != 0x80)
+                return false;
+            cp = (cp << 6) | (p[i] & 0x3f);
+        }
+        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+            return false;
+        /* C1 controls (U+0080..U+009F) are as unprintable as C0 ones. */
+        if (cp < 0xa0)
+            return false;
+        p += len;
+    }
+    return true;
+}
+
+/* Host name or address literal: checked only for what would break a message or a command
+ * line; the resolver judges the rest when the client connects. */
+static bool server_ip_valid(const char *s)
+{
+    size_t n = strlen(s);
+    if (n < 1 || n > 255)
+        return false;
+    for (; *s; s++)
+        if ((unsigned char)*s <= 0x20 || *s == 0x7f)
+            return false;
+    return true;
+}
+
+/* Exactly 64 hex digits (either case) to 32 bytes. */
+static int decode_token(const char *s, uint8_t out[TOKEN_LEN])
+{
+    size_t bin_len = 0;
+    const char *end = NULL;
+
+    if (strlen(s) != 2 * TOKEN_LEN)
+        return -1;
+    if (sodium_hex2bin(out, TOKEN_LEN, s, 2 * TOKEN_LEN, NULL, &bin_len, &end) != 0 ||
+        bin_len != TOKEN_LEN || end != s + 2 * TOKEN_LEN) {
+        sodium_memzero(out, TOKEN_LEN);
+        return -1;
+    }
+    return 0;
+}
+
+/* WireGuard's key format: standard base64 with padding, 44 characters for 32 bytes. */
+static int decode_key(const char *s, uint8_t out[KEY_LEN])
+{
+    size_t bin_len = 0;
+    const char *end = NULL;
+    size_t n = strlen(s);
+
+    if (n != sodium_base64_ENCODED_LEN(KEY_LEN, sodium_base64_VARIANT_ORIGINAL) - 1)
+        return -1;
+    if (sodium_base642bin(out, KEY_LEN, s, n, NULL, &bin_len, &end,
+                          sodium_base64_VARIANT_ORIGINAL) != 0 ||
+        bin_len != KEY_LEN || end != s + n)
+        return -1;
+    return 0;
+}
+
+static int resolve_path(const char *dir, const char *value, char *out, size_t len)
+{
+    int n;
+    if (value[0] == '/' || value[0] == '\0')
+        n = snprintf(out, len, "%s", value);
+    else
+        n = snprintf(out, len, "%s%s", dir, value);
+    return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
+static int set_value(struct load_ctx *c, enum client_key k, const char *file, int line,
+                     const char *v, struct config_error *err)
+{
+    struct client_config *cfg = c->cfg;
+    const char *sec = keys[k].section, *key = keys[k].key;
+    uint64_t n;
+
+    if (*v == '\0' && k != K_LOG_FILE) {
+        config_errorf(err, file, line, sec, key, k == K_SERVER_PUBLIC_KEY ?
+                      "empty value; remove the line to pin the server's key on first use" :
+                      "empty value");
+        return -1;
+    }
+
+    switch (k) {
+    case K_SERVER_IP:
+        if (!server_ip_valid(v)) {
+            config_errorf(err, file, line, sec, key,
+                          "expected an IP address or host name of at most 255 characters "
+                          "without blanks, got \"%.64s\"", v);
+            return -1;
+        }
+        snprintf(cfg->server_ip, sizeof(cfg->server_ip), "%s", v);
+        return 0;
+    case K_SERVER_PORT:
+        if (parse_uint(v, 1, 65535, &n) < 0) {
+            config_errorf(err, file, line, sec, key,
+                          "expected a port from 1 to 65535, got \"%.64s\"", v);
+            return -1;
+        }
+        cfg->server_port = (uint16_t)n;
+        return 0;
+    case K_USERNAME:
+        if (!username_valid(v)) {
+            config_errorf(err, file, line, sec, key,
+                          "expected 1 to %d bytes of UTF-8 without control characters",
+                          USERNAME_MAX);
+            return -1;
+        }
+        snprintf(cfg->username, sizeof(cfg->username), "%s", v);
+        return 0;
+    case K_AUTH_TOKEN:
+        /* Never quote the value: it is the user's credential. */
+        if (decode_token(v, cfg->auth_token) < 0) {
+            config_errorf(err, file, line, sec, key,
+                          "expected 64 hex characters (the SHA-256 of \"username:password\", "
+                          "see vpn-token)");
+            return -1;
+        }
+        return 0;
+    case K_SERVER_PUBLIC_KEY:
+        if (decode_key(v, cfg->server_public_key) < 0) {
+            config_errorf(err, file, line, sec, key,
+                          "expected a base64 key of 44 characters as vpn-keygen or wg pubkey "
+                          "print it, got \"%.64s\"", v);
+            return -1;
+        }
+        cfg->have_server_key = true;
+        return 0;
+    case K_KNOWN_SERVERS_FILE:
+    case K_CONTROL_SOCKET:
+    case K_LOG_FILE: {
+        char *dst = k == K_KNOWN_SERVERS_FILE ? cfg->known_servers_file :
+                    k == K_CONTROL_SOCKET ? cfg->control_socket : cfg->log_file;
+        if (resolve_path(c->dir, v, dst, PATH_MAX) < 0) {
+            config_errorf(err, file, line, sec, key, "path longer than %d bytes", PATH_MAX - 1);
+            return -1;
+        }
+        if (k == K_CONTROL_SOCKET && strlen(dst) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
+            config_errorf(err, file, line, sec, key,
+                          "socket path \"%.64s\" longer than %zu bytes, the limit of a Unix "
+                          "socket", dst, sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
+            return -1;
+        }
+        return 0;
+    }
+    case K_TUN_DEVICE:
+        if (!ifname_valid(v)) {
+            config_errorf(err, file, line, sec, key,
+                          "expected an interface name of 1 to %d characters from "
+                          "[A-Za-z0-9_.-], got \"%.64s\"", IFNAMSIZ - 1, v);
+            return -1;
+        }
+        snprintf(cfg->tun_device, sizeof(cfg->tun_device), "%s", v);
+        return 0;
+    case K_LOG_LEVEL:
+        if (parse_log_level(v, &cfg->log_level) < 0) {
+            config_errorf(err, file, line, sec, key,
+                          "expected DEBUG, INFO, WARN or ERROR, got \"%.64s\"", v);
+            return -1;
+        }
+        return 0;
+    case N_CLIENT_KEYS:
+        break;
+    }
+    return 0;
+}
+
+static int on_entry(void *arg, const char *file, int line, const char *section, const char *key,
+                    const char *value, struct config_error *err)
+{
+    struct load_ctx *c = arg;
+
+    if (!key) {
+        for (unsigned i = 0; i < N_SECTIONS; i++) {
+            if (strcmp(section, sections[i]) != 0)
+                continue;
+            if (c->section_line[i]) {
+                config_errorf(err, file, line, section, NULL,
+                              "section repeated (first at line %d)", c->section_line[i]);
+                return -1;
+            }
+            c->section_line[i] = line;
+            return 0;
+        }
+        config_errorf(err, file, line, section, NULL,
+                      "unknown section; expected [client], [network] or [logging]");
+        return -1;
+    }
+    if (!*section) {
+        config_errorf(err, file, line, NULL, key, "key outside any [section]");
+        return -1;
+    }
+    for (int k = 0; k < N_CLIENT_KEYS; k++) {
+        if (strcmp(section, keys[k].section) != 0 || strcmp(key, keys[k].key) != 0)
+            continue;
+        if (c->key_line[k]) {
+            config_errorf(err, file, line, section, key, "duplicate key (first at line %d)",
+                          c->key_line[k]);
+            return -1;
+        }
+        c->key_line[k] = line;
+        return set_value(c, (enum client_key)k, file, line, value, err);
+    }
+    config_errorf(err, file, line, section, key, "unknown key");
+    return -1;
+}
+
+/* As for server.conf: relative paths resolve against the file's directory, made absolute. */
+static void base_dir(const char *path, char *dir, size_t len)
+{
+    char given[PATH_MAX];
+    char real[PATH_MAX];
+    const char *slash = strrchr(path, '/');
+
+    if (!slash)
+        snprintf(given, sizeof(given), ".");
+    else if (slash == path)
+        snprintf(given, sizeof(given), "/");
+    else
+        snprintf(given, sizeof(given), "%.*s", (int)(slash - path), path);
+
+    const char *d = realpath(given, real) ? real : given;
+    if (strcmp(d, "/") == 0)
+        snprintf(dir, len, "/");
+    else if (snprintf(dir, len, "%s/", d) >= (int)len)
+        dir[0] = '\0';
+}
+
+int client_config_load(const char *path, struct client_config *cfg, struct config_error *err)
+{
+    struct load_ctx c;
+
+    memset(&c, 0, sizeof(c));
+    memset(cfg, 0, sizeof(*cfg));
+    c.cfg = cfg;
+    base_dir(path, c.dir, sizeof(c.dir));
+    cfg->server_port = 51820;
+    snprintf(cfg->known_servers_file, sizeof(cfg->known_servers_file),
+             "/var/lib/vpn-client/known_servers");
+    snprintf(cfg->control_socket, sizeof(cfg->control_socket), "/run/vpn-client.sock");
+    snprintf(cfg->tun_device, sizeof(cfg->tun_device), "tun0");
+    cfg->log_level = LOG_INFO;
+    if ((size_t)snprintf(cfg->path, sizeof(cfg->path), "%s", path) >= sizeof(cfg->path)) {
+        config_errorf(err, path, 0, NULL, NULL, "path too long");
+        return -1;
+    }
+
+    if (ini_parse_file(path, on_entry, &c, err))
+        goto fail;
+    for (int k = 0; k < N_CLIENT_KEYS; k++) {
+        if (keys[k].required && !c.key_line[k]) {
+            int sec = 0;
+            while (strcmp(sections[sec], keys[k].section) != 0)
+                sec++;
+            config_errorf(err, path, c.section_line[sec], keys[k].section, keys[k].key,
+                          "required key is missing");
+            goto fail;
+        }
+    }
+    return 0;
+
+fail:
+    sodium_memzero(cfg->auth_token, sizeof(cfg->auth_token));
+    return -1;
+}

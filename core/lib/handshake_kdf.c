@@ -1,0 +1,139 @@
+/* Key schedule of the handshake (PROTOCOL.md, "CONNECT_REQ" and "Session keys"). Every
+ * intermediate secret lives on the stack and is erased before returning. */
+#include "vpn/handshake.h"
+
+#include <sodium.h>
+#include <string.h>
+
+#include "vpn/hkdf.h"
+#include "vpn/proto.h"
+
+static const char LABEL_PROTOCOL[] = "vpnse/1";
+
+bool hs_chain_identity(uint8_t ck1[32], uint8_t k_id[32], const uint8_t priv[KEY_LEN],
+                       const uint8_t peer_pub[KEY_LEN], const uint8_t s_pub[KEY_LEN])
+{
+    uint8_t es[KEY_LEN];
+    uint8_t salt[crypto_hash_sha256_BYTES];
+    crypto_hash_sha256_state h;
+
+    /* libsodium's crypto_scalarmult refuses an all-zero result (a low-order point). */
+    if (crypto_scalarmult(es, priv, peer_pub) != 0) {
+        sodium_memzero(es, sizeof(es));
+        return false;
+    }
+    crypto_hash_sha256_init(&h);
+    crypto_hash_sha256_update(&h, (const uint8_t *)LABEL_PROTOCOL, strlen(LABEL_PROTOCOL));
+    crypto_hash_sha256_update(&h, s_pub, KEY_LEN);
+    crypto_hash_sha256_final(&h, salt);
+    hkdf_extract(ck1, salt, sizeof(salt), es, sizeof(es));
+    hkdf_expand_label(k_id, ck1, "vpnse/1 identity");
+    sodium_memzero(es, sizeof(es));
+    return true;
+}
+
+void hs_auth_mac(uint8_t mac[32], const uint8_t ck1[32], const uint8_t token[TOKEN_LEN],
+                 const uint8_t *req)
+{
+    uint8_t prk[32], k_auth[32];
+    hkdf_extract(prk, ck1, 32, token, TOKEN_LEN);
+    hkdf_expand_label(k_auth, prk, "vpnse/1 auth");
+    crypto_auth_hmacsha256(mac, req, HDR_LEN + REQ_MAC_OFF, k_auth);
+    sodium_memzero(prk, sizeof(prk));
+    sodium_memzero(k_auth, sizeof(k_auth));
+}
+
+bool hs_session_keys(struct session_keys *keys, const uint8_t ck1[32],
+                     const uint8_t priv[KEY_LEN], const uint8_t peer_pub[KEY_LEN],
+                     const uint8_t token[TOKEN_LEN])
+{
+    uint8_t ikm[KEY_LEN + TOKEN_LEN];
+    uint8_t ck2[32];
+    if (crypto_scalarmult(ikm, priv, peer_pub) != 0) {
+        sodium_memzero(ikm, sizeof(ikm));
+        return false;
+    }
+    memcpy(ikm + KEY_LEN, token, TOKEN_LEN);
+    hkdf_extract(ck2, ck1, 32, ikm, sizeof(ikm));
+    hkdf_expand_label(keys->k_resp, ck2, "vpnse/1 response");
+    hkdf_expand_label(keys->k_c2s, ck2, "vpnse/1 client to server");
+    hkdf_expand_label(keys->k_s2c, ck2, "vpnse/1 server to client");
+    sodium_memzero(ikm, sizeof(ikm));
+    sodium_memzero(ck2, sizeof(ck2));
+    return true;
+}
+
+size_t hs_config_encode(uint8_t *out, const struct hs_config *c)
+{
+    uint8_t n = c->route_count > MAX_ROUTES ? MAX_ROUTES : c->route_count;
+    memset(out, 0, RESP_CONFIG_BASE);
+    out[0] = c->status;
+    out[1] = c->prefix_len;
+    put_be16(out + 2, c->mtu);
+    put_be32(out + 4, c->session_id);
+    put_be32(out + 8, c->client_ip);
+    put_be32(out + 12, c->server_ip);
+    put_be16(out + 16, c->keepalive_s);
+    out[18] = n;
+    put_be32(out + 20, c->idle_timeout_s);
+    put_be32(out + 24, c->rekey_s);
+    for (uint8_t i = 0; i < n; i++) {
+        put_be32(out + RESP_CONFIG_BASE + ROUTE_ENTRY_LEN * i, c->routes[i].net);
+        out[RESP_CONFIG_BASE + ROUTE_ENTRY_LEN * i + 4] = c->routes[i].prefix;
+    }
+    return RESP_CONFIG_BASE + (size_t)ROUTE_ENTRY_LEN * n;
+}
+
+bool hs_config_decode(const uint8_t *in, size_t len, struct hs_config *c)
+{
+    if (len < RESP_CONFIG_BASE)
+        return false;
+    memset(c, 0, sizeof(*c));
+    c->status = in[0];
+    c->prefix_len = in[1];
+    c->mtu = get_be16(in + 2);
+    c->session_id = get_be32(in + 4);
+    c->client_ip = get_be32(in + 8);
+    c->server_ip = get_be32(in + 12);
+    c->keepalive_s = get_be16(in + 16);
+    c->route_count = in[18];
+    c->idle_timeout_s = get_be32(in + 20);
+    c->rekey_s = get_be32(in + 24);
+    if (c->route_count > MAX_ROUTES ||
+        len != RESP_CONFIG_BASE + (size_t)ROUTE_ENTRY_LEN * c->route_count)
+        return false;
+    if (in[19] != 0 || get_be32(in + 28) != 0)
+        return false;
+    for (uint8_t i = 0; i < c->route_count; i++) {
+        c->routes[i].net = get_be32(in + RESP_CONFIG_BASE + ROUTE_ENTRY_LEN * i);
+        c->routes[i].prefix = in[RESP_CONFIG_BASE + ROUTE_ENTRY_LEN * i + 4];
+        if (c->routes[i].prefix > 32)
+            return false;
+    }
+    return true;
+}
+
+size_t hs_build_response(uint8_t *out, uint64_t ts, const uint8_t e_pub_or_null[KEY_LEN],
+                         const uint8_t key[KEY_LEN], const uint8_t auth_mac[32],
+                         const struct hs_config *config)
+{
+    uint8_t plain[RESP_CONFIG_MAX];
+    uint8_t ad[HDR_LEN + KEY_LEN + 32];
+    uint8_t nonce[NONCE_LEN] = { 0 };
+    size_t plain_len = hs_config_encode(plain, config);
+    size_t payload = KEY_LEN + plain_len + TAG_LEN;
+
+    proto_hdr_write(out, MSG_CONNECT_RESP, (uint16_t)payload, 0, ts);
+    if (e_pub_or_null)
+        memcpy(out + HDR_LEN, e_pub_or_null, KEY_LEN);
+    else
+        memset(out + HDR_LEN, 0, KEY_LEN);
+    if (!e_pub_or_null)
+        nonce[NONCE_LEN - 1] = 1;   /* failure responses use nonce 0...01 under k_id */
+    memcpy(ad, out, HDR_LEN + KEY_LEN);
+    memcpy(ad + HDR_LEN + KEY_LEN, auth_mac, 32);
+    crypto_aead_chacha20poly1305_ietf_encrypt(out + HDR_LEN + KEY_LEN, NULL, plain, plain_len,
+                                              ad, sizeof(ad), NULL, nonce, key);
+    sodium_memzero(plain, sizeof(plain));
+    return HDR_LEN + payload;
+}

@@ -1,0 +1,185 @@
+/* WireGuard-compatible base64 key files (see keyfile.h). */
+#include "vpn/keyfile.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* A key file is one line; anything much longer is not a key file, and we stop reading it
+ * rather than pull an arbitrary file into memory. */
+enum { KEYFILE_READ_MAX = 256 };
+
+static bool is_blank(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+int keyfile_decode(const char *b64, uint8_t key[32])
+{
+    size_t len = strlen(b64);
+    size_t start = 0;
+    while (start < len && is_blank(b64[start]))
+        start++;
+    while (len > start && is_blank(b64[len - 1]))
+        len--;
+
+    size_t bin_len = 0;
+    const char *end = NULL;
+    /* Exactly 44 characters, all consumed, exactly 32 bytes out: libsodium also refuses
+     * non-zero padding bits, so every key has a single accepted spelling. */
+    if (len - start != KEYFILE_B64_LEN ||
+        sodium_base642bin(key, 32, b64 + start, len - start, NULL, &bin_len, &end,
+                          sodium_base64_VARIANT_ORIGINAL) != 0 ||
+        bin_len != 32 || end != b64 + len) {
+        sodium_memzero(key, 32);
+        return -1;
+    }
+    return 0;
+}
+
+void keyfile_encode(const uint8_t key[32], char out[KEYFILE_B64_LEN + 1])
+{
+    sodium_bin2base64(out, KEYFILE_B64_LEN + 1, key, 32, sodium_base64_VARIANT_ORIGINAL);
+}
+
+int keyfile_read(const char *path, uint8_t key[32], char *err, size_t errlen)
+{
+    char buf[KEYFILE_READ_MAX + 1];
+    size_t got = 0;
+    int rc = -1;
+
+    /* O_NONBLOCK so that a FIFO or device at path cannot hang us before fstat says what it
+     * is; it has no effect on a regular file. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    if (fd < 0) {
+        snprintf(err, errlen, "%s: cannot open key file: %s", path, strerror(errno));
+        return -1;
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        snprintf(err, errlen, "%s: cannot stat key file: %s", path, strerror(errno));
+        goto out;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        snprintf(err, errlen, "%s: key file is not a regular file", path);
+        goto out;
+    }
+    if (st.st_mode & (S_IRWXG | S_IRWXO)) {
+        snprintf(err, errlen,
+                 "%s: key file permissions %04o are too open (group or others have access); "
+                 "run: chmod 600 %s", path, (unsigned)(st.st_mode & 07777), path);
+        goto out;
+    }
+    for (;;) {
+        ssize_t n = read(fd, buf + got, sizeof(buf) - 1 - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            snprintf(err, errlen, "%s: cannot read key file: %s", path, strerror(errno));
+            goto out;
+        }
+        if (n == 0)
+            break;
+        got += (size_t)n;
+        if (got == sizeof(buf) - 1) {
+            snprintf(err, errlen, "%s: not a key file (longer than %d bytes)", path,
+                     KEYFILE_READ_MAX);
+            goto out;
+        }
+    }
+    buf[got] = '\0';
+    if (memchr(buf, '\0', got) || keyfile_decode(buf, key) != 0) {
+        snprintf(err, errlen, "%s: not a key file (expected one line of %d base64 characters, "
+                 "as written by vpn-keygen or wg genkey)", path, KEYFILE_B64_LEN);
+        goto out;
+    }
+    rc = 0;
+out:
+    sodium_memzero(buf, sizeof(buf));
+    close(fd);
+    return rc;
+}
+
+/* Writes all of buf, retrying short writes. Returns 0 or -errno. */
+static int write_all(int fd, const char *buf, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = write(fd, buf, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -errno;
+        buf += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+/* Puts the key line into an open file and makes it durable. Returns 0 or -errno. */
+static int write_key_fd(int fd, const uint8_t key[32])
+{
+    char line[KEYFILE_B64_LEN + 2];
+    keyfile_encode(key, line);
+    line[KEYFILE_B64_LEN] = '\n';
+    line[KEYFILE_B64_LEN + 1] = '\0';
+    /* fchmod because the mode given to open() is only an upper bound under the umask, and
+     * mkstemp's 0600 is a glibc promise rather than POSIX. */
+    int rc = fchmod(fd, 0600) != 0 ? -errno : 0;
+    if (rc == 0)
+        rc = write_all(fd, line, KEYFILE_B64_LEN + 1);
+    if (rc == 0 && fsync(fd) != 0)
+        rc = -errno;
+    sodium_memzero(line, sizeof(line));
+    return rc;
+}
+
+int keyfile_write(const char *path, const uint8_t key[32], bool force, char *err, size_t errlen)
+{
+    if (!force) {
+        int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOCTTY, 0600);
+        if (fd < 0) {
+            if (errno == EEXIST)
+                snprintf(err, errlen, "%s: already exists; not overwriting it (use -f)", path);
+            else
+                snprintf(err, errlen, "%s: cannot create key file: %s", path, strerror(errno));
+            return -1;
+        }
+        int rc = write_key_fd(fd, key);
+        if (close(fd) != 0 && rc == 0)
+            rc = -errno;
+        if (rc != 0) {
+            unlink(path);   /* we created it: never leave a half-written key behind */
+            snprintf(err, errlen, "%s: cannot write key file: %s", path, strerror(-rc));
+            return -1;
+        }
+        return 0;
+    }
+
+    char tmp[PATH_MAX];
+    if (snprintf(tmp, sizeof(tmp), "%s.tmpXXXXXX", path) >= (int)sizeof(tmp)) {
+        snprintf(err, errlen, "%s: path too long", path);
+        return -1;
+    }
+    int fd = mkostemp(tmp, O_CLOEXEC);
+    if (fd < 0) {
+        snprintf(err, errlen, "%s: cannot create temporary key file: %s", path, strerror(errno));
+        return -1;
+    }
+    int rc = write_key_fd(fd, key);
+    if (close(fd) != 0 && rc == 0)
+        rc = -errno;
+    if (rc == 0 && rename(tmp, path) != 0)
+        rc = -errno;
+    if (rc != 0) {
+        unlink(tmp);
+        snprintf(err, errlen, "%s: cannot write key file: %s", path, strerror(-rc));
+        return -1;
+    }
+    return 0;
+}

@@ -1,0 +1,129 @@
+/* IPv4/IPv6 address helpers (see netaddr.h). Only numeric forms are accepted: a configuration
+ * value that silently went through DNS, or through inet_aton's "10.1" shorthand, would put the
+ * server on an address the operator did not write. */
+#include "vpn/netaddr.h"
+
+#include <arpa/inet.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "vpn/units.h"
+
+int parse_ipv4(const char *s, uint32_t *out)
+{
+    struct in_addr a;
+
+    /* inet_pton takes exactly four decimal parts, and glibc's refuses leading zeros, which
+     * other tools would read as octal. */
+    if (!s || inet_pton(AF_INET, s, &a) != 1)
+        return -1;
+    *out = ntohl(a.s_addr);
+    return 0;
+}
+
+uint32_t ipv4_mask(uint8_t prefix)
+{
+    if (prefix == 0)
+        return 0;
+    if (prefix >= 32)
+        return 0xffffffffu;
+    return 0xffffffffu << (32 - prefix);
+}
+
+int parse_ipv4_net(const char *s, struct ipv4_net *out)
+{
+    char buf[INET_ADDRSTRLEN];
+    const char *slash = s ? strchr(s, '/') : NULL;
+    uint64_t prefix;
+    uint32_t addr;
+
+    if (!slash || (size_t)(slash - s) >= sizeof(buf))
+        return -1;
+    memcpy(buf, s, (size_t)(slash - s));
+    buf[slash - s] = '\0';
+    if (parse_ipv4(buf, &addr) < 0 || parse_uint(slash + 1, 0, 32, &prefix) < 0)
+        return -1;
+    /* "10.8.0.1/24" is most likely a host address written where a network was meant. */
+    if (addr & ~ipv4_mask((uint8_t)prefix))
+        return -1;
+    out->addr = addr;
+    out->prefix = (uint8_t)prefix;
+    return 0;
+}
+
+bool ipv4_net_contains(const struct ipv4_net *net, uint32_t addr)
+{
+    uint32_t mask = ipv4_mask(net->prefix);
+    return (addr & mask) == (net->addr & mask);
+}
+
+char *format_ipv4(uint32_t addr, char *buf)
+{
+    snprintf(buf, 16, "%u.%u.%u.%u", (addr >> 24) & 0xff, (addr >> 16) & 0xff, (addr >> 8) & 0xff,
+             addr & 0xff);
+    return buf;
+}
+
+int parse_endpoint(const char *host, uint16_t port, struct sockaddr_in6 *out)
+{
+    struct in_addr a4;
+
+    if (!host)
+        return -1;
+    memset(out, 0, sizeof(*out));
+    out->sin6_family = AF_INET6;
+    out->sin6_port = htons(port);
+    if (inet_pton(AF_INET6, host, &out->sin6_addr) == 1)
+        return 0;
+    if (inet_pton(AF_INET, host, &a4) == 1) {
+        /* ::ffff:a.b.c.d, so one AF_INET6 socket with IPV6_V6ONLY off serves both families. */
+        out->sin6_addr.s6_addr[10] = 0xff;
+        out->sin6_addr.s6_addr[11] = 0xff;
+        memcpy(&out->sin6_addr.s6_addr[12], &a4, 4);
+        return 0;
+    }
+    return -1;
+}
+
+char *format_endpoint(const struct sockaddr_in6 *sa, char *buf, unsigned len)
+{
+    char addr[INET6_ADDRSTRLEN];
+    unsigned port = ntohs(sa->sin6_port);
+
+    if (!len)
+        return buf;
+    if (IN6_IS_ADDR_V4MAPPED(&sa->sin6_addr)) {
+        /* Operators think of IPv4 peers as a.b.c.d, not ::ffff:a.b.c.d. */
+        inet_ntop(AF_INET, &sa->sin6_addr.s6_addr[12], addr, sizeof(addr));
+        snprintf(buf, len, "%s:%u", addr, port);
+    } else {
+        inet_ntop(AF_INET6, &sa->sin6_addr, addr, sizeof(addr));
+        snprintf(buf, len, "[%s]:%u", addr, port);
+    }
+    return buf;
+}
+
+bool endpoint_equal(const struct sockaddr_in6 *a, const struct sockaddr_in6 *b)
+{
+    /* Field by field: padding and sin6_flowinfo differ between recvmmsg results and say
+     * nothing about who the peer is. */
+    return a->sin6_family == b->sin6_family && a->sin6_port == b->sin6_port &&
+           a->sin6_scope_id == b->sin6_scope_id &&
+           memcmp(&a->sin6_addr, &b->sin6_addr, sizeof(a->sin6_addr)) == 0;
+}
+
+bool ifname_valid(const char *s)
+{
+    size_t n = strlen(s);
+
+    if (n == 0 || n >= IFNAMSIZ || strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
+        return false;
+    for (; *s; s++) {
+        char c = *s;
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '-' || c == '.'))
+            return false;
+    }
+    return true;
+}

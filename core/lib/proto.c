@@ -1,0 +1,62 @@
+/* Header encoding and the cheap checks every receiver does first (PROTOCOL.md, common header). */
+#include "vpn/proto.h"
+
+#include <time.h>
+
+void proto_hdr_write(uint8_t *out, uint8_t type, uint16_t length, uint32_t seq, uint64_t ts)
+{
+    out[0] = type;
+    out[1] = PROTO_VERSION;
+    put_be16(out + 2, length);
+    put_be32(out + 4, seq);
+    put_be64(out + 8, ts);
+}
+
+enum hdr_verdict proto_hdr_parse(const uint8_t *buf, size_t len, struct vpn_hdr *h)
+{
+    if (len < HDR_LEN)
+        return HDR_SHORT;
+    h->type = buf[0];
+    h->version = buf[1];
+    h->length = get_be16(buf + 2);
+    h->seq = get_be32(buf + 4);
+    h->ts = get_be64(buf + 8);
+    if (h->version != PROTO_VERSION)
+        return HDR_BAD_VERSION;
+    if (h->type < MSG_CONNECT_REQ || h->type > MSG_DISCONNECT)
+        return HDR_BAD_TYPE;
+    if ((size_t)h->length != len - HDR_LEN)
+        return HDR_BAD_LENGTH;
+    switch (h->type) {
+    case MSG_CONNECT_REQ:
+        return h->length == CONNECT_REQ_PAYLOAD ? HDR_OK : HDR_BAD_LENGTH;
+    case MSG_CONNECT_RESP:
+        if (len < CONNECT_RESP_MIN)
+            return HDR_SHORT;
+        return len <= CONNECT_RESP_MAX ? HDR_OK : HDR_BAD_LENGTH;
+    default:
+        return len >= TRANSPORT_OVERHEAD ? HDR_OK : HDR_SHORT;
+    }
+}
+
+bool proto_transport_ids(const uint8_t *buf, const struct vpn_hdr *h, uint32_t *session_id,
+                         uint64_t *counter)
+{
+    *session_id = get_be32(buf + HDR_LEN);
+    *counter = get_be64(buf + HDR_LEN + 4);
+    return (uint32_t)*counter == h->seq;
+}
+
+uint64_t clock_realtime_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+uint64_t clock_monotonic_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}

@@ -1,0 +1,598 @@
+/* Download QoS: the HTB tree on the TUN (the picture and the minor-number rule are in qos.h).
+ *
+ * tc(8) runs as a child process, fork + execvp with an argv array, never a shell. The tree is
+ * fed to one `tc -batch -` per step through a memfd on its stdin: a thousand users are some
+ * three thousand tc commands, and one process per command would take seconds on a Pi
+ * (about 2 ms each here) at every start and SIGHUP. tc stops a batch at its first failing
+ * line and names it ("Command failed -:N"), which gives the one-line reason. The interface
+ * name is checked against an allowlist first, so nothing from the caller can add words or
+ * lines to a batch. */
+#include "vpn/qos.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <net/if.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "vpn/limits.h"
+#include "vpn/log.h"
+#include "vpn/server_config.h"
+#include "vpn/units.h"
+
+enum {
+    /* tc burst/cburst: 10 ms at the rate, at least two full packets. The shaper queues rather
+     * than drops, so the burst only has to cover timer slack; a small one keeps a 2 Mbit/s
+     * class accurate over short windows (3000 bytes there: 12 ms of its rate). */
+    TC_BURST_MS = 10,
+    TC_BURST_MIN = 2 * MTU_MAX,
+    /* HTB's DRR quantum among classes borrowing at one priority: proportional to the rate
+     * (rate / 10, HTB's r2q) so that spare capacity is shared in proportion to guarantees,
+     * but at least one full packet (the TUN carries no link header) and at most the 200000
+     * above which the kernel warns "quantum of class is big". */
+    QUANTUM_MIN = MTU_MAX,
+    QUANTUM_MAX = 200000,
+    /* fq_codel target: RFC 8289's 5 ms, raised to one MTU's transmission time at the class
+     * rate (RFC 8289 section 4.4: target below that makes CoDel drop at every packet). */
+    CODEL_TARGET_US = 5000,
+    /* pfifo fallback: packets for 100 ms at the class rate. A single TCP flow needs about one
+     * bandwidth-delay product of buffer to keep the link busy after halving its window, and
+     * 100 ms covers typical VPN round trips; more is bufferbloat (2 Mbit/s: 17 packets,
+     * 100 ms). At least 16 so that several flows each keep a few packets queued (below that
+     * tail drop hits them all at once), at most 1000 (the classic txqueuelen). */
+    FIFO_DELAY_MS = 100,
+    FIFO_MIN = 16,
+    FIFO_MAX = 1000,
+    /* u32 hash table for the per-user filters, keyed on the address's last byte. */
+    FILTER_HT = 2,
+    FILTER_BUCKETS = 256,
+    ERR_CAP = 4096,             /* tc's stderr kept for the reason; the rest is discarded */
+    FD_SCAN_MAX = 65536,        /* close-all fallback bound when close_range is missing */
+};
+
+static enum qos_leaf leaf_in_use = QOS_LEAF_FQ_CODEL;
+
+static void set_why(char *why, size_t len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void set_why(char *why, size_t len, const char *fmt, ...)
+{
+    if (!why || len == 0)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, len, fmt, ap);
+    va_end(ap);
+}
+
+/* ---- running tc ---- */
+
+/* Child side of spawn: only async-signal-safe calls between fork and exec. */
+__attribute__((noreturn))
+static void exec_tc(char *const argv[], int in_fd, int out_fd, int err_fd, int fd_max)
+{
+    /* The server blocks the signals its signal thread waits for, and an exec'd program
+     * inherits the mask and ignored dispositions: give tc the defaults. */
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    signal(SIGPIPE, SIG_DFL);
+
+    int fds[3] = { in_fd, out_fd, err_fd };
+    /* Move the three above stdio first, so that dup2 onto 0..2 cannot clobber one of them
+     * (a daemon with closed stdio may have been handed fd 0 or 1 by memfd_create or pipe). */
+    for (int i = 0; i < 3; i++)
+        if ((fds[i] = fcntl(fds[i], F_DUPFD, 3)) < 0)
+            _exit(127);
+    for (int i = 0; i < 3; i++)
+        if (dup2(fds[i], i) < 0)
+            _exit(127);
+    /* Nothing of the server's (TUN, UDP sockets, the enclave's socket) reaches tc. */
+#ifdef SYS_close_range
+    if (syscall(SYS_close_range, 3U, ~0U, 0U) != 0)
+#endif
+        for (int fd = 3; fd < fd_max; fd++)
+            close(fd);
+    execvp("tc", argv);
+    /* sudo's and cron's PATH may lack the sbin directories where iproute2 lives. */
+    execv("/usr/sbin/tc", argv);
+    execv("/sbin/tc", argv);
+    _exit(127);
+}
+
+/* Starts tc with argv; -1 for any of the fds means /dev/null. Returns the pid or -1. */
+static pid_t spawn_tc(char *const argv[], int in_fd, int out_fd, int err_fd)
+{
+    long open_max = sysconf(_SC_OPEN_MAX);
+    int fd_max = open_max < 0 || open_max > FD_SCAN_MAX ? FD_SCAN_MAX : (int)open_max;
+    int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (null_fd < 0)
+        return -1;
+    pid_t pid = fork();
+    if (pid == 0)
+        exec_tc(argv, in_fd < 0 ? null_fd : in_fd, out_fd < 0 ? null_fd : out_fd,
+                err_fd < 0 ? null_fd : err_fd, fd_max);
+    close(null_fd);
+    return pid;
+}
+
+/* Returns tc's exit status, 128 + signal when it was killed, or -1. */
+static int wait_tc(pid_t pid)
+{
+    int status;
+    while (waitpid(pid, &status, 0) < 0)
+        if (errno != EINTR)
+            return -1;
+    if (WIFEXITED(status))
+        return WEXITSTATUS(status);
+    return 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+}
+
+/* Reads fd to EOF, keeping the first cap - 1 bytes NUL-terminated in buf. */
+static void drain(int fd, char *buf, size_t cap)
+{
+    size_t n = 0;
+    char sink[512];
+    for (;;) {
+        char *dst = n + 1 < cap ? buf + n : sink;
+        size_t room = n + 1 < cap ? cap - 1 - n : sizeof(sink);
+        ssize_t r = read(fd, dst, room);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        if (dst == buf + n)
+            n += (size_t)r;
+    }
+    buf[n] = '\0';
+}
+
+/* Copies line number lineno (1-based) of script into out, without its newline. */
+static void script_line(const char *script, int lineno, char *out, size_t cap)
+{
+    const char *p = script;
+    for (int i = 1; i < lineno && p; i++)
+        if ((p = strchr(p, '\n')))
+            p++;
+    if (!p) {
+        snprintf(out, cap, "line %d", lineno);
+        return;
+    }
+    size_t len = strcspn(p, "\n");
+    snprintf(out, cap, "%.*s", (int)len, p);
+}
+
+/* Builds "tc <failing command>: <tc's first message>" from a failed batch's stderr. */
+static void batch_reason(const char *script, const char *err, int status, char *why,
+                         size_t why_len)
+{
+    char cmd[256] = "", msg[256] = "";
+    const char *failed = strstr(err, "Command failed -:");
+    if (failed)
+        script_line(script, atoi(failed + strlen("Command failed -:")), cmd, sizeof(cmd));
+    for (const char *p = err; *p; p += strcspn(p, "\n"), p += *p == '\n') {
+        size_t len = strcspn(p, "\n");
+        if (len && strncmp(p, "Command failed", 14) != 0) {
+            snprintf(msg, sizeof(msg), "%.*s", (int)len, p);
+            break;
+        }
+    }
+    if (status == 127 && !*msg)
+        set_why(why, why_len, "cannot run tc (not in PATH, /usr/sbin or /sbin): install iproute2");
+    else if (*cmd)
+        set_why(why, why_len, "tc %s: %s", cmd, *msg ? msg : "failed");
+    else
+        set_why(why, why_len, "tc -batch failed (status %d): %s", status, *msg ? msg : "?");
+}
+
+/* Runs script (newline-separated tc commands) as one `tc -batch -`. Returns 0, or -1 with the
+ * reason in why. */
+static int run_batch(const char *script, size_t len, char *why, size_t why_len)
+{
+    char *argv[] = { "tc", "-batch", "-", NULL };
+    int err_pipe[2] = { -1, -1 };
+    int rc = -1;
+
+    int in_fd = memfd_create("qos-tc-batch", MFD_CLOEXEC);
+    if (in_fd < 0) {
+        set_why(why, why_len, "memfd_create: %s", strerror(errno));
+        return -1;
+    }
+    for (size_t off = 0; off < len;) {
+        ssize_t w = write(in_fd, script + off, len - off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            set_why(why, why_len, "writing the tc batch: %s", strerror(errno));
+            goto out;
+        }
+        off += (size_t)w;
+    }
+    if (lseek(in_fd, 0, SEEK_SET) != 0 || pipe2(err_pipe, O_CLOEXEC) != 0) {
+        set_why(why, why_len, "tc batch set-up: %s", strerror(errno));
+        goto out;
+    }
+    pid_t pid = spawn_tc(argv, in_fd, -1, err_pipe[1]);
+    if (pid < 0) {
+        set_why(why, why_len, "fork for tc: %s", strerror(errno));
+        goto out;
+    }
+    close(err_pipe[1]);
+    err_pipe[1] = -1;
+
+    char err[ERR_CAP];
+    drain(err_pipe[0], err, sizeof(err));
+    int status = wait_tc(pid);
+    if (status == 0)
+        rc = 0;
+    else
+        batch_reason(script, err, status, why, why_len);
+out:
+    close(in_fd);
+    if (err_pipe[0] >= 0)
+        close(err_pipe[0]);
+    if (err_pipe[1] >= 0)
+        close(err_pipe[1]);
+    return rc;
+}
+
+/* ---- the tree ---- */
+
+struct script {
+    FILE *f;
+    char *buf;
+    size_t len;
+};
+
+static int script_open(struct script *s)
+{
+    s->buf = NULL;
+    s->len = 0;
+    s->f = open_memstream(&s->buf, &s->len);
+    return s->f ? 0 : -1;
+}
+
+/* Closes the stream and runs what was written; frees the buffer. */
+static int script_run(struct script *s, char *why, size_t why_len)
+{
+    int rc = -1;
+    if (fclose(s->f) != 0 || !s->buf)
+        set_why(why, why_len, "building the tc batch: %s", strerror(errno));
+    else
+        rc = s->len ? run_batch(s->buf, s->len, why, why_len) : 0;
+    free(s->buf);
+    s->buf = NULL;
+    return rc;
+}
+
+static void script_abandon(struct script *s)
+{
+    fclose(s->f);
+    free(s->buf);
+}
+
+static uint64_t clamp_u64(uint64_t v, uint64_t lo, uint64_t hi)
+{
+    return v < lo ? lo : v > hi ? hi : v;
+}
+
+static void emit_class(FILE *f, const char *dev, uint16_t parent_minor, uint16_t minor,
+                       uint64_t rate, uint64_t ceil, int prio)
+{
+    char r[32], c[32];
+    if (ceil < rate)
+        ceil = rate;
+    format_tc_rate(rate, r, sizeof(r));
+    format_tc_rate(ceil, c, sizeof(c));
+    uint64_t burst = rate / 8 * TC_BURST_MS / 1000, cburst = ceil / 8 * TC_BURST_MS / 1000;
+    /* Estimators (1 s sampling, 8 s average) give the status tool a rate per user. */
+    fprintf(f, "class add dev %s parent %u:%x classid %u:%x estimator 1sec 8sec htb"
+               " rate %s ceil %s burst %" PRIu64 " cburst %" PRIu64 " quantum %" PRIu64,
+            dev, QOS_ROOT_MAJOR, parent_minor, QOS_ROOT_MAJOR, minor, r, c,
+            burst < TC_BURST_MIN ? (uint64_t)TC_BURST_MIN : burst,
+            cburst < TC_BURST_MIN ? (uint64_t)TC_BURST_MIN : cburst,
+            clamp_u64(rate / 8 / 10, QUANTUM_MIN, QUANTUM_MAX));
+    if (prio >= 0)
+        fprintf(f, " prio %d", prio);
+    fputc('\n', f);
+}
+
+static void emit_leaf(FILE *f, const char *dev, uint16_t minor, uint64_t rate, uint64_t ceil,
+                      enum qos_leaf kind)
+{
+    /* The leaf's handle major is the class's minor: unique, and never the root's 1. */
+    fprintf(f, "qdisc add dev %s parent %u:%x handle %x: ", dev, QOS_ROOT_MAJOR, minor, minor);
+    if (kind == QOS_LEAF_FQ_CODEL) {
+        uint64_t mtu_us = (uint64_t)MTU_MAX * 8 * 1000000 / rate;
+        /* memory_limit: 100 ms at the ceil, doubled for skb overhead, instead of the 32 MB
+         * default per leaf, which a thousand users would multiply on a 1 GB Pi. */
+        fprintf(f, "fq_codel target %" PRIu64 "us memory_limit %" PRIu64 "\n",
+                mtu_us > CODEL_TARGET_US ? mtu_us : (uint64_t)CODEL_TARGET_US,
+                clamp_u64(ceil / 8 / 10 * 2, 256 * 1024, 32 * 1024 * 1024));
+    } else {
+        uint64_t pkts = rate / 8 * FIFO_DELAY_MS / 1000 / MTU_MAX + 1;
+        fprintf(f, "pfifo limit %" PRIu64 "\n", clamp_u64(pkts, FIFO_MIN, FIFO_MAX));
+    }
+}
+
+static void emit_filters(FILE *f, const char *dev, const struct server_config *cfg)
+{
+    int any = 0;
+    for (int i = 0; i < cfg->n_users; i++)
+        any |= cfg->users[i].class_index >= 0 && cfg->users[i].vpn_ip != 0;
+    if (!any)
+        return;
+    /* Root table 800: sends every IPv4 packet to bucket (dst & 0xff) of table 2:; the bucket
+     * holds the /32 matches of the users whose address ends in that byte. IPv6 and the
+     * addresses of nobody listed fall through to HTB's default class. */
+    fprintf(f, "filter add dev %s parent %u: protocol ip prio 1 handle %x: u32 divisor %d\n",
+            dev, QOS_ROOT_MAJOR, FILTER_HT, FILTER_BUCKETS);
+    fprintf(f, "filter add dev %s parent %u: protocol ip prio 1 u32 ht 800:: match u32 0 0 at 16"
+               " hashkey mask 0x000000ff at 16 link %x:\n", dev, QOS_ROOT_MAJOR, FILTER_HT);
+    for (int i = 0; i < cfg->n_users; i++) {
+        const struct qos_user *u = &cfg->users[i];
+        if (u->class_index < 0 || u->vpn_ip == 0)
+            continue;
+        fprintf(f, "filter add dev %s parent %u: protocol ip prio 1 u32 ht %x:%x:"
+                   " match ip dst %u.%u.%u.%u/32 flowid %u:%x\n",
+                dev, QOS_ROOT_MAJOR, FILTER_HT, u->vpn_ip & 0xff, u->vpn_ip >> 24,
+                (u->vpn_ip >> 16) & 0xff, (u->vpn_ip >> 8) & 0xff, u->vpn_ip & 0xff,
+                QOS_ROOT_MAJOR, qos_user_minor(cfg, i));
+    }
+}
+
+static int valid_ifname(const char *name)
+{
+    size_t len = name ? strlen(name) : 0;
+    if (len == 0 || len >= IFNAMSIZ)
+        return 0;
+    for (size_t i = 0; i < len; i++)
+        if (!isalnum((unsigned char)name[i]) && !strchr("-_.", name[i]))
+            return 0;
+    return 1;
+}
+
+static int check_config(const struct server_config *cfg, const char *ifname, char *why,
+                        size_t why_len)
+{
+    if (!valid_ifname(ifname)) {
+        set_why(why, why_len, "invalid interface name for tc");
+        return -1;
+    }
+    if (cfg->total_bandwidth_bps == 0 || cfg->default_rate_bps == 0) {
+        set_why(why, why_len, "total_bandwidth and default_rate must be set");
+        return -1;
+    }
+    if ((cfg->default_major != 0 && cfg->default_major != QOS_ROOT_MAJOR) ||
+        cfg->default_minor <= QOS_INNER_MINOR || cfg->default_minor == 0xffff) {
+        set_why(why, why_len, "default_class %u:%x: must be %u:N with N from 2 to fffe",
+                cfg->default_major, cfg->default_minor, QOS_ROOT_MAJOR);
+        return -1;
+    }
+    if (cfg->n_users < 0 || cfg->n_users > QOS_USER_MAX || cfg->n_classes < 0 ||
+        cfg->n_classes > QOS_CLASS_MAX) {
+        set_why(why, why_len, "bad user or class count");
+        return -1;
+    }
+    for (int i = 0; i < cfg->n_users; i++) {
+        const struct qos_user *u = &cfg->users[i];
+        if (u->class_index >= cfg->n_classes) {
+            set_why(why, why_len, "user %s: no class number %d", u->name, u->class_index);
+            return -1;
+        }
+        if (u->class_index >= 0 && cfg->classes[u->class_index].rate_bps == 0) {
+            set_why(why, why_len, "class %s: rate is 0", cfg->classes[u->class_index].name);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Root qdisc and every class, in one batch. */
+static int build_classes(const struct server_config *cfg, const char *dev, char *why,
+                         size_t why_len)
+{
+    struct script s;
+    if (script_open(&s) != 0) {
+        set_why(why, why_len, "out of memory");
+        return -1;
+    }
+    fprintf(s.f, "qdisc add dev %s root handle %u: htb default %x\n", dev, QOS_ROOT_MAJOR,
+            cfg->default_minor);
+    emit_class(s.f, dev, 0, QOS_INNER_MINOR, cfg->total_bandwidth_bps,
+               cfg->total_bandwidth_bps, -1);
+    emit_class(s.f, dev, QOS_INNER_MINOR, cfg->default_minor, cfg->default_rate_bps,
+               cfg->default_ceil_bps, QOS_DEFAULT_PRIO);
+    for (int i = 0; i < cfg->n_users; i++) {
+        const struct qos_user *u = &cfg->users[i];
+        if (u->class_index < 0)
+            continue;
+        const struct qos_class *c = &cfg->classes[u->class_index];
+        emit_class(s.f, dev, QOS_INNER_MINOR, qos_user_minor(cfg, i), c->rate_bps, c->ceil_bps,
+                   c->priority < 0 ? 0 : c->priority > 7 ? 7 : c->priority);
+    }
+    return script_run(&s, why, why_len);
+}
+
+/* Tries fq_codel on the default class's leaf; on refusal returns QOS_LEAF_PFIFO after one
+ * warning. The default leaf is in place on return when fq_codel was accepted. */
+static enum qos_leaf probe_leaf(const struct server_config *cfg, const char *dev)
+{
+    char reason[256];
+    struct script s;
+    if (script_open(&s) != 0)
+        return QOS_LEAF_PFIFO;
+    emit_leaf(s.f, dev, cfg->default_minor, cfg->default_rate_bps, cfg->default_ceil_bps,
+              QOS_LEAF_FQ_CODEL);
+    if (script_run(&s, reason, sizeof(reason)) == 0)
+        return QOS_LEAF_FQ_CODEL;
+    log_warn("QoS: the kernel refused fq_codel (%s); leaf queues use pfifo", reason);
+    return QOS_LEAF_PFIFO;
+}
+
+/* The remaining leaves and the filters, in one batch. */
+static int build_leaves(const struct server_config *cfg, const char *dev, enum qos_leaf kind,
+                        char *why, size_t why_len)
+{
+    struct script s;
+    if (script_open(&s) != 0) {
+        set_why(why, why_len, "out of memory");
+        return -1;
+    }
+    if (kind != QOS_LEAF_FQ_CODEL)
+        emit_leaf(s.f, dev, cfg->default_minor, cfg->default_rate_bps, cfg->default_ceil_bps,
+                  kind);
+    for (int i = 0; i < cfg->n_users; i++) {
+        const struct qos_user *u = &cfg->users[i];
+        if (u->class_index < 0)
+            continue;
+        const struct qos_class *c = &cfg->classes[u->class_index];
+        emit_leaf(s.f, dev, qos_user_minor(cfg, i), c->rate_bps,
+                  c->ceil_bps > c->rate_bps ? c->ceil_bps : c->rate_bps, kind);
+    }
+    emit_filters(s.f, dev, cfg);
+    if (ferror(s.f)) {
+        script_abandon(&s);
+        set_why(why, why_len, "out of memory");
+        return -1;
+    }
+    return script_run(&s, why, why_len);
+}
+
+int qos_setup(const struct server_config *cfg, const char *ifname, char *why, size_t why_len)
+{
+    set_why(why, why_len, "%s", "");
+    if (check_config(cfg, ifname, why, why_len) != 0)
+        return -1;
+    /* A tree left by a crashed run (or a previous configuration, on SIGHUP) would make
+     * "qdisc add ... root" fail with "Exclusivity flag on". The TUN is ours. */
+    qos_teardown(ifname);
+
+    if (build_classes(cfg, ifname, why, why_len) != 0)
+        goto err_tree;
+    enum qos_leaf kind = probe_leaf(cfg, ifname);
+    if (build_leaves(cfg, ifname, kind, why, why_len) != 0)
+        goto err_tree;
+    leaf_in_use = kind;
+    return 0;
+
+err_tree:
+    qos_teardown(ifname);
+    return -1;
+}
+
+enum qos_leaf qos_leaf_in_use(void)
+{
+    return leaf_in_use;
+}
+
+void qos_teardown(const char *ifname)
+{
+    if (!valid_ifname(ifname))
+        return;
+    char *argv[] = { "tc", "qdisc", "del", "dev", (char *)ifname, "root", NULL };
+    pid_t pid = spawn_tc(argv, -1, -1, -1);
+    if (pid > 0)
+        wait_tc(pid);
+}
+
+uint16_t qos_user_minor(const struct server_config *cfg, int user_index)
+{
+    unsigned m = QOS_USER_MINOR_BASE + (unsigned)user_index;
+    if (cfg->default_minor >= QOS_USER_MINOR_BASE && m >= cfg->default_minor)
+        m++;
+    return (uint16_t)m;
+}
+
+void qos_classid_for(const struct server_config *cfg, uint32_t vpn_ip, uint16_t *major,
+                     uint16_t *minor)
+{
+    *major = QOS_ROOT_MAJOR;
+    *minor = cfg->default_minor;
+    for (int i = 0; i < cfg->n_users; i++) {
+        if (cfg->users[i].vpn_ip == vpn_ip && cfg->users[i].class_index >= 0) {
+            *minor = qos_user_minor(cfg, i);
+            return;
+        }
+    }
+}
+
+/* ---- statistics ---- */
+
+/* tc prints rates as an integer with an optional K/M/G/T prefix and "bit" (print_rate in
+ * iproute2's tc_util.c); the prefixes are decimal. */
+static uint64_t parse_rate(const char *s)
+{
+    char *end;
+    uint64_t v = strtoull(s, &end, 10);
+    static const char prefixes[] = "KMGT";
+    const char *p = *end ? strchr(prefixes, *end) : NULL;
+    if (p) {
+        for (long i = 0; i <= p - prefixes; i++)
+            v *= 1000;
+        end++;
+    }
+    return strncmp(end, "bit", 3) == 0 ? v : 0;
+}
+
+int qos_read_stats(const char *ifname, struct qos_class_stats *out, int max)
+{
+    if (!valid_ifname(ifname))
+        return -1;
+    int out_pipe[2];
+    if (pipe2(out_pipe, O_CLOEXEC) != 0)
+        return -1;
+    char *argv[] = { "tc", "-s", "class", "show", "dev", (char *)ifname, NULL };
+    pid_t pid = spawn_tc(argv, -1, out_pipe[1], -1);
+    close(out_pipe[1]);
+    if (pid < 0) {
+        close(out_pipe[0]);
+        return -1;
+    }
+    FILE *f = fdopen(out_pipe[0], "r");
+    if (!f) {
+        close(out_pipe[0]);
+        kill(pid, SIGKILL);
+        wait_tc(pid);
+        return -1;
+    }
+
+    int n = 0;
+    struct qos_class_stats *cur = NULL;
+    char *line = NULL;
+    size_t cap = 0;
+    while (getline(&line, &cap, f) >= 0) {
+        unsigned maj, min;
+        uint64_t bytes, pkts, drops;
+        if (strncmp(line, "class ", 6) == 0) {
+            /* Every class line ends the previous class; only htb ones are kept. */
+            cur = NULL;
+            if (sscanf(line, "class htb %x:%x", &maj, &min) == 2 && maj <= 0xffff &&
+                min <= 0xffff && n < max) {
+                cur = &out[n++];
+                memset(cur, 0, sizeof(*cur));
+                cur->major = (uint16_t)maj;
+                cur->minor = (uint16_t)min;
+            }
+        } else if (cur && sscanf(line, " Sent %" SCNu64 " bytes %" SCNu64 " pkt (dropped %"
+                                 SCNu64, &bytes, &pkts, &drops) == 3) {
+            cur->bytes = bytes;
+            cur->packets = pkts;
+            cur->drops = drops;
+        } else if (cur && strncmp(line, " rate ", 6) == 0) {
+            cur->rate_bps = parse_rate(line + 6);
+        }
+    }
+    free(line);
+    fclose(f);
+    return wait_tc(pid) == 0 ? n : -1;
+}

@@ -1,0 +1,154 @@
+/* Upload policer: HTB's borrowing rules applied to packets that arrive from clients and are
+ * about to be written to the TUN (this kernel has no ingress qdisc or IFB to shape them).
+ *
+ * Each session has a guaranteed bucket (the class's rate) and a ceiling bucket (its ceil);
+ * the server has one link bucket (total_bandwidth). A packet passes
+ *   - on its guarantee when the guaranteed bucket holds it: guaranteed, ceiling and link
+ *     buckets are all charged, so guaranteed traffic uses up the capacity borrowers share;
+ *   - else by borrowing when the ceiling bucket and the link both hold it: those two are
+ *     charged and the guarantee is left alone (so that borrowing never eats into the
+ *     session's own guarantee later, which HTB's negative tokens would do);
+ *   - else it is dropped: a policer cannot queue.
+ * A charged bucket may go into debt down to -burst: guaranteed traffic keeps flowing when
+ * borrowers have emptied the link, and the debt stops borrowing until it is repaid.
+ *
+ * Units: tokens are millionths of a bit, so a refill adds elapsed_us * rate_bps exactly and
+ * no rounding ever accumulates, whatever the packet rate. At the 100 Gbit/s cap a burst is
+ * 2e15 and a 10 s refill 1e18, both inside int64_t. */
+#include "vpn/qos.h"
+
+#include "vpn/limits.h"
+
+enum {
+    /* Bursts hold 20 ms at the rate: a policer drops instead of queuing, and TCP's sending
+     * bursts (a window released by one ACK, ACK compression on the way) need headroom or the
+     * flow loses packets far below its rate (Flach et al., "An Internet-Wide Analysis of
+     * Traffic Policing", SIGCOMM 2016). 20 ms is the most the brief allows. */
+    BURST_US = 20000,
+    /* ...but never less than two full packets: a delayed ACK releases two segments at once,
+     * and at 2 Mbit/s 20 ms is only 5000 bytes. */
+    BURST_MIN_BYTES = 2 * MTU_MAX,
+    /* Below this many microseconds elapsed, elapsed * rate cannot overflow; above it the
+     * refill divides first. */
+    REFILL_FAST_US = 10000000,
+};
+
+static const uint64_t RATE_MAX_BPS = 100000000000ULL;  /* parse_bandwidth's cap */
+static const int64_t BITS_SCALE = 8000000;             /* millionths of a bit per byte */
+
+static void tb_init(struct qos_tb *tb, uint64_t rate_bps)
+{
+    if (rate_bps > RATE_MAX_BPS)
+        rate_bps = RATE_MAX_BPS;
+    tb->rate_bps = rate_bps;
+    int64_t burst = (int64_t)(rate_bps * BURST_US);
+    if (burst < (int64_t)BURST_MIN_BYTES * BITS_SCALE)
+        burst = (int64_t)BURST_MIN_BYTES * BITS_SCALE;
+    tb->burst = burst;
+    tb->tokens = burst;
+}
+
+static void tb_refill(struct qos_tb *tb, uint64_t elapsed_us)
+{
+    if (tb->rate_bps == 0 || elapsed_us == 0)
+        return;
+    uint64_t room = (uint64_t)(tb->burst - tb->tokens);    /* 0 .. 2 * burst */
+    /* A long idle period (or a clock that jumped) would overflow the product: fill up. */
+    if (elapsed_us >= REFILL_FAST_US && elapsed_us > room / tb->rate_bps) {
+        tb->tokens = tb->burst;
+        return;
+    }
+    uint64_t add = elapsed_us * tb->rate_bps;
+    tb->tokens = add >= room ? tb->burst : tb->tokens + (int64_t)add;
+}
+
+/* Whether cost fits. A packet bigger than the whole burst (cannot come from a TUN of MTU <=
+ * MTU_MAX, but a caller may have jumbo frames) needs a full bucket rather than starving. */
+static bool tb_holds(const struct qos_tb *tb, int64_t cost)
+{
+    return tb->tokens >= (cost < tb->burst ? cost : tb->burst);
+}
+
+static void tb_charge(struct qos_tb *tb, int64_t cost)
+{
+    tb->tokens -= cost;
+    if (tb->tokens < -tb->burst)
+        tb->tokens = -tb->burst;
+}
+
+/* Elapsed time since *last, moving *last to now; a clock that went backwards resynchronises
+ * without refilling. */
+static uint64_t advance(uint64_t *last, uint64_t now_us)
+{
+    uint64_t elapsed = now_us > *last ? now_us - *last : 0;
+    *last = now_us;
+    return elapsed;
+}
+
+void qos_link_init(struct qos_link *l, uint64_t total_bps, uint64_t now_us)
+{
+    tb_init(&l->tb, total_bps);
+    l->last_us = now_us;
+}
+
+void qos_bucket_init_htb(struct qos_bucket *b, struct qos_link *link, uint64_t rate_bps,
+                         uint64_t ceil_bps, uint64_t now_us)
+{
+    if (ceil_bps != 0 && ceil_bps < rate_bps)
+        ceil_bps = rate_bps;
+    tb_init(&b->rate, rate_bps);
+    tb_init(&b->ceil, ceil_bps);
+    b->last_us = now_us;
+    b->link = link;
+    b->borrowed_bytes = 0;
+    b->dropped_bytes = 0;
+}
+
+bool qos_bucket_pass(struct qos_bucket *b, uint32_t len, uint64_t now_us)
+{
+    if (len == 0 || b->ceil.rate_bps == 0)
+        return true;
+
+    uint64_t elapsed = advance(&b->last_us, now_us);
+    tb_refill(&b->rate, elapsed);
+    tb_refill(&b->ceil, elapsed);
+    struct qos_tb *link = NULL;
+    if (b->link && b->link->tb.rate_bps != 0) {
+        link = &b->link->tb;
+        tb_refill(link, advance(&b->link->last_us, now_us));
+    }
+
+    int64_t cost = (int64_t)len * BITS_SCALE;
+    if (b->rate.rate_bps != 0 && tb_holds(&b->rate, cost)) {
+        tb_charge(&b->rate, cost);
+        tb_charge(&b->ceil, cost);
+        if (link)
+            tb_charge(link, cost);
+        return true;
+    }
+    if (tb_holds(&b->ceil, cost) && (!link || tb_holds(link, cost))) {
+        tb_charge(&b->ceil, cost);
+        if (link)
+            tb_charge(link, cost);
+        b->borrowed_bytes += len;
+        return true;
+    }
+    b->dropped_bytes += len;
+    return false;
+}
+
+/* The millisecond API: a clock past UINT64_MAX / 1000 ms (585 million years) saturates. */
+static uint64_t ms_to_us(uint64_t ms)
+{
+    return ms > UINT64_MAX / 1000 ? UINT64_MAX : ms * 1000;
+}
+
+void qos_bucket_init(struct qos_bucket *b, uint64_t ceil_bps, uint64_t now_ms)
+{
+    qos_bucket_init_htb(b, NULL, ceil_bps, ceil_bps, ms_to_us(now_ms));
+}
+
+bool qos_bucket_take(struct qos_bucket *b, uint32_t len, uint64_t now_ms)
+{
+    return qos_bucket_pass(b, len, ms_to_us(now_ms));
+}

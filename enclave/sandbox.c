@@ -1,0 +1,188 @@
+/* The enclave's sandbox: capabilities, dumps, memory locking and the seccomp allowlists.
+ *
+ * The allowlists are ordered tables (STYLE.md): architecture check (libseccomp adds it), the
+ * syscalls denied with an errno, then the allowed ones in alphabetical order with argument
+ * masks where they matter, then the default action. Names absent on an architecture (the
+ * 32-bit ARM variants such as mmap2, futex_time64, clock_gettime64 on x86-64) are skipped:
+ * seccomp_syscall_resolve_name returns __NR_SCMP_ERROR for them. A debug build
+ * (-DSANDBOX_DEBUG) traps instead of killing, so the kernel log and the core name the call. */
+#include "sandbox.h"
+
+#include <errno.h>
+#include <grp.h>
+#include <linux/capability.h>
+#include <seccomp.h>
+#include <stdbool.h>
+#include <sys/capability.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "vpn/log.h"
+
+enum { UNPRIVILEGED_ID = 65534 };
+
+struct rule {
+    const char *name;
+    enum { ALLOW, ALLOW_NO_EXEC_PROT, DENY_EPERM } action;
+};
+
+/* What a worker does after start-up: read/write its doorbell, read the clock, draw random
+ * numbers, and what glibc's allocator and abort() may need. No open, no socket, no exec. */
+static const struct rule WORKER_RULES[] = {
+    { "clock_gettime", ALLOW },
+    { "clock_gettime64", ALLOW },
+    { "exit", ALLOW },
+    { "exit_group", ALLOW },
+    { "brk", ALLOW },
+    { "futex", ALLOW },
+    { "futex_time64", ALLOW },
+    { "getpid", ALLOW },
+    { "getrandom", ALLOW },
+    { "gettid", ALLOW },
+    { "gettimeofday", ALLOW },
+    { "madvise", ALLOW },
+    { "mmap", ALLOW_NO_EXEC_PROT },
+    { "mmap2", ALLOW_NO_EXEC_PROT },
+    { "munmap", ALLOW },
+    { "read", ALLOW },
+    { "restart_syscall", ALLOW },
+    { "rt_sigprocmask", ALLOW },
+    { "rt_sigreturn", ALLOW },
+    { "sigreturn", ALLOW },
+    { "tgkill", ALLOW },
+    { "write", ALLOW },
+};
+
+/* The supervisor additionally waits for, restarts and stops workers, and polls its channel. */
+static const struct rule SUPERVISOR_EXTRA[] = {
+    { "clone", ALLOW },
+    { "clone3", DENY_EPERM },   /* glibc falls back to clone when clone3 says ENOSYS/EPERM */
+    { "close", ALLOW },
+    { "dup2", ALLOW },
+    { "dup3", ALLOW },
+    { "fork", ALLOW },
+    { "kill", ALLOW },
+    { "mlockall", ALLOW },
+    { "munlock", ALLOW },
+    { "nanosleep", ALLOW },
+    { "clock_nanosleep", ALLOW },
+    { "clock_nanosleep_time64", ALLOW },
+    { "poll", ALLOW },
+    { "ppoll", ALLOW },
+    { "ppoll_time64", ALLOW },
+    { "prctl", ALLOW },
+    { "rt_sigaction", ALLOW },
+    { "seccomp", ALLOW },
+    { "set_robust_list", ALLOW },
+    { "sendmsg", ALLOW },
+    { "sendto", ALLOW },
+    { "recvfrom", ALLOW },
+    { "recvmsg", ALLOW },
+    { "wait4", ALLOW },
+    { "waitid", ALLOW },
+};
+
+static int add_rules(scmp_filter_ctx ctx, const struct rule *rules, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        int nr = seccomp_syscall_resolve_name(rules[i].name);
+        if (nr == __NR_SCMP_ERROR)
+            continue;   /* not a syscall of this architecture */
+        int rc;
+        switch (rules[i].action) {
+        case ALLOW_NO_EXEC_PROT:
+            rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1,
+                                  SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
+            break;
+        case DENY_EPERM:
+            rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), nr, 0);
+            break;
+        default:
+            rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0);
+            break;
+        }
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+static int install(bool supervisor)
+{
+#ifdef SANDBOX_DEBUG
+    scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_TRAP);
+#else
+    scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
+#endif
+    if (!ctx)
+        return -ENOMEM;
+    int rc = add_rules(ctx, WORKER_RULES, sizeof(WORKER_RULES) / sizeof(WORKER_RULES[0]));
+    if (rc == 0 && supervisor)
+        rc = add_rules(ctx, SUPERVISOR_EXTRA, sizeof(SUPERVISOR_EXTRA) / sizeof(SUPERVISOR_EXTRA[0]));
+    if (rc == 0)
+        rc = seccomp_load(ctx);
+    seccomp_release(ctx);
+    return rc;
+}
+
+int sandbox_worker_filter(void)
+{
+    return install(false);
+}
+
+int sandbox_supervisor_filter(void)
+{
+    return install(true);
+}
+
+int sandbox_no_dumps(size_t memlock_bytes)
+{
+    struct rlimit none = { 0, 0 };
+    struct rlimit lock = { memlock_bytes, memlock_bytes };
+    if (setrlimit(RLIMIT_CORE, &none) != 0)
+        return -errno;
+    if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
+        return -errno;
+    /* Raising the limit needs CAP_SYS_RESOURCE; without it, keep what we have and let
+     * sandbox_lock_memory report the failure. */
+    struct rlimit cur;
+    if (getrlimit(RLIMIT_MEMLOCK, &cur) == 0 && cur.rlim_cur < memlock_bytes)
+        (void)setrlimit(RLIMIT_MEMLOCK, &lock);
+    return 0;
+}
+
+int sandbox_drop_privileges(void)
+{
+    if (geteuid() == 0) {
+        for (int cap = 0; cap <= CAP_LAST_CAP; cap++)
+            if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL)
+                return -errno;
+        gid_t gid = UNPRIVILEGED_ID;
+        if (setgroups(1, &gid) != 0 || setresgid(gid, gid, gid) != 0 ||
+            setresuid(UNPRIVILEGED_ID, UNPRIVILEGED_ID, UNPRIVILEGED_ID) != 0)
+            return -errno;
+    }
+    /* The uid change cleared the permitted and effective sets; clear the rest explicitly
+     * (inheritable, and everything when we were never root). */
+    cap_t none = cap_init();
+    if (!none)
+        return -errno;
+    int rc = cap_set_proc(none);
+    cap_free(none);
+    if (rc != 0)
+        return -errno;
+    if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 && errno != EINVAL)
+        return -errno;
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+        return -errno;
+    return 0;
+}
+
+int sandbox_lock_memory(void)
+{
+    if (mlockall(MCL_CURRENT | MCL_FUTURE) != 0)
+        return -errno;
+    return 0;
+}

@@ -1,0 +1,42 @@
+/* The enclave's secret memory: one shared anonymous mapping created by the supervisor before it
+ * forks the workers, so that every worker (and a restarted one) sees the same key table, and
+ * the main process never has it mapped. Locked (mlock), excluded from core dumps
+ * (MADV_DONTDUMP), and wiped at exit.
+ *
+ * Ownership: slot s belongs to worker s % workers, which alone writes it after creation (its
+ * keys, counters and replay window), so no lock is needed. The user table is shared: its
+ * last-request timestamps are updated with compare-and-swap (users_accept_ts). */
+#ifndef ENCLAVE_SECRETS_H
+#define ENCLAVE_SECRETS_H
+
+#include <stdint.h>
+
+#include "users.h"
+#include "vpn/limits.h"
+#include "vpn/replay.h"
+
+struct key_slot {
+    uint32_t session_id;        /* 0 when free */
+    uint32_t client_ip;         /* host order: inner source address the session may use */
+    int user_index;
+    uint8_t k_c2s[KEY_LEN];
+    uint8_t k_s2c[KEY_LEN];
+    uint64_t send_counter;      /* next counter for server -> client */
+    struct replay_window rx;    /* client -> server counters seen */
+};
+
+struct enclave_secrets {
+    uint8_t s_priv[KEY_LEN];
+    uint8_t s_pub[KEY_LEN];
+    struct user_table users;
+    struct key_slot slots[SESSION_SLOTS];
+};
+
+/* Maps, locks and marks non-dumpable a zeroed secrets region. NULL with errno on failure. */
+struct enclave_secrets *secrets_map(void);
+/* Wipes every key (sodium_memzero) and unmaps. */
+void secrets_unmap(struct enclave_secrets *s);
+/* Erases one slot's keys and frees it. */
+void secrets_erase_slot(struct key_slot *slot);
+
+#endif

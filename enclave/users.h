@@ -1,0 +1,39 @@
+/* The users file (secrets): "[user:NAME]" sections with "auth_token = <64 hex>". Read by the
+ * enclave only, from a file that must not be group- or world-readable. The table lives in the
+ * enclave's locked shared memory so that every worker sees the same last-accepted request
+ * timestamps (PROTOCOL.md step 4). */
+#ifndef ENCLAVE_USERS_H
+#define ENCLAVE_USERS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "vpn/ini.h"
+#include "vpn/limits.h"
+
+struct enclave_user {
+    char name[USERNAME_MAX + 1];
+    uint8_t token[TOKEN_LEN];
+    uint64_t last_request_ts;   /* shared by all workers: updated with compare-and-swap */
+};
+
+struct user_table {
+    int count;
+    struct enclave_user users[MAX_USERS];
+};
+
+/* Reads path into t (t zeroed first). Returns 0 or -1 with *err. */
+int users_load(const char *path, struct user_table *t, struct config_error *err)
+    __attribute__((warn_unused_result));
+
+/* Index of name, or -1. Constant time is not needed here: the name is not secret, and an
+ * unknown name is answered after the same amount of cryptography as a known one. */
+int users_find(const struct user_table *t, const char *name);
+
+/* Step 4 of PROTOCOL.md, atomically across workers: if ts > last accepted, record it and
+ * return true; otherwise false and *min_ts = the smallest timestamp that would be accepted
+ * given now_ms, max(now, last + 1). With commit false, only checks. */
+bool users_accept_ts(struct user_table *t, int index, uint64_t ts, uint64_t now_ms, bool commit,
+                     uint64_t *min_ts);
+
+#endif

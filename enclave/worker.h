@@ -1,0 +1,33 @@
+/* One enclave worker: serves its rings until the main process goes away. */
+#ifndef ENCLAVE_WORKER_H
+#define ENCLAVE_WORKER_H
+
+#include <stdint.h>
+
+#include "secrets.h"
+#include "vpn/enclave_ipc.h"
+
+struct worker {
+    int index;                  /* 0 .. count-1 */
+    int count;                  /* workers in the pool: slot s belongs to worker s % count */
+    int doorbell_fd;            /* worker end of this worker's socketpair */
+    struct worker_shm *shm;     /* rings shared with the main process */
+    struct enclave_secrets *sec;/* secret memory shared by the workers only */
+    uint32_t replay_window_ms;
+    /* results produced in the current batch and not yet published */
+    uint32_t dec_pending, enc_pending;
+};
+
+/* Serves requests forever; returns only when the main process closed the doorbell (then the
+ * caller exits). A malformed request ends the process (exit status WORKER_EXIT_MALFORMED). */
+void worker_run(struct worker *w);
+
+/* Handles one request slot (exposed for the unit tests, which drive a worker without a
+ * process of its own). */
+void worker_handle(struct worker *w, struct ring *from, struct pkt_slot *req, uint64_t now_ms);
+/* Publishes the results of the batch and rings the main process's doorbell if it sleeps. */
+void worker_flush(struct worker *w);
+
+enum { WORKER_EXIT_MALFORMED = 3 };
+
+#endif

@@ -1,0 +1,35 @@
+/* vpn-client configuration (the brief's client.conf plus what the product needs). */
+#ifndef VPN_CLIENT_CONFIG_H
+#define VPN_CLIENT_CONFIG_H
+
+#include <limits.h>
+#include <net/if.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "vpn/ini.h"
+#include "vpn/limits.h"
+
+struct client_config {
+    char path[PATH_MAX];
+    /* [client] */
+    char server_ip[256];            /* IPv4/IPv6 literal or host name, required */
+    uint16_t server_port;           /* default 51820 */
+    char username[USERNAME_MAX + 1];/* required, 1..63 bytes */
+    uint8_t auth_token[TOKEN_LEN];  /* auth_token, 64 hex characters, required */
+    bool have_server_key;
+    uint8_t server_public_key[KEY_LEN]; /* base64, optional: pinned on first use when absent */
+    char known_servers_file[PATH_MAX];  /* default /var/lib/vpn-client/known_servers */
+    char control_socket[PATH_MAX];  /* default /run/vpn-client.sock (status/disconnect) */
+    /* [network] */
+    char tun_device[IFNAMSIZ];      /* default "tun0" */
+    /* [logging] */
+    int log_level;
+    char log_file[PATH_MAX];
+};
+
+/* Defaults, then the file. Returns 0 or -1 with *err naming file, line and key. */
+int client_config_load(const char *path, struct client_config *cfg, struct config_error *err)
+    __attribute__((warn_unused_result));
+
+#endif

@@ -1,0 +1,102 @@
+/* The boundary between the main process (core/) and the enclave workers (enclave/).
+ *
+ * Each worker w shares one region of a memfd with the main process:
+ *
+ *   main RX thread  --in_rx-->  worker  --out_dec-->  main TX thread (TUN write, control)
+ *   main TUN thread --in_tun--> worker  --out_enc-->  main TX thread (UDP send)
+ *   main control    --in_ctl--> worker
+ *
+ * Every ring is single-producer single-consumer. A socketpair per worker is the doorbell:
+ * a producer that finds the consumer's "sleeping" flag set clears it and writes one byte;
+ * that happens at most once per batch, never per packet. The worker's replies to handshakes
+ * come back on out_dec, in order with the session's data.
+ *
+ * What crosses this boundary is deliberately small (STYLE.md, "Secrets"): datagrams, IP
+ * packets, session ids, usernames, addresses and counters. No key, token or intermediate
+ * secret is ever written to these rings. A malformed request kills the worker (the
+ * supervisor restarts it); it never corrupts the enclave. */
+#ifndef VPN_ENCLAVE_IPC_H
+#define VPN_ENCLAVE_IPC_H
+
+#include <stdint.h>
+
+#include "vpn/limits.h"
+#include "vpn/ring.h"
+
+/* Requests (pkt_meta.op on the in_* rings). */
+enum enclave_op {
+    /* in_rx: a CONNECT_REQ datagram (phase 1). The worker opens it and either answers it
+     * itself (RES_REPLY: AUTH_FAILED or STALE_TIMESTAMP), names the user (RES_HELLO), or
+     * drops it (nothing comes back). */
+    OP_HELLO = 1,
+    /* in_ctl: phase 2, after the main process chose address and capacity. data = the same
+     * CONNECT_REQ datagram || config block (session_id ignored); aux = status to send
+     * (STATUS_OK, or SERVER_FULL / POOL_EXHAUSTED). Result RES_ACCEPTED (data = CONNECT_RESP,
+     * session_id = the new session), or RES_REPLY for a failure or a stale timestamp. */
+    OP_ACCEPT = 2,
+    /* in_rx: a transport datagram for session_id (DATA, PING, PONG, DISCONNECT). */
+    OP_DECRYPT = 3,
+    /* in_tun: an IP packet to seal as DATA for session_id, sent to meta.peer. */
+    OP_ENCRYPT = 4,
+    /* in_ctl: seal a control message (aux = MSG_DISCONNECT; data = reason byte). */
+    OP_SEAL_CONTROL = 5,
+    /* in_ctl: erase session_id's keys now (session end, rekey overlap over, shutdown). */
+    OP_ERASE = 6,
+};
+
+/* Results (pkt_meta.op on the out_* rings). */
+enum enclave_result {
+    RES_DATA = 1,           /* out_dec: decrypted IP packet of session_id, from meta.peer */
+    RES_KEEPALIVE = 2,      /* out_dec: authenticated PING/PONG (len 0): refreshes the session */
+    RES_DISCONNECT = 3,     /* out_dec: the client ended session_id */
+    RES_HELLO = 4,          /* out_dec: phase 1 passed; data = username (len bytes), ts =
+                               request timestamp, cookie = the request's cookie */
+    RES_ACCEPTED = 5,       /* out_dec: data = CONNECT_RESP to send to meta.peer */
+    RES_REPLY = 6,          /* out_dec: data = a failure CONNECT_RESP to send to meta.peer;
+                               aux = its status */
+    RES_ERASED = 7,         /* out_dec: session_id's keys are gone */
+    RES_SEALED = 8,         /* out_enc: datagram to send to meta.peer */
+};
+
+/* Why a worker dropped something; counters in worker_ctl. */
+enum worker_drop {
+    DROP_NO_SESSION,        /* unknown or erased session id */
+    DROP_REPLAY,            /* counter already seen or older than the window */
+    DROP_AUTH,              /* AEAD tag did not verify (tampered or wrong key) */
+    DROP_STALE,             /* timestamp outside replay_window_ms of server time */
+    DROP_SPOOFED_SOURCE,    /* inner source address is not the session's */
+    DROP_MALFORMED,         /* inner packet not IPv4 / bad length */
+    DROP_HANDSHAKE,         /* CONNECT_REQ that could not be opened */
+    DROP_OUT_FULL,          /* a result ring was full */
+    DROP_REASONS
+};
+
+/* Control block of one worker, shared with the main process. */
+struct worker_ctl {
+    uint32_t worker_sleeping __attribute__((aligned(RING_CACHELINE))); /* set by the worker */
+    uint32_t main_sleeping __attribute__((aligned(RING_CACHELINE)));   /* set by main's TX */
+    uint64_t heartbeat_ms __attribute__((aligned(RING_CACHELINE)));    /* worker liveness */
+    uint32_t pid;
+    uint32_t sessions;              /* live sessions owned by this worker */
+    uint64_t drops[DROP_REASONS];   /* written by the worker only */
+    uint64_t packets_decrypted, packets_encrypted;
+};
+
+struct worker_shm {
+    struct worker_ctl ctl;
+    struct ring in_rx;
+    struct ring in_tun;
+    struct ring in_ctl;
+    struct ring out_dec;
+    struct ring out_enc;
+};
+
+/* Parameters the main process gives the enclave on its command line (numbers only: keys and
+ * paths to secrets are read by the enclave itself). */
+struct enclave_params {
+    int workers;
+    uint32_t replay_window_ms;
+    uint16_t tun_mtu;
+};
+
+#endif

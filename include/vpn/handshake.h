@@ -1,0 +1,63 @@
+/* Handshake computations of PROTOCOL.md shared by both ends. The server half (which touches
+ * S_priv and the users' tokens) is enclave/handshake_server.c; the client half is
+ * client/handshake_client.c. These helpers hold no state and erase what they derive when
+ * asked to (callers own their buffers). */
+#ifndef VPN_HANDSHAKE_H
+#define VPN_HANDSHAKE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vpn/limits.h"
+
+struct session_keys {
+    uint8_t k_resp[KEY_LEN];
+    uint8_t k_c2s[KEY_LEN];
+    uint8_t k_s2c[KEY_LEN];
+};
+
+/* The CONNECT_RESP config block (PROTOCOL.md), decoded. Addresses in host order. */
+struct hs_config {
+    uint8_t status;
+    uint8_t prefix_len;
+    uint16_t mtu;
+    uint32_t session_id;
+    uint32_t client_ip;
+    uint32_t server_ip;
+    uint16_t keepalive_s;
+    uint8_t route_count;
+    uint32_t idle_timeout_s;
+    uint32_t rekey_s;
+    struct { uint32_t net; uint8_t prefix; } routes[MAX_ROUTES];
+};
+
+/* ck1 = HKDF-Extract(H("vpnse/1" || S_pub), es); k_id = Expand(ck1, "vpnse/1 identity").
+ * Returns false when es (X25519 of the two given keys) is all zero. */
+bool hs_chain_identity(uint8_t ck1[32], uint8_t k_id[32], const uint8_t priv[KEY_LEN],
+                       const uint8_t peer_pub[KEY_LEN], const uint8_t s_pub[KEY_LEN]);
+
+/* auth_mac = HMAC(HKDF-Expand(HKDF-Extract(ck1, T), "vpnse/1 auth"), req[0 .. 16+224]). */
+void hs_auth_mac(uint8_t mac[32], const uint8_t ck1[32], const uint8_t token[TOKEN_LEN],
+                 const uint8_t *req);
+
+/* ee = X25519(priv, peer_pub); ck2 = Extract(ck1, ee || T); the three session keys.
+ * Returns false when ee is all zero. */
+bool hs_session_keys(struct session_keys *keys, const uint8_t ck1[32],
+                     const uint8_t priv[KEY_LEN], const uint8_t peer_pub[KEY_LEN],
+                     const uint8_t token[TOKEN_LEN]);
+
+/* Config block: encode into out (RESP_CONFIG_BASE + 5 * route_count bytes; returns that
+ * length) and decode (returns false on a bad route_count, length mismatch or non-zero
+ * reserved bytes). */
+size_t hs_config_encode(uint8_t *out, const struct hs_config *c);
+bool hs_config_decode(const uint8_t *in, size_t len, struct hs_config *c);
+
+/* Builds a CONNECT_RESP: header, e_pub (or 32 zero bytes for a failure), and the config
+ * sealed with key and the given nonce's last byte (0 for success, 1 for failure), with
+ * ad = header || e_pub-or-zero || auth_mac. Returns the datagram length. */
+size_t hs_build_response(uint8_t *out, uint64_t ts, const uint8_t e_pub_or_null[KEY_LEN],
+                         const uint8_t key[KEY_LEN], const uint8_t auth_mac[32],
+                         const struct hs_config *config);
+
+#endif

@@ -1,0 +1,73 @@
+/* The common 16-byte header of PROTOCOL.md and big-endian helpers. */
+#ifndef VPN_PROTO_H
+#define VPN_PROTO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "vpn/limits.h"
+
+struct vpn_hdr {
+    uint8_t type;
+    uint8_t version;
+    uint16_t length;    /* bytes after the header */
+    uint32_t seq;
+    uint64_t ts;        /* ms since the epoch, in server time for transport messages */
+};
+
+/* Why a datagram was refused before any cryptography; each reason has its own counter. */
+enum hdr_verdict {
+    HDR_OK = 0,
+    HDR_SHORT,          /* shorter than the header or than its type's minimum */
+    HDR_BAD_VERSION,
+    HDR_BAD_TYPE,
+    HDR_BAD_LENGTH,     /* length field != datagram length - 16, or wrong fixed size */
+    HDR_VERDICTS
+};
+
+static inline uint16_t get_be16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
+static inline uint32_t get_be32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+static inline uint64_t get_be64(const uint8_t *p)
+{
+    return (uint64_t)get_be32(p) << 32 | get_be32(p + 4);
+}
+static inline void put_be16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; }
+static inline void put_be32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24); p[1] = (uint8_t)(v >> 16); p[2] = (uint8_t)(v >> 8); p[3] = (uint8_t)v;
+}
+static inline void put_be64(uint8_t *p, uint64_t v)
+{
+    put_be32(p, (uint32_t)(v >> 32));
+    put_be32(p + 4, (uint32_t)v);
+}
+
+/* Writes a header into out[0..15]. */
+void proto_hdr_write(uint8_t *out, uint8_t type, uint16_t length, uint32_t seq, uint64_t ts);
+
+/* Parses and checks the header of a datagram of len bytes: known type, version 1, length field
+ * equal to len - 16, and at least the type's minimum (CONNECT_REQ exactly 256 bytes of payload;
+ * transport messages at least 28). */
+enum hdr_verdict proto_hdr_parse(const uint8_t *buf, size_t len, struct vpn_hdr *h);
+
+/* Session id and counter of a transport message whose header passed proto_hdr_parse;
+ * false when header.sequence != counter mod 2^32 (PROTOCOL.md receiver step 3). */
+bool proto_transport_ids(const uint8_t *buf, const struct vpn_hdr *h, uint32_t *session_id,
+                         uint64_t *counter);
+
+static inline bool proto_is_transport(uint8_t type)
+{
+    return type == MSG_DATA || type == MSG_PING || type == MSG_PONG || type == MSG_DISCONNECT;
+}
+
+/* Milliseconds since the epoch from CLOCK_REALTIME. */
+uint64_t clock_realtime_ms(void);
+/* Milliseconds from CLOCK_MONOTONIC (timers, idle, rate limits). */
+uint64_t clock_monotonic_ms(void);
+
+#endif

@@ -1,0 +1,127 @@
+/* Per-user QoS on the server's TUN with Linux tc (REQUIREMENTS.md section 6).
+ *
+ * Download (server -> client) is shaped by an HTB tree on the TUN egress; upload (client ->
+ * LAN) by per-session HTB-like token buckets in the server's data path (this kernel has no
+ * ingress qdisc or IFB; see qos_bucket below). Set-up runs tc(8) as child processes (fork +
+ * execvp, no shell) from the main thread before the data path starts; nothing here is on the
+ * per-packet path except qos_bucket_pass/qos_bucket_take.
+ *
+ * The download tree (all classids hex, as tc reads them):
+ *
+ *     1:      htb root, default = cfg->default_minor
+ *     └ 1:1   rate = ceil = total_bandwidth
+ *       ├ 1:<default_minor>   default_rate/default_ceil, prio 7: everyone not listed
+ *       ├ 1:100               user 0 of cfg->users (its class's rate/ceil/prio)
+ *       ├ 1:101               user 1 ...
+ *       └ ...                 each leaf has its own fq_codel (or pfifo) qdisc, handle <minor>:
+ *
+ * Minor numbers: the user at index i in cfg->users gets QOS_USER_MINOR_BASE + i (0x100 + i),
+ * plus one when that would reach the default class's minor (the default's number is skipped),
+ * so that no two users, the default class or 1:1 can ever share a classid whatever the
+ * classes file says. The configured class classids ("[class:vip] classid = 1:10") name
+ * classes of users and are not tc classes of their own: each user's guarantee is its own.
+ * Users with class_index < 0 share the default class. Filters: u32 "match ip dst A/32
+ * flowid 1:X" under the root, hashed on the address's last byte (256 buckets) so that a
+ * packet is compared with the few users in its bucket rather than all of them. */
+#ifndef VPN_QOS_H
+#define VPN_QOS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct server_config;
+
+enum qos_tree {
+    QOS_ROOT_MAJOR = 1,
+    QOS_INNER_MINOR = 1,
+    QOS_USER_MINOR_BASE = 0x100,
+    QOS_DEFAULT_PRIO = 7,       /* the default class borrows after every configured class */
+};
+
+/* What the kernel offers for leaf queues, detected by trying (modules may not load). */
+enum qos_leaf { QOS_LEAF_FQ_CODEL, QOS_LEAF_PFIFO };
+
+/* Builds the tree above on ifname from cfg (an existing root qdisc on ifname is replaced).
+ * Leaf qdiscs are fq_codel, or pfifo with one log_warn when the kernel refuses fq_codel.
+ * Returns 0, or -1 with a one-line reason in why (e.g. "tc qdisc add dev tun0 root handle 1:
+ * htb default 0x20: RTNETLINK answers: Operation not permitted"); the caller logs the brief's
+ * "[WARN] Failed to setup QoS: <why>" and goes on without QoS. On failure nothing is left
+ * installed. why may be NULL. Main thread only; not reentrant. */
+int qos_setup(const struct server_config *cfg, const char *ifname, char *why, size_t why_len)
+    __attribute__((warn_unused_result));
+
+/* The leaf qdisc kind the last successful qos_setup used (QOS_LEAF_FQ_CODEL before any). */
+enum qos_leaf qos_leaf_in_use(void);
+
+/* Removes the root qdisc from ifname (idempotent; errors ignored and silenced: the device may
+ * be gone). Needs CAP_NET_ADMIN, like set-up. */
+void qos_teardown(const char *ifname);
+
+/* Per-class counters from `tc -s class show dev ifname`, for the status tool. */
+struct qos_class_stats {
+    uint16_t major, minor;
+    uint64_t bytes, packets, drops;
+    uint64_t rate_bps;      /* tc's rate estimate (set-up installs 1 s/8 s estimators), else 0 */
+};
+/* Fills up to max entries with the htb classes, in tc's order; returns how many, or -1 when
+ * tc could not be run or failed (no such device). */
+int qos_read_stats(const char *ifname, struct qos_class_stats *out, int max);
+
+/* The classid (major:minor) the download tree uses for a tunnel address (host order); the
+ * default class for addresses of no configured user or of a user with no class. */
+void qos_classid_for(const struct server_config *cfg, uint32_t vpn_ip, uint16_t *major,
+                     uint16_t *minor);
+
+/* The minor of the user at index user_index in cfg->users (the scheme above), whether or not
+ * that user has a class. */
+uint16_t qos_user_minor(const struct server_config *cfg, int user_index);
+
+/* Upload policing, HTB-like (see qos_bucket.c for the rules):
+ *   - one struct qos_link per server at total_bandwidth: the capacity sessions borrow from;
+ *   - one struct qos_bucket per session (or one shared by all sessions of the default class,
+ *     which matches the download tree) with a guaranteed bucket at the class's rate and a
+ *     ceiling bucket at its ceil.
+ * A packet passes when the guaranteed bucket holds its length, or else when both the ceiling
+ * bucket and the link's spare capacity do (borrowing). Guaranteed traffic also uses up link
+ * capacity, so borrowers only get what the guarantees leave. Tokens are integers in
+ * millionths of a bit, refilled from a monotonic microsecond clock the caller passes: exact
+ * at any rate up to 100 Gbit/s, no floating point, allocation or syscall.
+ * Single-threaded: all buckets and their link are owned by the one thread that forwards
+ * packets to the TUN. */
+struct qos_tb {
+    uint64_t rate_bps;      /* 0 = unlimited (qos_link), or no guarantee (qos_bucket.rate) */
+    int64_t burst;          /* capacity, in millionths of a bit */
+    int64_t tokens;         /* may go below 0 (debt), never below -burst */
+};
+struct qos_link {
+    struct qos_tb tb;
+    uint64_t last_us;
+};
+struct qos_bucket {
+    struct qos_tb rate;     /* guaranteed */
+    struct qos_tb ceil;     /* rate_bps 0 = the session is unlimited */
+    uint64_t last_us;
+    struct qos_link *link;  /* NULL = nothing to borrow from but the ceiling bucket */
+    uint64_t borrowed_bytes, dropped_bytes;     /* for the status tool */
+};
+
+/* total_bps 0 = unlimited. Rates above 100 Gbit/s are treated as 100 Gbit/s. */
+void qos_link_init(struct qos_link *l, uint64_t total_bps, uint64_t now_us);
+/* rate_bps: the guarantee (0 = none, everything borrows); ceil_bps: the ceiling (0 =
+ * unlimited: the session is not policed at all; a ceil below rate is raised to rate).
+ * link may be NULL. Buckets start full. */
+void qos_bucket_init_htb(struct qos_bucket *b, struct qos_link *link, uint64_t rate_bps,
+                         uint64_t ceil_bps, uint64_t now_us);
+/* true when len bytes may pass at now_us (and takes the tokens), false when the packet must
+ * be dropped. A zero-length packet always passes. A clock that goes backwards refills
+ * nothing. */
+bool qos_bucket_pass(struct qos_bucket *b, uint32_t len, uint64_t now_us);
+
+/* The original ceiling-only limiter on a millisecond clock, kept for existing callers:
+ * init = qos_bucket_init_htb(b, NULL, ceil, ceil, now_ms * 1000); take = qos_bucket_pass
+ * with now_ms * 1000. Do not mix the two clocks on one bucket. */
+void qos_bucket_init(struct qos_bucket *b, uint64_t ceil_bps, uint64_t now_ms);
+bool qos_bucket_take(struct qos_bucket *b, uint32_t len, uint64_t now_ms);
+
+#endif

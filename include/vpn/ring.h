@@ -1,0 +1,91 @@
+/* Single-producer single-consumer ring of packet slots in shared memory (a memfd mapped by the
+ * main process and one enclave worker). The indexes are free-running 32-bit counters on
+ * separate cache lines; a slot is written in place by the producer, published by a release
+ * store of head, and given back by a release store of tail. No locks, no syscalls: waking a
+ * sleeping consumer is the doorbell's job (see enclave_ipc.h).
+ *
+ * Concurrency: exactly one producer thread/process calls the *_produce functions and exactly
+ * one consumer calls the *_consume functions. Either side may die and be replaced (a restarted
+ * worker): all state is in the shared mapping. */
+#ifndef VPN_RING_H
+#define VPN_RING_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "vpn/limits.h"
+
+#define RING_CACHELINE 64
+
+/* Per-packet metadata travels inside the slot, in front of the bytes. */
+struct pkt_meta {
+    uint16_t op;                /* enum enclave_op on requests, enum enclave_result on results */
+    uint16_t len;               /* bytes used in data[] */
+    uint16_t aux;               /* op-specific: message type, status, ... */
+    uint16_t worker;            /* filled by the worker on results */
+    uint32_t session_id;
+    uint32_t cookie;            /* opaque to the worker, echoed back (e.g. a main-side index) */
+    uint64_t ts;                /* op-specific timestamp */
+    struct sockaddr_in6 peer;   /* UDP endpoint the datagram came from / goes to */
+    uint8_t pad[RING_CACHELINE - 24 - sizeof(struct sockaddr_in6)];
+};
+
+struct pkt_slot {
+    struct pkt_meta meta;
+    uint8_t data[SLOT_DATA];
+};
+
+struct ring {
+    uint32_t head __attribute__((aligned(RING_CACHELINE)));    /* written by the producer */
+    uint32_t tail __attribute__((aligned(RING_CACHELINE)));    /* written by the consumer */
+    uint32_t dropped __attribute__((aligned(RING_CACHELINE))); /* producer: full-ring drops */
+    struct pkt_slot slots[RING_SLOTS] __attribute__((aligned(RING_CACHELINE)));
+};
+
+/* Producer: free slots now (a snapshot; only grows until the producer publishes). */
+static inline uint32_t ring_free(const struct ring *r)
+{
+    return RING_SLOTS - (r->head - __atomic_load_n(&r->tail, __ATOMIC_ACQUIRE));
+}
+
+/* Producer: the i-th slot after the published head (i < ring_free). */
+static inline struct pkt_slot *ring_produce_slot(struct ring *r, uint32_t i)
+{
+    return &r->slots[(r->head + i) & (RING_SLOTS - 1)];
+}
+
+/* Producer: makes n filled slots visible to the consumer. */
+static inline void ring_produce_publish(struct ring *r, uint32_t n)
+{
+    __atomic_store_n(&r->head, r->head + n, __ATOMIC_RELEASE);
+}
+
+/* Consumer: filled slots available now. */
+static inline uint32_t ring_available(const struct ring *r)
+{
+    return __atomic_load_n(&r->head, __ATOMIC_ACQUIRE) - r->tail;
+}
+
+/* Consumer: the i-th filled slot (i < ring_available). */
+static inline struct pkt_slot *ring_consume_slot(struct ring *r, uint32_t i)
+{
+    return &r->slots[(r->tail + i) & (RING_SLOTS - 1)];
+}
+
+/* Consumer: gives n slots back to the producer. */
+static inline void ring_consume_release(struct ring *r, uint32_t n)
+{
+    __atomic_store_n(&r->tail, r->tail + n, __ATOMIC_RELEASE);
+}
+
+/* Validates a ring found in shared memory (a worker must not trust the main process's
+ * indexes blindly): head - tail within the ring size. */
+static inline bool ring_sane(const struct ring *r)
+{
+    uint32_t used = __atomic_load_n(&r->head, __ATOMIC_ACQUIRE) -
+                    __atomic_load_n(&r->tail, __ATOMIC_ACQUIRE);
+    return used <= RING_SLOTS;
+}
+
+#endif

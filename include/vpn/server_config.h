@@ -1,0 +1,92 @@
+/* vpn-server configuration: server.conf plus the QoS classes file it names (REQUIREMENTS.md
+ * section 2 and 6). Loaded by the main process; the secrets files it names (private key,
+ * users) are only paths here: the enclave alone opens them. */
+#ifndef VPN_SERVER_CONFIG_H
+#define VPN_SERVER_CONFIG_H
+
+#include <limits.h>
+#include <net/if.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "vpn/ini.h"
+#include "vpn/limits.h"
+#include "vpn/netaddr.h"
+
+enum { QOS_CLASS_MAX = 64, QOS_USER_MAX = MAX_USERS, NAME_MAX_LEN = 64 };
+
+struct qos_class {
+    char name[NAME_MAX_LEN];    /* from "[class:NAME]" */
+    uint16_t major, minor;      /* classid "1:10" -> 1, 0x10: tc reads the minor as hex */
+    uint64_t rate_bps;
+    uint64_t ceil_bps;
+    int priority;               /* 0..7, tc's prio: lower is served first */
+};
+
+struct qos_user {
+    char name[NAME_MAX_LEN];    /* from "[user:NAME]" */
+    uint32_t vpn_ip;            /* host order; always assigned to this user */
+    int class_index;            /* index into server_config.classes, or -1 (default class) */
+};
+
+struct server_config {
+    char path[PATH_MAX];            /* server.conf itself; relative paths below resolve
+                                       against its directory */
+    /* [server] */
+    uint16_t listen_port;           /* listen_port, default 51820 */
+    char listen_address[64];        /* default "::" (dual-stack) */
+    char tun_device[IFNAMSIZ];      /* default "tun0" */
+    uint32_t tun_ip;                /* tun_ip, host order, required */
+    uint8_t tun_prefix;             /* tun_netmask, prefix length 1..30, default 24 */
+    uint16_t mtu;                   /* default MTU_DEFAULT */
+
+    /* [network] */
+    uint32_t pool_start, pool_end;  /* client_ip_pool_start/_end, inside the tunnel network,
+                                       not the server's own address, start <= end */
+    struct ipv4_net push_routes[MAX_ROUTES];    /* push_routes = a/p, b/q (comma-separated) */
+    int n_push_routes;
+    char nat_interface[IFNAMSIZ];   /* "" when NAT is off */
+
+    /* [qos] */
+    bool qos_enabled;
+    uint64_t total_bandwidth_bps;
+    uint16_t default_major, default_minor;  /* default_class, default "1:20"... see config */
+    uint64_t default_rate_bps, default_ceil_bps;
+    char classes_file[PATH_MAX];    /* resolved path, "" when none */
+    struct qos_class classes[QOS_CLASS_MAX];
+    int n_classes;
+    struct qos_user users[QOS_USER_MAX];
+    int n_users;
+
+    /* [security] */
+    int max_clients;                /* 1..MAX_CLIENTS_LIMIT, default 200 */
+    uint32_t session_timeout_s;     /* idle timeout, default 3600 */
+    char private_key_file[PATH_MAX];/* resolved; default "server.key" beside server.conf */
+    char users_file[PATH_MAX];      /* resolved; default "users.conf" beside server.conf */
+    char control_socket[PATH_MAX];  /* default /run/vpn-server.sock */
+    char user[64];                  /* unprivileged user to drop to, "" = stay root */
+    uint32_t replay_window_ms;      /* default 5000 */
+    uint32_t keepalive_s;           /* default 25 */
+    uint32_t rekey_interval_s;      /* default 600 */
+    bool enclave_socket_given;      /* brief's key: accepted, ignored with a notice */
+
+    /* [logging] */
+    int log_level;                  /* LOG_* from log.h, default INFO */
+    char log_file[PATH_MAX];        /* "" = stderr; used for -d */
+};
+
+/* Fills *cfg with defaults, then reads path and the classes file it names, then checks the
+ * whole (pool inside the tunnel network, fixed addresses inside it and unique, QoS sums, ...).
+ * Returns 0, or -1 with one message naming file, line and key in *err. */
+int server_config_load(const char *path, struct server_config *cfg, struct config_error *err)
+    __attribute__((warn_unused_result));
+
+/* Reads only a QoS classes file into cfg->classes/users (used by load and by SIGHUP reload).
+ * Checks against the rest of cfg as load does. Returns 0 or -1 with *err. */
+int server_config_load_classes(const char *path, struct server_config *cfg,
+                               struct config_error *err) __attribute__((warn_unused_result));
+
+/* Fixed address of a user from the classes file, or 0 when none. */
+uint32_t server_config_user_ip(const struct server_config *cfg, const char *username);
+
+#endif
