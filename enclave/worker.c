@@ -120,11 +120,14 @@ static void do_hello(struct worker *w, struct pkt_slot *req, uint64_t now_ms)
     } else {
         struct pkt_slot *out = dec_result(w);
         if (out) {
+            /* The request travels back so that the main process can hand it in again for
+             * phase 2 (OP_ACCEPT) without keeping a copy itself. */
             size_t n = strlen(r.username);
             out->meta = req->meta;
             out->meta.ts = r.ts;
-            memcpy(out->data, r.username, n);
-            commit_dec(w, out, RES_HELLO, (uint16_t)n);
+            memcpy(out->data, req->data, CONNECT_REQ_LEN);
+            memcpy(out->data + CONNECT_REQ_LEN, r.username, n);
+            commit_dec(w, out, RES_HELLO, (uint16_t)(CONNECT_REQ_LEN + n));
         }
     }
     hs_request_wipe(&r);

@@ -397,6 +397,22 @@ static int check_config(const struct server_config *cfg, const char *ifname, cha
     return 0;
 }
 
+/* HTB serves a class within its rate without asking its parent, so guarantees that add up
+ * to more than total_bandwidth are all honoured and the link carries more than the total
+ * (the upload policer does the same). Worth saying, not refusing: the sum counts users who
+ * may never connect at the same time. */
+static void warn_oversubscribed(const struct server_config *cfg)
+{
+    uint64_t sum = cfg->default_rate_bps;
+    for (int i = 0; i < cfg->n_users; i++)
+        if (cfg->users[i].class_index >= 0)
+            sum += cfg->classes[cfg->users[i].class_index].rate_bps;
+    if (sum > cfg->total_bandwidth_bps)
+        log_warn("QoS: guaranteed rates add up to %" PRIu64 " bit/s, more than total_bandwidth"
+                 " %" PRIu64 " bit/s: when all are busy the link carries their sum",
+                 sum, cfg->total_bandwidth_bps);
+}
+
 /* Root qdisc and every class, in one batch. */
 static int build_classes(const struct server_config *cfg, const char *dev, char *why,
                          size_t why_len)
@@ -476,6 +492,7 @@ int qos_setup(const struct server_config *cfg, const char *ifname, char *why, si
     /* A tree left by a crashed run (or a previous configuration, on SIGHUP) would make
      * "qdisc add ... root" fail with "Exclusivity flag on". The TUN is ours. */
     qos_teardown(ifname);
+    warn_oversubscribed(cfg);
 
     if (build_classes(cfg, ifname, why, why_len) != 0)
         goto err_tree;

@@ -49,8 +49,8 @@ enum enclave_result {
     RES_DATA = 1,           /* out_dec: decrypted IP packet of session_id, from meta.peer */
     RES_KEEPALIVE = 2,      /* out_dec: authenticated PING/PONG (len 0): refreshes the session */
     RES_DISCONNECT = 3,     /* out_dec: the client ended session_id */
-    RES_HELLO = 4,          /* out_dec: phase 1 passed; data = username (len bytes), ts =
-                               request timestamp, cookie = the request's cookie */
+    RES_HELLO = 4,          /* out_dec: phase 1 passed; data = the CONNECT_REQ || username
+                               (len - CONNECT_REQ_LEN bytes), ts = request timestamp */
     RES_ACCEPTED = 5,       /* out_dec: data = CONNECT_RESP to send to meta.peer */
     RES_REPLY = 6,          /* out_dec: data = a failure CONNECT_RESP to send to meta.peer;
                                aux = its status */

@@ -47,7 +47,12 @@ enum qos_leaf { QOS_LEAF_FQ_CODEL, QOS_LEAF_PFIFO };
  * Returns 0, or -1 with a one-line reason in why (e.g. "tc qdisc add dev tun0 root handle 1:
  * htb default 0x20: RTNETLINK answers: Operation not permitted"); the caller logs the brief's
  * "[WARN] Failed to setup QoS: <why>" and goes on without QoS. On failure nothing is left
- * installed. why may be NULL. Main thread only; not reentrant. */
+ * installed. why may be NULL. Does not look at cfg->qos_enabled: the caller decides. Warns
+ * (log_warn) when the guarantees add up to more than total_bandwidth: HTB honours them all.
+ * tc runs with the caller's credentials: it needs CAP_NET_ADMIN in its effective set, which
+ * an exec'd tc only keeps if the process is still root (or holds it as an ambient
+ * capability), so a server that drops privileges must set up, and tear down, before that or
+ * keep the capability ambient. Main thread only; not reentrant. */
 int qos_setup(const struct server_config *cfg, const char *ifname, char *why, size_t why_len)
     __attribute__((warn_unused_result));
 

@@ -1,0 +1,80 @@
+/* vpn-client's state. One thread: a poll loop over the TUN, the UDP socket, signals and the
+ * control socket. The session in use and, during a rekey overlap, the previous one. */
+#ifndef CLIENT_CLIENT_H
+#define CLIENT_CLIENT_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "handshake_client.h"
+#include "vpn/client_config.h"
+#include "vpn/replay.h"
+
+struct client_session {
+    bool live;
+    uint32_t id;
+    uint8_t k_c2s[KEY_LEN];
+    uint8_t k_s2c[KEY_LEN];
+    uint64_t send_counter;
+    struct replay_window rx;
+    uint64_t started_ms;        /* monotonic */
+    uint64_t retire_at_ms;      /* previous session: stop receiving on it then */
+};
+
+enum client_state { CLIENT_IDLE, CLIENT_HANDSHAKE, CLIENT_CONNECTED };
+
+struct client {
+    struct client_config *cfg;
+    uint8_t s_pub[KEY_LEN];
+    struct sockaddr_storage server;
+    socklen_t server_len;
+    char server_text[300];
+    int udp_fd, tun_fd, signal_fd, control_fd;
+    char tun_name[16];
+    bool tun_configured;
+    uint32_t tun_ip;
+    bool ever_connected;
+    bool stop;
+
+    enum client_state state;
+    struct hs_client hs;
+    uint8_t request[CONNECT_REQ_LEN];
+    uint64_t request_sent_ms;       /* realtime, for the clock offset */
+    uint64_t request_sent_mono;
+    bool stale_retry_used;
+    int64_t request_ts_shift;       /* added to the local clock for request timestamps */
+    uint64_t last_request_ts;
+    unsigned attempt;               /* handshakes without an answer, for the backoff */
+    uint64_t next_attempt_mono;
+    uint64_t first_attempt_mono;
+
+    struct hs_config config;
+    struct client_session cur, prev;
+    int64_t clock_offset;           /* server time - local time, ms */
+    uint64_t last_tx_mono, last_rx_mono;
+
+    uint64_t rx_bytes, tx_bytes, rx_packets, tx_packets, drops;
+};
+
+/* Handshake and session life (conn.c). */
+void conn_start_handshake(struct client *c);
+/* A CONNECT_RESP arrived. Returns -1 when the client must exit (exit status 1). */
+int conn_on_response(struct client *c, const uint8_t *buf, size_t len);
+/* Timers: keepalive, dead peer, rekey, overlap end, handshake retries. Returns -1 to exit. */
+int conn_tick(struct client *c);
+uint64_t conn_server_time(const struct client *c);
+void conn_send_disconnect(struct client *c);
+void conn_wipe(struct client *c);
+
+/* Data path (datapath.c). */
+void datapath_from_tun(struct client *c);
+/* Returns -1 when the client must exit. */
+int datapath_from_udp(struct client *c);
+bool datapath_send(struct client *c, uint8_t type, const uint8_t *pt, size_t len);
+
+/* Pinned server keys (pin.c): known_servers_file holds "host:port base64key" lines. */
+int pin_lookup(const char *file, const char *server, uint8_t key[KEY_LEN]);
+int pin_store(const char *file, const char *server, const uint8_t key[KEY_LEN]);
+
+#endif

@@ -1,0 +1,320 @@
+/* vpn-client: connect, status, disconnect (REQUIREMENTS.md section 5).
+ *
+ *   vpn-client connect -c conf/client.conf [--server-key KEY] [-v]
+ *   vpn-client -c conf/client.conf                 (same as connect)
+ *   vpn-client status [-c FILE]                    (asks the running client)
+ *   vpn-client disconnect [-c FILE]
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <netdb.h>
+#include <poll.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "client.h"
+#include "vpn/keyfile.h"
+#include "vpn/log.h"
+#include "vpn/netaddr.h"
+#include "vpn/proto.h"
+#include "vpn/tun.h"
+
+static const char DEFAULT_CONFIG[] = "/etc/vpnse/client.conf";
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: vpn-client connect -c FILE [--server-key KEY] [-v]\n"
+               "       vpn-client status [-c FILE]\n"
+               "       vpn-client disconnect [-c FILE]\n");
+}
+
+static int resolve(struct client *c)
+{
+    struct addrinfo hints = { .ai_socktype = SOCK_DGRAM, .ai_family = AF_UNSPEC };
+    struct addrinfo *res = NULL;
+    char port[8];
+    snprintf(port, sizeof(port), "%u", c->cfg->server_port);
+    int rc = getaddrinfo(c->cfg->server_ip, port, &hints, &res);
+    if (rc != 0) {
+        log_error("Cannot resolve %s: %s", c->cfg->server_ip, gai_strerror(rc));
+        return -1;
+    }
+    memcpy(&c->server, res->ai_addr, res->ai_addrlen);
+    c->server_len = res->ai_addrlen;
+    freeaddrinfo(res);
+    snprintf(c->server_text, sizeof(c->server_text), "%s:%u", c->cfg->server_ip,
+             c->cfg->server_port);
+    return 0;
+}
+
+static int open_socket(struct client *c)
+{
+    c->udp_fd = socket(c->server.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (c->udp_fd < 0)
+        return -1;
+    int buf = 4 << 20;
+    if (setsockopt(c->udp_fd, SOL_SOCKET, SO_RCVBUFFORCE, &buf, sizeof(buf)) != 0)
+        setsockopt(c->udp_fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
+    if (setsockopt(c->udp_fd, SOL_SOCKET, SO_SNDBUFFORCE, &buf, sizeof(buf)) != 0)
+        setsockopt(c->udp_fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof(buf));
+    /* Connected: the kernel then delivers only the server's datagrams (PROTOCOL.md: the
+     * response must come from the server's address). */
+    return connect(c->udp_fd, (struct sockaddr *)&c->server, c->server_len);
+}
+
+/* The server's key: configured, else pinned, else given once with --server-key and pinned. */
+static int server_key(struct client *c, const char *given)
+{
+    uint8_t pinned[KEY_LEN], k[KEY_LEN];
+    if (c->cfg->have_server_key) {
+        memcpy(c->s_pub, c->cfg->server_public_key, KEY_LEN);
+        return 0;
+    }
+    int found = pin_lookup(c->cfg->known_servers_file, c->server_text, pinned);
+    if (given && keyfile_decode(given, k) != 0) {
+        log_error("--server-key: expected a base64 public key (44 characters)");
+        return -1;
+    }
+    if (found > 0) {
+        if (given && sodium_memcmp(k, pinned, KEY_LEN) != 0) {
+            log_error("@@@ THE SERVER KEY OF %s HAS CHANGED @@@ The key pinned in %s differs "
+                      "from the one given; refusing to connect. If the server was really "
+                      "re-keyed, remove its line from that file.",
+                      c->server_text, c->cfg->known_servers_file);
+            return -1;
+        }
+        memcpy(c->s_pub, pinned, KEY_LEN);
+        return 0;
+    }
+    if (!given) {
+        log_error("Unknown key for server %s: set server_public_key in %s, or pass "
+                  "--server-key KEY once to pin it", c->server_text, c->cfg->path);
+        return -1;
+    }
+    if (pin_store(c->cfg->known_servers_file, c->server_text, k) != 0)
+        log_warn("Cannot pin the server key in %s: %s", c->cfg->known_servers_file,
+                 strerror(errno));
+    else
+        log_info("Pinned the key of %s in %s", c->server_text, c->cfg->known_servers_file);
+    memcpy(c->s_pub, k, KEY_LEN);
+    return 0;
+}
+
+static int control_listen(const char *path)
+{
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    if (strlen(path) >= sizeof(sa.sun_path))
+        return -1;
+    strcpy(sa.sun_path, path);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0)
+        return -1;
+    unlink(path);
+    mode_t old = umask(077);
+    int rc = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+    umask(old);
+    if (rc != 0 || listen(fd, 4) != 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+static void control_serve(struct client *c)
+{
+    int s = accept4(c->control_fd, NULL, NULL, SOCK_CLOEXEC);
+    if (s < 0)
+        return;
+    char req[32] = { 0 };
+    struct pollfd p = { .fd = s, .events = POLLIN };
+    if (poll(&p, 1, 200) > 0 && read(s, req, sizeof(req) - 1) > 0) {
+        char out[1024], ip[16];
+        int n;
+        if (strncmp(req, "disconnect", 10) == 0) {
+            c->stop = true;
+            n = snprintf(out, sizeof(out), "disconnecting\n");
+        } else {
+            n = snprintf(out, sizeof(out),
+                         "server: %s\nstate: %s\nvpn ip: %s\ninterface: %s\nsession: %08x\n"
+                         "received: %llu B (%llu packets)\nsent: %llu B (%llu packets)\n"
+                         "dropped: %llu\n",
+                         c->server_text,
+                         c->state == CLIENT_CONNECTED ? "connected"
+                         : c->state == CLIENT_HANDSHAKE ? "connecting" : "idle",
+                         c->tun_configured ? format_ipv4(c->tun_ip, ip) : "-", c->tun_name,
+                         c->cur.id, (unsigned long long)c->rx_bytes,
+                         (unsigned long long)c->rx_packets, (unsigned long long)c->tx_bytes,
+                         (unsigned long long)c->tx_packets, (unsigned long long)c->drops);
+        }
+        ssize_t w = write(s, out, (size_t)n);
+        (void)w;
+    }
+    close(s);
+}
+
+static int ask_running(const char *config, const char *what)
+{
+    static struct client_config cfg;
+    struct config_error err;
+    if (client_config_load(config, &cfg, &err) != 0) {
+        fprintf(stderr, "[ERROR] Configuration error: %s\n", err.msg);
+        return 2;
+    }
+    sodium_memzero(cfg.auth_token, sizeof(cfg.auth_token));
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    if (strlen(cfg.control_socket) >= sizeof(sa.sun_path)) {
+        fprintf(stderr, "vpn-client: control_socket path too long\n");
+        return 2;
+    }
+    memcpy(sa.sun_path, cfg.control_socket, strlen(cfg.control_socket) + 1);
+    int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (s < 0 || connect(s, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+        fprintf(stderr, "vpn-client: no running client at %s (%s)\n", cfg.control_socket,
+                strerror(errno));
+        return 1;
+    }
+    ssize_t w = write(s, what, strlen(what));
+    (void)w;
+    char buf[2048];
+    ssize_t n;
+    while ((n = read(s, buf, sizeof(buf))) > 0)
+        fwrite(buf, 1, (size_t)n, stdout);
+    close(s);
+    return 0;
+}
+
+static int run(struct client *c, const char *given_key)
+{
+    log_info("Connecting to %s...", c->server_text);
+    if (server_key(c, given_key) != 0)
+        return 1;
+    if (open_socket(c) != 0) {
+        log_error("Cannot open a UDP socket to %s: %s", c->server_text, strerror(errno));
+        return 1;
+    }
+    snprintf(c->tun_name, sizeof(c->tun_name), "%s", c->cfg->tun_device);
+    c->tun_fd = tun_open(c->tun_name);
+    if (c->tun_fd < 0) {
+        log_error("Failed to create TUN interface: %s", strerror(-c->tun_fd));
+        return 1;
+    }
+    c->control_fd = control_listen(c->cfg->control_socket);
+    if (c->control_fd < 0)
+        log_warn("No control socket at %s: %s", c->cfg->control_socket, strerror(errno));
+
+    conn_start_handshake(c);
+    int status = 0;
+    while (!c->stop) {
+        struct pollfd p[4] = {
+            { .fd = c->udp_fd, .events = POLLIN },
+            { .fd = c->tun_fd, .events = POLLIN },
+            { .fd = c->signal_fd, .events = POLLIN },
+            { .fd = c->control_fd, .events = POLLIN },
+        };
+        int n = poll(p, c->control_fd >= 0 ? 4 : 3, 250);
+        if (n < 0 && errno != EINTR)
+            break;
+        if (p[0].revents & POLLIN && datapath_from_udp(c) < 0) {
+            status = 1;
+            break;
+        }
+        if (p[1].revents & POLLIN)
+            datapath_from_tun(c);
+        if (p[2].revents & POLLIN) {
+            struct signalfd_siginfo si;
+            if (read(c->signal_fd, &si, sizeof(si)) == sizeof(si))
+                c->stop = true;
+        }
+        if (c->control_fd >= 0 && (p[3].revents & POLLIN))
+            control_serve(c);
+        if (conn_tick(c) < 0) {
+            status = 1;
+            break;
+        }
+    }
+    if (status == 0) {
+        conn_send_disconnect(c);
+        log_info("Disconnected");
+    }
+    if (c->control_fd >= 0) {
+        close(c->control_fd);
+        unlink(c->cfg->control_socket);
+    }
+    close(c->tun_fd);   /* the device and its routes go with it */
+    close(c->udp_fd);
+    conn_wipe(c);
+    return status;
+}
+
+int main(int argc, char **argv)
+{
+    static struct client_config cfg;
+    static struct client c;
+    const char *config = NULL, *given_key = NULL, *command = "connect";
+    bool verbose = false;
+    if (argc > 1 && argv[1][0] != '-') {
+        command = argv[1];
+        argv++;
+        argc--;
+    }
+    static const struct option opts[] = {
+        { "config", required_argument, NULL, 'c' },
+        { "server-key", required_argument, NULL, 'k' },
+        { "verbose", no_argument, NULL, 'v' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    int o;
+    while ((o = getopt_long(argc, argv, "c:k:vh", opts, NULL)) != -1) {
+        switch (o) {
+        case 'c': config = optarg; break;
+        case 'k': given_key = optarg; break;
+        case 'v': verbose = true; break;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "vpn-client: unexpected argument '%s'\n", argv[optind]);
+        return 2;
+    }
+    if (!config)
+        config = DEFAULT_CONFIG;
+    if (strcmp(command, "status") == 0)
+        return ask_running(config, "status");
+    if (strcmp(command, "disconnect") == 0)
+        return ask_running(config, "disconnect");
+    if (strcmp(command, "connect") != 0) {
+        fprintf(stderr, "vpn-client: unknown command '%s'\n", command);
+        usage(stderr);
+        return 2;
+    }
+    struct config_error err;
+    if (client_config_load(config, &cfg, &err) != 0) {
+        fprintf(stderr, "[ERROR] Configuration error: %s\n", err.msg);
+        return 2;
+    }
+    log_init(verbose ? LOG_DEBUG : cfg.log_level, cfg.log_file);
+    if (sodium_init() < 0)
+        return 1;
+    sigset_t mask;
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGINT);
+    sigaddset(&mask, SIGTERM);
+    sigprocmask(SIG_BLOCK, &mask, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    c.cfg = &cfg;
+    c.signal_fd = signalfd(-1, &mask, SFD_CLOEXEC);
+    c.control_fd = -1;
+    if (resolve(&c) != 0)
+        return 1;
+    return run(&c, given_key);
+}

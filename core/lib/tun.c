@@ -1,0 +1,116 @@
+/* TUN creation and IPv4 configuration with ioctls (tuntap.rst, netdevice(7), route(7)). */
+#include "vpn/tun.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if_tun.h>
+#include <net/if.h>
+#include <net/route.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "vpn/netaddr.h"
+
+int tun_open(char *name)
+{
+    int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0)
+        return -errno;
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof(ifr));
+    ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+    strncpy(ifr.ifr_name, name, IFNAMSIZ - 1);
+    if (ioctl(fd, TUNSETIFF, &ifr) != 0) {
+        int e = errno;
+        close(fd);
+        return -e;
+    }
+    memcpy(name, ifr.ifr_name, IFNAMSIZ);
+    name[IFNAMSIZ - 1] = '\0';
+    return fd;
+}
+
+static void set_sin(struct sockaddr *sa, uint32_t addr)
+{
+    struct sockaddr_in *sin = (struct sockaddr_in *)sa;
+    memset(sin, 0, sizeof(*sin));
+    sin->sin_family = AF_INET;
+    sin->sin_addr.s_addr = htonl(addr);
+}
+
+int tun_configure(const char *name, uint32_t addr, uint8_t prefix, uint16_t mtu,
+                  const char **step)
+{
+    int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (s < 0) {
+        *step = "socket";
+        return -errno;
+    }
+    struct ifreq ifr;
+    int rc = 0;
+    memset(&ifr, 0, sizeof(ifr));
+    strncpy(ifr.ifr_name, name, IFNAMSIZ - 1);
+
+    set_sin(&ifr.ifr_addr, addr);
+    *step = "address";
+    if (ioctl(s, SIOCSIFADDR, &ifr) != 0)
+        goto fail;
+    set_sin(&ifr.ifr_netmask, ipv4_mask(prefix));
+    *step = "netmask";
+    if (ioctl(s, SIOCSIFNETMASK, &ifr) != 0)
+        goto fail;
+    ifr.ifr_mtu = mtu;
+    *step = "mtu";
+    if (ioctl(s, SIOCSIFMTU, &ifr) != 0)
+        goto fail;
+    *step = "up";
+    if (ioctl(s, SIOCGIFFLAGS, &ifr) != 0)
+        goto fail;
+    ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+    if (ioctl(s, SIOCSIFFLAGS, &ifr) != 0)
+        goto fail;
+    close(s);
+    return 0;
+fail:
+    rc = -errno;
+    close(s);
+    return rc;
+}
+
+static int add_route(struct rtentry *rt)
+{
+    int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (s < 0)
+        return -errno;
+    int rc = ioctl(s, SIOCADDRT, rt) == 0 || errno == EEXIST ? 0 : -errno;
+    close(s);
+    return rc;
+}
+
+int tun_add_route(const char *name, uint32_t net, uint8_t prefix)
+{
+    struct rtentry rt;
+    char dev[IFNAMSIZ];
+    memset(&rt, 0, sizeof(rt));
+    strncpy(dev, name, IFNAMSIZ - 1);
+    dev[IFNAMSIZ - 1] = '\0';
+    set_sin(&rt.rt_dst, net & ipv4_mask(prefix));
+    set_sin(&rt.rt_genmask, ipv4_mask(prefix));
+    rt.rt_flags = RTF_UP;
+    rt.rt_dev = dev;
+    return add_route(&rt);
+}
+
+int route_add_host_via(uint32_t dst, uint32_t gw)
+{
+    struct rtentry rt;
+    memset(&rt, 0, sizeof(rt));
+    set_sin(&rt.rt_dst, dst);
+    set_sin(&rt.rt_genmask, 0xffffffffu);
+    set_sin(&rt.rt_gateway, gw);
+    rt.rt_flags = RTF_UP | RTF_HOST | RTF_GATEWAY;
+    return add_route(&rt);
+}

@@ -1,0 +1,219 @@
+/* Status over the control socket (see control_socket.h). */
+#include "control_socket.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "server.h"
+#include "vpn/log.h"
+#include "vpn/netaddr.h"
+
+int control_socket_open(const char *path)
+{
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    if (strlen(path) >= sizeof(sa.sun_path))
+        return -ENAMETOOLONG;
+    strcpy(sa.sun_path, path);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0)
+        return -errno;
+    unlink(path);
+    mode_t old = umask(077);
+    int rc = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+    umask(old);
+    if (rc != 0 || chmod(path, 0600) != 0 || listen(fd, 8) != 0) {
+        int e = errno;
+        close(fd);
+        return -e;
+    }
+    return fd;
+}
+
+void control_socket_close(int fd, const char *path)
+{
+    if (fd >= 0) {
+        close(fd);
+        unlink(path);
+    }
+}
+
+struct show_ctx {
+    struct server *srv;
+    FILE *out;
+    bool json;
+    int n;
+    uint64_t now;
+};
+
+static void show_one(const struct session *s, void *arg)
+{
+    struct show_ctx *c = arg;
+    char ip[16], ep[64];
+    struct sockaddr_in6 e;
+    session_get_endpoint(s, &e);
+    format_endpoint(&e, ep, sizeof(ep));
+    format_ipv4(s->vpn_ip, ip);
+    uint16_t major, minor;
+    qos_classid_for(c->srv->cfg, s->vpn_ip, &major, &minor);
+    uint64_t age = (c->now - s->created_ms) / 1000;
+    uint64_t idle = (c->now - __atomic_load_n(&s->last_rx_ms, __ATOMIC_RELAXED)) / 1000;
+    if (c->json) {
+        fprintf(c->out,
+                "%s{\"user\":\"%s\",\"session\":\"%08x\",\"vpn_ip\":\"%s\",\"endpoint\":\"%s\","
+                "\"worker\":%d,\"handshake_age_s\":%llu,\"idle_s\":%llu,\"rx_bytes\":%llu,"
+                "\"rx_packets\":%llu,\"tx_bytes\":%llu,\"tx_packets\":%llu,"
+                "\"upload_drops\":%llu,\"class\":\"%x:%x\",\"retiring\":%s}",
+                c->n ? "," : "", s->username, s->id, ip, ep, s->worker,
+                (unsigned long long)age, (unsigned long long)idle,
+                (unsigned long long)s->rx_bytes, (unsigned long long)s->rx_packets,
+                (unsigned long long)s->tx_bytes, (unsigned long long)s->tx_packets,
+                (unsigned long long)s->upload_drops, major, minor,
+                s->retire_at_ms ? "true" : "false");
+    } else {
+        fprintf(c->out,
+                "session %08x%s\n  user: %s\n  vpn ip: %s\n  endpoint: %s\n  worker: %d\n"
+                "  latest handshake: %llu s ago\n  transfer: %llu B received (%llu packets), "
+                "%llu B sent (%llu packets)\n  upload drops (QoS): %llu\n  class: %x:%x\n\n",
+                s->id, s->retire_at_ms ? " (rekey overlap)" : "", s->username, ip, ep,
+                s->worker, (unsigned long long)age, (unsigned long long)s->rx_bytes,
+                (unsigned long long)s->rx_packets, (unsigned long long)s->tx_bytes,
+                (unsigned long long)s->tx_packets, (unsigned long long)s->upload_drops, major,
+                minor);
+    }
+    c->n++;
+}
+
+static void show_drops(struct server *srv, FILE *out, bool json)
+{
+    uint64_t worker_drops[DROP_REASONS] = { 0 };
+    for (int w = 0; w < srv->enclave.workers; w++)
+        for (int d = 0; d < DROP_REASONS; d++)
+            worker_drops[d] += srv->enclave.shm[w]->ctl.drops[d];
+    static const char *const names[DROP_REASONS] = { "no_session", "replay", "auth", "stale",
+                                                     "spoofed_source", "malformed",
+                                                     "handshake", "out_ring_full" };
+    if (json) {
+        fprintf(out, "\"drops\":{\"rx_header\":%llu,\"rx_no_session\":%llu,\"rx_ring_full\":%llu,"
+                     "\"tun_no_session\":%llu,\"tun_ring_full\":%llu,\"upload_qos\":%llu",
+                (unsigned long long)srv->rx_drops[RX_DROP_HEADER],
+                (unsigned long long)srv->rx_drops[RX_DROP_NO_SESSION],
+                (unsigned long long)srv->rx_drops[RX_DROP_RING_FULL],
+                (unsigned long long)srv->tun_drops[TUN_DROP_NO_SESSION],
+                (unsigned long long)srv->tun_drops[TUN_DROP_RING_FULL],
+                (unsigned long long)srv->tx_drops[TX_DROP_UPLOAD_QOS]);
+        for (int d = 0; d < DROP_REASONS; d++)
+            fprintf(out, ",\"enclave_%s\":%llu", names[d], (unsigned long long)worker_drops[d]);
+        fprintf(out, "}");
+    } else {
+        fprintf(out, "drops: rx_header %llu, rx_no_session %llu, rx_ring_full %llu, "
+                     "tun_no_session %llu, tun_ring_full %llu, upload_qos %llu\n",
+                (unsigned long long)srv->rx_drops[RX_DROP_HEADER],
+                (unsigned long long)srv->rx_drops[RX_DROP_NO_SESSION],
+                (unsigned long long)srv->rx_drops[RX_DROP_RING_FULL],
+                (unsigned long long)srv->tun_drops[TUN_DROP_NO_SESSION],
+                (unsigned long long)srv->tun_drops[TUN_DROP_RING_FULL],
+                (unsigned long long)srv->tx_drops[TX_DROP_UPLOAD_QOS]);
+        fprintf(out, "enclave drops:");
+        for (int d = 0; d < DROP_REASONS; d++)
+            fprintf(out, " %s %llu", names[d], (unsigned long long)worker_drops[d]);
+        fprintf(out, "\n");
+    }
+}
+
+void control_socket_serve(struct server *srv)
+{
+    int c = accept4(srv->control_fd, NULL, NULL, SOCK_CLOEXEC);
+    if (c < 0)
+        return;
+    char req[64] = { 0 };
+    struct pollfd p = { .fd = c, .events = POLLIN };
+    /* A slow or silent client gets 200 ms, then nothing: the control thread has other work. */
+    if (poll(&p, 1, 200) <= 0 || read(c, req, sizeof(req) - 1) <= 0) {
+        close(c);
+        return;
+    }
+    char *body = NULL;
+    size_t body_len = 0;
+    FILE *out = open_memstream(&body, &body_len);
+    if (!out) {
+        close(c);
+        return;
+    }
+    bool json = strstr(req, "json") != NULL;
+    if (strncmp(req, "show", 4) != 0) {
+        fprintf(out, "error: unknown request (expected \"show\" or \"show json\")\n");
+    } else {
+        struct show_ctx ctx = { .srv = srv, .out = out, .json = json,
+                                .now = clock_monotonic_ms() };
+        char ip[16];
+        if (json)
+            fprintf(out, "{\"interface\":\"%s\",\"tun_ip\":\"%s\",\"port\":%u,\"workers\":%d,"
+                         "\"sessions\":%d,\"handshakes_ok\":%llu,\"handshakes_refused\":%llu,",
+                    srv->tun_name, format_ipv4(srv->cfg->tun_ip, ip), srv->cfg->listen_port,
+                    srv->enclave.workers, srv->live_sessions,
+                    (unsigned long long)srv->handshakes_ok,
+                    (unsigned long long)srv->handshakes_refused);
+        else
+            fprintf(out, "interface: %s\n  tunnel address: %s/%u\n  listening port: %u\n"
+                         "  public key: %s\n  enclave workers: %d\n  sessions: %d\n\n",
+                    srv->tun_name, format_ipv4(srv->cfg->tun_ip, ip), srv->cfg->tun_prefix,
+                    srv->cfg->listen_port, srv->enclave.public_key, srv->enclave.workers,
+                    srv->live_sessions);
+        if (json) {
+            show_drops(srv, out, true);
+            fprintf(out, ",\"peers\":[");
+        }
+        control_foreach_session(show_one, &ctx);
+        if (json)
+            fprintf(out, "]}\n");
+        else
+            show_drops(srv, out, false);
+    }
+    fclose(out);
+    size_t off = 0;
+    while (off < body_len) {
+        ssize_t n = write(c, body + off, body_len - off);
+        if (n <= 0)
+            break;
+        off += (size_t)n;
+    }
+    free(body);
+    close(c);
+}
+
+void control_reload(struct server *srv)
+{
+    struct config_error err;
+    static struct server_config next;
+    next = *srv->cfg;
+    if (!next.classes_file[0]) {
+        log_info("No classes file configured: nothing to reload");
+        return;
+    }
+    if (server_config_load_classes(next.classes_file, &next, &err) != 0) {
+        log_error("Reload failed, keeping the running configuration: %s", err.msg);
+        return;
+    }
+    /* Fixed addresses already handed out stay with their sessions; new ones apply to new
+     * sessions. Only the class table and the users' classes change under running sessions. */
+    memcpy(srv->cfg->classes, next.classes, sizeof(next.classes));
+    srv->cfg->n_classes = next.n_classes;
+    memcpy(srv->cfg->users, next.users, sizeof(next.users));
+    srv->cfg->n_users = next.n_users;
+    if (srv->cfg->qos_enabled) {
+        char why[512];
+        if (qos_setup(srv->cfg, srv->tun_name, why, sizeof(why)) != 0) {
+            log_warn("Failed to setup QoS: %s", why);
+            srv->qos_active = false;
+        } else {
+            srv->qos_active = true;
+            log_info("QoS reloaded on %s", srv->tun_name);
+        }
+    }
+}

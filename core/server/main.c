@@ -1,0 +1,339 @@
+/* vpn-server: start-up, the brief's log lines, and shutdown.
+ *
+ *   vpn-server -c conf/server.conf [-t N] [-d] [-p pidfile] [--check-config] [-v]
+ *
+ * Start-up is ordered so that a failure at any step undoes the earlier ones (one label per
+ * step below), leaving no TUN, qdisc, rule or process behind. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <limits.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "control_socket.h"
+#include "nat.h"
+#include "privileges.h"
+#include "server.h"
+#include "udp.h"
+#include "vpn/log.h"
+#include "vpn/netaddr.h"
+#include "vpn/tun.h"
+
+struct options {
+    const char *config;
+    int workers;
+    bool daemon;
+    const char *pidfile;
+    bool check_only;
+    bool verbose;
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: vpn-server -c FILE [-t N] [-d] [-p PIDFILE] [--check-config] [-v]\n"
+               "  -c FILE          server configuration (e.g. conf/server.conf)\n"
+               "  -t N             enclave worker processes (default: number of CPUs, max %d)\n"
+               "  -d               run as a daemon, logging to [logging] file\n"
+               "  -p PIDFILE       write the daemon's PID there\n"
+               "  --check-config   validate the configuration files and exit (0 or 2)\n"
+               "  -v               debug logging\n",
+               MAX_WORKERS);
+}
+
+static int parse_options(int argc, char **argv, struct options *o)
+{
+    static const struct option longopts[] = {
+        { "config", required_argument, NULL, 'c' },
+        { "threads", required_argument, NULL, 't' },
+        { "daemon", no_argument, NULL, 'd' },
+        { "pidfile", required_argument, NULL, 'p' },
+        { "check-config", no_argument, NULL, 'C' },
+        { "verbose", no_argument, NULL, 'v' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    o->workers = cpus < 1 ? 1 : cpus > MAX_WORKERS ? MAX_WORKERS : (int)cpus;
+    int c;
+    while ((c = getopt_long(argc, argv, "c:t:dp:vh", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'c': o->config = optarg; break;
+        case 't': {
+            char *end;
+            long n = strtol(optarg, &end, 10);
+            if (*end || n < 1 || n > MAX_WORKERS) {
+                fprintf(stderr, "vpn-server: -t: expected a number of workers from 1 to %d, "
+                                "got '%s'\n", MAX_WORKERS, optarg);
+                return -1;
+            }
+            o->workers = (int)n;
+            break;
+        }
+        case 'd': o->daemon = true; break;
+        case 'p': o->pidfile = optarg; break;
+        case 'C': o->check_only = true; break;
+        case 'v': o->verbose = true; break;
+        case 'h': usage(stdout); exit(0);
+        default: usage(stderr); return -1;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "vpn-server: unexpected argument '%s'\n", argv[optind]);
+        return -1;
+    }
+    if (!o->config) {
+        fprintf(stderr, "vpn-server: -c FILE is required\n");
+        usage(stderr);
+        return -1;
+    }
+    return 0;
+}
+
+/* The enclave binary sits beside ours (bin/ or PREFIX/bin); VPN_ENCLAVE overrides. */
+static void enclave_path(char *out, size_t len)
+{
+    const char *env = getenv("VPN_ENCLAVE");
+    if (env && *env) {
+        snprintf(out, len, "%s", env);
+        return;
+    }
+    char self[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+    if (n <= 0) {
+        snprintf(out, len, "vpn-enclave");
+        return;
+    }
+    self[n] = '\0';
+    snprintf(out, len, "%s/vpn-enclave", dirname(self));
+}
+
+static int daemonize(const char *pidfile)
+{
+    pid_t pid = fork();
+    if (pid < 0)
+        return -errno;
+    if (pid > 0)
+        _exit(0);
+    setsid();
+    pid = fork();
+    if (pid < 0)
+        return -errno;
+    if (pid > 0)
+        _exit(0);
+    if (chdir("/") != 0)
+        return -errno;
+    int null = open("/dev/null", O_RDWR);
+    if (null >= 0) {
+        dup2(null, 0);
+        dup2(null, 1);
+        dup2(null, 2);
+        if (null > 2)
+            close(null);
+    }
+    if (pidfile) {
+        FILE *f = fopen(pidfile, "w");
+        if (!f)
+            return -errno;
+        fprintf(f, "%d\n", (int)getpid());
+        fclose(f);
+    }
+    return 0;
+}
+
+static int start_threads(struct server *srv)
+{
+    if (pthread_create(&srv->tx_thread, NULL, tx_thread_main, srv) != 0)
+        return -1;
+    if (pthread_create(&srv->rx_thread, NULL, rx_thread_main, srv) != 0)
+        return -1;
+    if (pthread_create(&srv->tun_thread, NULL, tun_thread_main, srv) != 0)
+        return -1;
+    pthread_setname_np(srv->tx_thread, "vpn-tx");
+    pthread_setname_np(srv->rx_thread, "vpn-rx");
+    pthread_setname_np(srv->tun_thread, "vpn-tun");
+    return 0;
+}
+
+static void stop_threads(struct server *srv)
+{
+    uint64_t one = 1;
+    srv->stopping = true;
+    ssize_t n = write(srv->stop_fd, &one, sizeof(one));
+    (void)n;
+    pthread_join(srv->rx_thread, NULL);
+    pthread_join(srv->tun_thread, NULL);
+    pthread_join(srv->tx_thread, NULL);
+}
+
+int main(int argc, char **argv)
+{
+    static struct server_config cfg;
+    static struct server srv;
+    struct options opt = { 0 };
+    struct config_error err;
+    char why[1024];
+    int status = 1;
+
+    if (parse_options(argc, argv, &opt) != 0)
+        return 2;
+    if (server_config_load(opt.config, &cfg, &err) != 0) {
+        fprintf(stderr, "[ERROR] Configuration error: %s\n", err.msg);
+        return 2;
+    }
+    if (opt.check_only) {
+        printf("Configuration OK: %s\n", opt.config);
+        return 0;
+    }
+    if (opt.verbose)
+        cfg.log_level = LOG_DEBUG;
+    if (opt.daemon) {
+        if (daemonize(opt.pidfile) != 0) {
+            fprintf(stderr, "[ERROR] Cannot daemonize: %s\n", strerror(errno));
+            return 1;
+        }
+        if (log_init(cfg.log_level, cfg.log_file) != 0)
+            return 1;
+    } else {
+        log_init(cfg.log_level, NULL);
+    }
+    if (sodium_init() < 0) {
+        log_error("libsodium failed to initialise");
+        return 1;
+    }
+
+    srv.cfg = &cfg;
+    srv.tun_fd = srv.udp_fd = srv.control_fd = -1;
+    cds_wfcq_init(&srv.events_head, &srv.events_tail);
+    log_info("Starting VPN server...");
+    if (cfg.enclave_socket_given)
+        log_info("Note: enclave_socket is no longer used; the enclave talks over a private "
+                 "socketpair");
+
+    /* Signals go to the control thread's signalfd; every thread inherits the mask. */
+    sigset_t mask;
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGINT);
+    sigaddset(&mask, SIGTERM);
+    sigaddset(&mask, SIGHUP);
+    sigprocmask(SIG_BLOCK, &mask, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    srv.signal_fd = signalfd(-1, &mask, SFD_CLOEXEC);
+    srv.stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    srv.event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (srv.signal_fd < 0 || srv.stop_fd < 0 || srv.event_fd < 0) {
+        log_error("Cannot create event descriptors: %s", strerror(errno));
+        return 1;
+    }
+
+    char path[PATH_MAX];
+    enclave_path(path, sizeof(path));
+    if (enclave_start(&srv.enclave, &cfg, opt.workers, path, why, sizeof(why)) != 0) {
+        log_error("Failed to start enclave process: %s", why);
+        return 1;
+    }
+    log_info("Enclave process started (PID: %d)", (int)srv.enclave.pid);
+    {
+        char list[256] = "";
+        size_t off = 0;
+        for (int i = 0; i < opt.workers && off < sizeof(list); i++)
+            off += (size_t)snprintf(list + off, sizeof(list) - off, "%s%d", i ? ", " : "",
+                                    (int)srv.enclave.worker_pids[i]);
+        log_info("Enclave workers: %d (PIDs: %s), %d users, server public key %s", opt.workers,
+                 list, srv.enclave.users, srv.enclave.public_key);
+    }
+
+    snprintf(srv.tun_name, sizeof(srv.tun_name), "%s", cfg.tun_device);
+    srv.tun_fd = tun_open(srv.tun_name);
+    if (srv.tun_fd < 0) {
+        log_error("Failed to create TUN interface: %s", strerror(-srv.tun_fd));
+        goto err_enclave;
+    }
+    log_info("TUN interface created: %s", srv.tun_name);
+    const char *step;
+    int rc = tun_configure(srv.tun_name, cfg.tun_ip, cfg.tun_prefix, cfg.mtu, &step);
+    if (rc != 0) {
+        log_error("Failed to configure %s (%s): %s", srv.tun_name, step, strerror(-rc));
+        goto err_tun;
+    }
+    char ip[16];
+    log_info("TUN IP configured: %s/%u", format_ipv4(cfg.tun_ip, ip), cfg.tun_prefix);
+
+    if (cfg.qos_enabled) {
+        if (qos_setup(&cfg, srv.tun_name, why, sizeof(why)) == 0) {
+            srv.qos_active = true;
+            log_info("QoS initialized on %s", srv.tun_name);
+        } else {
+            log_warn("Failed to setup QoS: %s", why);
+        }
+        qos_link_init(&srv.upload_link, cfg.total_bandwidth_bps, clock_monotonic_ms() * 1000);
+    }
+    if (cfg.nat_interface[0]) {
+        if (nat_enable(&cfg, why, sizeof(why)) != 0) {
+            log_error("Failed to set up NAT on %s: %s", cfg.nat_interface, why);
+            goto err_qos;
+        }
+        srv.nat_active = true;
+        log_info("NAT enabled: %s/%u -> %s", format_ipv4(cfg.tun_ip & ipv4_mask(cfg.tun_prefix), ip),
+                 cfg.tun_prefix, cfg.nat_interface);
+    } else if (cfg.n_push_routes && !nat_forwarding_enabled()) {
+        log_warn("IPv4 forwarding is off: clients will not reach the pushed routes "
+                 "(sysctl -w net.ipv4.ip_forward=1, or set [network] nat_interface)");
+    }
+
+    srv.udp_fd = udp_listen(cfg.listen_address, cfg.listen_port, why, sizeof(why));
+    if (srv.udp_fd < 0) {
+        log_error("Failed to listen on UDP port %u: %s", cfg.listen_port, why);
+        goto err_nat;
+    }
+    log_info("UDP server listening on port %u", cfg.listen_port);
+
+    if (sessions_init(&srv.sessions) != 0 || pool_init(&srv.pool, &cfg) != 0) {
+        log_error("Out of memory");
+        goto err_udp;
+    }
+    srv.control_fd = control_socket_open(cfg.control_socket);
+    if (srv.control_fd < 0) {
+        log_warn("No control socket at %s: %s", cfg.control_socket, strerror(-srv.control_fd));
+        srv.control_fd = -1;
+    }
+    if (privileges_drop(&cfg, why, sizeof(why)) != 0) {
+        log_error("Cannot drop privileges: %s", why);
+        goto err_control;
+    }
+    if (start_threads(&srv) != 0) {
+        log_error("Cannot start threads: %s", strerror(errno));
+        goto err_control;
+    }
+    log_info("VPN server is running...");
+
+    status = control_run(&srv);
+    control_disconnect_all(&srv);
+    stop_threads(&srv);
+err_control:
+    control_socket_close(srv.control_fd, cfg.control_socket);
+    pool_uninit(&srv.pool);
+    sessions_uninit(&srv.sessions);
+err_udp:
+    close(srv.udp_fd);
+err_nat:
+    if (srv.nat_active)
+        nat_disable(&cfg);
+err_qos:
+    if (srv.qos_active)
+        qos_teardown(srv.tun_name);
+err_tun:
+    close(srv.tun_fd);
+err_enclave:
+    enclave_stop(&srv.enclave);
+    log_info("VPN server stopped");
+    return status;
+}

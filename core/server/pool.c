@@ -1,0 +1,118 @@
+/* Address pool (see pool.h). Fixed addresses may lie outside the dynamic range (anywhere in
+ * the tunnel network); they are tracked apart from the range's bitmap. */
+#include "pool.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vpn/log.h"
+#include "vpn/server_config.h"
+
+int pool_init(struct pool *p, const struct server_config *cfg)
+{
+    memset(p, 0, sizeof(*p));
+    p->cfg = cfg;
+    p->start = cfg->pool_start;
+    uint64_t count = (uint64_t)cfg->pool_end - cfg->pool_start + 1;
+    if (count > POOL_MAX_ADDRESSES) {
+        log_warn("address pool of %llu addresses truncated to %d", (unsigned long long)count,
+                 POOL_MAX_ADDRESSES);
+        count = POOL_MAX_ADDRESSES;
+    }
+    p->count = (uint32_t)count;
+    p->entries = calloc(p->count, sizeof(*p->entries));
+    p->fixed_outside_in_use = calloc((size_t)cfg->n_users + 1, sizeof(bool));
+    if (!p->entries || !p->fixed_outside_in_use) {
+        pool_uninit(p);
+        return -ENOMEM;
+    }
+    for (int i = 0; i < cfg->n_users; i++) {
+        uint32_t a = cfg->users[i].vpn_ip;
+        if (a >= p->start && a - p->start < p->count) {
+            struct pool_entry *e = &p->entries[a - p->start];
+            e->fixed = true;
+            strncpy(e->last_user, cfg->users[i].name, USERNAME_MAX);
+        }
+    }
+    return 0;
+}
+
+void pool_uninit(struct pool *p)
+{
+    free(p->entries);
+    free(p->fixed_outside_in_use);
+    p->entries = NULL;
+    p->fixed_outside_in_use = NULL;
+}
+
+static int fixed_index(const struct pool *p, const char *username)
+{
+    for (int i = 0; i < p->cfg->n_users; i++)
+        if (strcmp(p->cfg->users[i].name, username) == 0)
+            return i;
+    return -1;
+}
+
+uint32_t pool_acquire(struct pool *p, const char *username)
+{
+    int fi = fixed_index(p, username);
+    if (fi >= 0) {
+        uint32_t a = p->cfg->users[fi].vpn_ip;
+        if (a >= p->start && a - p->start < p->count) {
+            struct pool_entry *e = &p->entries[a - p->start];
+            if (e->in_use)
+                return 0;
+            e->in_use = true;
+        } else {
+            if (p->fixed_outside_in_use[fi])
+                return 0;
+            p->fixed_outside_in_use[fi] = true;
+        }
+        return a;
+    }
+    /* The address this user had last, if nobody took it since. */
+    for (uint32_t i = 0; i < p->count; i++) {
+        struct pool_entry *e = &p->entries[i];
+        if (!e->in_use && !e->fixed && strcmp(e->last_user, username) == 0) {
+            e->in_use = true;
+            return p->start + i;
+        }
+    }
+    /* Fresh addresses first, then those others had (their owners' stickiness is lost). */
+    for (int pass = 0; pass < 2; pass++) {
+        for (uint32_t n = 0; n < p->count; n++) {
+            uint32_t i = (p->next + n) % p->count;
+            struct pool_entry *e = &p->entries[i];
+            if (e->in_use || e->fixed || (pass == 0 && e->last_user[0]))
+                continue;
+            e->in_use = true;
+            strncpy(e->last_user, username, USERNAME_MAX);
+            e->last_user[USERNAME_MAX] = '\0';
+            p->next = (i + 1) % p->count;
+            return p->start + i;
+        }
+    }
+    return 0;
+}
+
+void pool_release(struct pool *p, uint32_t addr)
+{
+    if (addr >= p->start && addr - p->start < p->count) {
+        p->entries[addr - p->start].in_use = false;
+        return;
+    }
+    for (int i = 0; i < p->cfg->n_users; i++)
+        if (p->cfg->users[i].vpn_ip == addr)
+            p->fixed_outside_in_use[i] = false;
+}
+
+uint32_t pool_in_use(const struct pool *p)
+{
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < p->count; i++)
+        n += p->entries[i].in_use;
+    for (int i = 0; i < p->cfg->n_users; i++)
+        n += p->fixed_outside_in_use[i];
+    return n;
+}

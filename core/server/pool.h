@@ -1,0 +1,45 @@
+/* The tunnel address pool (REQUIREMENTS.md section 2): dynamic addresses from
+ * client_ip_pool_start..end, fixed addresses of users named in qos_classes.conf (never handed
+ * to anyone else), and stickiness: a user who comes back gets the address it had, if free.
+ * Control thread only. */
+#ifndef SERVER_POOL_H
+#define SERVER_POOL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "vpn/limits.h"
+
+struct server_config;
+
+enum { POOL_MAX_ADDRESSES = 65536 };
+
+struct pool_entry {
+    char last_user[USERNAME_MAX + 1];   /* who had it last ("" = nobody yet) */
+    bool in_use;
+    bool fixed;                         /* reserved for the user in last_user */
+};
+
+struct pool {
+    uint32_t start;                     /* host order */
+    uint32_t count;
+    uint32_t next;                      /* round-robin cursor for fresh addresses */
+    struct pool_entry *entries;
+    bool *fixed_outside_in_use;         /* per configured user whose fixed address lies
+                                           outside the dynamic range */
+    const struct server_config *cfg;
+};
+
+/* Returns 0 or -ENOMEM. */
+int pool_init(struct pool *p, const struct server_config *cfg);
+void pool_uninit(struct pool *p);
+
+/* An address for username: its fixed one, else the one it had last if free, else a fresh
+ * one (never used, then least recently released). 0 when none is free. */
+uint32_t pool_acquire(struct pool *p, const char *username);
+/* Gives addr back (it stays remembered for its last user). */
+void pool_release(struct pool *p, uint32_t addr);
+/* Addresses in use. */
+uint32_t pool_in_use(const struct pool *p);
+
+#endif

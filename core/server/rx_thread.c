@@ -1,0 +1,123 @@
+/* RX thread: UDP datagrams in batches (recvmmsg) to the enclave workers' in_rx rings.
+ *
+ * Per datagram it does only the cheap checks of PROTOCOL.md (header, known session) and one
+ * copy into the owning worker's ring; the doorbell of each worker touched is rung once per
+ * batch. A full ring drops (counted), it never blocks this thread. */
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "server.h"
+#include "vpn/log.h"
+
+struct rx_batch {
+    struct mmsghdr msgs[BATCH_MAX];
+    struct iovec iov[BATCH_MAX];
+    struct sockaddr_in6 from[BATCH_MAX];
+    uint8_t buf[BATCH_MAX][SLOT_DATA];
+    uint32_t pending[MAX_WORKERS];      /* slots filled per worker, not yet published */
+};
+
+static void prepare(struct rx_batch *b)
+{
+    for (int i = 0; i < BATCH_MAX; i++) {
+        b->iov[i].iov_base = b->buf[i];
+        b->iov[i].iov_len = SLOT_DATA;
+        memset(&b->msgs[i].msg_hdr, 0, sizeof(b->msgs[i].msg_hdr));
+        b->msgs[i].msg_hdr.msg_iov = &b->iov[i];
+        b->msgs[i].msg_hdr.msg_iovlen = 1;
+        b->msgs[i].msg_hdr.msg_name = &b->from[i];
+        b->msgs[i].msg_hdr.msg_namelen = sizeof(b->from[i]);
+    }
+}
+
+/* Copies one datagram into worker w's in_rx ring (unpublished until the batch ends). */
+static void enqueue(struct server *srv, struct rx_batch *b, int w, uint16_t op, uint32_t sid,
+                    const uint8_t *data, size_t len, const struct sockaddr_in6 *from)
+{
+    struct ring *r = &srv->enclave.shm[w]->in_rx;
+    if (ring_free(r) <= b->pending[w]) {
+        srv->rx_drops[RX_DROP_RING_FULL]++;
+        r->dropped++;
+        return;
+    }
+    struct pkt_slot *slot = ring_produce_slot(r, b->pending[w]);
+    slot->meta.op = op;
+    slot->meta.len = (uint16_t)len;
+    slot->meta.aux = 0;
+    slot->meta.session_id = sid;
+    slot->meta.cookie = 0;
+    slot->meta.peer = *from;
+    memcpy(slot->data, data, len);
+    b->pending[w]++;
+}
+
+static void classify(struct server *srv, struct rx_batch *b, int i)
+{
+    const uint8_t *pkt = b->buf[i];
+    size_t len = b->msgs[i].msg_len;
+    struct vpn_hdr h;
+    enum hdr_verdict v = proto_hdr_parse(pkt, len, &h);
+    if (v != HDR_OK) {
+        srv->rx_hdr_verdicts[v]++;
+        srv->rx_drops[RX_DROP_HEADER]++;
+        return;
+    }
+    if (h.type == MSG_CONNECT_REQ) {
+        int w = (int)(srv->rx_rr++ % (uint32_t)srv->enclave.workers);
+        enqueue(srv, b, w, OP_HELLO, 0, pkt, len, &b->from[i]);
+        return;
+    }
+    if (h.type == MSG_CONNECT_RESP) {
+        srv->rx_drops[RX_DROP_UNEXPECTED]++;
+        return;
+    }
+    uint32_t sid = get_be32(pkt + HDR_LEN);
+    if (!sessions_find_id(&srv->sessions, sid)) {
+        srv->rx_drops[RX_DROP_NO_SESSION]++;
+        return;
+    }
+    enqueue(srv, b, enclave_worker_of(&srv->enclave, sid), OP_DECRYPT, sid, pkt, len, &b->from[i]);
+}
+
+static void publish(struct server *srv, struct rx_batch *b)
+{
+    for (int w = 0; w < srv->enclave.workers; w++) {
+        if (!b->pending[w])
+            continue;
+        ring_produce_publish(&srv->enclave.shm[w]->in_rx, b->pending[w]);
+        b->pending[w] = 0;
+        enclave_wake_worker(&srv->enclave, w);
+    }
+}
+
+void *rx_thread_main(void *arg)
+{
+    struct server *srv = arg;
+    static struct rx_batch batch;   /* one RX thread: static keeps 100 KB off its stack */
+    struct rx_batch *b = &batch;
+    prepare(b);
+    rcu_register_thread();
+    while (!srv->stopping) {
+        for (int i = 0; i < BATCH_MAX; i++)
+            b->msgs[i].msg_hdr.msg_namelen = sizeof(b->from[i]);
+        int n = recvmmsg(srv->udp_fd, b->msgs, BATCH_MAX, MSG_DONTWAIT, NULL);
+        if (n <= 0) {
+            if (n < 0 && errno != EAGAIN && errno != EINTR) {
+                static struct log_limit lim;
+                log_limited(&lim, LOG_WARN, "UDP receive: %s", strerror(errno));
+            }
+            if (!server_wait_readable(srv, &srv->udp_fd, 1, -1))
+                break;
+            continue;
+        }
+        rcu_read_lock();
+        for (int i = 0; i < n; i++)
+            classify(srv, b, i);
+        rcu_read_unlock();
+        publish(srv, b);
+        rcu_quiescent_state();
+    }
+    rcu_unregister_thread();
+    return NULL;
+}

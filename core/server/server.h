@@ -1,0 +1,110 @@
+/* The main process's state and its threads (docs/ARCHITECTURE.md).
+ *
+ *   RX thread       UDP socket -> in_rx rings          (rx_thread.c)
+ *   TUN thread      TUN device -> in_tun rings         (tun_thread.c)
+ *   TX thread       out_enc -> UDP, out_dec -> TUN; handshake results to control (tx_thread.c)
+ *   control thread  the process's main thread: handshake decisions, session life, timers,
+ *                   signals, the control socket, the enclave's reports (control.c)
+ *
+ * Ownership: each thread writes only its own counters and the session fields marked with its
+ * name in sessions.h; the control thread alone writes the tables, the pool and the in_ctl
+ * rings. */
+#ifndef SERVER_SERVER_H
+#define SERVER_SERVER_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <urcu/wfcqueue.h>
+
+#include "enclave_link.h"
+#include "pool.h"
+#include "sessions.h"
+#include "vpn/proto.h"
+#include "vpn/qos.h"
+#include "vpn/server_config.h"
+
+enum rx_drop {
+    RX_DROP_HEADER,         /* bad header (any hdr_verdict) */
+    RX_DROP_UNEXPECTED,     /* CONNECT_RESP sent to a server */
+    RX_DROP_NO_SESSION,
+    RX_DROP_RING_FULL,
+    RX_DROPS
+};
+
+enum tun_drop {
+    TUN_DROP_NOT_IPV4,
+    TUN_DROP_NO_SESSION,
+    TUN_DROP_RING_FULL,
+    TUN_DROPS
+};
+
+enum tx_drop {
+    TX_DROP_TUN_WRITE,
+    TX_DROP_UDP_SEND,
+    TX_DROP_UPLOAD_QOS,     /* client -> server over the user's class */
+    TX_DROP_NO_SESSION,
+    TX_DROPS
+};
+
+/* A handshake or session event from the TX thread to the control thread. */
+struct ctl_event {
+    struct cds_wfcq_node node;
+    struct pkt_meta meta;
+    uint16_t len;
+    uint8_t data[CONNECT_REQ_LEN + USERNAME_MAX + RESP_CONFIG_MAX];
+};
+
+struct server {
+    struct server_config *cfg;
+    char tun_name[16];
+    int tun_fd;
+    int udp_fd;
+    int stop_fd;                    /* eventfd: readable when the data threads must stop */
+    int event_fd;                   /* eventfd: ctl_events waiting */
+    int signal_fd;
+    int control_fd;                 /* listening control socket, or -1 */
+    volatile bool stopping;
+    bool qos_active;
+    bool nat_active;
+
+    struct enclave_link enclave;
+    struct session_tables sessions;
+    struct pool pool;
+    struct qos_link upload_link;    /* TX thread */
+
+    /* TX -> control */
+    struct cds_wfcq_head events_head;
+    struct cds_wfcq_tail events_tail;
+
+    pthread_t rx_thread, tun_thread, tx_thread;
+    uint32_t rx_rr;                 /* RX thread: next worker for a CONNECT_REQ */
+
+    uint64_t rx_drops[RX_DROPS];            /* RX thread */
+    uint64_t rx_hdr_verdicts[HDR_VERDICTS]; /* RX thread */
+    uint64_t tun_drops[TUN_DROPS];          /* TUN thread */
+    uint64_t tx_drops[TX_DROPS];            /* TX thread */
+    uint64_t handshakes_ok, handshakes_refused; /* control thread */
+    int live_sessions;                      /* control thread: current (not retiring) */
+    int worker_sessions[MAX_WORKERS];       /* control thread */
+};
+
+void *rx_thread_main(void *arg);
+void *tun_thread_main(void *arg);
+void *tx_thread_main(void *arg);
+
+/* Control thread: runs until SIGINT/SIGTERM; returns 0, or 1 when the enclave died. */
+int control_run(struct server *srv);
+/* Control thread: DISCONNECT to every client (sealed by the workers), then waits briefly
+ * for the TX thread to send them. */
+void control_disconnect_all(struct server *srv);
+
+/* Sends one datagram from the control thread. */
+void server_send_datagram(struct server *srv, const uint8_t *buf, size_t len,
+                          const struct sockaddr_in6 *to);
+
+/* Blocks until fd is readable or the server stops; the calling thread is offline for RCU
+ * meanwhile. Returns false when stopping. */
+bool server_wait_readable(struct server *srv, const int *fds, int nfds, int timeout_ms);
+
+#endif

@@ -1,0 +1,188 @@
+/* TX thread: the enclave workers' results.
+ *   out_enc  sealed datagrams -> one sendmmsg per batch, straight from the ring slots
+ *   out_dec  decrypted packets -> TUN (after upload policing); keepalives and roaming update
+ *            the session; handshake and session events go to the control thread.
+ * Sleeps on the workers' doorbells when every result ring is empty. */
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "server.h"
+#include "vpn/log.h"
+#include "vpn/netaddr.h"
+
+static uint64_t now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+static uint32_t send_sealed(struct server *srv, struct ring *r)
+{
+    struct mmsghdr msgs[BATCH_MAX];
+    struct iovec iov[BATCH_MAX];
+    uint32_t n = ring_available(r);
+    if (n > BATCH_MAX)
+        n = BATCH_MAX;
+    if (!n)
+        return 0;
+    for (uint32_t i = 0; i < n; i++) {
+        struct pkt_slot *s = ring_consume_slot(r, i);
+        iov[i].iov_base = s->data;
+        iov[i].iov_len = s->meta.len;
+        memset(&msgs[i].msg_hdr, 0, sizeof(msgs[i].msg_hdr));
+        msgs[i].msg_hdr.msg_name = &s->meta.peer;
+        msgs[i].msg_hdr.msg_namelen = sizeof(s->meta.peer);
+        msgs[i].msg_hdr.msg_iov = &iov[i];
+        msgs[i].msg_hdr.msg_iovlen = 1;
+    }
+    uint32_t sent = 0;
+    while (sent < n) {
+        int k = sendmmsg(srv->udp_fd, msgs + sent, n - sent, 0);
+        if (k < 0) {
+            if (errno == EINTR)
+                continue;
+            /* Unreachable peer, full buffer: drop this one datagram and go on. */
+            srv->tx_drops[TX_DROP_UDP_SEND]++;
+            sent++;
+            continue;
+        }
+        sent += (uint32_t)k;
+    }
+    ring_consume_release(r, n);
+    return n;
+}
+
+/* An authenticated packet from the session's client: refresh it and follow it if it roamed. */
+static struct session *refresh(struct server *srv, const struct pkt_slot *s, uint64_t now_ms)
+{
+    struct session *ses = sessions_find_id(&srv->sessions, s->meta.session_id);
+    if (!ses)
+        return NULL;
+    __atomic_store_n(&ses->last_rx_ms, now_ms, __ATOMIC_RELAXED);
+    if (!endpoint_equal(&ses->endpoint, &s->meta.peer)) {
+        char a[64], b[64];
+        format_endpoint(&ses->endpoint, a, sizeof(a));
+        format_endpoint(&s->meta.peer, b, sizeof(b));
+        session_set_endpoint(ses, &s->meta.peer);
+        static struct log_limit lim;
+        log_limited(&lim, LOG_INFO, "session of %s moved from %s to %s", ses->username, a, b);
+    }
+    return ses;
+}
+
+static bool forward_event(struct server *srv, const struct pkt_slot *s)
+{
+    struct ctl_event *ev = malloc(sizeof(*ev));
+    if (!ev || s->meta.len > sizeof(ev->data)) {
+        free(ev);
+        return false;
+    }
+    cds_wfcq_node_init(&ev->node);
+    ev->meta = s->meta;
+    ev->len = s->meta.len;
+    memcpy(ev->data, s->data, s->meta.len);
+    cds_wfcq_enqueue(&srv->events_head, &srv->events_tail, &ev->node);
+    return true;
+}
+
+static uint32_t deliver(struct server *srv, struct ring *r, uint64_t now_ms, uint64_t t_us,
+                        bool *events)
+{
+    uint32_t n = ring_available(r);
+    if (n > BATCH_MAX)
+        n = BATCH_MAX;
+    for (uint32_t i = 0; i < n; i++) {
+        struct pkt_slot *s = ring_consume_slot(r, i);
+        struct session *ses;
+        switch (s->meta.op) {
+        case RES_DATA:
+            ses = refresh(srv, s, now_ms);
+            if (!ses) {
+                srv->tx_drops[TX_DROP_NO_SESSION]++;
+                break;
+            }
+            if (!qos_bucket_pass(&ses->upload, s->meta.len, t_us)) {
+                ses->upload_drops++;
+                srv->tx_drops[TX_DROP_UPLOAD_QOS]++;
+                break;
+            }
+            ses->rx_packets++;
+            ses->rx_bytes += s->meta.len;
+            if (write(srv->tun_fd, s->data, s->meta.len) < 0)
+                srv->tx_drops[TX_DROP_TUN_WRITE]++;
+            break;
+        case RES_KEEPALIVE:
+            refresh(srv, s, now_ms);
+            break;
+        default:
+            *events |= forward_event(srv, s);
+            break;
+        }
+    }
+    if (n)
+        ring_consume_release(r, n);
+    return n;
+}
+
+static bool results_pending(struct server *srv)
+{
+    for (int w = 0; w < srv->enclave.workers; w++)
+        if (ring_available(&srv->enclave.shm[w]->out_enc) ||
+            ring_available(&srv->enclave.shm[w]->out_dec))
+            return true;
+    return false;
+}
+
+static void set_sleeping(struct server *srv, uint32_t v)
+{
+    for (int w = 0; w < srv->enclave.workers; w++)
+        __atomic_store_n(&srv->enclave.shm[w]->ctl.main_sleeping, v, __ATOMIC_SEQ_CST);
+}
+
+void *tx_thread_main(void *arg)
+{
+    struct server *srv = arg;
+    int nw = srv->enclave.workers;
+    rcu_register_thread();
+    while (!srv->stopping) {
+        uint32_t done = 0;
+        bool events = false;
+        uint64_t now_ms = clock_monotonic_ms();
+        uint64_t t_us = now_us();
+        rcu_read_lock();
+        for (int w = 0; w < nw; w++) {
+            done += send_sealed(srv, &srv->enclave.shm[w]->out_enc);
+            done += deliver(srv, &srv->enclave.shm[w]->out_dec, now_ms, t_us, &events);
+        }
+        rcu_read_unlock();
+        if (events) {
+            uint64_t one = 1;
+            ssize_t k = write(srv->event_fd, &one, sizeof(one));
+            (void)k;
+        }
+        rcu_quiescent_state();
+        if (done)
+            continue;
+        set_sleeping(srv, 1);
+        __atomic_thread_fence(__ATOMIC_SEQ_CST);
+        if (results_pending(srv)) {
+            set_sleeping(srv, 0);
+            continue;
+        }
+        if (!server_wait_readable(srv, srv->enclave.doorbell, nw, 1000))
+            break;
+        set_sleeping(srv, 0);
+        char sink[64];
+        for (int w = 0; w < nw; w++)
+            while (read(srv->enclave.doorbell[w], sink, sizeof(sink)) > 0)
+                ;
+    }
+    rcu_unregister_thread();
+    return NULL;
+}

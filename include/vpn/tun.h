@@ -1,0 +1,27 @@
+/* TUN devices (kernel Documentation/networking/tuntap.rst), set up with ioctls so that neither
+ * server nor client needs ip(8) on the packet path's host. */
+#ifndef VPN_TUN_H
+#define VPN_TUN_H
+
+#include <stdint.h>
+
+/* Creates (or attaches to) TUN device name without packet information headers; the
+ * descriptor is non-blocking and close-on-exec, and the device goes away when it closes.
+ * The actual name (the kernel may pick one for "tun%d") is written back into name
+ * (IFNAMSIZ bytes). Returns the fd, or -errno. */
+int tun_open(char *name);
+
+/* Sets IPv4 address/prefix and MTU on the device and brings it up. Returns 0 or -errno;
+ * *step names what failed ("address", "netmask", "mtu", "up"). */
+int tun_configure(const char *name, uint32_t addr, uint8_t prefix, uint16_t mtu,
+                  const char **step);
+
+/* Adds a route to net/prefix through the device (client pushed routes). Returns 0 or -errno;
+ * an existing identical route counts as success. */
+int tun_add_route(const char *name, uint32_t net, uint8_t prefix);
+
+/* Adds a host route to dst via gateway gw (host order) on whatever device the kernel uses
+ * for gw; used by the client to keep its tunnel's own UDP traffic off the tunnel. */
+int route_add_host_via(uint32_t dst, uint32_t gw);
+
+#endif
