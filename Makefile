@@ -37,6 +37,7 @@ ENCLAVE_OBJ := $(ENCLAVE_SRC:%.c=$(B)/%.o)
 CLIENT_OBJ  := $(CLIENT_SRC:%.c=$(B)/%.o)
 TOOLS       := $(TOOL_SRC:tools/%.c=bin/%)
 UNIT_BINS   := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
+TEST_TOOLS  := $(patsubst tests/tools/%.c,$(B)/tests/tools/%,$(wildcard tests/tools/*.c))
 
 LIBVPN := $(B)/libvpn.a
 
@@ -83,7 +84,12 @@ $(B)/tests/%: $(B)/tests/unit/%.o $(PROG_LIBS) $(LIBVPN)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $< $(PROG_LIBS) $(LIBVPN) -lcriterion $(LIBS_URCU) $(LIBS_SANDBOX) $(LIBS_CRYPTO)
 
-unit: $(UNIT_BINS)
+# Programs the integration tests drive (a probing client, ...), not installed.
+$(B)/tests/tools/%: $(B)/tests/tools/%.o $(PROG_LIBS) $(LIBVPN)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $< $(PROG_LIBS) $(LIBVPN) $(LIBS_CRYPTO)
+
+unit: $(UNIT_BINS) $(TEST_TOOLS)
 
 deps:
 	@tools/install-deps.sh
@@ -112,3 +118,4 @@ clean:
 	rm -rf $(B) bin
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
+.SECONDARY:

@@ -174,10 +174,14 @@ static void reap(struct supervisor *s)
                          WTERMSIG(status) == SIGSYS ? " (seccomp violation)" : "");
             else
                 snprintf(how, sizeof(how), "exit status %d", WEXITSTATUS(status));
-            report("DIED %d %d %s", i, (int)pid, how);
             s->pids[i] = 0;
+            /* A worker exits 0 only when the main process closed its doorbell: the server
+             * is stopping, so are we; nothing to restart or report. */
+            if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+                stop_requested = 1;
             if (stop_requested)
                 break;
+            report("DIED %d %d %s", i, (int)pid, how);
             if (clock_monotonic_ms() - s->started_ms[i] < 2000)
                 s->quick_deaths[i]++;
             else

@@ -1,0 +1,167 @@
+# Shared set-up for the namespace integration tests. Source it, then call lab_up.
+#
+#          +-------------- PREFIX-srv ---------------+
+#  PREFIX-c1 --veth-- br-wan 172.31.0.1   tun0 10.8.0.1   PREFIX-s2l 192.168.100.1 --veth-- PREFIX-lan
+#  172.31.0.11         (vpn-server + vpn-enclave)                            192.168.100.10
+#
+# Every test gets its own lab prefix and temporary directory; the EXIT trap stops what the
+# test started (by PID) and removes the lab, whether the test passed or not.
+
+set -u
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+BIN=$ROOT/bin
+PROBE=$ROOT/build/tests/tools/vpn-probe
+LAB=$ROOT/tools/vpn-lab.sh
+PREFIX=${PREFIX:-t$$}
+PREFIX=${PREFIX:0:8}
+WORK=$(mktemp -d /tmp/vpnse-test.XXXXXX)
+PIDS=()
+FAILS=0
+ALICE_TOKEN=7534dfc5bb83f1334c1dd32ff8f46bea35e851686dbed7a695cd0cf659cf01d8
+BOB_TOKEN=bf7edd34d4fb2e476d0094c3b523323477daf22760cccb39cb4c201d616851c0
+
+cleanup() {
+    for p in "${PIDS[@]}"; do
+        kill -TERM "$p" 2>/dev/null
+    done
+    for p in "${PIDS[@]}"; do
+        for _ in $(seq 1 30); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL "$p" 2>/dev/null
+    done
+    "$LAB" down "$PREFIX" >/dev/null 2>&1
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+pass() { echo "PASS: $*"; }
+fail() { echo "FAIL: $*"; FAILS=$((FAILS + 1)); }
+check() {   # check "description" command...
+    local what=$1; shift
+    if "$@"; then pass "$what"; else fail "$what"; fi
+}
+finish() { exit $((FAILS > 0)); }
+
+srv() { ip netns exec "$PREFIX-srv" "$@"; }
+cli() { local k=$1; shift; ip netns exec "$PREFIX-c$k" "$@"; }
+lan() { ip netns exec "$PREFIX-lan" "$@"; }
+
+lab_up() {   # lab_up [NCLIENTS]
+    "$LAB" up "$PREFIX" "${1:-1}" >/dev/null
+}
+
+# Writes $WORK/server.conf from the shipped example with test paths; extra "section.key=value"
+# arguments override or add keys (QoS is off unless asked for).
+make_server_conf() {
+    cp "$ROOT/conf/server.conf" "$ROOT/conf/qos_classes.conf" "$WORK/"
+    cp "$ROOT/conf/users.conf.example" "$WORK/users.conf"
+    chmod 600 "$WORK/users.conf"
+    python3 - "$WORK/server.conf" "server.listen_port=51820" "qos.enabled=false" \
+        "security.control_socket=$WORK/server.sock" "logging.file=$WORK/server-daemon.log" \
+        "$@" <<'PY'
+import sys, re
+path, overrides = sys.argv[1], sys.argv[2:]
+lines = open(path).read().split("\n")
+for ov in overrides:
+    key, value = ov.split("=", 1)
+    section, name = key.split(".", 1)
+    sec = None
+    done = False
+    for i, line in enumerate(lines):
+        m = re.match(r"\[(.*)\]", line)
+        if m:
+            if sec == section and not done:
+                lines.insert(i, f"{name} = {value}")
+                done = True
+                break
+            sec = m.group(1)
+            continue
+        if sec == section and re.match(rf"{re.escape(name)}\s*=", line):
+            lines[i] = f"{name} = {value}"
+            done = True
+            break
+    if not done:
+        if sec != section:
+            lines.append(f"[{section}]")
+        lines.append(f"{name} = {value}")
+open(path, "w").write("\n".join(lines))
+PY
+}
+
+# make_client_conf NAME USER TOKEN
+make_client_conf() {
+    local name=$1 user=$2 token=$3
+    cat >"$WORK/$name.conf" <<EOF2
+[client]
+server_ip = 172.31.0.1
+server_port = 51820
+username = $user
+auth_token = $token
+known_servers_file = $WORK/known_servers
+control_socket = $WORK/$name.sock
+[network]
+tun_device = tun0
+[logging]
+level = INFO
+EOF2
+}
+
+# start_server [ARGS...]: starts vpn-server in the server namespace; waits for "running".
+start_server() {
+    # ip netns exec execs the program in place: $! is the server's own PID (a shell function
+    # in the background would add a subshell in between).
+    ip netns exec "$PREFIX-srv" "$BIN/vpn-server" -c "$WORK/server.conf" "$@" \
+        >>"$WORK/server.log" 2>&1 &
+    SERVER_PID=$!
+    PIDS+=("$SERVER_PID")
+    wait_for "$WORK/server.log" "VPN server is running" 10
+}
+
+server_key() { "$BIN/vpn-keygen" pubkey <"$WORK/server.key"; }
+
+# start_client K NAME: client NAME.conf in namespace cK; waits for "Connected!".
+start_client() {
+    local k=$1 name=$2
+    ip netns exec "$PREFIX-c$k" "$BIN/vpn-client" connect -c "$WORK/$name.conf" \
+        --server-key "$(server_key)" >>"$WORK/$name.log" 2>&1 &
+    eval "CLIENT_PID_$name=$!"
+    PIDS+=("$!")
+    wait_for "$WORK/$name.log" "Connected!" 10
+}
+
+# wait_for FILE PATTERN SECONDS
+wait_for() {
+    local file=$1 pattern=$2 secs=$3
+    for _ in $(seq 1 $((secs * 10))); do
+        grep -q -- "$pattern" "$file" 2>/dev/null && return 0
+        sleep 0.1
+    done
+    echo "timeout waiting for '$pattern' in $file:"; tail -n 20 "$file" 2>/dev/null
+    return 1
+}
+
+# stop_pid PID: SIGTERM, wait up to 5 s; returns the exit status.
+stop_pid() {
+    kill -TERM "$1" 2>/dev/null
+    wait "$1" 2>/dev/null
+}
+
+server_status() {   # server_status [json]
+    python3 - "$WORK/server.sock" "${1:-}" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.sendall(("show " + sys.argv[2]).encode())
+out = b""
+while True:
+    b = s.recv(65536)
+    if not b:
+        break
+    out += b
+print(out.decode())
+PY
+}
+
+# json_get 'python expression on j' : reads the server's JSON status.
+json_get() {
+    server_status json | python3 -c "import json,sys; j=json.load(sys.stdin); print($1)"
+}

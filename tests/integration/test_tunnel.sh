@@ -1,0 +1,106 @@
+#!/bin/bash
+# The tunnel end to end: the brief's start-up and connect lines, ping and a 50 MB checksummed
+# transfer to the LAN host behind the server, both directions, and a clean shutdown.
+#
+#   c1 (vpn-client, tun0 10.8.0.x) ==UDP 51820==> srv (vpn-server, tun0 10.8.0.1) --> lan 192.168.100.10
+source "$(dirname "$0")/lib.sh"
+
+lab_up 1
+make_server_conf
+make_client_conf alice alice "$ALICE_TOKEN"
+start_server -t 2 || { fail "server starts"; finish; }
+
+expected_server=("Starting VPN server..." "Enclave process started (PID: " "TUN interface created: tun0"
+                 "TUN IP configured: 10.8.0.1/24" "UDP server listening on port 51820"
+                 "VPN server is running...")
+order_ok=true
+last=0
+for line in "${expected_server[@]}"; do
+    n=$(grep -n -F -- "[INFO] $line" "$WORK/server.log" | head -n1 | cut -d: -f1)
+    if [ -z "$n" ] || [ "$n" -le "$last" ]; then order_ok=false; echo "missing or out of order: $line"; fi
+    last=${n:-$last}
+done
+check "server prints the brief's start-up lines in order" $order_ok
+enclave_pid=$(sed -n 's/.*Enclave process started (PID: \([0-9]*\)).*/\1/p' "$WORK/server.log")
+check "the logged enclave PID is a live vpn-enclave" test "$(cat /proc/$enclave_pid/comm 2>/dev/null)" = vpn-enclave
+
+start_client 1 alice || fail "client connects"
+for line in "Connecting to 172.31.0.1:51820..." "Authentication successful" "VPN IP assigned: 10.8.0.10" \
+            "TUN interface configured" "Connected! You can now access internal network."; do
+    check "client prints '$line'" grep -q -F -- "[INFO] $line" "$WORK/alice.log"
+done
+check "client tun0 has the assigned address" bash -c "ip netns exec $PREFIX-c1 ip -4 addr show tun0 | grep -q 'inet 10.8.0.10/24'"
+check "pushed route 192.168.100.0/24 goes through tun0" bash -c "ip netns exec $PREFIX-c1 ip route show 192.168.100.0/24 | grep -q 'dev tun0'"
+check "ping 192.168.100.10 through the tunnel" cli 1 ping -c 3 -i 0.2 -W 2 -q 192.168.100.10
+
+# 50 MB each way, checksummed at both ends.
+head -c 50000000 /dev/urandom >"$WORK/up.bin"
+want=$(sha256sum <"$WORK/up.bin" | cut -d' ' -f1)
+lan python3 - "$WORK/recv.bin" <<'PY' &
+import socket, sys
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("192.168.100.10", 7001)); s.listen(1); s.settimeout(60)
+c, _ = s.accept(); c.settimeout(60)
+with open(sys.argv[1], "wb") as f:
+    while True:
+        b = c.recv(1 << 16)
+        if not b: break
+        f.write(b)
+PY
+rpid=$!; PIDS+=("$rpid")
+sleep 0.5
+start=$(date +%s.%N)
+cli 1 python3 -c "
+import socket,sys
+s=socket.create_connection(('192.168.100.10',7001),timeout=60)
+s.sendall(open('$WORK/up.bin','rb').read()); s.shutdown(socket.SHUT_WR); s.recv(1)"
+wait $rpid
+secs=$(echo "$(date +%s.%N) - $start" | bc 2>/dev/null || echo "?")
+got=$(sha256sum <"$WORK/recv.bin" | cut -d' ' -f1)
+check "50 MB client -> LAN arrives intact (${secs}s)" test "$want" = "$got"
+
+cli 1 python3 - "$WORK/down.bin" <<'PY' &
+import socket, sys
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("0.0.0.0", 7002)); s.listen(1); s.settimeout(60)
+c, _ = s.accept(); c.settimeout(60)
+with open(sys.argv[1], "wb") as f:
+    while True:
+        b = c.recv(1 << 16)
+        if not b: break
+        f.write(b)
+PY
+rpid=$!; PIDS+=("$rpid")
+sleep 0.5
+lan python3 -c "
+import socket
+s=socket.create_connection(('10.8.0.10',7002),timeout=60)
+s.sendall(open('$WORK/up.bin','rb').read()); s.shutdown(socket.SHUT_WR); s.recv(1)"
+wait $rpid
+got=$(sha256sum <"$WORK/down.bin" | cut -d' ' -f1)
+check "50 MB LAN -> client arrives intact" test "$want" = "$got"
+
+# The status socket knows the session.
+check "control socket shows alice's session" bash -c "$(declare -f server_status); WORK=$WORK; server_status | grep -q 'user: alice'"
+
+# Clean shutdown: DISCONNECT reaches the client, nothing is left behind.
+workers=$(pgrep -P "$enclave_pid" | tr '\n' ' ')
+stop_pid "$SERVER_PID"
+check "server exits 0 on SIGTERM" test $? -eq 0
+check "client is told (DISCONNECT)" wait_for "$WORK/alice.log" "The server ended the session" 3
+check "server TUN is gone" bash -c "! ip netns exec $PREFIX-srv ip link show tun0 >/dev/null 2>&1"
+alive_procs() {
+    alive=""
+    for p in $enclave_pid $workers; do
+        [ -d /proc/$p ] && [ "$(awk '/^State/ {print $2}' /proc/$p/status 2>/dev/null)" != Z ] && alive="$alive $p"
+    done
+    [ -z "$alive" ]
+}
+for _ in $(seq 1 20); do alive_procs && break; sleep 0.1; done
+check "enclave and workers exited (left:${alive:- none})" test -z "$alive"
+check "control socket removed" test ! -e "$WORK/server.sock"
+
+stop_pid "${CLIENT_PID_alice}"
+check "client exits 0 on SIGTERM" test $? -eq 0
+check "client TUN is gone" bash -c "! ip netns exec $PREFIX-c1 ip link show tun0 >/dev/null 2>&1"
+finish
