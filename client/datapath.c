@@ -44,7 +44,9 @@ void datapath_from_tun(struct client *c)
         ssize_t r = read(c->tun_fd, pt, MTU_MAX);
         if (r <= 0)
             break;
-        if (c->state != CLIENT_CONNECTED || !c->cur.live) {
+        /* The tunnel carries IPv4 (the server assigns an IPv4 address); the kernel's IPv6
+         * chatter on the device (router solicitations) stays here. */
+        if (c->state != CLIENT_CONNECTED || !c->cur.live || r < 20 || (pt[0] >> 4) != 4) {
             c->drops++;
             continue;
         }

@@ -50,6 +50,7 @@ static const struct rule WORKER_RULES[] = {
     { "restart_syscall", ALLOW },
     { "rt_sigprocmask", ALLOW },
     { "rt_sigreturn", ALLOW },
+    { "sched_yield", ALLOW },
     { "sigreturn", ALLOW },
     { "tgkill", ALLOW },
     { "write", ALLOW },

@@ -6,6 +6,7 @@
 #include "worker.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <sodium.h>
 #include <string.h>
 #include <unistd.h>
@@ -365,6 +366,16 @@ void worker_flush(struct worker *w)
     }
 }
 
+/* Room for results: a request makes at most one result on each out ring (a PING makes a
+ * PONG on out_enc and a keepalive on out_dec). Taking no more requests than there is room
+ * turns a slow consumer into backpressure on the input ring instead of silent drops here. */
+static uint32_t result_room(struct worker *w)
+{
+    uint32_t dec = ring_free(&w->shm->out_dec) - w->dec_pending;
+    uint32_t enc = ring_free(&w->shm->out_enc) - w->enc_pending;
+    return dec < enc ? dec : enc;
+}
+
 /* Serves up to one batch from ring r. Returns the number of requests handled. */
 static uint32_t drain(struct worker *w, struct ring *r, uint64_t now_ms)
 {
@@ -373,6 +384,9 @@ static uint32_t drain(struct worker *w, struct ring *r, uint64_t now_ms)
     uint32_t n = ring_available(r);
     if (n > BATCH_MAX)
         n = BATCH_MAX;
+    uint32_t room = result_room(w);
+    if (n > room)
+        n = room;
     for (uint32_t i = 0; i < n; i++)
         worker_handle(w, r, ring_consume_slot(r, i), now_ms);
     if (n)
@@ -398,6 +412,13 @@ void worker_run(struct worker *w)
         m->ctl.heartbeat_ms = now;
         if (done)
             continue;
+        if (!rings_empty(m)) {
+            /* Requests wait but the result rings are full: the TX thread is draining them
+             * (we just rang it), so give it the CPU rather than sleep on a doorbell that
+             * no producer will ring. */
+            sched_yield();
+            continue;
+        }
         /* Sleep protocol: announce, re-check (a producer may have published between our
          * drain and the announcement), then block on the doorbell. */
         __atomic_store_n(&m->ctl.worker_sleeping, 1, __ATOMIC_SEQ_CST);
