@@ -95,7 +95,7 @@ deps:
 	@tools/install-deps.sh
 
 check: deps
-	$(MAKE) all unit
+	$(MAKE) all unit fuzz sanitize
 	@tests/run.sh
 
 demo: deps
@@ -119,3 +119,66 @@ clean:
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
 .SECONDARY:
+
+# --- fuzzing and sanitizer builds ---
+#
+#   make fuzz       libFuzzer harnesses tests/fuzz/fuzz_*.c -> build-fuzz/fuzz_* (clang,
+#                   ASan+UBSan), linked against the sources compiled again with clang
+#   make sanitize   the Criterion unit tests with ASan+UBSan -> build-asan/tests/test_* (gcc)
+#
+# Both live in their own folders and never touch $(B). tests/run.sh runs whatever of them is
+# built: each fuzzer for a few seconds on a copy of its corpus, then the sanitized tests.
+# Warnings are not errors here: another compiler or optimisation level must not break check.
+
+FUZZ_B      := build-fuzz
+FUZZ_CC     ?= clang
+FUZZ_SAN    := -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_CFLAGS := $(STD) -Wall -Wextra -Wno-unused-parameter -g -O1 -Iinclude -pthread
+# Everything a parser may need, main.c files left out; the archive pulls only what is used.
+FUZZ_SRC    := $(LIB_SRC) $(filter-out %/main.c,$(ENCLAVE_SRC) $(CLIENT_SRC))
+FUZZ_OBJ    := $(FUZZ_SRC:%.c=$(FUZZ_B)/obj/%.o)
+FUZZ_BINS   := $(patsubst tests/fuzz/%.c,$(FUZZ_B)/%,$(wildcard tests/fuzz/fuzz_*.c))
+
+$(FUZZ_B)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link $(FUZZ_SAN) -MMD -MP -c $< -o $@
+
+$(FUZZ_B)/libvpn-fuzz.a: $(FUZZ_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(FUZZ_B)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_B)/libvpn-fuzz.a
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $(FUZZ_SAN) -MMD -MP -MF $@.d -o $@ $< \
+	    $(FUZZ_B)/libvpn-fuzz.a $(LIBS_CRYPTO)
+
+fuzz: $(FUZZ_BINS)
+
+ASAN_B      := build-asan
+ASAN_CC     ?= gcc
+ASAN_FLAGS  := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+ASAN_CFLAGS := $(STD) $(filter-out -Werror,$(WARN)) -g -O1 -Iinclude -pthread $(ASAN_FLAGS)
+ASAN_LIBS   := $(ASAN_B)/libserver.a $(ASAN_B)/libenclave.a $(ASAN_B)/libclient.a $(ASAN_B)/libvpn.a
+ASAN_BINS   := $(UNIT_SRC:tests/unit/%.c=$(ASAN_B)/tests/%)
+
+$(ASAN_B)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(ASAN_CC) $(ASAN_CFLAGS) -MMD -MP -c $< -o $@
+
+$(ASAN_B)/libvpn.a: $(LIB_OBJ:$(B)/%=$(ASAN_B)/%)
+$(ASAN_B)/libserver.a: $(filter-out %/main.o,$(SERVER_OBJ:$(B)/%=$(ASAN_B)/%))
+$(ASAN_B)/libenclave.a: $(filter-out %/main.o,$(ENCLAVE_OBJ:$(B)/%=$(ASAN_B)/%))
+$(ASAN_B)/libclient.a: $(filter-out %/main.o,$(CLIENT_OBJ:$(B)/%=$(ASAN_B)/%))
+$(ASAN_LIBS):
+	@rm -f $@
+	ar rcs $@ $^
+
+$(ASAN_B)/tests/%: $(ASAN_B)/tests/unit/%.o $(ASAN_LIBS)
+	@mkdir -p $(dir $@)
+	$(ASAN_CC) $(ASAN_FLAGS) -pthread -o $@ $< $(ASAN_LIBS) -lcriterion $(LIBS_URCU) \
+	    $(LIBS_SANDBOX) $(LIBS_CRYPTO)
+
+sanitize: $(ASAN_BINS)
+
+.PHONY: sanitize
+-include $(shell find $(FUZZ_B) $(ASAN_B) -name '*.d' 2>/dev/null)

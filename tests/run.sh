@@ -53,6 +53,63 @@ else
     echo "integration tests need root: skipped"
 fi
 
+# --- fuzzers and sanitized unit tests (make fuzz sanitize; skipped when not built) ---
+# Each fuzzer runs FUZZ_SECONDS (default 3) on a scratch copy of tests/fuzz/corpus/NAME, so the
+# repository's seeds are never rewritten, two at a time; it counts as one PASS or one FAIL. A
+# crash, sanitizer report or broken property keeps its input in build-fuzz/artifacts/, to be
+# replayed with: build-fuzz/fuzz_NAME build-fuzz/artifacts/NAME-crash-...
+fuzz_jobs=$(nproc 2>/dev/null || echo 2)
+[ "$fuzz_jobs" -gt 2 ] && fuzz_jobs=2
+fuzz_tmp=$(mktemp -d)
+fuzzers=()
+for f in build-fuzz/fuzz_*; do
+    [ -x "$f" ] && [ -f "$f" ] || continue
+    n=${f#build-fuzz/fuzz_}
+    [ -n "$only" ] && [[ "$f" != *"$only"* ]] && continue
+    fuzzers+=("$n")
+    mkdir -p "$fuzz_tmp/$n" build-fuzz/artifacts
+    [ -d "tests/fuzz/corpus/$n" ] && cp -r "tests/fuzz/corpus/$n/." "$fuzz_tmp/$n/"
+    while [ "$(jobs -rp | wc -l)" -ge "$fuzz_jobs" ]; do wait -n; done
+    ( "$f" -max_total_time="${FUZZ_SECONDS:-3}" -timeout=10 -rss_limit_mb=1024 \
+          -print_final_stats=1 -artifact_prefix="build-fuzz/artifacts/$n-" "$fuzz_tmp/$n" \
+          >"$fuzz_tmp/$n.log" 2>&1
+      echo $? >"$fuzz_tmp/$n.rc" ) &
+done
+wait
+for n in "${fuzzers[@]}"; do
+    rc=$(cat "$fuzz_tmp/$n.rc" 2>/dev/null || echo 1)
+    runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$fuzz_tmp/$n.log" | tail -n1)
+    if [ "$rc" = 0 ]; then
+        passed=$((passed + 1))
+        echo "fuzz   $n: ${runs:-?} runs, no finding"
+    else
+        failed=$((failed + 1)); failures+=("build-fuzz/fuzz_$n")
+        echo "---- fuzz_$n (rc=$rc) ----"; tail -n 40 "$fuzz_tmp/$n.log"; echo "----"
+        echo "fuzz   $n: FAIL (input kept in build-fuzz/artifacts/)"
+    fi
+done
+rm -rf "$fuzz_tmp"
+
+# The unit tests again, built with ASan and UBSan (any report fails the test that hit it).
+for t in build-asan/tests/test_*; do
+    [ -x "$t" ] || continue
+    [ -n "$only" ] && [[ "$t" != *"$only"* ]] && continue
+    out=$(UBSAN_OPTIONS=print_stacktrace=1 "$t" --jobs=2 2>&1)
+    rc=$?
+    syn=$(printf '%s\n' "$out" | sed -n 's/.*Synthesis: Tested: \([0-9]*\) | Passing: \([0-9]*\).*/\1 \2/p' | tail -n1)
+    if [ -z "$syn" ]; then
+        printf '%s\n' "$out"
+        echo "FAIL: $t produced no Criterion summary (rc=$rc)"
+        failed=$((failed + 1)); failures+=("$t"); continue
+    fi
+    set -- $syn
+    p=$2; f=$(( $1 - $2 ))
+    [ $rc -ne 0 ] && [ $f -eq 0 ] && f=1
+    passed=$((passed + p)); failed=$((failed + f))
+    if [ $f -ne 0 ]; then printf '%s\n' "$out"; failures+=("$t"); fi
+    echo "asan   $(basename "$t"): $p passed, $f failed"
+done
+
 [ ${#failures[@]} -gt 0 ] && echo "failing: ${failures[*]}"
 echo "$passed passed, $failed failed"
 [ $failed -eq 0 ]

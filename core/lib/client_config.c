@@ -134,6 +134,9 @@ static int decode_key(const char *s, uint8_t out[KEY_LEN])
 
     if (n != sodium_base64_ENCODED_LEN(KEY_LEN, sodium_base64_VARIANT_ORIGINAL) - 1)
         return -1;
+    /* libsodium 1.0.18 decodes bytes >= 0x80 as if they were '/': check the alphabet here. */
+    if (strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=") != n)
+        return -1;
     if (sodium_base642bin(out, KEY_LEN, s, n, NULL, &bin_len, &end,
                           sodium_base64_VARIANT_ORIGINAL) != 0 ||
         bin_len != KEY_LEN || end != s + n)

@@ -32,8 +32,12 @@ int keyfile_decode(const char *b64, uint8_t key[32])
     size_t bin_len = 0;
     const char *end = NULL;
     /* Exactly 44 characters, all consumed, exactly 32 bytes out: libsodium also refuses
-     * non-zero padding bits, so every key has a single accepted spelling. */
+     * non-zero padding bits, so every key has a single accepted spelling. The alphabet is
+     * checked here because libsodium 1.0.18 decodes bytes >= 0x80 as if they were '/'
+     * (found by tests/fuzz/fuzz_keyfile.c). */
     if (len - start != KEYFILE_B64_LEN ||
+        strspn(b64 + start, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=") <
+            KEYFILE_B64_LEN ||
         sodium_base642bin(key, 32, b64 + start, len - start, NULL, &bin_len, &end,
                           sodium_base64_VARIANT_ORIGINAL) != 0 ||
         bin_len != 32 || end != b64 + len) {

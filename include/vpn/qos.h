@@ -94,6 +94,9 @@ uint16_t qos_user_minor(const struct server_config *cfg, int user_index);
  * at any rate up to 100 Gbit/s, no floating point, allocation or syscall.
  * Single-threaded: all buckets and their link are owned by the one thread that forwards
  * packets to the TUN. */
+/* Burst of every policer bucket, in microseconds at its rate (see qos_bucket.c for why). */
+enum { QOS_POLICER_BURST_US = 150000 };
+
 struct qos_tb {
     uint64_t rate_bps;      /* 0 = unlimited (qos_link), or no guarantee (qos_bucket.rate) */
     int64_t burst;          /* capacity, in millionths of a bit */

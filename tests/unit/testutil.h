@@ -14,6 +14,8 @@ static inline size_t unhex(uint8_t *out, size_t cap, const char *hex)
     return n;
 }
 
-#define assert_bytes_eq(a, b, n) cr_assert(memcmp((a), (b), (n)) == 0, "bytes differ: %s", #a)
+/* n == 0 short-circuits: memcmp with a NULL pointer is undefined even for no bytes (UBSan). */
+#define assert_bytes_eq(a, b, n)                                                             \
+    cr_assert((n) == 0 || memcmp((a), (b), (n)) == 0, "bytes differ: %s", #a)
 
 #endif
