@@ -89,7 +89,16 @@ $(B)/tests/tools/%: $(B)/tests/tools/%.o $(PROG_LIBS) $(LIBVPN)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $< $(PROG_LIBS) $(LIBVPN) $(LIBS_CRYPTO)
 
-unit: $(UNIT_BINS) $(TEST_TOOLS)
+# The enclave with test hooks (a worker calls a forbidden syscall on SIGUSR1), for the
+# seccomp test; a separate build so that bin/vpn-enclave never has them.
+TEST_ENCLAVE := $(B)/test-enclave/vpn-enclave
+$(B)/test-enclave/%.o: enclave/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -DENCLAVE_TEST_HOOKS -MMD -MP -c $< -o $@
+$(TEST_ENCLAVE): $(ENCLAVE_SRC:enclave/%.c=$(B)/test-enclave/%.o) $(LIBVPN)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_SANDBOX) $(LIBS_CRYPTO)
+
+unit: $(UNIT_BINS) $(TEST_TOOLS) $(TEST_ENCLAVE)
 
 deps:
 	@tools/install-deps.sh

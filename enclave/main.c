@@ -108,6 +108,22 @@ static struct worker_shm *map_region(int index)
     return p == MAP_FAILED ? NULL : p;
 }
 
+#ifdef ENCLAVE_TEST_HOOKS
+/* Test-only build (make's build/test-enclave/vpn-enclave): SIGUSR1 makes a worker call a
+ * syscall its seccomp filter forbids, so the tests can watch the kernel kill it and the
+ * supervisor restart it. Never compiled into bin/vpn-enclave. */
+#include <sys/syscall.h>
+static void forbidden_syscall(int sig)
+{
+    (void)sig;
+    syscall(SYS_socket, AF_INET, SOCK_DGRAM, 0);
+}
+static void test_hooks_arm(void)
+{
+    signal(SIGUSR1, forbidden_syscall);
+}
+#endif
+
 static void run_worker(struct supervisor *s, int index) __attribute__((noreturn));
 static void run_worker(struct supervisor *s, int index)
 {
@@ -133,6 +149,9 @@ static void run_worker(struct supervisor *s, int index)
         log_error("enclave worker %d: cannot map its rings: %s", index, strerror(errno));
         _exit(1);
     }
+#ifdef ENCLAVE_TEST_HOOKS
+    test_hooks_arm();   /* before the filter: installing a handler is not allowed after */
+#endif
     int rc = sandbox_lock_memory();
     if (rc == 0)
         rc = sandbox_worker_filter();

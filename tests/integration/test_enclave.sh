@@ -1,0 +1,82 @@
+#!/bin/bash
+# The enclave, proven from outside (issue: hardening, worker pool, supervision).
+#
+#   c1 (vpn-probe / vpn-client) ==UDP==> srv: vpn-server --- rings ---> vpn-enclave + 2 workers
+#
+# - the main process's whole memory holds no session key, server key or token, while a worker's
+#   does (so the scan itself is proven to work), and after DISCONNECT the session keys are gone
+#   from the workers too;
+# - every enclave process: Seccomp 2, VmLck > 0, no capabilities, NoNewPrivs;
+# - kill -9 of a worker and a seccomp violation (test build) are survived: ping works again.
+source "$(dirname "$0")/lib.sh"
+
+lab_up 1
+make_server_conf
+VPN_ENCLAVE=$ROOT/build/test-enclave/vpn-enclave start_server -t 2 || { fail "server starts"; finish; }
+enclave_pid=$(sed -n 's/.*Enclave process started (PID: \([0-9]*\)).*/\1/p' "$WORK/server.log")
+workers() { ps -o pid= --ppid "$enclave_pid" | tr -d ' '; }
+
+# A session whose keys our own test client knows.
+cli 1 "$PROBE" 172.31.0.1 51820 "$(server_key)" alice "$ALICE_TOKEN" keys 6 >"$WORK/probe.out" 2>&1 &
+probe=$!; PIDS+=("$probe")
+wait_for "$WORK/probe.out" "session" 5 || fail "probe handshake"
+k_c2s=$(awk '/^k_c2s/ {print $2}' "$WORK/probe.out")
+k_s2c=$(awk '/^k_s2c/ {print $2}' "$WORK/probe.out")
+s_priv=$(python3 -c "import base64,sys; print(base64.b64decode(open('$WORK/server.key').read()).hex())")
+needles="k_c2s=$k_c2s k_s2c=$k_s2c s_priv=$s_priv token=$ALICE_TOKEN"
+
+main_scan=$(python3 "$ROOT/tests/integration/memscan.py" "$SERVER_PID" $needles)
+echo "main process: $main_scan"
+for n in k_c2s k_s2c s_priv token; do
+    check "main process memory holds no $n" grep -q "^$n absent" <<<"$main_scan"
+done
+w0=$(workers | head -n1)
+worker_scan=$(python3 "$ROOT/tests/integration/memscan.py" "$w0" $needles)
+echo "worker $w0: $worker_scan"
+for n in k_c2s k_s2c s_priv token; do
+    check "the same scan finds $n in a worker" grep -q "^$n found" <<<"$worker_scan"
+done
+
+wait "$probe"   # its DISCONNECT ends the session
+sleep 0.3
+for w in $(workers); do
+    after=$(python3 "$ROOT/tests/integration/memscan.py" "$w" "k_c2s=$k_c2s" "k_s2c=$k_s2c")
+    check "after DISCONNECT worker $w holds no session key" bash -c "! grep -q found <<<'$after'"
+done
+
+field() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status"; }
+for p in $enclave_pid $(workers); do
+    check "enclave $p: Seccomp 2" test "$(field "$p" Seccomp)" = 2
+    check "enclave $p: NoNewPrivs 1" test "$(field "$p" NoNewPrivs)" = 1
+    for c in CapEff CapPrm CapBnd CapInh CapAmb; do
+        check "enclave $p: $c 0" test "$(field "$p" $c)" = 0000000000000000
+    done
+    check "enclave $p: not root (uid $(field "$p" Uid))" test "$(field "$p" Uid)" != 0
+done
+for w in $(workers); do
+    lck=$(field "$w" VmLck)
+    check "worker $w: VmLck ${lck} kB > 0" test "${lck:-0}" -gt 0
+done
+check "main process keeps only CAP_NET_ADMIN and CAP_NET_RAW" test "$(field "$SERVER_PID" CapEff)" = 0000000000003000
+check "main process has a reduced bounding set" test "$(field "$SERVER_PID" CapBnd)" = 0000000000003000
+
+# Supervision: a real client keeps pinging while workers die.
+make_client_conf alice alice "$ALICE_TOKEN"
+start_client 1 alice || fail "client connects"
+check "ping before" cli 1 ping -c 1 -W 2 -q 192.168.100.10
+recovers() {   # ping answered within 5 s
+    for _ in $(seq 1 10); do cli 1 ping -c 1 -W 1 -q 192.168.100.10 >/dev/null 2>&1 && return 0; sleep 0.4; done
+    return 1
+}
+victim=$(workers | head -n1)
+kill -9 "$victim"
+check "kill -9 of worker $victim is logged" wait_for "$WORK/server.log" "(PID: $victim) died: signal 9" 3
+check "the worker is restarted" wait_for "$WORK/server.log" "restarted (PID:" 3
+check "ping through the tunnel again within 5 s" recovers
+
+victim=$(workers | head -n1)
+kill -USR1 "$victim"     # test build: the worker calls socket(), which its filter forbids
+check "forbidden syscall: worker $victim dies of SIGSYS" wait_for "$WORK/server.log" "(PID: $victim) died: signal 31 (seccomp violation)" 3
+check "ping through the tunnel again within 5 s (after SIGSYS)" recovers
+check "still two workers" test "$(workers | wc -l)" -eq 2
+finish
