@@ -1,5 +1,11 @@
-/* vpn-client's state. One thread: a poll loop over the TUN, the UDP socket, signals and the
- * control socket. The session in use and, during a rekey overlap, the previous one. */
+/* vpn-client's state. Two threads:
+ *   main thread  UDP socket (decrypt, TUN write), handshakes, timers, signals, control socket
+ *   TUN thread   TUN reads, sealed as DATA in batches, sendmmsg (datapath_tun_thread)
+ * Sessions live in a small ring of slots: the main thread fills a fresh slot at each handshake
+ * and publishes it to the TUN thread through c->tx (an atomic pointer), keeps the previous one
+ * for receiving during the rekey overlap, and wipes a slot only two handshakes after it
+ * stopped being current, long after the TUN thread's last use of it (one batch). Send counters
+ * are taken with atomic fetch-and-add because both threads send (DATA, PING). */
 #ifndef CLIENT_CLIENT_H
 #define CLIENT_CLIENT_H
 
@@ -50,11 +56,16 @@ struct client {
     uint64_t first_attempt_mono;
 
     struct hs_config config;
-    struct client_session cur, prev;
+    struct client_session slots[4];
+    struct client_session *cur, *prev;  /* main thread; NULL when none */
+    struct client_session *tx;          /* atomic: what the TUN thread seals with, or NULL */
+    unsigned next_slot;
+    int stop_fd;                        /* eventfd: tells the TUN thread to stop */
     int64_t clock_offset;           /* server time - local time, ms */
     uint64_t last_tx_mono, last_rx_mono;
 
-    uint64_t rx_bytes, tx_bytes, rx_packets, tx_packets, drops;
+    uint64_t rx_bytes, rx_packets, drops;   /* main thread */
+    uint64_t tx_bytes, tx_packets, tx_drops;/* TUN thread */
 };
 
 /* Handshake and session life (conn.c). */
@@ -65,10 +76,13 @@ int conn_on_response(struct client *c, const uint8_t *buf, size_t len);
 int conn_tick(struct client *c);
 uint64_t conn_server_time(const struct client *c);
 void conn_send_disconnect(struct client *c);
+/* Forgets the sessions (server said DISCONNECT, or the peer is dead); the TUN thread stops
+ * sending. */
+void conn_drop_sessions(struct client *c);
 void conn_wipe(struct client *c);
 
 /* Data path (datapath.c). */
-void datapath_from_tun(struct client *c);
+void *datapath_tun_thread(void *arg);
 /* Returns -1 when the client must exit. */
 int datapath_from_udp(struct client *c);
 bool datapath_send(struct client *c, uint8_t type, const uint8_t *pt, size_t len);

@@ -20,7 +20,8 @@ enum {
 
 uint64_t conn_server_time(const struct client *c)
 {
-    return (uint64_t)((int64_t)clock_realtime_ms() + c->clock_offset);
+    return (uint64_t)((int64_t)clock_realtime_ms() +
+                      __atomic_load_n(&c->clock_offset, __ATOMIC_RELAXED));
 }
 
 static uint64_t backoff_ms(unsigned attempt)
@@ -150,21 +151,27 @@ int conn_on_response(struct client *c, const uint8_t *buf, size_t len)
     /* Accepted: the new session replaces the current one, which keeps receiving for the
      * overlap (the server may still have packets in flight on it). */
     uint64_t now = clock_monotonic_ms();
-    if (c->cur.live) {
-        wipe_session(&c->prev);
+    struct client_session *fresh = &c->slots[c->next_slot++ % 4];
+    /* The slot two handshakes old: not current, not in its overlap, unused for a while. */
+    wipe_session(fresh);
+    if (c->cur) {
+        if (c->prev && c->prev != c->cur)
+            wipe_session(c->prev);
         c->prev = c->cur;
-        c->prev.retire_at_ms = now + REKEY_OVERLAP_MS;
+        c->prev->retire_at_ms = now + REKEY_OVERLAP_MS;
     }
-    wipe_session(&c->cur);
-    c->cur.live = true;
-    c->cur.id = cfg.session_id;
-    memcpy(c->cur.k_c2s, keys.k_c2s, KEY_LEN);
-    memcpy(c->cur.k_s2c, keys.k_s2c, KEY_LEN);
+    fresh->live = true;
+    fresh->id = cfg.session_id;
+    memcpy(fresh->k_c2s, keys.k_c2s, KEY_LEN);
+    memcpy(fresh->k_s2c, keys.k_s2c, KEY_LEN);
     sodium_memzero(&keys, sizeof(keys));
-    replay_init(&c->cur.rx);
-    c->cur.started_ms = now;
+    replay_init(&fresh->rx);
+    fresh->started_ms = now;
+    c->cur = fresh;
     hs_client_wipe(&c->hs);
-    c->clock_offset = (int64_t)resp_ts - (int64_t)((c->request_sent_ms + recv_ms) / 2);
+    __atomic_store_n(&c->clock_offset,
+                     (int64_t)resp_ts - (int64_t)((c->request_sent_ms + recv_ms) / 2),
+                     __ATOMIC_RELAXED);
     c->config = cfg;
     c->last_rx_mono = now;
     c->last_tx_mono = now;
@@ -181,6 +188,7 @@ int conn_on_response(struct client *c, const uint8_t *buf, size_t len)
     }
     if (configure_tun(c) != 0)
         return -1;
+    __atomic_store_n(&c->tx, c->cur, __ATOMIC_RELEASE);   /* the TUN thread sends on it now */
     if (first) {
         log_info("TUN interface configured");
         log_info("Connected! You can now access internal network.");
@@ -194,8 +202,10 @@ int conn_on_response(struct client *c, const uint8_t *buf, size_t len)
 int conn_tick(struct client *c)
 {
     uint64_t now = clock_monotonic_ms();
-    if (c->prev.live && now >= c->prev.retire_at_ms)
-        wipe_session(&c->prev);
+    if (c->prev && now >= c->prev->retire_at_ms) {
+        wipe_session(c->prev);
+        c->prev = NULL;
+    }
     /* A handshake in progress (first, reconnect or rekey) is retried with backoff. */
     if (c->state == CLIENT_HANDSHAKE || c->hs.request_ts) {
         if (now >= c->next_attempt_mono) {
@@ -216,14 +226,14 @@ int conn_tick(struct client *c)
         log_warn("No answer from the server for %llu s: reconnecting",
                  (unsigned long long)((now - c->last_rx_mono) / 1000));
         c->state = CLIENT_HANDSHAKE;
-        wipe_session(&c->prev);
+        conn_drop_sessions(c);
         conn_start_handshake(c);
         return 0;
     }
-    if (ka && now - c->last_tx_mono >= ka)
+    if (ka && now - __atomic_load_n(&c->last_tx_mono, __ATOMIC_RELAXED) >= ka)
         datapath_send(c, MSG_PING, NULL, 0);
-    if (c->config.rekey_s && !c->hs.request_ts &&
-        now - c->cur.started_ms >= (uint64_t)c->config.rekey_s * 1000)
+    if (c->config.rekey_s && !c->hs.request_ts && c->cur &&
+        now - c->cur->started_ms >= (uint64_t)c->config.rekey_s * 1000)
         conn_start_handshake(c);
     return 0;
 }
@@ -231,14 +241,23 @@ int conn_tick(struct client *c)
 void conn_send_disconnect(struct client *c)
 {
     static const uint8_t reason = 0;
-    if (c->state == CLIENT_CONNECTED && c->cur.live)
+    if (c->state == CLIENT_CONNECTED && c->cur)
         datapath_send(c, MSG_DISCONNECT, &reason, 1);
+}
+
+void conn_drop_sessions(struct client *c)
+{
+    __atomic_store_n(&c->tx, NULL, __ATOMIC_RELEASE);
+    /* Slots are wiped when reused (see conn_on_response), not here: the TUN thread may be in
+     * the middle of a batch on the current one. */
+    c->cur = c->prev = NULL;
 }
 
 void conn_wipe(struct client *c)
 {
-    wipe_session(&c->cur);
-    wipe_session(&c->prev);
+    __atomic_store_n(&c->tx, NULL, __ATOMIC_RELEASE);
+    for (int i = 0; i < 4; i++)
+        wipe_session(&c->slots[i]);
     hs_client_wipe(&c->hs);
     sodium_memzero(c->cfg->auth_token, sizeof(c->cfg->auth_token));
 }

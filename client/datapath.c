@@ -2,6 +2,7 @@
  * the server in batches (recvmmsg) opened and written to the TUN. The receive checks are
  * PROTOCOL.md's, in its order; what fails is counted and dropped. */
 #include <errno.h>
+#include <poll.h>
 #include <sodium.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -14,30 +15,35 @@
 
 enum { CLIENT_BATCH = BATCH_MAX, DATAGRAM_MAX = MTU_MAX + TRANSPORT_OVERHEAD };
 
-static uint8_t out_buf[CLIENT_BATCH][DATAGRAM_MAX];
-static uint8_t in_buf[CLIENT_BATCH][SLOT_DATA];
+static uint8_t out_buf[CLIENT_BATCH][DATAGRAM_MAX];   /* TUN thread */
+static uint8_t in_buf[CLIENT_BATCH][SLOT_DATA];       /* main thread */
 
-static size_t seal(struct client *c, uint8_t *out, uint8_t type, const uint8_t *pt, size_t len)
+/* Seals with the next counters of s; first is the first of n counters reserved at once. */
+static size_t seal(struct client *c, struct client_session *s, uint64_t counter, uint8_t *out,
+                   uint8_t type, const uint8_t *pt, size_t len)
 {
-    struct client_session *s = &c->cur;
-    return transport_seal(out, type, s->k_c2s, s->id, s->send_counter++, conn_server_time(c), pt,
-                          len);
+    return transport_seal(out, type, s->k_c2s, s->id, counter, conn_server_time(c), pt, len);
 }
 
+/* Main thread: control messages (PING, PONG, DISCONNECT) on the current session. */
 bool datapath_send(struct client *c, uint8_t type, const uint8_t *pt, size_t len)
 {
     uint8_t out[DATAGRAM_MAX];
-    if (!c->cur.live || len > MTU_MAX)
+    struct client_session *s = c->cur;
+    if (!s || len > MTU_MAX)
         return false;
-    size_t n = seal(c, out, type, pt, len);
-    c->last_tx_mono = clock_monotonic_ms();
+    uint64_t counter = __atomic_fetch_add(&s->send_counter, 1, __ATOMIC_RELAXED);
+    size_t n = seal(c, s, counter, out, type, pt, len);
+    __atomic_store_n(&c->last_tx_mono, clock_monotonic_ms(), __ATOMIC_RELAXED);
     return send(c->udp_fd, out, n, 0) == (ssize_t)n;
 }
 
-void datapath_from_tun(struct client *c)
+/* TUN thread: one batch of TUN reads, sealed and sent with one sendmmsg. */
+static void from_tun(struct client *c)
 {
     struct mmsghdr msgs[CLIENT_BATCH];
     struct iovec iov[CLIENT_BATCH];
+    size_t lens[CLIENT_BATCH];
     int n = 0;
     while (n < CLIENT_BATCH) {
         uint8_t *pt = out_buf[n] + TRANSPORT_OVERHEAD;
@@ -46,19 +52,29 @@ void datapath_from_tun(struct client *c)
             break;
         /* The tunnel carries IPv4 (the server assigns an IPv4 address); the kernel's IPv6
          * chatter on the device (router solicitations) stays here. */
-        if (c->state != CLIENT_CONNECTED || !c->cur.live || r < 20 || (pt[0] >> 4) != 4) {
-            c->drops++;
+        if (r < 20 || (pt[0] >> 4) != 4) {
+            c->tx_drops++;
             continue;
         }
-        size_t len = seal(c, out_buf[n], MSG_DATA, pt, (size_t)r);
-        iov[n].iov_base = out_buf[n];
-        iov[n].iov_len = len;
-        memset(&msgs[n].msg_hdr, 0, sizeof(msgs[n].msg_hdr));
-        msgs[n].msg_hdr.msg_iov = &iov[n];
-        msgs[n].msg_hdr.msg_iovlen = 1;
+        lens[n++] = (size_t)r;
+    }
+    if (!n)
+        return;
+    struct client_session *s = __atomic_load_n(&c->tx, __ATOMIC_ACQUIRE);
+    if (!s) {
+        c->tx_drops += (uint64_t)n;     /* not connected (yet, or any more) */
+        return;
+    }
+    uint64_t first = __atomic_fetch_add(&s->send_counter, (uint64_t)n, __ATOMIC_RELAXED);
+    for (int i = 0; i < n; i++) {
+        iov[i].iov_base = out_buf[i];
+        iov[i].iov_len = seal(c, s, first + (uint64_t)i, out_buf[i], MSG_DATA,
+                              out_buf[i] + TRANSPORT_OVERHEAD, lens[i]);
+        memset(&msgs[i].msg_hdr, 0, sizeof(msgs[i].msg_hdr));
+        msgs[i].msg_hdr.msg_iov = &iov[i];
+        msgs[i].msg_hdr.msg_iovlen = 1;
         c->tx_packets++;
-        c->tx_bytes += (uint64_t)r;
-        n++;
+        c->tx_bytes += lens[i];
     }
     int sent = 0;
     while (sent < n) {
@@ -66,22 +82,37 @@ void datapath_from_tun(struct client *c)
         if (k <= 0) {
             if (k < 0 && errno == EINTR)
                 continue;
-            c->drops += (uint64_t)(n - sent);
+            c->tx_drops += (uint64_t)(n - sent);
             break;
         }
         sent += k;
     }
-    if (n)
-        c->last_tx_mono = clock_monotonic_ms();
+    __atomic_store_n(&c->last_tx_mono, clock_monotonic_ms(), __ATOMIC_RELAXED);
+}
+
+void *datapath_tun_thread(void *arg)
+{
+    struct client *c = arg;
+    struct pollfd p[2] = { { .fd = c->tun_fd, .events = POLLIN },
+                           { .fd = c->stop_fd, .events = POLLIN } };
+    for (;;) {
+        if (poll(p, 2, -1) < 0 && errno != EINTR)
+            break;
+        if (p[1].revents & POLLIN)
+            break;
+        if (p[0].revents & POLLIN)
+            from_tun(c);
+    }
+    return NULL;
 }
 
 /* The session a transport datagram belongs to, or NULL. */
 static struct client_session *session_of(struct client *c, uint32_t sid)
 {
-    if (c->cur.live && c->cur.id == sid)
-        return &c->cur;
-    if (c->prev.live && c->prev.id == sid)
-        return &c->prev;
+    if (c->cur && c->cur->id == sid)
+        return c->cur;
+    if (c->prev && c->prev->id == sid)
+        return c->prev;
     return NULL;
 }
 
@@ -139,11 +170,9 @@ static int handle(struct client *c, uint8_t *pkt, size_t len)
         break;
     }
     case MSG_DISCONNECT:
-        if (s == &c->cur) {
-            sodium_memzero(&c->cur, sizeof(c->cur));
+        if (s == c->cur)
             return 1;
-        }
-        sodium_memzero(&c->prev, sizeof(c->prev));
+        c->prev = NULL;     /* wiped when its slot is reused */
         break;
     default:
         break;
@@ -172,6 +201,7 @@ int datapath_from_udp(struct client *c)
             rc = -1;
         else if (r > 0) {
             log_warn("The server ended the session: reconnecting");
+            conn_drop_sessions(c);
             c->state = CLIENT_HANDSHAKE;
             c->attempt = 0;
             c->first_attempt_mono = clock_monotonic_ms();

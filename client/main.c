@@ -9,11 +9,13 @@
 #include <getopt.h>
 #include <netdb.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -150,9 +152,10 @@ static void control_serve(struct client *c)
                          c->state == CLIENT_CONNECTED ? "connected"
                          : c->state == CLIENT_HANDSHAKE ? "connecting" : "idle",
                          c->tun_configured ? format_ipv4(c->tun_ip, ip) : "-", c->tun_name,
-                         c->cur.id, (unsigned long long)c->rx_bytes,
+                         c->cur ? c->cur->id : 0, (unsigned long long)c->rx_bytes,
                          (unsigned long long)c->rx_packets, (unsigned long long)c->tx_bytes,
-                         (unsigned long long)c->tx_packets, (unsigned long long)c->drops);
+                         (unsigned long long)c->tx_packets,
+                         (unsigned long long)(c->drops + c->tx_drops));
         }
         ssize_t w = write(s, out, (size_t)n);
         (void)w;
@@ -210,36 +213,44 @@ static int run(struct client *c, const char *given_key)
     if (c->control_fd < 0)
         log_warn("No control socket at %s: %s", c->cfg->control_socket, strerror(errno));
 
+    c->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    pthread_t tun_thread;
+    if (c->stop_fd < 0 || pthread_create(&tun_thread, NULL, datapath_tun_thread, c) != 0) {
+        log_error("Cannot start the TUN thread: %s", strerror(errno));
+        return 1;
+    }
+    pthread_setname_np(tun_thread, "vpn-client-tun");
     conn_start_handshake(c);
     int status = 0;
     while (!c->stop) {
         struct pollfd p[4] = {
             { .fd = c->udp_fd, .events = POLLIN },
-            { .fd = c->tun_fd, .events = POLLIN },
             { .fd = c->signal_fd, .events = POLLIN },
             { .fd = c->control_fd, .events = POLLIN },
         };
-        int n = poll(p, c->control_fd >= 0 ? 4 : 3, 250);
+        int n = poll(p, c->control_fd >= 0 ? 3 : 2, 250);
         if (n < 0 && errno != EINTR)
             break;
         if (p[0].revents & POLLIN && datapath_from_udp(c) < 0) {
             status = 1;
             break;
         }
-        if (p[1].revents & POLLIN)
-            datapath_from_tun(c);
-        if (p[2].revents & POLLIN) {
+        if (p[1].revents & POLLIN) {
             struct signalfd_siginfo si;
             if (read(c->signal_fd, &si, sizeof(si)) == sizeof(si))
                 c->stop = true;
         }
-        if (c->control_fd >= 0 && (p[3].revents & POLLIN))
+        if (c->control_fd >= 0 && (p[2].revents & POLLIN))
             control_serve(c);
         if (conn_tick(c) < 0) {
             status = 1;
             break;
         }
     }
+    uint64_t one = 1;
+    ssize_t w = write(c->stop_fd, &one, sizeof(one));
+    (void)w;
+    pthread_join(tun_thread, NULL);
     if (status == 0) {
         conn_send_disconnect(c);
         log_info("Disconnected");

@@ -152,8 +152,10 @@ static void run_worker(struct supervisor *s, int index)
 #ifdef ENCLAVE_TEST_HOOKS
     test_hooks_arm();   /* before the filter: installing a handler is not allowed after */
 #endif
-    int rc = sandbox_lock_memory();
-    if (rc == 0)
+    int rc = sandbox_lock_memory(s->sec, sizeof(*s->sec));
+    if (rc == 1 && index == 0)
+        log_debug("enclave: memlock limit too small for everything; locked secrets and stack");
+    if (rc >= 0)
         rc = sandbox_worker_filter();
     if (rc != 0) {
         log_error("enclave worker %d: sandbox: %s", index, strerror(-rc));

@@ -65,6 +65,7 @@ static const struct rule SUPERVISOR_EXTRA[] = {
     { "dup3", ALLOW },
     { "fork", ALLOW },
     { "kill", ALLOW },
+    { "mlock", ALLOW },
     { "mlockall", ALLOW },
     { "munlock", ALLOW },
     { "nanosleep", ALLOW },
@@ -181,9 +182,24 @@ int sandbox_drop_privileges(void)
     return 0;
 }
 
-int sandbox_lock_memory(void)
+/* Touches and locks the stack pages below the caller's frame that the worker's deepest calls
+ * (handshake, AEAD) use, so that secrets passing through the stack never reach swap. */
+static __attribute__((noinline)) int lock_stack(void)
 {
-    if (mlockall(MCL_CURRENT | MCL_FUTURE) != 0)
+    volatile unsigned char area[64 * 1024];
+    for (size_t i = 0; i < sizeof(area); i += 4096)
+        area[i] = 0;
+    return mlock((const void *)area, sizeof(area));
+}
+
+int sandbox_lock_memory(const void *secrets, size_t len)
+{
+    if (mlockall(MCL_CURRENT | MCL_FUTURE) == 0)
+        return 0;
+    /* Without CAP_IPC_LOCK and with a small RLIMIT_MEMLOCK (8 MB by default, and not every
+     * system lets root raise it), the whole address space does not fit: lock what holds
+     * secrets, the key table and the stack, and leave the packet rings pageable. */
+    if (mlock(secrets, len) != 0 || lock_stack() != 0)
         return -errno;
-    return 0;
+    return 1;
 }

@@ -14,8 +14,10 @@ int sandbox_no_dumps(size_t memlock_bytes);
  * Returns 0 or -errno. */
 int sandbox_drop_privileges(void);
 
-/* Locks all current and future memory of the calling process. Returns 0 or -errno. */
-int sandbox_lock_memory(void);
+/* Locks all current and future memory of the calling process; when the memlock limit does not
+ * allow that, locks the secrets region and the stack only. Returns 0 (everything), 1 (secrets
+ * and stack) or -errno. */
+int sandbox_lock_memory(const void *secrets, size_t len);
 
 /* Installs the worker's seccomp allowlist (kill the process on anything else).
  * Returns 0 or -errno. */

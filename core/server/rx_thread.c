@@ -36,7 +36,7 @@ static void enqueue(struct server *srv, struct rx_batch *b, int w, uint16_t op, 
                     const uint8_t *data, size_t len, const struct sockaddr_in6 *from)
 {
     struct ring *r = &srv->enclave.shm[w]->in_rx;
-    if (ring_free(r) <= b->pending[w]) {
+    if (!enclave_ring_room(&srv->enclave, w, r, &b->pending[w])) {
         srv->rx_drops[RX_DROP_RING_FULL]++;
         r->dropped++;
         return;

@@ -25,7 +25,7 @@ static void enqueue(struct server *srv, struct tun_batch *b, const uint8_t *pkt,
     }
     int w = s->worker;
     struct ring *r = &srv->enclave.shm[w]->in_tun;
-    if (ring_free(r) <= b->pending[w]) {
+    if (!enclave_ring_room(&srv->enclave, w, r, &b->pending[w])) {
         srv->tun_drops[TUN_DROP_RING_FULL]++;
         r->dropped++;
         return;
