@@ -124,7 +124,7 @@ uninstall:
 	cd $(DESTDIR)$(PREFIX)/bin && rm -f $(notdir $(BINS))
 
 clean:
-	rm -rf $(B) bin
+	rm -rf $(B) bin build-fuzz build-asan
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
 .SECONDARY:

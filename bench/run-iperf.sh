@@ -652,6 +652,8 @@ report() {
     echo
     echo "- date: $(date '+%Y-%m-%d %H:%M:%S %Z')"
     echo "- machine: $(nproc) CPUs, Linux $(uname -r), $(uname -m), CPU: $CPU_MODEL"
+    echo "- load average (1 min) at start: $LOAD_START, at end: $(cut -d' ' -f1 /proc/loadavg)" \
+        "(anything else running on the machine skews the figures)"
     echo "- code: $(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo unknown)" \
         "(binaries built $(date -r "$BIN/vpn-server" '+%Y-%m-%d %H:%M' 2>/dev/null))"
     echo "- method: from $C1 (172.31.0.11) to the LAN host $TARGET behind the server namespace," \
@@ -716,6 +718,7 @@ main() {
     trap 'exit 143' TERM
     trap 'exit 129' HUP
 
+    LOAD_START=$(cut -d' ' -f1 /proc/loadavg)
     CPU_MODEL=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
     [ -n "$CPU_MODEL" ] || CPU_MODEL=$(lscpu 2>/dev/null | sed -n 's/^Model name:[[:space:]]*//p' | head -n 1)
 

@@ -16,6 +16,7 @@
 #include "handshake_client.h"
 #include "vpn/client_config.h"
 #include "vpn/replay.h"
+#include "vpn/udp_batch.h"
 
 struct client_session {
     bool live;
@@ -37,6 +38,7 @@ struct client {
     socklen_t server_len;
     char server_text[300];
     int udp_fd, tun_fd, signal_fd, control_fd;
+    bool tun_offload;               /* IFF_VNET_HDR + TSO: reads are super-packets */
     char tun_name[16];
     bool tun_configured;
     uint32_t tun_ip;
@@ -66,6 +68,7 @@ struct client {
 
     uint64_t rx_bytes, rx_packets, drops;   /* main thread */
     uint64_t tx_bytes, tx_packets, tx_drops;/* TUN thread */
+    struct udp_batch tx_batch;              /* TUN thread */
 };
 
 /* Handshake and session life (conn.c). */

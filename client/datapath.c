@@ -10,12 +10,17 @@
 
 #include "client.h"
 #include "vpn/log.h"
+#include "vpn/offload.h"
+#include "vpn/udp_batch.h"
 #include "vpn/proto.h"
 #include "vpn/transport.h"
 
 enum { CLIENT_BATCH = BATCH_MAX, DATAGRAM_MAX = MTU_MAX + TRANSPORT_OVERHEAD };
 
-static uint8_t out_buf[CLIENT_BATCH][DATAGRAM_MAX];   /* TUN thread */
+/* TUN thread: room for two super-packets' worth of segments per batch. */
+enum { TX_SLOTS = 2 * OFFLOAD_SEGMENTS_MAX };
+static uint8_t out_buf[TX_SLOTS][DATAGRAM_MAX];
+static uint8_t read_buf[OFFLOAD_READ_MAX];
 static uint8_t in_buf[CLIENT_BATCH][SLOT_DATA];       /* main thread */
 
 /* Seals with the next counters of s; first is the first of n counters reserved at once. */
@@ -38,25 +43,49 @@ bool datapath_send(struct client *c, uint8_t type, const uint8_t *pt, size_t len
     return send(c->udp_fd, out, n, 0) == (ssize_t)n;
 }
 
-/* TUN thread: one batch of TUN reads, sealed and sent with one sendmmsg. */
-static void from_tun(struct client *c)
+/* Reads one TUN packet (or super-packet, cut into segments) into out_buf[n..]; returns how
+ * many slots it filled, 0 for nothing to send, -1 when the device is empty. */
+static int read_tun(struct client *c, int n, size_t lens[])
 {
-    struct mmsghdr msgs[CLIENT_BATCH];
-    struct iovec iov[CLIENT_BATCH];
-    size_t lens[CLIENT_BATCH];
-    int n = 0;
-    while (n < CLIENT_BATCH) {
+    if (!c->tun_offload) {
         uint8_t *pt = out_buf[n] + TRANSPORT_OVERHEAD;
         ssize_t r = read(c->tun_fd, pt, MTU_MAX);
         if (r <= 0)
-            break;
+            return -1;
         /* The tunnel carries IPv4 (the server assigns an IPv4 address); the kernel's IPv6
          * chatter on the device (router solicitations) stays here. */
         if (r < 20 || (pt[0] >> 4) != 4) {
             c->tx_drops++;
-            continue;
+            return 0;
         }
-        lens[n++] = (size_t)r;
+        lens[n] = (size_t)r;
+        return 1;
+    }
+    ssize_t r = read(c->tun_fd, read_buf, sizeof(read_buf));
+    if (r <= 0)
+        return -1;
+    uint8_t *out[OFFLOAD_SEGMENTS_MAX];
+    int max = TX_SLOTS - n < OFFLOAD_SEGMENTS_MAX ? TX_SLOTS - n : OFFLOAD_SEGMENTS_MAX;
+    for (int i = 0; i < max; i++)
+        out[i] = out_buf[n + i] + TRANSPORT_OVERHEAD;
+    uint16_t mtu = c->config.mtu ? c->config.mtu : MTU_MAX;
+    int k = offload_split(read_buf, (size_t)r, mtu, out, lens + n, max);
+    if (k <= 0)
+        c->tx_drops++;
+    return k < 0 ? 0 : k;
+}
+
+/* TUN thread: a batch of TUN reads, sealed and sent with sendmmsg. */
+static void from_tun(struct client *c)
+{
+    size_t lens[TX_SLOTS];
+    int n = 0;
+    /* Stop while a full super-packet still fits, so that none is ever cut short. */
+    while (n <= TX_SLOTS - OFFLOAD_SEGMENTS_MAX && n < CLIENT_BATCH) {
+        int k = read_tun(c, n, lens);
+        if (k < 0)
+            break;
+        n += k;
     }
     if (!n)
         return;
@@ -67,32 +96,20 @@ static void from_tun(struct client *c)
     }
     uint64_t first = __atomic_fetch_add(&s->send_counter, (uint64_t)n, __ATOMIC_RELAXED);
     for (int i = 0; i < n; i++) {
-        iov[i].iov_base = out_buf[i];
-        iov[i].iov_len = seal(c, s, first + (uint64_t)i, out_buf[i], MSG_DATA,
-                              out_buf[i] + TRANSPORT_OVERHEAD, lens[i]);
-        memset(&msgs[i].msg_hdr, 0, sizeof(msgs[i].msg_hdr));
-        msgs[i].msg_hdr.msg_iov = &iov[i];
-        msgs[i].msg_hdr.msg_iovlen = 1;
+        size_t len = seal(c, s, first + (uint64_t)i, out_buf[i], MSG_DATA,
+                          out_buf[i] + TRANSPORT_OVERHEAD, lens[i]);
+        udp_batch_add(&c->tx_batch, out_buf[i], len, NULL);
         c->tx_packets++;
         c->tx_bytes += lens[i];
     }
-    int sent = 0;
-    while (sent < n) {
-        int k = sendmmsg(c->udp_fd, msgs + sent, (unsigned)(n - sent), 0);
-        if (k <= 0) {
-            if (k < 0 && errno == EINTR)
-                continue;
-            c->tx_drops += (uint64_t)(n - sent);
-            break;
-        }
-        sent += k;
-    }
+    c->tx_drops += udp_batch_flush(&c->tx_batch);
     __atomic_store_n(&c->last_tx_mono, clock_monotonic_ms(), __ATOMIC_RELAXED);
 }
 
 void *datapath_tun_thread(void *arg)
 {
     struct client *c = arg;
+    udp_batch_init(&c->tx_batch, c->udp_fd, true, 0);
     struct pollfd p[2] = { { .fd = c->tun_fd, .events = POLLIN },
                            { .fd = c->stop_fd, .events = POLLIN } };
     for (;;) {
@@ -104,6 +121,18 @@ void *datapath_tun_thread(void *arg)
             from_tun(c);
     }
     return NULL;
+}
+
+/* Main thread: coalesces what goes into an offloading TUN (vpn/offload.h). */
+static struct tcp_gro rx_gro;
+
+static bool tun_deliver(struct client *c, const uint8_t *pkt, size_t len)
+{
+    if (c->tun_offload) {
+        gro_add(&rx_gro, pkt, len);
+        return true;
+    }
+    return write(c->tun_fd, pkt, len) == (ssize_t)len;
 }
 
 /* The session a transport datagram belongs to, or NULL. */
@@ -156,7 +185,7 @@ static int handle(struct client *c, uint8_t *pkt, size_t len)
     c->last_rx_mono = clock_monotonic_ms();
     switch (h.type) {
     case MSG_DATA:
-        if (pt_len >= 20 && write(c->tun_fd, pt, pt_len) == (ssize_t)pt_len) {
+        if (pt_len >= 20 && tun_deliver(c, pt, pt_len)) {
             c->rx_packets++;
             c->rx_bytes += pt_len;
         } else {
@@ -195,6 +224,8 @@ int datapath_from_udp(struct client *c)
     if (n <= 0)
         return 0;
     int rc = 0;
+    if (rx_gro.fd != c->tun_fd)
+        gro_init(&rx_gro, c->tun_fd);
     for (int i = 0; i < n && rc >= 0; i++) {
         int r = handle(c, in_buf[i], msgs[i].msg_len);
         if (r < 0)
@@ -207,6 +238,11 @@ int datapath_from_udp(struct client *c)
             c->first_attempt_mono = clock_monotonic_ms();
             c->next_attempt_mono = c->first_attempt_mono + 1000;
         }
+    }
+    if (c->tun_offload) {
+        gro_flush(&rx_gro);
+        c->drops += rx_gro.write_errors;
+        rx_gro.write_errors = 0;
     }
     return rc;
 }

@@ -204,7 +204,7 @@ static int run(struct client *c, const char *given_key)
         return 1;
     }
     snprintf(c->tun_name, sizeof(c->tun_name), "%s", c->cfg->tun_device);
-    c->tun_fd = tun_open(c->tun_name);
+    c->tun_fd = tun_open(c->tun_name, getenv("VPN_NO_OFFLOAD") == NULL, &c->tun_offload);
     if (c->tun_fd < 0) {
         log_error("Failed to create TUN interface: %s", strerror(-c->tun_fd));
         return 1;

@@ -13,15 +13,16 @@
 #include <unistd.h>
 
 #include "vpn/netaddr.h"
+#include "vpn/offload.h"
 
-int tun_open(char *name)
+static int open_device(char *name, short flags)
 {
     int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0)
         return -errno;
     struct ifreq ifr;
     memset(&ifr, 0, sizeof(ifr));
-    ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+    ifr.ifr_flags = flags;
     strncpy(ifr.ifr_name, name, IFNAMSIZ - 1);
     if (ioctl(fd, TUNSETIFF, &ifr) != 0) {
         int e = errno;
@@ -31,6 +32,24 @@ int tun_open(char *name)
     memcpy(name, ifr.ifr_name, IFNAMSIZ);
     name[IFNAMSIZ - 1] = '\0';
     return fd;
+}
+
+int tun_open(char *name, bool want_offload, bool *offload)
+{
+    *offload = false;
+    if (want_offload) {
+        char try_name[IFNAMSIZ];
+        memcpy(try_name, name, IFNAMSIZ);
+        int fd = open_device(try_name, IFF_TUN | IFF_NO_PI | IFF_VNET_HDR);
+        if (fd >= 0 && offload_enable(fd) == 0) {
+            memcpy(name, try_name, IFNAMSIZ);
+            *offload = true;
+            return fd;
+        }
+        if (fd >= 0)
+            close(fd);
+    }
+    return open_device(name, IFF_TUN | IFF_NO_PI);
 }
 
 static void set_sin(struct sockaddr *sa, uint32_t addr)

@@ -252,12 +252,13 @@ int main(int argc, char **argv)
     }
 
     snprintf(srv.tun_name, sizeof(srv.tun_name), "%s", cfg.tun_device);
-    srv.tun_fd = tun_open(srv.tun_name);
+    srv.tun_fd = tun_open(srv.tun_name, getenv("VPN_NO_OFFLOAD") == NULL, &srv.tun_offload);
     if (srv.tun_fd < 0) {
         log_error("Failed to create TUN interface: %s", strerror(-srv.tun_fd));
         goto err_enclave;
     }
     log_info("TUN interface created: %s", srv.tun_name);
+    log_debug("TUN segmentation offload: %s", srv.tun_offload ? "on (TSO4)" : "off");
     const char *step;
     int rc = tun_configure(srv.tun_name, cfg.tun_ip, cfg.tun_prefix, cfg.mtu, &step);
     if (rc != 0) {

@@ -34,6 +34,7 @@ enum rx_drop {
 
 enum tun_drop {
     TUN_DROP_NOT_IPV4,
+    TUN_DROP_BAD_GSO,       /* a super-packet we cannot cut (or not enough ring room) */
     TUN_DROP_NO_SESSION,
     TUN_DROP_RING_FULL,
     TUN_DROPS
@@ -59,6 +60,7 @@ struct server {
     struct server_config *cfg;
     char tun_name[16];
     int tun_fd;
+    bool tun_offload;               /* IFF_VNET_HDR + TSO: reads are super-packets */
     int udp_fd;
     int stop_fd;                    /* eventfd: readable when the data threads must stop */
     int event_fd;                   /* eventfd: ctl_events waiting */

@@ -7,22 +7,41 @@
 
 #include "server.h"
 #include "vpn/log.h"
+#include "vpn/offload.h"
 
 struct tun_batch {
     uint32_t pending[MAX_WORKERS];
 };
 
+static struct session *route(struct server *srv, uint32_t dst)
+{
+    struct session *s = sessions_find_ip(&srv->sessions, dst);
+    if (!s)
+        srv->tun_drops[TUN_DROP_NO_SESSION]++;
+    return s;
+}
+
+static void fill_meta(struct pkt_slot *slot, const struct session *s, const struct sockaddr_in6 *ep,
+                      size_t len)
+{
+    slot->meta.op = OP_ENCRYPT;
+    slot->meta.len = (uint16_t)len;
+    slot->meta.aux = 0;
+    slot->meta.session_id = s->id;
+    slot->meta.cookie = 0;
+    slot->meta.peer = *ep;
+}
+
+/* One plain IP packet. */
 static void enqueue(struct server *srv, struct tun_batch *b, const uint8_t *pkt, size_t len)
 {
     if (len < 20 || (pkt[0] >> 4) != 4) {
         srv->tun_drops[TUN_DROP_NOT_IPV4]++;
         return;
     }
-    struct session *s = sessions_find_ip(&srv->sessions, get_be32(pkt + 16));
-    if (!s) {
-        srv->tun_drops[TUN_DROP_NO_SESSION]++;
+    struct session *s = route(srv, get_be32(pkt + 16));
+    if (!s)
         return;
-    }
     int w = s->worker;
     struct ring *r = &srv->enclave.shm[w]->in_tun;
     if (!enclave_ring_room(&srv->enclave, w, r, &b->pending[w])) {
@@ -30,17 +49,54 @@ static void enqueue(struct server *srv, struct tun_batch *b, const uint8_t *pkt,
         r->dropped++;
         return;
     }
+    struct sockaddr_in6 ep;
+    session_get_endpoint(s, &ep);
     struct pkt_slot *slot = ring_produce_slot(r, b->pending[w]);
-    slot->meta.op = OP_ENCRYPT;
-    slot->meta.len = (uint16_t)len;
-    slot->meta.aux = 0;
-    slot->meta.session_id = s->id;
-    slot->meta.cookie = 0;
-    session_get_endpoint(s, &slot->meta.peer);
+    fill_meta(slot, s, &ep, len);
     memcpy(slot->data, pkt, len);
     b->pending[w]++;
     s->tx_packets++;
     s->tx_bytes += len;
+}
+
+/* One read from an offloading TUN: cut straight into the owning worker's ring slots. */
+static void enqueue_offloaded(struct server *srv, struct tun_batch *b, const uint8_t *buf,
+                              size_t len)
+{
+    uint32_t dst = offload_peek_dst(buf, len);
+    if (!dst) {
+        srv->tun_drops[TUN_DROP_NOT_IPV4]++;
+        return;
+    }
+    struct session *s = route(srv, dst);
+    if (!s)
+        return;
+    int w = s->worker;
+    struct ring *r = &srv->enclave.shm[w]->in_tun;
+    if (!enclave_ring_room(&srv->enclave, w, r, &b->pending[w])) {
+        srv->tun_drops[TUN_DROP_RING_FULL]++;
+        r->dropped++;
+        return;
+    }
+    uint32_t room = ring_free(r) - b->pending[w];
+    uint8_t *out[OFFLOAD_SEGMENTS_MAX];
+    size_t lens[OFFLOAD_SEGMENTS_MAX];
+    int max = room < OFFLOAD_SEGMENTS_MAX ? (int)room : OFFLOAD_SEGMENTS_MAX;
+    for (int i = 0; i < max; i++)
+        out[i] = ring_produce_slot(r, b->pending[w] + (uint32_t)i)->data;
+    int n = offload_split(buf, len, srv->cfg->mtu, out, lens, max);
+    if (n <= 0) {
+        srv->tun_drops[TUN_DROP_BAD_GSO]++;
+        return;
+    }
+    struct sockaddr_in6 ep;
+    session_get_endpoint(s, &ep);
+    for (int i = 0; i < n; i++) {
+        fill_meta(ring_produce_slot(r, b->pending[w] + (uint32_t)i), s, &ep, lens[i]);
+        s->tx_bytes += lens[i];
+    }
+    s->tx_packets += (uint64_t)n;
+    b->pending[w] += (uint32_t)n;
 }
 
 static void publish(struct server *srv, struct tun_batch *b)
@@ -58,21 +114,23 @@ void *tun_thread_main(void *arg)
 {
     struct server *srv = arg;
     struct tun_batch b;
-    uint8_t pkt[MTU_MAX + 64];
+    static uint8_t buf[OFFLOAD_READ_MAX];   /* one TUN thread */
     memset(&b, 0, sizeof(b));
     rcu_register_thread();
     while (!srv->stopping) {
         int got = 0;
         rcu_read_lock();
         while (got < BATCH_MAX) {
-            ssize_t n = read(srv->tun_fd, pkt, sizeof(pkt));
+            ssize_t n = read(srv->tun_fd, buf, sizeof(buf));
             if (n <= 0)
                 break;
-            if ((size_t)n > MTU_MAX) {
+            if (srv->tun_offload) {
+                enqueue_offloaded(srv, &b, buf, (size_t)n);
+            } else if ((size_t)n > MTU_MAX) {
                 srv->tun_drops[TUN_DROP_NOT_IPV4]++;
-                continue;
+            } else {
+                enqueue(srv, &b, buf, (size_t)n);
             }
-            enqueue(srv, &b, pkt, (size_t)n);
             got++;
         }
         rcu_read_unlock();

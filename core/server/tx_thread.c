@@ -14,6 +14,8 @@
 #include "server.h"
 #include "vpn/log.h"
 #include "vpn/netaddr.h"
+#include "vpn/offload.h"
+#include "vpn/udp_batch.h"
 
 static uint64_t now_us(void)
 {
@@ -22,10 +24,12 @@ static uint64_t now_us(void)
     return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 }
 
-static uint32_t send_sealed(struct server *srv, struct ring *r)
+/* TX thread: coalesces what goes into an offloading TUN (vpn/offload.h). */
+static struct tcp_gro tx_gro;
+
+/* Sealed datagrams straight from the ring slots, grouped into UDP GSO runs. */
+static uint32_t send_sealed(struct server *srv, struct udp_batch *ub, struct ring *r)
 {
-    struct mmsghdr msgs[BATCH_MAX];
-    struct iovec iov[BATCH_MAX];
     uint32_t n = ring_available(r);
     if (n > BATCH_MAX)
         n = BATCH_MAX;
@@ -33,27 +37,9 @@ static uint32_t send_sealed(struct server *srv, struct ring *r)
         return 0;
     for (uint32_t i = 0; i < n; i++) {
         struct pkt_slot *s = ring_consume_slot(r, i);
-        iov[i].iov_base = s->data;
-        iov[i].iov_len = s->meta.len;
-        memset(&msgs[i].msg_hdr, 0, sizeof(msgs[i].msg_hdr));
-        msgs[i].msg_hdr.msg_name = &s->meta.peer;
-        msgs[i].msg_hdr.msg_namelen = sizeof(s->meta.peer);
-        msgs[i].msg_hdr.msg_iov = &iov[i];
-        msgs[i].msg_hdr.msg_iovlen = 1;
+        udp_batch_add(ub, s->data, s->meta.len, &s->meta.peer);
     }
-    uint32_t sent = 0;
-    while (sent < n) {
-        int k = sendmmsg(srv->udp_fd, msgs + sent, n - sent, 0);
-        if (k < 0) {
-            if (errno == EINTR)
-                continue;
-            /* Unreachable peer, full buffer: drop this one datagram and go on. */
-            srv->tx_drops[TX_DROP_UDP_SEND]++;
-            sent++;
-            continue;
-        }
-        sent += (uint32_t)k;
-    }
+    srv->tx_drops[TX_DROP_UDP_SEND] += udp_batch_flush(ub);
     ring_consume_release(r, n);
     return n;
 }
@@ -114,7 +100,9 @@ static uint32_t deliver(struct server *srv, struct ring *r, uint64_t now_ms, uin
             }
             ses->rx_packets++;
             ses->rx_bytes += s->meta.len;
-            if (write(srv->tun_fd, s->data, s->meta.len) < 0)
+            if (srv->tun_offload)
+                gro_add(&tx_gro, s->data, s->meta.len);
+            else if (write(srv->tun_fd, s->data, s->meta.len) < 0)
                 srv->tx_drops[TX_DROP_TUN_WRITE]++;
             break;
         case RES_KEEPALIVE:
@@ -124,6 +112,12 @@ static uint32_t deliver(struct server *srv, struct ring *r, uint64_t now_ms, uin
             *events |= forward_event(srv, s);
             break;
         }
+    }
+    if (srv->tun_offload) {
+        /* The run may point into nothing of the ring (it is a copy): flush before release
+         * only to keep latency low, once per batch. */
+        gro_flush(&tx_gro);
+        srv->tx_drops[TX_DROP_TUN_WRITE] = tx_gro.write_errors;
     }
     if (n)
         ring_consume_release(r, n);
@@ -149,6 +143,9 @@ void *tx_thread_main(void *arg)
 {
     struct server *srv = arg;
     int nw = srv->enclave.workers;
+    static struct udp_batch ub;     /* one TX thread */
+    udp_batch_init(&ub, srv->udp_fd, false, sizeof(struct sockaddr_in6));
+    gro_init(&tx_gro, srv->tun_fd);
     rcu_register_thread();
     while (!srv->stopping) {
         uint32_t done = 0;
@@ -157,7 +154,7 @@ void *tx_thread_main(void *arg)
         uint64_t t_us = now_us();
         rcu_read_lock();
         for (int w = 0; w < nw; w++) {
-            done += send_sealed(srv, &srv->enclave.shm[w]->out_enc);
+            done += send_sealed(srv, &ub, &srv->enclave.shm[w]->out_enc);
             done += deliver(srv, &srv->enclave.shm[w]->out_dec, now_ms, t_us, &events);
         }
         rcu_read_unlock();

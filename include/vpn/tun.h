@@ -3,13 +3,16 @@
 #ifndef VPN_TUN_H
 #define VPN_TUN_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /* Creates (or attaches to) TUN device name without packet information headers; the
  * descriptor is non-blocking and close-on-exec, and the device goes away when it closes.
  * The actual name (the kernel may pick one for "tun%d") is written back into name
- * (IFNAMSIZ bytes). Returns the fd, or -errno. */
-int tun_open(char *name);
+ * (IFNAMSIZ bytes). With want_offload, asks for IFF_VNET_HDR and TSO (vpn/offload.h) and
+ * falls back to a plain device when the kernel refuses; *offload says which one it is.
+ * Returns the fd, or -errno. */
+int tun_open(char *name, bool want_offload, bool *offload);
 
 /* Sets IPv4 address/prefix and MTU on the device and brings it up. Returns 0 or -errno;
  * *step names what failed ("address", "netmask", "mtu", "up"). */
