@@ -170,7 +170,7 @@ def sleep_until(t):
 
 def phase(a):
     res = {"kind": a.kind, "mode": a.mode, "duration": a.duration, "warmup": a.warmup,
-           "streams": a.streams}
+           "streams": a.streams, "loadavg": os.getloadavg()}
     if a.kind in ("download", "upload"):
         reverse = a.kind == "download"
         t0 = time.monotonic()
@@ -307,7 +307,10 @@ def report(a):
     any_run = next(iter(res.values()), {})
     out(f"# QoS benchmark, {datetime.datetime.now().strftime('%Y-%m-%d %H:%M')}")
     out()
-    out(f"Host: {os.uname().nodename}, kernel {os.uname().release}, {os.cpu_count()} CPUs. "
+    load = any_run.get("loadavg")
+    out(f"Host: {os.uname().nodename}, kernel {os.uname().release}, {os.cpu_count()} CPUs"
+        + (f" (load average {load[0]:.1f} when the first phase started: the machine is shared,"
+           " latency outliers follow from it)" if load else "") + ". "
         f"total_bandwidth {mb(a.total)} Mbit/s; every user saturates with "
         f"{any_run.get('streams', '?')} TCP streams (iperf3) for {any_run.get('duration', '?')} s"
         f" after {any_run.get('warmup', '?')} s of warm-up. Rates are IP-level bits counted by "

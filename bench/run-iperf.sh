@@ -654,8 +654,7 @@ report() {
     echo "- machine: $(nproc) CPUs, Linux $(uname -r), $(uname -m), CPU: $CPU_MODEL"
     echo "- load average (1 min) at start: $LOAD_START, at end: $(cut -d' ' -f1 /proc/loadavg)" \
         "(anything else running on the machine skews the figures)"
-    echo "- code: $(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo unknown)" \
-        "(binaries built $(date -r "$BIN/vpn-server" '+%Y-%m-%d %H:%M' 2>/dev/null))"
+    echo "- code: $BUILD_INFO"
     echo "- method: from $C1 (172.31.0.11) to the LAN host $TARGET behind the server namespace," \
         "iperf3 $(pkg_version iperf3) TCP, ${DURATION} s per test, ${REPEAT} run(s) each (median);" \
         "ping: $PINGS at ${PING_INTERVAL} s on the idle path; CPU: utime+stime of the VPN's" \
@@ -732,6 +731,15 @@ main() {
         say "building (bin/ incomplete)"
         make -C "$ROOT" >"$WORK/make.log" 2>&1 || die "make failed: $(last_line "$WORK/make.log")"
     fi
+
+    # Run one build throughout: other work may rebuild bin/ while we measure. vpn-server finds
+    # vpn-enclave beside itself.
+    BUILD_INFO="$(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo unknown)"
+    BUILD_INFO+=" (binaries built $(date -r "$BIN/vpn-server" '+%Y-%m-%d %H:%M:%S'))"
+    mkdir -p "$WORK/bin"
+    cp -p "$BIN/vpn-server" "$BIN/vpn-enclave" "$BIN/vpn-client" "$BIN/vpn-keygen" "$WORK/bin/" ||
+        die "could not copy the binaries"
+    BIN=$WORK/bin
 
     LAB_IS_UP=1
     "$LAB" up "$PREFIX" 1 >/dev/null 2>"$WORK/lab.log" || die "lab up failed: $(last_line "$WORK/lab.log")"
