@@ -66,7 +66,8 @@ bin/vpn-client: $(CLIENT_OBJ) $(LIBVPN)
 	@mkdir -p bin
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_CRYPTO)
 
-bin/%: $(B)/tools/%.o $(LIBVPN)
+# Tools may use the client's protocol half (the load generator speaks it).
+bin/%: $(B)/tools/%.o $(B)/libclient.a $(LIBVPN)
 	@mkdir -p bin
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_CRYPTO)
 

@@ -1,0 +1,47 @@
+#!/bin/bash
+# Memory and handshakes: PSS of vpn-server plus every vpn-enclave process with -t 4 at 0, 200
+# and 1000 connected clients (simulated by bin/vpn-loadgen), and the handshake rate.
+# Target (issue: pipeline): server + all enclave workers under 30 MB PSS with -t 4 and 200
+# clients. Prints a Markdown table; OUT=file also writes it there.
+set -u
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+source "$ROOT/tests/integration/lib.sh"
+PREFIX=mem$$
+PREFIX=${PREFIX:0:8}
+WORKERS=${WORKERS:-4}
+lab_up 1
+TOKEN=$ALICE_TOKEN
+{
+    cat "$ROOT/conf/users.conf.example"
+    for i in $(seq 0 999); do printf '[user:load%d]\nauth_token = %s\n' "$i" "$TOKEN"; done
+} >"$WORK/users.gen"
+make_server_conf security.max_clients=1010 network.client_ip_pool_end=10.8.7.254 server.tun_netmask=21
+install -m 600 "$WORK/users.gen" "$WORK/users.conf"
+start_server -t "$WORKERS" >/dev/null || { echo "server did not start"; tail "$WORK/server.log"; exit 1; }
+ep=$(sed -n 's/.*Enclave process started (PID: \([0-9]*\)).*/\1/p' "$WORK/server.log")
+pss_kb() {   # PSS of the server and all enclave processes, kB
+    local t=0
+    for p in "$SERVER_PID" "$ep" $(ps -o pid= --ppid "$ep"); do
+        t=$((t + $(awk '/^Pss:/ {print $2}' /proc/$p/smaps_rollup)))
+    done
+    echo $t
+}
+rows=()
+rows+=("| 0 | $(pss_kb) | - |")
+for n in 200 1000; do
+    cli 1 "$BIN/vpn-loadgen" 172.31.0.1 51820 "$(server_key)" load "$TOKEN" "$n" 8 >"$WORK/load.out" 2>&1 &
+    lg=$!
+    wait_for "$WORK/load.out" "sessions up" 120 >/dev/null
+    sleep 3
+    up=$(awk '/^sessions up/ {print $3}' "$WORK/load.out")
+    rate=$(awk '/^handshakes/ {print $8}' "$WORK/load.out" | tr -d '(')
+    live=$(json_get "j['sessions']")
+    rows+=("| $n (up: $up, server sees $live) | $(pss_kb) | $rate |")
+    wait "$lg"
+    sleep 1
+done
+table=$(printf '%s\n' "Memory of vpn-server + all vpn-enclave processes, -t $WORKERS ($(nproc) cores, $(uname -r), $(date -u +%F))" "" \
+    "| clients | PSS (kB) | handshakes/s |" "|---|---|---|" "${rows[@]}")
+echo "$table"
+[ -n "${OUT:-}" ] && echo "$table" >"$OUT"
+exit 0
