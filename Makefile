@@ -43,7 +43,7 @@ LIBVPN := $(B)/libvpn.a
 
 BINS := bin/vpn-server bin/vpn-enclave bin/vpn-client $(TOOLS)
 
-.PHONY: all check demo install uninstall clean deps unit fuzz bench
+.PHONY: all check demo install uninstall clean deps unit fuzz bench bench-micro
 all: $(BINS)
 
 $(B)/%.o: %.c
@@ -114,6 +114,14 @@ demo: deps
 
 bench: all
 	@bench/run-iperf.sh
+
+# Micro-benchmarks (bench/*.c): ring, queue, enclave round trip, crypto per packet.
+$(B)/bench/%: $(B)/bench/%.o $(PROG_LIBS) $(LIBVPN)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $< $(PROG_LIBS) $(LIBVPN) $(LIBS_URCU) $(LIBS_SANDBOX) $(LIBS_CRYPTO)
+
+bench-micro: $(B)/bench/bench_micro
+	@$(B)/bench/bench_micro
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin

@@ -26,13 +26,41 @@ int offload_enable(int tun_fd)
     return 0;
 }
 
-static uint32_t sum16(const uint8_t *p, size_t n, uint32_t sum)
+/* RFC 1071 one's-complement sum, eight bytes at a time into a 64-bit accumulator (the
+ * profile showed the two-bytes-at-a-time loop at 3 % of all CPU while segmenting). The sum
+ * is byte-order independent in the one's-complement sense, so native loads are summed and
+ * the result swapped once at the end. */
+static uint32_t sum16(const uint8_t *p, size_t n, uint32_t initial)
 {
-    for (; n > 1; p += 2, n -= 2)
-        sum += (uint32_t)(p[0] << 8 | p[1]);
-    if (n)
-        sum += (uint32_t)(p[0] << 8);
-    return sum;
+    uint64_t acc = 0;
+    while (n >= 8) {
+        uint64_t w;
+        memcpy(&w, p, 8);
+        acc += w >> 32;
+        acc += w & 0xffffffffu;
+        p += 8;
+        n -= 8;
+    }
+    while (n >= 2) {
+        uint16_t w;
+        memcpy(&w, p, 2);
+        acc += w;
+        p += 2;
+        n -= 2;
+    }
+    if (n) {
+        uint16_t w = 0;
+        memcpy(&w, p, 1);
+        acc += w;
+    }
+    while (acc >> 16)
+        acc = (acc & 0xffff) + (acc >> 16);
+    uint16_t native = (uint16_t)acc;
+    uint16_t be = (uint16_t)(native >> 8 | native << 8);
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    be = native;
+#endif
+    return initial + be;
 }
 
 static uint16_t fold(uint32_t sum)
