@@ -311,6 +311,17 @@ static void sweep(struct server *srv)
     uint64_t idle_ms = (uint64_t)srv->cfg->session_timeout_s * 1000;
     for (int i = n_all - 1; i >= 0; i--) {
         struct session *s = all[i];
+        /* Current rates for the status tool (the counters belong to the data threads; a
+         * relaxed read of a 64-bit counter is at worst one batch old). */
+        uint64_t rx = __atomic_load_n(&s->rx_bytes, __ATOMIC_RELAXED);
+        uint64_t tx = __atomic_load_n(&s->tx_bytes, __ATOMIC_RELAXED);
+        if (s->rate_at_ms && now > s->rate_at_ms) {
+            s->rx_bps = (rx - s->rate_rx_bytes) * 8000 / (now - s->rate_at_ms);
+            s->tx_bps = (tx - s->rate_tx_bytes) * 8000 / (now - s->rate_at_ms);
+        }
+        s->rate_rx_bytes = rx;
+        s->rate_tx_bytes = tx;
+        s->rate_at_ms = now;
         if (s->retire_at_ms && now >= s->retire_at_ms)
             end_session(srv, s, true, "replaced by a new handshake");
         else if (now - __atomic_load_n(&s->last_rx_ms, __ATOMIC_RELAXED) > idle_ms)

@@ -68,23 +68,26 @@ static void show_one(const struct session *s, void *arg)
                 "%s{\"user\":\"%s\",\"session\":\"%08x\",\"vpn_ip\":\"%s\",\"endpoint\":\"%s\","
                 "\"worker\":%d,\"handshake_age_s\":%llu,\"idle_s\":%llu,\"rx_bytes\":%llu,"
                 "\"rx_packets\":%llu,\"tx_bytes\":%llu,\"tx_packets\":%llu,"
-                "\"upload_drops\":%llu,\"class\":\"%x:%x\",\"retiring\":%s}",
+                "\"upload_drops\":%llu,\"class\":\"%x:%x\",\"retiring\":%s,"
+                "\"rx_bps\":%llu,\"tx_bps\":%llu}",
                 c->n ? "," : "", s->username, s->id, ip, ep, s->worker,
                 (unsigned long long)age, (unsigned long long)idle,
                 (unsigned long long)s->rx_bytes, (unsigned long long)s->rx_packets,
                 (unsigned long long)s->tx_bytes, (unsigned long long)s->tx_packets,
                 (unsigned long long)s->upload_drops, major, minor,
-                s->retire_at_ms ? "true" : "false");
+                s->retire_at_ms ? "true" : "false", (unsigned long long)s->rx_bps,
+                (unsigned long long)s->tx_bps);
     } else {
         fprintf(c->out,
                 "session %08x%s\n  user: %s\n  vpn ip: %s\n  endpoint: %s\n  worker: %d\n"
                 "  latest handshake: %llu s ago\n  transfer: %llu B received (%llu packets), "
-                "%llu B sent (%llu packets)\n  upload drops (QoS): %llu\n  class: %x:%x\n\n",
+                "%llu B sent (%llu packets)\n  current rate: %.2f Mbit/s up, %.2f Mbit/s down\n"
+                "  upload drops (QoS): %llu\n  class: %x:%x\n\n",
                 s->id, s->retire_at_ms ? " (rekey overlap)" : "", s->username, ip, ep,
                 s->worker, (unsigned long long)age, (unsigned long long)s->rx_bytes,
                 (unsigned long long)s->rx_packets, (unsigned long long)s->tx_bytes,
-                (unsigned long long)s->tx_packets, (unsigned long long)s->upload_drops, major,
-                minor);
+                (unsigned long long)s->tx_packets, (double)s->rx_bps / 1e6,
+                (double)s->tx_bps / 1e6, (unsigned long long)s->upload_drops, major, minor);
     }
     c->n++;
 }
@@ -100,25 +103,29 @@ static void show_drops(struct server *srv, FILE *out, bool json)
                                                      "handshake", "out_ring_full" };
     if (json) {
         fprintf(out, "\"drops\":{\"rx_header\":%llu,\"rx_no_session\":%llu,\"rx_ring_full\":%llu,"
-                     "\"tun_no_session\":%llu,\"tun_ring_full\":%llu,\"upload_qos\":%llu",
+                     "\"tun_no_session\":%llu,\"tun_ring_full\":%llu,\"upload_qos\":%llu,"
+                     "\"handshake_rate\":%llu",
                 (unsigned long long)srv->rx_drops[RX_DROP_HEADER],
                 (unsigned long long)srv->rx_drops[RX_DROP_NO_SESSION],
                 (unsigned long long)srv->rx_drops[RX_DROP_RING_FULL],
                 (unsigned long long)srv->tun_drops[TUN_DROP_NO_SESSION],
                 (unsigned long long)srv->tun_drops[TUN_DROP_RING_FULL],
-                (unsigned long long)srv->tx_drops[TX_DROP_UPLOAD_QOS]);
+                (unsigned long long)srv->tx_drops[TX_DROP_UPLOAD_QOS],
+                (unsigned long long)srv->rx_drops[RX_DROP_HANDSHAKE_RATE]);
         for (int d = 0; d < DROP_REASONS; d++)
             fprintf(out, ",\"enclave_%s\":%llu", names[d], (unsigned long long)worker_drops[d]);
         fprintf(out, "}");
     } else {
         fprintf(out, "drops: rx_header %llu, rx_no_session %llu, rx_ring_full %llu, "
-                     "tun_no_session %llu, tun_ring_full %llu, upload_qos %llu\n",
+                     "tun_no_session %llu, tun_ring_full %llu, upload_qos %llu, "
+                     "handshake_rate %llu\n",
                 (unsigned long long)srv->rx_drops[RX_DROP_HEADER],
                 (unsigned long long)srv->rx_drops[RX_DROP_NO_SESSION],
                 (unsigned long long)srv->rx_drops[RX_DROP_RING_FULL],
                 (unsigned long long)srv->tun_drops[TUN_DROP_NO_SESSION],
                 (unsigned long long)srv->tun_drops[TUN_DROP_RING_FULL],
-                (unsigned long long)srv->tx_drops[TX_DROP_UPLOAD_QOS]);
+                (unsigned long long)srv->tx_drops[TX_DROP_UPLOAD_QOS],
+                (unsigned long long)srv->rx_drops[RX_DROP_HANDSHAKE_RATE]);
         fprintf(out, "enclave drops:");
         for (int d = 0; d < DROP_REASONS; d++)
             fprintf(out, " %s %llu", names[d], (unsigned long long)worker_drops[d]);

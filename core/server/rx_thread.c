@@ -10,12 +10,45 @@
 #include "server.h"
 #include "vpn/log.h"
 
+/* Handshakes cost the enclave two X25519 operations each, so a source may not make it do more
+ * than HANDSHAKE_RATE of them per second (with a burst for a whole office behind one NAT
+ * coming back after a server restart). Sources share buckets by hash: a collision only makes
+ * two sources share one allowance. Beyond it, requests are dropped before any cryptography.
+ * RX thread only. */
+enum { HANDSHAKE_BUCKETS = 4096, HANDSHAKE_RATE = 200, HANDSHAKE_BURST = 400 };
+
+struct handshake_bucket {
+    uint64_t last_ms;
+    uint32_t tokens;
+};
+
+static bool handshake_allowed(struct handshake_bucket *table, const struct sockaddr_in6 *from,
+                              uint64_t now_ms)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (int i = 0; i < 16; i++)
+        h = (h ^ from->sin6_addr.s6_addr[i]) * 0x100000001b3ULL;
+    struct handshake_bucket *b = &table[h & (HANDSHAKE_BUCKETS - 1)];
+    uint64_t refill = (now_ms - b->last_ms) * HANDSHAKE_RATE / 1000;
+    if (refill) {
+        b->tokens = b->tokens + refill > HANDSHAKE_BURST ? HANDSHAKE_BURST
+                                                         : (uint32_t)(b->tokens + refill);
+        b->last_ms = now_ms;
+    }
+    if (!b->tokens)
+        return false;
+    b->tokens--;
+    return true;
+}
+
 struct rx_batch {
     struct mmsghdr msgs[BATCH_MAX];
     struct iovec iov[BATCH_MAX];
     struct sockaddr_in6 from[BATCH_MAX];
     uint8_t buf[BATCH_MAX][SLOT_DATA];
     uint32_t pending[MAX_WORKERS];      /* slots filled per worker, not yet published */
+    struct handshake_bucket limits[HANDSHAKE_BUCKETS];
+    uint64_t now_ms;
 };
 
 static void prepare(struct rx_batch *b)
@@ -64,6 +97,10 @@ static void classify(struct server *srv, struct rx_batch *b, int i)
         return;
     }
     if (h.type == MSG_CONNECT_REQ) {
+        if (!handshake_allowed(b->limits, &b->from[i], b->now_ms)) {
+            srv->rx_drops[RX_DROP_HANDSHAKE_RATE]++;
+            return;
+        }
         int w = (int)(srv->rx_rr++ % (uint32_t)srv->enclave.workers);
         enqueue(srv, b, w, OP_HELLO, 0, pkt, len, &b->from[i]);
         return;
@@ -111,6 +148,7 @@ void *rx_thread_main(void *arg)
                 break;
             continue;
         }
+        b->now_ms = clock_monotonic_ms();
         rcu_read_lock();
         for (int i = 0; i < n; i++)
             classify(srv, b, i);

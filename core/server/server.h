@@ -29,6 +29,7 @@ enum rx_drop {
     RX_DROP_UNEXPECTED,     /* CONNECT_RESP sent to a server */
     RX_DROP_NO_SESSION,
     RX_DROP_RING_FULL,
+    RX_DROP_HANDSHAKE_RATE, /* CONNECT_REQ over the per-source handshake rate */
     RX_DROPS
 };
 

@@ -38,6 +38,10 @@ struct session {
     /* TUN thread */
     uint64_t tx_bytes, tx_packets;
 
+    /* control thread: rates over the last sweep interval, for the status tool */
+    uint64_t rate_rx_bytes, rate_tx_bytes, rate_at_ms;
+    uint64_t rx_bps, tx_bps;
+
     struct cds_lfht_node by_id_node;
     struct cds_lfht_node by_ip_node;
     bool in_by_ip;                  /* control */
