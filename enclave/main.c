@@ -12,6 +12,8 @@
  *   5 .. 5+N-1   doorbell socket of each worker
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <getopt.h>
 #include <poll.h>
 #include <signal.h>
@@ -42,6 +44,7 @@ struct supervisor {
     uint32_t replay_window_ms;
     const char *key_path;
     const char *users_path;
+    int users_fd;           /* kept open to re-read the file on SIGHUP (see reload_users) */
     struct enclave_secrets *sec;
     pid_t pids[MAX_WORKERS];
     uint64_t started_ms[MAX_WORKERS];
@@ -143,6 +146,7 @@ static void run_worker(struct supervisor *s, int index)
         if (i != index)
             close(FD_DOORBELL0 + i);
     close(FD_CTL);
+    close(s->users_fd);
     w.shm = map_region(index);
     close(FD_SHM);
     if (!w.shm) {
@@ -215,6 +219,42 @@ static void reap(struct supervisor *s)
     }
 }
 
+static void report_removed(const char *name, void *ctx)
+{
+    (void)ctx;
+    report("REMOVED %s", name);
+}
+
+/* SIGHUP, forwarded by the server: re-read the users file through the descriptor opened at
+ * start (the supervisor no longer has the right to open it) and merge it into the live table.
+ * A file replaced by rename (a new inode) cannot be seen that way: say so. */
+static void reload_users(struct supervisor *s)
+{
+    struct stat st;
+    if (fstat(s->users_fd, &st) == 0 && st.st_nlink == 0) {
+        report("RELOADFAIL %s was replaced (renamed over); edit it in place, or restart the "
+               "server to read the new file", s->users_path);
+        return;
+    }
+    struct user_table *next = malloc(sizeof(*next));
+    struct config_error err;
+    if (!next) {
+        report("RELOADFAIL out of memory");
+        return;
+    }
+    if (users_load_fd(s->users_fd, s->users_path, next, &err) != 0) {
+        report("RELOADFAIL %s", err.msg);
+    } else {
+        int changes = users_merge(&s->sec->users, next, report_removed, NULL);
+        if (changes < 0)
+            report("RELOADFAIL more than %d users", MAX_USERS);
+        else
+            report("RELOADED %d change(s), %d user(s)", changes, next->count);
+    }
+    sodium_memzero(next, sizeof(*next));
+    free(next);
+}
+
 static void usage(void)
 {
     fprintf(stderr, "vpn-enclave is started by vpn-server; it is not meant to be run by hand.\n"
@@ -266,7 +306,10 @@ int main(int argc, char **argv)
         fail("cannot lock the enclave's secret memory: %s", strerror(errno));
     load_or_create_key(&s);
     struct config_error err;
-    if (users_load(s.users_path, &s.sec->users, &err) != 0)
+    s.users_fd = open(s.users_path, O_RDONLY | O_CLOEXEC);
+    if (s.users_fd < 0)
+        fail("%s: cannot read users file: %s", s.users_path, strerror(errno));
+    if (users_load_fd(s.users_fd, s.users_path, &s.sec->users, &err) != 0)
         fail("%s", err.msg);
 
     rc = sandbox_drop_privileges();
@@ -303,9 +346,14 @@ int main(int argc, char **argv)
         }
         if (n > 0) {
             char buf[256];
-            ssize_t r = recv(FD_CTL, buf, sizeof(buf), 0);
+            ssize_t r = recv(FD_CTL, buf, sizeof(buf) - 1, 0);
             if (r <= 0 && !(r < 0 && errno == EINTR))
                 break;  /* the main process is gone: so are we */
+            if (r > 0) {
+                buf[r] = '\0';
+                if (strcmp(buf, "RELOAD") == 0)
+                    reload_users(&s);
+            }
         }
     }
     stop_requested = 1;

@@ -61,6 +61,11 @@ static const struct rule SUPERVISOR_EXTRA[] = {
     { "clone", ALLOW },
     { "clone3", DENY_EPERM },   /* glibc falls back to clone when clone3 says ENOSYS/EPERM */
     { "close", ALLOW },
+    { "fstat", ALLOW },
+    { "fstat64", ALLOW },
+    { "newfstatat", ALLOW },
+    { "statx", ALLOW },
+    { "pread64", ALLOW },
     { "dup2", ALLOW },
     { "dup3", ALLOW },
     { "fork", ALLOW },

@@ -3,6 +3,9 @@
 #include "users.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <unistd.h>
 #include <sodium.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -82,26 +85,111 @@ static int on_entry(void *ctx, const char *file, int line, const char *section, 
     return 0;
 }
 
-int users_load(const char *path, struct user_table *t, struct config_error *err)
+/* Mode check shared by both loaders: the file holds secrets. */
+static int check_mode(const char *path, const struct stat *st, struct config_error *err)
 {
-    struct stat st;
-    if (stat(path, &st) != 0) {
-        config_errorf(err, path, 0, "", "", "cannot read users file: %s", strerror(errno));
+    if (!S_ISREG(st->st_mode)) {
+        config_errorf(err, path, 0, "", "", "users file is not a regular file");
         return -1;
     }
-    if (st.st_mode & (S_IRWXG | S_IRWXO)) {
+    if (st->st_mode & (S_IRWXG | S_IRWXO)) {
         config_errorf(err, path, 0, "", "",
                       "users file is readable by group or others (mode %03o); chmod 600 it",
-                      (unsigned)(st.st_mode & 0777));
-        return -1;
-    }
-    sodium_memzero(t, sizeof(*t));
-    struct users_ctx c = { .t = t, .current = -1 };
-    if (ini_parse_file(path, on_entry, &c, err) != 0 || finish_section(&c, path, err) != 0) {
-        sodium_memzero(t, sizeof(*t));
+                      (unsigned)(st->st_mode & 0777));
         return -1;
     }
     return 0;
+}
+
+int users_load(const char *path, struct user_table *t, struct config_error *err)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        config_errorf(err, path, 0, "", "", "cannot read users file: %s", strerror(errno));
+        return -1;
+    }
+    int rc = users_load_fd(fd, path, t, err);
+    close(fd);
+    return rc;
+}
+
+int users_load_fd(int fd, const char *path, struct user_table *t, struct config_error *err)
+{
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        config_errorf(err, path, 0, "", "", "cannot read users file: %s", strerror(errno));
+        return -1;
+    }
+    if (check_mode(path, &st, err) != 0)
+        return -1;
+    if (st.st_size > USERS_FILE_MAX) {
+        config_errorf(err, path, 0, "", "", "users file larger than %d bytes", USERS_FILE_MAX);
+        return -1;
+    }
+    size_t cap = (size_t)st.st_size + 1;
+    char *buf = malloc(cap);
+    if (!buf) {
+        config_errorf(err, path, 0, "", "", "out of memory");
+        return -1;
+    }
+    size_t len = 0;
+    ssize_t n;
+    while (len < cap && (n = pread(fd, buf + len, cap - len, (off_t)len)) > 0)
+        len += (size_t)n;
+    sodium_memzero(t, sizeof(*t));
+    struct users_ctx c = { .t = t, .current = -1 };
+    int rc = 0;
+    if (ini_parse_buffer(path, buf, len, on_entry, &c, err) != 0 ||
+        finish_section(&c, path, err) != 0) {
+        sodium_memzero(t, sizeof(*t));
+        rc = -1;
+    }
+    sodium_memzero(buf, cap);
+    free(buf);
+    return rc;
+}
+
+int users_merge(struct user_table *live, const struct user_table *next,
+                void (*removed)(const char *name, void *ctx), void *ctx)
+{
+    int changes = 0;
+    /* Users gone from the file: token first, then the name, so a worker comparing names
+     * concurrently can at worst fail one handshake. */
+    for (int i = 0; i < live->count; i++) {
+        struct enclave_user *u = &live->users[i];
+        if (!u->name[0] || users_find(next, u->name) >= 0)
+            continue;
+        if (removed)
+            removed(u->name, ctx);
+        sodium_memzero(u->token, sizeof(u->token));
+        __atomic_store_n(&u->name[0], '\0', __ATOMIC_RELEASE);
+        changes++;
+    }
+    for (int j = 0; j < next->count; j++) {
+        const struct enclave_user *nu = &next->users[j];
+        int i = users_find(live, nu->name);
+        if (i >= 0) {
+            if (sodium_memcmp(live->users[i].token, nu->token, TOKEN_LEN) != 0) {
+                memcpy(live->users[i].token, nu->token, TOKEN_LEN);
+                changes++;
+            }
+            continue;
+        }
+        /* A new user: a free entry (a removed user's) or the end of the table. */
+        for (i = 0; i < live->count && live->users[i].name[0]; i++)
+            ;
+        if (i == MAX_USERS)
+            return -1;
+        struct enclave_user *u = &live->users[i];
+        memcpy(u->token, nu->token, TOKEN_LEN);
+        __atomic_store_n(&u->last_request_ts, 0, __ATOMIC_RELAXED);
+        memcpy(u->name + 1, nu->name + 1, sizeof(u->name) - 1);
+        __atomic_store_n(&u->name[0], nu->name[0], __ATOMIC_RELEASE);
+        if (i == live->count)
+            __atomic_store_n(&live->count, live->count + 1, __ATOMIC_RELEASE);
+        changes++;
+    }
+    return changes;
 }
 
 int users_find(const struct user_table *t, const char *name)

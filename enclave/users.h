@@ -26,6 +26,20 @@ struct user_table {
 int users_load(const char *path, struct user_table *t, struct config_error *err)
     __attribute__((warn_unused_result));
 
+enum { USERS_FILE_MAX = 1 << 20 };
+
+/* Same, from an open descriptor (the supervisor keeps the file open to re-read it on SIGHUP
+ * after it has given up the right to open it). path is for messages. */
+int users_load_fd(int fd, const char *path, struct user_table *t, struct config_error *err)
+    __attribute__((warn_unused_result));
+
+/* SIGHUP: brings the live table (shared with running workers) in line with next, in place:
+ * changed tokens are replaced, new users added, removed users' entries erased (removed() is
+ * called for each, so their sessions can be ended). Indexes of remaining users never move.
+ * Returns the number of changes, or -1 when the table is full. */
+int users_merge(struct user_table *live, const struct user_table *next,
+                void (*removed)(const char *name, void *ctx), void *ctx);
+
 /* Index of name, or -1. Constant time is not needed here: the name is not secret, and an
  * unknown name is answered after the same amount of cryptography as a known one. */
 int users_find(const struct user_table *t, const char *name);

@@ -332,6 +332,22 @@ static void sweep(struct server *srv)
             release_pending(srv, &pendings[i]);
 }
 
+/* A user removed from the users file: its sessions end now (DISCONNECT sealed first). */
+static void end_sessions_of(const char *user, void *arg)
+{
+    struct server *srv = arg;
+    static const uint8_t reason = 0;
+    for (int i = n_all - 1; i >= 0; i--) {
+        struct session *s = all[i];
+        if (strcmp(s->username, user) != 0)
+            continue;
+        struct sockaddr_in6 ep;
+        session_get_endpoint(s, &ep);
+        ctl_push(srv, s->worker, OP_SEAL_CONTROL, s->id, MSG_DISCONNECT, &reason, 1, &ep, 0);
+        end_session(srv, s, true, "user removed");
+    }
+}
+
 void control_disconnect_all(struct server *srv)
 {
     static const uint8_t reason = 0;
@@ -383,7 +399,8 @@ int control_run(struct server *srv)
             struct signalfd_siginfo si;
             if (read(srv->signal_fd, &si, sizeof(si)) == sizeof(si)) {
                 if (si.ssi_signo == SIGHUP) {
-                    log_info("SIGHUP: reloading QoS classes");
+                    log_info("SIGHUP: reloading users and QoS classes");
+                    enclave_reload_users(&srv->enclave);
                     control_reload(srv);
                 } else {
                     log_info("Received %s, shutting down...",
@@ -395,7 +412,7 @@ int control_run(struct server *srv)
         if (p[1].revents & POLLIN)
             drain_events(srv);
         if (p[2].revents & (POLLIN | POLLHUP)) {
-            if (!enclave_handle_report(&srv->enclave)) {
+            if (!enclave_handle_report(&srv->enclave, end_sessions_of, srv)) {
                 log_error("The enclave process exited; stopping");
                 rcu_unregister_thread();
                 return 1;

@@ -192,7 +192,14 @@ void enclave_stop(struct enclave_link *e)
     e->map = NULL;
 }
 
-bool enclave_handle_report(struct enclave_link *e)
+void enclave_reload_users(struct enclave_link *e)
+{
+    if (send(e->ctl_fd, "RELOAD", 6, MSG_DONTWAIT | MSG_NOSIGNAL) != 6)
+        log_error("Cannot ask the enclave to reload the users: %s", strerror(errno));
+}
+
+bool enclave_handle_report(struct enclave_link *e, void (*removed)(const char *user, void *ctx),
+                           void *ctx)
 {
     char msg[600];
     ssize_t r = recv(e->ctl_fd, msg, sizeof(msg) - 1, MSG_DONTWAIT);
@@ -207,6 +214,14 @@ bool enclave_handle_report(struct enclave_link *e)
         log_info("Enclave worker %d restarted (PID: %d)", idx, pid);
     } else if (sscanf(msg, "DIED %d %d %n", &idx, &pid, &off) == 2 && off > 0) {
         log_error("Enclave worker %d (PID: %d) died: %s", idx, pid, msg + off);
+    } else if (strncmp(msg, "REMOVED ", 8) == 0) {
+        log_info("User %s removed from the users file", msg + 8);
+        if (removed)
+            removed(msg + 8, ctx);
+    } else if (strncmp(msg, "RELOADED ", 9) == 0) {
+        log_info("Users reloaded: %s", msg + 9);
+    } else if (strncmp(msg, "RELOADFAIL ", 11) == 0) {
+        log_error("Users not reloaded, keeping the current ones: %s", msg + 11);
     } else {
         log_warn("enclave: %s", msg);
     }

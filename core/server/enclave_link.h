@@ -35,9 +35,13 @@ int enclave_start(struct enclave_link *e, const struct server_config *cfg, int w
 /* Closes the channel (the enclave wipes its keys and exits), waits up to 2 s, then kills. */
 void enclave_stop(struct enclave_link *e);
 
-/* Handles one report from the supervisor (worker started/died). Returns false when the
- * enclave itself is gone. */
-bool enclave_handle_report(struct enclave_link *e);
+/* Handles one report from the supervisor (worker started/died, reload results). A user the
+ * reload removed is passed to removed(). Returns false when the enclave itself is gone. */
+bool enclave_handle_report(struct enclave_link *e, void (*removed)(const char *user, void *ctx),
+                           void *ctx);
+
+/* Asks the enclave to re-read the users file (SIGHUP); the result comes as a report. */
+void enclave_reload_users(struct enclave_link *e);
 
 /* Rings worker w's doorbell if it sleeps. Call after publishing a batch; thread-safe. */
 static inline void enclave_wake_worker(struct enclave_link *e, int w)
