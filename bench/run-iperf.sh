@@ -222,6 +222,10 @@ PY
 
 CLK_TCK=$(getconf CLK_TCK)
 
+# stat_ticks: "BUSY TOTAL" jiffies of the whole machine from /proc/stat (busy = all but idle
+# and iowait), to show how much else kept the CPUs busy while we measured.
+stat_ticks() { awk '/^cpu / {t = 0; for (i = 2; i <= NF; i++) t += $i; print t - $5 - $6, t; exit}' /proc/stat; }
+
 # iperf_run ARGS...: one iperf3 client run from c1 to the LAN host. Sets IP_MBPS, IP_BYTES,
 # IP_RETR, or IP_ERR.
 IPERF_N=0
@@ -290,12 +294,13 @@ ORDER=()
 # test.
 measure() {
     local id=$1 out r v1=() v4=() vr=() cpu_runs=() c0 c1 n1 ticks_sum=0 bytes_sum=0
-    local retr1=() retr4=() retrr=() errs=()
+    local retr1=() retr4=() retrr=() errs=() busy=() b0 a0 b1 a1
     CUR_ID=$id
     if ! ip netns exec "$C1" ping -n -q -c 3 -i 0.2 -W 2 "$TARGET" >/dev/null 2>&1; then
         NA[$id]="no connectivity from c1 to $TARGET"
         return 1
     fi
+    LOAD_AT=$(cut -d' ' -f1 /proc/loadavg)
     out=$(ip netns exec "$C1" ping -n -c "$PINGS" -i "$PING_INTERVAL" -W 2 "$TARGET" 2>&1)
     printf '%s\n' "$out" >"$WORK/ping-$id.txt"
     PAVG[$id]=$(sed -n 's|^rtt [^=]*= [0-9.]*/\([0-9.]*\)/.*|\1|p' <<<"$out")
@@ -305,7 +310,10 @@ measure() {
         say "$id: TCP 1 stream (${DURATION} s)"
         # shellcheck disable=SC2086 # a list of PIDs, split on purpose
         [ -n "$CPU_ROOTS" ] && read -r c0 _ <<<"$(cpu_ticks $CPU_ROOTS)"
+        read -r b0 a0 <<<"$(stat_ticks)"
         if iperf_run; then
+            read -r b1 a1 <<<"$(stat_ticks)"
+            busy+=("$(awk -v b=$((b1 - b0)) -v a=$((a1 - a0)) 'BEGIN {if (a > 0) printf "%.0f", 100 * b / a}')")
             v1+=("$IP_MBPS")
             retr1+=("$IP_RETR")
             if [ -n "$CPU_ROOTS" ]; then
@@ -340,6 +348,7 @@ measure() {
         DETAIL[$id]+="CPU of the 1-stream test: ${cpu_runs[*]} s over $CPU_NPROC processes"
         DETAIL[$id]+=" ($(awk -v c="${CPU[$id]}" -v d="$DURATION" 'BEGIN {printf "%.0f", 100 * c / d}') % of one core); "
     fi
+    DETAIL[$id]+="machine CPUs busy during the 1-stream test: ${busy[*]:-?} % (load average ${LOAD_AT:-?} before it); "
     DETAIL[$id]+="Mbit/s 1 stream: ${v1[*]:-none}, 4 streams: ${v4[*]:-none}, reverse: ${vr[*]:-none}; "
     DETAIL[$id]+="TCP retransmits 1/4/R: ${retr1[*]:--}/${retr4[*]:--}/${retrr[*]:--}"
     [ "${PLOSS[$id]:-0}" != 0 ] && NOTE[$id]+="ping loss ${PLOSS[$id]} %; "
