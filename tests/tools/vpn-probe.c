@@ -11,6 +11,11 @@
  *       SECONDS (so a memory scan can look for the keys), then DISCONNECT
  *   vpn-probe HOST PORT SERVER_KEY USER TOKEN_HEX handshake
  *       prints "status N" (0 = accepted) and exits
+ *   vpn-probe HOST PORT SERVER_KEY USER TOKEN_HEX rekey
+ *       two handshakes as the same user (a rekey); prints how pings on the old and the new
+ *       session are answered at once and after the 10 s overlap
+ *   vpn-probe HOST PORT SERVER_KEY USER TOKEN_HEX idle SECONDS
+ *       handshake, silence for SECONDS, then a ping: prints "after_idle_replies N"
  */
 #include <arpa/inet.h>
 #include <netdb.h>
@@ -33,6 +38,27 @@ static struct session_keys keys;
 static uint64_t counter;
 static int64_t offset;
 
+/* A whole session, so that the rekey mode can keep the old one and use either. */
+struct probe_session {
+    struct hs_config cfg;
+    struct session_keys keys;
+    uint64_t counter;
+};
+
+static void save(struct probe_session *p)
+{
+    p->cfg = cfg;
+    p->keys = keys;
+    p->counter = counter;
+}
+
+static void use(const struct probe_session *p)
+{
+    cfg = p->cfg;
+    keys = p->keys;
+    counter = p->counter;
+}
+
 static uint64_t server_now(void) { return (uint64_t)((int64_t)clock_realtime_ms() + offset); }
 
 static ssize_t recv_timeout(uint8_t *buf, size_t len, int ms)
@@ -48,7 +74,11 @@ static int handshake(const uint8_t s_pub[32], const char *user, const uint8_t to
     struct hs_client st;
     uint8_t e[32], req[CONNECT_REQ_LEN], resp[512];
     randombytes_buf(e, sizeof(e));
+    static uint64_t last_ts;
     uint64_t t0 = clock_realtime_ms();
+    if (t0 <= last_ts)
+        t0 = last_ts + 1;   /* a user's request timestamps strictly increase */
+    last_ts = t0;
     if (!hs_client_request(&st, e, s_pub, user, token, t0, req))
         return -1;
     for (int attempt = 0; attempt < 5; attempt++) {
@@ -123,6 +153,31 @@ static int count_replies(int ms)
     return replies;
 }
 
+/* Sends one echo request on the session in use; counts replies (under any of our keys). */
+static int ping_once(uint16_t seq, const struct probe_session *a, const struct probe_session *b)
+{
+    uint8_t pkt[128], dg[256], buf[2048], pt[2048];
+    size_t len = echo_request(pkt, cfg.client_ip, seq);
+    size_t n = seal(dg, MSG_DATA, pkt, len, server_now());
+    send(fd, dg, n, 0);
+    int replies = 0;
+    uint64_t end = clock_monotonic_ms() + 600;
+    while (clock_monotonic_ms() < end) {
+        ssize_t r = recv_timeout(buf, sizeof(buf), 50);
+        struct vpn_hdr h;
+        if (r <= 0 || proto_hdr_parse(buf, (size_t)r, &h) != HDR_OK || h.type != MSG_DATA)
+            continue;
+        const struct probe_session *both[2] = { a, b };
+        for (int k = 0; k < 2; k++)
+            if (both[k] && get_be32(buf + HDR_LEN) == both[k]->cfg.session_id &&
+                transport_open(pt, buf, (size_t)r, both[k]->keys.k_s2c) && pt[20] == 0) {
+                replies++;
+                printf("reply_on %s\n", k == 0 ? "old" : "new");
+            }
+    }
+    return replies;
+}
+
 static void hex(const char *name, const uint8_t *k)
 {
     char out[65];
@@ -178,6 +233,38 @@ int main(int argc, char **argv)
         send(fd, dg, n, 0);
         good += count_replies(500);
         printf("good_replies %d\n", good);
+    } else if (strcmp(argv[6], "rekey") == 0) {
+        struct probe_session old_s, new_s;
+        save(&old_s);
+        if (handshake(s_pub, argv[4], token) != 0) {
+            fprintf(stderr, "vpn-probe: second handshake failed\n");
+            return 1;
+        }
+        save(&new_s);
+        use(&old_s);
+        printf("old_now %d\n", ping_once(10, &old_s, &new_s));
+        save(&old_s);
+        use(&new_s);
+        printf("new_now %d\n", ping_once(11, &old_s, &new_s));
+        save(&new_s);
+        fflush(stdout);
+        for (int i = 0; i < 11; i++) {     /* keep the new session alive meanwhile */
+            uint8_t ka[64];
+            size_t kn = seal(ka, MSG_PING, NULL, 0, server_now());
+            send(fd, ka, kn, 0);
+            sleep(1);
+        }
+        save(&new_s);
+        use(&old_s);
+        printf("old_after_overlap %d\n", ping_once(12, &old_s, &new_s));
+        save(&old_s);
+        use(&new_s);
+        printf("new_after_overlap %d\n", ping_once(13, &old_s, &new_s));
+    } else if (strcmp(argv[6], "idle") == 0 && argc > 7) {
+        sleep((unsigned)atoi(argv[7]));
+        printf("after_idle_replies %d\n", ping_once(20, NULL, NULL));
+        (void)pkt;
+        (void)bad;
     } else if (strcmp(argv[6], "keys") == 0 && argc > 7) {
         hex("k_c2s", keys.k_c2s);
         hex("k_s2c", keys.k_s2c);
