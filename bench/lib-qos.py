@@ -207,10 +207,12 @@ def phase(a):
 
 # ---------------------------------------------------------------- the HTB model
 
-def htb_shares(total, classes):
+def htb_shares(total, classes, demand=None):
     """What HTB gives saturating classes under one parent of rate = ceil = total.
 
-    classes: {name: (rate, ceil, prio)}. Returns {name: bit/s}.
+    classes: {name: (rate, ceil, prio)}; demand: {name: bit/s} for classes that send less
+    than they could get (their demand then caps both their rate and their ceil). Returns
+    {name: bit/s}.
     1. Every class gets its rate: HTB serves a class under its rate without asking the parent
        (if the rates add up to more than total, HTB still honours them all).
     2. The spare, total - sum(rates), is lent by the parent to classes that are over their rate
@@ -220,6 +222,9 @@ def htb_shares(total, classes):
        (here rate / 8 / r2q 10, clamped to [MTU_MAX, 200000] bytes, as qos.c sets it),
        water-filled: a class stopped by its ceil hands the rest back to its level.
     """
+    if demand:
+        classes = {n: (min(r, demand[n]), min(c, demand[n]), p) if n in demand else (r, c, p)
+                   for n, (r, c, p) in classes.items()}
     share = {n: float(r) for n, (r, c, p) in classes.items()}
     spare = max(0.0, total - sum(share.values()))
     for prio in sorted({p for (_, _, p) in classes.values()}):
@@ -304,13 +309,14 @@ def report(a):
     def verdict(ok, what):
         verdicts.append(("PASS" if ok else "FAIL") + ": " + what)
 
-    any_run = next(iter(res.values()), {})
+    any_run = res.get(("on", "download")) or next(iter(res.values()), {})
+    loads = [r["loadavg"][0] for r in res.values() if "loadavg" in r]
     out(f"# QoS benchmark, {datetime.datetime.now().strftime('%Y-%m-%d %H:%M')}")
     out()
-    load = any_run.get("loadavg")
     out(f"Host: {os.uname().nodename}, kernel {os.uname().release}, {os.cpu_count()} CPUs"
-        + (f" (load average {load[0]:.1f} when the first phase started: the machine is shared,"
-           " latency outliers follow from it)" if load else "") + ". "
+        + (f" (1-minute load average {min(loads):.1f}-{max(loads):.1f} at the phases' starts,"
+           " the benchmark's own share included: on a shared machine, latency outliers of tens"
+           " of ms are scheduling delays)" if loads else "") + ". "
         f"total_bandwidth {mb(a.total)} Mbit/s; every user saturates with "
         f"{any_run.get('streams', '?')} TCP streams (iperf3) for {any_run.get('duration', '?')} s"
         f" after {any_run.get('warmup', '?')} s of warm-up. Rates are IP-level bits counted by "
@@ -379,13 +385,16 @@ def report(a):
         out(f"## alice inside her guarantee while bob and guest1 saturate, QoS {mode}")
         out()
         out("| direction | alice UDP offered | received | loss | jitter ms | ping median ms | "
-            "p95 ms | max ms | ping lost | bob rate | guest1 rate |")
+            "p95 ms | max ms | ping lost | bob rate (HTB share) | guest1 rate (HTB share) |")
         out("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         for kind, r in rows:
             if not r:
                 continue
             key = "down_bps" if kind == "loss-down" else "up_bps"
             u, p, w = r["udp"], r["ping"], r["window"]["users"]
+            # What HTB would give bob and guest1 next to alice's actual use of her class.
+            share = htb_shares(a.total, {x: cls[x][:3] for x in users},
+                               {"alice": w.get("alice", {}).get(key, 0.0)})
             loss = u.get("lost_percent", 100.0) if "error" not in u else 100.0
             out(f"| {'download' if kind == 'loss-down' else 'upload'} | "
                 f"{mb(r['udp_bps_offered'])} | {mb(u.get('bps', 0))} | "
@@ -393,7 +402,8 @@ def report(a):
                 f"{u.get('jitter_ms', 0):.3f} | {p.get('median', float('nan')):.2f} | "
                 f"{p.get('p95', float('nan')):.2f} | {p.get('max', float('nan')):.2f} | "
                 f"{p['sent'] - p['received']}/{p['sent']} | "
-                f"{mb(w.get('bob', {}).get(key, 0))} | {mb(w.get('guest1', {}).get(key, 0))} |")
+                f"{mb(w.get('bob', {}).get(key, 0))} ({mb(share['bob'])}) | "
+                f"{mb(w.get('guest1', {}).get(key, 0))} ({mb(share['guest1'])}) |")
             if mode == "on":
                 verdict(loss < TARGET_LOSS and "error" not in u,
                         f"{kind}: alice's in-guarantee UDP loss {loss:.3f} % < {TARGET_LOSS} %")

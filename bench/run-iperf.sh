@@ -27,6 +27,7 @@
 # Environment:   DURATION=10  seconds per iperf3 test (QUICK=1 makes it 3)
 #                REPEAT=1     runs of each iperf3 test; the table shows medians
 #                THREADS="1 2 4"  the -t N values of our server to measure
+#                SYSTEMS="raw ours wg ovpn"  which rows to measure
 #                PINGS=50 PING_INTERVAL=0.05   the RTT probe
 #                PEER_MTU=1420  tunnel MTU of wireguard-go and OpenVPN (ours: the server's 1400)
 #                OUT=bench/results/iperf-DATE.md   where the report is written as well
@@ -49,6 +50,7 @@ THREADS=${THREADS:-"1 2 4"}
 PINGS=${PINGS:-50}
 PING_INTERVAL=${PING_INTERVAL:-0.05}
 PEER_MTU=${PEER_MTU:-1420}
+SYSTEMS=${SYSTEMS:-"raw ours wg ovpn"}
 PREFIX=${PREFIX:-ib$(($$ % 100000))}
 STAMP=$(date +%Y%m%d-%H%M%S)
 OUT=${OUT:-$ROOT/bench/results/iperf-$STAMP.md}
@@ -73,6 +75,7 @@ PIDS=()
 LAB_IS_UP=0
 T_START=$(date +%s)
 
+want() { case " $SYSTEMS " in *" $1 "*) return 0 ;; esac; return 1; }
 say() { echo "run-iperf: $*" >&2; }
 die() { say "$*"; exit 1; }
 
@@ -226,6 +229,14 @@ CLK_TCK=$(getconf CLK_TCK)
 # and iowait), to show how much else kept the CPUs busy while we measured.
 stat_ticks() { awk '/^cpu / {t = 0; for (i = 2; i <= NF; i++) t += $i; print t - $5 - $6, t; exit}' /proc/stat; }
 
+# udp_errs NS: "RcvbufErrors SndbufErrors" of the namespace's UDP stack: datagrams the kernel
+# dropped because a UDP socket's buffer was full (losses no VPN counter sees).
+udp_errs() {
+    # shellcheck disable=SC2016 # awk's own $fields
+    ip netns exec "$1" awk '/^Udp:/ {n++; if (n == 1) for (i = 2; i <= NF; i++) k[$i] = i;
+        else {print $(k["RcvbufErrors"]), $(k["SndbufErrors"]); exit}}' /proc/net/snmp
+}
+
 # iperf_run ARGS...: one iperf3 client run from c1 to the LAN host. Sets IP_MBPS, IP_BYTES,
 # IP_RETR, or IP_ERR.
 IPERF_N=0
@@ -295,12 +306,15 @@ ORDER=()
 measure() {
     local id=$1 out r v1=() v4=() vr=() cpu_runs=() c0 c1 n1 ticks_sum=0 bytes_sum=0
     local retr1=() retr4=() retrr=() errs=() busy=() b0 a0 b1 a1
+    local usr0 uss0 ucr0 ucs0 usr1 uss1 ucr1 ucs1
     CUR_ID=$id
     if ! ip netns exec "$C1" ping -n -q -c 3 -i 0.2 -W 2 "$TARGET" >/dev/null 2>&1; then
         NA[$id]="no connectivity from c1 to $TARGET"
         return 1
     fi
     LOAD_AT=$(cut -d' ' -f1 /proc/loadavg)
+    read -r usr0 uss0 <<<"$(udp_errs "$SRV")"
+    read -r ucr0 ucs0 <<<"$(udp_errs "$C1")"
     out=$(ip netns exec "$C1" ping -n -c "$PINGS" -i "$PING_INTERVAL" -W 2 "$TARGET" 2>&1)
     printf '%s\n' "$out" >"$WORK/ping-$id.txt"
     PAVG[$id]=$(sed -n 's|^rtt [^=]*= [0-9.]*/\([0-9.]*\)/.*|\1|p' <<<"$out")
@@ -338,6 +352,10 @@ measure() {
         if iperf_run -R; then vr+=("$IP_MBPS"); retrr+=("$IP_RETR")
         else errs+=("reverse: $IP_ERR"); fi
     done
+    read -r usr1 uss1 <<<"$(udp_errs "$SRV")"
+    read -r ucr1 ucs1 <<<"$(udp_errs "$C1")"
+    DETAIL[$id]+="kernel UDP buffer drops over the three tests (receive/send): server"
+    DETAIL[$id]+=" $((usr1 - usr0))/$((uss1 - uss0)), client $((ucr1 - ucr0))/$((ucs1 - ucs0)); "
     T1[$id]=$(median "${v1[@]}")
     T4[$id]=$(median "${v4[@]}")
     TR[$id]=$(median "${vr[@]}")
@@ -356,16 +374,31 @@ measure() {
     return 0
 }
 
+# tun_drops ID SRV_IF C1_IF: the kernel's drop counters of the tunnel interfaces since they were
+# created (tx_dropped on a TUN: packets the kernel routed to it that its reader did not take
+# in time, the TUN's queue being full).
+tun_drops() {
+    local id=$1 ns dev out=
+    for ns in "$SRV" "$C1"; do
+        if [ "$ns" = "$SRV" ]; then dev=$2; else dev=$3; fi
+        out+=" ${ns#"$PREFIX"-} $dev rx $(ip netns exec "$ns" cat "/sys/class/net/$dev/statistics/rx_dropped" 2>/dev/null)"
+        out+=" tx $(ip netns exec "$ns" cat "/sys/class/net/$dev/statistics/tx_dropped" 2>/dev/null),"
+    done
+    DETAIL[$id]+="; tunnel interface drops:${out%,}"
+}
+
 # run_system ID LABEL SETUP TEARDOWN: set up, measure, always tear down.
 run_system() {
     local id=$1 label=$2 setup=$3 teardown=$4
     ORDER+=("$id")
     LABEL[$id]=$label
     CPU_ROOTS=
+    TUN_IFS=
     FAIL_REASON=
     say "== $label: setting up"
     if $setup; then
-        measure "$id"
+        # shellcheck disable=SC2086 # two interface names
+        measure "$id" && [ -n "$TUN_IFS" ] && tun_drops "$id" $TUN_IFS
     else
         NA[$id]=${FAIL_REASON:-set-up failed}
         say "$label: n/a: ${NA[$id]}"
@@ -461,6 +494,7 @@ setup_ours() {
         sleep 0.1
     done
     CPU_ROOTS="$SERVER_PID $CLIENT_PID"
+    TUN_IFS="tun0 tun0"
     MTU[ours$t]=$(link_mtu "$C1" tun0)
     # Drops counted before any traffic are the connect's, not the benchmark's.
     ip netns exec "$C1" "$BIN/vpn-client" status -c "$OURS/client.conf" \
@@ -573,6 +607,7 @@ setup_wg() {
     c=$(ip netns exec "$C1" ping -n -q -c 3 -i 0.2 -W 2 10.66.0.1 2>&1 | grep -c ' 0% packet loss')
     [ "$c" -gt 0 ] || NOTE[wg]+="first handshake slow; "
     CPU_ROOTS="$WGS_PID $WGC_PID"
+    TUN_IFS="$WG_S $WG_C"
     MTU[wg]=$(link_mtu "$C1" "$WG_C")
     NOTE[wg]+="wireguard-go $(pkg_version wireguard-go); "
     return 0
@@ -621,7 +656,10 @@ setup_ovpn() {
     OVC_PID=$LAST_PID
     if ! wait_for "$d/server.log" "Initialization Sequence Completed" 20 "$OVS_PID" ||
         ! wait_for "$d/client.log" "Initialization Sequence Completed" 20 "$OVC_PID"; then
-        FAIL_REASON="OpenVPN did not connect: $(last_line "$d/client.log")"
+        local why
+        why=$(cat "$d/server.log" "$d/client.log" 2>/dev/null | grep -iE 'error|fail|refus' |
+            grep -v 'Exiting due to fatal error' | head -n 1 | cut -c1-160)
+        FAIL_REASON="OpenVPN did not connect: ${why:-$(last_line "$d/client.log")}"
         return 1
     fi
     if ! ip -n "$C1" route add "$LAN_NET" dev "$OV_C"; then
@@ -631,6 +669,7 @@ setup_ovpn() {
     grep -qi "Data Channel: cipher 'CHACHA20-POLY1305'" "$d/client.log" ||
         NOTE[ovpn]+="CHACHA20-POLY1305 not confirmed in the log; "
     CPU_ROOTS="$OVS_PID $OVC_PID"
+    TUN_IFS="$OV_S $OV_C"
     MTU[ovpn]=$(link_mtu "$C1" "$OV_C")
     NOTE[ovpn]+="$(openvpn --version 2>/dev/null | head -n 1 | awk '{print $1, $2}'), p2p TLS, CHACHA20-POLY1305; "
     return 0
@@ -731,9 +770,9 @@ main() {
     [ -n "$CPU_MODEL" ] || CPU_MODEL=$(lscpu 2>/dev/null | sed -n 's/^Model name:[[:space:]]*//p' | head -n 1)
 
     ensure_pkgs iperf3 || die "iperf3 is needed: $PKG_ERR"
-    ensure_pkgs openssl || PEERS_OV_ERR="openssl: $PKG_ERR"
-    ensure_pkgs wireguard-go wireguard-tools || PEERS_WG_ERR=$PKG_ERR
-    [ -n "$PEERS_OV_ERR" ] || ensure_pkgs openvpn || PEERS_OV_ERR=$PKG_ERR
+    if want ovpn; then ensure_pkgs openssl || PEERS_OV_ERR="openssl: $PKG_ERR"; fi
+    if want wg; then ensure_pkgs wireguard-go wireguard-tools || PEERS_WG_ERR=$PKG_ERR; fi
+    if want ovpn && [ -z "$PEERS_OV_ERR" ]; then ensure_pkgs openvpn || PEERS_OV_ERR=$PKG_ERR; fi
 
     if [ ! -x "$BIN/vpn-server" ] || [ ! -x "$BIN/vpn-enclave" ] || [ ! -x "$BIN/vpn-client" ] ||
         [ ! -x "$BIN/vpn-keygen" ]; then
@@ -755,13 +794,15 @@ main() {
     start_iperf_server || die "iperf3 server did not start: $(last_line "$WORK/iperf3-server.log")"
 
     say "machine: $(nproc) CPUs, $(uname -r), $CPU_MODEL; lab $PREFIX; ${DURATION} s per test"
-    run_system raw "raw veth (no VPN)" setup_raw teardown_raw
-    for t in $THREADS; do
-        OURS_T=$t
-        run_system "ours$t" "this VPN -t $t" setup_ours teardown_ours
-    done
-    run_system wg "wireguard-go" setup_wg teardown_wg
-    run_system ovpn "OpenVPN 2.6" setup_ovpn teardown_ovpn
+    want raw && run_system raw "raw veth (no VPN)" setup_raw teardown_raw
+    if want ours; then
+        for t in $THREADS; do
+            OURS_T=$t
+            run_system "ours$t" "this VPN -t $t" setup_ours teardown_ours
+        done
+    fi
+    want wg && run_system wg "wireguard-go" setup_wg teardown_wg
+    want ovpn && run_system ovpn "OpenVPN 2.6" setup_ovpn teardown_ovpn
 
     mkdir -p "$(dirname "$OUT")"
     report | tee "$OUT"

@@ -83,10 +83,12 @@ static const struct rule SUPERVISOR_EXTRA[] = {
     { "rt_sigaction", ALLOW },
     { "seccomp", ALLOW },
     { "set_robust_list", ALLOW },
-    { "sendmsg", ALLOW },
-    { "sendto", ALLOW },
+    { "recv", ALLOW },          /* 32-bit ARM has send/recv of its own */
     { "recvfrom", ALLOW },
     { "recvmsg", ALLOW },
+    { "send", ALLOW },
+    { "sendmsg", ALLOW },
+    { "sendto", ALLOW },
     { "wait4", ALLOW },
     { "waitid", ALLOW },
 };
@@ -116,9 +118,28 @@ static int add_rules(scmp_filter_ctx ctx, const struct rule *rules, size_t n)
     return 0;
 }
 
+#ifdef SANDBOX_DEBUG
+#include <signal.h>
+#include <stdio.h>
+/* Debug build: name the forbidden syscall on stderr, then die as the filter would. */
+static void on_sigsys(int sig, siginfo_t *si, void *uc)
+{
+    (void)sig;
+    (void)uc;
+    char msg[96];
+    int n = snprintf(msg, sizeof(msg), "[ERROR] seccomp: forbidden syscall %d (%s)\n",
+                     si->si_syscall,
+                     seccomp_syscall_resolve_num_arch(si->si_arch, si->si_syscall) ?: "?");
+    (void)!write(2, msg, (size_t)n);
+    _exit(31);
+}
+#endif
+
 static int install(bool supervisor)
 {
 #ifdef SANDBOX_DEBUG
+    struct sigaction sa = { .sa_sigaction = on_sigsys, .sa_flags = SA_SIGINFO };
+    sigaction(SIGSYS, &sa, NULL);
     scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_TRAP);
 #else
     scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);

@@ -12,24 +12,31 @@ failed=0
 failures=()
 only="${1:-}"
 
-for t in build/tests/test_*; do
-    [ -x "$t" ] || continue
-    [ -n "$only" ] && [[ "$t" != *"$only"* ]] && continue
-    out=$("$t" --jobs=2 2>&1)
-    rc=$?
-    syn=$(printf '%s\n' "$out" | sed -n 's/.*Synthesis: Tested: \([0-9]*\) | Passing: \([0-9]*\).*/\1 \2/p' | tail -n1)
-    if [ -z "$syn" ]; then
-        printf '%s\n' "$out"
-        echo "FAIL: $t produced no Criterion summary (rc=$rc)"
-        failed=$((failed + 1)); failures+=("$t"); continue
-    fi
-    set -- $syn
-    p=$2; f=$(( $1 - $2 ))
-    [ $rc -ne 0 ] && [ $f -eq 0 ] && f=1
-    passed=$((passed + p)); failed=$((failed + f))
-    if [ $f -ne 0 ]; then printf '%s\n' "$out"; failures+=("$t"); fi
-    echo "unit   $(basename "$t"): $p passed, $f failed"
-done
+# Runs every Criterion binary matching GLOB and adds its results to the tally.
+# run_criterion LABEL GLOB [ENV=VALUE...]
+run_criterion() {
+    local label=$1 glob=$2; shift 2
+    local t out rc syn p f
+    for t in $glob; do
+        [ -x "$t" ] || continue
+        [ -n "$only" ] && [[ "$t" != *"$only"* ]] && continue
+        out=$(env "$@" "$t" --jobs=2 2>&1)
+        rc=$?
+        syn=$(printf '%s\n' "$out" | sed -n 's/.*Synthesis: Tested: \([0-9]*\) | Passing: \([0-9]*\).*/\1 \2/p' | tail -n1)
+        if [ -z "$syn" ]; then
+            printf '%s\n' "$out"
+            echo "FAIL: $t produced no Criterion summary (rc=$rc)"
+            failed=$((failed + 1)); failures+=("$t"); continue
+        fi
+        p=${syn#* }; f=$(( ${syn% *} - p ))
+        [ $rc -ne 0 ] && [ $f -eq 0 ] && f=1
+        passed=$((passed + p)); failed=$((failed + f))
+        if [ $f -ne 0 ]; then printf '%s\n' "$out"; failures+=("$t"); fi
+        printf '%-6s %s: %d passed, %d failed\n' "$label" "$(basename "$t")" "$p" "$f"
+    done
+}
+
+run_criterion unit 'build/tests/test_*' 
 
 if [ "$(id -u)" = 0 ]; then
     for t in tests/integration/test_*.sh; do
@@ -91,24 +98,7 @@ done
 rm -rf "$fuzz_tmp"
 
 # The unit tests again, built with ASan and UBSan (any report fails the test that hit it).
-for t in build-asan/tests/test_*; do
-    [ -x "$t" ] || continue
-    [ -n "$only" ] && [[ "$t" != *"$only"* ]] && continue
-    out=$(UBSAN_OPTIONS=print_stacktrace=1 "$t" --jobs=2 2>&1)
-    rc=$?
-    syn=$(printf '%s\n' "$out" | sed -n 's/.*Synthesis: Tested: \([0-9]*\) | Passing: \([0-9]*\).*/\1 \2/p' | tail -n1)
-    if [ -z "$syn" ]; then
-        printf '%s\n' "$out"
-        echo "FAIL: $t produced no Criterion summary (rc=$rc)"
-        failed=$((failed + 1)); failures+=("$t"); continue
-    fi
-    set -- $syn
-    p=$2; f=$(( $1 - $2 ))
-    [ $rc -ne 0 ] && [ $f -eq 0 ] && f=1
-    passed=$((passed + p)); failed=$((failed + f))
-    if [ $f -ne 0 ]; then printf '%s\n' "$out"; failures+=("$t"); fi
-    echo "asan   $(basename "$t"): $p passed, $f failed"
-done
+run_criterion asan 'build-asan/tests/test_*' UBSAN_OPTIONS=print_stacktrace=1
 
 [ ${#failures[@]} -gt 0 ] && echo "failing: ${failures[*]}"
 echo "$passed passed, $failed failed"

@@ -92,45 +92,40 @@ static void show_one(const struct session *s, void *arg)
     c->n++;
 }
 
+/* Every drop counter, by name, printed from the one table in text or JSON. */
 static void show_drops(struct server *srv, FILE *out, bool json)
 {
-    uint64_t worker_drops[DROP_REASONS] = { 0 };
-    for (int w = 0; w < srv->enclave.workers; w++)
-        for (int d = 0; d < DROP_REASONS; d++)
-            worker_drops[d] += srv->enclave.shm[w]->ctl.drops[d];
-    static const char *const names[DROP_REASONS] = { "no_session", "replay", "auth", "stale",
-                                                     "spoofed_source", "malformed",
-                                                     "handshake", "out_ring_full" };
-    if (json) {
-        fprintf(out, "\"drops\":{\"rx_header\":%llu,\"rx_no_session\":%llu,\"rx_ring_full\":%llu,"
-                     "\"tun_no_session\":%llu,\"tun_ring_full\":%llu,\"upload_qos\":%llu,"
-                     "\"handshake_rate\":%llu",
-                (unsigned long long)srv->rx_drops[RX_DROP_HEADER],
-                (unsigned long long)srv->rx_drops[RX_DROP_NO_SESSION],
-                (unsigned long long)srv->rx_drops[RX_DROP_RING_FULL],
-                (unsigned long long)srv->tun_drops[TUN_DROP_NO_SESSION],
-                (unsigned long long)srv->tun_drops[TUN_DROP_RING_FULL],
-                (unsigned long long)srv->tx_drops[TX_DROP_UPLOAD_QOS],
-                (unsigned long long)srv->rx_drops[RX_DROP_HANDSHAKE_RATE]);
-        for (int d = 0; d < DROP_REASONS; d++)
-            fprintf(out, ",\"enclave_%s\":%llu", names[d], (unsigned long long)worker_drops[d]);
-        fprintf(out, "}");
-    } else {
-        fprintf(out, "drops: rx_header %llu, rx_no_session %llu, rx_ring_full %llu, "
-                     "tun_no_session %llu, tun_ring_full %llu, upload_qos %llu, "
-                     "handshake_rate %llu\n",
-                (unsigned long long)srv->rx_drops[RX_DROP_HEADER],
-                (unsigned long long)srv->rx_drops[RX_DROP_NO_SESSION],
-                (unsigned long long)srv->rx_drops[RX_DROP_RING_FULL],
-                (unsigned long long)srv->tun_drops[TUN_DROP_NO_SESSION],
-                (unsigned long long)srv->tun_drops[TUN_DROP_RING_FULL],
-                (unsigned long long)srv->tx_drops[TX_DROP_UPLOAD_QOS],
-                (unsigned long long)srv->rx_drops[RX_DROP_HANDSHAKE_RATE]);
-        fprintf(out, "enclave drops:");
-        for (int d = 0; d < DROP_REASONS; d++)
-            fprintf(out, " %s %llu", names[d], (unsigned long long)worker_drops[d]);
-        fprintf(out, "\n");
+    static const char *const enclave_names[DROP_REASONS] = {
+        "no_session", "replay", "auth", "stale", "spoofed_source", "malformed", "handshake",
+        "out_ring_full" };
+    struct { const char *name; uint64_t value; } c[8 + DROP_REASONS];
+    int n = 0;
+    c[n].name = "rx_header"; c[n++].value = srv->rx_drops[RX_DROP_HEADER];
+    c[n].name = "rx_no_session"; c[n++].value = srv->rx_drops[RX_DROP_NO_SESSION];
+    c[n].name = "rx_ring_full"; c[n++].value = srv->rx_drops[RX_DROP_RING_FULL];
+    c[n].name = "handshake_rate"; c[n++].value = srv->rx_drops[RX_DROP_HANDSHAKE_RATE];
+    c[n].name = "tun_no_session"; c[n++].value = srv->tun_drops[TUN_DROP_NO_SESSION];
+    c[n].name = "tun_ring_full"; c[n++].value = srv->tun_drops[TUN_DROP_RING_FULL];
+    c[n].name = "upload_qos"; c[n++].value = srv->tx_drops[TX_DROP_UPLOAD_QOS];
+    c[n].name = "tun_write"; c[n++].value = srv->tx_drops[TX_DROP_TUN_WRITE];
+    for (int d = 0; d < DROP_REASONS; d++) {
+        uint64_t sum = 0;
+        for (int w = 0; w < srv->enclave.workers; w++)
+            sum += srv->enclave.shm[w]->ctl.drops[d];
+        c[n].name = enclave_names[d];
+        c[n++].value = sum;
     }
+    fprintf(out, json ? "\"drops\":{" : "drops:");
+    for (int i = 0; i < n; i++) {
+        bool enclave = i >= n - DROP_REASONS;
+        if (json)
+            fprintf(out, "%s\"%s%s\":%llu", i ? "," : "", enclave ? "enclave_" : "", c[i].name,
+                    (unsigned long long)c[i].value);
+        else
+            fprintf(out, "%s%s%s %llu", i ? ", " : " ", enclave ? "enclave_" : "", c[i].name,
+                    (unsigned long long)c[i].value);
+    }
+    fprintf(out, json ? "}" : "\n");
 }
 
 void control_socket_serve(struct server *srv)

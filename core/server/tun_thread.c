@@ -32,23 +32,38 @@ static void fill_meta(struct pkt_slot *slot, const struct session *s, const stru
     slot->meta.peer = *ep;
 }
 
-/* One plain IP packet. */
-static void enqueue(struct server *srv, struct tun_batch *b, const uint8_t *pkt, size_t len)
+/* The ring of the worker that owns dst's session, with room for at least one more slot, or
+ * NULL (counted). */
+static struct ring *ring_for(struct server *srv, struct tun_batch *b, uint32_t dst,
+                             struct session **sp, int *wp)
 {
-    if (len < 20 || (pkt[0] >> 4) != 4) {
-        srv->tun_drops[TUN_DROP_NOT_IPV4]++;
-        return;
-    }
-    struct session *s = route(srv, get_be32(pkt + 16));
+    struct session *s = route(srv, dst);
     if (!s)
-        return;
+        return NULL;
     int w = s->worker;
     struct ring *r = &srv->enclave.shm[w]->in_tun;
     if (!enclave_ring_room(&srv->enclave, w, r, &b->pending[w])) {
         srv->tun_drops[TUN_DROP_RING_FULL]++;
         r->dropped++;
+        return NULL;
+    }
+    *sp = s;
+    *wp = w;
+    return r;
+}
+
+/* One plain IP packet. */
+static void enqueue(struct server *srv, struct tun_batch *b, const uint8_t *pkt, size_t len)
+{
+    struct session *s;
+    int w;
+    if (len < 20 || (pkt[0] >> 4) != 4) {
+        srv->tun_drops[TUN_DROP_NOT_IPV4]++;
         return;
     }
+    struct ring *r = ring_for(srv, b, get_be32(pkt + 16), &s, &w);
+    if (!r)
+        return;
     struct sockaddr_in6 ep;
     session_get_endpoint(s, &ep);
     struct pkt_slot *slot = ring_produce_slot(r, b->pending[w]);
@@ -63,21 +78,16 @@ static void enqueue(struct server *srv, struct tun_batch *b, const uint8_t *pkt,
 static void enqueue_offloaded(struct server *srv, struct tun_batch *b, const uint8_t *buf,
                               size_t len)
 {
+    struct session *s;
+    int w;
     uint32_t dst = offload_peek_dst(buf, len);
     if (!dst) {
         srv->tun_drops[TUN_DROP_NOT_IPV4]++;
         return;
     }
-    struct session *s = route(srv, dst);
-    if (!s)
+    struct ring *r = ring_for(srv, b, dst, &s, &w);
+    if (!r)
         return;
-    int w = s->worker;
-    struct ring *r = &srv->enclave.shm[w]->in_tun;
-    if (!enclave_ring_room(&srv->enclave, w, r, &b->pending[w])) {
-        srv->tun_drops[TUN_DROP_RING_FULL]++;
-        r->dropped++;
-        return;
-    }
     uint32_t room = ring_free(r) - b->pending[w];
     uint8_t *out[OFFLOAD_SEGMENTS_MAX];
     size_t lens[OFFLOAD_SEGMENTS_MAX];

@@ -140,11 +140,13 @@ PIDS+=("$!")
 sleep 0.5
 down=$(iperf_mbps -R)
 check "alice's download alone: ${down:-?} Mbit/s within 70-110 % of her 10 Mbit ceil" within "${down:-0}" 7 11
+# Two streams: one TCP flow through the policer reaches only about 70 % of the ceiling (it
+# stalls on retransmission timeouts longer than the policer's burst; bench/run-qos.sh).
 drops0=$(json_get 'j["drops"]["upload_qos"]')
-up=$(iperf_mbps)
+up=$(iperf_mbps -P 2)
 drops1=$(json_get 'j["drops"]["upload_qos"]')
-check "alice's upload alone: ${up:-?} Mbit/s within 60-110 % of her 10 Mbit ceil (policer drops: $((drops1 - drops0)))" \
-    within "${up:-0}" 6 11
+check "alice's upload alone: ${up:-?} Mbit/s within 60-110 % of her 10 Mbit ceil" within "${up:-0}" 6 11
+check "the policer is what holds it (upload_qos drops: $((drops1 - drops0)))" test $((drops1 - drops0)) -gt 0
 check "the status socket reports alice in class 1:${MINOR[alice]}" \
     test "$(json_get '[p["class"] for p in j["peers"] if p["user"] == "alice"][0]')" = "1:${MINOR[alice]}"
 
