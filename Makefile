@@ -127,7 +127,8 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
 	install -d $(DESTDIR)$(PREFIX)/share/vpnse/conf
-	install -m 0644 conf/*.example $(DESTDIR)$(PREFIX)/share/vpnse/conf/ 2>/dev/null || true
+	install -m 0644 conf/server.conf conf/qos_classes.conf conf/client.conf \
+		conf/users.conf.example $(DESTDIR)$(PREFIX)/share/vpnse/conf/
 
 uninstall:
 	cd $(DESTDIR)$(PREFIX)/bin && rm -f $(notdir $(BINS))
