@@ -287,6 +287,25 @@ TARGET_CEIL = 1.05
 TARGET_LOSS = 0.1       # percent
 
 
+def parse_tc_classes(text):
+    """The htb classes of `tc -s class show` output, in its order."""
+    out = []
+    for block in re.split(r"\n(?=class )", text):
+        m = re.match(r"class htb (\S+) .*?(?:prio (\d+) )?rate (\S+) ceil (\S+)", block)
+        if not m:
+            continue
+        c = {"id": m.group(1), "prio": m.group(2) or "-", "rate": m.group(3),
+             "ceil": m.group(4)}
+        m = re.search(r"Sent (\d+) bytes (\d+) pkt \(dropped (\d+), overlimits (\d+)", block)
+        if m:
+            c.update(zip(("bytes", "packets", "drops", "overlimits"), map(int, m.groups())))
+        m = re.search(r"lended: (\d+) borrowed: (\d+)", block)
+        if m:
+            c["lended"], c["borrowed"] = map(int, m.groups())
+        out.append(c)
+    return out
+
+
 def mb(bps):
     return f"{bps / 1e6:.2f}"
 
@@ -413,6 +432,18 @@ def report(a):
         p = idle["ping"]
         out(f"Idle ping of alice from the LAN host (QoS on): median {p.get('median', 0):.2f} ms,"
             f" p95 {p.get('p95', 0):.2f} ms, max {p.get('max', 0):.2f} ms.")
+        out()
+    tcf = os.path.join(a.results, "tc-class-on-download.txt")
+    if os.path.exists(tcf):
+        out("## tc classes on tun0 after the download saturation (QoS on, counters since start)")
+        out()
+        out("| class | rate | ceil | prio | sent MB | packets | dropped | overlimits | lended | "
+            "borrowed |")
+        out("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        for c in parse_tc_classes(open(tcf).read()):
+            out(f"| {c['id']} | {c['rate']} | {c['ceil']} | {c.get('prio', '-')} | "
+                f"{c['bytes'] / 1e6:.2f} | {c['packets']} | {c['drops']} | {c['overlimits']} | "
+                f"{c.get('lended', '-')} | {c.get('borrowed', '-')} |")
         out()
     out("## Verdict (QoS on)")
     out()

@@ -14,7 +14,8 @@
 # Needs root, iproute2, iperf3; `make` first. About 3 minutes with the defaults. Knobs:
 #   DURATION (s, measured, default 15), WARMUP (s, skipped, 3), STREAMS (TCP per user, 2),
 #   LOSS_SECS (UDP test, 15), UDP_RATE (alice's UDP, bit/s, 3000000), MODES ("on off"),
-#   TOTAL (total_bandwidth, 12Mbps), PHASES (subset of "idle download upload loss-down loss-up")
+#   TOTAL (total_bandwidth, 12Mbps), PHASES (subset of "idle download upload loss-down loss-up"),
+#   RAW_DIR (keep the phases' JSON, tc output, status and server logs there)
 set -u
 BENCH=$(cd "$(dirname "$0")" && pwd)
 PREFIX=qb$$
@@ -29,7 +30,7 @@ MODES=${MODES:-on off}
 PHASES=${PHASES:-idle download upload loss-down loss-up}
 TOTAL=${TOTAL:-12Mbps}
 GUEST_TOKEN=69b59ab4b198c8766bbae9048844a543577ef6bf23170192648db671b90fd1ad
-STAMP=$(date +%Y-%m-%d-%H%M%S)
+STAMP=$(date +%Y%m%d-%H%M%S)
 RESULTS=$WORK/results
 OUT=$BENCH/results/qos-$STAMP.md
 PY="python3 $BENCH/lib-qos.py"
@@ -114,5 +115,8 @@ print(float(m.group(1)) * {'': 1, 'k': 1e3, 'm': 1e6, 'g': 1e9}[m.group(2).lower
     --classes "$WORK/qos_classes.conf"
 rc=$?
 echo "results: $OUT"
+if [ -n "${RAW_DIR:-}" ]; then
+    mkdir -p "$RAW_DIR" && cp -r "$RESULTS"/. "$RAW_DIR"/ && echo "raw data: $RAW_DIR"
+fi
 [ $FAILS -eq 0 ] && exit $rc
 exit 1

@@ -213,6 +213,7 @@ static void on_accepted(struct server *srv, struct ctl_event *ev)
     uint16_t major, minor;
     qos_classid_for(srv->cfg, s->vpn_ip, &major, &minor);
     uint64_t rate = 0, ceil = 0;
+    int prio = QOS_DEFAULT_PRIO;
     if (srv->cfg->qos_enabled) {
         rate = srv->cfg->default_rate_bps;
         ceil = srv->cfg->default_ceil_bps;
@@ -221,11 +222,13 @@ static void on_accepted(struct server *srv, struct ctl_event *ev)
             if (u->vpn_ip == s->vpn_ip && u->class_index >= 0) {
                 rate = srv->cfg->classes[u->class_index].rate_bps;
                 ceil = srv->cfg->classes[u->class_index].ceil_bps;
+                prio = srv->cfg->classes[u->class_index].priority;
             }
         }
     }
     qos_bucket_init_htb(&s->upload, srv->cfg->qos_enabled ? &srv->upload_link : NULL, rate, ceil,
                         now * 1000);
+    qos_bucket_set_prio(&s->upload, prio);
 
     struct session *old = current_of(s->username);
     if (old) {

@@ -30,11 +30,19 @@
 #include "vpn/units.h"
 
 enum {
-    /* tc burst/cburst: 10 ms at the rate, at least two full packets. The shaper queues rather
-     * than drops, so the burst only has to cover timer slack; a small one keeps a 2 Mbit/s
-     * class accurate over short windows (3000 bytes there: 12 ms of its rate). */
+    /* tc burst: 10 ms at the rate, at least two full packets. The shaper queues rather than
+     * drops, so the burst only has to cover timer slack; a small one keeps a 2 Mbit/s class
+     * accurate over short windows (3000 bytes there: 12 ms of its rate). */
     TC_BURST_MS = 10,
     TC_BURST_MIN = 2 * MTU_MAX,
+    /* tc cburst: 30 ms at the ceil. A class that borrows up to its ceil is stopped by its
+     * ctokens, and whenever HTB's watchdog or the dequeue comes later than the cburst lasts
+     * (a loaded 2-core host delays wake-ups by 10 ms and more), the ceiling time it missed is
+     * lost and the parent lends it to the next priority: with 10 ms a 6 Mbit/s normal user
+     * borrowing next to a busy guest got 5.4-5.7 Mbit/s and the guest the rest above its
+     * share; with 30 ms 5.9-6.0 (bench/run-qos.sh, loss-down). It only lets a class that was
+     * idle send 30 ms of its ceil at once, which the parent's own 10 ms burst bounds. */
+    TC_CBURST_MS = 30,
     /* HTB's DRR quantum among classes borrowing at one priority: proportional to the rate
      * (rate / 10, HTB's r2q) so that spare capacity is shared in proportion to guarantees,
      * but at least one full packet (the TUN carries no link header) and at most the 200000
@@ -293,7 +301,7 @@ static void emit_class(FILE *f, const char *dev, uint16_t parent_minor, uint16_t
         ceil = rate;
     format_tc_rate(rate, r, sizeof(r));
     format_tc_rate(ceil, c, sizeof(c));
-    uint64_t burst = rate / 8 * TC_BURST_MS / 1000, cburst = ceil / 8 * TC_BURST_MS / 1000;
+    uint64_t burst = rate / 8 * TC_BURST_MS / 1000, cburst = ceil / 8 * TC_CBURST_MS / 1000;
     /* Estimators (1 s sampling, 8 s average) give the status tool a rate per user. */
     fprintf(f, "class add dev %s parent %u:%x classid %u:%x estimator 1sec 8sec htb"
                " rate %s ceil %s burst %" PRIu64 " cburst %" PRIu64 " quantum %" PRIu64,

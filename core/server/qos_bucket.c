@@ -32,6 +32,8 @@ enum {
     /* Below this many microseconds elapsed, elapsed * rate cannot overflow; above it the
      * refill divides first. */
     REFILL_FAST_US = 10000000,
+    /* A level counts as wanting to borrow for this long after its last attempt. */
+    HUNGRY_US = 300000,
 };
 
 static const uint64_t RATE_MAX_BPS = 100000000000ULL;  /* parse_bandwidth's cap */
@@ -90,6 +92,8 @@ void qos_link_init(struct qos_link *l, uint64_t total_bps, uint64_t now_us)
 {
     tb_init(&l->tb, total_bps);
     l->last_us = now_us;
+    for (int i = 0; i < QOS_PRIO_LEVELS; i++)
+        l->hungry_until_us[i] = 0;
 }
 
 void qos_bucket_init_htb(struct qos_bucket *b, struct qos_link *link, uint64_t rate_bps,
@@ -101,6 +105,7 @@ void qos_bucket_init_htb(struct qos_bucket *b, struct qos_link *link, uint64_t r
     tb_init(&b->ceil, ceil_bps);
     b->last_us = now_us;
     b->link = link;
+    b->prio = 0;
     b->borrowed_bytes = 0;
     b->dropped_bytes = 0;
 }
@@ -127,7 +132,20 @@ bool qos_bucket_pass(struct qos_bucket *b, uint32_t len, uint64_t now_us)
             tb_charge(link, cost);
         return true;
     }
-    if (tb_holds(&b->ceil, cost) && (!link || tb_holds(link, cost))) {
+    bool may = tb_holds(&b->ceil, cost);
+    if (may && link) {
+        /* HTB lends the spare to the lowest prio number first. A policer cannot make a packet
+         * wait for its turn, so a level that wanted to borrow in the last HUNGRY_US keeps the
+         * lower half of the link's bucket for itself: lower levels borrow only from what it
+         * leaves above that. */
+        b->link->hungry_until_us[b->prio] = now_us + HUNGRY_US;
+        int64_t reserve = 0;
+        for (int p = 0; p < b->prio; p++)
+            if (b->link->hungry_until_us[p] > now_us)
+                reserve = link->burst / 2;
+        may = link->tokens - reserve >= (cost < link->burst ? cost : link->burst);
+    }
+    if (may) {
         tb_charge(&b->ceil, cost);
         if (link)
             tb_charge(link, cost);
@@ -136,6 +154,11 @@ bool qos_bucket_pass(struct qos_bucket *b, uint32_t len, uint64_t now_us)
     }
     b->dropped_bytes += len;
     return false;
+}
+
+void qos_bucket_set_prio(struct qos_bucket *b, int prio)
+{
+    b->prio = (uint8_t)(prio < 0 ? 0 : prio >= QOS_PRIO_LEVELS ? QOS_PRIO_LEVELS - 1 : prio);
 }
 
 /* The millisecond API: a clock past UINT64_MAX / 1000 ms (585 million years) saturates. */

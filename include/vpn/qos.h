@@ -95,22 +95,25 @@ uint16_t qos_user_minor(const struct server_config *cfg, int user_index);
  * Single-threaded: all buckets and their link are owned by the one thread that forwards
  * packets to the TUN. */
 /* Burst of every policer bucket, in microseconds at its rate (see qos_bucket.c for why). */
-enum { QOS_POLICER_BURST_US = 150000 };
+enum { QOS_POLICER_BURST_US = 300000 };
 
 struct qos_tb {
     uint64_t rate_bps;      /* 0 = unlimited (qos_link), or no guarantee (qos_bucket.rate) */
     int64_t burst;          /* capacity, in millionths of a bit */
     int64_t tokens;         /* may go below 0 (debt), never below -burst */
 };
+enum { QOS_PRIO_LEVELS = 8 };
 struct qos_link {
     struct qos_tb tb;
     uint64_t last_us;
+    uint64_t hungry_until_us[QOS_PRIO_LEVELS];  /* a level that wanted to borrow lately */
 };
 struct qos_bucket {
     struct qos_tb rate;     /* guaranteed */
     struct qos_tb ceil;     /* rate_bps 0 = the session is unlimited */
     uint64_t last_us;
     struct qos_link *link;  /* NULL = nothing to borrow from but the ceiling bucket */
+    uint8_t prio;           /* borrowing priority, 0 (first) .. 7 */
     uint64_t borrowed_bytes, dropped_bytes;     /* for the status tool */
 };
 
@@ -125,6 +128,8 @@ void qos_bucket_init_htb(struct qos_bucket *b, struct qos_link *link, uint64_t r
  * be dropped. A zero-length packet always passes. A clock that goes backwards refills
  * nothing. */
 bool qos_bucket_pass(struct qos_bucket *b, uint32_t len, uint64_t now_us);
+/* HTB's prio: lower borrows first (clamped to 0..7; init sets 0). */
+void qos_bucket_set_prio(struct qos_bucket *b, int prio);
 
 /* The original ceiling-only limiter on a millisecond clock, kept for existing callers:
  * init = qos_bucket_init_htb(b, NULL, ceil, ceil, now_ms * 1000); take = qos_bucket_pass

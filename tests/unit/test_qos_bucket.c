@@ -72,7 +72,7 @@ Test(qos_bucket, three_sessions_share_link)
 {
     const uint64_t rate[3] = { 5 * MBIT, 3 * MBIT, 2 * MBIT };
     const uint64_t ceil[3] = { 10 * MBIT, 6 * MBIT, 4 * MBIT };
-    const uint64_t dur = 10000000;
+    const uint64_t dur = 20000000;    /* the 300 ms initial bursts under 2 % */
     struct qos_link link;
     struct qos_bucket b[3];
     uint64_t got[3] = { 0 };
@@ -98,7 +98,7 @@ Test(qos_bucket, three_sessions_share_link)
  * tick, still cannot take what is guaranteed to the others. */
 Test(qos_bucket, guarantee_survives_greedy_borrower)
 {
-    const uint64_t dur = 10000000;
+    const uint64_t dur = 20000000;    /* the 300 ms initial bursts under 2 % */
     struct qos_link link;
     struct qos_bucket b[3];
     uint64_t got[3] = { 0 };
@@ -231,4 +231,26 @@ Test(qos_bucket, ceil_below_rate_is_raised)
     struct qos_bucket b;
     qos_bucket_init_htb(&b, NULL, 4 * MBIT, 1 * MBIT, 0);
     cr_assert_eq(b.ceil.rate_bps, 4 * MBIT);
+}
+
+/* HTB's priorities: the spare goes to the lowest prio number first (7/3/2 of 12 here). */
+Test(qos_bucket, spare_goes_by_priority)
+{
+    const uint64_t rate[3] = { 5 * MBIT, 3 * MBIT, 2 * MBIT };
+    const uint64_t ceil[3] = { 10 * MBIT, 6 * MBIT, 4 * MBIT };
+    const double want[3] = { 7e6, 3e6, 2e6 };
+    const uint64_t dur = 20000000;
+    struct qos_link link;
+    struct qos_bucket b[3];
+    uint64_t got[3] = { 0 };
+
+    qos_link_init(&link, 12 * MBIT, 0);
+    for (int i = 0; i < 3; i++) {
+        qos_bucket_init_htb(&b[i], &link, rate[i], ceil[i], 0);
+        qos_bucket_set_prio(&b[i], i + 1);
+    }
+    saturate(b, 3, got, 1400, 0, dur, 100);
+    for (int i = 0; i < 3; i++)
+        cr_expect(bps(got[i], dur) >= 0.98 * want[i] && bps(got[i], dur) <= 1.03 * want[i],
+                  "session %d: %.0f, want %.0f", i, bps(got[i], dur), want[i]);
 }
