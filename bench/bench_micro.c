@@ -51,6 +51,8 @@ static void bench_crypto(void)
     }
 }
 
+typedef RING_OF(512) bench_ring_mem;
+
 struct ring_arg {
     struct ring *r;
     uint32_t batch;
@@ -81,10 +83,11 @@ static void *ring_producer(void *p)
 static void bench_ring(void)
 {
     static const uint32_t batches[] = { 1, 16, 64 };
-    struct ring *r = mmap(NULL, sizeof(*r), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
-                          -1, 0);
+    bench_ring_mem *mem = mmap(NULL, sizeof(*mem), PROT_READ | PROT_WRITE,
+                               MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    struct ring view = RING_VIEW(mem), *r = &view;
     for (size_t k = 0; k < 3; k++) {
-        memset(r, 0, sizeof(*r));
+        memset(mem, 0, sizeof(*mem));
         struct ring_arg a = { r, batches[k], 4000000 };
         pthread_t t;
         double t0 = now_s();
@@ -107,7 +110,7 @@ static void bench_ring(void)
         printf("| ring SPSC, batches of %u | %.1f M entries/s | %.0f ns/entry |\n", batches[k],
                (double)a.total / dt / 1e6, dt / (double)a.total * 1e9);
     }
-    munmap(r, sizeof(*r));
+    munmap(mem, sizeof(*mem));
 }
 
 struct q_node {
@@ -172,6 +175,7 @@ static void bench_enclave(void)
     k->session_id = 1u << SESSION_SLOT_BITS | 5;
     struct worker w = { .index = 0, .count = 1, .doorbell_fd = bell[1], .shm = shm,
                         .sec = sec, .replay_window_ms = 5000 };
+    worker_rings_init(&w.rings, shm);
     pthread_t t;
     pthread_create(&t, NULL, run_worker, &w);
     for (size_t b = 0; b < 3; b++) {
@@ -180,24 +184,24 @@ static void bench_enclave(void)
         double t0 = now_s();
         for (int r = 0; r < rounds; r++) {
             for (uint32_t i = 0; i < n; i++) {
-                struct pkt_slot *s = ring_produce_slot(&shm->in_tun, i);
+                struct pkt_slot *s = ring_produce_slot(&w.rings.in_tun, i);
                 memset(&s->meta, 0, sizeof(s->meta));
                 s->meta.op = OP_ENCRYPT;
                 s->meta.len = 1400;
                 s->meta.session_id = k->session_id;
             }
-            ring_produce_publish(&shm->in_tun, n);
+            ring_produce_publish(&w.rings.in_tun, n);
             __atomic_thread_fence(__ATOMIC_SEQ_CST);
             if (__atomic_exchange_n(&shm->ctl.worker_sleeping, 0, __ATOMIC_SEQ_CST))
                 (void)!write(bell[0], "m", 1);
             uint32_t got = 0;
             while (got < n) {
-                uint32_t a = ring_available(&shm->out_enc);
+                uint32_t a = ring_available(&w.rings.out_enc);
                 if (!a) {
                     sched_yield();
                     continue;
                 }
-                ring_consume_release(&shm->out_enc, a);
+                ring_consume_release(&w.rings.out_enc, a);
                 got += a;
             }
         }

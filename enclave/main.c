@@ -153,6 +153,7 @@ static void run_worker(struct supervisor *s, int index)
         log_error("enclave worker %d: cannot map its rings: %s", index, strerror(errno));
         _exit(1);
     }
+    worker_rings_init(&w.rings, w.shm);
 #ifdef ENCLAVE_TEST_HOOKS
     test_hooks_arm();   /* before the filter: installing a handler is not allowed after */
 #endif

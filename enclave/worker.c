@@ -40,12 +40,12 @@ static struct pkt_slot *result_slot(struct worker *w, struct ring *r, uint32_t *
 
 static struct pkt_slot *dec_result(struct worker *w)
 {
-    return result_slot(w, &w->shm->out_dec, &w->dec_pending);
+    return result_slot(w, &w->rings.out_dec, &w->dec_pending);
 }
 
 static struct pkt_slot *enc_result(struct worker *w)
 {
-    return result_slot(w, &w->shm->out_enc, &w->enc_pending);
+    return result_slot(w, &w->rings.out_enc, &w->enc_pending);
 }
 
 static void commit_dec(struct worker *w, struct pkt_slot *out, uint16_t op, uint16_t len)
@@ -324,23 +324,22 @@ static void do_erase(struct worker *w, struct pkt_slot *req)
 
 void worker_handle(struct worker *w, struct ring *from, struct pkt_slot *req, uint64_t now_ms)
 {
-    struct worker_shm *m = w->shm;
     uint16_t op = req->meta.op;
     if (req->meta.len > SLOT_DATA)
         fatal_request(w, "length beyond the slot");
     /* The dispatch table: which request may arrive on which ring. */
-    if (from == &m->in_rx && op == OP_HELLO && req->meta.len == CONNECT_REQ_LEN)
+    if (from == &w->rings.in_rx && op == OP_HELLO && req->meta.len == CONNECT_REQ_LEN)
         do_hello(w, req, now_ms);
-    else if (from == &m->in_rx && op == OP_DECRYPT)
+    else if (from == &w->rings.in_rx && op == OP_DECRYPT)
         do_decrypt(w, req, now_ms);
-    else if (from == &m->in_tun && op == OP_ENCRYPT && req->meta.len <= MTU_MAX)
+    else if (from == &w->rings.in_tun && op == OP_ENCRYPT && req->meta.len <= MTU_MAX)
         do_encrypt(w, req, now_ms, MSG_DATA);
-    else if (from == &m->in_ctl && op == OP_ACCEPT)
+    else if (from == &w->rings.in_ctl && op == OP_ACCEPT)
         do_accept(w, req, now_ms);
-    else if (from == &m->in_ctl && op == OP_SEAL_CONTROL && req->meta.aux == MSG_DISCONNECT &&
+    else if (from == &w->rings.in_ctl && op == OP_SEAL_CONTROL && req->meta.aux == MSG_DISCONNECT &&
              req->meta.len == DISCONNECT_PLAINTEXT)
         do_encrypt(w, req, now_ms, MSG_DISCONNECT);
-    else if (from == &m->in_ctl && op == OP_ERASE)
+    else if (from == &w->rings.in_ctl && op == OP_ERASE)
         do_erase(w, req);
     else
         fatal_request(w, "request not permitted on this ring");
@@ -352,9 +351,9 @@ void worker_flush(struct worker *w)
     if (!w->dec_pending && !w->enc_pending)
         return;
     if (w->dec_pending)
-        ring_produce_publish(&w->shm->out_dec, w->dec_pending);
+        ring_produce_publish(&w->rings.out_dec, w->dec_pending);
     if (w->enc_pending)
-        ring_produce_publish(&w->shm->out_enc, w->enc_pending);
+        ring_produce_publish(&w->rings.out_enc, w->enc_pending);
     w->dec_pending = w->enc_pending = 0;
     /* Full barrier: the published heads must be visible before we look at the flag, or the
      * main process could go to sleep on a ring we just filled. */
@@ -371,8 +370,8 @@ void worker_flush(struct worker *w)
  * turns a slow consumer into backpressure on the input ring instead of silent drops here. */
 static uint32_t result_room(struct worker *w)
 {
-    uint32_t dec = ring_free(&w->shm->out_dec) - w->dec_pending;
-    uint32_t enc = ring_free(&w->shm->out_enc) - w->enc_pending;
+    uint32_t dec = ring_free(&w->rings.out_dec) - w->dec_pending;
+    uint32_t enc = ring_free(&w->rings.out_enc) - w->enc_pending;
     return dec < enc ? dec : enc;
 }
 
@@ -394,10 +393,10 @@ static uint32_t drain(struct worker *w, struct ring *r, uint64_t now_ms)
     return n;
 }
 
-static bool rings_empty(struct worker_shm *m)
+static bool rings_empty(struct worker *w)
 {
-    return !ring_available(&m->in_ctl) && !ring_available(&m->in_rx) &&
-           !ring_available(&m->in_tun);
+    return !ring_available(&w->rings.in_ctl) && !ring_available(&w->rings.in_rx) &&
+           !ring_available(&w->rings.in_tun);
 }
 
 void worker_run(struct worker *w)
@@ -405,14 +404,14 @@ void worker_run(struct worker *w)
     struct worker_shm *m = w->shm;
     for (;;) {
         uint64_t now = clock_realtime_ms();
-        uint32_t done = drain(w, &m->in_ctl, now);
-        done += drain(w, &m->in_rx, now);
-        done += drain(w, &m->in_tun, now);
+        uint32_t done = drain(w, &w->rings.in_ctl, now);
+        done += drain(w, &w->rings.in_rx, now);
+        done += drain(w, &w->rings.in_tun, now);
         worker_flush(w);
         m->ctl.heartbeat_ms = now;
         if (done)
             continue;
-        if (!rings_empty(m)) {
+        if (!rings_empty(w)) {
             /* Requests wait but the result rings are full: the TX thread is draining them
              * (we just rang it), so give it the CPU rather than sleep on a doorbell that
              * no producer will ring. */
@@ -422,7 +421,7 @@ void worker_run(struct worker *w)
         /* Sleep protocol: announce, re-check (a producer may have published between our
          * drain and the announcement), then block on the doorbell. */
         __atomic_store_n(&m->ctl.worker_sleeping, 1, __ATOMIC_SEQ_CST);
-        if (!rings_empty(m)) {
+        if (!rings_empty(w)) {
             __atomic_store_n(&m->ctl.worker_sleeping, 0, __ATOMIC_SEQ_CST);
             continue;
         }

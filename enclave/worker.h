@@ -12,6 +12,7 @@ struct worker {
     int count;                  /* workers in the pool: slot s belongs to worker s % count */
     int doorbell_fd;            /* worker end of this worker's socketpair */
     struct worker_shm *shm;     /* rings shared with the main process */
+    struct worker_rings rings;  /* our handles on them (worker_rings_init) */
     struct enclave_secrets *sec;/* secret memory shared by the workers only */
     uint32_t replay_window_ms;
     /* results produced in the current batch and not yet published */

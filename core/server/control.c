@@ -45,7 +45,7 @@ static bool ctl_push(struct server *srv, int w, uint16_t op, uint32_t sid, uint1
                      const uint8_t *data, size_t len, const struct sockaddr_in6 *peer,
                      uint32_t cookie)
 {
-    struct ring *r = &srv->enclave.shm[w]->in_ctl;
+    struct ring *r = &srv->enclave.rings[w].in_ctl;
     if (ring_free(r) == 0 || len > SLOT_DATA)
         return false;
     struct pkt_slot *s = ring_produce_slot(r, 0);
@@ -359,15 +359,20 @@ void control_disconnect_all(struct server *srv)
         if (all[i]->retire_at_ms)
             continue;
         session_get_endpoint(all[i], &ep);
-        ctl_push(srv, all[i]->worker, OP_SEAL_CONTROL, all[i]->id, MSG_DISCONNECT, &reason, 1,
-                 &ep, 0);
+        /* More sessions than the control ring holds: let the worker catch up (bounded). */
+        for (int tries = 0; tries < 100; tries++) {
+            if (ctl_push(srv, all[i]->worker, OP_SEAL_CONTROL, all[i]->id, MSG_DISCONNECT,
+                         &reason, 1, &ep, 0))
+                break;
+            usleep(1000);
+        }
     }
     /* Let the workers seal and the TX thread send (a few ms); give up after 500 ms. */
     for (int t = 0; t < 50; t++) {
         bool busy = false;
         for (int w = 0; w < srv->enclave.workers; w++)
-            busy |= ring_available(&srv->enclave.shm[w]->in_ctl) ||
-                    ring_available(&srv->enclave.shm[w]->out_enc);
+            busy |= ring_available(&srv->enclave.rings[w].in_ctl) ||
+                    ring_available(&srv->enclave.rings[w].out_enc);
         if (!busy)
             break;
         usleep(10000);

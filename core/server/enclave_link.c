@@ -106,8 +106,10 @@ int enclave_start(struct enclave_link *e, const struct server_config *cfg, int w
         e->map = NULL;
         goto sys_fail;
     }
-    for (int i = 0; i < workers; i++)
+    for (int i = 0; i < workers; i++) {
         e->shm[i] = (struct worker_shm *)((char *)e->map + region_size() * (size_t)i);
+        worker_rings_init(&e->rings[i], e->shm[i]);
+    }
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ctl) != 0)
         goto sys_fail;
     for (int i = 0; i < workers; i++)

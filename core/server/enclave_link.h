@@ -20,6 +20,7 @@ struct enclave_link {
     int ctl_fd;                         /* SOCK_SEQPACKET to the supervisor */
     int doorbell[MAX_WORKERS];          /* main's end of each worker's socketpair */
     struct worker_shm *shm[MAX_WORKERS];
+    struct worker_rings rings[MAX_WORKERS];
     void *map;
     size_t map_len;
     int users;                          /* users the enclave loaded */

@@ -68,10 +68,10 @@ static void prepare(struct rx_batch *b)
 static void enqueue(struct server *srv, struct rx_batch *b, int w, uint16_t op, uint32_t sid,
                     const uint8_t *data, size_t len, const struct sockaddr_in6 *from)
 {
-    struct ring *r = &srv->enclave.shm[w]->in_rx;
+    struct ring *r = &srv->enclave.rings[w].in_rx;
     if (!enclave_ring_room(&srv->enclave, w, r, &b->pending[w])) {
         srv->rx_drops[RX_DROP_RING_FULL]++;
-        r->dropped++;
+        r->idx->dropped++;
         return;
     }
     struct pkt_slot *slot = ring_produce_slot(r, b->pending[w]);
@@ -122,7 +122,7 @@ static void publish(struct server *srv, struct rx_batch *b)
     for (int w = 0; w < srv->enclave.workers; w++) {
         if (!b->pending[w])
             continue;
-        ring_produce_publish(&srv->enclave.shm[w]->in_rx, b->pending[w]);
+        ring_produce_publish(&srv->enclave.rings[w].in_rx, b->pending[w]);
         b->pending[w] = 0;
         enclave_wake_worker(&srv->enclave, w);
     }

@@ -41,10 +41,10 @@ static struct ring *ring_for(struct server *srv, struct tun_batch *b, uint32_t d
     if (!s)
         return NULL;
     int w = s->worker;
-    struct ring *r = &srv->enclave.shm[w]->in_tun;
+    struct ring *r = &srv->enclave.rings[w].in_tun;
     if (!enclave_ring_room(&srv->enclave, w, r, &b->pending[w])) {
         srv->tun_drops[TUN_DROP_RING_FULL]++;
-        r->dropped++;
+        r->idx->dropped++;
         return NULL;
     }
     *sp = s;
@@ -114,7 +114,7 @@ static void publish(struct server *srv, struct tun_batch *b)
     for (int w = 0; w < srv->enclave.workers; w++) {
         if (!b->pending[w])
             continue;
-        ring_produce_publish(&srv->enclave.shm[w]->in_tun, b->pending[w]);
+        ring_produce_publish(&srv->enclave.rings[w].in_tun, b->pending[w]);
         b->pending[w] = 0;
         enclave_wake_worker(&srv->enclave, w);
     }

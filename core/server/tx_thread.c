@@ -127,8 +127,8 @@ static uint32_t deliver(struct server *srv, struct ring *r, uint64_t now_ms, uin
 static bool results_pending(struct server *srv)
 {
     for (int w = 0; w < srv->enclave.workers; w++)
-        if (ring_available(&srv->enclave.shm[w]->out_enc) ||
-            ring_available(&srv->enclave.shm[w]->out_dec))
+        if (ring_available(&srv->enclave.rings[w].out_enc) ||
+            ring_available(&srv->enclave.rings[w].out_dec))
             return true;
     return false;
 }
@@ -154,8 +154,8 @@ void *tx_thread_main(void *arg)
         uint64_t t_us = now_us();
         rcu_read_lock();
         for (int w = 0; w < nw; w++) {
-            done += send_sealed(srv, &ub, &srv->enclave.shm[w]->out_enc);
-            done += deliver(srv, &srv->enclave.shm[w]->out_dec, now_ms, t_us, &events);
+            done += send_sealed(srv, &ub, &srv->enclave.rings[w].out_enc);
+            done += deliver(srv, &srv->enclave.rings[w].out_dec, now_ms, t_us, &events);
         }
         rcu_read_unlock();
         if (events) {

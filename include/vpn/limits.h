@@ -57,8 +57,6 @@ enum tuning {
     MTU_DEFAULT = 1400,
     /* One ring slot carries one datagram or one IP packet plus its metadata. */
     SLOT_DATA = 1600,
-    /* Entries per shared-memory ring (power of two). Each worker has five rings. */
-    RING_SLOTS = 512,
     /* Packets moved per batch: recvmmsg/sendmmsg vector size and doorbell granularity. */
     BATCH_MAX = 64,
     /* Session slots in the enclave's key table: live sessions plus those in their 10 s rekey

@@ -36,56 +36,81 @@ struct pkt_slot {
     uint8_t data[SLOT_DATA];
 };
 
-struct ring {
+/* The indexes of one ring, at the start of its shared memory. */
+struct ring_index {
     uint32_t head __attribute__((aligned(RING_CACHELINE)));    /* written by the producer */
     uint32_t tail __attribute__((aligned(RING_CACHELINE)));    /* written by the consumer */
     uint32_t dropped __attribute__((aligned(RING_CACHELINE))); /* producer: full-ring drops */
-    struct pkt_slot slots[RING_SLOTS] __attribute__((aligned(RING_CACHELINE)));
 };
+
+/* The shared memory of a ring of N slots (N a power of two). */
+#define RING_OF(N)                                                                           \
+    struct {                                                                                 \
+        struct ring_index idx;                                                               \
+        struct pkt_slot slots[N] __attribute__((aligned(RING_CACHELINE)));                   \
+    }
+
+/* A process-local handle on a ring in shared memory. Its capacity comes from the ring's type
+ * at compile time (RING_VIEW), never from the shared memory, which the other side could
+ * change under us. */
+struct ring {
+    struct ring_index *idx;
+    struct pkt_slot *slots;
+    uint32_t mask;              /* slots - 1 */
+};
+
+#define RING_VIEW(shared)                                                                    \
+    ((struct ring){ &(shared)->idx, (shared)->slots,                                         \
+                    (uint32_t)(sizeof((shared)->slots) / sizeof((shared)->slots[0])) - 1 })
+
+static inline uint32_t ring_capacity(const struct ring *r)
+{
+    return r->mask + 1;
+}
 
 /* Producer: free slots now (a snapshot; only grows until the producer publishes). */
 static inline uint32_t ring_free(const struct ring *r)
 {
-    return RING_SLOTS - (r->head - __atomic_load_n(&r->tail, __ATOMIC_ACQUIRE));
+    return ring_capacity(r) - (r->idx->head - __atomic_load_n(&r->idx->tail, __ATOMIC_ACQUIRE));
 }
 
 /* Producer: the i-th slot after the published head (i < ring_free). */
 static inline struct pkt_slot *ring_produce_slot(struct ring *r, uint32_t i)
 {
-    return &r->slots[(r->head + i) & (RING_SLOTS - 1)];
+    return &r->slots[(r->idx->head + i) & r->mask];
 }
 
 /* Producer: makes n filled slots visible to the consumer. */
 static inline void ring_produce_publish(struct ring *r, uint32_t n)
 {
-    __atomic_store_n(&r->head, r->head + n, __ATOMIC_RELEASE);
+    __atomic_store_n(&r->idx->head, r->idx->head + n, __ATOMIC_RELEASE);
 }
 
 /* Consumer: filled slots available now. */
 static inline uint32_t ring_available(const struct ring *r)
 {
-    return __atomic_load_n(&r->head, __ATOMIC_ACQUIRE) - r->tail;
+    return __atomic_load_n(&r->idx->head, __ATOMIC_ACQUIRE) - r->idx->tail;
 }
 
 /* Consumer: the i-th filled slot (i < ring_available). */
 static inline struct pkt_slot *ring_consume_slot(struct ring *r, uint32_t i)
 {
-    return &r->slots[(r->tail + i) & (RING_SLOTS - 1)];
+    return &r->slots[(r->idx->tail + i) & r->mask];
 }
 
 /* Consumer: gives n slots back to the producer. */
 static inline void ring_consume_release(struct ring *r, uint32_t n)
 {
-    __atomic_store_n(&r->tail, r->tail + n, __ATOMIC_RELEASE);
+    __atomic_store_n(&r->idx->tail, r->idx->tail + n, __ATOMIC_RELEASE);
 }
 
 /* Validates a ring found in shared memory (a worker must not trust the main process's
  * indexes blindly): head - tail within the ring size. */
 static inline bool ring_sane(const struct ring *r)
 {
-    uint32_t used = __atomic_load_n(&r->head, __ATOMIC_ACQUIRE) -
-                    __atomic_load_n(&r->tail, __ATOMIC_ACQUIRE);
-    return used <= RING_SLOTS;
+    uint32_t used = __atomic_load_n(&r->idx->head, __ATOMIC_ACQUIRE) -
+                    __atomic_load_n(&r->idx->tail, __ATOMIC_ACQUIRE);
+    return used <= ring_capacity(r);
 }
 
 #endif

@@ -29,6 +29,7 @@ static void reset(void)
     static uint8_t k_c2s[KEY_LEN], k_s2c[KEY_LEN];
     if (!w.shm) {
         w.shm = calloc(1, sizeof(*w.shm));
+        worker_rings_init(&w.rings, w.shm);
         w.sec = calloc(1, sizeof(*w.sec));
         if (!w.shm || !w.sec || sodium_init() < 0)
             abort();
@@ -79,14 +80,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* Consistent by construction: what the main process's RX thread would have read. */
     req.meta.session_id = len >= HDR_LEN + 4 ? get_be32(req.data + HDR_LEN) : 0;
 
-    worker_handle(&w, &w.shm->in_rx, &req, NOW);
+    worker_handle(&w, &w.rings.in_rx, &req, NOW);
     FUZZ_ASSERT(w.dec_pending <= 1 && w.enc_pending <= 1);
     uint32_t dec = w.dec_pending, enc = w.enc_pending;
     if (dec)    /* a result is never longer than the request's plaintext */
         FUZZ_ASSERT(w.shm->out_dec.slots[0].meta.len + TRANSPORT_OVERHEAD <= len);
 
     req.meta.len = (uint16_t)len;
-    worker_handle(&w, &w.shm->in_rx, &req, NOW);
+    worker_handle(&w, &w.rings.in_rx, &req, NOW);
     FUZZ_ASSERT(w.dec_pending == dec && w.enc_pending == enc);
     return 0;
 }

@@ -7,15 +7,32 @@
 
 #include "testutil.h"
 #include "vpn/ring.h"
+#include <urcu/compiler.h>
 
 enum { ENTRIES = 2000000 };
 
+enum { RING_SLOTS = 512 };
+typedef RING_OF(RING_SLOTS) test_ring_mem;
+
+/* A ring in shared memory and the handle on it (the handle lives with the ring here). */
+struct test_ring {
+    test_ring_mem mem;
+    struct ring view;
+};
+
 static struct ring *ring_new(void)
 {
-    void *p = mmap(NULL, sizeof(struct ring), PROT_READ | PROT_WRITE,
-                   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    cr_assert_neq(p, MAP_FAILED);
-    return p;
+    struct test_ring *t = mmap(NULL, sizeof(struct test_ring), PROT_READ | PROT_WRITE,
+                               MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    cr_assert_neq(t, MAP_FAILED);
+    t->view = RING_VIEW(&t->mem);
+    cr_assert_eq(ring_capacity(&t->view), RING_SLOTS);
+    return &t->view;
+}
+
+static void ring_delete(struct ring *r)
+{
+    munmap(caa_container_of(r, struct test_ring, view), sizeof(struct test_ring));
 }
 
 static void *producer(void *arg)
@@ -70,7 +87,7 @@ Test(ring, concurrent_producer_and_consumer_keep_order)
     pthread_join(t, NULL);
     cr_assert_eq(ring_available(r), 0);
     cr_assert(ring_sane(r));
-    munmap(r, sizeof(*r));
+    ring_delete(r);
 }
 
 Test(ring, bounds)
@@ -83,12 +100,12 @@ Test(ring, bounds)
     cr_assert(ring_sane(r));
     ring_consume_release(r, RING_SLOTS);
     /* Indexes are free-running: wrapping the 32-bit counters changes nothing. */
-    r->head = r->tail = UINT32_MAX - 3;
+    r->idx->head = r->idx->tail = UINT32_MAX - 3;
     ring_produce_publish(r, 10);
     cr_assert_eq(ring_available(r), 10);
     cr_assert_eq(ring_free(r), RING_SLOTS - 10);
     /* A corrupted index (a hostile main process) is detected. */
-    r->head = r->tail + RING_SLOTS + 1;
+    r->idx->head = r->idx->tail + RING_SLOTS + 1;
     cr_assert_not(ring_sane(r));
-    munmap(r, sizeof(*r));
+    ring_delete(r);
 }
