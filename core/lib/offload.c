@@ -90,6 +90,25 @@ static void l4_checksum(uint8_t *pkt, size_t off, size_t len, size_t csum_at)
     put_be16(pkt + csum_at, c);
 }
 
+int offload_segments(const uint8_t *buf, size_t len)
+{
+    struct virtio_net_hdr h;
+    if (len < VNET_HDR_LEN + 40)
+        return len >= VNET_HDR_LEN + 20 ? 1 : 0;
+    memcpy(&h, buf, sizeof(h));
+    if (h.gso_type == VIRTIO_NET_HDR_GSO_NONE)
+        return 1;
+    const uint8_t *pkt = buf + VNET_HDR_LEN;
+    size_t ihl = (size_t)(pkt[0] & 15) * 4;
+    if (ihl < 20 || len < VNET_HDR_LEN + ihl + 20 || h.gso_size == 0)
+        return 0;
+    size_t hdrs = ihl + (size_t)(pkt[ihl + 12] >> 4) * 4;
+    size_t plen = len - VNET_HDR_LEN;
+    if (plen <= hdrs)
+        return 0;
+    return (int)((plen - hdrs + h.gso_size - 1) / h.gso_size);
+}
+
 uint32_t offload_peek_dst(const uint8_t *buf, size_t len)
 {
     if (len < VNET_HDR_LEN + 20 || (buf[VNET_HDR_LEN] >> 4) != 4)

@@ -98,7 +98,7 @@ static void show_drops(struct server *srv, FILE *out, bool json)
     static const char *const enclave_names[DROP_REASONS] = {
         "no_session", "replay", "auth", "stale", "spoofed_source", "malformed", "handshake",
         "out_ring_full" };
-    struct { const char *name; uint64_t value; } c[8 + DROP_REASONS];
+    struct { const char *name; uint64_t value; } c[9 + DROP_REASONS];
     int n = 0;
     c[n].name = "rx_header"; c[n++].value = srv->rx_drops[RX_DROP_HEADER];
     c[n].name = "rx_no_session"; c[n++].value = srv->rx_drops[RX_DROP_NO_SESSION];
@@ -106,6 +106,7 @@ static void show_drops(struct server *srv, FILE *out, bool json)
     c[n].name = "handshake_rate"; c[n++].value = srv->rx_drops[RX_DROP_HANDSHAKE_RATE];
     c[n].name = "tun_no_session"; c[n++].value = srv->tun_drops[TUN_DROP_NO_SESSION];
     c[n].name = "tun_ring_full"; c[n++].value = srv->tun_drops[TUN_DROP_RING_FULL];
+    c[n].name = "tun_bad_gso"; c[n++].value = srv->tun_drops[TUN_DROP_BAD_GSO];
     c[n].name = "upload_qos"; c[n++].value = srv->tx_drops[TX_DROP_UPLOAD_QOS];
     c[n].name = "tun_write"; c[n++].value = srv->tx_drops[TX_DROP_TUN_WRITE];
     for (int d = 0; d < DROP_REASONS; d++) {

@@ -2,12 +2,17 @@
  * that owns the destination's session. Reads until the device is empty or a batch is full,
  * then publishes and rings each touched worker once. */
 #include <errno.h>
+#include <sched.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "server.h"
 #include "vpn/log.h"
 #include "vpn/offload.h"
+
+/* Yields the TUN thread may spend waiting for ring room for one super-packet (each a few
+ * microseconds when the worker is running, a scheduler slice when it must be woken). */
+enum { ROOM_TRIES = 200 };
 
 struct tun_batch {
     uint32_t pending[MAX_WORKERS];
@@ -88,7 +93,25 @@ static void enqueue_offloaded(struct server *srv, struct tun_batch *b, const uin
     struct ring *r = ring_for(srv, b, dst, &s, &w);
     if (!r)
         return;
+    /* A super-packet needs room for all its segments at once. The TUN thread (unlike the RX
+     * thread) may wait a little for it: what waits meanwhile is the kernel's TUN queue,
+     * which then pushes back on the LAN sender. The wait is bounded; past it, a drop. */
+    int need = offload_segments(buf, len);
     uint32_t room = ring_free(r) - b->pending[w];
+    for (int tries = 0; need > 0 && room < (uint32_t)need && tries < ROOM_TRIES; tries++) {
+        if (b->pending[w]) {
+            ring_produce_publish(r, b->pending[w]);
+            b->pending[w] = 0;
+        }
+        enclave_wake_worker(&srv->enclave, w);
+        sched_yield();
+        room = ring_free(r);
+    }
+    if (need > 0 && room < (uint32_t)need) {
+        srv->tun_drops[TUN_DROP_RING_FULL]++;
+        r->idx->dropped++;
+        return;
+    }
     uint8_t *out[OFFLOAD_SEGMENTS_MAX];
     size_t lens[OFFLOAD_SEGMENTS_MAX];
     int max = room < OFFLOAD_SEGMENTS_MAX ? (int)room : OFFLOAD_SEGMENTS_MAX;

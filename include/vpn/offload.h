@@ -31,6 +31,10 @@ int offload_enable(int tun_fd);
 int offload_split(const uint8_t *buf, size_t len, uint16_t mtu, uint8_t *const out[],
                   size_t lens[], int max);
 
+/* How many segments offload_split will cut this buffer into (1 for a plain packet), from its
+ * virtio header; 0 when it cannot say (malformed: offload_split will refuse it too). */
+int offload_segments(const uint8_t *buf, size_t len);
+
 /* The destination IPv4 address (host order) of a buffer read from an offloading TUN, or 0. */
 uint32_t offload_peek_dst(const uint8_t *buf, size_t len);
 
