@@ -84,6 +84,7 @@ Test(offload, split_tso_superpacket)
     memcpy(buf, &h, sizeof(h));
     int n = offload_split(buf, VNET_HDR_LEN + len, 1400, out, lens, OFFLOAD_SEGMENTS_MAX);
     cr_assert_eq(n, 11);
+    cr_assert_eq(offload_segments(buf, VNET_HDR_LEN + len), n, "the count the TUN thread reserves");
     for (int i = 0; i < n; i++) {
         size_t want = 52 + (i == n - 1 ? 100 : mss);
         cr_assert_eq(lens[i], want, "segment %d length", i);
