@@ -49,7 +49,19 @@ struct show_ctx {
     bool json;
     int n;
     uint64_t now;
+    struct qos_class_stats tc[QOS_USER_MAX + 8];   /* download side, from tc, when QoS is on */
+    int n_tc;
 };
+
+/* The tc class of a session's download, or NULL without QoS. */
+static const struct qos_class_stats *tc_of(const struct show_ctx *c, uint16_t major,
+                                           uint16_t minor)
+{
+    for (int i = 0; i < c->n_tc; i++)
+        if (c->tc[i].major == major && c->tc[i].minor == minor)
+            return &c->tc[i];
+    return NULL;
+}
 
 static void show_one(const struct session *s, void *arg)
 {
@@ -61,6 +73,9 @@ static void show_one(const struct session *s, void *arg)
     format_ipv4(s->vpn_ip, ip);
     uint16_t major, minor;
     qos_classid_for(c->srv->cfg, s->vpn_ip, &major, &minor);
+    const struct qos_class_stats *tc = tc_of(c, major, minor);
+    unsigned long long tc_drops = tc ? (unsigned long long)tc->drops : 0;
+    unsigned long long tc_rate = tc ? (unsigned long long)tc->rate_bps : 0;
     uint64_t age = (c->now - s->created_ms) / 1000;
     uint64_t idle = (c->now - __atomic_load_n(&s->last_rx_ms, __ATOMIC_RELAXED)) / 1000;
     if (c->json) {
@@ -69,25 +84,27 @@ static void show_one(const struct session *s, void *arg)
                 "\"worker\":%d,\"handshake_age_s\":%llu,\"idle_s\":%llu,\"rx_bytes\":%llu,"
                 "\"rx_packets\":%llu,\"tx_bytes\":%llu,\"tx_packets\":%llu,"
                 "\"upload_drops\":%llu,\"class\":\"%x:%x\",\"retiring\":%s,"
-                "\"rx_bps\":%llu,\"tx_bps\":%llu}",
+                "\"rx_bps\":%llu,\"tx_bps\":%llu,\"download_drops\":%llu,"
+                "\"class_rate_bps\":%llu}",
                 c->n ? "," : "", s->username, s->id, ip, ep, s->worker,
                 (unsigned long long)age, (unsigned long long)idle,
                 (unsigned long long)s->rx_bytes, (unsigned long long)s->rx_packets,
                 (unsigned long long)s->tx_bytes, (unsigned long long)s->tx_packets,
                 (unsigned long long)s->upload_drops, major, minor,
                 s->retire_at_ms ? "true" : "false", (unsigned long long)s->rx_bps,
-                (unsigned long long)s->tx_bps);
+                (unsigned long long)s->tx_bps, tc_drops, tc_rate);
     } else {
         fprintf(c->out,
                 "session %08x%s\n  user: %s\n  vpn ip: %s\n  endpoint: %s\n  worker: %d\n"
                 "  latest handshake: %llu s ago\n  transfer: %llu B received (%llu packets), "
                 "%llu B sent (%llu packets)\n  current rate: %.2f Mbit/s up, %.2f Mbit/s down\n"
-                "  upload drops (QoS): %llu\n  class: %x:%x\n\n",
+                "  upload drops (QoS): %llu\n  download drops (tc): %llu\n  class: %x:%x%s\n\n",
                 s->id, s->retire_at_ms ? " (rekey overlap)" : "", s->username, ip, ep,
                 s->worker, (unsigned long long)age, (unsigned long long)s->rx_bytes,
                 (unsigned long long)s->rx_packets, (unsigned long long)s->tx_bytes,
                 (unsigned long long)s->tx_packets, (double)s->rx_bps / 1e6,
-                (double)s->tx_bps / 1e6, (unsigned long long)s->upload_drops, major, minor);
+                (double)s->tx_bps / 1e6, (unsigned long long)s->upload_drops, tc_drops, major,
+                minor, c->srv->qos_active ? "" : " (QoS off)");
     }
     c->n++;
 }
@@ -152,8 +169,16 @@ void control_socket_serve(struct server *srv)
     if (strncmp(req, "show", 4) != 0) {
         fprintf(out, "error: unknown request (expected \"show\" or \"show json\")\n");
     } else {
-        struct show_ctx ctx = { .srv = srv, .out = out, .json = json,
-                                .now = clock_monotonic_ms() };
+        static struct show_ctx ctx;
+        memset(&ctx, 0, sizeof(ctx));
+        ctx.srv = srv;
+        ctx.out = out;
+        ctx.json = json;
+        ctx.now = clock_monotonic_ms();
+        if (srv->qos_active) {
+            int n = qos_read_stats(srv->tun_name, ctx.tc, (int)(sizeof(ctx.tc) / sizeof(ctx.tc[0])));
+            ctx.n_tc = n > 0 ? n : 0;
+        }
         char ip[16];
         if (json)
             fprintf(out, "{\"interface\":\"%s\",\"tun_ip\":\"%s\",\"port\":%u,\"workers\":%d,"

@@ -1,0 +1,34 @@
+#!/bin/bash
+# The tools: vpn-keygen interoperates with WireGuard's key format (wg, when installed, must
+# agree), vpn-token is SHA-256 of "user:password", vpnctl shows a live session (text and JSON).
+source "$(dirname "$0")/lib.sh"
+
+priv=$("$BIN/vpn-keygen" genkey)
+pub=$("$BIN/vpn-keygen" pubkey <<<"$priv")
+check "genkey gives a 44-character base64 key" test "${#priv}" -eq 44
+check "pubkey gives a 44-character base64 key" test "${#pub}" -eq 44
+if command -v wg >/dev/null; then
+    check "wg pubkey agrees with vpn-keygen pubkey" test "$(wg pubkey <<<"$priv")" = "$pub"
+    wpriv=$(wg genkey)
+    check "vpn-keygen pubkey reads wg genkey's keys" test "$("$BIN/vpn-keygen" pubkey <<<"$wpriv")" = "$(wg pubkey <<<"$wpriv")"
+fi
+check "vpn-keygen refuses a malformed key" bash -c "! $BIN/vpn-keygen pubkey <<<'not a key' 2>/dev/null"
+want=$(printf 'alice:wonderland' | sha256sum | cut -d' ' -f1)
+check "vpn-token = sha256(user:password)" test "$(printf 'wonderland' | "$BIN/vpn-token" --password-stdin alice)" = "$want"
+check "vpn-token refuses a name with ':'" bash -c "! printf x | $BIN/vpn-token --password-stdin 'a:b' 2>/dev/null"
+
+lab_up 1
+make_server_conf
+make_client_conf alice alice "$ALICE_TOKEN"
+start_server -t 2 || { fail "server starts"; finish; }
+start_client 1 alice || fail "client connects"
+out=$(ip netns exec "$PREFIX-srv" "$BIN/vpnctl" show -s "$WORK/server.sock")
+check "vpnctl show lists alice with her address" bash -c "grep -q 'user: alice' <<<'$out' && grep -q 'vpn ip: 10.8.0.10' <<<'$out'"
+json=$(ip netns exec "$PREFIX-srv" "$BIN/vpnctl" show --json -s "$WORK/server.sock")
+check "vpnctl show --json parses and has the session" bash -c "python3 -c 'import json,sys; j=json.load(sys.stdin); assert j[\"peers\"][0][\"user\"] == \"alice\"' <<<'$json'"
+check "vpnctl without a server: clear error, exit 1" bash -c "$BIN/vpnctl show -s $WORK/none.sock 2>&1 | grep -q 'cannot reach'; [ \${PIPESTATUS[0]} -eq 1 ]"
+status=$(cli 1 "$BIN/vpn-client" status -c "$WORK/alice.conf")
+check "vpn-client status shows the connection" grep -q "state: connected" <<<"$status"
+cli 1 "$BIN/vpn-client" disconnect -c "$WORK/alice.conf" >/dev/null
+check "vpn-client disconnect ends the client cleanly" wait_for "$WORK/alice.log" "Disconnected" 5
+finish
