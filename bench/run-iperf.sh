@@ -426,35 +426,9 @@ prepare_ours() {
     cp "$ROOT/conf/server.conf" "$OURS/server.conf" || return 1
     [ -f "$ROOT/conf/qos_classes.conf" ] && cp "$ROOT/conf/qos_classes.conf" "$OURS/"
     install -m 600 "$ROOT/conf/users.conf.example" "$OURS/users.conf" || return 1
-    python3 - "$OURS/server.conf" "server.listen_port=51820" "qos.enabled=false" \
-        "security.control_socket=$OURS/server.sock" "logging.file=$OURS/server-daemon.log" \
-        "logging.level=INFO" <<'PY' || return 1
-import re, sys
-path, overrides = sys.argv[1], sys.argv[2:]
-lines = open(path).read().split("\n")
-for ov in overrides:
-    key, value = ov.split("=", 1)
-    section, name = key.split(".", 1)
-    sec, done = None, False
-    for i, line in enumerate(lines):
-        m = re.match(r"\[(.*)\]", line)
-        if m:
-            if sec == section:
-                lines.insert(i, f"{name} = {value}")
-                done = True
-                break
-            sec = m.group(1)
-            continue
-        if sec == section and re.match(rf"{re.escape(name)}\s*=", line):
-            lines[i] = f"{name} = {value}"
-            done = True
-            break
-    if not done:
-        if sec != section:
-            lines.append(f"[{section}]")
-        lines.append(f"{name} = {value}")
-open(path, "w").write("\n".join(lines) + "\n")
-PY
+    python3 "$ROOT/tools/ini-set.py" "$OURS/server.conf" "server.listen_port=51820" \
+        "qos.enabled=false" "security.control_socket=$OURS/server.sock" \
+        "logging.file=$OURS/server-daemon.log" "logging.level=INFO" || return 1
     cat >"$OURS/client.conf" <<EOF
 [client]
 server_ip = $SRV_WAN_IP

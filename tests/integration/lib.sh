@@ -55,36 +55,9 @@ make_server_conf() {
     cp "$ROOT/conf/server.conf" "$ROOT/conf/qos_classes.conf" "$WORK/"
     cp "$ROOT/conf/users.conf.example" "$WORK/users.conf"
     chmod 600 "$WORK/users.conf"
-    python3 - "$WORK/server.conf" "server.listen_port=51820" "qos.enabled=false" \
-        "security.control_socket=$WORK/server.sock" "logging.file=$WORK/server-daemon.log" \
-        "$@" <<'PY'
-import sys, re
-path, overrides = sys.argv[1], sys.argv[2:]
-lines = open(path).read().split("\n")
-for ov in overrides:
-    key, value = ov.split("=", 1)
-    section, name = key.split(".", 1)
-    sec = None
-    done = False
-    for i, line in enumerate(lines):
-        m = re.match(r"\[(.*)\]", line)
-        if m:
-            if sec == section and not done:
-                lines.insert(i, f"{name} = {value}")
-                done = True
-                break
-            sec = m.group(1)
-            continue
-        if sec == section and re.match(rf"{re.escape(name)}\s*=", line):
-            lines[i] = f"{name} = {value}"
-            done = True
-            break
-    if not done:
-        if sec != section:
-            lines.append(f"[{section}]")
-        lines.append(f"{name} = {value}")
-open(path, "w").write("\n".join(lines))
-PY
+    python3 "$ROOT/tools/ini-set.py" "$WORK/server.conf" "server.listen_port=51820" \
+        "qos.enabled=false" "security.control_socket=$WORK/server.sock" \
+        "logging.file=$WORK/server-daemon.log" "$@"
 }
 
 # make_client_conf NAME USER TOKEN
