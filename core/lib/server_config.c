@@ -164,7 +164,7 @@ static const struct key_spec keys[] = {
     { "security", "user", V_USER, FIELD(user), 0, 0, false },
     { "security", "replay_window_ms", V_UINT, FIELD(replay_window_ms), 100, 600000, false },
     { "security", "keepalive", V_UINT, FIELD(keepalive_s), 1, 3600, false },
-    { "security", "rekey_interval", V_UINT, FIELD(rekey_interval_s), 60, 86400, false },
+    { "security", "rekey_interval", V_UINT, FIELD(rekey_interval_s), 15, 86400, false },
 
     { "logging", "level", V_LEVEL, FIELD(log_level), 0, 0, false },
     { "logging", "file", V_PATH_OPT, FIELD(log_file), 0, 0, false },

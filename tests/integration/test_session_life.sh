@@ -30,4 +30,16 @@ start_client 1 guest1 || fail "client connects"
 sleep 13
 check "keepalive: a quiet client's session survives the idle timeout" bash -c "! grep -q 'guest1 (10.8.0.100) ended' $WORK/server.log"
 check "keepalive: and the tunnel still works" cli 1 ping -c 1 -W 2 -q 192.168.100.10
+stop_pid "$CLIENT_PID_guest1"
+stop_pid "$SERVER_PID"
+
+# A real client rekeying under traffic: rekey_interval 15 s, a ping every 0.1 s for 20 s.
+: >"$WORK/server.log"
+make_server_conf security.rekey_interval=15
+start_server -t 2 || fail "server restarts"
+make_client_conf bob bob "$BOB_TOKEN"
+start_client 1 bob || fail "bob connects"
+loss=$(cli 1 ping -c 200 -i 0.1 -W 1 -q 192.168.100.10 | sed -n 's/.* \([0-9.]*\)% packet loss.*/\1/p')
+check "rekey under traffic: the client rekeyed by itself" grep -q "bob rekeyed" "$WORK/server.log"
+check "rekey under traffic: no ping lost (loss ${loss}%)" test "$loss" = 0
 finish
