@@ -1,12 +1,97 @@
-/* fork/execvp of system tools with their stderr captured through a pipe. */
+/* fork/exec of system tools (see run.h). */
 #include "vpn/run.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+enum { FD_SCAN_MAX = 65536 };   /* close-all fallback bound when close_range is missing */
+
+/* Child side: only async-signal-safe calls between fork and exec. */
+__attribute__((noreturn))
+static void exec_child(char *const argv[], int in_fd, int out_fd, int err_fd, int fd_max)
+{
+    /* The server blocks the signals its control thread waits for, and an exec'd program
+     * inherits the mask and ignored dispositions: give it the defaults. */
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    signal(SIGPIPE, SIG_DFL);
+
+    int fds[3] = { in_fd, out_fd, err_fd };
+    /* Move the three above stdio first, so that dup2 onto 0..2 cannot clobber one of them
+     * (a daemon with closed stdio may have been handed fd 0 or 1 by memfd_create or pipe). */
+    for (int i = 0; i < 3; i++)
+        if ((fds[i] = fcntl(fds[i], F_DUPFD, 3)) < 0)
+            _exit(127);
+    for (int i = 0; i < 3; i++)
+        if (dup2(fds[i], i) < 0)
+            _exit(127);
+    /* Nothing of the server's (TUN, UDP sockets, the enclave's channel) reaches the tool. */
+#ifdef SYS_close_range
+    if (syscall(SYS_close_range, 3U, ~0U, 0U) != 0)
+#endif
+        for (int fd = 3; fd < fd_max; fd++)
+            close(fd);
+    execvp(argv[0], argv);
+    if (!strchr(argv[0], '/')) {
+        char path[128];
+        snprintf(path, sizeof(path), "/usr/sbin/%s", argv[0]);
+        execv(path, argv);
+        snprintf(path, sizeof(path), "/sbin/%s", argv[0]);
+        execv(path, argv);
+    }
+    _exit(127);
+}
+
+pid_t run_spawn(char *const argv[], int in_fd, int out_fd, int err_fd)
+{
+    long open_max = sysconf(_SC_OPEN_MAX);
+    int fd_max = open_max < 0 || open_max > FD_SCAN_MAX ? FD_SCAN_MAX : (int)open_max;
+    int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (null_fd < 0)
+        return -1;
+    pid_t pid = fork();
+    if (pid == 0)
+        exec_child(argv, in_fd < 0 ? null_fd : in_fd, out_fd < 0 ? null_fd : out_fd,
+                   err_fd < 0 ? null_fd : err_fd, fd_max);
+    close(null_fd);
+    return pid;
+}
+
+int run_wait(pid_t pid)
+{
+    int status;
+    while (waitpid(pid, &status, 0) < 0)
+        if (errno != EINTR)
+            return -1;
+    if (WIFEXITED(status))
+        return WEXITSTATUS(status);
+    return 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+}
+
+void run_drain(int fd, char *buf, size_t cap)
+{
+    size_t n = 0;
+    char sink[512];
+    for (;;) {
+        char *dst = n + 1 < cap ? buf + n : sink;
+        size_t room = n + 1 < cap ? cap - 1 - n : sizeof(sink);
+        ssize_t r = read(fd, dst, room);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        if (dst == buf + n)
+            n += (size_t)r;
+    }
+    buf[n] = '\0';
+}
 
 int run_cmd(char *const argv[], char *err, size_t err_len)
 {
@@ -15,47 +100,24 @@ int run_cmd(char *const argv[], char *err, size_t err_len)
         err[0] = '\0';
     if (pipe2(pfd, O_CLOEXEC) != 0)
         goto cannot;
-    pid_t pid = fork();
+    pid_t pid = run_spawn(argv, -1, -1, pfd[1]);
+    close(pfd[1]);
     if (pid < 0) {
         close(pfd[0]);
-        close(pfd[1]);
         goto cannot;
     }
-    if (pid == 0) {
-        int null = open("/dev/null", O_RDWR);
-        if (null >= 0) {
-            dup2(null, 0);
-            dup2(null, 1);
-        }
-        dup2(pfd[1], 2);
-        execvp(argv[0], argv);
-        fprintf(stderr, "cannot run %s: %s\n", argv[0], strerror(errno));
-        _exit(127);
-    }
-    close(pfd[1]);
     char buf[512];
-    size_t got = 0;
-    ssize_t n;
-    while ((n = read(pfd[0], buf + got, sizeof(buf) - 1 - got)) > 0 || (n < 0 && errno == EINTR))
-        if (n > 0 && (got += (size_t)n) >= sizeof(buf) - 1)
-            break;
-    /* Drain the rest so that a chatty child never blocks on a full pipe. */
-    char sink[256];
-    while ((n = read(pfd[0], sink, sizeof(sink))) > 0 || (n < 0 && errno == EINTR))
-        ;
+    run_drain(pfd[0], buf, sizeof(buf));
     close(pfd[0]);
-    buf[got] = '\0';
-    int status;
-    while (waitpid(pid, &status, 0) < 0)
-        if (errno != EINTR)
-            return -1;
+    int status = run_wait(pid);
     if (err && err_len) {
-        char *nl = strchr(buf, '\n');
-        if (nl)
-            *nl = '\0';
-        snprintf(err, err_len, "%s", buf);
+        buf[strcspn(buf, "\n")] = '\0';
+        if (status == 127 && !buf[0])
+            snprintf(err, err_len, "cannot run %s", argv[0]);
+        else
+            snprintf(err, err_len, "%s", buf);
     }
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return status >= 128 ? -1 : status;
 cannot:
     if (err && err_len)
         snprintf(err, err_len, "cannot run %s: %s", argv[0], strerror(errno));

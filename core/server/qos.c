@@ -27,6 +27,7 @@
 #include "vpn/limits.h"
 #include "vpn/log.h"
 #include "vpn/server_config.h"
+#include "vpn/run.h"
 #include "vpn/units.h"
 
 enum {
@@ -64,7 +65,6 @@ enum {
     FILTER_HT = 2,
     FILTER_BUCKETS = 256,
     ERR_CAP = 4096,             /* tc's stderr kept for the reason; the rest is discarded */
-    FD_SCAN_MAX = 65536,        /* close-all fallback bound when close_range is missing */
 };
 
 static enum qos_leaf leaf_in_use = QOS_LEAF_FQ_CODEL;
@@ -83,86 +83,6 @@ static void set_why(char *why, size_t len, const char *fmt, ...)
 }
 
 /* ---- running tc ---- */
-
-/* Child side of spawn: only async-signal-safe calls between fork and exec. */
-__attribute__((noreturn))
-static void exec_tc(char *const argv[], int in_fd, int out_fd, int err_fd, int fd_max)
-{
-    /* The server blocks the signals its signal thread waits for, and an exec'd program
-     * inherits the mask and ignored dispositions: give tc the defaults. */
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
-    signal(SIGPIPE, SIG_DFL);
-
-    int fds[3] = { in_fd, out_fd, err_fd };
-    /* Move the three above stdio first, so that dup2 onto 0..2 cannot clobber one of them
-     * (a daemon with closed stdio may have been handed fd 0 or 1 by memfd_create or pipe). */
-    for (int i = 0; i < 3; i++)
-        if ((fds[i] = fcntl(fds[i], F_DUPFD, 3)) < 0)
-            _exit(127);
-    for (int i = 0; i < 3; i++)
-        if (dup2(fds[i], i) < 0)
-            _exit(127);
-    /* Nothing of the server's (TUN, UDP sockets, the enclave's socket) reaches tc. */
-#ifdef SYS_close_range
-    if (syscall(SYS_close_range, 3U, ~0U, 0U) != 0)
-#endif
-        for (int fd = 3; fd < fd_max; fd++)
-            close(fd);
-    execvp("tc", argv);
-    /* sudo's and cron's PATH may lack the sbin directories where iproute2 lives. */
-    execv("/usr/sbin/tc", argv);
-    execv("/sbin/tc", argv);
-    _exit(127);
-}
-
-/* Starts tc with argv; -1 for any of the fds means /dev/null. Returns the pid or -1. */
-static pid_t spawn_tc(char *const argv[], int in_fd, int out_fd, int err_fd)
-{
-    long open_max = sysconf(_SC_OPEN_MAX);
-    int fd_max = open_max < 0 || open_max > FD_SCAN_MAX ? FD_SCAN_MAX : (int)open_max;
-    int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
-    if (null_fd < 0)
-        return -1;
-    pid_t pid = fork();
-    if (pid == 0)
-        exec_tc(argv, in_fd < 0 ? null_fd : in_fd, out_fd < 0 ? null_fd : out_fd,
-                err_fd < 0 ? null_fd : err_fd, fd_max);
-    close(null_fd);
-    return pid;
-}
-
-/* Returns tc's exit status, 128 + signal when it was killed, or -1. */
-static int wait_tc(pid_t pid)
-{
-    int status;
-    while (waitpid(pid, &status, 0) < 0)
-        if (errno != EINTR)
-            return -1;
-    if (WIFEXITED(status))
-        return WEXITSTATUS(status);
-    return 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
-}
-
-/* Reads fd to EOF, keeping the first cap - 1 bytes NUL-terminated in buf. */
-static void drain(int fd, char *buf, size_t cap)
-{
-    size_t n = 0;
-    char sink[512];
-    for (;;) {
-        char *dst = n + 1 < cap ? buf + n : sink;
-        size_t room = n + 1 < cap ? cap - 1 - n : sizeof(sink);
-        ssize_t r = read(fd, dst, room);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            break;
-        if (dst == buf + n)
-            n += (size_t)r;
-    }
-    buf[n] = '\0';
-}
 
 /* Copies line number lineno (1-based) of script into out, without its newline. */
 static void script_line(const char *script, int lineno, char *out, size_t cap)
@@ -229,7 +149,7 @@ static int run_batch(const char *script, size_t len, char *why, size_t why_len)
         set_why(why, why_len, "tc batch set-up: %s", strerror(errno));
         goto out;
     }
-    pid_t pid = spawn_tc(argv, in_fd, -1, err_pipe[1]);
+    pid_t pid = run_spawn(argv, in_fd, -1, err_pipe[1]);
     if (pid < 0) {
         set_why(why, why_len, "fork for tc: %s", strerror(errno));
         goto out;
@@ -238,8 +158,8 @@ static int run_batch(const char *script, size_t len, char *why, size_t why_len)
     err_pipe[1] = -1;
 
     char err[ERR_CAP];
-    drain(err_pipe[0], err, sizeof(err));
-    int status = wait_tc(pid);
+    run_drain(err_pipe[0], err, sizeof(err));
+    int status = run_wait(pid);
     if (status == 0)
         rc = 0;
     else
@@ -525,9 +445,9 @@ void qos_teardown(const char *ifname)
     if (!valid_ifname(ifname))
         return;
     char *argv[] = { "tc", "qdisc", "del", "dev", (char *)ifname, "root", NULL };
-    pid_t pid = spawn_tc(argv, -1, -1, -1);
+    pid_t pid = run_spawn(argv, -1, -1, -1);
     if (pid > 0)
-        wait_tc(pid);
+        run_wait(pid);
 }
 
 uint16_t qos_user_minor(const struct server_config *cfg, int user_index)
@@ -577,7 +497,7 @@ int qos_read_stats(const char *ifname, struct qos_class_stats *out, int max)
     if (pipe2(out_pipe, O_CLOEXEC) != 0)
         return -1;
     char *argv[] = { "tc", "-s", "class", "show", "dev", (char *)ifname, NULL };
-    pid_t pid = spawn_tc(argv, -1, out_pipe[1], -1);
+    pid_t pid = run_spawn(argv, -1, out_pipe[1], -1);
     close(out_pipe[1]);
     if (pid < 0) {
         close(out_pipe[0]);
@@ -587,7 +507,7 @@ int qos_read_stats(const char *ifname, struct qos_class_stats *out, int max)
     if (!f) {
         close(out_pipe[0]);
         kill(pid, SIGKILL);
-        wait_tc(pid);
+        run_wait(pid);
         return -1;
     }
 
@@ -619,5 +539,5 @@ int qos_read_stats(const char *ifname, struct qos_class_stats *out, int max)
     }
     free(line);
     fclose(f);
-    return wait_tc(pid) == 0 ? n : -1;
+    return run_wait(pid) == 0 ? n : -1;
 }

@@ -1,12 +1,26 @@
-/* Running system tools (tc, iptables) without a shell: fork + execvp of an argv array. */
+/* Running system tools (tc, iptables) without a shell: fork + exec of an argv array, with
+ * nothing of ours inherited (no TUN, no sockets, the default signal mask). One
+ * implementation for every caller. */
 #ifndef VPN_RUN_H
 #define VPN_RUN_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
-/* Runs argv[0] with argv, stdin from /dev/null, stdout discarded. Returns its exit status
- * (0 = success), or -1 if it could not be started or was killed. When err is given, the
- * first line of the program's stderr (or the reason it could not run) is copied there. */
+/* Starts argv[0] (searched in PATH, then /usr/sbin and /sbin, where iproute2 and iptables
+ * live but sudo's or cron's PATH may not look) with in_fd, out_fd and err_fd as its stdin,
+ * stdout and stderr (-1: /dev/null). Returns the pid, or -1. */
+pid_t run_spawn(char *const argv[], int in_fd, int out_fd, int err_fd);
+
+/* Waits for pid: its exit status, 128 + the signal that killed it, or -1. */
+int run_wait(pid_t pid);
+
+/* Reads fd to EOF, keeping the first cap - 1 bytes NUL-terminated in buf. */
+void run_drain(int fd, char *buf, size_t cap);
+
+/* run_spawn with stdin and stdout on /dev/null; returns the exit status (0 = success), or -1
+ * if it could not be started. When err is given, the first line of the program's stderr (or
+ * why it could not run) is copied there. */
 int run_cmd(char *const argv[], char *err, size_t err_len);
 
 #endif
