@@ -478,21 +478,8 @@ setup_ours() {
     return 0
 }
 
-server_show() {
-    python3 - "$1" <<'PY'
-import socket, sys
-s = socket.socket(socket.AF_UNIX)
-s.settimeout(3)
-s.connect(sys.argv[1])
-s.sendall(b"show")
-out = b""
-while True:
-    b = s.recv(65536)
-    if not b:
-        break
-    out += b
-print(out.decode(errors="replace"))
-PY
+server_show() {   # server_show SOCKET: the status tool's text
+    "$BIN/vpnctl" show -s "$1"
 }
 
 teardown_ours() {
@@ -759,7 +746,8 @@ main() {
     BUILD_INFO="$(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo unknown)"
     BUILD_INFO+=" (binaries built $(date -r "$BIN/vpn-server" '+%Y-%m-%d %H:%M:%S'))"
     mkdir -p "$WORK/bin"
-    cp -p "$BIN/vpn-server" "$BIN/vpn-enclave" "$BIN/vpn-client" "$BIN/vpn-keygen" "$WORK/bin/" ||
+    cp -p "$BIN/vpn-server" "$BIN/vpn-enclave" "$BIN/vpn-client" "$BIN/vpn-keygen" "$BIN/vpnctl" \
+        "$WORK/bin/" ||
         die "could not copy the binaries"
     BIN=$WORK/bin
 

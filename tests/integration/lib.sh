@@ -118,20 +118,12 @@ stop_pid() {
     wait "$1" 2>/dev/null
 }
 
-server_status() {   # server_status [json]
-    python3 - "$WORK/server.sock" "${1:-}" <<'PY'
-import socket, sys
-s = socket.socket(socket.AF_UNIX)
-s.connect(sys.argv[1])
-s.sendall(("show " + sys.argv[2]).encode())
-out = b""
-while True:
-    b = s.recv(65536)
-    if not b:
-        break
-    out += b
-print(out.decode())
-PY
+server_status() {   # server_status [json]: the status tool, as an operator would run it
+    if [ "${1:-}" = json ]; then
+        "$BIN/vpnctl" show --json -s "$WORK/server.sock"
+    else
+        "$BIN/vpnctl" show -s "$WORK/server.sock"
+    fi
 }
 
 # json_get 'python expression on j' : reads the server's JSON status.

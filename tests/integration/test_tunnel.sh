@@ -36,52 +36,44 @@ check "ping 192.168.100.10 through the tunnel" cli 1 ping -c 3 -i 0.2 -W 2 -q 19
 # 50 MB each way, checksummed at both ends.
 head -c 50000000 /dev/urandom >"$WORK/up.bin"
 want=$(sha256sum <"$WORK/up.bin" | cut -d' ' -f1)
-lan python3 - "$WORK/recv.bin" <<'PY' &
+# transfer RECEIVER_NS BIND_ADDR PORT SENDER_NS DEST_ADDR OUT: copies up.bin over TCP through
+# the tunnel; the receiver writes what arrives to OUT.
+transfer() {
+    ip netns exec "$1" python3 - "$2" "$3" "$6" <<'PY' &
 import socket, sys
+addr, port, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("192.168.100.10", 7001)); s.listen(1); s.settimeout(60)
+s.bind((addr, port)); s.listen(1); s.settimeout(60)
 c, _ = s.accept(); c.settimeout(60)
-with open(sys.argv[1], "wb") as f:
+with open(out, "wb") as f:
     while True:
         b = c.recv(1 << 16)
         if not b: break
         f.write(b)
 PY
-rpid=$!; PIDS+=("$rpid")
-sleep 0.5
+    local rpid=$!
+    PIDS+=("$rpid")
+    sleep 0.5
+    ip netns exec "$4" python3 - "$5" "$3" "$WORK/up.bin" <<'PY'
+import socket, sys
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=60)
+s.sendall(open(sys.argv[3], "rb").read()); s.shutdown(socket.SHUT_WR); s.recv(1)
+PY
+    wait "$rpid"
+}
 start=$(date +%s.%N)
-cli 1 python3 -c "
-import socket,sys
-s=socket.create_connection(('192.168.100.10',7001),timeout=60)
-s.sendall(open('$WORK/up.bin','rb').read()); s.shutdown(socket.SHUT_WR); s.recv(1)"
-wait $rpid
+transfer "$PREFIX-lan" 192.168.100.10 7001 "$PREFIX-c1" 192.168.100.10 "$WORK/recv.bin"
 secs=$(echo "$(date +%s.%N) - $start" | bc 2>/dev/null || echo "?")
 got=$(sha256sum <"$WORK/recv.bin" | cut -d' ' -f1)
 check "50 MB client -> LAN arrives intact (${secs}s)" test "$want" = "$got"
 
-cli 1 python3 - "$WORK/down.bin" <<'PY' &
-import socket, sys
-s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("0.0.0.0", 7002)); s.listen(1); s.settimeout(60)
-c, _ = s.accept(); c.settimeout(60)
-with open(sys.argv[1], "wb") as f:
-    while True:
-        b = c.recv(1 << 16)
-        if not b: break
-        f.write(b)
-PY
-rpid=$!; PIDS+=("$rpid")
-sleep 0.5
-lan python3 -c "
-import socket
-s=socket.create_connection(('10.8.0.10',7002),timeout=60)
-s.sendall(open('$WORK/up.bin','rb').read()); s.shutdown(socket.SHUT_WR); s.recv(1)"
-wait $rpid
+transfer "$PREFIX-c1" 0.0.0.0 7002 "$PREFIX-lan" 10.8.0.10 "$WORK/down.bin"
 got=$(sha256sum <"$WORK/down.bin" | cut -d' ' -f1)
 check "50 MB LAN -> client arrives intact" test "$want" = "$got"
 
 # The status socket knows the session.
-check "control socket shows alice's session" bash -c "$(declare -f server_status); WORK=$WORK; server_status | grep -q 'user: alice'"
+shows_alice() { server_status | grep -q 'user: alice'; }
+check "control socket shows alice's session" shows_alice
 
 # Clean shutdown: DISCONNECT reaches the client, nothing is left behind.
 workers=$(pgrep -P "$enclave_pid" | tr '\n' ' ')
