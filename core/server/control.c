@@ -188,6 +188,29 @@ static void end_session(struct server *srv, struct session *s, bool erase_keys, 
     sessions_remove(&srv->sessions, s);
 }
 
+/* The upload policer of a new session (REQUIREMENTS.md section 6): its user's class when it
+ * has one, else the default class's bucket, shared by all its users as the tc class is. */
+static void choose_upload_policer(struct server *srv, struct session *s, uint64_t now_ms)
+{
+    const struct server_config *cfg = srv->cfg;
+    s->upload = &s->upload_own;
+    if (!cfg->qos_enabled || !srv->qos_active) {    /* off, or tc refused: no QoS at all */
+        qos_bucket_init_htb(&s->upload_own, NULL, 0, 0, now_ms * 1000);    /* unlimited */
+        return;
+    }
+    for (int i = 0; i < cfg->n_users; i++) {
+        const struct qos_user *u = &cfg->users[i];
+        if (u->vpn_ip == s->vpn_ip && u->class_index >= 0) {
+            const struct qos_class *c = &cfg->classes[u->class_index];
+            qos_bucket_init_htb(&s->upload_own, &srv->upload_link, c->rate_bps, c->ceil_bps,
+                                now_ms * 1000);
+            qos_bucket_set_prio(&s->upload_own, c->priority);
+            return;
+        }
+    }
+    s->upload = &srv->default_upload;
+}
+
 static void on_accepted(struct server *srv, struct ctl_event *ev)
 {
     struct pending *p = pending_of(ev->meta.cookie);
@@ -210,25 +233,7 @@ static void on_accepted(struct server *srv, struct ctl_event *ev)
     s->endpoint = ev->meta.peer;
     s->created_ms = now;
     s->last_rx_ms = now;
-    uint16_t major, minor;
-    qos_classid_for(srv->cfg, s->vpn_ip, &major, &minor);
-    uint64_t rate = 0, ceil = 0;
-    int prio = QOS_DEFAULT_PRIO;
-    if (srv->cfg->qos_enabled) {
-        rate = srv->cfg->default_rate_bps;
-        ceil = srv->cfg->default_ceil_bps;
-        for (int i = 0; i < srv->cfg->n_users; i++) {
-            const struct qos_user *u = &srv->cfg->users[i];
-            if (u->vpn_ip == s->vpn_ip && u->class_index >= 0) {
-                rate = srv->cfg->classes[u->class_index].rate_bps;
-                ceil = srv->cfg->classes[u->class_index].ceil_bps;
-                prio = srv->cfg->classes[u->class_index].priority;
-            }
-        }
-    }
-    qos_bucket_init_htb(&s->upload, srv->cfg->qos_enabled ? &srv->upload_link : NULL, rate, ceil,
-                        now * 1000);
-    qos_bucket_set_prio(&s->upload, prio);
+    choose_upload_policer(srv, s, now);
 
     struct session *old = current_of(s->username);
     if (old) {

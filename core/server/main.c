@@ -275,7 +275,11 @@ int main(int argc, char **argv)
         } else {
             log_warn("Failed to setup QoS: %s", why);
         }
-        qos_link_init(&srv.upload_link, cfg.total_bandwidth_bps, clock_monotonic_ms() * 1000);
+        uint64_t now_us = clock_monotonic_ms() * 1000;
+        qos_link_init(&srv.upload_link, cfg.total_bandwidth_bps, now_us);
+        qos_bucket_init_htb(&srv.default_upload, &srv.upload_link, cfg.default_rate_bps,
+                            cfg.default_ceil_bps, now_us);
+        qos_bucket_set_prio(&srv.default_upload, QOS_DEFAULT_PRIO);
     }
     if (cfg.nat_interface[0]) {
         if (nat_enable(&cfg, why, sizeof(why)) != 0) {

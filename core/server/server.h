@@ -75,6 +75,8 @@ struct server {
     struct session_tables sessions;
     struct pool pool;
     struct qos_link upload_link;    /* TX thread */
+    struct qos_bucket default_upload; /* TX thread: one policer for every default-class user,
+                                         as they share one tc class on the way down */
 
     /* TX -> control */
     struct cds_wfcq_head events_head;

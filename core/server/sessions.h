@@ -34,7 +34,8 @@ struct session {
     uint64_t last_rx_ms;            /* last authenticated packet (monotonic), read by control */
     uint64_t rx_bytes, rx_packets;
     uint64_t upload_drops;
-    struct qos_bucket upload;
+    struct qos_bucket *upload;      /* &upload_own, or the default class's shared bucket */
+    struct qos_bucket upload_own;
     /* TUN thread */
     uint64_t tx_bytes, tx_packets;
 

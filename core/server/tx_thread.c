@@ -93,7 +93,7 @@ static uint32_t deliver(struct server *srv, struct ring *r, uint64_t now_ms, uin
                 srv->tx_drops[TX_DROP_NO_SESSION]++;
                 break;
             }
-            if (!qos_bucket_pass(&ses->upload, s->meta.len, t_us)) {
+            if (!qos_bucket_pass(ses->upload, s->meta.len, t_us)) {
                 ses->upload_drops++;
                 srv->tx_drops[TX_DROP_UPLOAD_QOS]++;
                 break;
