@@ -315,11 +315,6 @@ static void do_erase(struct worker *w, struct pkt_slot *req)
         secrets_erase_slot(k);
         w->shm->ctl.sessions--;
     }
-    struct pkt_slot *out = dec_result(w);
-    if (out) {
-        out->meta = req->meta;
-        commit_dec(w, out, RES_ERASED, 0);
-    }
 }
 
 void worker_handle(struct worker *w, struct ring *from, struct pkt_slot *req, uint64_t now_ms)

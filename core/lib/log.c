@@ -31,11 +31,6 @@ int log_init(int level, const char *path)
     return 0;
 }
 
-void log_set_level(int level)
-{
-    log_threshold = level;
-}
-
 void log_msg(int level, const char *fmt, ...)
 {
     if (level < log_threshold || level < LOG_DEBUG || level > LOG_ERROR)

@@ -146,6 +146,31 @@ static void show_drops(struct server *srv, FILE *out, bool json)
     fprintf(out, json ? "}" : "\n");
 }
 
+/* Each enclave worker: PID, sessions whose keys it holds, packets it sealed and opened, and
+ * how long since its loop last ran (a wedged worker shows a growing age under load). */
+static void show_workers(struct server *srv, FILE *out, bool json)
+{
+    uint64_t now = clock_realtime_ms();
+    if (json)
+        fprintf(out, "\"enclave_workers\":[");
+    for (int w = 0; w < srv->enclave.workers; w++) {
+        const struct worker_ctl *c = &srv->enclave.shm[w]->ctl;
+        uint64_t beat = __atomic_load_n(&c->heartbeat_ms, __ATOMIC_RELAXED);
+        unsigned long long age = beat && now > beat ? (unsigned long long)(now - beat) : 0;
+        if (json)
+            fprintf(out, "%s{\"worker\":%d,\"pid\":%u,\"sessions\":%u,\"decrypted\":%llu,"
+                         "\"encrypted\":%llu,\"loop_age_ms\":%llu}", w ? "," : "", w, c->pid,
+                    c->sessions, (unsigned long long)c->packets_decrypted,
+                    (unsigned long long)c->packets_encrypted, age);
+        else
+            fprintf(out, "enclave worker %d: pid %u, %u sessions, %llu packets opened, %llu sealed, "
+                         "loop ran %llu ms ago\n", w, c->pid, c->sessions,
+                    (unsigned long long)c->packets_decrypted,
+                    (unsigned long long)c->packets_encrypted, age);
+    }
+    fprintf(out, json ? "]," : "\n");
+}
+
 void control_socket_serve(struct server *srv)
 {
     int c = accept4(srv->control_fd, NULL, NULL, SOCK_CLOEXEC);
@@ -193,6 +218,7 @@ void control_socket_serve(struct server *srv)
                     srv->tun_name, format_ipv4(srv->cfg->tun_ip, ip), srv->cfg->tun_prefix,
                     srv->cfg->listen_port, srv->enclave.public_key, srv->enclave.workers,
                     srv->live_sessions);
+        show_workers(srv, out, json);
         if (json) {
             show_drops(srv, out, true);
             fprintf(out, ",\"peers\":[");

@@ -160,19 +160,3 @@ void qos_bucket_set_prio(struct qos_bucket *b, int prio)
 {
     b->prio = (uint8_t)(prio < 0 ? 0 : prio >= QOS_PRIO_LEVELS ? QOS_PRIO_LEVELS - 1 : prio);
 }
-
-/* The millisecond API: a clock past UINT64_MAX / 1000 ms (585 million years) saturates. */
-static uint64_t ms_to_us(uint64_t ms)
-{
-    return ms > UINT64_MAX / 1000 ? UINT64_MAX : ms * 1000;
-}
-
-void qos_bucket_init(struct qos_bucket *b, uint64_t ceil_bps, uint64_t now_ms)
-{
-    qos_bucket_init_htb(b, NULL, ceil_bps, ceil_bps, ms_to_us(now_ms));
-}
-
-bool qos_bucket_take(struct qos_bucket *b, uint32_t len, uint64_t now_ms)
-{
-    return qos_bucket_pass(b, len, ms_to_us(now_ms));
-}

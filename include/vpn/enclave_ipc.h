@@ -54,7 +54,6 @@ enum enclave_result {
     RES_ACCEPTED = 5,       /* out_dec: data = CONNECT_RESP to send to meta.peer */
     RES_REPLY = 6,          /* out_dec: data = a failure CONNECT_RESP to send to meta.peer;
                                aux = its status */
-    RES_ERASED = 7,         /* out_dec: session_id's keys are gone */
     RES_SEALED = 8,         /* out_enc: datagram to send to meta.peer */
 };
 
@@ -117,12 +116,5 @@ static inline void worker_rings_init(struct worker_rings *wr, struct worker_shm 
     wr->out_enc = RING_VIEW(&m->out_enc);
 }
 
-/* Parameters the main process gives the enclave on its command line (numbers only: keys and
- * paths to secrets are read by the enclave itself). */
-struct enclave_params {
-    int workers;
-    uint32_t replay_window_ms;
-    uint16_t tun_mtu;
-};
 
 #endif

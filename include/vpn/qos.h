@@ -131,10 +131,5 @@ bool qos_bucket_pass(struct qos_bucket *b, uint32_t len, uint64_t now_us);
 /* HTB's prio: lower borrows first (clamped to 0..7; init sets 0). */
 void qos_bucket_set_prio(struct qos_bucket *b, int prio);
 
-/* The original ceiling-only limiter on a millisecond clock, kept for existing callers:
- * init = qos_bucket_init_htb(b, NULL, ceil, ceil, now_ms * 1000); take = qos_bucket_pass
- * with now_ms * 1000. Do not mix the two clocks on one bucket. */
-void qos_bucket_init(struct qos_bucket *b, uint64_t ceil_bps, uint64_t now_ms);
-bool qos_bucket_take(struct qos_bucket *b, uint32_t len, uint64_t now_ms);
 
 #endif
