@@ -19,7 +19,6 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "client.h"
@@ -28,6 +27,7 @@
 #include "vpn/netaddr.h"
 #include "vpn/proto.h"
 #include "vpn/tun.h"
+#include "vpn/unix_socket.h"
 
 static const char DEFAULT_CONFIG[] = "/etc/vpnse/client.conf";
 
@@ -110,26 +110,6 @@ static int server_key(struct client *c, const char *given)
     return 0;
 }
 
-static int control_listen(const char *path)
-{
-    struct sockaddr_un sa = { .sun_family = AF_UNIX };
-    if (strlen(path) >= sizeof(sa.sun_path))
-        return -1;
-    strcpy(sa.sun_path, path);
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    if (fd < 0)
-        return -1;
-    unlink(path);
-    mode_t old = umask(077);
-    int rc = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
-    umask(old);
-    if (rc != 0 || listen(fd, 4) != 0) {
-        close(fd);
-        return -1;
-    }
-    return fd;
-}
-
 static void control_serve(struct client *c)
 {
     int s = accept4(c->control_fd, NULL, NULL, SOCK_CLOEXEC);
@@ -172,25 +152,12 @@ static int ask_running(const char *config, const char *what)
         return 2;
     }
     sodium_memzero(cfg.auth_token, sizeof(cfg.auth_token));
-    struct sockaddr_un sa = { .sun_family = AF_UNIX };
-    if (strlen(cfg.control_socket) >= sizeof(sa.sun_path)) {
-        fprintf(stderr, "vpn-client: control_socket path too long\n");
-        return 2;
-    }
-    memcpy(sa.sun_path, cfg.control_socket, strlen(cfg.control_socket) + 1);
-    int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (s < 0 || connect(s, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+    int rc = unix_request(cfg.control_socket, what, stdout);
+    if (rc != 0) {
         fprintf(stderr, "vpn-client: no running client at %s (%s)\n", cfg.control_socket,
-                strerror(errno));
+                strerror(-rc));
         return 1;
     }
-    ssize_t w = write(s, what, strlen(what));
-    (void)w;
-    char buf[2048];
-    ssize_t n;
-    while ((n = read(s, buf, sizeof(buf))) > 0)
-        fwrite(buf, 1, (size_t)n, stdout);
-    close(s);
     return 0;
 }
 
@@ -209,9 +176,10 @@ static int run(struct client *c, const char *given_key)
         log_error("Failed to create TUN interface: %s", strerror(-c->tun_fd));
         return 1;
     }
-    c->control_fd = control_listen(c->cfg->control_socket);
+    c->control_fd = unix_listen(c->cfg->control_socket);
     if (c->control_fd < 0)
-        log_warn("No control socket at %s: %s", c->cfg->control_socket, strerror(errno));
+        log_warn("No control socket at %s: %s", c->cfg->control_socket,
+                 strerror(-c->control_fd));
 
     c->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     pthread_t tun_thread;

@@ -6,9 +6,8 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <unistd.h>
+
+#include "vpn/unix_socket.h"
 
 static int usage(void)
 {
@@ -33,23 +32,10 @@ int main(int argc, char **argv)
         else
             return usage();
     }
-    struct sockaddr_un sa = { .sun_family = AF_UNIX };
-    if (strlen(path) >= sizeof(sa.sun_path))
-        return usage();
-    memcpy(sa.sun_path, path, strlen(path) + 1);
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
-        fprintf(stderr, "vpnctl: cannot reach the server at %s: %s\n", path, strerror(errno));
+    int rc = unix_request(path, request, stdout);
+    if (rc != 0) {
+        fprintf(stderr, "vpnctl: cannot reach the server at %s: %s\n", path, strerror(-rc));
         return 1;
     }
-    if (write(fd, request, strlen(request)) < 0) {
-        fprintf(stderr, "vpnctl: %s\n", strerror(errno));
-        return 1;
-    }
-    char buf[4096];
-    ssize_t n;
-    while ((n = read(fd, buf, sizeof(buf))) > 0)
-        fwrite(buf, 1, (size_t)n, stdout);
-    close(fd);
     return 0;
 }

@@ -13,26 +13,11 @@
 #include "server.h"
 #include "vpn/log.h"
 #include "vpn/netaddr.h"
+#include "vpn/unix_socket.h"
 
 int control_socket_open(const char *path)
 {
-    struct sockaddr_un sa = { .sun_family = AF_UNIX };
-    if (strlen(path) >= sizeof(sa.sun_path))
-        return -ENAMETOOLONG;
-    strcpy(sa.sun_path, path);
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    if (fd < 0)
-        return -errno;
-    unlink(path);
-    mode_t old = umask(077);
-    int rc = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
-    umask(old);
-    if (rc != 0 || chmod(path, 0600) != 0 || listen(fd, 8) != 0) {
-        int e = errno;
-        close(fd);
-        return -e;
-    }
-    return fd;
+    return unix_listen(path);
 }
 
 void control_socket_close(int fd, const char *path)

@@ -4,6 +4,7 @@
 #define SERVER_ENCLAVE_LINK_H
 
 #include <sched.h>
+#include <stddef.h>
 #include <stdbool.h>
 #include <sys/types.h>
 #include <unistd.h>
@@ -56,22 +57,39 @@ static inline void enclave_wake_worker(struct enclave_link *e, int w)
     }
 }
 
-/* Producer side of an in_* ring with *pending slots filled but unpublished: true when one more
- * fits. When the ring is full, the pending slots are published and the worker woken and given
- * the CPU once before the caller drops: with more busy threads than cores a worker is often
- * just descheduled, and a brief yield costs far less than the TCP loss a drop causes. */
+/* Producer side of an in_* ring with *pending slots filled but unpublished: true when `need`
+ * more fit. Otherwise the pending slots are published and the worker is woken and given the
+ * CPU, up to `tries` times, before the caller drops: with more busy threads than cores a
+ * worker is often just descheduled, and a brief yield costs far less than the TCP loss a drop
+ * causes. */
 static inline bool enclave_ring_room(struct enclave_link *e, int w, struct ring *r,
-                                     uint32_t *pending)
+                                     uint32_t *pending, uint32_t need, int tries)
 {
-    if (ring_free(r) > *pending)
-        return true;
-    if (*pending) {
-        ring_produce_publish(r, *pending);
-        *pending = 0;
+    for (int i = 0; ring_free(r) - *pending < need; i++) {
+        if (i == tries)
+            return false;
+        if (*pending) {
+            ring_produce_publish(r, *pending);
+            *pending = 0;
+        }
+        enclave_wake_worker(e, w);
+        sched_yield();
     }
-    enclave_wake_worker(e, w);
-    sched_yield();
-    return ring_free(r) > 0;
+    return true;
+}
+
+/* Publishes a producer thread's batch: for each worker with pending[w] filled slots in the
+ * ring at offset `which` of struct worker_rings (offsetof(struct worker_rings, in_rx), ...),
+ * makes them visible and rings the worker's doorbell if it sleeps. */
+static inline void enclave_publish_batch(struct enclave_link *e, size_t which, uint32_t *pending)
+{
+    for (int w = 0; w < e->workers; w++) {
+        if (!pending[w])
+            continue;
+        ring_produce_publish((struct ring *)((char *)&e->rings[w] + which), pending[w]);
+        pending[w] = 0;
+        enclave_wake_worker(e, w);
+    }
 }
 
 /* The worker that owns a session id. */

@@ -69,7 +69,7 @@ static void enqueue(struct server *srv, struct rx_batch *b, int w, uint16_t op, 
                     const uint8_t *data, size_t len, const struct sockaddr_in6 *from)
 {
     struct ring *r = &srv->enclave.rings[w].in_rx;
-    if (!enclave_ring_room(&srv->enclave, w, r, &b->pending[w])) {
+    if (!enclave_ring_room(&srv->enclave, w, r, &b->pending[w], 1, 1)) {
         srv->rx_drops[RX_DROP_RING_FULL]++;
         r->idx->dropped++;
         return;
@@ -117,17 +117,6 @@ static void classify(struct server *srv, struct rx_batch *b, int i)
     enqueue(srv, b, enclave_worker_of(&srv->enclave, sid), OP_DECRYPT, sid, pkt, len, &b->from[i]);
 }
 
-static void publish(struct server *srv, struct rx_batch *b)
-{
-    for (int w = 0; w < srv->enclave.workers; w++) {
-        if (!b->pending[w])
-            continue;
-        ring_produce_publish(&srv->enclave.rings[w].in_rx, b->pending[w]);
-        b->pending[w] = 0;
-        enclave_wake_worker(&srv->enclave, w);
-    }
-}
-
 void *rx_thread_main(void *arg)
 {
     struct server *srv = arg;
@@ -153,7 +142,7 @@ void *rx_thread_main(void *arg)
         for (int i = 0; i < n; i++)
             classify(srv, b, i);
         rcu_read_unlock();
-        publish(srv, b);
+        enclave_publish_batch(&srv->enclave, offsetof(struct worker_rings, in_rx), b->pending);
         rcu_quiescent_state();
     }
     rcu_unregister_thread();

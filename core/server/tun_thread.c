@@ -37,17 +37,17 @@ static void fill_meta(struct pkt_slot *slot, const struct session *s, const stru
     slot->meta.peer = *ep;
 }
 
-/* The ring of the worker that owns dst's session, with room for at least one more slot, or
- * NULL (counted). */
+/* The ring of the worker that owns dst's session, with room for `need` more slots (waiting up
+ * to `tries` yields for it), or NULL (counted). */
 static struct ring *ring_for(struct server *srv, struct tun_batch *b, uint32_t dst,
-                             struct session **sp, int *wp)
+                             uint32_t need, int tries, struct session **sp, int *wp)
 {
     struct session *s = route(srv, dst);
     if (!s)
         return NULL;
     int w = s->worker;
     struct ring *r = &srv->enclave.rings[w].in_tun;
-    if (!enclave_ring_room(&srv->enclave, w, r, &b->pending[w])) {
+    if (!enclave_ring_room(&srv->enclave, w, r, &b->pending[w], need, tries)) {
         srv->tun_drops[TUN_DROP_RING_FULL]++;
         r->idx->dropped++;
         return NULL;
@@ -66,7 +66,7 @@ static void enqueue(struct server *srv, struct tun_batch *b, const uint8_t *pkt,
         srv->tun_drops[TUN_DROP_NOT_IPV4]++;
         return;
     }
-    struct ring *r = ring_for(srv, b, get_be32(pkt + 16), &s, &w);
+    struct ring *r = ring_for(srv, b, get_be32(pkt + 16), 1, 1, &s, &w);
     if (!r)
         return;
     struct sockaddr_in6 ep;
@@ -90,28 +90,14 @@ static void enqueue_offloaded(struct server *srv, struct tun_batch *b, const uin
         srv->tun_drops[TUN_DROP_NOT_IPV4]++;
         return;
     }
-    struct ring *r = ring_for(srv, b, dst, &s, &w);
-    if (!r)
-        return;
     /* A super-packet needs room for all its segments at once. The TUN thread (unlike the RX
      * thread) may wait a little for it: what waits meanwhile is the kernel's TUN queue,
      * which then pushes back on the LAN sender. The wait is bounded; past it, a drop. */
     int need = offload_segments(buf, len);
-    uint32_t room = ring_free(r) - b->pending[w];
-    for (int tries = 0; need > 0 && room < (uint32_t)need && tries < ROOM_TRIES; tries++) {
-        if (b->pending[w]) {
-            ring_produce_publish(r, b->pending[w]);
-            b->pending[w] = 0;
-        }
-        enclave_wake_worker(&srv->enclave, w);
-        sched_yield();
-        room = ring_free(r);
-    }
-    if (need > 0 && room < (uint32_t)need) {
-        srv->tun_drops[TUN_DROP_RING_FULL]++;
-        r->idx->dropped++;
+    struct ring *r = ring_for(srv, b, dst, need > 0 ? (uint32_t)need : 1, ROOM_TRIES, &s, &w);
+    if (!r)
         return;
-    }
+    uint32_t room = ring_free(r) - b->pending[w];
     uint8_t *out[OFFLOAD_SEGMENTS_MAX];
     size_t lens[OFFLOAD_SEGMENTS_MAX];
     int max = room < OFFLOAD_SEGMENTS_MAX ? (int)room : OFFLOAD_SEGMENTS_MAX;
@@ -130,17 +116,6 @@ static void enqueue_offloaded(struct server *srv, struct tun_batch *b, const uin
     }
     s->tx_packets += (uint64_t)n;
     b->pending[w] += (uint32_t)n;
-}
-
-static void publish(struct server *srv, struct tun_batch *b)
-{
-    for (int w = 0; w < srv->enclave.workers; w++) {
-        if (!b->pending[w])
-            continue;
-        ring_produce_publish(&srv->enclave.rings[w].in_tun, b->pending[w]);
-        b->pending[w] = 0;
-        enclave_wake_worker(&srv->enclave, w);
-    }
 }
 
 void *tun_thread_main(void *arg)
@@ -167,7 +142,7 @@ void *tun_thread_main(void *arg)
             got++;
         }
         rcu_read_unlock();
-        publish(srv, &b);
+        enclave_publish_batch(&srv->enclave, offsetof(struct worker_rings, in_tun), b.pending);
         rcu_quiescent_state();
         if (got < BATCH_MAX && !server_wait_readable(srv, &srv->tun_fd, 1, -1))
             break;

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "testutil.h"
 #include "vpn/client_config.h"
 #include "vpn/log.h"
 
@@ -20,19 +21,12 @@ static struct client_config cfg;
 
 static void make_dir(void)
 {
-    char tmpl[] = "/tmp/test_client_config_XXXXXX";
-    cr_assert(mkdtemp(tmpl));
-    cr_assert(realpath(tmpl, dir));
-}
-
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    return remove(path);
+    test_tmpdir_make(dir, "test_client_config");
 }
 
 static void remove_dir(void)
 {
-    nftw(dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
+    test_tmpdir_remove(dir);
 }
 
 TestSuite(client_config, .init = make_dir, .fini = remove_dir);

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "testutil.h"
 #include "vpn/log.h"
 #include "vpn/server_config.h"
 
@@ -21,20 +22,12 @@ static struct server_config cfg;    /* ~100 KB: keep it off the test's stack */
 
 static void make_dir(void)
 {
-    char tmpl[] = "/tmp/test_server_config_XXXXXX";
-    cr_assert(mkdtemp(tmpl));
-    /* The loader makes paths absolute with realpath; compare against the same form. */
-    cr_assert(realpath(tmpl, dir));
-}
-
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    return remove(path);
+    test_tmpdir_make(dir, "test_server_config");
 }
 
 static void remove_dir(void)
 {
-    nftw(dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
+    test_tmpdir_remove(dir);
 }
 
 TestSuite(server_config, .init = make_dir, .fini = remove_dir);
