@@ -7,12 +7,12 @@
 
 #include "vpn/proto.h"
 
-bool hs_client_request(struct hs_client *st, const uint8_t e_priv[KEY_LEN],
-                       const uint8_t s_pub[KEY_LEN], const char *username,
-                       const uint8_t token[TOKEN_LEN], uint64_t ts, uint8_t *out)
+static bool build_request(struct hs_client *st, const uint8_t e_priv[KEY_LEN],
+                          const uint8_t s_pub[KEY_LEN], const char *username,
+                          const uint8_t token[TOKEN_LEN], uint64_t ts, bool ext, uint8_t *out)
 {
     uint8_t identity[IDENTITY_LEN] = { 0 };
-    uint8_t ad[HDR_LEN + KEY_LEN];
+    uint8_t ad[HDR_LEN + KEY_LEN + REQ_EXT_LEN];
     static const uint8_t zero_nonce[NONCE_LEN];
     uint8_t *payload = out + HDR_LEN;
     size_t ulen = strlen(username);
@@ -25,20 +25,62 @@ bool hs_client_request(struct hs_client *st, const uint8_t e_priv[KEY_LEN],
     if (!hs_chain_identity(st->ck1, st->k_id, st->e_priv, s_pub, s_pub))
         return false;
     st->request_ts = ts;
+    st->ext = ext;
 
     memset(out, 0, CONNECT_REQ_LEN);
     proto_hdr_write(out, MSG_CONNECT_REQ, CONNECT_REQ_PAYLOAD, 0, ts);
     memcpy(payload, st->e_pub, KEY_LEN);
+    if (ext)
+        payload[REQ_EXT_OFF] = REQ_EXT_VERSION;     /* flags and reserved bytes stay zero */
     memcpy(identity, username, ulen);
-    memcpy(ad, out, HDR_LEN);
-    memcpy(ad + HDR_LEN, st->e_pub, KEY_LEN);
+    size_t ad_len = hs_identity_ad(ad, out, ext);
     crypto_aead_chacha20poly1305_ietf_encrypt(payload + REQ_SEALED_OFF, NULL, identity,
-                                              IDENTITY_LEN, ad, sizeof(ad), NULL, zero_nonce,
+                                              IDENTITY_LEN, ad, ad_len, NULL, zero_nonce,
                                               st->k_id);
+    if (ext) {
+        uint8_t key[32];
+        hs_mac1_key(key, s_pub);
+        hs_mac1(payload + REQ_MAC1_OFF, key, out);  /* mac2 stays zero: no cookie */
+    }
     hs_auth_mac(st->auth_mac, st->ck1, token, out);
     memcpy(payload + REQ_MAC_OFF, st->auth_mac, 32);
     sodium_memzero(identity, sizeof(identity));
     return true;
+}
+
+bool hs_client_request(struct hs_client *st, const uint8_t e_priv[KEY_LEN],
+                       const uint8_t s_pub[KEY_LEN], const char *username,
+                       const uint8_t token[TOKEN_LEN], uint64_t ts, uint8_t *out)
+{
+    return build_request(st, e_priv, s_pub, username, token, ts, true, out);
+}
+
+bool hs_client_request_v1(struct hs_client *st, const uint8_t e_priv[KEY_LEN],
+                          const uint8_t s_pub[KEY_LEN], const char *username,
+                          const uint8_t token[TOKEN_LEN], uint64_t ts, uint8_t *out)
+{
+    return build_request(st, e_priv, s_pub, username, token, ts, false, out);
+}
+
+/* A failure in extension 1's form: 32 zero bytes, the nonce, the config sealed with k_id. */
+static enum hs_client_verdict open_failure_ext(const struct hs_client *st, const uint8_t *resp,
+                                               size_t len, struct hs_config *config)
+{
+    uint8_t ad[HDR_LEN + KEY_LEN + NONCE_LEN + 32];
+    uint8_t plain[RESP_CONFIG_BASE];
+    const uint8_t *nonce = resp + HDR_LEN + KEY_LEN;
+    enum hs_client_verdict v = HSC_INVALID;
+    if (len != CONNECT_FAIL_EXT_LEN)
+        return HSC_INVALID;
+    memcpy(ad, resp, HDR_LEN + KEY_LEN + NONCE_LEN);
+    memcpy(ad + HDR_LEN + KEY_LEN + NONCE_LEN, st->auth_mac, 32);
+    if (crypto_aead_chacha20poly1305_ietf_decrypt(plain, NULL, NULL, nonce + NONCE_LEN,
+                                                  RESP_CONFIG_BASE + TAG_LEN, ad, sizeof(ad),
+                                                  nonce, st->k_id) == 0 &&
+        hs_config_decode(plain, sizeof(plain), config) && config->status != STATUS_OK)
+        v = HSC_REJECTED;
+    sodium_memzero(plain, sizeof(plain));
+    return v;
 }
 
 enum hs_client_verdict hs_client_response(const struct hs_client *st, const uint8_t *resp,
@@ -60,6 +102,8 @@ enum hs_client_verdict hs_client_response(const struct hs_client *st, const uint
     size_t sealed_len = len - HDR_LEN - KEY_LEN;
     bool failure = sodium_memcmp(e_s_pub, zero, KEY_LEN) == 0;
     const uint8_t *key = st->k_id;
+    if (failure && st->ext)
+        return open_failure_ext(st, resp, len, config);
 
     memcpy(ad, resp, HDR_LEN + KEY_LEN);
     memcpy(ad + HDR_LEN + KEY_LEN, st->auth_mac, 32);

@@ -17,6 +17,7 @@ struct hs_client {
     uint8_t k_id[32];
     uint8_t auth_mac[32];
     uint64_t request_ts;
+    bool ext;               /* the request carried extension 1: failures come in its form */
 };
 
 enum hs_client_verdict {
@@ -26,13 +27,21 @@ enum hs_client_verdict {
 };
 
 /* Builds the CONNECT_REQ (CONNECT_REQ_LEN bytes) into out with the given ephemeral private key
- * (random in real use, fixed in the test vectors). Returns false when S_pub is unusable. */
+ * (random in real use, fixed in the test vectors), with extension 1 (docs/PROTOCOL.md): mac1,
+ * the extension header bound to the sealed identity, and failures answered with a fresh
+ * nonce. Returns false when S_pub is unusable. */
 bool hs_client_request(struct hs_client *st, const uint8_t e_priv[KEY_LEN],
                        const uint8_t s_pub[KEY_LEN], const char *username,
                        const uint8_t token[TOKEN_LEN], uint64_t ts, uint8_t *out);
 
+/* The same without the extension: the base v1 request of the binding test vectors. */
+bool hs_client_request_v1(struct hs_client *st, const uint8_t e_priv[KEY_LEN],
+                          const uint8_t s_pub[KEY_LEN], const char *username,
+                          const uint8_t token[TOKEN_LEN], uint64_t ts, uint8_t *out);
+
 /* Opens a CONNECT_RESP for the pending request st. On HSC_ACCEPTED the config must have
- * status 0 and a non-zero session id. */
+ * status 0 and a non-zero session id. A failure must be in the form that matches the request
+ * (extension 1's with its own nonce, or the base form): no downgrade. */
 enum hs_client_verdict hs_client_response(const struct hs_client *st, const uint8_t *resp,
                                           size_t len, const uint8_t token[TOKEN_LEN],
                                           struct hs_config *config, struct session_keys *keys);

@@ -1,4 +1,5 @@
-/* Server half of the handshake, PROTOCOL.md "CONNECT_REQ" and "CONNECT_RESP". */
+/* Server half of the handshake, PROTOCOL.md "CONNECT_REQ" and "CONNECT_RESP", with
+ * docs/PROTOCOL.md "Extension 1". */
 #include "handshake_server.h"
 
 #include <sodium.h>
@@ -28,13 +29,42 @@ static bool identity_name(const uint8_t id[IDENTITY_LEN], char name[USERNAME_MAX
     return true;
 }
 
-enum hs_verdict hs_server_open(const uint8_t s_priv[KEY_LEN], const uint8_t s_pub[KEY_LEN],
-                               const uint8_t *req, size_t len, const struct user_table *users,
-                               struct hs_request *out)
+static bool all_zero(const uint8_t *p, size_t n)
+{
+    uint8_t acc = 0;
+    for (size_t i = 0; i < n; i++)
+        acc |= p[i];
+    return acc == 0;
+}
+
+/* The padding is either all zero (a base v1 request) or extension 1: version 1, no flags,
+ * zero reserved bytes, a mac1 that proves knowledge of S_pub, a zero mac2 (no cookies are
+ * issued yet) and a zero tail. Anything else is dropped, never answered: an on-path attacker
+ * who flips a padding byte must not obtain a genuine AUTH_FAILED for the client's request. */
+static bool padding_ok(const uint8_t *req, const uint8_t s_pub[KEY_LEN], bool *ext)
+{
+    const uint8_t *pad = req + HDR_LEN + REQ_PAD_OFF;
+    *ext = pad[0] == REQ_EXT_VERSION;
+    if (!*ext)
+        return all_zero(pad, REQ_MAC_OFF - REQ_PAD_OFF);
+    const uint8_t *p = req + HDR_LEN;
+    if (!all_zero(p + REQ_EXT_OFF + 1, REQ_EXT_LEN - 1) ||
+        !all_zero(p + REQ_MAC2_OFF, REQ_MACX_LEN) ||
+        !all_zero(p + REQ_EXT_TAIL_OFF, REQ_MAC_OFF - REQ_EXT_TAIL_OFF))
+        return false;
+    uint8_t key[32], mac1[REQ_MACX_LEN];
+    hs_mac1_key(key, s_pub);
+    hs_mac1(mac1, key, req);
+    return sodium_memcmp(mac1, p + REQ_MAC1_OFF, REQ_MACX_LEN) == 0;
+}
+
+enum hs_verdict hs_server_identify(const uint8_t s_priv[KEY_LEN], const uint8_t s_pub[KEY_LEN],
+                                   const uint8_t *req, size_t len, const struct user_table *users,
+                                   struct hs_request *out)
 {
     struct vpn_hdr h;
     uint8_t identity[IDENTITY_LEN];
-    uint8_t ad[HDR_LEN + KEY_LEN];
+    uint8_t ad[HDR_LEN + KEY_LEN + REQ_EXT_LEN];
     static const uint8_t zero_nonce[NONCE_LEN];
     const uint8_t *payload = req + HDR_LEN;
 
@@ -42,34 +72,47 @@ enum hs_verdict hs_server_open(const uint8_t s_priv[KEY_LEN], const uint8_t s_pu
     out->user_index = -1;
     if (proto_hdr_parse(req, len, &h) != HDR_OK || h.type != MSG_CONNECT_REQ)
         return HS_DROP;
+    if (!padding_ok(req, s_pub, &out->ext))
+        return HS_DROP;
     memcpy(out->e_c_pub, payload, KEY_LEN);
     out->ts = h.ts;
     if (!hs_chain_identity(out->ck1, out->k_id, s_priv, out->e_c_pub, s_pub))
         goto drop;
-    memcpy(ad, req, HDR_LEN);
-    memcpy(ad + HDR_LEN, out->e_c_pub, KEY_LEN);
+    size_t ad_len = hs_identity_ad(ad, req, out->ext);
     if (crypto_aead_chacha20poly1305_ietf_decrypt(identity, NULL, NULL, payload + REQ_SEALED_OFF,
-                                                  IDENTITY_LEN + TAG_LEN, ad, sizeof(ad),
+                                                  IDENTITY_LEN + TAG_LEN, ad, ad_len,
                                                   zero_nonce, out->k_id) != 0)
         goto drop;
     memcpy(out->auth_mac, payload + REQ_MAC_OFF, 32);
-
-    bool name_ok = identity_name(identity, out->username);
-    int idx = name_ok ? users_find(users, out->username) : -1;
-    const uint8_t *token = idx >= 0 ? users->users[idx].token : DUMMY_TOKEN;
-    uint8_t mac[32];
-    hs_auth_mac(mac, out->ck1, token, req);
-    bool mac_ok = crypto_verify_32(mac, out->auth_mac) == 0;
-    sodium_memzero(mac, sizeof(mac));
+    if (identity_name(identity, out->username))
+        out->user_index = users_find(users, out->username);
+    else
+        out->username[0] = '\0';
     sodium_memzero(identity, sizeof(identity));
-    if (idx < 0 || !mac_ok)
-        return HS_AUTH_FAILED;
-    out->user_index = idx;
-    return HS_AUTHENTICATED;
+    return HS_IDENTIFIED;
 drop:
     sodium_memzero(identity, sizeof(identity));
     hs_request_wipe(out);
     return HS_DROP;
+}
+
+enum hs_verdict hs_server_authenticate(const uint8_t *req, const struct user_table *users,
+                                       const struct hs_request *r)
+{
+    const uint8_t *token = r->user_index >= 0 ? users->users[r->user_index].token : DUMMY_TOKEN;
+    uint8_t mac[32];
+    hs_auth_mac(mac, r->ck1, token, req);
+    bool mac_ok = crypto_verify_32(mac, r->auth_mac) == 0;
+    sodium_memzero(mac, sizeof(mac));
+    return r->user_index >= 0 && mac_ok ? HS_AUTHENTICATED : HS_AUTH_FAILED;
+}
+
+enum hs_verdict hs_server_open(const uint8_t s_priv[KEY_LEN], const uint8_t s_pub[KEY_LEN],
+                               const uint8_t *req, size_t len, const struct user_table *users,
+                               struct hs_request *out)
+{
+    enum hs_verdict v = hs_server_identify(s_priv, s_pub, req, len, users, out);
+    return v == HS_DROP ? v : hs_server_authenticate(req, users, out);
 }
 
 size_t hs_server_accept(const struct hs_request *r, const uint8_t token[TOKEN_LEN],
@@ -84,6 +127,15 @@ size_t hs_server_accept(const struct hs_request *r, const uint8_t token[TOKEN_LE
 }
 
 size_t hs_server_reject(const struct hs_request *r, uint8_t status, uint64_t ts, uint8_t *out)
+{
+    if (!r->ext)
+        return 0;
+    uint8_t nonce[NONCE_LEN];
+    randombytes_buf(nonce, sizeof(nonce));
+    return hs_build_failure_ext(out, ts, r->k_id, r->auth_mac, nonce, status);
+}
+
+size_t hs_server_reject_v1(const struct hs_request *r, uint8_t status, uint64_t ts, uint8_t *out)
 {
     struct hs_config c;
     memset(&c, 0, sizeof(c));

@@ -1,4 +1,6 @@
-/* Server half of the handshake (PROTOCOL.md "Server, in this order"). Enclave-private. */
+/* Server half of the handshake (PROTOCOL.md "Server, in this order", and docs/PROTOCOL.md
+ * "Extension 1"). Enclave-private. Every function here reads a request the caller has already
+ * copied into private memory: nothing is read twice from memory the main process can write. */
 #ifndef ENCLAVE_HANDSHAKE_SERVER_H
 #define ENCLAVE_HANDSHAKE_SERVER_H
 
@@ -15,6 +17,7 @@ struct user_table;
 struct hs_request {
     char username[USERNAME_MAX + 1];
     int user_index;             /* index in the user table, -1 for an unknown user */
+    bool ext;                   /* the request carries extension 1 (mac1, failure nonce) */
     uint64_t ts;                /* header timestamp */
     uint8_t e_c_pub[KEY_LEN];
     uint8_t ck1[32];
@@ -23,13 +26,26 @@ struct hs_request {
 };
 
 enum hs_verdict {
-    HS_DROP,            /* cannot be opened: never answered (PROTOCOL.md step 2) */
-    HS_AUTH_FAILED,     /* opened, but unknown user or wrong auth_mac (step 3) */
+    HS_DROP,            /* cannot be opened, or its padding is not what the protocol says:
+                           never answered (PROTOCOL.md step 2) */
+    HS_IDENTIFIED,      /* opened: username read, user looked up, MAC not checked yet */
+    HS_AUTH_FAILED,     /* unknown user or wrong auth_mac (step 3) */
     HS_AUTHENTICATED,
 };
 
-/* Steps 1-3 on a whole CONNECT_REQ datagram. An unknown user costs the same work as a known
- * one (a dummy token is used for its MAC). */
+/* Steps 1-2 on a whole CONNECT_REQ datagram (len bytes, in private memory): header, padding
+ * (all zero, or extension 1 with a valid mac1, zero mac2 and zero reserved bytes), mac1 before
+ * any Diffie-Hellman, then es, k_id and the identity. Returns HS_DROP or HS_IDENTIFIED. */
+enum hs_verdict hs_server_identify(const uint8_t s_priv[KEY_LEN], const uint8_t s_pub[KEY_LEN],
+                                   const uint8_t *req, size_t len, const struct user_table *users,
+                                   struct hs_request *out);
+
+/* Step 3 on an identified request: the auth_mac, in constant time. An unknown user costs the
+ * same work as a known one (a dummy token is used). HS_AUTHENTICATED or HS_AUTH_FAILED. */
+enum hs_verdict hs_server_authenticate(const uint8_t *req, const struct user_table *users,
+                                       const struct hs_request *r);
+
+/* Both of the above (tests, fuzzers, and callers without failure budgets). */
 enum hs_verdict hs_server_open(const uint8_t s_priv[KEY_LEN], const uint8_t s_pub[KEY_LEN],
                                const uint8_t *req, size_t len, const struct user_table *users,
                                struct hs_request *out);
@@ -41,8 +57,14 @@ size_t hs_server_accept(const struct hs_request *r, const uint8_t token[TOKEN_LE
                         const uint8_t e_s_priv[KEY_LEN], const struct hs_config *config,
                         uint64_t ts, uint8_t *out, struct session_keys *keys);
 
-/* A failure CONNECT_RESP (status in config->status), sealed with k_id. */
+/* A failure CONNECT_RESP with this status. For an extended request, the extension's form
+ * with a fresh random nonce. A request without the extension gets none (returns 0): the
+ * base protocol's failure form reuses one (k_id, nonce) for every failure of a request, so
+ * two different failures would reveal the Poly1305 key and let an attacker forge more. */
 size_t hs_server_reject(const struct hs_request *r, uint8_t status, uint64_t ts, uint8_t *out);
+
+/* The base protocol's failure form (nonce 0...01), kept for the binding test vectors only. */
+size_t hs_server_reject_v1(const struct hs_request *r, uint8_t status, uint64_t ts, uint8_t *out);
 
 void hs_request_wipe(struct hs_request *r);
 

@@ -42,6 +42,7 @@ enum { FD_SHM = 3, FD_CTL = 4, FD_DOORBELL0 = 5 };
 struct supervisor {
     int workers;
     uint32_t replay_window_ms;
+    uint32_t rekey_interval_s;      /* keys older than this + KEY_AGE_GRACE_MS are refused */
     const char *key_path;
     const char *users_path;
     int users_fd;           /* kept open to re-read the file on SIGHUP (see reload_users) */
@@ -103,12 +104,24 @@ static void load_or_create_key(struct supervisor *s)
     crypto_scalarmult_base(s->sec->s_pub, s->sec->s_priv);
 }
 
+/* Maps worker index's rings with a PROT_NONE page after them: with the guard pages around the
+ * secrets (secrets_map), no write running off the end of the rings can reach a key. */
 static struct worker_shm *map_region(int index)
 {
-    size_t region = (sizeof(struct worker_shm) + 4095) & ~(size_t)4095;
-    void *p = mmap(NULL, sizeof(struct worker_shm), PROT_READ | PROT_WRITE, MAP_SHARED, FD_SHM,
-                   (off_t)region * index);
-    return p == MAP_FAILED ? NULL : p;
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    size_t region = worker_region_size(page);
+    uint8_t *area = mmap(NULL, region + page, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (area == MAP_FAILED)
+        return NULL;
+    void *p = mmap(area, region, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, FD_SHM,
+                   (off_t)(region * (size_t)index));
+    if (p == MAP_FAILED) {
+        int e = errno;
+        munmap(area, region + page);
+        errno = e;
+        return NULL;
+    }
+    return p;
 }
 
 #ifdef ENCLAVE_TEST_HOOKS
@@ -136,6 +149,7 @@ static void run_worker(struct supervisor *s, int index)
         .doorbell_fd = FD_DOORBELL0 + index,
         .sec = s->sec,
         .replay_window_ms = s->replay_window_ms,
+        .key_max_age_ms = (uint64_t)s->rekey_interval_s * 1000 + KEY_AGE_GRACE_MS,
     };
     prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
     signal(SIGCHLD, SIG_DFL);
@@ -246,7 +260,7 @@ static void reload_users(struct supervisor *s)
     if (users_load_fd(s->users_fd, s->users_path, next, &err) != 0) {
         report("RELOADFAIL %s", err.msg);
     } else {
-        int changes = users_merge(&s->sec->users, next, report_removed, NULL);
+        int changes = users_merge(&s->sec->users, next, clock_realtime_ms(), report_removed, NULL);
         if (changes < 0)
             report("RELOADFAIL more than %d users", MAX_USERS);
         else
@@ -260,18 +274,19 @@ static void usage(void)
 {
     fprintf(stderr, "vpn-enclave is started by vpn-server; it is not meant to be run by hand.\n"
                     "usage: vpn-enclave --workers N --private-key FILE --users FILE "
-                    "[--replay-window-ms MS] [--log-level N]\n");
+                    "[--replay-window-ms MS] [--rekey-interval S] [--log-level N]\n");
     exit(2);
 }
 
 int main(int argc, char **argv)
 {
-    struct supervisor s = { .workers = 1, .replay_window_ms = 5000 };
+    struct supervisor s = { .workers = 1, .replay_window_ms = 5000, .rekey_interval_s = 600 };
     static const struct option opts[] = {
         { "workers", required_argument, NULL, 'w' },
         { "private-key", required_argument, NULL, 'k' },
         { "users", required_argument, NULL, 'u' },
         { "replay-window-ms", required_argument, NULL, 'r' },
+        { "rekey-interval", required_argument, NULL, 'R' },
         { "log-level", required_argument, NULL, 'l' },
         { NULL, 0, NULL, 0 },
     };
@@ -283,13 +298,14 @@ int main(int argc, char **argv)
         case 'k': s.key_path = optarg; break;
         case 'u': s.users_path = optarg; break;
         case 'r': s.replay_window_ms = (uint32_t)strtoul(optarg, NULL, 10); break;
+        case 'R': s.rekey_interval_s = (uint32_t)strtoul(optarg, NULL, 10); break;
         case 'l': level = atoi(optarg); break;
         default: usage();
         }
     }
     log_init(level, NULL);
     if (!s.key_path || !s.users_path || s.workers < 1 || s.workers > MAX_WORKERS ||
-        s.replay_window_ms == 0)
+        s.replay_window_ms == 0 || s.rekey_interval_s == 0)
         usage();
     struct sockaddr_storage probe;
     socklen_t plen = sizeof(probe);
@@ -312,6 +328,9 @@ int main(int argc, char **argv)
         fail("%s: cannot read users file: %s", s.users_path, strerror(errno));
     if (users_load_fd(s.users_fd, s.users_path, &s.sec->users, &err) != 0)
         fail("%s", err.msg);
+    /* Requests recorded before this start cannot be replayed now (PROTOCOL.md step 4). */
+    users_set_ts_floor(&s.sec->users, clock_realtime_ms());
+    randombytes_buf(s.sec->phantom_key, sizeof(s.sec->phantom_key));
 
     rc = sandbox_drop_privileges();
     if (rc != 0)

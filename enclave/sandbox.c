@@ -28,8 +28,8 @@ struct rule {
     enum { ALLOW, ALLOW_NO_EXEC_PROT, DENY_EPERM } action;
 };
 
-/* What a worker does after start-up: read/write its doorbell, read the clock, draw random
- * numbers, and what glibc's allocator and abort() may need. No open, no socket, no exec. */
+/* What a worker does after start-up: wait on, read and write its doorbell, read the clock,
+ * draw random numbers, and what glibc's allocator and abort() may need. No open, no socket, no exec. */
 static const struct rule WORKER_RULES[] = {
     { "clock_gettime", ALLOW },
     { "clock_gettime64", ALLOW },
@@ -46,6 +46,9 @@ static const struct rule WORKER_RULES[] = {
     { "mmap", ALLOW_NO_EXEC_PROT },
     { "mmap2", ALLOW_NO_EXEC_PROT },
     { "munmap", ALLOW },
+    { "poll", ALLOW },          /* the doorbell, with a timeout for the key sweep */
+    { "ppoll", ALLOW },
+    { "ppoll_time64", ALLOW },
     { "read", ALLOW },
     { "restart_syscall", ALLOW },
     { "rt_sigprocmask", ALLOW },
@@ -76,9 +79,6 @@ static const struct rule SUPERVISOR_EXTRA[] = {
     { "nanosleep", ALLOW },
     { "clock_nanosleep", ALLOW },
     { "clock_nanosleep_time64", ALLOW },
-    { "poll", ALLOW },
-    { "ppoll", ALLOW },
-    { "ppoll_time64", ALLOW },
     { "prctl", ALLOW },
     { "rt_sigaction", ALLOW },
     { "seccomp", ALLOW },

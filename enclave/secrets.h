@@ -15,10 +15,14 @@
 #include "vpn/limits.h"
 #include "vpn/replay.h"
 
+enum { PHANTOM_BUDGETS = 256 };
+
 struct key_slot {
     uint32_t session_id;        /* 0 when free */
     uint32_t client_ip;         /* host order: inner source address the session may use */
     int user_index;
+    uint32_t user_gen;          /* the user's generation when the keys were made */
+    uint64_t created_ms;        /* monotonic: the key is refused once older than the limit */
     uint8_t k_c2s[KEY_LEN];
     uint8_t k_s2c[KEY_LEN];
     uint64_t send_counter;      /* next counter for server -> client */
@@ -28,11 +32,18 @@ struct key_slot {
 struct enclave_secrets {
     uint8_t s_priv[KEY_LEN];
     uint8_t s_pub[KEY_LEN];
+    uint64_t auth_fail_tat;     /* failure budget of all users together (auth_limit.h) */
+    /* Budgets of names that are not users, by keyed hash (random key): a spent budget looks
+     * the same whether the name exists or not. */
+    uint8_t phantom_key[16];
+    uint64_t phantom_fail_tat[PHANTOM_BUDGETS];
     struct user_table users;
     struct key_slot slots[SESSION_SLOTS];
 };
 
-/* Maps, locks and marks non-dumpable a zeroed secrets region. NULL with errno on failure. */
+/* Maps, locks and marks non-dumpable a zeroed secrets region between two PROT_NONE guard
+ * pages, so that a write running off a neighbouring mapping (the rings) faults instead of
+ * reaching a key. NULL with errno on failure. */
 struct enclave_secrets *secrets_map(void);
 /* Wipes every key (sodium_memzero) and unmaps. */
 void secrets_unmap(struct enclave_secrets *s);

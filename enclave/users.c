@@ -149,7 +149,22 @@ int users_load_fd(int fd, const char *path, struct user_table *t, struct config_
     return rc;
 }
 
-int users_merge(struct user_table *live, const struct user_table *next,
+void users_set_ts_floor(struct user_table *t, uint64_t now_ms)
+{
+    for (int i = 0; i < t->count; i++)
+        if (t->users[i].last_request_ts < now_ms)
+            __atomic_store_n(&t->users[i].last_request_ts, now_ms, __ATOMIC_RELEASE);
+}
+
+/* Kills every key made for entry u (workers compare generations on every use). */
+static void next_generation(struct enclave_user *u)
+{
+    __atomic_store_n(&u->current_sid, 0, __ATOMIC_RELEASE);
+    __atomic_store_n(&u->previous_sid, 0, __ATOMIC_RELEASE);
+    __atomic_add_fetch(&u->gen, 1, __ATOMIC_ACQ_REL);
+}
+
+int users_merge(struct user_table *live, const struct user_table *next, uint64_t now_ms,
                 void (*removed)(const char *name, void *ctx), void *ctx)
 {
     int changes = 0;
@@ -161,6 +176,7 @@ int users_merge(struct user_table *live, const struct user_table *next,
             continue;
         if (removed)
             removed(u->name, ctx);
+        next_generation(u);
         sodium_memzero(u->token, sizeof(u->token));
         __atomic_store_n(&u->name[0], '\0', __ATOMIC_RELEASE);
         changes++;
@@ -170,6 +186,7 @@ int users_merge(struct user_table *live, const struct user_table *next,
         int i = users_find(live, nu->name);
         if (i >= 0) {
             if (sodium_memcmp(live->users[i].token, nu->token, TOKEN_LEN) != 0) {
+                next_generation(&live->users[i]);
                 memcpy(live->users[i].token, nu->token, TOKEN_LEN);
                 changes++;
             }
@@ -181,8 +198,10 @@ int users_merge(struct user_table *live, const struct user_table *next,
         if (i == MAX_USERS)
             return -1;
         struct enclave_user *u = &live->users[i];
+        next_generation(u);     /* an erased entry reused: its old keys stay dead */
         memcpy(u->token, nu->token, TOKEN_LEN);
-        __atomic_store_n(&u->last_request_ts, 0, __ATOMIC_RELAXED);
+        __atomic_store_n(&u->last_request_ts, now_ms, __ATOMIC_RELAXED);
+        __atomic_store_n(&u->auth_fail_tat, 0, __ATOMIC_RELAXED);
         memcpy(u->name + 1, nu->name + 1, sizeof(u->name) - 1);
         __atomic_store_n(&u->name[0], nu->name[0], __ATOMIC_RELEASE);
         if (i == live->count)
@@ -206,8 +225,9 @@ bool users_accept_ts(struct user_table *t, int index, uint64_t ts, uint64_t now_
     uint64_t *last = &t->users[index].last_request_ts;
     uint64_t seen = __atomic_load_n(last, __ATOMIC_ACQUIRE);
     for (;;) {
-        if (ts <= seen) {
-            *min_ts = now_ms > seen + 1 ? now_ms : seen + 1;
+        uint64_t next_ok = seen == UINT64_MAX ? UINT64_MAX : seen + 1;     /* saturate */
+        if (ts <= seen || ts > now_ms + REQUEST_TS_MAX_AHEAD_MS) {
+            *min_ts = now_ms > next_ok ? now_ms : next_ok;
             return false;
         }
         if (!commit)

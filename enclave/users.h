@@ -15,6 +15,13 @@ struct enclave_user {
     char name[USERNAME_MAX + 1];
     uint8_t token[TOKEN_LEN];
     uint64_t last_request_ts;   /* shared by all workers: updated with compare-and-swap */
+    uint64_t auth_fail_tat;     /* failure budget (auth_limit.h), compare-and-swap */
+    /* Bumped whenever the token changes or the entry is removed or reused: a key slot made
+     * under another generation is dead (the enclave ends sessions itself, not on request). */
+    uint32_t gen;
+    /* The user's live session and the one in its rekey overlap: a key slot of this user whose
+     * id is neither is dead, so re-handshaking cannot pile up slots (one retiring at most). */
+    uint32_t current_sid, previous_sid;
 };
 
 struct user_table {
@@ -33,11 +40,16 @@ enum { USERS_FILE_MAX = 1 << 20 };
 int users_load_fd(int fd, const char *path, struct user_table *t, struct config_error *err)
     __attribute__((warn_unused_result));
 
+/* Every user's last accepted request timestamp becomes at least now_ms (the enclave's start):
+ * a request recorded before a restart cannot be replayed after it (PROTOCOL.md step 4). */
+void users_set_ts_floor(struct user_table *t, uint64_t now_ms);
+
 /* SIGHUP: brings the live table (shared with running workers) in line with next, in place:
- * changed tokens are replaced, new users added, removed users' entries erased (removed() is
- * called for each, so their sessions can be ended). Indexes of remaining users never move.
- * Returns the number of changes, or -1 when the table is full. */
-int users_merge(struct user_table *live, const struct user_table *next,
+ * changed tokens are replaced, new users added (their timestamp floor now_ms), removed users'
+ * entries erased (removed() is called for each, so their sessions can be ended). A changed
+ * or removed user's generation moves on, so keys made for it die in the workers. Indexes of
+ * remaining users never move. Returns the number of changes, or -1 when the table is full. */
+int users_merge(struct user_table *live, const struct user_table *next, uint64_t now_ms,
                 void (*removed)(const char *name, void *ctx), void *ctx);
 
 /* Index of name, or -1. Constant time is not needed here: the name is not secret, and an
@@ -46,7 +58,9 @@ int users_find(const struct user_table *t, const char *name);
 
 /* Step 4 of PROTOCOL.md, atomically across workers: if ts > last accepted, record it and
  * return true; otherwise false and *min_ts = the smallest timestamp that would be accepted
- * given now_ms, max(now, last + 1). With commit false, only checks. */
+ * given now_ms, max(now, last + 1). A ts more than REQUEST_TS_MAX_AHEAD_MS ahead of now_ms is
+ * refused too (it would lock the user out until the clock caught up). With commit false,
+ * only checks. */
 bool users_accept_ts(struct user_table *t, int index, uint64_t ts, uint64_t now_ms, bool commit,
                      uint64_t *min_ts);
 

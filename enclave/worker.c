@@ -2,15 +2,23 @@
  * Every request is checked before use: a request that the main process could only have sent
  * by mistake or malice (unknown op, op on the wrong ring, length out of range, a session owned
  * by another worker) ends the worker, as OpenSSH's monitor does; the supervisor restarts it.
- * What the network sent (bad tags, replays, stale stamps) is only counted. */
+ * What the network sent (bad tags, replays, stale stamps) is only counted.
+ *
+ * The request slots live in memory the main process shares and may rewrite at any moment, so
+ * nothing is read from them twice: the metadata, a handshake request and a datagram's header,
+ * nonce and tag are copied once into private memory (copy_in) and only the copies are checked
+ * and used. Bulk bytes that are never parsed (plaintext to seal, ciphertext to open) are read
+ * in place, with the private length. */
 #include "worker.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <sched.h>
 #include <sodium.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "auth_limit.h"
 #include "handshake_server.h"
 #include "vpn/log.h"
 #include "vpn/proto.h"
@@ -26,6 +34,15 @@ static void fatal_request(const struct worker *w, const char *why)
 static void count_drop(struct worker *w, enum worker_drop why)
 {
     w->shm->ctl.drops[why]++;
+}
+
+/* Copies n bytes out of shared memory, once. The compiler barrier makes every later use read
+ * the private copy: without it the compiler may legally load a field from the shared original
+ * again after it was checked (a double fetch the main process can race). */
+static void copy_in(void *dst, const void *src, size_t n)
+{
+    memcpy(dst, src, n);
+    __asm__ __volatile__("" ::: "memory");
 }
 
 /* Next free result slot of ring r with *pending results already in this batch, or NULL. */
@@ -48,16 +65,41 @@ static struct pkt_slot *enc_result(struct worker *w)
     return result_slot(w, &w->rings.out_enc, &w->enc_pending);
 }
 
-static void commit_dec(struct worker *w, struct pkt_slot *out, uint16_t op, uint16_t len)
+/* Fills a result's metadata from the (private) request's and counts it in the batch. */
+static void commit_dec(struct worker *w, struct pkt_slot *out, const struct pkt_meta *m,
+                       uint16_t op, uint16_t len)
 {
+    out->meta = *m;
     out->meta.op = op;
     out->meta.len = len;
     out->meta.worker = (uint16_t)w->index;
     w->dec_pending++;
 }
 
+static void erase_slot(struct worker *w, struct key_slot *k)
+{
+    secrets_erase_slot(k);
+    w->shm->ctl.sessions--;
+}
+
+/* Whether the keys of live slot k may still be used: its user's token unchanged and the user
+ * still there (generation), the session its user's current or retiring one (at most one
+ * retiring per user), and the key younger than rekey_interval + grace. The enclave enforces
+ * this itself rather than trusting the main process to send OP_ERASE. */
+static bool slot_alive(const struct worker *w, const struct key_slot *k)
+{
+    const struct enclave_user *u = &w->sec->users.users[k->user_index];
+    uint32_t sid = k->session_id;
+    if (__atomic_load_n(&u->gen, __ATOMIC_ACQUIRE) != k->user_gen)
+        return false;
+    if (sid != __atomic_load_n(&u->current_sid, __ATOMIC_ACQUIRE) &&
+        sid != __atomic_load_n(&u->previous_sid, __ATOMIC_ACQUIRE))
+        return false;
+    return !w->key_max_age_ms || w->mono_ms - k->created_ms <= w->key_max_age_ms;
+}
+
 /* The slot of session_id if it is live; ends the worker if the main process sent it a session
- * that another worker owns. */
+ * that another worker owns. A slot that died is erased here. */
 static struct key_slot *find_slot(struct worker *w, uint32_t session_id)
 {
     uint32_t idx = session_id & (SESSION_SLOTS - 1);
@@ -68,10 +110,25 @@ static struct key_slot *find_slot(struct worker *w, uint32_t session_id)
         count_drop(w, DROP_NO_SESSION);
         return NULL;
     }
+    if (!slot_alive(w, k)) {
+        erase_slot(w, k);
+        count_drop(w, DROP_EXPIRED);
+        return NULL;
+    }
     return k;
 }
 
-/* Seals a message for session k into a fresh out_enc slot addressed to peer. */
+void worker_sweep(struct worker *w)
+{
+    for (uint32_t i = (uint32_t)w->index; i < SESSION_SLOTS; i += (uint32_t)w->count) {
+        struct key_slot *k = &w->sec->slots[i];
+        if (k->session_id && !slot_alive(w, k))
+            erase_slot(w, k);
+    }
+}
+
+/* Seals a message for session k into a fresh out_enc slot addressed to peer. pt may be in
+ * shared memory: it is read once, and pt_len is private. */
 static bool seal_to(struct worker *w, struct key_slot *k, uint8_t type, const uint8_t *pt,
                     size_t pt_len, const struct sockaddr_in6 *peer, uint64_t now_ms)
 {
@@ -92,89 +149,151 @@ static bool seal_to(struct worker *w, struct key_slot *k, uint8_t type, const ui
     return true;
 }
 
-static void reply(struct worker *w, const struct pkt_slot *req, const struct hs_request *r,
+/* A failure CONNECT_RESP, if the request's form allows one (hs_server_reject). */
+static void reply(struct worker *w, const struct pkt_meta *m, const struct hs_request *r,
                   uint8_t status, uint64_t ts)
 {
+    uint8_t resp[CONNECT_FAIL_EXT_LEN];
+    size_t n = hs_server_reject(r, status, ts, resp);
+    if (n == 0) {
+        count_drop(w, DROP_UNANSWERED);
+        return;
+    }
     struct pkt_slot *out = dec_result(w);
     if (!out)
         return;
-    out->meta = req->meta;
+    memcpy(out->data, resp, n);
+    commit_dec(w, out, m, RES_REPLY, (uint16_t)n);
     out->meta.aux = status;
-    commit_dec(w, out, RES_REPLY, (uint16_t)hs_server_reject(r, status, ts, out->data));
+}
+
+/* Step 3 under the failure budgets (auth_limit.h): while the user's budget, or everyone's, is
+ * spent, the MAC is not even computed, so a guess costs the guesser a RATE_LIMITED answer and
+ * tells nothing. Unknown names draw on a per-name phantom budget that behaves exactly like a
+ * user's, so a spent budget does not tell which names exist. */
+static enum { AUTH_OK, AUTH_FAILED, AUTH_LIMITED } authenticate(struct worker *w,
+                                                                const uint8_t *req,
+                                                                const struct hs_request *r)
+{
+    struct enclave_secrets *s = w->sec;
+    uint64_t *user_tat;
+    if (r->user_index >= 0) {
+        user_tat = &s->users.users[r->user_index].auth_fail_tat;
+    } else {
+        uint8_t h[crypto_shorthash_BYTES];
+        crypto_shorthash(h, (const uint8_t *)r->username, strlen(r->username), s->phantom_key);
+        user_tat = &s->phantom_fail_tat[h[0] % PHANTOM_BUDGETS];
+    }
+    uint64_t now = w->mono_ms;
+    if (!auth_limit_allows(&s->auth_fail_tat, now, AUTH_FAIL_GLOBAL_INTERVAL_MS,
+                           AUTH_FAIL_GLOBAL_BURST) ||
+        !auth_limit_allows(user_tat, now, AUTH_FAIL_USER_INTERVAL_MS, AUTH_FAIL_USER_BURST))
+        return AUTH_LIMITED;
+    if (hs_server_authenticate(req, &s->users, r) == HS_AUTHENTICATED)
+        return AUTH_OK;
+    auth_limit_charge(user_tat, now, AUTH_FAIL_USER_INTERVAL_MS, AUTH_FAIL_USER_BURST);
+    auth_limit_charge(&s->auth_fail_tat, now, AUTH_FAIL_GLOBAL_INTERVAL_MS,
+                      AUTH_FAIL_GLOBAL_BURST);
+    return AUTH_FAILED;
+}
+
+/* Steps 1-4 shared by both phases on a private copy of the request: true when the request is
+ * authentic and fresh (committing its timestamp when commit); otherwise it has been answered
+ * (or dropped) and false is returned. */
+static bool open_request(struct worker *w, const struct pkt_meta *m, const uint8_t *req,
+                         uint64_t now_ms, bool commit, struct hs_request *r)
+{
+    struct enclave_secrets *s = w->sec;
+    uint64_t min_ts;
+    if (hs_server_identify(s->s_priv, s->s_pub, req, CONNECT_REQ_LEN, &s->users, r) == HS_DROP) {
+        count_drop(w, DROP_HANDSHAKE);
+        return false;
+    }
+    switch (authenticate(w, req, r)) {
+    case AUTH_LIMITED:
+        reply(w, m, r, STATUS_RATE_LIMITED, now_ms);
+        return false;
+    case AUTH_FAILED:
+        reply(w, m, r, STATUS_AUTH_FAILED, now_ms);
+        return false;
+    case AUTH_OK:
+        break;
+    }
+    if (!users_accept_ts(&s->users, r->user_index, r->ts, now_ms, commit, &min_ts)) {
+        reply(w, m, r, STATUS_STALE_TIMESTAMP, min_ts);
+        return false;
+    }
+    return true;
 }
 
 /* OP_HELLO: PROTOCOL.md server steps 1-4 without changing anything. */
-static void do_hello(struct worker *w, struct pkt_slot *req, uint64_t now_ms)
+static void do_hello(struct worker *w, const struct pkt_meta *m, const uint8_t *shared,
+                     uint64_t now_ms)
 {
+    uint8_t req[CONNECT_REQ_LEN];
     struct hs_request r;
-    struct enclave_secrets *s = w->sec;
-    enum hs_verdict v = hs_server_open(s->s_priv, s->s_pub, req->data, req->meta.len, &s->users, &r);
-    uint64_t min_ts;
-    if (v == HS_DROP) {
-        count_drop(w, DROP_HANDSHAKE);
-        return;
-    }
-    if (v == HS_AUTH_FAILED) {
-        reply(w, req, &r, STATUS_AUTH_FAILED, now_ms);
-    } else if (!users_accept_ts(&s->users, r.user_index, r.ts, now_ms, false, &min_ts)) {
-        reply(w, req, &r, STATUS_STALE_TIMESTAMP, min_ts);
-    } else {
+    copy_in(req, shared, sizeof(req));
+    if (open_request(w, m, req, now_ms, false, &r)) {
         struct pkt_slot *out = dec_result(w);
         if (out) {
             /* The request travels back so that the main process can hand it in again for
              * phase 2 (OP_ACCEPT) without keeping a copy itself. */
             size_t n = strlen(r.username);
-            out->meta = req->meta;
-            out->meta.ts = r.ts;
-            memcpy(out->data, req->data, CONNECT_REQ_LEN);
+            memcpy(out->data, req, CONNECT_REQ_LEN);
             memcpy(out->data + CONNECT_REQ_LEN, r.username, n);
-            commit_dec(w, out, RES_HELLO, (uint16_t)(CONNECT_REQ_LEN + n));
+            commit_dec(w, out, m, RES_HELLO, (uint16_t)(CONNECT_REQ_LEN + n));
+            out->meta.ts = r.ts;
         }
     }
     hs_request_wipe(&r);
 }
 
-/* A free slot owned by this worker, or NULL. */
+/* A free slot owned by this worker, or NULL. A dead slot (slot_alive) is reclaimed here, so
+ * a user re-handshaking in a loop cannot exhaust the table. */
 static struct key_slot *alloc_slot(struct worker *w, uint32_t *idx_out)
 {
     for (uint32_t i = (uint32_t)w->index; i < SESSION_SLOTS; i += (uint32_t)w->count) {
-        if (w->sec->slots[i].session_id == 0) {
+        struct key_slot *k = &w->sec->slots[i];
+        if (k->session_id && !slot_alive(w, k))
+            erase_slot(w, k);
+        if (k->session_id == 0) {
             *idx_out = i;
-            return &w->sec->slots[i];
+            return k;
         }
     }
     return NULL;
 }
 
+/* The new session becomes its user's current one; the previous current one retires, and the
+ * one retiring before it dies (slot_alive). */
+static void make_current(struct enclave_user *u, uint32_t session_id)
+{
+    uint32_t old = __atomic_exchange_n(&u->current_sid, session_id, __ATOMIC_ACQ_REL);
+    __atomic_store_n(&u->previous_sid, old, __ATOMIC_RELEASE);
+}
+
 /* OP_ACCEPT: steps 1-4 again (the worker trusts no earlier answer), then 5-6 with the main
- * process's decision and address. */
-static void do_accept(struct worker *w, struct pkt_slot *req, uint64_t now_ms)
+ * process's decision and address. Request: the CONNECT_REQ || config block. */
+static void do_accept(struct worker *w, const struct pkt_meta *m, const uint8_t *shared,
+                      uint64_t now_ms)
 {
     struct enclave_secrets *s = w->sec;
+    uint8_t buf[CONNECT_REQ_LEN + RESP_CONFIG_MAX];
     struct hs_request r;
     struct hs_config cfg;
-    uint64_t min_ts;
-    if (req->meta.len < CONNECT_REQ_LEN ||
-        !hs_config_decode(req->data + CONNECT_REQ_LEN, req->meta.len - CONNECT_REQ_LEN, &cfg))
+    copy_in(buf, shared, m->len);
+    if (!hs_config_decode(buf + CONNECT_REQ_LEN, m->len - CONNECT_REQ_LEN, &cfg))
         fatal_request(w, "accept without a valid config block");
-    enum hs_verdict v = hs_server_open(s->s_priv, s->s_pub, req->data, CONNECT_REQ_LEN, &s->users, &r);
-    if (v == HS_DROP) {
-        count_drop(w, DROP_HANDSHAKE);
-        return;
-    }
-    if (v == HS_AUTH_FAILED) {
-        reply(w, req, &r, STATUS_AUTH_FAILED, now_ms);
+    /* The generation is read before the MAC is checked: if a reload changes the token in
+     * between, the new key carries the old generation and dies at its first use. */
+    uint32_t gen = 0;
+    if (!open_request(w, m, buf, now_ms, true, &r))
         goto out;
-    }
-    if (!users_accept_ts(&s->users, r.user_index, r.ts, now_ms, true, &min_ts)) {
-        reply(w, req, &r, STATUS_STALE_TIMESTAMP, min_ts);
-        goto out;
-    }
+    gen = __atomic_load_n(&s->users.users[r.user_index].gen, __ATOMIC_ACQUIRE);
     uint32_t idx = 0;
-    struct key_slot *k = req->meta.aux == STATUS_OK ? alloc_slot(w, &idx) : NULL;
+    struct key_slot *k = m->aux == STATUS_OK ? alloc_slot(w, &idx) : NULL;
     if (!k) {
-        reply(w, req, &r, req->meta.aux == STATUS_OK ? STATUS_SERVER_FULL : (uint8_t)req->meta.aux,
-              now_ms);
+        reply(w, m, &r, m->aux == STATUS_OK ? STATUS_SERVER_FULL : (uint8_t)m->aux, now_ms);
         goto out;
     }
     struct pkt_slot *out = dec_result(w);
@@ -206,30 +325,36 @@ static void do_accept(struct worker *w, struct pkt_slot *req, uint64_t now_ms)
     sodium_memzero(&keys, sizeof(keys));
     k->client_ip = cfg.client_ip;
     k->user_index = r.user_index;
+    k->user_gen = gen;
+    k->created_ms = w->mono_ms;
     replay_init(&k->rx);
     __atomic_store_n(&k->session_id, cfg.session_id, __ATOMIC_RELEASE);
+    make_current(&s->users.users[r.user_index], cfg.session_id);
     w->shm->ctl.sessions++;
 
-    out->meta = req->meta;
+    commit_dec(w, out, m, RES_ACCEPTED, (uint16_t)n);
     out->meta.session_id = cfg.session_id;
-    commit_dec(w, out, RES_ACCEPTED, (uint16_t)n);
 out:
     hs_request_wipe(&r);
 }
 
-/* true when pt is an IPv4 packet from the session's own address; trims to its total length. */
+/* true when pt (shared memory: each byte read once) is an IPv4 packet from the session's own
+ * address; *len is then trimmed to its total length. */
 static bool inner_ok(struct worker *w, const struct key_slot *k, const uint8_t *pt, size_t *len)
 {
-    if (*len < 20 || (pt[0] >> 4) != 4 || (size_t)(pt[0] & 15) * 4 < 20) {
+    if (*len < 20) {
         count_drop(w, DROP_MALFORMED);
         return false;
     }
+    uint8_t first = pt[0];
+    size_t ihl = (size_t)(first & 15) * 4;
     size_t total = get_be16(pt + 2);
-    if (total < (size_t)(pt[0] & 15) * 4 || total > *len) {
+    uint32_t src = get_be32(pt + 12);
+    if ((first >> 4) != 4 || ihl < 20 || total < ihl || total > *len) {
         count_drop(w, DROP_MALFORMED);
         return false;
     }
-    if (get_be32(pt + 12) != k->client_ip) {
+    if (src != k->client_ip) {
         count_drop(w, DROP_SPOOFED_SOURCE);
         return false;
     }
@@ -237,22 +362,27 @@ static bool inner_ok(struct worker *w, const struct key_slot *k, const uint8_t *
     return true;
 }
 
-/* OP_DECRYPT: PROTOCOL.md receiver steps 1-7, cheap checks first. */
-static void do_decrypt(struct worker *w, struct pkt_slot *req, uint64_t now_ms)
+/* OP_DECRYPT: PROTOCOL.md receiver steps 1-7, cheap checks first, on a private copy of the
+ * header, nonce and tag; the ciphertext is opened in place with the private length. */
+static void do_decrypt(struct worker *w, const struct pkt_meta *m, const uint8_t *shared,
+                       uint64_t now_ms)
 {
+    uint8_t head[TRANSPORT_OVERHEAD];
     struct vpn_hdr h;
     uint32_t sid;
     uint64_t counter;
-    size_t len = req->meta.len;
-    if (proto_hdr_parse(req->data, len, &h) != HDR_OK || !proto_is_transport(h.type)) {
+    size_t len = m->len;
+    if (len < TRANSPORT_OVERHEAD) {
         count_drop(w, DROP_MALFORMED);
         return;
     }
-    if (!proto_transport_ids(req->data, &h, &sid, &counter)) {
+    copy_in(head, shared, sizeof(head));
+    if (proto_hdr_parse(head, len, &h) != HDR_OK || !proto_is_transport(h.type) ||
+        !proto_transport_ids(head, &h, &sid, &counter)) {
         count_drop(w, DROP_MALFORMED);
         return;
     }
-    if (sid != req->meta.session_id)
+    if (sid != m->session_id)
         fatal_request(w, "session id differs from the datagram's");
     struct key_slot *k = find_slot(w, sid);
     if (!k)
@@ -265,7 +395,7 @@ static void do_decrypt(struct worker *w, struct pkt_slot *req, uint64_t now_ms)
     if (!out)
         return;
     size_t pt_len = len - TRANSPORT_OVERHEAD;
-    if (!transport_open(out->data, req->data, len, k->k_c2s)) {
+    if (!transport_open_split(out->data, head, shared + TRANSPORT_OVERHEAD, pt_len, k->k_c2s)) {
         count_drop(w, DROP_AUTH);
         return;
     }
@@ -276,70 +406,69 @@ static void do_decrypt(struct worker *w, struct pkt_slot *req, uint64_t now_ms)
     }
     replay_mark(&k->rx, counter);
     w->shm->ctl.packets_decrypted++;
-    out->meta = req->meta;
     switch (h.type) {
     case MSG_DATA:
         if (!inner_ok(w, k, out->data, &pt_len))
             return;
-        commit_dec(w, out, RES_DATA, (uint16_t)pt_len);
+        commit_dec(w, out, m, RES_DATA, (uint16_t)pt_len);
         return;
     case MSG_PING: {
         uint8_t stamp[PONG_PLAINTEXT];
         put_be64(stamp, h.ts);
-        seal_to(w, k, MSG_PONG, stamp, sizeof(stamp), &req->meta.peer, now_ms);
-        commit_dec(w, out, RES_KEEPALIVE, 0);
+        seal_to(w, k, MSG_PONG, stamp, sizeof(stamp), &m->peer, now_ms);
+        commit_dec(w, out, m, RES_KEEPALIVE, 0);
         return;
     }
     case MSG_PONG:
-        commit_dec(w, out, RES_KEEPALIVE, 0);
+        commit_dec(w, out, m, RES_KEEPALIVE, 0);
         return;
     case MSG_DISCONNECT:
-        secrets_erase_slot(k);
-        w->shm->ctl.sessions--;
-        commit_dec(w, out, RES_DISCONNECT, 0);
+        erase_slot(w, k);
+        commit_dec(w, out, m, RES_DISCONNECT, 0);
         return;
     }
 }
 
-static void do_encrypt(struct worker *w, struct pkt_slot *req, uint64_t now_ms, uint8_t type)
+static void do_encrypt(struct worker *w, const struct pkt_meta *m, const uint8_t *shared,
+                       uint64_t now_ms, uint8_t type)
 {
-    struct key_slot *k = find_slot(w, req->meta.session_id);
+    struct key_slot *k = find_slot(w, m->session_id);
     if (k)
-        seal_to(w, k, type, req->data, req->meta.len, &req->meta.peer, now_ms);
+        seal_to(w, k, type, shared, m->len, &m->peer, now_ms);
 }
 
-static void do_erase(struct worker *w, struct pkt_slot *req)
+static void do_erase(struct worker *w, const struct pkt_meta *m)
 {
-    struct key_slot *k = find_slot(w, req->meta.session_id);
-    if (k) {
-        secrets_erase_slot(k);
-        w->shm->ctl.sessions--;
-    }
+    struct key_slot *k = find_slot(w, m->session_id);
+    if (k)
+        erase_slot(w, k);
 }
 
 void worker_handle(struct worker *w, struct ring *from, struct pkt_slot *req, uint64_t now_ms)
 {
-    uint16_t op = req->meta.op;
-    if (req->meta.len > SLOT_DATA)
+    struct pkt_meta m;
+    copy_in(&m, &req->meta, sizeof(m));
+    if (m.len > SLOT_DATA)
         fatal_request(w, "length beyond the slot");
-    /* The dispatch table: which request may arrive on which ring. */
-    if (from == &w->rings.in_rx && op == OP_HELLO && req->meta.len == CONNECT_REQ_LEN)
-        do_hello(w, req, now_ms);
-    else if (from == &w->rings.in_rx && op == OP_DECRYPT)
-        do_decrypt(w, req, now_ms);
-    else if (from == &w->rings.in_tun && op == OP_ENCRYPT && req->meta.len <= MTU_MAX)
-        do_encrypt(w, req, now_ms, MSG_DATA);
-    else if (from == &w->rings.in_ctl && op == OP_ACCEPT)
-        do_accept(w, req, now_ms);
-    else if (from == &w->rings.in_ctl && op == OP_SEAL_CONTROL && req->meta.aux == MSG_DISCONNECT &&
-             req->meta.len == DISCONNECT_PLAINTEXT)
-        do_encrypt(w, req, now_ms, MSG_DISCONNECT);
-    else if (from == &w->rings.in_ctl && op == OP_ERASE)
-        do_erase(w, req);
+    /* The dispatch table: which request may arrive on which ring, with which length. */
+    if (from == &w->rings.in_rx && m.op == OP_HELLO && m.len == CONNECT_REQ_LEN)
+        do_hello(w, &m, req->data, now_ms);
+    else if (from == &w->rings.in_rx && m.op == OP_DECRYPT)
+        do_decrypt(w, &m, req->data, now_ms);
+    else if (from == &w->rings.in_tun && m.op == OP_ENCRYPT && m.len <= MTU_MAX)
+        do_encrypt(w, &m, req->data, now_ms, MSG_DATA);
+    else if (from == &w->rings.in_ctl && m.op == OP_ACCEPT &&
+             m.len >= CONNECT_REQ_LEN + RESP_CONFIG_BASE &&
+             m.len <= CONNECT_REQ_LEN + RESP_CONFIG_MAX)
+        do_accept(w, &m, req->data, now_ms);
+    else if (from == &w->rings.in_ctl && m.op == OP_SEAL_CONTROL && m.aux == MSG_DISCONNECT &&
+             m.len == DISCONNECT_PLAINTEXT)
+        do_encrypt(w, &m, req->data, now_ms, MSG_DISCONNECT);
+    else if (from == &w->rings.in_ctl && m.op == OP_ERASE)
+        do_erase(w, &m);
     else
         fatal_request(w, "request not permitted on this ring");
 }
-
 void worker_flush(struct worker *w)
 {
     struct worker_ctl *ctl = &w->shm->ctl;
@@ -394,11 +523,18 @@ static bool rings_empty(struct worker *w)
            !ring_available(&w->rings.in_tun);
 }
 
+enum { SWEEP_INTERVAL_MS = 1000 };
+
 void worker_run(struct worker *w)
 {
     struct worker_shm *m = w->shm;
     for (;;) {
         uint64_t now = clock_realtime_ms();
+        w->mono_ms = clock_monotonic_ms();
+        if (w->mono_ms >= w->next_sweep_ms) {
+            worker_sweep(w);
+            w->next_sweep_ms = w->mono_ms + SWEEP_INTERVAL_MS;
+        }
         uint32_t done = drain(w, &w->rings.in_ctl, now);
         done += drain(w, &w->rings.in_rx, now);
         done += drain(w, &w->rings.in_tun, now);
@@ -420,12 +556,20 @@ void worker_run(struct worker *w)
             __atomic_store_n(&m->ctl.worker_sleeping, 0, __ATOMIC_SEQ_CST);
             continue;
         }
-        char buf[64];
-        ssize_t r = read(w->doorbell_fd, buf, sizeof(buf));
-        if (r == 0)
-            return;     /* main process gone */
-        if (r < 0 && errno != EINTR && errno != EAGAIN)
+        /* Wake at least once per sweep interval even when idle, so that dead keys are
+         * erased without waiting for traffic (one wake-up a second costs nothing). */
+        struct pollfd p = { .fd = w->doorbell_fd, .events = POLLIN };
+        int ready = poll(&p, 1, SWEEP_INTERVAL_MS);
+        if (ready > 0) {
+            char buf[64];
+            ssize_t r = read(w->doorbell_fd, buf, sizeof(buf));
+            if (r == 0)
+                return;     /* main process gone */
+            if (r < 0 && errno != EINTR && errno != EAGAIN)
+                return;
+        } else if (ready < 0 && errno != EINTR) {
             return;
+        }
         __atomic_store_n(&m->ctl.worker_sleeping, 0, __ATOMIC_SEQ_CST);
     }
 }

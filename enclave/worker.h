@@ -15,6 +15,9 @@ struct worker {
     struct worker_rings rings;  /* our handles on them (worker_rings_init) */
     struct enclave_secrets *sec;/* secret memory shared by the workers only */
     uint32_t replay_window_ms;
+    uint64_t key_max_age_ms;    /* rekey_interval + KEY_AGE_GRACE_MS; 0: no limit */
+    uint64_t mono_ms;           /* monotonic clock of the current batch (key age, budgets) */
+    uint64_t next_sweep_ms;     /* monotonic: when to look for dead key slots again */
     /* results produced in the current batch and not yet published */
     uint32_t dec_pending, enc_pending;
 };
@@ -24,8 +27,11 @@ struct worker {
 void worker_run(struct worker *w);
 
 /* Handles one request slot (exposed for the unit tests, which drive a worker without a
- * process of its own). */
+ * process of its own). The slot is in memory the main process can write at any time: its
+ * metadata and every byte that is parsed are copied once into private memory first. */
 void worker_handle(struct worker *w, struct ring *from, struct pkt_slot *req, uint64_t now_ms);
+/* Erases this worker's key slots that died (key age, token change, superseded session). */
+void worker_sweep(struct worker *w);
 /* Publishes the results of the batch and rings the main process's doorbell if it sleeps. */
 void worker_flush(struct worker *w);
 

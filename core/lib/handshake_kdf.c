@@ -137,3 +137,45 @@ size_t hs_build_response(uint8_t *out, uint64_t ts, const uint8_t e_pub_or_null[
     sodium_memzero(plain, sizeof(plain));
     return HDR_LEN + payload;
 }
+
+void hs_mac1_key(uint8_t key[32], const uint8_t s_pub[KEY_LEN])
+{
+    static const char label[] = "vpnse/1 mac1";
+    crypto_generichash_state h;
+    crypto_generichash_init(&h, NULL, 0, 32);
+    crypto_generichash_update(&h, (const uint8_t *)label, strlen(label));
+    crypto_generichash_update(&h, s_pub, KEY_LEN);
+    crypto_generichash_final(&h, key, 32);
+}
+
+void hs_mac1(uint8_t mac[REQ_MACX_LEN], const uint8_t key[32], const uint8_t *req)
+{
+    crypto_generichash(mac, REQ_MACX_LEN, req, HDR_LEN + REQ_MAC1_OFF, key, 32);
+}
+
+size_t hs_identity_ad(uint8_t ad[HDR_LEN + KEY_LEN + REQ_EXT_LEN], const uint8_t *req, bool ext)
+{
+    memcpy(ad, req, HDR_LEN + KEY_LEN);
+    if (!ext)
+        return HDR_LEN + KEY_LEN;
+    memcpy(ad + HDR_LEN + KEY_LEN, req + HDR_LEN + REQ_EXT_OFF, REQ_EXT_LEN);
+    return HDR_LEN + KEY_LEN + REQ_EXT_LEN;
+}
+
+size_t hs_build_failure_ext(uint8_t *out, uint64_t ts, const uint8_t k_id[32],
+                            const uint8_t auth_mac[32], const uint8_t nonce[NONCE_LEN],
+                            uint8_t status)
+{
+    uint8_t plain[RESP_CONFIG_BASE] = { 0 };
+    uint8_t ad[HDR_LEN + KEY_LEN + NONCE_LEN + 32];
+    uint8_t *n = out + HDR_LEN + KEY_LEN;
+    plain[0] = status;
+    proto_hdr_write(out, MSG_CONNECT_RESP, CONNECT_FAIL_EXT_LEN - HDR_LEN, 0, ts);
+    memset(out + HDR_LEN, 0, KEY_LEN);
+    memcpy(n, nonce, NONCE_LEN);
+    memcpy(ad, out, HDR_LEN + KEY_LEN + NONCE_LEN);
+    memcpy(ad + HDR_LEN + KEY_LEN + NONCE_LEN, auth_mac, 32);
+    crypto_aead_chacha20poly1305_ietf_encrypt(n + NONCE_LEN, NULL, plain, sizeof(plain), ad,
+                                              sizeof(ad), NULL, nonce, k_id);
+    return CONNECT_FAIL_EXT_LEN;
+}

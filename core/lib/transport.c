@@ -19,12 +19,16 @@ size_t transport_seal(uint8_t *out, uint8_t type, const uint8_t key[KEY_LEN], ui
     return TRANSPORT_OVERHEAD + pt_len;
 }
 
+bool transport_open_split(uint8_t *pt, const uint8_t head[TRANSPORT_OVERHEAD], const uint8_t *ct,
+                          size_t ct_len, const uint8_t key[KEY_LEN])
+{
+    const uint8_t *nonce = head + HDR_LEN;
+    const uint8_t *tag = nonce + NONCE_LEN;
+    return crypto_aead_chacha20poly1305_ietf_decrypt_detached(pt, NULL, ct, ct_len, tag, head,
+                                                              HDR_LEN, nonce, key) == 0;
+}
+
 bool transport_open(uint8_t *pt, const uint8_t *pkt, size_t len, const uint8_t key[KEY_LEN])
 {
-    const uint8_t *nonce = pkt + HDR_LEN;
-    const uint8_t *tag = nonce + NONCE_LEN;
-    const uint8_t *ct = tag + TAG_LEN;
-    return crypto_aead_chacha20poly1305_ietf_decrypt_detached(pt, NULL, ct,
-                                                              len - TRANSPORT_OVERHEAD, tag, pkt,
-                                                              HDR_LEN, nonce, key) == 0;
+    return transport_open_split(pt, pkt, pkt + TRANSPORT_OVERHEAD, len - TRANSPORT_OVERHEAD, key);
 }

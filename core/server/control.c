@@ -118,12 +118,19 @@ static void on_hello(struct server *srv, struct ctl_event *ev)
     memcpy(user, ev->data + CONNECT_REQ_LEN, ulen);
     user[ulen] = '\0';
 
+    /* One request in flight per user: a newer one replaces it (its reservation is given back,
+     * and a late result for it finds no pending entry and is erased), so one user
+     * re-handshaking in a loop cannot take every pending entry. */
     int slot = -1;
     for (int i = 0; i < PENDING_MAX; i++)
-        if (!pendings[i].used) {
+        if (pendings[i].used && strcmp(pendings[i].username, user) == 0) {
+            release_pending(srv, &pendings[i]);
             slot = i;
             break;
         }
+    for (int i = 0; slot < 0 && i < PENDING_MAX; i++)
+        if (!pendings[i].used)
+            slot = i;
     if (slot < 0)
         return;     /* a burst of handshakes: the client retries */
     struct pending *p = &pendings[slot];

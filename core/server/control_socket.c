@@ -99,7 +99,7 @@ static void show_drops(struct server *srv, FILE *out, bool json)
 {
     static const char *const enclave_names[DROP_REASONS] = {
         "no_session", "replay", "auth", "stale", "spoofed_source", "malformed", "handshake",
-        "out_ring_full" };
+        "out_ring_full", "expired_key", "unanswered_legacy" };
     struct { const char *name; uint64_t value; } c[9 + DROP_REASONS];
     int n = 0;
     c[n].name = "rx_header"; c[n++].value = srv->rx_drops[RX_DROP_HEADER];

@@ -20,7 +20,7 @@ enum { FD_SHM = 3, FD_CTL = 4, FD_DOORBELL0 = 5, READY_TIMEOUT_MS = 10000 };
 
 static size_t region_size(void)
 {
-    return (sizeof(struct worker_shm) + 4095) & ~(size_t)4095;
+    return worker_region_size((size_t)sysconf(_SC_PAGESIZE));
 }
 
 /* In the child: move the inherited descriptors to their fixed numbers and exec. */
@@ -116,14 +116,16 @@ int enclave_start(struct enclave_link *e, const struct server_config *cfg, int w
         if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, bells[i]) != 0)
             goto sys_fail;
 
-    char n_workers[16], window[16], level[8];
+    char n_workers[16], window[16], rekey[16], level[8];
     snprintf(n_workers, sizeof(n_workers), "%d", workers);
     snprintf(window, sizeof(window), "%u", cfg->replay_window_ms);
+    snprintf(rekey, sizeof(rekey), "%u", cfg->rekey_interval_s);
     snprintf(level, sizeof(level), "%d", cfg->log_level);
     char *argv[] = { (char *)"vpn-enclave", (char *)"--workers", n_workers,
                      (char *)"--private-key", (char *)cfg->private_key_file,
                      (char *)"--users", (char *)cfg->users_file,
-                     (char *)"--replay-window-ms", window, (char *)"--log-level", level, NULL };
+                     (char *)"--replay-window-ms", window, (char *)"--rekey-interval", rekey,
+                     (char *)"--log-level", level, NULL };
     int child_bells[MAX_WORKERS];
     for (int i = 0; i < workers; i++)
         child_bells[i] = bells[i][1];

@@ -67,6 +67,8 @@ enum worker_drop {
     DROP_MALFORMED,         /* inner packet not IPv4 / bad length */
     DROP_HANDSHAKE,         /* CONNECT_REQ that could not be opened */
     DROP_OUT_FULL,          /* a result ring was full */
+    DROP_EXPIRED,           /* key too old, superseded, or its user's token changed */
+    DROP_UNANSWERED,        /* refused request without extension 1: no safe failure form */
     DROP_REASONS
 };
 
@@ -101,6 +103,19 @@ struct worker_shm {
     RING_OF(OUT_DEC_SLOTS) out_dec;
     RING_OF(OUT_ENC_SLOTS) out_enc;
 };
+
+static inline size_t page_round_up(size_t n, size_t page)
+{
+    return (n + page - 1) & ~(page - 1);
+}
+
+/* Distance between two workers' regions in the memfd: the region rounded up to the system's
+ * page size, sysconf(_SC_PAGESIZE) on both sides (4 KiB here, 16 KiB on a Raspberry Pi 5's
+ * kernel, 64 KiB on some arm64 kernels), so that every region can be mapped on its own. */
+static inline size_t worker_region_size(size_t page)
+{
+    return page_round_up(sizeof(struct worker_shm), page);
+}
 
 /* Handles on one worker's five rings, made by each side from its own mapping. */
 struct worker_rings {

@@ -53,6 +53,23 @@ bool hs_session_keys(struct session_keys *keys, const uint8_t ck1[32],
 size_t hs_config_encode(uint8_t *out, const struct hs_config *c);
 bool hs_config_decode(const uint8_t *in, size_t len, struct hs_config *c);
 
+/* Extension 1 (docs/PROTOCOL.md): mac1_key = BLAKE2b-256("vpnse/1 mac1" || S_pub);
+ * mac1 = BLAKE2b-128 keyed with it over header || payload[0 .. REQ_MAC1_OFF). */
+void hs_mac1_key(uint8_t key[32], const uint8_t s_pub[KEY_LEN]);
+void hs_mac1(uint8_t mac[REQ_MACX_LEN], const uint8_t key[32], const uint8_t *req);
+
+/* Associated data of sealed_identity: header || E_c_pub, and for an extended request the
+ * 16-byte extension header too. Returns its length. */
+size_t hs_identity_ad(uint8_t ad[HDR_LEN + KEY_LEN + REQ_EXT_LEN], const uint8_t *req, bool ext);
+
+/* Builds a failure CONNECT_RESP to an extended request: header, 32 zero bytes, nonce, and
+ * the config with only `status` set, sealed with k_id under that nonce, ad = header || 32 zero
+ * bytes || nonce || auth_mac. The nonce must be fresh for every response (random): a failure
+ * never reuses (k_id, nonce) for different content. Returns CONNECT_FAIL_EXT_LEN. */
+size_t hs_build_failure_ext(uint8_t *out, uint64_t ts, const uint8_t k_id[32],
+                            const uint8_t auth_mac[32], const uint8_t nonce[NONCE_LEN],
+                            uint8_t status);
+
 /* Builds a CONNECT_RESP: header, e_pub (or 32 zero bytes for a failure), and the config
  * sealed with key and the given nonce's last byte (0 for success, 1 for failure), with
  * ad = header || e_pub-or-zero || auth_mac. Returns the datagram length. */

@@ -16,12 +16,24 @@ enum wire_limits {
     REQ_SEALED_OFF = 32,
     REQ_PAD_OFF = 112,
     REQ_MAC_OFF = 224,
+    /* Request extension 1 (docs/PROTOCOL.md, "Extension 1"): fields inside the zero padding.
+     * The 16-byte extension header is associated data of sealed_identity. */
+    REQ_EXT_OFF = 112,          /* ext version (1), flags (0), 14 reserved zero bytes */
+    REQ_EXT_LEN = 16,
+    REQ_MAC1_OFF = 128,         /* mac1: proves the sender knows S_pub, checked before any DH */
+    REQ_MAC2_OFF = 144,         /* mac2: cookie MAC, zero when the sender has no cookie */
+    REQ_MACX_LEN = 16,
+    REQ_EXT_TAIL_OFF = 160,     /* zero up to REQ_MAC_OFF */
+    REQ_EXT_VERSION = 1,
     RESP_CONFIG_BASE = 32,      /* config block without routes */
     ROUTE_ENTRY_LEN = 5,
     MAX_ROUTES = 16,
     RESP_CONFIG_MAX = RESP_CONFIG_BASE + ROUTE_ENTRY_LEN * MAX_ROUTES,
     CONNECT_RESP_MIN = HDR_LEN + KEY_LEN + RESP_CONFIG_BASE + TAG_LEN,
     CONNECT_RESP_MAX = HDR_LEN + KEY_LEN + RESP_CONFIG_MAX + TAG_LEN,
+    /* A failure CONNECT_RESP to an extended request: header, 32 zero bytes, a random 12-byte
+     * nonce, the config (no routes in a failure) sealed with k_id. */
+    CONNECT_FAIL_EXT_LEN = HDR_LEN + KEY_LEN + NONCE_LEN + RESP_CONFIG_BASE + TAG_LEN,
     TRANSPORT_OVERHEAD = HDR_LEN + NONCE_LEN + TAG_LEN,     /* 44: minimum transport datagram */
     PONG_PLAINTEXT = 8,
     DISCONNECT_PLAINTEXT = 1,
@@ -69,6 +81,26 @@ enum tuning {
     REKEY_OVERLAP_MS = 10000,
     /* A sender rekeys long before its counter could wrap into reuse (PROTOCOL.md). */
     REKEY_AFTER_MESSAGES_LOG2 = 60,
+    /* The enclave refuses a session key older than rekey_interval + this: the client rekeys
+     * at rekey_interval, a handshake may take a few backed-off retries, and the old key then
+     * lives 10 s more (REKEY_OVERLAP_MS). */
+    KEY_AGE_GRACE_MS = 120000,
+    /* A request timestamp more than this ahead of the server's clock is refused: it would
+     * lock its user out until the clock caught up (PROTOCOL.md step 4). */
+    REQUEST_TS_MAX_AHEAD_MS = 24 * 3600 * 1000,
+};
+
+/* Failed authentications the enclave tolerates before it stops checking (answering
+ * RATE_LIMITED instead): each check is a password guess for whoever controls the input,
+ * the network or a compromised main process. A known user may fail AUTH_FAIL_USER_BURST
+ * times at once, then once per AUTH_FAIL_USER_INTERVAL_MS (10 a minute: 14,400 guesses a day
+ * at most, nothing against a vpn-token --random token); all users together
+ * AUTH_FAIL_GLOBAL_BURST at once, then one per AUTH_FAIL_GLOBAL_INTERVAL_MS. */
+enum auth_fail_limits {
+    AUTH_FAIL_USER_BURST = 10,
+    AUTH_FAIL_USER_INTERVAL_MS = 6000,
+    AUTH_FAIL_GLOBAL_BURST = 200,
+    AUTH_FAIL_GLOBAL_INTERVAL_MS = 20,
 };
 
 #endif

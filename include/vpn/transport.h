@@ -21,4 +21,11 @@ size_t transport_seal(uint8_t *out, uint8_t type, const uint8_t key[KEY_LEN], ui
 bool transport_open(uint8_t *pt, const uint8_t *pkt, size_t len, const uint8_t key[KEY_LEN])
     __attribute__((warn_unused_result));
 
+/* The same with the header, nonce and tag (head, TRANSPORT_OVERHEAD bytes) apart from the
+ * ct_len bytes of ciphertext: the enclave opens a datagram whose head it has copied into
+ * private memory while the ciphertext stays in the shared ring. */
+bool transport_open_split(uint8_t *pt, const uint8_t head[TRANSPORT_OVERHEAD], const uint8_t *ct,
+                          size_t ct_len, const uint8_t key[KEY_LEN])
+    __attribute__((warn_unused_result));
+
 #endif

@@ -1,6 +1,7 @@
 /* Every vector of shared/spec/vectors.json, byte for byte, through the real server (enclave)
  * and client code. The vectors are copied here as constants; tests/unit/gen_vectors.py
- * regenerates them from the JSON file. */
+ * regenerates them from the JSON file. Extension 1 (docs/PROTOCOL.md) has its own vectors,
+ * computed independently in Python by tests/unit/gen_ext_vectors.py (vectors_ext.inc). */
 #include "testutil.h"
 
 #include "../../client/handshake_client.h"
@@ -11,6 +12,7 @@
 #include "vpn/transport.h"
 
 #include "vectors.inc"
+#include "vectors_ext.inc"
 
 static uint8_t s_priv[32], s_pub[32], token[32];
 static struct user_table users;
@@ -62,7 +64,7 @@ Test(vectors, client_builds_connect_req)
     struct hs_client st;
     unhex(e_priv, 32, V_CLIENT_EPHEMERAL_PRIVATE);
     cr_assert_eq(unhex(want, sizeof(want), V_CONNECT_REQ), CONNECT_REQ_LEN);
-    cr_assert(hs_client_request(&st, e_priv, s_pub, V_USERNAME, token, V_CONNECT_REQ_TIMESTAMP, req));
+    cr_assert(hs_client_request_v1(&st, e_priv, s_pub, V_USERNAME, token, V_CONNECT_REQ_TIMESTAMP, req));
     assert_bytes_eq(req, want, CONNECT_REQ_LEN);
     unhex(k_id, 32, V_K_ID);
     assert_bytes_eq(st.k_id, k_id, 32);
@@ -102,7 +104,7 @@ Test(vectors, client_opens_connect_resp)
     struct hs_config c;
     struct session_keys keys;
     unhex(e_priv, 32, V_CLIENT_EPHEMERAL_PRIVATE);
-    cr_assert(hs_client_request(&st, e_priv, s_pub, V_USERNAME, token, V_CONNECT_REQ_TIMESTAMP, req));
+    cr_assert(hs_client_request_v1(&st, e_priv, s_pub, V_USERNAME, token, V_CONNECT_REQ_TIMESTAMP, req));
     size_t n = unhex(resp, sizeof(resp), V_CONNECT_RESP);
     cr_assert_eq(hs_client_response(&st, resp, n, token, &c, &keys), HSC_ACCEPTED);
     cr_assert_eq(c.session_id, 439041101u);
@@ -130,7 +132,7 @@ Test(vectors, wrong_password_is_refused_with_auth_failed)
     unhex(req, sizeof(req), V_WRONG_PASSWORD_CONNECT_REQ);
     cr_assert_eq(hs_server_open(s_priv, s_pub, req, sizeof(req), &users, &r), HS_AUTH_FAILED);
     size_t want_len = unhex(want, sizeof(want), V_WRONG_PASSWORD_CONNECT_RESP);
-    size_t n = hs_server_reject(&r, STATUS_AUTH_FAILED, get_be64(want + 8), out);
+    size_t n = hs_server_reject_v1(&r, STATUS_AUTH_FAILED, get_be64(want + 8), out);
     cr_assert_eq(n, want_len);
     assert_bytes_eq(out, want, n);
 
@@ -220,4 +222,90 @@ Test(vectors, header_rejections)
     /* CONNECT_REQ must carry exactly 256 bytes. */
     proto_hdr_write(pkt, MSG_CONNECT_REQ, 100, 0, 0);
     cr_assert_eq(proto_hdr_parse(pkt, 116, &h), HDR_BAD_LENGTH);
+}
+
+/* Extension 1: the client's request and the server's failure answer, byte for byte. */
+Test(vectors, ext_request_matches_the_independent_computation)
+{
+    uint8_t e_priv[32], req[CONNECT_REQ_LEN], want[CONNECT_REQ_LEN], key[32], mac[32];
+    struct hs_client st;
+    unhex(e_priv, 32, V_CLIENT_EPHEMERAL_PRIVATE);
+    cr_assert(hs_client_request(&st, e_priv, s_pub, V_USERNAME, token, V_CONNECT_REQ_TIMESTAMP, req));
+    cr_assert_eq(unhex(want, sizeof(want), VX_CONNECT_REQ), CONNECT_REQ_LEN);
+    assert_bytes_eq(req, want, CONNECT_REQ_LEN);
+    hs_mac1_key(mac, s_pub);
+    unhex(key, 32, VX_MAC1_KEY);
+    assert_bytes_eq(mac, key, 32);
+    unhex(mac, 32, VX_AUTH_MAC);
+    assert_bytes_eq(st.auth_mac, mac, 32);
+
+    struct hs_request r;
+    cr_assert_eq(hs_server_open(s_priv, s_pub, req, sizeof(req), &users, &r), HS_AUTHENTICATED);
+    cr_assert(r.ext);
+    cr_assert_str_eq(r.username, V_USERNAME);
+}
+
+Test(vectors, ext_failure_matches_and_is_read_only_in_its_own_form)
+{
+    uint8_t e_priv[32], req[CONNECT_REQ_LEN], out[CONNECT_RESP_MAX], want[CONNECT_RESP_MAX];
+    uint8_t nonce[NONCE_LEN], k_id[32];
+    struct hs_client st;
+    struct hs_request r;
+    struct hs_config c;
+    struct session_keys keys;
+    unhex(e_priv, 32, V_CLIENT_EPHEMERAL_PRIVATE);
+    cr_assert(hs_client_request(&st, e_priv, s_pub, V_USERNAME, token, V_CONNECT_REQ_TIMESTAMP, req));
+    cr_assert_eq(hs_server_identify(s_priv, s_pub, req, sizeof(req), &users, &r), HS_IDENTIFIED);
+    unhex(nonce, sizeof(nonce), VX_FAILURE_NONCE);
+    unhex(k_id, 32, V_K_ID);
+    size_t n = hs_build_failure_ext(out, VX_FAILURE_TIMESTAMP, r.k_id, r.auth_mac, nonce,
+                                    STATUS_STALE_TIMESTAMP);
+    assert_bytes_eq(r.k_id, k_id, 32);
+    cr_assert_eq(n, unhex(want, sizeof(want), VX_STALE_FAILURE));
+    assert_bytes_eq(out, want, n);
+    cr_assert_eq(hs_client_response(&st, out, n, token, &c, &keys), HSC_REJECTED);
+    cr_assert_eq(c.status, STATUS_STALE_TIMESTAMP);
+
+    /* The server's random nonces differ for two failures of one request. */
+    uint8_t a[CONNECT_RESP_MAX], b[CONNECT_RESP_MAX];
+    cr_assert_eq(hs_server_reject(&r, STATUS_AUTH_FAILED, 1, a), CONNECT_FAIL_EXT_LEN);
+    cr_assert_eq(hs_server_reject(&r, STATUS_AUTH_FAILED, 1, b), CONNECT_FAIL_EXT_LEN);
+    cr_assert_neq(memcmp(a + HDR_LEN + KEY_LEN, b + HDR_LEN + KEY_LEN, NONCE_LEN), 0);
+
+    /* No downgrade: the base form (nonce 0...01) is not accepted for an extended request. */
+    n = hs_server_reject_v1(&r, STATUS_AUTH_FAILED, 1, out);
+    cr_assert_eq(hs_client_response(&st, out, n, token, &c, &keys), HSC_INVALID);
+    /* A failure to a request without the extension is not answered at all. */
+    r.ext = false;
+    cr_assert_eq(hs_server_reject(&r, STATUS_AUTH_FAILED, 1, out), 0);
+}
+
+/* M1: a flipped padding byte (extended or not) is dropped, never answered with AUTH_FAILED. */
+Test(vectors, tampered_padding_is_dropped)
+{
+    uint8_t e_priv[32], req[CONNECT_REQ_LEN], bad[CONNECT_REQ_LEN];
+    struct hs_client st;
+    struct hs_request r;
+    unhex(e_priv, 32, V_CLIENT_EPHEMERAL_PRIVATE);
+    for (int ext = 0; ext < 2; ext++) {
+        if (ext)
+            cr_assert(hs_client_request(&st, e_priv, s_pub, V_USERNAME, token, 1, req));
+        else
+            cr_assert(hs_client_request_v1(&st, e_priv, s_pub, V_USERNAME, token, 1, req));
+        for (int off = REQ_PAD_OFF; off < REQ_MAC_OFF; off++) {
+            memcpy(bad, req, sizeof(bad));
+            bad[HDR_LEN + off] ^= 0x01;
+            cr_assert_eq(hs_server_open(s_priv, s_pub, bad, sizeof(bad), &users, &r), HS_DROP,
+                         "ext %d, flipped padding byte %d", ext, off);
+        }
+        /* A recomputed mac1 does not help: the extension header is bound to the identity. */
+        if (ext) {
+            uint8_t key[32];
+            memcpy(bad, req, sizeof(bad));
+            bad[HDR_LEN + REQ_EXT_OFF + 1] = 0x80;
+            hs_mac1_key(key, s_pub);
+            hs_mac1(bad + HDR_LEN + REQ_MAC1_OFF, key, bad);
+            cr_assert_eq(hs_server_open(s_priv, s_pub, bad, sizeof(bad), &users, &r), HS_DROP);
+        }
+    }
 }

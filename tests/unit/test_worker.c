@@ -204,3 +204,207 @@ Test(worker, accept_without_config_kills, .exit_code = WORKER_EXIT_MALFORMED)
 {
     malformed(OP_ACCEPT, &w.rings.in_ctl, 10, 0);
 }
+
+/* Phase 1 for user with tok at ts (extension 1 unless v1): the result's op, and its status
+ * in *aux (RES_REPLY), or 0 when nothing came back. */
+static uint16_t hello(const char *user, const uint8_t *tok, uint64_t ts, bool v1, uint16_t *aux)
+{
+    struct hs_client st;
+    uint8_t e[32];
+    struct pkt_slot req;
+    randombytes_buf(e, sizeof(e));
+    memset(&req, 0, sizeof(req));
+    if (v1)
+        cr_assert(hs_client_request_v1(&st, e, w.sec->s_pub, user, tok, ts, req.data));
+    else
+        cr_assert(hs_client_request(&st, e, w.sec->s_pub, user, tok, ts, req.data));
+    req.meta.op = OP_HELLO;
+    req.meta.len = CONNECT_REQ_LEN;
+    w.dec_pending = 0;
+    worker_handle(&w, &w.rings.in_rx, &req, ts);
+    if (!w.dec_pending)
+        return 0;
+    struct pkt_slot *r = result(&w.rings.out_dec, 0);
+    *aux = r->meta.aux;
+    if (r->meta.op == RES_REPLY) {
+        struct hs_config c;
+        struct session_keys k;
+        cr_assert_eq(hs_client_response(&st, r->data, r->meta.len, tok, &c, &k), HSC_REJECTED,
+                     "the client can read the failure");
+        cr_assert_eq(c.status, r->meta.aux);
+    }
+    w.dec_pending = 0;
+    return r->meta.op;
+}
+
+/* M2: the enclave stops checking a user's password after AUTH_FAIL_USER_BURST failures and
+ * answers RATE_LIMITED, even to the right token, until the budget refills. */
+Test(worker, failed_authentications_are_budgeted_per_user)
+{
+    uint8_t wrong[32];
+    uint16_t aux = 0;
+    uint64_t ts = 1734220800000ULL;
+    memset(wrong, 0x11, sizeof(wrong));
+    w.mono_ms = 1000000;
+    for (int i = 0; i < AUTH_FAIL_USER_BURST; i++) {
+        cr_assert_eq(hello("alice", wrong, ts + i, false, &aux), RES_REPLY);
+        cr_assert_eq(aux, STATUS_AUTH_FAILED, "failure %d", i);
+    }
+    cr_assert_eq(hello("alice", wrong, ts + 20, false, &aux), RES_REPLY);
+    cr_assert_eq(aux, STATUS_RATE_LIMITED);
+    cr_assert_eq(hello("alice", token, ts + 21, false, &aux), RES_REPLY);
+    cr_assert_eq(aux, STATUS_RATE_LIMITED, "no check at all while the budget is spent");
+    w.mono_ms += AUTH_FAIL_USER_INTERVAL_MS;
+    cr_assert_eq(hello("alice", token, ts + 22, false, &aux), RES_HELLO, "refilled");
+}
+
+Test(worker, unknown_names_are_budgeted_like_users)
+{
+    uint16_t aux = 0;
+    uint64_t ts = 1734220800000ULL;
+    w.mono_ms = 1000000;
+    for (int i = 0; i < AUTH_FAIL_USER_BURST; i++) {
+        cr_assert_eq(hello("mallory", token, ts + i, false, &aux), RES_REPLY);
+        cr_assert_eq(aux, STATUS_AUTH_FAILED);
+    }
+    cr_assert_eq(hello("mallory", token, ts + 20, false, &aux), RES_REPLY);
+    cr_assert_eq(aux, STATUS_RATE_LIMITED, "indistinguishable from a real user's budget");
+    cr_assert_eq(hello("alice", token, ts + 21, false, &aux), RES_HELLO, "others unaffected");
+}
+
+Test(worker, global_failure_budget)
+{
+    uint16_t aux = 0;
+    uint64_t ts = 1734220800000ULL;
+    w.mono_ms = 1000000;
+    for (int i = 0; i < AUTH_FAIL_GLOBAL_BURST; i++) {
+        char name[16];
+        snprintf(name, sizeof(name), "n%d", i);
+        hello(name, token, ts + (uint64_t)i, false, &aux);
+    }
+    cr_assert_eq(hello("alice", token, ts + 1000, false, &aux), RES_REPLY);
+    cr_assert_eq(aux, STATUS_RATE_LIMITED);
+}
+
+/* M1: a failure to a request without extension 1 has no safe form: nothing is sent. */
+Test(worker, failure_of_a_v1_request_is_not_answered)
+{
+    uint8_t wrong[32];
+    uint16_t aux = 0;
+    memset(wrong, 0x11, sizeof(wrong));
+    cr_assert_eq(hello("alice", wrong, 1734220800000ULL, true, &aux), 0);
+    cr_assert_eq(w.shm->ctl.drops[DROP_UNANSWERED], 1);
+    cr_assert_eq(hello("alice", token, 1734220800001ULL, true, &aux), RES_HELLO,
+                 "a v1 client is still served");
+}
+
+/* L2: a timestamp far ahead would lock the user out; it is refused and nothing recorded. */
+Test(worker, far_future_request_timestamp_is_refused)
+{
+    uint16_t aux = 0;
+    uint64_t now = 1734220800000ULL;
+    struct hs_client st;
+    uint8_t e[32];
+    struct pkt_slot req;
+    randombytes_buf(e, sizeof(e));
+    memset(&req, 0, sizeof(req));
+    hs_client_request(&st, e, w.sec->s_pub, "alice", token, now + REQUEST_TS_MAX_AHEAD_MS + 1,
+                      req.data);
+    req.meta.op = OP_HELLO;
+    req.meta.len = CONNECT_REQ_LEN;
+    worker_handle(&w, &w.rings.in_rx, &req, now);
+    cr_assert_eq(result(&w.rings.out_dec, 0)->meta.aux, STATUS_STALE_TIMESTAMP);
+    cr_assert_eq(get_be64(result(&w.rings.out_dec, 0)->data + 8), now);
+    cr_assert_eq(hello("alice", token, now + 1, false, &aux), RES_HELLO, "not locked out");
+}
+
+Test(worker, last_timestamp_saturates)
+{
+    uint64_t min_ts = 0;
+    w.sec->users.users[0].last_request_ts = UINT64_MAX;
+    cr_assert_not(users_accept_ts(&w.sec->users, 0, UINT64_MAX, 5, true, &min_ts));
+    cr_assert_eq(min_ts, UINT64_MAX, "no wrap to 0");
+}
+
+/* L3: after an enclave start, a request recorded before it is stale. */
+Test(worker, requests_from_before_the_start_are_stale)
+{
+    uint16_t aux = 0;
+    uint64_t start = 1734220800000ULL;
+    users_set_ts_floor(&w.sec->users, start);
+    cr_assert_eq(hello("alice", token, start - 1000, false, &aux), RES_REPLY);
+    cr_assert_eq(aux, STATUS_STALE_TIMESTAMP);
+    cr_assert_eq(hello("alice", token, start + 1, false, &aux), RES_HELLO);
+}
+
+static bool slot_zero(uint32_t sid)
+{
+    static const uint8_t zero[sizeof(struct key_slot)];
+    return memcmp(&w.sec->slots[sid & (SESSION_SLOTS - 1)], zero, sizeof(zero)) == 0;
+}
+
+/* L4: the enclave refuses and erases a key older than rekey_interval + grace by itself. */
+Test(worker, old_keys_are_refused_and_erased)
+{
+    struct session_keys k;
+    uint64_t now = 1734220800000ULL;
+    w.key_max_age_ms = 1000;
+    w.mono_ms = 5000;
+    uint32_t sid = connect_alice(&k, now);
+    struct pkt_slot d = datagram(sid, &k, 0, now, 0x0a08000a);
+    worker_handle(&w, &w.rings.in_rx, &d, now);
+    cr_assert_eq(w.dec_pending, 1);
+    w.dec_pending = 0;
+    w.mono_ms += 1001;
+    d = datagram(sid, &k, 1, now, 0x0a08000a);
+    worker_handle(&w, &w.rings.in_rx, &d, now);
+    cr_assert_eq(w.dec_pending, 0);
+    cr_assert_eq(w.shm->ctl.drops[DROP_EXPIRED], 1);
+    cr_assert(slot_zero(sid));
+}
+
+/* L4: a changed token or a removed user kills the user's keys in the enclave itself. */
+Test(worker, token_change_and_removal_end_the_keys)
+{
+    struct session_keys k;
+    uint64_t now = 1734220800000ULL;
+    uint32_t sid = connect_alice(&k, now);
+    struct user_table *next = calloc(1, sizeof(*next));
+    cr_assert(next);
+    *next = w.sec->users;
+    next->users[0].token[0] ^= 1;
+    cr_assert_eq(users_merge(&w.sec->users, next, now, NULL, NULL), 1);
+    struct pkt_slot d = datagram(sid, &k, 0, now, 0x0a08000a);
+    worker_handle(&w, &w.rings.in_rx, &d, now);
+    cr_assert_eq(w.dec_pending, 0);
+    cr_assert_eq(w.shm->ctl.drops[DROP_EXPIRED], 1);
+    cr_assert(slot_zero(sid));
+
+    memcpy(w.sec->users.users[0].token, token, 32);     /* back to alice's token */
+    sid = connect_alice(&k, now + 10);
+    memset(next, 0, sizeof(*next));
+    cr_assert_eq(users_merge(&w.sec->users, next, now, NULL, NULL), 1, "alice removed");
+    worker_sweep(&w);
+    cr_assert(slot_zero(sid), "the sweep erased it without any packet");
+    free(next);
+}
+
+/* L5: re-handshaking keeps at most one retiring session per user; older slots die. */
+Test(worker, at_most_one_retiring_session_per_user)
+{
+    struct session_keys k;
+    uint64_t now = 1734220800000ULL;
+    uint32_t first = connect_alice(&k, now);
+    uint32_t second = connect_alice(&k, now + 1);
+    uint32_t third = connect_alice(&k, now + 2);
+    worker_sweep(&w);
+    cr_assert(slot_zero(first));
+    cr_assert_not(slot_zero(second), "the retiring one stays for its overlap");
+    cr_assert_not(slot_zero(third));
+    for (int i = 0; i < 100; i++)
+        connect_alice(&k, now + 3 + (uint64_t)i);
+    int live = 0;
+    for (int i = 0; i < SESSION_SLOTS; i++)
+        live += w.sec->slots[i].session_id != 0;
+    cr_assert_leq(live, 2 + 1, "dead slots are reclaimed, not piled up (%d live)", live);
+}
