@@ -3,6 +3,11 @@
  * command line or left in a shell history, as `echo -n "user:pass" | sha256sum` would.
  *
  *   vpn-token [--password-stdin] [--users-line] USERNAME
+ *   vpn-token --random [--users-line] USERNAME
+ *
+ * --random draws the 32-byte token from the system's CSPRNG instead: nothing to guess, so the
+ * enclave's failure budgets (docs/PROTOCOL.md section 9) make guessing hopeless rather than
+ * merely slow. The same hex goes into the client's auth_token.
  *
  * Exit status: 0 ok, 1 runtime error, 2 usage error. */
 #include <errno.h>
@@ -28,10 +33,13 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "usage: vpn-token [--password-stdin] [--users-line] USERNAME\n"
+            "       vpn-token --random [--users-line] USERNAME\n"
             "Prints the auth_token for USERNAME: lowercase hex SHA-256 of \"USERNAME:PASSWORD\".\n"
             "The password is read from the terminal without echo (asked twice), or from stdin\n"
             "when stdin is not a terminal or --password-stdin is given (one trailing newline\n"
             "is removed).\n"
+            "  --random          a random 256-bit token instead (no password; give the same\n"
+            "                    hex to the client's auth_token); recommended\n"
             "  --users-line      print a users.conf section: [user:NAME] / auth_token = HEX\n"
             "  --password-stdin  read the password from stdin even if it is a terminal\n");
 }
@@ -167,7 +175,7 @@ static ssize_t read_stdin_password(char *buf, size_t cap)
 
 int main(int argc, char **argv)
 {
-    bool force_stdin = false, users_line = false;
+    bool force_stdin = false, users_line = false, random = false;
     const char *username = NULL;
     bool opts_done = false;
 
@@ -182,6 +190,8 @@ int main(int argc, char **argv)
             force_stdin = true;
         } else if (!opts_done && strcmp(a, "--users-line") == 0) {
             users_line = true;
+        } else if (!opts_done && strcmp(a, "--random") == 0) {
+            random = true;
         } else if (!opts_done && a[0] == '-' && a[1] != '\0') {
             char msg[128];
             snprintf(msg, sizeof(msg), "unknown option '%.64s'", a);
@@ -205,9 +215,17 @@ int main(int argc, char **argv)
 
     /* +1: read_stdin_password uses one spare byte to detect an over-long password. */
     char pw[PASSWORD_MAX + 1], again[PASSWORD_MAX + 1];
-    ssize_t pw_len;
+    ssize_t pw_len = 0;
     int status = 1;
+    uint8_t token[crypto_hash_sha256_BYTES];
+    char hex[2 * crypto_hash_sha256_BYTES + 1];
+    crypto_hash_sha256_state st;
 
+    if (random) {
+        randombytes_buf(token, sizeof(token));
+        memset(&st, 0, sizeof(st));
+        goto print;
+    }
     if (!force_stdin && isatty(STDIN_FILENO)) {
         signal(SIGINT, restore_and_die);
         signal(SIGTERM, restore_and_die);
@@ -236,14 +254,12 @@ int main(int argc, char **argv)
         goto out;
     }
 
-    uint8_t token[crypto_hash_sha256_BYTES];
-    char hex[2 * crypto_hash_sha256_BYTES + 1];
-    crypto_hash_sha256_state st;
     crypto_hash_sha256_init(&st);
     crypto_hash_sha256_update(&st, (const unsigned char *)username, strlen(username));
     crypto_hash_sha256_update(&st, (const unsigned char *)":", 1);
     crypto_hash_sha256_update(&st, (const unsigned char *)pw, (size_t)pw_len);
     crypto_hash_sha256_final(&st, token);
+print:
     sodium_bin2hex(hex, sizeof(hex), token, sizeof(token));
 
     int w = users_line ? printf("[user:%s]\nauth_token = %s\n", username, hex)

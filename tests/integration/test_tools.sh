@@ -15,6 +15,9 @@ fi
 check "vpn-keygen refuses a malformed key" bash -c "! $BIN/vpn-keygen pubkey <<<'not a key' 2>/dev/null"
 want=$(printf 'alice:wonderland' | sha256sum | cut -d' ' -f1)
 check "vpn-token = sha256(user:password)" test "$(printf 'wonderland' | "$BIN/vpn-token" --password-stdin alice)" = "$want"
+t1=$("$BIN/vpn-token" --random alice </dev/null); t2=$("$BIN/vpn-token" --random alice </dev/null)
+check "vpn-token --random: 64 hex digits, new each time" \
+    bash -c "[[ '$t1' =~ ^[0-9a-f]{64}\$ ]] && [ '$t1' != '$t2' ]"
 check "vpn-token refuses a name with ':'" bash -c "! printf x | $BIN/vpn-token --password-stdin 'a:b' 2>/dev/null"
 
 lab_up 1
