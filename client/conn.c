@@ -261,3 +261,26 @@ void conn_wipe(struct client *c)
     hs_client_wipe(&c->hs);
     sodium_memzero(c->cfg->auth_token, sizeof(c->cfg->auth_token));
 }
+
+/* SESSION_UNKNOWN (docs/PROTOCOL.md, extension 2) is not authenticated, so it is believed
+ * only when it names our current session and a counter we have already sent, when nothing
+ * authenticated has arrived for HINT_QUIET_MS, and when no hint started a handshake in the
+ * last HINT_MIN_INTERVAL_MS. The current session stays in use until the new one is made: a
+ * forged hint costs one handshake, nothing more. */
+enum { HINT_QUIET_MS = 1000, HINT_MIN_INTERVAL_MS = 5000 };
+
+void conn_on_session_unknown(struct client *c, uint32_t sid, uint64_t counter)
+{
+    uint64_t now = clock_monotonic_ms();
+    if (c->state != CLIENT_CONNECTED || !c->cur || c->cur->id != sid || c->hs.request_ts)
+        return;
+    if (counter >= __atomic_load_n(&c->cur->send_counter, __ATOMIC_RELAXED))
+        return;
+    if (now - c->last_rx_mono < HINT_QUIET_MS ||
+        (c->last_hint_mono && now - c->last_hint_mono < HINT_MIN_INTERVAL_MS))
+        return;
+    c->last_hint_mono = now;
+    log_warn("The server no longer knows our session (it or its enclave restarted): "
+             "handshaking again");
+    conn_start_handshake(c);
+}

@@ -155,6 +155,10 @@ static int handle(struct client *c, uint8_t *pkt, size_t len)
     }
     if (h.type == MSG_CONNECT_RESP)
         return conn_on_response(c, pkt, len);
+    if (h.type == MSG_SESSION_UNKNOWN) {
+        conn_on_session_unknown(c, get_be32(pkt + HDR_LEN), get_be64(pkt + HDR_LEN + 4));
+        return 0;
+    }
     if (!proto_is_transport(h.type)) {
         c->drops++;
         return 0;

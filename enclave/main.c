@@ -6,10 +6,9 @@
  * private socketpair. Workers do the handshakes and all AEAD work on the rings the main
  * process shares with them (include/vpn/enclave_ipc.h).
  *
- * File descriptors inherited from vpn-server:
- *   3            memfd with one struct worker_shm region per worker
- *   4            control channel (SOCK_SEQPACKET): our reports, the server's requests
- *   5 .. 5+N-1   doorbell socket of each worker
+ * It is started by vpn-server's launcher, with the descriptors of include/vpn/enclave_proto.h:
+ * the rings' memfd, the channel for our reports (binary struct sup_report), the keeper channel
+ * on which the launcher hands us the users file on reload, and each worker's doorbell.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -33,11 +32,18 @@
 #include "users.h"
 #include "worker.h"
 #include "vpn/enclave_ipc.h"
+#include "vpn/enclave_proto.h"
+#include "vpn/fd_pass.h"
 #include "vpn/keyfile.h"
 #include "vpn/log.h"
 #include "vpn/proto.h"
 
-enum { FD_SHM = 3, FD_CTL = 4, FD_DOORBELL0 = 5 };
+enum {
+    FD_SHM = ENCLAVE_FD_SHM,
+    FD_CTL = ENCLAVE_FD_CTL,
+    FD_KEEPER = ENCLAVE_FD_KEEPER,
+    FD_DOORBELL0 = ENCLAVE_FD_DOORBELL0,
+};
 
 struct supervisor {
     int workers;
@@ -45,7 +51,6 @@ struct supervisor {
     uint32_t rekey_interval_s;      /* keys older than this + KEY_AGE_GRACE_MS are refused */
     const char *key_path;
     const char *users_path;
-    int users_fd;           /* kept open to re-read the file on SIGHUP (see reload_users) */
     struct enclave_secrets *sec;
     pid_t pids[MAX_WORKERS];
     uint64_t started_ms[MAX_WORKERS];
@@ -58,27 +63,35 @@ static volatile sig_atomic_t stop_requested;
 static void on_sigchld(int sig) { (void)sig; child_exited = 1; }
 static void on_stop(int sig) { (void)sig; stop_requested = 1; }
 
-static void report(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void report(const char *fmt, ...)
+static void report(uint32_t type, int worker, int pid, int value, int users, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
+static void report(uint32_t type, int worker, int pid, int value, int users, const char *fmt, ...)
 {
-    char msg[256];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    if (n > 0)
-        (void)send(FD_CTL, msg, (size_t)n < sizeof(msg) ? (size_t)n : sizeof(msg) - 1, MSG_NOSIGNAL);
+    struct sup_report r;
+    memset(&r, 0, sizeof(r));
+    r.type = type;
+    r.worker = worker;
+    r.pid = pid;
+    r.value = value;
+    r.users = users;
+    if (fmt) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(r.text, sizeof(r.text), fmt, ap);
+        va_end(ap);
+    }
+    (void)send(FD_CTL, &r, sizeof(r), MSG_NOSIGNAL);
 }
 
 static void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 static void fail(const char *fmt, ...)
 {
-    char msg[512];
+    char msg[SUP_TEXT_MAX];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    report("ERROR %s", msg);
+    report(SUP_ERROR, 0, 0, 0, 0, "%s", msg);
     log_error("enclave: %s", msg);
     exit(2);
 }
@@ -160,7 +173,7 @@ static void run_worker(struct supervisor *s, int index)
         if (i != index)
             close(FD_DOORBELL0 + i);
     close(FD_CTL);
-    close(s->users_fd);
+    close(FD_KEEPER);
     w.shm = map_region(index);
     close(FD_SHM);
     if (!w.shm) {
@@ -194,7 +207,7 @@ static int spawn(struct supervisor *s, int index)
         run_worker(s, index);
     s->pids[index] = pid;
     s->started_ms[index] = clock_monotonic_ms();
-    report("WORKER %d %d", index, (int)pid);
+    report(SUP_WORKER, index, (int)pid, 0, 0, NULL);
     return 0;
 }
 
@@ -221,7 +234,7 @@ static void reap(struct supervisor *s)
                 stop_requested = 1;
             if (stop_requested)
                 break;
-            report("DIED %d %d %s", i, (int)pid, how);
+            report(SUP_DIED, i, (int)pid, status, 0, "%s", how);
             if (clock_monotonic_ms() - s->started_ms[i] < 2000)
                 s->quick_deaths[i]++;
             else
@@ -229,45 +242,49 @@ static void reap(struct supervisor *s)
             if (s->quick_deaths[i] > 3)
                 usleep(200000u * (s->quick_deaths[i] > 10 ? 10 : s->quick_deaths[i]));
             if (spawn(s, i) != 0)
-                report("DIED %d 0 cannot fork: %s", i, strerror(errno));
+                report(SUP_DIED, i, 0, 0, 0, "cannot fork: %s", strerror(errno));
         }
     }
 }
 
-static void report_removed(const char *name, void *ctx)
+static void report_ended(const char *name, bool removed, void *ctx)
 {
     (void)ctx;
-    report("REMOVED %s", name);
+    report(removed ? SUP_USER_REMOVED : SUP_USER_CHANGED, 0, 0, 0, 0, "%s", name);
 }
 
-/* SIGHUP, forwarded by the server: re-read the users file through the descriptor opened at
- * start (the supervisor no longer has the right to open it) and merge it into the live table.
- * A file replaced by rename (a new inode) cannot be seen that way: say so. */
+/* SIGHUP, through the launcher: it opened the users file anew (so a file replaced by rename is
+ * read too) and handed us the descriptor; we merge it into the live table. */
 static void reload_users(struct supervisor *s)
 {
-    struct stat st;
-    if (fstat(s->users_fd, &st) == 0 && st.st_nlink == 0) {
-        report("RELOADFAIL %s was replaced (renamed over); edit it in place, or restart the "
-               "server to read the new file", s->users_path);
+    struct keeper_msg k;
+    int fd = -1, nfds = 0;
+    ssize_t r = fd_pass_recv(FD_KEEPER, &k, sizeof(k), &fd, 1, &nfds);
+    if (r <= 0)
+        return;
+    if (k.type != KEEPER_USERS_FD || nfds != 1) {
+        if (nfds)
+            close(fd);
         return;
     }
     struct user_table *next = malloc(sizeof(*next));
     struct config_error err;
     if (!next) {
-        report("RELOADFAIL out of memory");
-        return;
-    }
-    if (users_load_fd(s->users_fd, s->users_path, next, &err) != 0) {
-        report("RELOADFAIL %s", err.msg);
+        report(SUP_RELOAD_FAILED, 0, 0, 0, 0, "out of memory");
+    } else if (users_load_fd(fd, s->users_path, next, &err) != 0) {
+        report(SUP_RELOAD_FAILED, 0, 0, 0, 0, "%s", err.msg);
     } else {
-        int changes = users_merge(&s->sec->users, next, clock_realtime_ms(), report_removed, NULL);
+        int changes = users_merge(&s->sec->users, next, clock_realtime_ms(), report_ended, NULL);
         if (changes < 0)
-            report("RELOADFAIL more than %d users", MAX_USERS);
+            report(SUP_RELOAD_FAILED, 0, 0, 0, 0, "more than %d users", MAX_USERS);
         else
-            report("RELOADED %d change(s), %d user(s)", changes, next->count);
+            report(SUP_RELOADED, 0, 0, changes, next->count, NULL);
     }
-    sodium_memzero(next, sizeof(*next));
-    free(next);
+    close(fd);
+    if (next) {
+        sodium_memzero(next, sizeof(*next));
+        free(next);
+    }
 }
 
 static void usage(void)
@@ -323,10 +340,7 @@ int main(int argc, char **argv)
         fail("cannot lock the enclave's secret memory: %s", strerror(errno));
     load_or_create_key(&s);
     struct config_error err;
-    s.users_fd = open(s.users_path, O_RDONLY | O_CLOEXEC);
-    if (s.users_fd < 0)
-        fail("%s: cannot read users file: %s", s.users_path, strerror(errno));
-    if (users_load_fd(s.users_fd, s.users_path, &s.sec->users, &err) != 0)
+    if (users_load(s.users_path, &s.sec->users, &err) != 0)
         fail("%s", err.msg);
     /* Requests recorded before this start cannot be replayed now (PROTOCOL.md step 4). */
     users_set_ts_floor(&s.sec->users, clock_realtime_ms());
@@ -350,31 +364,34 @@ int main(int argc, char **argv)
             fail("cannot start worker %d: %s", i, strerror(errno));
     char pub[KEYFILE_B64_LEN + 1];
     keyfile_encode(s.sec->s_pub, pub);
-    report("READY %d %s", s.sec->users.count, pub);
+    report(SUP_READY, 0, 0, s.sec->users.count, s.sec->users.count, "%s", pub);
 
     rc = sandbox_supervisor_filter();
     if (rc != 0)
         fail("cannot install the seccomp filter: %s", strerror(-rc));
 
-    /* Serve until the main process closes the channel or stops us. */
+    /* Serve until the main process closes the channel or stops us. Nothing is read from the
+     * main process's channel but its end: requests come from the launcher only. */
     while (!stop_requested) {
-        struct pollfd p = { .fd = FD_CTL, .events = POLLIN };
-        int n = poll(&p, 1, 1000);
+        struct pollfd p[2] = { { .fd = FD_CTL, .events = POLLIN },
+                               { .fd = FD_KEEPER, .events = POLLIN } };
+        int n = poll(p, 2, 1000);
         if (child_exited) {
             child_exited = 0;
             reap(&s);
         }
-        if (n > 0) {
-            char buf[256];
-            ssize_t r = recv(FD_CTL, buf, sizeof(buf) - 1, 0);
-            if (r <= 0 && !(r < 0 && errno == EINTR))
+        if (n <= 0)
+            continue;
+        if (p[0].revents & (POLLIN | POLLHUP)) {
+            char byte;
+            ssize_t r = recv(FD_CTL, &byte, 1, MSG_DONTWAIT);
+            if (r == 0 || (r < 0 && errno != EINTR && errno != EAGAIN))
                 break;  /* the main process is gone: so are we */
-            if (r > 0) {
-                buf[r] = '\0';
-                if (strcmp(buf, "RELOAD") == 0)
-                    reload_users(&s);
-            }
         }
+        if (p[1].revents & POLLIN)
+            reload_users(&s);
+        else if (p[1].revents & POLLHUP)
+            break;      /* the launcher is gone */
     }
     stop_requested = 1;
     for (int i = 0; i < s.workers; i++)

@@ -6,7 +6,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "vpn/enclave_ipc.h"
+#include "vpn/enclave_proto.h"
 
 /* The mapping is [guard][secrets, rounded to pages][guard]; only the middle is accessible. */
 static size_t secrets_span(size_t page)

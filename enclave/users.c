@@ -165,7 +165,7 @@ static void next_generation(struct enclave_user *u)
 }
 
 int users_merge(struct user_table *live, const struct user_table *next, uint64_t now_ms,
-                void (*removed)(const char *name, void *ctx), void *ctx)
+                void (*ended)(const char *name, bool removed, void *ctx), void *ctx)
 {
     int changes = 0;
     /* Users gone from the file: token first, then the name, so a worker comparing names
@@ -174,8 +174,8 @@ int users_merge(struct user_table *live, const struct user_table *next, uint64_t
         struct enclave_user *u = &live->users[i];
         if (!u->name[0] || users_find(next, u->name) >= 0)
             continue;
-        if (removed)
-            removed(u->name, ctx);
+        if (ended)
+            ended(u->name, true, ctx);
         next_generation(u);
         sodium_memzero(u->token, sizeof(u->token));
         __atomic_store_n(&u->name[0], '\0', __ATOMIC_RELEASE);
@@ -186,6 +186,8 @@ int users_merge(struct user_table *live, const struct user_table *next, uint64_t
         int i = users_find(live, nu->name);
         if (i >= 0) {
             if (sodium_memcmp(live->users[i].token, nu->token, TOKEN_LEN) != 0) {
+                if (ended)
+                    ended(nu->name, false, ctx);
                 next_generation(&live->users[i]);
                 memcpy(live->users[i].token, nu->token, TOKEN_LEN);
                 changes++;

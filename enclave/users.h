@@ -46,11 +46,12 @@ void users_set_ts_floor(struct user_table *t, uint64_t now_ms);
 
 /* SIGHUP: brings the live table (shared with running workers) in line with next, in place:
  * changed tokens are replaced, new users added (their timestamp floor now_ms), removed users'
- * entries erased (removed() is called for each, so their sessions can be ended). A changed
+ * entries erased; ended() is called for each removed or changed user, so that its sessions
+ * can be ended. A changed
  * or removed user's generation moves on, so keys made for it die in the workers. Indexes of
  * remaining users never move. Returns the number of changes, or -1 when the table is full. */
 int users_merge(struct user_table *live, const struct user_table *next, uint64_t now_ms,
-                void (*removed)(const char *name, void *ctx), void *ctx);
+                void (*ended)(const char *name, bool removed, void *ctx), void *ctx);
 
 /* Index of name, or -1. Constant time is not needed here: the name is not secret, and an
  * unknown name is answered after the same amount of cryptography as a known one. */

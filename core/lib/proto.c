@@ -12,6 +12,14 @@ void proto_hdr_write(uint8_t *out, uint8_t type, uint16_t length, uint32_t seq, 
     put_be64(out + 8, ts);
 }
 
+size_t proto_session_unknown(uint8_t *out, uint32_t session_id, uint64_t counter, uint64_t ts)
+{
+    proto_hdr_write(out, MSG_SESSION_UNKNOWN, SESSION_UNKNOWN_PAYLOAD, 0, ts);
+    put_be32(out + HDR_LEN, session_id);
+    put_be64(out + HDR_LEN + 4, counter);
+    return SESSION_UNKNOWN_LEN;
+}
+
 enum hdr_verdict proto_hdr_parse(const uint8_t *buf, size_t len, struct vpn_hdr *h)
 {
     if (len < HDR_LEN)
@@ -23,7 +31,7 @@ enum hdr_verdict proto_hdr_parse(const uint8_t *buf, size_t len, struct vpn_hdr 
     h->ts = get_be64(buf + 8);
     if (h->version != PROTO_VERSION)
         return HDR_BAD_VERSION;
-    if (h->type < MSG_CONNECT_REQ || h->type > MSG_DISCONNECT)
+    if (h->type < MSG_CONNECT_REQ || h->type > MSG_SESSION_UNKNOWN)
         return HDR_BAD_TYPE;
     if ((size_t)h->length != len - HDR_LEN)
         return HDR_BAD_LENGTH;
@@ -34,6 +42,8 @@ enum hdr_verdict proto_hdr_parse(const uint8_t *buf, size_t len, struct vpn_hdr 
         if (len < CONNECT_RESP_MIN)
             return HDR_SHORT;
         return len <= CONNECT_RESP_MAX ? HDR_OK : HDR_BAD_LENGTH;
+    case MSG_SESSION_UNKNOWN:
+        return len == SESSION_UNKNOWN_LEN ? HDR_OK : HDR_BAD_LENGTH;
     default:
         return len >= TRANSPORT_OVERHEAD ? HDR_OK : HDR_SHORT;
     }

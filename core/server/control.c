@@ -347,8 +347,9 @@ static void sweep(struct server *srv)
             release_pending(srv, &pendings[i]);
 }
 
-/* A user removed from the users file: its sessions end now (DISCONNECT sealed first). */
-static void end_sessions_of(const char *user, void *arg)
+/* A user removed from the users file, or given a new token: its sessions end now (DISCONNECT
+ * sealed first; the enclave has already made their keys unusable). */
+static void end_sessions_of(const char *user, bool removed, void *arg)
 {
     struct server *srv = arg;
     static const uint8_t reason = 0;
@@ -359,8 +360,23 @@ static void end_sessions_of(const char *user, void *arg)
         struct sockaddr_in6 ep;
         session_get_endpoint(s, &ep);
         ctl_push(srv, s->worker, OP_SEAL_CONTROL, s->id, MSG_DISCONNECT, &reason, 1, &ep, 0);
-        end_session(srv, s, true, "user removed");
+        end_session(srv, s, true, removed ? "user removed" : "user's token changed");
     }
+}
+
+/* The enclave died: every key died with it. The sessions end here too (their clients notice
+ * and handshake with the new enclave), and handshakes in flight are forgotten. */
+static void enclave_lost(void *arg)
+{
+    struct server *srv = arg;
+    int n = 0;
+    for (int i = n_all - 1; i >= 0; i--, n++)
+        end_session(srv, all[i], false, "the enclave restarted");
+    for (int i = 0; i < PENDING_MAX; i++)
+        if (pendings[i].used)
+            release_pending(srv, &pendings[i]);
+    if (n)
+        log_warn("%d session(s) ended with the enclave", n);
 }
 
 void control_disconnect_all(struct server *srv)
@@ -402,16 +418,24 @@ void control_foreach_session(void (*fn)(const struct session *s, void *ctx), voi
 int control_run(struct server *srv)
 {
     uint64_t next_sweep = clock_monotonic_ms() + SWEEP_MS;
+    const struct enclave_events ev = { .user_ended = end_sessions_of, .lost = enclave_lost,
+                                       .ctx = srv };
     rcu_register_thread();
     for (;;) {
-        struct pollfd p[4] = {
+        struct pollfd p[5] = {
             { .fd = srv->signal_fd, .events = POLLIN },
             { .fd = srv->event_fd, .events = POLLIN },
             { .fd = srv->enclave.ctl_fd, .events = POLLIN },
             { .fd = srv->control_fd, .events = POLLIN },
+            { .fd = srv->enclave.launcher.fd, .events = POLLIN },
         };
+        uint64_t before = clock_monotonic_ms();
+        int timeout = SWEEP_MS;
+        if (srv->enclave.state == ENCLAVE_DOWN && !srv->enclave.awaiting_exit)
+            timeout = srv->enclave.retry_at_ms > before ? (int)(srv->enclave.retry_at_ms - before)
+                                                        : 0;
         rcu_thread_offline();
-        int n = poll(p, srv->control_fd >= 0 ? 4 : 3, SWEEP_MS);
+        int n = poll(p, 5, timeout < SWEEP_MS ? timeout : SWEEP_MS);
         rcu_thread_online();
         if (n < 0 && errno != EINTR)
             break;
@@ -431,13 +455,14 @@ int control_run(struct server *srv)
         }
         if (p[1].revents & POLLIN)
             drain_events(srv);
-        if (p[2].revents & (POLLIN | POLLHUP)) {
-            if (!enclave_handle_report(&srv->enclave, end_sessions_of, srv)) {
-                log_error("The enclave process exited; stopping");
-                rcu_unregister_thread();
-                return 1;
-            }
+        if (p[2].revents & (POLLIN | POLLHUP))
+            enclave_handle_report(&srv->enclave, &ev);
+        if (p[4].revents & (POLLIN | POLLHUP) && !enclave_handle_launcher(&srv->enclave, &ev)) {
+            log_error("Stopping: without its launcher the enclave cannot come back");
+            rcu_unregister_thread();
+            return 1;
         }
+        enclave_tick(&srv->enclave, clock_monotonic_ms());
         if (srv->control_fd >= 0 && (p[3].revents & POLLIN))
             control_socket_serve(srv);
         uint64_t now = clock_monotonic_ms();

@@ -1,4 +1,4 @@
-/* Starting and supervising vpn-enclave from the main process (see enclave_link.h). */
+/* Starting, restarting and stopping the enclave from the main process (see enclave_link.h). */
 #include "enclave_link.h"
 
 #include <errno.h>
@@ -13,73 +13,246 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "vpn/enclave_proto.h"
 #include "vpn/log.h"
+#include "vpn/proto.h"
 #include "vpn/server_config.h"
 
-enum { FD_SHM = 3, FD_CTL = 4, FD_DOORBELL0 = 5, READY_TIMEOUT_MS = 10000 };
+enum {
+    READY_TIMEOUT_MS = 10000,
+    /* An enclave that dies sooner than this after its start counts as a quick failure: the
+     * next start waits RESTART_DELAY_MS doubled per quick failure in a row, up to
+     * RESTART_DELAY_MAX_MS, so that a crash loop neither spins nor floods the log. */
+    QUICK_FAILURE_MS = 10000,
+    RESTART_DELAY_MS = 500,
+    RESTART_DELAY_MAX_MS = 30000,
+};
 
 static size_t region_size(void)
 {
     return worker_region_size((size_t)sysconf(_SC_PAGESIZE));
 }
 
-/* In the child: move the inherited descriptors to their fixed numbers and exec. */
-static void exec_enclave(const char *path, int shm_fd, int ctl_fd, const int *doorbells,
-                         int workers, char **argv) __attribute__((noreturn));
-static void exec_enclave(const char *path, int shm_fd, int ctl_fd, const int *doorbells,
-                         int workers, char **argv)
+/* Asks the launcher for a new supervisor on a fresh report channel. */
+static int launch(struct enclave_link *e)
 {
-    /* First lift every source above the target range so dup2 never clobbers one. */
-    int top = FD_DOORBELL0 + workers + 16;
-    int s = fcntl(shm_fd, F_DUPFD, top), c = fcntl(ctl_fd, F_DUPFD, top);
-    int d[MAX_WORKERS];
-    for (int i = 0; i < workers; i++)
-        d[i] = fcntl(doorbells[i], F_DUPFD, top);
-    dup2(s, FD_SHM);
-    dup2(c, FD_CTL);
-    for (int i = 0; i < workers; i++)
-        dup2(d[i], FD_DOORBELL0 + i);
-    /* Everything else is closed: the enclave must not inherit the TUN or the UDP socket. */
-    for (int fd = FD_DOORBELL0 + workers; fd < 1024; fd++)
-        close(fd);
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
-    execv(path, argv);
-    fprintf(stderr, "[ERROR] cannot run %s: %s\n", path, strerror(errno));
-    _exit(127);
+    int ctl[2];
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ctl) != 0)
+        return -errno;
+    /* A new enclave has no sessions: its workers' counters of live keys start at zero (no
+     * worker runs while we write this). */
+    for (int i = 0; i < e->workers; i++)
+        __atomic_store_n(&e->shm[i]->ctl.sessions, 0, __ATOMIC_RELAXED);
+    int rc = launcher_start_enclave(&e->launcher, e->shm_fd, ctl[1], e->worker_bell, e->workers);
+    close(ctl[1]);
+    if (rc != 0) {
+        close(ctl[0]);
+        return rc;
+    }
+    e->ctl_fd = ctl[0];
+    e->state = ENCLAVE_STARTING;
+    e->awaiting_exit = true;
+    e->started_ms = clock_monotonic_ms();
+    return 0;
 }
 
+/* The supervisor is gone (its channel closed): every key died with it. */
+static void lost(struct enclave_link *e, const struct enclave_events *ev)
+{
+    if (e->ctl_fd >= 0)
+        close(e->ctl_fd);
+    e->ctl_fd = -1;
+    if (e->state == ENCLAVE_DOWN)
+        return;
+    uint64_t now = clock_monotonic_ms();
+    bool quick = now - e->started_ms < QUICK_FAILURE_MS;
+    e->quick_failures = quick ? e->quick_failures + 1 : 0;
+    uint64_t delay = 0;
+    if (e->quick_failures) {
+        unsigned shift = e->quick_failures - 1 > 6 ? 6 : e->quick_failures - 1;
+        delay = (uint64_t)RESTART_DELAY_MS << shift;
+        if (delay > RESTART_DELAY_MAX_MS)
+            delay = RESTART_DELAY_MAX_MS;
+    }
+    e->state = ENCLAVE_DOWN;
+    e->retry_at_ms = now + delay;
+    memset(e->worker_pids, 0, sizeof(e->worker_pids));
+    if (delay)
+        log_error("The enclave (PID %d) is gone, and every session's keys with it; it failed "
+                  "%u time(s) in a row soon after starting: next start in %.1f s", (int)e->pid,
+                  e->quick_failures, (double)delay / 1000.0);
+    else
+        log_error("The enclave (PID %d) is gone, and every session's keys with it; starting "
+                  "a new one", (int)e->pid);
+    e->pid = 0;
+    if (ev && ev->lost)
+        ev->lost(ev->ctx);
+}
+
+/* One supervisor report. false when the channel closed. */
+static bool read_report(struct enclave_link *e, struct sup_report *r)
+{
+    ssize_t n = recv(e->ctl_fd, r, sizeof(*r), MSG_DONTWAIT);
+    if (n < 0)
+        return errno == EAGAIN || errno == EINTR ? (r->type = 0, true) : false;
+    if (n == 0)
+        return false;
+    if ((size_t)n != sizeof(*r)) {
+        r->type = 0;    /* not a report: ignored */
+        return true;
+    }
+    r->text[sizeof(r->text) - 1] = '\0';
+    return true;
+}
+
+static void on_report(struct enclave_link *e, const struct sup_report *r,
+                      const struct enclave_events *ev)
+{
+    bool worker_ok = r->worker >= 0 && r->worker < e->workers;
+    switch (r->type) {
+    case SUP_READY:
+        e->users = r->value;
+        memcpy(e->public_key, r->text, sizeof(e->public_key) - 1);
+        e->public_key[sizeof(e->public_key) - 1] = '\0';
+        e->state = ENCLAVE_READY;
+        if (e->restarts++)
+            log_info("Enclave restarted (PID: %d), %d users; clients reconnect by themselves",
+                     (int)e->pid, e->users);
+        if (ev && ev->ready)
+            ev->ready(ev->ctx);
+        break;
+    case SUP_ERROR:
+        log_error("Enclave: %s", r->text);
+        break;
+    case SUP_WORKER:
+        if (worker_ok) {
+            if (e->state == ENCLAVE_READY)
+                log_info("Enclave worker %d restarted (PID: %d)", r->worker, r->pid);
+            e->worker_pids[r->worker] = r->pid;
+        }
+        break;
+    case SUP_DIED:
+        if (worker_ok)
+            log_error("Enclave worker %d (PID: %d) died: %s", r->worker, r->pid, r->text);
+        break;
+    case SUP_USER_REMOVED:
+    case SUP_USER_CHANGED:
+        log_info("User %s %s the users file", r->text,
+                 r->type == SUP_USER_REMOVED ? "removed from" : "has a new token in");
+        if (ev && ev->user_ended)
+            ev->user_ended(r->text, r->type == SUP_USER_REMOVED, ev->ctx);
+        break;
+    case SUP_RELOADED:
+        e->users = r->users;
+        log_info("Users reloaded: %d change(s), %d user(s)", r->value, r->users);
+        break;
+    case SUP_RELOAD_FAILED:
+        log_error("Users not reloaded, keeping the current ones: %s", r->text);
+        break;
+    default:
+        break;
+    }
+}
+
+void enclave_handle_report(struct enclave_link *e, const struct enclave_events *ev)
+{
+    struct sup_report r;
+    for (int i = 0; i < 64 && e->ctl_fd >= 0; i++) {
+        memset(&r, 0, sizeof(r));
+        if (!read_report(e, &r)) {
+            lost(e, ev);
+            return;
+        }
+        if (!r.type)
+            return;
+        on_report(e, &r, ev);
+    }
+}
+
+bool enclave_handle_launcher(struct enclave_link *e, const struct enclave_events *ev)
+{
+    struct launch_msg m;
+    int rc;
+    while ((rc = launcher_read(&e->launcher, &m)) > 0) {
+        switch (m.type) {
+        case LAUNCH_STARTED:
+            e->pid = m.pid;
+            log_info("Enclave process started (PID: %d)", (int)e->pid);
+            break;
+        case LAUNCH_EXITED:
+            e->awaiting_exit = false;
+            if (WIFSIGNALED(m.status))
+                log_warn("Enclave process %d was killed by signal %d%s", (int)m.pid,
+                         WTERMSIG(m.status),
+                         WTERMSIG(m.status) == SIGSYS ? " (seccomp violation)" : "");
+            else
+                log_warn("Enclave process %d exited with status %d", (int)m.pid,
+                         WEXITSTATUS(m.status));
+            lost(e, ev);
+            break;
+        case LAUNCH_ERROR:
+            log_error("Enclave launcher: %s", m.text);
+            if (e->state == ENCLAVE_STARTING && !e->pid) {
+                e->awaiting_exit = false;
+                lost(e, ev);    /* the start itself failed: try again later */
+            }
+            break;
+        default:
+            break;
+        }
+    }
+    if (rc < 0) {
+        log_error("The enclave launcher is gone: the enclave cannot be restarted");
+        return false;
+    }
+    return true;
+}
+
+void enclave_tick(struct enclave_link *e, uint64_t now_ms)
+{
+    if (e->state != ENCLAVE_DOWN || e->awaiting_exit || now_ms < e->retry_at_ms)
+        return;
+    int rc = launch(e);
+    if (rc != 0) {
+        log_error("Cannot start a new enclave: %s", strerror(-rc));
+        e->retry_at_ms = now_ms + RESTART_DELAY_MAX_MS;
+    }
+}
+
+/* Start-up: waits for the first supervisor's READY (or the reason it failed). */
 static int wait_ready(struct enclave_link *e, char *why, size_t why_len)
 {
-    uint64_t waited = 0;
-    while (waited < READY_TIMEOUT_MS) {
-        struct pollfd p = { .fd = e->ctl_fd, .events = POLLIN };
-        int n = poll(&p, 1, 100);
-        waited += 100;
-        if (n < 0 && errno == EINTR)
-            continue;
+    uint64_t deadline = clock_monotonic_ms() + READY_TIMEOUT_MS;
+    snprintf(why, why_len, "the enclave exited during start-up");
+    while (clock_monotonic_ms() < deadline) {
+        struct pollfd p[2] = { { .fd = e->ctl_fd, .events = POLLIN },
+                               { .fd = e->launcher.fd, .events = POLLIN } };
+        int n = poll(p, 2, 100);
         if (n <= 0)
             continue;
-        char msg[600];
-        ssize_t r = recv(e->ctl_fd, msg, sizeof(msg) - 1, 0);
-        if (r <= 0) {
-            snprintf(why, why_len, "the enclave exited during start-up");
-            return -1;
-        }
-        msg[r] = '\0';
-        int idx, pid;
-        if (sscanf(msg, "WORKER %d %d", &idx, &pid) == 2 && idx >= 0 && idx < e->workers) {
-            e->worker_pids[idx] = pid;
-        } else if (strncmp(msg, "READY ", 6) == 0) {
-            if (sscanf(msg + 6, "%d %44s", &e->users, e->public_key) != 2) {
-                snprintf(why, why_len, "bad ready message from the enclave");
+        if (p[1].revents & POLLIN) {
+            struct launch_msg m;
+            if (launcher_read(&e->launcher, &m) < 0)
                 return -1;
+            if (m.type == LAUNCH_STARTED)
+                e->pid = m.pid;
+            else if (m.type == LAUNCH_ERROR)
+                snprintf(why, why_len, "%s", m.text);
+            else if (m.type == LAUNCH_EXITED)
+                return -1;
+        }
+        if (p[0].revents & (POLLIN | POLLHUP)) {
+            struct sup_report r;
+            memset(&r, 0, sizeof(r));
+            if (!read_report(e, &r))
+                return -1;
+            if (r.type == SUP_ERROR) {
+                snprintf(why, why_len, "%s", r.text);
+            } else if (r.type) {
+                on_report(e, &r, NULL);
+                if (e->state == ENCLAVE_READY)
+                    return 0;
             }
-            return 0;
-        } else if (strncmp(msg, "ERROR ", 6) == 0) {
-            snprintf(why, why_len, "%s", msg + 6);
-            return -1;
         }
     }
     snprintf(why, why_len, "the enclave did not get ready within %d s", READY_TIMEOUT_MS / 1000);
@@ -89,59 +262,55 @@ static int wait_ready(struct enclave_link *e, char *why, size_t why_len)
 int enclave_start(struct enclave_link *e, const struct server_config *cfg, int workers,
                   const char *enclave_path, char *why, size_t why_len)
 {
-    int ctl[2] = { -1, -1 }, bells[MAX_WORKERS][2];
-    int shm_fd = -1;
+    /* vpn-enclave's command line; the launcher keeps its own copy (it is forked). */
+    static char n_workers[16], window[16], rekey[16], level[8];
+    static char *argv[16];
     memset(e, 0, sizeof(*e));
     e->workers = workers;
-    e->ctl_fd = -1;
+    e->ctl_fd = e->shm_fd = -1;
+    e->launcher.fd = -1;
     for (int i = 0; i < MAX_WORKERS; i++)
-        bells[i][0] = bells[i][1] = e->doorbell[i] = -1;
+        e->doorbell[i] = e->worker_bell[i] = -1;
 
     e->map_len = region_size() * (size_t)workers;
-    shm_fd = memfd_create("vpn-rings", MFD_CLOEXEC);
-    if (shm_fd < 0 || ftruncate(shm_fd, (off_t)e->map_len) != 0)
+    e->shm_fd = memfd_create("vpn-rings", MFD_CLOEXEC);
+    if (e->shm_fd < 0 || ftruncate(e->shm_fd, (off_t)e->map_len) != 0)
         goto sys_fail;
-    e->map = mmap(NULL, e->map_len, PROT_READ | PROT_WRITE, MAP_SHARED, shm_fd, 0);
+    e->map = mmap(NULL, e->map_len, PROT_READ | PROT_WRITE, MAP_SHARED, e->shm_fd, 0);
     if (e->map == MAP_FAILED) {
         e->map = NULL;
         goto sys_fail;
     }
     for (int i = 0; i < workers; i++) {
+        int pair[2];
         e->shm[i] = (struct worker_shm *)((char *)e->map + region_size() * (size_t)i);
         worker_rings_init(&e->rings[i], e->shm[i]);
-    }
-    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ctl) != 0)
-        goto sys_fail;
-    for (int i = 0; i < workers; i++)
-        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, bells[i]) != 0)
+        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0)
             goto sys_fail;
+        e->doorbell[i] = pair[0];
+        e->worker_bell[i] = pair[1];
+        fcntl(e->doorbell[i], F_SETFL, O_NONBLOCK);
+    }
 
-    char n_workers[16], window[16], rekey[16], level[8];
     snprintf(n_workers, sizeof(n_workers), "%d", workers);
     snprintf(window, sizeof(window), "%u", cfg->replay_window_ms);
     snprintf(rekey, sizeof(rekey), "%u", cfg->rekey_interval_s);
     snprintf(level, sizeof(level), "%d", cfg->log_level);
-    char *argv[] = { (char *)"vpn-enclave", (char *)"--workers", n_workers,
-                     (char *)"--private-key", (char *)cfg->private_key_file,
-                     (char *)"--users", (char *)cfg->users_file,
-                     (char *)"--replay-window-ms", window, (char *)"--rekey-interval", rekey,
-                     (char *)"--log-level", level, NULL };
-    int child_bells[MAX_WORKERS];
-    for (int i = 0; i < workers; i++)
-        child_bells[i] = bells[i][1];
-    pid_t pid = fork();
-    if (pid < 0)
+    char *const args[] = { (char *)"vpn-enclave", (char *)"--workers", n_workers,
+                           (char *)"--private-key", (char *)cfg->private_key_file,
+                           (char *)"--users", (char *)cfg->users_file,
+                           (char *)"--replay-window-ms", window, (char *)"--rekey-interval",
+                           rekey, (char *)"--log-level", level, NULL };
+    memcpy(argv, args, sizeof(args));
+    int rc = launcher_spawn(&e->launcher, enclave_path, argv, cfg->users_file, workers);
+    if (rc != 0) {
+        errno = -rc;
         goto sys_fail;
-    if (pid == 0)
-        exec_enclave(enclave_path, shm_fd, ctl[1], child_bells, workers, argv);
-    e->pid = pid;
-    close(shm_fd);
-    close(ctl[1]);
-    e->ctl_fd = ctl[0];
-    for (int i = 0; i < workers; i++) {
-        close(bells[i][1]);
-        e->doorbell[i] = bells[i][0];
-        fcntl(e->doorbell[i], F_SETFL, O_NONBLOCK);
+    }
+    rc = launch(e);
+    if (rc != 0) {
+        errno = -rc;
+        goto sys_fail;
     }
     if (wait_ready(e, why, why_len) != 0) {
         enclave_stop(e);
@@ -151,46 +320,28 @@ int enclave_start(struct enclave_link *e, const struct server_config *cfg, int w
 
 sys_fail:
     snprintf(why, why_len, "%s", strerror(errno));
-    if (shm_fd >= 0)
-        close(shm_fd);
-    for (int i = 0; i < 2; i++)
-        if (ctl[i] >= 0)
-            close(ctl[i]);
-    for (int i = 0; i < workers; i++)
-        for (int j = 0; j < 2; j++)
-            if (bells[i][j] >= 0)
-                close(bells[i][j]);
-    if (e->map)
-        munmap(e->map, e->map_len);
-    e->map = NULL;
+    enclave_stop(e);
     return -1;
 }
 
 void enclave_stop(struct enclave_link *e)
 {
     if (e->ctl_fd >= 0)
-        close(e->ctl_fd);
+        close(e->ctl_fd);       /* the supervisor stops its workers and exits */
     e->ctl_fd = -1;
+    launcher_stop(&e->launcher);    /* waits for the supervisor, then for the launcher */
+    e->pid = 0;
+    e->state = ENCLAVE_DOWN;
     for (int i = 0; i < e->workers; i++) {
         if (e->doorbell[i] >= 0)
             close(e->doorbell[i]);
-        e->doorbell[i] = -1;
+        if (e->worker_bell[i] >= 0)
+            close(e->worker_bell[i]);
+        e->doorbell[i] = e->worker_bell[i] = -1;
     }
-    if (e->pid > 0) {
-        int status;
-        for (int i = 0; i < 200; i++) {
-            if (waitpid(e->pid, &status, WNOHANG) == e->pid) {
-                e->pid = 0;
-                break;
-            }
-            usleep(10000);
-        }
-        if (e->pid > 0) {
-            kill(e->pid, SIGKILL);
-            waitpid(e->pid, &status, 0);
-            e->pid = 0;
-        }
-    }
+    if (e->shm_fd >= 0)
+        close(e->shm_fd);
+    e->shm_fd = -1;
     if (e->map)
         munmap(e->map, e->map_len);
     e->map = NULL;
@@ -198,36 +349,11 @@ void enclave_stop(struct enclave_link *e)
 
 void enclave_reload_users(struct enclave_link *e)
 {
-    if (send(e->ctl_fd, "RELOAD", 6, MSG_DONTWAIT | MSG_NOSIGNAL) != 6)
-        log_error("Cannot ask the enclave to reload the users: %s", strerror(errno));
-}
-
-bool enclave_handle_report(struct enclave_link *e, void (*removed)(const char *user, void *ctx),
-                           void *ctx)
-{
-    char msg[600];
-    ssize_t r = recv(e->ctl_fd, msg, sizeof(msg) - 1, MSG_DONTWAIT);
-    if (r < 0)
-        return errno == EAGAIN || errno == EINTR;
-    if (r == 0)
-        return false;
-    msg[r] = '\0';
-    int idx, pid, off = 0;
-    if (sscanf(msg, "WORKER %d %d", &idx, &pid) == 2 && idx >= 0 && idx < e->workers) {
-        e->worker_pids[idx] = pid;
-        log_info("Enclave worker %d restarted (PID: %d)", idx, pid);
-    } else if (sscanf(msg, "DIED %d %d %n", &idx, &pid, &off) == 2 && off > 0) {
-        log_error("Enclave worker %d (PID: %d) died: %s", idx, pid, msg + off);
-    } else if (strncmp(msg, "REMOVED ", 8) == 0) {
-        log_info("User %s removed from the users file", msg + 8);
-        if (removed)
-            removed(msg + 8, ctx);
-    } else if (strncmp(msg, "RELOADED ", 9) == 0) {
-        log_info("Users reloaded: %s", msg + 9);
-    } else if (strncmp(msg, "RELOADFAIL ", 11) == 0) {
-        log_error("Users not reloaded, keeping the current ones: %s", msg + 11);
-    } else {
-        log_warn("enclave: %s", msg);
+    if (e->state != ENCLAVE_READY) {
+        log_warn("The enclave is restarting: it reads the users file when it starts");
+        return;
     }
-    return true;
+    int rc = launcher_reload_users(&e->launcher);
+    if (rc != 0)
+        log_error("Cannot ask the enclave to reload the users: %s", strerror(-rc));
 }

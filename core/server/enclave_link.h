@@ -1,48 +1,78 @@
-/* The main process's end of the enclave boundary (include/vpn/enclave_ipc.h): starting
- * vpn-enclave, the shared rings, and the doorbells. */
+/* The main process's end of the enclave boundary (include/vpn/enclave_ipc.h, enclave_proto.h):
+ * the shared rings and doorbells, which live as long as vpn-server, and the enclave processes
+ * behind them, which the launcher starts and starts again when they die. */
 #ifndef SERVER_ENCLAVE_LINK_H
 #define SERVER_ENCLAVE_LINK_H
 
 #include <sched.h>
 #include <stddef.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 #include <unistd.h>
 
+#include "launcher.h"
 #include "vpn/enclave_ipc.h"
 #include "vpn/keyfile.h"
 
 struct server_config;
 
+enum enclave_state {
+    ENCLAVE_DOWN,           /* none running; a start is due at retry_at_ms */
+    ENCLAVE_STARTING,       /* asked the launcher; waiting for READY */
+    ENCLAVE_READY,
+};
+
+/* What the enclave's reports mean for the control thread. */
+struct enclave_events {
+    void (*user_ended)(const char *user, bool removed, void *ctx); /* token changed / removed */
+    void (*lost)(void *ctx);        /* the enclave died: every session's keys are gone */
+    void (*ready)(void *ctx);       /* an enclave (re)started and serves */
+    void *ctx;
+};
+
 struct enclave_link {
     int workers;
-    pid_t pid;                          /* the enclave supervisor */
+    enum enclave_state state;
+    pid_t pid;                          /* the current supervisor, 0 when none */
     pid_t worker_pids[MAX_WORKERS];
-    int ctl_fd;                         /* SOCK_SEQPACKET to the supervisor */
+    int ctl_fd;                         /* reports of the current supervisor, or -1 */
+    int shm_fd;                         /* the rings' memfd, kept to start a new enclave */
     int doorbell[MAX_WORKERS];          /* main's end of each worker's socketpair */
+    int worker_bell[MAX_WORKERS];       /* the workers' ends, kept to start a new enclave */
     struct worker_shm *shm[MAX_WORKERS];
     struct worker_rings rings[MAX_WORKERS];
     void *map;
     size_t map_len;
+    struct launcher launcher;
     int users;                          /* users the enclave loaded */
     char public_key[KEYFILE_B64_LEN + 1];
+    /* restarts: counted, and delayed more while they keep failing quickly */
+    unsigned restarts, quick_failures;
+    uint64_t started_ms, retry_at_ms;   /* monotonic */
+    bool awaiting_exit;                 /* the supervisor's channel closed; the launcher has not
+                                           reported its exit yet (it refuses a second start) */
 };
 
-/* Starts the enclave with cfg's key and users files and waits until it is ready (or failed:
- * then -1 with its one-line reason in why). */
+/* Sets up the rings and doorbells, forks the launcher and starts the enclave with cfg's key
+ * and users files; waits until it is ready (or failed: then -1 with its one-line reason in
+ * why). Call while still root, before the privilege drop. */
 int enclave_start(struct enclave_link *e, const struct server_config *cfg, int workers,
                   const char *enclave_path, char *why, size_t why_len)
     __attribute__((warn_unused_result));
 
-/* Closes the channel (the enclave wipes its keys and exits), waits up to 2 s, then kills. */
+/* Stops the enclave and the launcher and waits for both: no enclave process outlives this. */
 void enclave_stop(struct enclave_link *e);
 
-/* Handles one report from the supervisor (worker started/died, reload results). A user the
- * reload removed is passed to removed(). Returns false when the enclave itself is gone. */
-bool enclave_handle_report(struct enclave_link *e, void (*removed)(const char *user, void *ctx),
-                           void *ctx);
+/* Control thread: a report from the supervisor is waiting on ctl_fd (or it hung up). */
+void enclave_handle_report(struct enclave_link *e, const struct enclave_events *ev);
+/* Control thread: a message from the launcher is waiting on launcher.fd. Returns false when
+ * the launcher itself is gone (nothing can restart the enclave any more). */
+bool enclave_handle_launcher(struct enclave_link *e, const struct enclave_events *ev);
+/* Control thread, every loop turn: starts a new enclave when one is due. */
+void enclave_tick(struct enclave_link *e, uint64_t now_ms);
 
-/* Asks the enclave to re-read the users file (SIGHUP); the result comes as a report. */
+/* Asks for the users file to be read again (SIGHUP); the result comes as a report. */
 void enclave_reload_users(struct enclave_link *e);
 
 /* Rings worker w's doorbell if it sleeps. Call after publishing a batch; thread-safe. */

@@ -8,38 +8,24 @@
 #include <sys/socket.h>
 
 #include "server.h"
+#include "source_limit.h"
 #include "vpn/log.h"
 
 /* Handshakes cost the enclave two X25519 operations each, so a source may not make it do more
  * than HANDSHAKE_RATE of them per second (with a burst for a whole office behind one NAT
- * coming back after a server restart). Sources share buckets by hash: a collision only makes
- * two sources share one allowance. Beyond it, requests are dropped before any cryptography.
- * RX thread only. */
-enum { HANDSHAKE_BUCKETS = 4096, HANDSHAKE_RATE = 200, HANDSHAKE_BURST = 400 };
-
-struct handshake_bucket {
-    uint64_t last_ms;
-    uint32_t tokens;
+ * coming back after a server restart), and all sources together no more than
+ * HANDSHAKE_GLOBAL_RATE. Beyond that, requests are dropped before any cryptography.
+ * SESSION_UNKNOWN hints are limited the same way, to a trickle per source. */
+enum {
+    HANDSHAKE_RATE = 200,
+    HANDSHAKE_BURST = 400,
+    HANDSHAKE_GLOBAL_RATE = 20000,
+    HANDSHAKE_GLOBAL_BURST = 20000,
+    HINT_RATE = 1,
+    HINT_BURST = 2,
+    HINT_GLOBAL_RATE = 1000,
+    HINT_GLOBAL_BURST = 1000,
 };
-
-static bool handshake_allowed(struct handshake_bucket *table, const struct sockaddr_in6 *from,
-                              uint64_t now_ms)
-{
-    uint64_t h = 0xcbf29ce484222325ULL;
-    for (int i = 0; i < 16; i++)
-        h = (h ^ from->sin6_addr.s6_addr[i]) * 0x100000001b3ULL;
-    struct handshake_bucket *b = &table[h & (HANDSHAKE_BUCKETS - 1)];
-    uint64_t refill = (now_ms - b->last_ms) * HANDSHAKE_RATE / 1000;
-    if (refill) {
-        b->tokens = b->tokens + refill > HANDSHAKE_BURST ? HANDSHAKE_BURST
-                                                         : (uint32_t)(b->tokens + refill);
-        b->last_ms = now_ms;
-    }
-    if (!b->tokens)
-        return false;
-    b->tokens--;
-    return true;
-}
 
 struct rx_batch {
     struct mmsghdr msgs[BATCH_MAX];
@@ -47,7 +33,7 @@ struct rx_batch {
     struct sockaddr_in6 from[BATCH_MAX];
     uint8_t buf[BATCH_MAX][SLOT_DATA];
     uint32_t pending[MAX_WORKERS];      /* slots filled per worker, not yet published */
-    struct handshake_bucket limits[HANDSHAKE_BUCKETS];
+    struct source_limit handshakes, hints;
     uint64_t now_ms;
 };
 
@@ -85,6 +71,21 @@ static void enqueue(struct server *srv, struct rx_batch *b, int w, uint16_t op, 
     b->pending[w]++;
 }
 
+/* A transport message for a session we do not have (the server or its enclave restarted, or
+ * the session timed out): tell the sender, so that it handshakes again at once instead of
+ * after three keepalive intervals (docs/PROTOCOL.md, extension 2). Rate-limited per source;
+ * the hint is smaller than the message that caused it. */
+static void hint_unknown(struct server *srv, struct rx_batch *b, const uint8_t *pkt, uint32_t sid,
+                         const struct sockaddr_in6 *from)
+{
+    if (!source_limit_allow(&b->hints, from, b->now_ms))
+        return;
+    uint8_t hint[SESSION_UNKNOWN_LEN];
+    proto_session_unknown(hint, sid, get_be64(pkt + HDR_LEN + 4), clock_realtime_ms());
+    server_send_datagram(srv, hint, sizeof(hint), from);
+    srv->hints_sent++;
+}
+
 static void classify(struct server *srv, struct rx_batch *b, int i)
 {
     const uint8_t *pkt = b->buf[i];
@@ -97,7 +98,7 @@ static void classify(struct server *srv, struct rx_batch *b, int i)
         return;
     }
     if (h.type == MSG_CONNECT_REQ) {
-        if (!handshake_allowed(b->limits, &b->from[i], b->now_ms)) {
+        if (!source_limit_allow(&b->handshakes, &b->from[i], b->now_ms)) {
             srv->rx_drops[RX_DROP_HANDSHAKE_RATE]++;
             return;
         }
@@ -105,13 +106,14 @@ static void classify(struct server *srv, struct rx_batch *b, int i)
         enqueue(srv, b, w, OP_HELLO, 0, pkt, len, &b->from[i]);
         return;
     }
-    if (h.type == MSG_CONNECT_RESP) {
+    if (h.type == MSG_CONNECT_RESP || h.type == MSG_SESSION_UNKNOWN) {
         srv->rx_drops[RX_DROP_UNEXPECTED]++;
         return;
     }
     uint32_t sid = get_be32(pkt + HDR_LEN);
     if (!sessions_find_id(&srv->sessions, sid)) {
         srv->rx_drops[RX_DROP_NO_SESSION]++;
+        hint_unknown(srv, b, pkt, sid, &b->from[i]);
         return;
     }
     enqueue(srv, b, enclave_worker_of(&srv->enclave, sid), OP_DECRYPT, sid, pkt, len, &b->from[i]);
@@ -123,6 +125,9 @@ void *rx_thread_main(void *arg)
     static struct rx_batch batch;   /* one RX thread: static keeps 100 KB off its stack */
     struct rx_batch *b = &batch;
     prepare(b);
+    source_limit_init(&b->handshakes, HANDSHAKE_RATE, HANDSHAKE_BURST, HANDSHAKE_GLOBAL_RATE,
+                      HANDSHAKE_GLOBAL_BURST);
+    source_limit_init(&b->hints, HINT_RATE, HINT_BURST, HINT_GLOBAL_RATE, HINT_GLOBAL_BURST);
     rcu_register_thread();
     while (!srv->stopping) {
         for (int i = 0; i < BATCH_MAX; i++)

@@ -26,7 +26,7 @@
 
 enum rx_drop {
     RX_DROP_HEADER,         /* bad header (any hdr_verdict) */
-    RX_DROP_UNEXPECTED,     /* CONNECT_RESP sent to a server */
+    RX_DROP_UNEXPECTED,     /* CONNECT_RESP or SESSION_UNKNOWN sent to a server */
     RX_DROP_NO_SESSION,
     RX_DROP_RING_FULL,
     RX_DROP_HANDSHAKE_RATE, /* CONNECT_REQ over the per-source handshake rate */
@@ -87,6 +87,7 @@ struct server {
 
     uint64_t rx_drops[RX_DROPS];            /* RX thread */
     uint64_t rx_hdr_verdicts[HDR_VERDICTS]; /* RX thread */
+    uint64_t hints_sent;                    /* RX thread: SESSION_UNKNOWN hints */
     uint64_t tun_drops[TUN_DROPS];          /* TUN thread */
     uint64_t tx_drops[TX_DROPS];            /* TX thread */
     uint64_t handshakes_ok, handshakes_refused; /* control thread */

@@ -104,19 +104,6 @@ struct worker_shm {
     RING_OF(OUT_ENC_SLOTS) out_enc;
 };
 
-static inline size_t page_round_up(size_t n, size_t page)
-{
-    return (n + page - 1) & ~(page - 1);
-}
-
-/* Distance between two workers' regions in the memfd: the region rounded up to the system's
- * page size, sysconf(_SC_PAGESIZE) on both sides (4 KiB here, 16 KiB on a Raspberry Pi 5's
- * kernel, 64 KiB on some arm64 kernels), so that every region can be mapped on its own. */
-static inline size_t worker_region_size(size_t page)
-{
-    return page_round_up(sizeof(struct worker_shm), page);
-}
-
 /* Handles on one worker's five rings, made by each side from its own mapping. */
 struct worker_rings {
     struct ring in_rx, in_tun, in_ctl, out_dec, out_enc;

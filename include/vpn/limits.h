@@ -46,6 +46,14 @@ enum msg_type {
     MSG_PING = 0x04,
     MSG_PONG = 0x05,
     MSG_DISCONNECT = 0x06,
+    /* Extension 2 (docs/PROTOCOL.md): the server has no session of that id; a hint to
+     * handshake again, sent only in answer to a transport message and smaller than it. */
+    MSG_SESSION_UNKNOWN = 0x07,
+};
+
+enum session_unknown_layout {
+    SESSION_UNKNOWN_PAYLOAD = 12,   /* session_id (4) || counter (8) of the refused message */
+    SESSION_UNKNOWN_LEN = HDR_LEN + SESSION_UNKNOWN_PAYLOAD,
 };
 
 enum connect_status {

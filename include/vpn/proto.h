@@ -50,6 +50,10 @@ static inline void put_be64(uint8_t *p, uint64_t v)
 /* Writes a header into out[0..15]. */
 void proto_hdr_write(uint8_t *out, uint8_t type, uint16_t length, uint32_t seq, uint64_t ts);
 
+/* Writes a SESSION_UNKNOWN hint (extension 2) for a refused transport message of session_id
+ * with that counter. Returns SESSION_UNKNOWN_LEN. */
+size_t proto_session_unknown(uint8_t *out, uint32_t session_id, uint64_t counter, uint64_t ts);
+
 /* Parses and checks the header of a datagram of len bytes: known type, version 1, length field
  * equal to len - 16, and at least the type's minimum (CONNECT_REQ exactly 256 bytes of payload;
  * transport messages at least 28). */

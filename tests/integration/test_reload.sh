@@ -1,6 +1,7 @@
 #!/bin/bash
 # SIGHUP: users added, changed and removed without a restart and without dropping anyone
-# else; a removed user's session ends; a users file replaced by rename is reported.
+# else; a removed user's session ends; a users file replaced by rename (as editors, install
+# and vpnctl write it) is read too: the launcher opens it anew for the enclave.
 #
 #   c1 (vpn-client alice), c2 (vpn-client bob) ==UDP==> srv (vpn-server)
 source "$(dirname "$0")/lib.sh"
@@ -35,10 +36,15 @@ check "alice's session ended" wait_for "$WORK/server.log" "ended: user removed" 
 check "alice's client is refused on reconnect and exits" wait_for "$WORK/alice.log" "Authentication failed" 10
 check "bob undisturbed" cli 2 ping -c 1 -W 2 -q 192.168.100.10
 
-# Replaced by rename: the enclave cannot see the new file and says so.
+# Replaced by rename, with a new user: the new file is read.
+DAVE=$(printf 'dave:secret' | sha256sum | cut -d' ' -f1)
 cp "$WORK/users.conf" "$WORK/users.tmp"
+printf '[user:dave]\nauth_token = %s\n' "$DAVE" >>"$WORK/users.tmp"
+chmod 600 "$WORK/users.tmp"
 mv "$WORK/users.tmp" "$WORK/users.conf"
+: >"$WORK/reload.mark"
 kill -HUP "$SERVER_PID"
-check "rename is reported, current users kept" wait_for "$WORK/server.log" "was replaced (renamed over)" 3
+check "a file replaced by rename is read" wait_for "$WORK/server.log" "Users reloaded: 1 change(s), 3 user" 3
+check "dave, added by the renamed file, can connect" grep -q "status 0" <<<"$(probe dave "$DAVE")"
 check "bob still undisturbed" cli 2 ping -c 1 -W 2 -q 192.168.100.10
 finish
