@@ -208,7 +208,7 @@ Test(vectors, header_rejections)
     pkt[1] = 2;
     cr_assert_eq(proto_hdr_parse(pkt, n, &h), HDR_BAD_VERSION);
     pkt[1] = 1;
-    pkt[0] = 7;
+    pkt[0] = 8;     /* 7 is SESSION_UNKNOWN (extension 2) */
     cr_assert_eq(proto_hdr_parse(pkt, n, &h), HDR_BAD_TYPE);
     pkt[0] = MSG_PING;
     pkt[7] ^= 1;        /* sequence no longer equals the counter's low 32 bits */
@@ -308,4 +308,19 @@ Test(vectors, tampered_padding_is_dropped)
             cr_assert_eq(hs_server_open(s_priv, s_pub, bad, sizeof(bad), &users, &r), HS_DROP);
         }
     }
+}
+
+/* Extension 2: the SESSION_UNKNOWN hint, byte for byte, and its strict length. */
+Test(vectors, session_unknown_hint)
+{
+    uint8_t want[64], out[64];
+    struct vpn_hdr h;
+    size_t n = unhex(want, sizeof(want), VX_SESSION_UNKNOWN);
+    cr_assert_eq(proto_session_unknown(out, 439041101u, 7, VX_FAILURE_TIMESTAMP), n);
+    assert_bytes_eq(out, want, n);
+    cr_assert_eq(proto_hdr_parse(want, n, &h), HDR_OK);
+    cr_assert_eq(h.type, MSG_SESSION_UNKNOWN);
+    cr_assert_lt(n, TRANSPORT_OVERHEAD, "smaller than any message that can cause it");
+    put_be16(want + 2, 13);
+    cr_assert_eq(proto_hdr_parse(want, n + 1, &h), HDR_BAD_LENGTH);
 }
