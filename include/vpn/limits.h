@@ -69,6 +69,11 @@ enum tuning {
     REKEY_OVERLAP_MS = 10000,
     /* A sender rekeys long before its counter could wrap into reuse (PROTOCOL.md). */
     REKEY_AFTER_MESSAGES_LOG2 = 60,
+    /* The control socket is served by the control thread, which also finishes handshakes
+     * and ends sessions: a status client gets this long to send its request, and this long
+     * again to take the whole reply, then it is dropped. */
+    CONTROL_REQUEST_MS = 200,
+    CONTROL_REPLY_MS = 200,
 };
 
 #endif
