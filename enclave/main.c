@@ -141,6 +141,7 @@ static struct worker_shm *map_region(int index)
 /* Test-only build (make's build/test-enclave/vpn-enclave): SIGUSR1 makes a worker call a
  * syscall its seccomp filter forbids, so the tests can watch the kernel kill it and the
  * supervisor restart it. Never compiled into bin/vpn-enclave. */
+#include <sched.h>
 #include <sys/syscall.h>
 static void forbidden_syscall(int sig)
 {
@@ -150,6 +151,47 @@ static void forbidden_syscall(int sig)
 static void test_hooks_arm(void)
 {
     signal(SIGUSR1, forbidden_syscall);
+}
+
+/* The supervisor's hooks, run from its main loop once its filter is in place; each breaks one
+ * argument rule of that filter, which must make the kernel kill it there:
+ *   SIGUSR1  clone(CLONE_VM | CLONE_THREAD | ...), a thread rather than a fork
+ *   SIGUSR2  prctl(PR_SET_DUMPABLE, 1)
+ *   SIGURG   kill(own pid, SIGCONT), a signal other than SIGTERM or SIGKILL
+ * Each reports "TESTHOOK calling ..." before the call and "TESTHOOK survived ..." after it
+ * (which a test must never see). A worker forked later inherits the handler and ignores it;
+ * SIGUSR1 is its own hook again once run_worker has armed it. */
+static volatile sig_atomic_t supervisor_hook;
+static void on_supervisor_hook(int sig) { supervisor_hook = sig; }
+static char hook_thread_stack[16384] __attribute__((aligned(16)));
+static int hook_thread(void *arg) { (void)arg; return 0; }
+
+static void supervisor_hooks_arm(void)
+{
+    signal(SIGUSR1, on_supervisor_hook);
+    signal(SIGUSR2, on_supervisor_hook);
+    signal(SIGURG, on_supervisor_hook);
+}
+
+static void supervisor_hook_run(void)
+{
+    int sig = supervisor_hook;
+    supervisor_hook = 0;
+    const char *what = sig == SIGUSR1 ? "clone(CLONE_VM|CLONE_THREAD)"
+                     : sig == SIGUSR2 ? "prctl(PR_SET_DUMPABLE, 1)"
+                     : sig == SIGURG ? "kill(self, SIGCONT)" : NULL;
+    if (!what)
+        return;
+    report(SUP_ERROR, 0, 0, 0, 0, "TESTHOOK calling %s", what);
+    if (sig == SIGUSR1)
+        (void)clone(hook_thread, hook_thread_stack + sizeof(hook_thread_stack),
+                    CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD |
+                    CLONE_SYSVSEM, NULL);
+    else if (sig == SIGUSR2)
+        (void)prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+    else
+        (void)kill(getpid(), SIGCONT);
+    report(SUP_ERROR, 0, 0, 0, 0, "TESTHOOK survived %s", what);
 }
 #endif
 
@@ -366,6 +408,9 @@ int main(int argc, char **argv)
     keyfile_encode(s.sec->s_pub, pub);
     report(SUP_READY, 0, 0, s.sec->users.count, s.sec->users.count, "%s", pub);
 
+#ifdef ENCLAVE_TEST_HOOKS
+    supervisor_hooks_arm();
+#endif
     rc = sandbox_supervisor_filter();
     if (rc != 0)
         fail("cannot install the seccomp filter: %s", strerror(-rc));
@@ -380,6 +425,9 @@ int main(int argc, char **argv)
             child_exited = 0;
             reap(&s);
         }
+#ifdef ENCLAVE_TEST_HOOKS
+        supervisor_hook_run();
+#endif
         if (n <= 0)
             continue;
         if (p[0].revents & (POLLIN | POLLHUP)) {

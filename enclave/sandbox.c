@@ -2,16 +2,22 @@
  *
  * The allowlists are ordered tables (STYLE.md): architecture check (libseccomp adds it), the
  * syscalls denied with an errno, then the allowed ones in alphabetical order with argument
- * masks where they matter, then the default action. Names absent on an architecture (the
- * 32-bit ARM variants such as mmap2, futex_time64, clock_gettime64 on x86-64) are skipped:
- * seccomp_syscall_resolve_name returns __NR_SCMP_ERROR for them. A debug build
- * (-DSANDBOX_DEBUG) traps instead of killing, so the kernel log and the core name the call. */
+ * masks where they matter, then the default action. Names that are not syscalls of the
+ * architecture we run on are skipped. libseccomp (2.5.4) resolves such a name either to
+ * __NR_SCMP_ERROR (-1: it knows no such syscall at all) or to a negative pseudo-syscall
+ * number (mmap2, futex_time64, clock_gettime64, recv, send, sigreturn, ... on x86-64 and
+ * aarch64, e.g. -10029 for mmap2): any negative number means "not here". (That also drops
+ * the socketcall translation libseccomp would do on i386, which is not a target.) A debug
+ * build (-DSANDBOX_DEBUG) traps instead of killing, so the kernel log and the core name the
+ * call. */
 #include "sandbox.h"
 
 #include <errno.h>
 #include <grp.h>
 #include <linux/capability.h>
+#include <sched.h>
 #include <seccomp.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <sys/capability.h>
 #include <sys/mman.h>
@@ -25,8 +31,29 @@ enum { UNPRIVILEGED_ID = 65534 };
 
 struct rule {
     const char *name;
-    enum { ALLOW, ALLOW_NO_EXEC_PROT, DENY_EPERM } action;
+    enum {
+        ALLOW,
+        ALLOW_NO_EXEC_PROT,     /* mmap, mmap2: without PROT_EXEC */
+        ALLOW_FORK_ONLY,        /* clone: with FORK_CLONE_FLAGS only */
+        ALLOW_STOP_SIGNALS,     /* kill: with STOP_SIGNALS only */
+        ALLOW_WORKER_PRCTL,     /* prctl: the WORKER_START_PRCTL options only */
+        DENY_ENOSYS,
+    } action;
 };
+
+/* What glibc's fork() passes to clone (arch_fork in sysdeps/unix/sysv/linux/arch-fork.h, the
+ * same on x86-64, arm and aarch64; checked with strace on the supervisor restarting a worker):
+ * a new process, never a thread (CLONE_THREAD), shared memory (CLONE_VM) or any other sharing
+ * flag. clone's flags are its first argument on all three. */
+static const scmp_datum_t FORK_CLONE_FLAGS[] = { CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID |
+                                                 SIGCHLD };
+/* kill's second argument: what stopping the workers uses, and an escalation. */
+static const scmp_datum_t STOP_SIGNALS[] = { SIGTERM, SIGKILL };
+/* prctl's first argument, for a worker the supervisor restarts: it runs under the
+ * supervisor's filter until run_worker (enclave/main.c) has added its own, and calls
+ * prctl(PR_SET_PDEATHSIG), then libseccomp calls prctl(PR_SET_NO_NEW_PRIVS) before
+ * seccomp() (strace of a restart). The supervisor itself calls no prctl after its filter. */
+static const scmp_datum_t WORKER_START_PRCTL[] = { PR_SET_PDEATHSIG, PR_SET_NO_NEW_PRIVS };
 
 /* What a worker does after start-up: wait on, read and write its doorbell, read the clock,
  * draw random numbers, and what glibc's allocator and abort() may need. No open, no socket, no exec. */
@@ -59,56 +86,88 @@ static const struct rule WORKER_RULES[] = {
     { "write", ALLOW },
 };
 
-/* The supervisor additionally waits for, restarts and stops workers, and polls its channel. */
+/* The supervisor additionally waits for, restarts and stops workers, and polls its channel.
+ * clone, kill and prctl only with the arguments above: no thread, no shared memory, no
+ * PR_SET_DUMPABLE or PR_SET_PTRACER, no signal but a stop. kill's pid cannot be limited to
+ * our children in a filter, which sees only numbers: what keeps other processes out of reach
+ * is the uid (65534, which no daemon should share) and having no capabilities. */
 static const struct rule SUPERVISOR_EXTRA[] = {
-    { "clone", ALLOW },
-    { "clone3", DENY_EPERM },   /* glibc falls back to clone when clone3 says ENOSYS/EPERM */
+    /* clone3 passes its flags in memory, where a filter cannot look: ENOSYS makes glibc fall
+     * back to clone (it does so only for ENOSYS), whose flags are checked below. fork()
+     * itself uses clone. */
+    { "clone3", DENY_ENOSYS },
+    { "clock_nanosleep", ALLOW },
+    { "clock_nanosleep_time64", ALLOW },
+    { "clone", ALLOW_FORK_ONLY },
     { "close", ALLOW },
-    { "fstat", ALLOW },
-    { "fstat64", ALLOW },
-    { "newfstatat", ALLOW },
-    { "statx", ALLOW },
-    { "pread64", ALLOW },
     { "dup2", ALLOW },
     { "dup3", ALLOW },
-    { "fork", ALLOW },
-    { "kill", ALLOW },
+    { "fork", ALLOW },          /* the same as clone(SIGCHLD), x86-64 only; glibc uses clone */
+    { "fstat", ALLOW },
+    { "fstat64", ALLOW },
+    { "kill", ALLOW_STOP_SIGNALS },
     { "mlock", ALLOW },
     { "mlockall", ALLOW },
     { "munlock", ALLOW },
     { "nanosleep", ALLOW },
-    { "clock_nanosleep", ALLOW },
-    { "clock_nanosleep_time64", ALLOW },
-    { "prctl", ALLOW },
-    { "rt_sigaction", ALLOW },
-    { "seccomp", ALLOW },
-    { "set_robust_list", ALLOW },
+    { "newfstatat", ALLOW },
+    { "prctl", ALLOW_WORKER_PRCTL },
+    { "pread64", ALLOW },
     { "recv", ALLOW },          /* 32-bit ARM has send/recv of its own */
     { "recvfrom", ALLOW },
     { "recvmsg", ALLOW },
+    { "rt_sigaction", ALLOW },
+    { "seccomp", ALLOW },       /* can only add filters (the restarted worker's) */
     { "send", ALLOW },
     { "sendmsg", ALLOW },
     { "sendto", ALLOW },
+    { "set_robust_list", ALLOW },
+    { "statx", ALLOW },
     { "wait4", ALLOW },
     { "waitid", ALLOW },
 };
+
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Allows syscall nr when its argument arg equals one of values: one rule per value, which
+ * libseccomp ORs. */
+static int allow_arg_in(scmp_filter_ctx ctx, int nr, unsigned arg, const scmp_datum_t *values,
+                        size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        int rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1,
+                                  SCMP_CMP(arg, SCMP_CMP_EQ, values[i], 0));
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
 
 static int add_rules(scmp_filter_ctx ctx, const struct rule *rules, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         int nr = seccomp_syscall_resolve_name(rules[i].name);
-        if (nr == __NR_SCMP_ERROR)
-            continue;   /* not a syscall of this architecture */
-        int rc;
+        if (nr < 0)
+            continue;   /* not a syscall of this architecture (see the top of this file) */
+        int rc = -EINVAL;
         switch (rules[i].action) {
         case ALLOW_NO_EXEC_PROT:
             rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1,
                                   SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
             break;
-        case DENY_EPERM:
-            rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), nr, 0);
+        case ALLOW_FORK_ONLY:
+            rc = allow_arg_in(ctx, nr, 0, FORK_CLONE_FLAGS, N(FORK_CLONE_FLAGS));
             break;
-        default:
+        case ALLOW_STOP_SIGNALS:
+            rc = allow_arg_in(ctx, nr, 1, STOP_SIGNALS, N(STOP_SIGNALS));
+            break;
+        case ALLOW_WORKER_PRCTL:
+            rc = allow_arg_in(ctx, nr, 0, WORKER_START_PRCTL, N(WORKER_START_PRCTL));
+            break;
+        case DENY_ENOSYS:
+            rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), nr, 0);
+            break;
+        case ALLOW:
             rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0);
             break;
         }
@@ -146,9 +205,9 @@ static int install(bool supervisor)
 #endif
     if (!ctx)
         return -ENOMEM;
-    int rc = add_rules(ctx, WORKER_RULES, sizeof(WORKER_RULES) / sizeof(WORKER_RULES[0]));
+    int rc = add_rules(ctx, WORKER_RULES, N(WORKER_RULES));
     if (rc == 0 && supervisor)
-        rc = add_rules(ctx, SUPERVISOR_EXTRA, sizeof(SUPERVISOR_EXTRA) / sizeof(SUPERVISOR_EXTRA[0]));
+        rc = add_rules(ctx, SUPERVISOR_EXTRA, N(SUPERVISOR_EXTRA));
     if (rc == 0)
         rc = seccomp_load(ctx);
     seccomp_release(ctx);

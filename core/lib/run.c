@@ -3,18 +3,47 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 enum { FD_SCAN_MAX = 65536 };   /* close-all fallback bound when close_range is missing */
 
+/* Where system tools are looked up, in order; never the inherited PATH, which whoever
+ * started the server controls (a `tc` earlier in it would run as root with our
+ * capabilities). */
+static const char *const TOOL_DIRS[] = { "/usr/sbin", "/sbin", "/usr/bin", "/bin" };
+
+/* The whole environment a tool gets: nothing inherited. TC_LIB_DIR or XTABLES_LIBDIR would
+ * make tc or iptables load their plugins from elsewhere, LD_PRELOAD anything at all. */
+static char *const TOOL_ENV[] = { (char *)"PATH=/usr/sbin:/sbin:/usr/bin:/bin",
+                                  (char *)"LC_ALL=C", NULL };
+
+int run_find(const char *name, char *path, size_t len)
+{
+    if (!*name || strchr(name, '/'))
+        return -EINVAL;
+    for (size_t i = 0; i < sizeof(TOOL_DIRS) / sizeof(TOOL_DIRS[0]); i++) {
+        struct stat st;
+        int n = snprintf(path, len, "%s/%s", TOOL_DIRS[i], name);
+        if (n < 0 || (size_t)n >= len)
+            return -ENAMETOOLONG;
+        if (stat(path, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0111))
+            return 0;
+    }
+    path[0] = '\0';
+    return -ENOENT;
+}
+
 /* Child side: only async-signal-safe calls between fork and exec. */
 __attribute__((noreturn))
-static void exec_child(char *const argv[], int in_fd, int out_fd, int err_fd, int fd_max)
+static void exec_child(const char *path, char *const argv[], int in_fd, int out_fd, int err_fd,
+                       int fd_max)
 {
     /* The server blocks the signals its control thread waits for, and an exec'd program
      * inherits the mask and ignored dispositions: give it the defaults. */
@@ -38,27 +67,26 @@ static void exec_child(char *const argv[], int in_fd, int out_fd, int err_fd, in
 #endif
         for (int fd = 3; fd < fd_max; fd++)
             close(fd);
-    execvp(argv[0], argv);
-    if (!strchr(argv[0], '/')) {
-        char path[128];
-        snprintf(path, sizeof(path), "/usr/sbin/%s", argv[0]);
-        execv(path, argv);
-        snprintf(path, sizeof(path), "/sbin/%s", argv[0]);
-        execv(path, argv);
-    }
-    _exit(127);
+    if (path[0])
+        execve(path, argv, TOOL_ENV);
+    _exit(127);     /* not found, or exec failed: the shell's "command not found" status */
 }
 
 pid_t run_spawn(char *const argv[], int in_fd, int out_fd, int err_fd)
 {
     long open_max = sysconf(_SC_OPEN_MAX);
     int fd_max = open_max < 0 || open_max > FD_SCAN_MAX ? FD_SCAN_MAX : (int)open_max;
+    /* Looked up here, not in the child: a tool that is missing still gives a child that
+     * exits 127, as before, so every caller reports it the same way. */
+    char path[PATH_MAX];
+    if (run_find(argv[0], path, sizeof(path)) != 0)
+        path[0] = '\0';
     int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
     if (null_fd < 0)
         return -1;
     pid_t pid = fork();
     if (pid == 0)
-        exec_child(argv, in_fd < 0 ? null_fd : in_fd, out_fd < 0 ? null_fd : out_fd,
+        exec_child(path, argv, in_fd < 0 ? null_fd : in_fd, out_fd < 0 ? null_fd : out_fd,
                    err_fd < 0 ? null_fd : err_fd, fd_max);
     close(null_fd);
     return pid;

@@ -18,6 +18,20 @@ static int fill_address(struct sockaddr_un *sa, const char *path)
     return 0;
 }
 
+/* Makes room for the socket file: a stale socket (a previous run that crashed) or a symlink
+ * is removed (unlink never follows a link); anything else at the path is not ours to delete. */
+static int remove_stale(const char *path)
+{
+    struct stat st;
+    if (lstat(path, &st) != 0)
+        return errno == ENOENT ? 0 : -errno;
+    if (!S_ISSOCK(st.st_mode) && !S_ISLNK(st.st_mode))
+        return -EEXIST;
+    if (unlink(path) != 0 && errno != ENOENT)
+        return -errno;
+    return 0;
+}
+
 int unix_listen(const char *path)
 {
     struct sockaddr_un sa;
@@ -27,17 +41,26 @@ int unix_listen(const char *path)
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0)
         return -errno;
-    unlink(path);
-    /* 0600 from the start (umask) and explicitly: status shows users and addresses. */
-    mode_t old = umask(077);
-    rc = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
-    umask(old);
-    if (rc != 0 || chmod(path, 0600) != 0 || listen(fd, 8) != 0) {
-        int e = errno;
+    /* Status shows users and addresses: 0600. bind() creates the file with the mode of the
+     * socket's own inode (less the umask), so setting it here makes the file 0600 from its
+     * first moment, and nothing is ever changed by path afterwards: a chmod by path would
+     * follow a symlink planted there after bind. bind itself refuses an existing path, link
+     * or not (EADDRINUSE), so a link planted after remove_stale makes us fail, not follow.
+     * No umask juggling: it is process-wide and the caller may have threads. */
+    if (fchmod(fd, 0600) != 0)
+        goto fail;
+    rc = remove_stale(path);
+    if (rc != 0) {
         close(fd);
-        return -e;
+        return rc;
     }
+    if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 || listen(fd, 8) != 0)
+        goto fail;
     return fd;
+fail:
+    rc = -errno;
+    close(fd);
+    return rc;
 }
 
 int unix_request(const char *path, const char *request, FILE *out)

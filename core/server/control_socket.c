@@ -11,6 +11,8 @@
 #include <unistd.h>
 
 #include "server.h"
+#include "vpn/json.h"
+#include "vpn/limits.h"
 #include "vpn/log.h"
 #include "vpn/netaddr.h"
 #include "vpn/unix_socket.h"
@@ -64,18 +66,29 @@ static void show_one(const struct session *s, void *arg)
     uint64_t age = (c->now - s->created_ms) / 1000;
     uint64_t idle = (c->now - __atomic_load_n(&s->last_rx_ms, __ATOMIC_RELAXED)) / 1000;
     if (c->json) {
+        char id[16], cls[16];
+        snprintf(id, sizeof(id), "%08x", s->id);
+        snprintf(cls, sizeof(cls), "%x:%x", major, minor);
+        fprintf(c->out, "%s{\"user\":", c->n ? "," : "");
+        json_write_string(c->out, s->username);
+        fprintf(c->out, ",\"session\":");
+        json_write_string(c->out, id);
+        fprintf(c->out, ",\"vpn_ip\":");
+        json_write_string(c->out, ip);
+        fprintf(c->out, ",\"endpoint\":");
+        json_write_string(c->out, ep);
         fprintf(c->out,
-                "%s{\"user\":\"%s\",\"session\":\"%08x\",\"vpn_ip\":\"%s\",\"endpoint\":\"%s\","
-                "\"worker\":%d,\"handshake_age_s\":%llu,\"idle_s\":%llu,\"rx_bytes\":%llu,"
+                ",\"worker\":%d,\"handshake_age_s\":%llu,\"idle_s\":%llu,\"rx_bytes\":%llu,"
                 "\"rx_packets\":%llu,\"tx_bytes\":%llu,\"tx_packets\":%llu,"
-                "\"upload_drops\":%llu,\"class\":\"%x:%x\",\"retiring\":%s,"
-                "\"rx_bps\":%llu,\"tx_bps\":%llu,\"download_drops\":%llu,"
-                "\"class_rate_bps\":%llu}",
-                c->n ? "," : "", s->username, s->id, ip, ep, s->worker,
-                (unsigned long long)age, (unsigned long long)idle,
+                "\"upload_drops\":%llu,\"class\":",
+                s->worker, (unsigned long long)age, (unsigned long long)idle,
                 (unsigned long long)s->rx_bytes, (unsigned long long)s->rx_packets,
                 (unsigned long long)s->tx_bytes, (unsigned long long)s->tx_packets,
-                (unsigned long long)s->upload_drops, major, minor,
+                (unsigned long long)s->upload_drops);
+        json_write_string(c->out, cls);
+        fprintf(c->out,
+                ",\"retiring\":%s,\"rx_bps\":%llu,\"tx_bps\":%llu,\"download_drops\":%llu,"
+                "\"class_rate_bps\":%llu}",
                 s->retire_at_ms ? "true" : "false", (unsigned long long)s->rx_bps,
                 (unsigned long long)s->tx_bps, tc_drops, tc_rate);
     } else {
@@ -156,15 +169,54 @@ static void show_workers(struct server *srv, FILE *out, bool json)
     fprintf(out, json ? "]," : "\n");
 }
 
+/* Waits until fd is ready for events or the deadline (monotonic ms) passes. */
+static bool wait_ready(int fd, short events, uint64_t deadline)
+{
+    for (;;) {
+        uint64_t now = clock_monotonic_ms();
+        if (now >= deadline)
+            return false;
+        struct pollfd p = { .fd = fd, .events = events };
+        int n = poll(&p, 1, (int)(deadline - now));
+        if (n > 0)
+            return true;
+        if (n == 0 || errno != EINTR)
+            return false;
+    }
+}
+
+/* Sends the whole reply on the non-blocking fd before the deadline; false when the client
+ * stopped reading (full socket buffer until the deadline), went away, or failed. A client that
+ * never reads costs the control thread CONTROL_REPLY_MS, not forever. */
+static bool send_all(int fd, const char *buf, size_t len, uint64_t deadline)
+{
+    size_t off = 0;
+    while (off < len) {
+        ssize_t n = send(fd, buf + off, len - off, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n > 0) {
+            off += (size_t)n;
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK) ||
+            !wait_ready(fd, POLLOUT, deadline))
+            return false;
+    }
+    return true;
+}
+
 void control_socket_serve(struct server *srv)
 {
-    int c = accept4(srv->control_fd, NULL, NULL, SOCK_CLOEXEC);
+    /* Non-blocking: neither the request nor the reply may hold the control thread, which
+     * also finishes handshakes and ends sessions, for longer than its deadline. */
+    int c = accept4(srv->control_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
     if (c < 0)
         return;
     char req[64] = { 0 };
-    struct pollfd p = { .fd = c, .events = POLLIN };
-    /* A slow or silent client gets 200 ms, then nothing: the control thread has other work. */
-    if (poll(&p, 1, 200) <= 0 || read(c, req, sizeof(req) - 1) <= 0) {
+    /* A slow or silent client gets CONTROL_REQUEST_MS, then nothing. */
+    if (!wait_ready(c, POLLIN, clock_monotonic_ms() + CONTROL_REQUEST_MS) ||
+        read(c, req, sizeof(req) - 1) <= 0) {
         close(c);
         return;
     }
@@ -190,19 +242,23 @@ void control_socket_serve(struct server *srv)
             ctx.n_tc = n > 0 ? n : 0;
         }
         char ip[16];
-        if (json)
-            fprintf(out, "{\"interface\":\"%s\",\"tun_ip\":\"%s\",\"port\":%u,\"workers\":%d,"
-                         "\"sessions\":%d,\"handshakes_ok\":%llu,\"handshakes_refused\":%llu,",
-                    srv->tun_name, format_ipv4(srv->cfg->tun_ip, ip), srv->cfg->listen_port,
-                    srv->enclave.workers, srv->live_sessions,
+        if (json) {
+            fprintf(out, "{\"interface\":");
+            json_write_string(out, srv->tun_name);
+            fprintf(out, ",\"tun_ip\":");
+            json_write_string(out, format_ipv4(srv->cfg->tun_ip, ip));
+            fprintf(out, ",\"port\":%u,\"workers\":%d,\"sessions\":%d,\"handshakes_ok\":%llu,"
+                         "\"handshakes_refused\":%llu,",
+                    srv->cfg->listen_port, srv->enclave.workers, srv->live_sessions,
                     (unsigned long long)srv->handshakes_ok,
                     (unsigned long long)srv->handshakes_refused);
-        else
+        } else {
             fprintf(out, "interface: %s\n  tunnel address: %s/%u\n  listening port: %u\n"
                          "  public key: %s\n  enclave workers: %d\n  sessions: %d\n\n",
                     srv->tun_name, format_ipv4(srv->cfg->tun_ip, ip), srv->cfg->tun_prefix,
                     srv->cfg->listen_port, srv->enclave.public_key, srv->enclave.workers,
                     srv->live_sessions);
+        }
         show_workers(srv, out, json);
         if (json) {
             show_drops(srv, out, true);
@@ -215,13 +271,9 @@ void control_socket_serve(struct server *srv)
             show_drops(srv, out, false);
     }
     fclose(out);
-    size_t off = 0;
-    while (off < body_len) {
-        ssize_t n = write(c, body + off, body_len - off);
-        if (n <= 0)
-            break;
-        off += (size_t)n;
-    }
+    if (!send_all(c, body, body_len, clock_monotonic_ms() + CONTROL_REPLY_MS))
+        log_debug("Control socket: a client did not take its %zu-byte reply within %d ms; "
+                  "dropped", body_len, CONTROL_REPLY_MS);
     free(body);
     close(c);
 }

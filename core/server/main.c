@@ -98,22 +98,58 @@ static int parse_options(int argc, char **argv, struct options *o)
     return 0;
 }
 
-/* The enclave binary sits beside ours (bin/ or PREFIX/bin); VPN_ENCLAVE overrides. */
-static void enclave_path(char *out, size_t len)
+/* The enclave binary, which is handed every key: beside ours (bin/ or PREFIX/bin), found
+ * through /proc/self/exe, never through PATH or the working directory. VPN_ENCLAVE may name
+ * another one (the tests point it at a build with test hooks), but only an absolute path to
+ * a regular file owned by root or by our effective user and writable by no group or other
+ * user; anything else is refused rather than run as the holder of the keys. Writes the
+ * path into out and returns 0, or -1 with the reason in why. */
+static int enclave_path(char *out, size_t len, char *why, size_t why_len)
 {
     const char *env = getenv("VPN_ENCLAVE");
     if (env && *env) {
-        snprintf(out, len, "%s", env);
-        return;
+        struct stat st;
+        if (env[0] != '/') {
+            snprintf(why, why_len, "VPN_ENCLAVE=%s: must be an absolute path", env);
+            return -1;
+        }
+        if (stat(env, &st) != 0) {
+            snprintf(why, why_len, "VPN_ENCLAVE=%s: %s", env, strerror(errno));
+            return -1;
+        }
+        if (!S_ISREG(st.st_mode)) {
+            snprintf(why, why_len, "VPN_ENCLAVE=%s: not a regular file", env);
+            return -1;
+        }
+        if (st.st_uid != 0 && st.st_uid != geteuid()) {
+            snprintf(why, why_len, "VPN_ENCLAVE=%s: owned by uid %u, expected root (or uid %u)",
+                     env, (unsigned)st.st_uid, (unsigned)geteuid());
+            return -1;
+        }
+        if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+            snprintf(why, why_len, "VPN_ENCLAVE=%s: writable by group or others (mode %03o)",
+                     env, (unsigned)(st.st_mode & 0777));
+            return -1;
+        }
+        if (snprintf(out, len, "%s", env) >= (int)len) {
+            snprintf(why, why_len, "VPN_ENCLAVE: path too long");
+            return -1;
+        }
+        return 0;
     }
     char self[PATH_MAX];
     ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
     if (n <= 0) {
-        snprintf(out, len, "vpn-enclave");
-        return;
+        snprintf(why, why_len, "cannot find our own executable in /proc/self/exe (%s), so "
+                 "not vpn-enclave beside it either", n < 0 ? strerror(errno) : "empty");
+        return -1;
     }
     self[n] = '\0';
-    snprintf(out, len, "%s/vpn-enclave", dirname(self));
+    if (snprintf(out, len, "%s/vpn-enclave", dirname(self)) >= (int)len) {
+        snprintf(why, why_len, "path of vpn-enclave too long");
+        return -1;
+    }
+    return 0;
 }
 
 static int daemonize(const char *pidfile)
@@ -235,8 +271,8 @@ int main(int argc, char **argv)
     }
 
     char path[PATH_MAX];
-    enclave_path(path, sizeof(path));
-    if (enclave_start(&srv.enclave, &cfg, opt.workers, path, why, sizeof(why)) != 0) {
+    if (enclave_path(path, sizeof(path), why, sizeof(why)) != 0 ||
+        enclave_start(&srv.enclave, &cfg, opt.workers, path, why, sizeof(why)) != 0) {
         log_error("Failed to start enclave process: %s", why);
         return 1;
     }

@@ -1,12 +1,12 @@
 /* Download QoS: the HTB tree on the TUN (the picture and the minor-number rule are in qos.h).
  *
- * tc(8) runs as a child process, fork + execvp with an argv array, never a shell. The tree is
- * fed to one `tc -batch -` per step through a memfd on its stdin: a thousand users are some
- * three thousand tc commands, and one process per command would take seconds on a Pi
- * (about 2 ms each here) at every start and SIGHUP. tc stops a batch at its first failing
- * line and names it ("Command failed -:N"), which gives the one-line reason. The interface
- * name is checked against an allowlist first, so nothing from the caller can add words or
- * lines to a batch. */
+ * tc(8) runs as a child process, fork + exec with an argv array, never a shell, and never
+ * found through the PATH (run.h). The tree is fed to one `tc -batch -` per step through a
+ * memfd on its stdin: a thousand users are some three thousand tc commands, and one process
+ * per command would take seconds on a Pi (about 2 ms each here) at every start and SIGHUP.
+ * tc stops a batch at its first failing line and names it ("Command failed -:N"), which
+ * gives the one-line reason. The interface name is checked against an allowlist first, so
+ * nothing from the caller can add words or lines to a batch. */
 #include "vpn/qos.h"
 
 #include <ctype.h>

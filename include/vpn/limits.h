@@ -96,6 +96,11 @@ enum tuning {
     /* A request timestamp more than this ahead of the server's clock is refused: it would
      * lock its user out until the clock caught up (PROTOCOL.md step 4). */
     REQUEST_TS_MAX_AHEAD_MS = 24 * 3600 * 1000,
+    /* The control socket is served by the control thread, which also finishes handshakes
+     * and ends sessions: a status client gets this long to send its request, and this long
+     * again to take the whole reply, then it is dropped. */
+    CONTROL_REQUEST_MS = 200,
+    CONTROL_REPLY_MS = 200,
 };
 
 /* Failed authentications the enclave tolerates before it stops checking (answering

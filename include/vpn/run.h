@@ -1,15 +1,21 @@
 /* Running system tools (tc, iptables) without a shell: fork + exec of an argv array, with
- * nothing of ours inherited (no TUN, no sockets, the default signal mask). One
- * implementation for every caller. */
+ * nothing of ours inherited (no TUN, no sockets, no environment, the default signal mask),
+ * from fixed system directories only. One implementation for every caller. */
 #ifndef VPN_RUN_H
 #define VPN_RUN_H
 
 #include <stddef.h>
 #include <sys/types.h>
 
-/* Starts argv[0] (searched in PATH, then /usr/sbin and /sbin, where iproute2 and iptables
- * live but sudo's or cron's PATH may not look) with in_fd, out_fd and err_fd as its stdin,
- * stdout and stderr (-1: /dev/null). Returns the pid, or -1. */
+/* Finds the tool name (a bare name, no '/') in /usr/sbin, /sbin, /usr/bin, /bin, in that
+ * order, never in the environment's PATH; writes the path of the first executable regular
+ * file there into path. Returns 0, -ENOENT, or -EINVAL for a name with a '/'. */
+int run_find(const char *name, char *path, size_t len);
+
+/* Starts the tool argv[0] (found by run_find; when there is none the child exits 127) with
+ * in_fd, out_fd and err_fd as its stdin, stdout and stderr (-1: /dev/null) and a fixed
+ * environment (PATH=/usr/sbin:/sbin:/usr/bin:/bin, LC_ALL=C; nothing inherited). Returns
+ * the pid, or -1. */
 pid_t run_spawn(char *const argv[], int in_fd, int out_fd, int err_fd);
 
 /* Waits for pid: its exit status, 128 + the signal that killed it, or -1. */

@@ -5,8 +5,10 @@
 
 #include <stdio.h>
 
-/* Listens on path, mode 0600 (a stale socket file is replaced); non-blocking, close-on-exec.
- * Returns the fd or -errno. */
+/* Listens on path, mode 0600 from the moment the file exists (never chmod'ed by path, so a
+ * symlink planted there is never followed); a stale socket file or a symlink at path is
+ * replaced, anything else is left alone (-EEXIST). Non-blocking, close-on-exec. Returns the
+ * fd or -errno. Does not touch the process's umask. */
 int unix_listen(const char *path);
 
 /* Sends request to the socket at path and copies the whole reply to out. Returns 0 or -errno

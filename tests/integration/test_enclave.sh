@@ -7,7 +7,12 @@
 #   does (so the scan itself is proven to work), and after DISCONNECT the session keys are gone
 #   from the workers too;
 # - every enclave process: Seccomp 2, VmLck > 0, no capabilities, NoNewPrivs;
-# - kill -9 of a worker and a seccomp violation (test build) are survived: ping works again.
+# - kill -9 of a worker and a seccomp violation (test build) are survived: ping works again;
+#   the restarted worker (forked by the filtered supervisor: clone with fork's flags, prctl
+#   PR_SET_PDEATHSIG and NO_NEW_PRIVS) is a process of its own with its own filter;
+# - the supervisor's filter checks arguments: the test build's hooks make it clone a thread,
+#   prctl(PR_SET_DUMPABLE, 1) or kill with SIGCONT, and the kernel kills it at that call
+#   (vpn-server's launcher then starts a new enclave, test_enclave_restart.sh).
 source "$(dirname "$0")/lib.sh"
 
 lab_up 1
@@ -73,10 +78,36 @@ kill -9 "$victim"
 check "kill -9 of worker $victim is logged" wait_for "$WORK/server.log" "(PID: $victim) died: signal 9" 3
 check "the worker is restarted" wait_for "$WORK/server.log" "restarted (PID:" 3
 check "ping through the tunnel again within 5 s" recovers
+restarted=$(sed -n 's/.*Enclave worker [0-9]* restarted (PID: \([0-9]*\)).*/\1/p' "$WORK/server.log" | tail -n1)
+check "restarted worker $restarted is a process (not a thread) of the supervisor" \
+    test "$(field "$restarted" Tgid)" = "$restarted" -a "$(field "$restarted" PPid)" = "$enclave_pid"
+check "restarted worker $restarted: Seccomp 2, NoNewPrivs 1" \
+    test "$(field "$restarted" Seccomp)" = 2 -a "$(field "$restarted" NoNewPrivs)" = 1
+check "restarted worker $restarted has its own filter on top of the supervisor's" \
+    test "$(field "$restarted" Seccomp_filters)" -gt "$(field "$enclave_pid" Seccomp_filters)"
 
 victim=$(workers | head -n1)
 kill -USR1 "$victim"     # test build: the worker calls socket(), which its filter forbids
 check "forbidden syscall: worker $victim dies of SIGSYS" wait_for "$WORK/server.log" "(PID: $victim) died: signal 31 (seccomp violation)" 3
 check "ping through the tunnel again within 5 s (after SIGSYS)" recovers
 check "still two workers" test "$(workers | wc -l)" -eq 2
+
+# The supervisor's own filter, one hook per argument rule; each ends that enclave, and the
+# server starts a new one.
+for hook in USR1:"clone(CLONE_VM|CLONE_THREAD)" USR2:"prctl(PR_SET_DUMPABLE, 1)" URG:"kill(self, SIGCONT)"; do
+    sig=${hook%%:*} what=${hook#*:}
+    enclave_pid=$(sed -n 's/.*Enclave process started (PID: \([0-9]*\)).*/\1/p' "$WORK/server.log" | tail -n1)
+    restarts=$(grep -c "Enclave restarted" "$WORK/server.log")
+    kill -"$sig" "$enclave_pid"
+    check "supervisor hook $what: called" wait_for "$WORK/server.log" "TESTHOOK calling $what" 3
+    check "supervisor hook $what: the kernel kills the supervisor (SIGSYS)" \
+        wait_for "$WORK/server.log" "Enclave process $enclave_pid was killed by signal 31 (seccomp violation)" 5
+    check "supervisor hook $what: never returned" bash -c "! grep -qF 'TESTHOOK survived' '$WORK/server.log'"
+    for _ in $(seq 1 100); do
+        [ "$(grep -c "Enclave restarted" "$WORK/server.log")" -gt "$restarts" ] && break
+        sleep 0.1
+    done
+    check "supervisor hook $what: the server lives on with a new enclave" \
+        bash -c "kill -0 $SERVER_PID && [ \$(grep -c 'Enclave restarted' '$WORK/server.log') -gt $restarts ]"
+done
 finish

@@ -22,6 +22,7 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -337,6 +338,19 @@ Test(qos_tree, missing_device_fails_with_reason)
     cr_expect_eq(qos_read_stats("nosuchdev0", (struct qos_class_stats[1]){ { 0 } }, 1), -1);
 }
 
+/* The tc that late_failure_removes_everything starts instead of the system's. run.c finds
+ * tools in the system directories only, never through PATH, so this program interposes
+ * execve (which run.c's forked child calls) and swaps the path of tc; everything else, and
+ * tc when no fake is set, goes to the kernel unchanged. */
+static const char *fake_tc;
+
+int execve(const char *path, char *const argv[], char *const envp[])
+{
+    if (fake_tc && argv[0] && strcmp(argv[0], "tc") == 0)
+        path = fake_tc;
+    return (int)syscall(SYS_execve, path, argv, envp);
+}
+
 /* A failure after the root and the classes are in (here: a tc that refuses the filter batch)
  * must remove all of it and name the failing command. The fake tc is a test harness, so a
  * shell script is fine there. */
@@ -362,13 +376,12 @@ Test(qos_tree, late_failure_removes_everything)
                "exec \"$real\" \"$@\"\n");
     fclose(f);
     chmod(path, 0755);
-    char newpath[512];
-    snprintf(newpath, sizeof(newpath), "%s:%s", dir, getenv("PATH") ? getenv("PATH") : "");
-    setenv("PATH", newpath, 1);
+    fake_tc = path;
 
     brief_config();
     char why[512];
     int rc = qos_setup(&cfg, DEV, why, sizeof(why));
+    fake_tc = NULL;
     unlink(path);
     rmdir(dir);
     cr_assert_eq(rc, -1);

@@ -1,0 +1,66 @@
+/* JSON string escaping (see json.h). */
+#include "vpn/json.h"
+
+#include <stddef.h>
+
+/* Length of the well-formed UTF-8 sequence at p (1 to 4), or 0 when the byte at p does not
+ * start one. Ranges from RFC 3629 section 4: no overlong forms, no surrogates, nothing above
+ * U+10FFFF. The string is NUL-terminated and NUL is never a continuation byte, so reading
+ * p[1..3] stops at the terminator. */
+static size_t utf8_sequence(const unsigned char *p)
+{
+    unsigned char c = p[0];
+    unsigned char lo = 0x80, hi = 0xbf;
+    size_t n;
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xc2 && c <= 0xdf) {
+        n = 2;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        n = 3;
+        if (c == 0xe0)
+            lo = 0xa0;          /* overlong below U+0800 */
+        else if (c == 0xed)
+            hi = 0x9f;          /* U+D800..U+DFFF, surrogates */
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        n = 4;
+        if (c == 0xf0)
+            lo = 0x90;          /* overlong below U+10000 */
+        else if (c == 0xf4)
+            hi = 0x8f;          /* above U+10FFFF */
+    } else {
+        return 0;               /* 0x80..0xc1 (continuation, overlong lead), 0xf5..0xff */
+    }
+    if (p[1] < lo || p[1] > hi)
+        return 0;
+    for (size_t i = 2; i < n; i++)
+        if (p[i] < 0x80 || p[i] > 0xbf)
+            return 0;
+    return n;
+}
+
+void json_write_string(FILE *out, const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    fputc('"', out);
+    while (*p) {
+        if (*p == '"' || *p == '\\') {
+            fputc('\\', out);
+            fputc(*p++, out);
+        } else if (*p < 0x20 || *p == 0x7f) {
+            fprintf(out, "\\u%04x", *p++);
+        } else {
+            size_t n = utf8_sequence(p);
+            if (n == 0) {
+                /* One replacement per bad byte: simple, and never swallows a good character
+                 * that follows a broken one. */
+                fputs("\\ufffd", out);
+                p++;
+            } else {
+                fwrite(p, 1, n, out);
+                p += n;
+            }
+        }
+    }
+    fputc('"', out);
+}
