@@ -499,15 +499,17 @@ static uint32_t result_room(struct worker *w)
     return dec < enc ? dec : enc;
 }
 
-/* Serves up to one batch from ring r. Returns the number of requests handled. */
-static uint32_t drain(struct worker *w, struct ring *r, uint64_t now_ms)
+uint32_t worker_drain(struct worker *w, struct ring *r, uint64_t now_ms)
 {
     if (!ring_sane(r))
         fatal_request(w, "ring indexes out of range");
     uint32_t n = ring_available(r);
     if (n > BATCH_MAX)
         n = BATCH_MAX;
-    uint32_t room = result_room(w);
+    /* The control ring is always served whole: an erasure must never wait for the TX thread
+     * to make room for results (an accept or a DISCONNECT that finds no room is counted as
+     * out_ring_full, and the client retries). */
+    uint32_t room = r == &w->rings.in_ctl ? n : result_room(w);
     if (n > room)
         n = room;
     for (uint32_t i = 0; i < n; i++)
@@ -535,9 +537,9 @@ void worker_run(struct worker *w)
             worker_sweep(w);
             w->next_sweep_ms = w->mono_ms + SWEEP_INTERVAL_MS;
         }
-        uint32_t done = drain(w, &w->rings.in_ctl, now);
-        done += drain(w, &w->rings.in_rx, now);
-        done += drain(w, &w->rings.in_tun, now);
+        uint32_t done = worker_drain(w, &w->rings.in_ctl, now);
+        done += worker_drain(w, &w->rings.in_rx, now);
+        done += worker_drain(w, &w->rings.in_tun, now);
         worker_flush(w);
         m->ctl.heartbeat_ms = now;
         if (done)

@@ -30,6 +30,9 @@ void worker_run(struct worker *w);
  * process of its own). The slot is in memory the main process can write at any time: its
  * metadata and every byte that is parsed are copied once into private memory first. */
 void worker_handle(struct worker *w, struct ring *from, struct pkt_slot *req, uint64_t now_ms);
+/* Serves up to one batch from ring r (one of w's input rings): in_ctl whole, the others no
+ * more than the result rings can take. Returns the number of requests handled. */
+uint32_t worker_drain(struct worker *w, struct ring *r, uint64_t now_ms);
 /* Erases this worker's key slots that died (key age, token change, superseded session). */
 void worker_sweep(struct worker *w);
 /* Publishes the results of the batch and rings the main process's doorbell if it sleeps. */

@@ -10,6 +10,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "control.h"
 #include "server.h"
 #include "vpn/json.h"
 #include "vpn/limits.h"
@@ -31,7 +32,8 @@ void control_socket_close(int fd, const char *path)
 }
 
 struct show_ctx {
-    struct server *srv;
+    const struct control *ctl;
+    const struct server *srv;
     FILE *out;
     bool json;
     int n;
@@ -59,7 +61,7 @@ static void show_one(const struct session *s, void *arg)
     format_endpoint(&e, ep, sizeof(ep));
     format_ipv4(s->vpn_ip, ip);
     uint16_t major, minor;
-    qos_classid_for(c->srv->cfg, s->vpn_ip, &major, &minor);
+    qos_classid_for(c->ctl->cfg, s->vpn_ip, &major, &minor);
     const struct qos_class_stats *tc = tc_of(c, major, minor);
     unsigned long long tc_drops = tc ? (unsigned long long)tc->drops : 0;
     unsigned long long tc_rate = tc ? (unsigned long long)tc->rate_bps : 0;
@@ -108,7 +110,7 @@ static void show_one(const struct session *s, void *arg)
 }
 
 /* Every drop counter, by name, printed from the one table in text or JSON. */
-static void show_drops(struct server *srv, FILE *out, bool json)
+static void show_drops(const struct server *srv, FILE *out, bool json)
 {
     static const char *const enclave_names[DROP_REASONS] = {
         "no_session", "replay", "auth", "stale", "spoofed_source", "malformed", "handshake",
@@ -146,7 +148,7 @@ static void show_drops(struct server *srv, FILE *out, bool json)
 
 /* Each enclave worker: PID, sessions whose keys it holds, packets it sealed and opened, and
  * how long since its loop last ran (a wedged worker shows a growing age under load). */
-static void show_workers(struct server *srv, FILE *out, bool json)
+static void show_workers(const struct server *srv, FILE *out, bool json)
 {
     uint64_t now = clock_realtime_ms();
     if (json)
@@ -206,8 +208,9 @@ static bool send_all(int fd, const char *buf, size_t len, uint64_t deadline)
     return true;
 }
 
-void control_socket_serve(struct server *srv)
+void control_socket_serve(const struct control *ctl)
 {
+    const struct server *srv = ctl->srv;
     /* Non-blocking: neither the request nor the reply may hold the control thread, which
      * also finishes handshakes and ends sessions, for longer than its deadline. */
     int c = accept4(srv->control_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
@@ -234,6 +237,7 @@ void control_socket_serve(struct server *srv)
         static struct show_ctx ctx;
         memset(&ctx, 0, sizeof(ctx));
         ctx.srv = srv;
+        ctx.ctl = ctl;
         ctx.out = out;
         ctx.json = json;
         ctx.now = clock_monotonic_ms();
@@ -246,25 +250,26 @@ void control_socket_serve(struct server *srv)
             fprintf(out, "{\"interface\":");
             json_write_string(out, srv->tun_name);
             fprintf(out, ",\"tun_ip\":");
-            json_write_string(out, format_ipv4(srv->cfg->tun_ip, ip));
+            json_write_string(out, format_ipv4(ctl->cfg->tun_ip, ip));
             fprintf(out, ",\"port\":%u,\"workers\":%d,\"sessions\":%d,\"handshakes_ok\":%llu,"
                          "\"handshakes_refused\":%llu,",
-                    srv->cfg->listen_port, srv->enclave.workers, srv->live_sessions,
-                    (unsigned long long)srv->handshakes_ok,
-                    (unsigned long long)srv->handshakes_refused);
+                    ctl->cfg->listen_port, srv->enclave.workers, ctl->live_sessions,
+                    (unsigned long long)ctl->handshakes_ok,
+                    (unsigned long long)ctl->handshakes_refused);
         } else {
             fprintf(out, "interface: %s\n  tunnel address: %s/%u\n  listening port: %u\n"
                          "  public key: %s\n  enclave workers: %d\n  sessions: %d\n\n",
-                    srv->tun_name, format_ipv4(srv->cfg->tun_ip, ip), srv->cfg->tun_prefix,
-                    srv->cfg->listen_port, srv->enclave.public_key, srv->enclave.workers,
-                    srv->live_sessions);
+                    srv->tun_name, format_ipv4(ctl->cfg->tun_ip, ip), ctl->cfg->tun_prefix,
+                    ctl->cfg->listen_port, srv->enclave.public_key, srv->enclave.workers,
+                    ctl->live_sessions);
         }
         show_workers(srv, out, json);
         if (json) {
             show_drops(srv, out, true);
             fprintf(out, ",\"peers\":[");
         }
-        control_foreach_session(show_one, &ctx);
+        for (int i = 0; i < ctl->n_all; i++)
+            show_one(ctl->all[i], &ctx);
         if (json)
             fprintf(out, "]}\n");
         else
@@ -276,35 +281,4 @@ void control_socket_serve(struct server *srv)
                   "dropped", body_len, CONTROL_REPLY_MS);
     free(body);
     close(c);
-}
-
-void control_reload(struct server *srv)
-{
-    struct config_error err;
-    static struct server_config next;
-    next = *srv->cfg;
-    if (!next.classes_file[0]) {
-        log_info("No classes file configured: nothing to reload");
-        return;
-    }
-    if (server_config_load_classes(next.classes_file, &next, &err) != 0) {
-        log_error("Reload failed, keeping the running configuration: %s", err.msg);
-        return;
-    }
-    /* Fixed addresses already handed out stay with their sessions; new ones apply to new
-     * sessions. Only the class table and the users' classes change under running sessions. */
-    memcpy(srv->cfg->classes, next.classes, sizeof(next.classes));
-    srv->cfg->n_classes = next.n_classes;
-    memcpy(srv->cfg->users, next.users, sizeof(next.users));
-    srv->cfg->n_users = next.n_users;
-    if (srv->cfg->qos_enabled) {
-        char why[512];
-        if (qos_setup(srv->cfg, srv->tun_name, why, sizeof(why)) != 0) {
-            log_warn("Failed to setup QoS: %s", why);
-            srv->qos_active = false;
-        } else {
-            srv->qos_active = true;
-            log_info("QoS reloaded on %s", srv->tun_name);
-        }
-    }
 }

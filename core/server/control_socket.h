@@ -4,19 +4,13 @@
 #ifndef SERVER_CONTROL_SOCKET_H
 #define SERVER_CONTROL_SOCKET_H
 
-struct server;
-struct session;
+struct control;
 
 /* Creates and listens on path (a stale socket file is replaced). Returns the fd or -errno. */
 int control_socket_open(const char *path);
 void control_socket_close(int fd, const char *path);
-/* Accepts and answers one client. */
-void control_socket_serve(struct server *srv);
-
-/* Control thread: calls fn for every session it knows (current and retiring). */
-void control_foreach_session(void (*fn)(const struct session *s, void *ctx), void *ctx);
-/* Control thread: SIGHUP. Re-reads the QoS classes file and rebuilds the tc tree; on error
- * keeps the running configuration. */
-void control_reload(struct server *srv);
+/* Control thread: accepts and answers one client from the control's state, which it reads
+ * and never changes. */
+void control_socket_serve(const struct control *ctl);
 
 #endif

@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "control.h"
 #include "control_socket.h"
 #include "nat.h"
 #include "privileges.h"
@@ -214,6 +215,7 @@ int main(int argc, char **argv)
 {
     static struct server_config cfg;
     static struct server srv;
+    static struct control ctl;
     struct options opt = { 0 };
     struct config_error err;
     char why[1024];
@@ -247,6 +249,7 @@ int main(int argc, char **argv)
     }
 
     srv.cfg = &cfg;
+    srv.mtu = cfg.mtu;
     srv.tun_fd = srv.udp_fd = srv.control_fd = -1;
     cds_wfcq_init(&srv.events_head, &srv.events_tail);
     log_info("Starting VPN server...");
@@ -311,12 +314,10 @@ int main(int argc, char **argv)
         } else {
             log_warn("Failed to setup QoS: %s", why);
         }
-        uint64_t now_us = clock_monotonic_ms() * 1000;
-        qos_link_init(&srv.upload_link, cfg.total_bandwidth_bps, now_us);
-        qos_bucket_init_htb(&srv.default_upload, &srv.upload_link, cfg.default_rate_bps,
-                            cfg.default_ceil_bps, now_us);
-        qos_bucket_set_prio(&srv.default_upload, QOS_DEFAULT_PRIO);
     }
+    struct upload_link_policy link;
+    upload_link_policy_for(&cfg, srv.qos_active, &link);
+    upload_link_publish(&srv.upload_link_policy, &link);
     if (cfg.nat_interface[0]) {
         if (nat_enable(&cfg, why, sizeof(why)) != 0) {
             log_error("Failed to set up NAT on %s: %s", cfg.nat_interface, why);
@@ -337,10 +338,11 @@ int main(int argc, char **argv)
     }
     log_info("UDP server listening on port %u", cfg.listen_port);
 
-    if (sessions_init(&srv.sessions) != 0 || pool_init(&srv.pool, &cfg) != 0) {
+    if (sessions_init(&srv.sessions) != 0 || control_init(&ctl, &srv, &cfg, opt.config) != 0) {
         log_error("Out of memory");
         goto err_udp;
     }
+    srv.control = &ctl;
     srv.control_fd = control_socket_open(cfg.control_socket);
     if (srv.control_fd < 0) {
         log_warn("No control socket at %s: %s", cfg.control_socket, strerror(-srv.control_fd));
@@ -356,12 +358,12 @@ int main(int argc, char **argv)
     }
     log_info("VPN server is running...");
 
-    status = control_run(&srv);
-    control_disconnect_all(&srv);
+    status = control_run(&ctl);
+    control_disconnect_all(&ctl);
     stop_threads(&srv);
 err_control:
     control_socket_close(srv.control_fd, cfg.control_socket);
-    pool_uninit(&srv.pool);
+    control_uninit(&ctl);
     sessions_uninit(&srv.sessions);
 err_udp:
     close(srv.udp_fd);

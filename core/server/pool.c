@@ -96,6 +96,32 @@ uint32_t pool_acquire(struct pool *p, const char *username)
     return 0;
 }
 
+bool pool_reserve(struct pool *p, uint32_t addr, const char *username)
+{
+    int fi = fixed_index(p, username);
+    bool inside = addr >= p->start && addr - p->start < p->count;
+    if (fi >= 0) {
+        /* A user with a fixed address may hold that one only. */
+        if (p->cfg->users[fi].vpn_ip != addr)
+            return false;
+        if (!inside) {
+            if (p->fixed_outside_in_use[fi])
+                return false;
+            p->fixed_outside_in_use[fi] = true;
+            return true;
+        }
+    } else if (!inside) {
+        return false;   /* outside the range, and nobody's fixed address */
+    }
+    struct pool_entry *e = &p->entries[addr - p->start];
+    if (e->in_use || (e->fixed && fi < 0))
+        return false;
+    e->in_use = true;
+    strncpy(e->last_user, username, USERNAME_MAX);
+    e->last_user[USERNAME_MAX] = '\0';
+    return true;
+}
+
 void pool_release(struct pool *p, uint32_t addr)
 {
     if (addr >= p->start && addr - p->start < p->count) {

@@ -37,6 +37,10 @@ void pool_uninit(struct pool *p);
 /* An address for username: its fixed one, else the one it had last if free, else a fresh
  * one (never used, then least recently released). 0 when none is free. */
 uint32_t pool_acquire(struct pool *p, const char *username);
+/* Marks addr as held by username, as a running session holds it (a reload builds a new pool
+ * and moves the sessions in): true when the new configuration lets that user have it (its
+ * fixed address, or a free address of the range that is nobody's fixed one). */
+bool pool_reserve(struct pool *p, uint32_t addr, const char *username);
 /* Gives addr back (it stays remembered for its last user). */
 void pool_release(struct pool *p, uint32_t addr);
 /* Addresses in use. */

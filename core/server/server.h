@@ -18,8 +18,8 @@
 #include <urcu/wfcqueue.h>
 
 #include "enclave_link.h"
-#include "pool.h"
 #include "sessions.h"
+#include "upload_policy.h"
 #include "vpn/proto.h"
 #include "vpn/qos.h"
 #include "vpn/server_config.h"
@@ -57,8 +57,11 @@ struct ctl_event {
     uint8_t data[CONNECT_REQ_LEN + USERNAME_MAX + RESP_CONFIG_MAX];
 };
 
+struct control;
+
 struct server {
-    struct server_config *cfg;
+    const struct server_config *cfg;    /* as started: what cannot change while running */
+    uint16_t mtu;                   /* TUN thread: segment size (cfg->mtu) */
     char tun_name[16];
     int tun_fd;
     bool tun_offload;               /* IFF_VNET_HDR + TSO: reads are super-packets */
@@ -73,10 +76,11 @@ struct server {
 
     struct enclave_link enclave;
     struct session_tables sessions;
-    struct pool pool;
+    struct control *control;        /* the control thread's state (control.h) */
     struct qos_link upload_link;    /* TX thread */
     struct qos_bucket default_upload; /* TX thread: one policer for every default-class user,
                                          as they share one tc class on the way down */
+    struct upload_link_box upload_link_policy;  /* control -> TX: link and default class */
 
     /* TX -> control */
     struct cds_wfcq_head events_head;
@@ -90,20 +94,12 @@ struct server {
     uint64_t hints_sent;                    /* RX thread: SESSION_UNKNOWN hints */
     uint64_t tun_drops[TUN_DROPS];          /* TUN thread */
     uint64_t tx_drops[TX_DROPS];            /* TX thread */
-    uint64_t handshakes_ok, handshakes_refused; /* control thread */
-    int live_sessions;                      /* control thread: current (not retiring) */
-    int worker_sessions[MAX_WORKERS];       /* control thread */
 };
 
 void *rx_thread_main(void *arg);
 void *tun_thread_main(void *arg);
 void *tx_thread_main(void *arg);
 
-/* Control thread: runs until SIGINT/SIGTERM; returns 0, or 1 when the enclave died. */
-int control_run(struct server *srv);
-/* Control thread: DISCONNECT to every client (sealed by the workers), then waits briefly
- * for the TX thread to send them. */
-void control_disconnect_all(struct server *srv);
 
 /* Sends one datagram from the control thread. */
 void server_send_datagram(struct server *srv, const uint8_t *buf, size_t len,

@@ -16,6 +16,7 @@
 #include <urcu/rculfhash.h>
 
 #include "vpn/limits.h"
+#include "upload_policy.h"
 #include "vpn/qos.h"
 
 struct session {
@@ -34,8 +35,12 @@ struct session {
     uint64_t last_rx_ms;            /* last authenticated packet (monotonic), read by control */
     uint64_t rx_bytes, rx_packets;
     uint64_t upload_drops;
-    struct qos_bucket *upload;      /* &upload_own, or the default class's shared bucket */
+    struct qos_bucket *upload;      /* &upload_own, the default class's shared bucket, or NULL
+                                       (not policed) */
     struct qos_bucket upload_own;
+    uint32_t policy_seen;           /* the last policy seq applied */
+    /* control -> TX thread: the upload policer this session should use */
+    struct upload_policy_box policy;
     /* TUN thread */
     uint64_t tx_bytes, tx_packets;
 

@@ -103,7 +103,7 @@ static void enqueue_offloaded(struct server *srv, struct tun_batch *b, const uin
     int max = room < OFFLOAD_SEGMENTS_MAX ? (int)room : OFFLOAD_SEGMENTS_MAX;
     for (int i = 0; i < max; i++)
         out[i] = ring_produce_slot(r, b->pending[w] + (uint32_t)i)->data;
-    int n = offload_split(buf, len, srv->cfg->mtu, out, lens, max);
+    int n = offload_split(buf, len, srv->mtu, out, lens, max);
     if (n <= 0) {
         srv->tun_drops[TUN_DROP_BAD_GSO]++;
         return;

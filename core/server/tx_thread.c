@@ -62,6 +62,36 @@ static struct session *refresh(struct server *srv, const struct pkt_slot *s, uin
     return ses;
 }
 
+/* A new upload policy for the session (its start, or a reload): re-initialise its bucket. This
+ * thread alone touches the buckets' state. */
+static void apply_policy(struct server *srv, struct session *ses, uint64_t t_us)
+{
+    struct upload_policy p;
+    if (!upload_policy_changed(&ses->policy, &ses->policy_seen, &p))
+        return;
+    if (!p.limited) {
+        ses->upload = NULL;
+    } else if (p.shared_default) {
+        ses->upload = &srv->default_upload;
+    } else {
+        qos_bucket_init_htb(&ses->upload_own, &srv->upload_link, p.rate_bps, p.ceil_bps, t_us);
+        qos_bucket_set_prio(&ses->upload_own, p.prio);
+        ses->upload = &ses->upload_own;
+    }
+}
+
+/* The link-wide policy (total bandwidth, the default class): at start and after a reload. */
+static void apply_link_policy(struct server *srv, uint32_t *seen, uint64_t t_us)
+{
+    struct upload_link_policy l;
+    if (!upload_link_changed(&srv->upload_link_policy, seen, &l) || !l.limited)
+        return;
+    qos_link_init(&srv->upload_link, l.total_bps, t_us);
+    qos_bucket_init_htb(&srv->default_upload, &srv->upload_link, l.default_rate_bps,
+                        l.default_ceil_bps, t_us);
+    qos_bucket_set_prio(&srv->default_upload, QOS_DEFAULT_PRIO);
+}
+
 static bool forward_event(struct server *srv, const struct pkt_slot *s)
 {
     struct ctl_event *ev = malloc(sizeof(*ev));
@@ -93,7 +123,8 @@ static uint32_t deliver(struct server *srv, struct ring *r, uint64_t now_ms, uin
                 srv->tx_drops[TX_DROP_NO_SESSION]++;
                 break;
             }
-            if (!qos_bucket_pass(ses->upload, s->meta.len, t_us)) {
+            apply_policy(srv, ses, t_us);
+            if (ses->upload && !qos_bucket_pass(ses->upload, s->meta.len, t_us)) {
                 ses->upload_drops++;
                 srv->tx_drops[TX_DROP_UPLOAD_QOS]++;
                 break;
@@ -146,12 +177,14 @@ void *tx_thread_main(void *arg)
     static struct udp_batch ub;     /* one TX thread */
     udp_batch_init(&ub, srv->udp_fd, false, sizeof(struct sockaddr_in6));
     gro_init(&tx_gro, srv->tun_fd);
+    uint32_t link_seen = 0;
     rcu_register_thread();
     while (!srv->stopping) {
         uint32_t done = 0;
         bool events = false;
         uint64_t now_ms = clock_monotonic_ms();
         uint64_t t_us = now_us();
+        apply_link_policy(srv, &link_seen, t_us);
         rcu_read_lock();
         for (int w = 0; w < nw; w++) {
             done += send_sealed(srv, &ub, &srv->enclave.rings[w].out_enc);

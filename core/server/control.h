@@ -1,0 +1,92 @@
+/* The control thread's state, with one owner: the control thread, which gets it passed
+ * explicitly (no file statics). It decides handshakes (address, capacity), runs the sessions'
+ * life (rekey overlap, idle timeout, DISCONNECT), reloads the configuration as one swap, and
+ * is the only producer of the in_ctl rings (ctl_submit). The data threads see sessions only
+ * through the RCU tables (sessions.h) and the fields marked for them there.
+ *
+ *   control.c            the loop: signals, events from the TX thread, enclave reports, timers
+ *   control_handshake.c  phase 1 and 2 decisions, pending handshakes
+ *   control_sessions.c   the list of sessions, their end, the sweep, upload policies
+ *   reload.c             SIGHUP: a new configuration and pool, validated, then swapped in
+ *   control_socket.c     the status tool's view (reads this state, never changes it) */
+#ifndef SERVER_CONTROL_H
+#define SERVER_CONTROL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ctl_submit.h"
+#include "pool.h"
+#include "vpn/limits.h"
+
+struct server;
+struct server_config;
+struct session;
+struct ctl_event;
+
+enum { PENDING_MAX = 256, PENDING_TIMEOUT_MS = 5000, SWEEP_MS = 1000 };
+
+/* A phase-2 request in flight: what the decision reserved, to be kept or given back. */
+struct pending {
+    bool used;
+    uint16_t gen;           /* with the index, the cookie that comes back with the result */
+    char username[USERNAME_MAX + 1];
+    uint32_t ip;
+    bool acquired;          /* the address came from the pool for this request */
+    uint64_t at_ms;
+};
+
+struct control {
+    struct server *srv;             /* sockets, tables, enclave link, data threads */
+    const char *config_path;        /* server.conf, read again on SIGHUP */
+    struct server_config *cfg;      /* the configuration in force; a reload replaces it whole */
+    struct server_config *cfg_owned;/* heap copy made by a reload (freed when replaced) */
+    struct pool pool;
+    struct ctl_submit submit;
+    struct pending pendings[PENDING_MAX];
+    struct session **all;           /* every session: current and retiring */
+    int n_all, cap_all;
+    int live_sessions;              /* current ones (not retiring) */
+    int worker_sessions[MAX_WORKERS];
+    uint64_t handshakes_ok, handshakes_refused;
+    uint64_t reloads, reload_failures;
+};
+
+/* Returns 0 or -ENOMEM. cfg stays the caller's (main's) and must outlive the control. */
+int control_init(struct control *c, struct server *srv, struct server_config *cfg,
+                 const char *config_path) __attribute__((warn_unused_result));
+void control_uninit(struct control *c);
+
+/* Runs until SIGINT/SIGTERM; returns 0, or 1 when the enclave can no longer be restarted. */
+int control_run(struct control *c);
+/* DISCONNECT to every client (sealed by the workers), then waits briefly for the TX thread to
+ * send them. */
+void control_disconnect_all(struct control *c);
+
+/* control_handshake.c */
+void control_on_hello(struct control *c, const struct ctl_event *ev);
+void control_on_accepted(struct control *c, const struct ctl_event *ev);
+void control_on_reply(struct control *c, const struct ctl_event *ev);
+void control_forget_pending(struct control *c);
+void control_expire_pending(struct control *c, uint64_t now_ms);
+
+/* control_sessions.c */
+struct session *control_current_of(const struct control *c, const char *username);
+struct session *control_find(const struct control *c, uint32_t id);
+/* Takes s into the list and the tables; false when out of memory (s is not taken). */
+bool control_add_session(struct control *c, struct session *s);
+/* Ends s: gives its address back (unless it is retiring), erases its keys in the enclave when
+ * erase_keys, takes it out of the tables and frees it after a grace period. */
+void control_end_session(struct control *c, struct session *s, bool erase_keys, const char *why);
+/* DISCONNECT sealed for s's client, then the end of s. */
+void control_disconnect_session(struct control *c, struct session *s, const char *why);
+/* Rekey overlaps over, idle sessions, current rates for the status tool. */
+void control_sweep(struct control *c, uint64_t now_ms);
+/* Publishes the upload policer s gets under the configuration in force. */
+void control_choose_policy(struct control *c, struct session *s);
+
+/* reload.c: SIGHUP. Returns 0, or -1 when the new files are refused (one clear line logged;
+ * nothing changed). */
+int control_reload(struct control *c);
+
+#endif

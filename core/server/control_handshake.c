@@ -1,0 +1,200 @@
+/* Handshake decisions of the control thread (PROTOCOL.md server steps 5-6; see control.h):
+ * phase 1 passed in a worker (the user is authentic, the request fresh), so the control
+ * thread chooses the address and checks capacity, and hands the same request to the least
+ * loaded worker for phase 2, which makes the keys and the response. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "control.h"
+#include "server.h"
+#include "vpn/handshake.h"
+#include "vpn/log.h"
+#include "vpn/netaddr.h"
+
+static size_t build_config(const struct server_config *c, uint32_t ip, uint8_t *out)
+{
+    struct hs_config hc;
+    memset(&hc, 0, sizeof(hc));
+    hc.prefix_len = c->tun_prefix;
+    hc.mtu = c->mtu;
+    hc.client_ip = ip;
+    hc.server_ip = c->tun_ip;
+    hc.keepalive_s = (uint16_t)c->keepalive_s;
+    hc.idle_timeout_s = c->session_timeout_s;
+    hc.rekey_s = c->rekey_interval_s;
+    hc.route_count = (uint8_t)c->n_push_routes;
+    for (int i = 0; i < c->n_push_routes; i++) {
+        hc.routes[i].net = c->push_routes[i].addr;
+        hc.routes[i].prefix = c->push_routes[i].prefix;
+    }
+    return hs_config_encode(out, &hc);
+}
+
+static int least_loaded_worker(const struct control *c)
+{
+    int best = 0;
+    for (int w = 1; w < c->srv->enclave.workers; w++)
+        if (c->worker_sessions[w] < c->worker_sessions[best])
+            best = w;
+    return best;
+}
+
+static void release_pending(struct control *c, struct pending *p)
+{
+    if (p->acquired && p->ip)
+        pool_release(&c->pool, p->ip);
+    p->used = false;
+}
+
+static struct pending *pending_of(struct control *c, uint32_t cookie)
+{
+    uint32_t idx = cookie & 0xffff;
+    if (idx >= PENDING_MAX || !c->pendings[idx].used || c->pendings[idx].gen != (cookie >> 16))
+        return NULL;
+    return &c->pendings[idx];
+}
+
+void control_forget_pending(struct control *c)
+{
+    for (int i = 0; i < PENDING_MAX; i++)
+        if (c->pendings[i].used)
+            release_pending(c, &c->pendings[i]);
+}
+
+void control_expire_pending(struct control *c, uint64_t now_ms)
+{
+    for (int i = 0; i < PENDING_MAX; i++)
+        if (c->pendings[i].used && now_ms - c->pendings[i].at_ms > PENDING_TIMEOUT_MS)
+            release_pending(c, &c->pendings[i]);
+}
+
+void control_on_hello(struct control *c, const struct ctl_event *ev)
+{
+    char user[USERNAME_MAX + 1];
+    size_t ulen = ev->len - CONNECT_REQ_LEN;
+    if (ev->len <= CONNECT_REQ_LEN || ulen > USERNAME_MAX)
+        return;
+    memcpy(user, ev->data + CONNECT_REQ_LEN, ulen);
+    user[ulen] = '\0';
+
+    /* One request in flight per user: a newer one replaces it (its reservation is given back,
+     * and a late result for it finds no pending entry and is erased), so one user
+     * re-handshaking in a loop cannot take every pending entry. */
+    int slot = -1;
+    for (int i = 0; i < PENDING_MAX; i++)
+        if (c->pendings[i].used && strcmp(c->pendings[i].username, user) == 0) {
+            release_pending(c, &c->pendings[i]);
+            slot = i;
+            break;
+        }
+    for (int i = 0; slot < 0 && i < PENDING_MAX; i++)
+        if (!c->pendings[i].used)
+            slot = i;
+    if (slot < 0)
+        return;     /* a burst of handshakes: the client retries */
+    struct pending *p = &c->pendings[slot];
+    memset(p->username, 0, sizeof(p->username));
+    memcpy(p->username, user, ulen + 1);
+    p->at_ms = clock_monotonic_ms();
+    p->acquired = false;
+    p->ip = 0;
+
+    uint16_t status = STATUS_OK;
+    struct session *existing = control_current_of(c, user);
+    if (existing) {
+        p->ip = existing->vpn_ip;   /* rekey or restarted client: same address */
+    } else if (c->live_sessions >= c->cfg->max_clients) {
+        status = STATUS_SERVER_FULL;
+    } else if ((p->ip = pool_acquire(&c->pool, user)) == 0) {
+        status = STATUS_POOL_EXHAUSTED;
+    } else {
+        p->acquired = true;
+    }
+    uint8_t data[CONNECT_REQ_LEN + RESP_CONFIG_MAX];
+    memcpy(data, ev->data, CONNECT_REQ_LEN);
+    size_t n = CONNECT_REQ_LEN + build_config(c->cfg, p->ip, data + CONNECT_REQ_LEN);
+    int w = status == STATUS_OK ? least_loaded_worker(c) : ev->meta.worker;
+    if (w < 0 || w >= c->srv->enclave.workers)
+        w = 0;
+    p->used = true;
+    p->gen++;
+    uint32_t cookie = (uint32_t)p->gen << 16 | (uint32_t)slot;
+    if (!ctl_submit(&c->submit, w, OP_ACCEPT, 0, status, data, (uint16_t)n, &ev->meta.peer,
+                    cookie))
+        release_pending(c, p);
+}
+
+void control_on_accepted(struct control *c, const struct ctl_event *ev)
+{
+    struct server *srv = c->srv;
+    struct pending *p = pending_of(c, ev->meta.cookie);
+    int w = enclave_worker_of(&srv->enclave, ev->meta.session_id);
+    if (!p) {
+        /* We gave up on this request: the keys the worker made must not linger. */
+        ctl_submit(&c->submit, w, OP_ERASE, ev->meta.session_id, 0, NULL, 0, NULL, 0);
+        return;
+    }
+    struct session *s = calloc(1, sizeof(*s));
+    if (!s) {
+        release_pending(c, p);
+        ctl_submit(&c->submit, w, OP_ERASE, ev->meta.session_id, 0, NULL, 0, NULL, 0);
+        return;
+    }
+    uint64_t now = clock_monotonic_ms();
+    s->id = ev->meta.session_id;
+    s->worker = w;
+    s->vpn_ip = p->ip;
+    memcpy(s->username, p->username, sizeof(s->username));
+    s->endpoint = ev->meta.peer;
+    s->created_ms = now;
+    s->last_rx_ms = now;
+    control_choose_policy(c, s);
+    if (!control_add_session(c, s)) {
+        free(s);
+        release_pending(c, p);
+        ctl_submit(&c->submit, w, OP_ERASE, ev->meta.session_id, 0, NULL, 0, NULL, 0);
+        return;
+    }
+    /* The new session is in by_ip now; a rekeyed or restarted client's old session is the
+     * other current one of the user. */
+    struct session *old = NULL;
+    for (int i = 0; i < c->n_all; i++)
+        if (c->all[i] != s && !c->all[i]->retire_at_ms &&
+            strcmp(c->all[i]->username, s->username) == 0)
+            old = c->all[i];
+    if (old) {
+        /* Send on the new session at once, keep receiving on the old one for the overlap
+         * (PROTOCOL.md, session life). The address stays with the user, so the old session
+         * no longer owns it. */
+        old->retire_at_ms = now + REKEY_OVERLAP_MS;
+        if (old->vpn_ip != s->vpn_ip) {
+            sessions_unroute(&srv->sessions, old);
+            pool_release(&c->pool, old->vpn_ip);
+        }
+    } else {
+        c->live_sessions++;
+    }
+    p->used = false;
+    server_send_datagram(srv, ev->data, ev->len, &ev->meta.peer);
+    c->handshakes_ok++;
+    char ep[64], ip[16];
+    log_info("Client %s %s from %s, VPN IP %s (session %08x, worker %d)", s->username,
+             old ? "rekeyed" : "connected", format_endpoint(&s->endpoint, ep, sizeof(ep)),
+             format_ipv4(s->vpn_ip, ip), s->id, s->worker);
+}
+
+void control_on_reply(struct control *c, const struct ctl_event *ev)
+{
+    struct pending *p = ev->meta.cookie ? pending_of(c, ev->meta.cookie) : NULL;
+    if (p)
+        release_pending(c, p);
+    server_send_datagram(c->srv, ev->data, ev->len, &ev->meta.peer);
+    c->handshakes_refused++;
+    static struct log_limit lim;
+    static const char *const names[] = { "OK", "AUTH_FAILED", "SERVER_FULL", "POOL_EXHAUSTED",
+                                         "RATE_LIMITED", "STALE_TIMESTAMP" };
+    char ep[64];
+    log_limited(&lim, LOG_WARN, "Handshake from %s refused: %s",
+                format_endpoint(&ev->meta.peer, ep, sizeof(ep)),
+                ev->meta.aux < 6 ? names[ev->meta.aux] : "?");
+}

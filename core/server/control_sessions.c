@@ -1,0 +1,100 @@
+/* The control thread's list of sessions and their life (see control.h). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "control.h"
+#include "server.h"
+#include "upload_policy.h"
+#include "vpn/log.h"
+#include "vpn/netaddr.h"
+
+struct session *control_current_of(const struct control *c, const char *username)
+{
+    for (int i = 0; i < c->n_all; i++)
+        if (!c->all[i]->retire_at_ms && strcmp(c->all[i]->username, username) == 0)
+            return c->all[i];
+    return NULL;
+}
+
+struct session *control_find(const struct control *c, uint32_t id)
+{
+    for (int i = 0; i < c->n_all; i++)
+        if (c->all[i]->id == id)
+            return c->all[i];
+    return NULL;
+}
+
+bool control_add_session(struct control *c, struct session *s)
+{
+    if (c->n_all == c->cap_all) {
+        int cap = c->cap_all ? c->cap_all * 2 : 64;
+        struct session **a = realloc(c->all, sizeof(*a) * (size_t)cap);
+        if (!a)
+            return false;
+        c->all = a;
+        c->cap_all = cap;
+    }
+    c->all[c->n_all++] = s;
+    c->worker_sessions[s->worker]++;
+    sessions_add(&c->srv->sessions, s);
+    return true;
+}
+
+void control_end_session(struct control *c, struct session *s, bool erase_keys, const char *why)
+{
+    char ip[16];
+    log_info("Session of %s (%s) ended: %s", s->username, format_ipv4(s->vpn_ip, ip), why);
+    if (!s->retire_at_ms) {
+        c->live_sessions--;
+        /* The address goes back unless a newer session of the same user holds it. */
+        pool_release(&c->pool, s->vpn_ip);
+    }
+    if (erase_keys)
+        ctl_submit(&c->submit, s->worker, OP_ERASE, s->id, 0, NULL, 0, NULL, 0);
+    c->worker_sessions[s->worker]--;
+    for (int i = 0; i < c->n_all; i++)
+        if (c->all[i] == s) {
+            c->all[i] = c->all[--c->n_all];
+            break;
+        }
+    sessions_remove(&c->srv->sessions, s);
+}
+
+void control_disconnect_session(struct control *c, struct session *s, const char *why)
+{
+    static const uint8_t reason = 0;
+    struct sockaddr_in6 ep;
+    session_get_endpoint(s, &ep);
+    ctl_submit(&c->submit, s->worker, OP_SEAL_CONTROL, s->id, MSG_DISCONNECT, &reason, 1, &ep, 0);
+    control_end_session(c, s, true, why);
+}
+
+void control_choose_policy(struct control *c, struct session *s)
+{
+    struct upload_policy p;
+    upload_policy_for(c->cfg, c->srv->qos_active, s->vpn_ip, &p);
+    upload_policy_publish(&s->policy, &p);
+}
+
+void control_sweep(struct control *c, uint64_t now)
+{
+    uint64_t idle_ms = (uint64_t)c->cfg->session_timeout_s * 1000;
+    for (int i = c->n_all - 1; i >= 0; i--) {
+        struct session *s = c->all[i];
+        /* Current rates for the status tool (the counters belong to the data threads and are
+         * read whole, see counter.h). */
+        uint64_t rx = __atomic_load_n(&s->rx_bytes, __ATOMIC_RELAXED);
+        uint64_t tx = __atomic_load_n(&s->tx_bytes, __ATOMIC_RELAXED);
+        if (s->rate_at_ms && now > s->rate_at_ms) {
+            s->rx_bps = (rx - s->rate_rx_bytes) * 8000 / (now - s->rate_at_ms);
+            s->tx_bps = (tx - s->rate_tx_bytes) * 8000 / (now - s->rate_at_ms);
+        }
+        s->rate_rx_bytes = rx;
+        s->rate_tx_bytes = tx;
+        s->rate_at_ms = now;
+        if (s->retire_at_ms && now >= s->retire_at_ms)
+            control_end_session(c, s, true, "replaced by a new handshake");
+        else if (now - __atomic_load_n(&s->last_rx_ms, __ATOMIC_RELAXED) > idle_ms)
+            control_end_session(c, s, true, "idle timeout");
+    }
+}
