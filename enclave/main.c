@@ -307,10 +307,8 @@ int main(int argc, char **argv)
         fail("cannot lock the enclave's secret memory: %s", strerror(errno));
     load_or_create_key(&s);
     struct config_error err;
-    s.users_fd = open(s.users_path, O_RDONLY | O_CLOEXEC);
-    if (s.users_fd < 0)
-        fail("%s: cannot read users file: %s", s.users_path, strerror(errno));
-    if (users_load_fd(s.users_fd, s.users_path, &s.sec->users, &err) != 0)
+    s.users_fd = users_open(s.users_path, &err);
+    if (s.users_fd < 0 || users_load_fd(s.users_fd, s.users_path, &s.sec->users, &err) != 0)
         fail("%s", err.msg);
 
     rc = sandbox_drop_privileges();
