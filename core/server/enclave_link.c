@@ -87,7 +87,7 @@ static int wait_ready(struct enclave_link *e, char *why, size_t why_len)
 }
 
 int enclave_start(struct enclave_link *e, const struct server_config *cfg, int workers,
-                  const char *enclave_path, char *why, size_t why_len)
+                  const char *enclave_path, uid_t uid, gid_t gid, char *why, size_t why_len)
 {
     int ctl[2] = { -1, -1 }, bells[MAX_WORKERS][2];
     int shm_fd = -1;
@@ -116,14 +116,17 @@ int enclave_start(struct enclave_link *e, const struct server_config *cfg, int w
         if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, bells[i]) != 0)
             goto sys_fail;
 
-    char n_workers[16], window[16], level[8];
+    char n_workers[16], window[16], level[8], uid_s[16], gid_s[16];
     snprintf(n_workers, sizeof(n_workers), "%d", workers);
     snprintf(window, sizeof(window), "%u", cfg->replay_window_ms);
     snprintf(level, sizeof(level), "%d", cfg->log_level);
+    snprintf(uid_s, sizeof(uid_s), "%u", (unsigned)uid);
+    snprintf(gid_s, sizeof(gid_s), "%u", (unsigned)gid);
     char *argv[] = { (char *)"vpn-enclave", (char *)"--workers", n_workers,
                      (char *)"--private-key", (char *)cfg->private_key_file,
                      (char *)"--users", (char *)cfg->users_file,
-                     (char *)"--replay-window-ms", window, (char *)"--log-level", level, NULL };
+                     (char *)"--replay-window-ms", window, (char *)"--log-level", level,
+                     (char *)"--uid", uid_s, (char *)"--gid", gid_s, NULL };
     int child_bells[MAX_WORKERS];
     for (int i = 0; i < workers; i++)
         child_bells[i] = bells[i][1];

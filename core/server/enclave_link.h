@@ -28,10 +28,11 @@ struct enclave_link {
     char public_key[KEYFILE_B64_LEN + 1];
 };
 
-/* Starts the enclave with cfg's key and users files and waits until it is ready (or failed:
- * then -1 with its one-line reason in why). */
+/* Starts the enclave with cfg's key and users files, to run as uid/gid (ENCLAVE_USER's) once
+ * it has read them, and waits until it is ready (or failed: then -1 with its one-line reason
+ * in why). */
 int enclave_start(struct enclave_link *e, const struct server_config *cfg, int workers,
-                  const char *enclave_path, char *why, size_t why_len)
+                  const char *enclave_path, uid_t uid, gid_t gid, char *why, size_t why_len)
     __attribute__((warn_unused_result));
 
 /* Closes the channel (the enclave wipes its keys and exits), waits up to 2 s, then kills. */
