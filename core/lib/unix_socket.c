@@ -28,11 +28,13 @@ int unix_listen(const char *path)
     if (fd < 0)
         return -errno;
     unlink(path);
-    /* 0600 from the start (umask) and explicitly: status shows users and addresses. */
-    mode_t old = umask(077);
+    /* 0600 (status shows users and addresses) through the umask alone: Linux creates the
+     * socket with 0777 & ~umask. No chmod by name afterwards: the server's socket directory
+     * belongs to its unprivileged user, who could swap the name for a link in between. */
+    mode_t old = umask(0177);
     rc = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
     umask(old);
-    if (rc != 0 || chmod(path, 0600) != 0 || listen(fd, 8) != 0) {
+    if (rc != 0 || listen(fd, 8) != 0) {
         int e = errno;
         close(fd);
         return -e;

@@ -55,6 +55,9 @@ install -m 644 /dev/null "$WORK/root-owned"
 check "vpnse's uid cannot write a root-owned file (Permission denied)" \
     denied sh -c "echo '* * * * * root id' >>'$WORK/root-owned'"
 
+check "the control socket is root's, mode 0600, in a directory of vpnse's" test \
+    "$(stat -c '%U %a' "$CONTROL_SOCKET") $(stat -c '%U %a' "$(dirname "$CONTROL_SOCKET")")" = \
+    "root 600 vpnse 755"
 check "tunnel works" cli 1 ping -c 2 -i 0.2 -W 2 -q 192.168.100.10
 sed -i 's/^ceil = 10Mbps/ceil = 12Mbps/' "$WORK/qos_classes.conf"
 kill -HUP "$SERVER_PID"
