@@ -731,6 +731,8 @@ main() {
     [ -n "$CPU_MODEL" ] || CPU_MODEL=$(lscpu 2>/dev/null | sed -n 's/^Model name:[[:space:]]*//p' | head -n 1)
 
     ensure_pkgs iperf3 || die "iperf3 is needed: $PKG_ERR"
+    # vpn-server switches to these system users (vpnse, vpnse-enclave) after set-up.
+    "$ROOT/tools/create-users.sh" >/dev/null || die "cannot create the system users"
     if want ovpn; then ensure_pkgs openssl || PEERS_OV_ERR="openssl: $PKG_ERR"; fi
     if want wg; then ensure_pkgs wireguard-go wireguard-tools || PEERS_WG_ERR=$PKG_ERR; fi
     if want ovpn && [ -z "$PEERS_OV_ERR" ]; then ensure_pkgs openvpn || PEERS_OV_ERR=$PKG_ERR; fi

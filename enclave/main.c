@@ -37,6 +37,7 @@
 #include "vpn/keyfile.h"
 #include "vpn/log.h"
 #include "vpn/proto.h"
+#include "vpn/server_config.h"   /* ENCLAVE_USER, for messages */
 
 enum {
     FD_SHM = ENCLAVE_FD_SHM,
@@ -47,6 +48,8 @@ enum {
 
 struct supervisor {
     int workers;
+    uid_t uid;              /* ENCLAVE_USER's, given by vpn-server: never 0 */
+    gid_t gid;
     uint32_t replay_window_ms;
     uint32_t rekey_interval_s;      /* keys older than this + KEY_AGE_GRACE_MS are refused */
     const char *key_path;
@@ -207,6 +210,12 @@ static void run_worker(struct supervisor *s, int index)
         .key_max_age_ms = (uint64_t)s->rekey_interval_s * 1000 + KEY_AGE_GRACE_MS,
     };
     prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    /* Inherited from the supervisor, and set again here (before the filter forbids prctl)
+     * so that no worker ever depends on how it was started: it holds every session key. */
+    if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) {
+        log_error("enclave worker %d: cannot disable dumps: %s", index, strerror(errno));
+        _exit(1);
+    }
     signal(SIGCHLD, SIG_DFL);
     signal(SIGTERM, SIG_DFL);
     signal(SIGINT, SIG_IGN);
@@ -333,7 +342,8 @@ static void usage(void)
 {
     fprintf(stderr, "vpn-enclave is started by vpn-server; it is not meant to be run by hand.\n"
                     "usage: vpn-enclave --workers N --private-key FILE --users FILE "
-                    "[--replay-window-ms MS] [--rekey-interval S] [--log-level N]\n");
+                    "--uid UID --gid GID [--replay-window-ms MS] [--rekey-interval S] "
+                    "[--log-level N]\n");
     exit(2);
 }
 
@@ -347,8 +357,11 @@ int main(int argc, char **argv)
         { "replay-window-ms", required_argument, NULL, 'r' },
         { "rekey-interval", required_argument, NULL, 'R' },
         { "log-level", required_argument, NULL, 'l' },
+        { "uid", required_argument, NULL, 'U' },
+        { "gid", required_argument, NULL, 'G' },
         { NULL, 0, NULL, 0 },
     };
+    long uid = 0, gid = 0;
     int c;
     int level = LOG_INFO;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -359,6 +372,8 @@ int main(int argc, char **argv)
         case 'r': s.replay_window_ms = (uint32_t)strtoul(optarg, NULL, 10); break;
         case 'R': s.rekey_interval_s = (uint32_t)strtoul(optarg, NULL, 10); break;
         case 'l': level = atoi(optarg); break;
+        case 'U': uid = strtol(optarg, NULL, 10); break;
+        case 'G': gid = strtol(optarg, NULL, 10); break;
         default: usage();
         }
     }
@@ -372,6 +387,12 @@ int main(int argc, char **argv)
         usage();    /* not started by vpn-server */
     if (sodium_init() < 0)
         fail("libsodium failed to initialise");
+    /* Our own uid, never the main process's nor root's: vpn-server looked it up. */
+    if (uid <= 0 || gid <= 0 || uid >= (long)UINT32_MAX || gid >= (long)UINT32_MAX)
+        fail("no unprivileged uid and gid to run as (--uid, --gid: the system user %s's)",
+             ENCLAVE_USER);
+    s.uid = (uid_t)uid;
+    s.gid = (gid_t)gid;
 
     /* Locked memory for the secrets, the rings and each worker's own pages. */
     int rc = sandbox_no_dumps(256u << 20);
@@ -388,9 +409,12 @@ int main(int argc, char **argv)
     users_set_ts_floor(&s.sec->users, clock_realtime_ms());
     randombytes_buf(s.sec->phantom_key, sizeof(s.sec->phantom_key));
 
-    rc = sandbox_drop_privileges();
+    rc = sandbox_drop_privileges(s.uid, s.gid);
+    if (rc == -EPERM)
+        fail("not started as root: cannot switch to uid %u", (unsigned)s.uid);
     if (rc != 0)
-        fail("cannot drop privileges: %s", strerror(-rc));
+        fail("cannot switch to uid %u, gid %u: %s", (unsigned)s.uid, (unsigned)s.gid,
+             strerror(-rc));
 
     struct sigaction sa = { .sa_handler = on_sigchld, .sa_flags = SA_NOCLDSTOP };
     sigaction(SIGCHLD, &sa, NULL);

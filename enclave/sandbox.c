@@ -27,8 +27,6 @@
 
 #include "vpn/log.h"
 
-enum { UNPRIVILEGED_ID = 65534 };
-
 struct rule {
     const char *name;
     enum {
@@ -240,19 +238,24 @@ int sandbox_no_dumps(size_t memlock_bytes)
     return 0;
 }
 
-int sandbox_drop_privileges(void)
+int sandbox_drop_privileges(uid_t uid, gid_t gid)
 {
-    if (geteuid() == 0) {
-        for (int cap = 0; cap <= CAP_LAST_CAP; cap++)
-            if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL)
-                return -errno;
-        gid_t gid = UNPRIVILEGED_ID;
-        if (setgroups(1, &gid) != 0 || setresgid(gid, gid, gid) != 0 ||
-            setresuid(UNPRIVILEGED_ID, UNPRIVILEGED_ID, UNPRIVILEGED_ID) != 0)
+    if (uid == 0 || gid == 0)
+        return -EINVAL;
+    if (geteuid() != 0)
+        return -EPERM;  /* could not leave our uid: we would share it with whoever started us */
+    for (int cap = 0; cap <= CAP_LAST_CAP; cap++)
+        if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL)
             return -errno;
-    }
+    if (setgroups(1, &gid) != 0 || setresgid(gid, gid, gid) != 0 ||
+        setresuid(uid, uid, uid) != 0)
+        return -errno;
+    /* The uid change made us dumpable again if fs.suid_dumpable says so (the kernel resets
+     * the flag from it on every credential change): close it again, and for good. */
+    if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
+        return -errno;
     /* The uid change cleared the permitted and effective sets; clear the rest explicitly
-     * (inheritable, and everything when we were never root). */
+     * (inheritable, ambient). */
     cap_t none = cap_init();
     if (!none)
         return -errno;

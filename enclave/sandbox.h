@@ -4,15 +4,17 @@
 #define ENCLAVE_SANDBOX_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 /* Process-wide and inherited by the workers: no core dumps (RLIMIT_CORE 0, PR_SET_DUMPABLE 0),
  * a memlock limit large enough for each worker to lock itself. Returns 0 or -errno. */
 int sandbox_no_dumps(size_t memlock_bytes);
 
-/* Empties the bounding set, leaves root for the unprivileged uid/gid 65534 ("nobody") and
- * clears every capability (libcap), then sets PR_SET_NO_NEW_PRIVS. Inherited by children.
- * Returns 0 or -errno. */
-int sandbox_drop_privileges(void);
+/* Empties the bounding set, leaves root for uid/gid (ENCLAVE_USER's, neither may be 0), sets
+ * PR_SET_DUMPABLE 0 again (the uid change resets it from fs.suid_dumpable), clears every
+ * capability (libcap), then sets PR_SET_NO_NEW_PRIVS. Inherited by children. Returns 0 or
+ * -errno (-EPERM when not started as root). */
+int sandbox_drop_privileges(uid_t uid, gid_t gid);
 
 /* Locks all current and future memory of the calling process; when the memlock limit does not
  * allow that, locks the secrets region and the stack only. Returns 0 (everything), 1 (secrets

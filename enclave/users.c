@@ -85,11 +85,18 @@ static int on_entry(void *ctx, const char *file, int line, const char *section, 
     return 0;
 }
 
-/* Mode check shared by both loaders: the file holds secrets. */
+/* Owner and mode check shared by both loaders: the file holds secrets, and another owner
+ * could rewrite it (new tokens) or open its mode again behind our back. */
 static int check_mode(const char *path, const struct stat *st, struct config_error *err)
 {
     if (!S_ISREG(st->st_mode)) {
         config_errorf(err, path, 0, "", "", "users file is not a regular file");
+        return -1;
+    }
+    if (st->st_uid != 0 && st->st_uid != geteuid()) {
+        config_errorf(err, path, 0, "", "",
+                      "users file is owned by uid %u; it must belong to root: chown root %s",
+                      (unsigned)st->st_uid, path);
         return -1;
     }
     if (st->st_mode & (S_IRWXG | S_IRWXO)) {
@@ -101,13 +108,24 @@ static int check_mode(const char *path, const struct stat *st, struct config_err
     return 0;
 }
 
+int users_open(const char *path, struct config_error *err)
+{
+    /* O_NOFOLLOW: whoever may write the file's directory must not be able to point us at
+     * another file. O_NONBLOCK: a FIFO at path cannot hang us before fstat says what it is. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW);
+    if (fd < 0 && errno == ELOOP)
+        config_errorf(err, path, 0, "", "", "users file is a symbolic link; not following it "
+                      "(name the file itself in users_file)");
+    else if (fd < 0)
+        config_errorf(err, path, 0, "", "", "cannot read users file: %s", strerror(errno));
+    return fd;
+}
+
 int users_load(const char *path, struct user_table *t, struct config_error *err)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        config_errorf(err, path, 0, "", "", "cannot read users file: %s", strerror(errno));
+    int fd = users_open(path, err);
+    if (fd < 0)
         return -1;
-    }
     int rc = users_load_fd(fd, path, t, err);
     close(fd);
     return rc;

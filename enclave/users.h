@@ -29,7 +29,12 @@ struct user_table {
     struct enclave_user users[MAX_USERS];
 };
 
-/* Reads path into t (t zeroed first). Returns 0 or -1 with *err. */
+/* Opens the users file for users_load_fd: a symbolic link is refused, not followed.
+ * Returns the descriptor, or -1 with *err. */
+int users_open(const char *path, struct config_error *err) __attribute__((warn_unused_result));
+
+/* Reads path into t (t zeroed first). The file must be a regular file owned by root or our
+ * effective uid, with no group or other access. Returns 0 or -1 with *err. */
 int users_load(const char *path, struct user_table *t, struct config_error *err)
     __attribute__((warn_unused_result));
 

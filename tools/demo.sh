@@ -26,6 +26,9 @@ wait_for() {
 }
 [ "$(id -u)" = 0 ] || { echo "make demo needs root (network namespaces, TUN)"; exit 1; }
 
+# The system users the server and its enclave switch to (vpnse, vpnse-enclave).
+tools/create-users.sh || exit 1
+
 if [ ! -e conf/users.conf ]; then
     say "conf/users.conf from conf/users.conf.example (alice, bob, guest1), mode 0600"
     install -m 0600 conf/users.conf.example conf/users.conf
@@ -87,7 +90,7 @@ echo "checksums match"
 say "Server status (control socket)"
 python3 -c "
 import socket
-s=socket.socket(socket.AF_UNIX); s.connect('/run/vpn-server.sock'); s.sendall(b'show')
+s=socket.socket(socket.AF_UNIX); s.connect('/run/vpnse/server.sock'); s.sendall(b'show')
 print(s.recv(65536).decode())"
 
 say "Stopping client and server, removing the lab"

@@ -2,22 +2,24 @@
  *
  *   vpnctl show [--json] [-s SOCKET]     sessions, endpoints, transfer, drops, QoS classes
  *
- * It asks the server's control socket (mode 0600, so root or the server's user only). */
+ * It asks the server's control socket (root's, mode 0600: made before the server drops root). */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "vpn/server_config.h"
 #include "vpn/unix_socket.h"
 
 static int usage(void)
 {
-    fprintf(stderr, "usage: vpnctl show [--json] [-s SOCKET]   (default /run/vpn-server.sock)\n");
+    fprintf(stderr, "usage: vpnctl show [--json] [-s SOCKET]   (default %s)\n",
+            CONTROL_SOCKET_DEFAULT);
     return 2;
 }
 
 int main(int argc, char **argv)
 {
-    const char *path = "/run/vpn-server.sock";
+    const char *path = CONTROL_SOCKET_DEFAULT;
     const char *request = "show";
     int i = 1;
     if (i < argc && strcmp(argv[i], "show") == 0)

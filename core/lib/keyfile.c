@@ -59,8 +59,15 @@ int keyfile_read(const char *path, uint8_t key[32], char *err, size_t errlen)
     int rc = -1;
 
     /* O_NONBLOCK so that a FIFO or device at path cannot hang us before fstat says what it
-     * is; it has no effect on a regular file. */
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+     * is; it has no effect on a regular file. O_NOFOLLOW: whoever may write the key's
+     * directory must not be able to point us at another file; every check below is on the
+     * descriptor, so nothing can be swapped between check and read. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW);
+    if (fd < 0 && errno == ELOOP) {
+        snprintf(err, errlen, "%s: key file is a symbolic link; not following it (name the "
+                 "file itself in private_key_file)", path);
+        return -1;
+    }
     if (fd < 0) {
         snprintf(err, errlen, "%s: cannot open key file: %s", path, strerror(errno));
         return -1;
@@ -72,6 +79,12 @@ int keyfile_read(const char *path, uint8_t key[32], char *err, size_t errlen)
     }
     if (!S_ISREG(st.st_mode)) {
         snprintf(err, errlen, "%s: key file is not a regular file", path);
+        goto out;
+    }
+    /* Another owner could rewrite the key, or chmod it open again, behind our back. */
+    if (st.st_uid != 0 && st.st_uid != geteuid()) {
+        snprintf(err, errlen, "%s: key file is owned by uid %u; it must belong to root: "
+                 "chown root %s", path, (unsigned)st.st_uid, path);
         goto out;
     }
     if (st.st_mode & (S_IRWXG | S_IRWXO)) {

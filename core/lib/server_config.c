@@ -330,10 +330,18 @@ static int set_value(struct load_ctx *c, const struct key_spec *k, const char *f
         }
         return 0;
     case V_USER:
-        if (!user_name_valid(v, k->size)) {
+        /* Empty once meant "stay root"; staying root now takes an explicit "root". */
+        if (!*v || !user_name_valid(v, k->size)) {
             config_errorf(err, file, line, sec, key,
                           "expected a system user name (letters, digits, '_', '-', '.', at "
-                          "most %zu), got \"%.64s\"", k->size - 1, v);
+                          "most %zu; default %s, or root to keep uid 0), got \"%.64s\"",
+                          k->size - 1, SERVER_USER_DEFAULT, v);
+            return -1;
+        }
+        if (strcmp(v, ENCLAVE_USER) == 0) {
+            config_errorf(err, file, line, sec, key,
+                          "%s is the enclave's user; the main process must not share its uid "
+                          "(default %s)", ENCLAVE_USER, SERVER_USER_DEFAULT);
             return -1;
         }
         memcpy(dst, v, strlen(v) + 1);
@@ -492,7 +500,8 @@ static void set_defaults(struct server_config *cfg, const char *dir)
     cfg->default_ceil_bps = 6000000;
     cfg->max_clients = 200;
     cfg->session_timeout_s = 3600;
-    snprintf(cfg->control_socket, sizeof(cfg->control_socket), "/run/vpn-server.sock");
+    snprintf(cfg->control_socket, sizeof(cfg->control_socket), "%s", CONTROL_SOCKET_DEFAULT);
+    snprintf(cfg->user, sizeof(cfg->user), "%s", SERVER_USER_DEFAULT);
     cfg->replay_window_ms = 5000;
     cfg->keepalive_s = 25;
     cfg->rekey_interval_s = 600;

@@ -260,11 +260,11 @@ static int wait_ready(struct enclave_link *e, char *why, size_t why_len)
 }
 
 int enclave_start(struct enclave_link *e, const struct server_config *cfg, int workers,
-                  const char *enclave_path, char *why, size_t why_len)
+                  const char *enclave_path, uid_t uid, gid_t gid, char *why, size_t why_len)
 {
     /* vpn-enclave's command line; the launcher keeps its own copy (it is forked). */
-    static char n_workers[16], window[16], rekey[16], level[8];
-    static char *argv[16];
+    static char n_workers[16], window[16], rekey[16], level[8], uid_s[16], gid_s[16];
+    static char *argv[20];
     memset(e, 0, sizeof(*e));
     e->workers = workers;
     e->ctl_fd = e->shm_fd = -1;
@@ -296,11 +296,14 @@ int enclave_start(struct enclave_link *e, const struct server_config *cfg, int w
     snprintf(window, sizeof(window), "%u", cfg->replay_window_ms);
     snprintf(rekey, sizeof(rekey), "%u", cfg->rekey_interval_s);
     snprintf(level, sizeof(level), "%d", cfg->log_level);
+    snprintf(uid_s, sizeof(uid_s), "%u", (unsigned)uid);
+    snprintf(gid_s, sizeof(gid_s), "%u", (unsigned)gid);
     char *const args[] = { (char *)"vpn-enclave", (char *)"--workers", n_workers,
                            (char *)"--private-key", (char *)cfg->private_key_file,
                            (char *)"--users", (char *)cfg->users_file,
                            (char *)"--replay-window-ms", window, (char *)"--rekey-interval",
-                           rekey, (char *)"--log-level", level, NULL };
+                           rekey, (char *)"--log-level", level, (char *)"--uid", uid_s,
+                           (char *)"--gid", gid_s, NULL };
     memcpy(argv, args, sizeof(args));
     int rc = launcher_spawn(&e->launcher, enclave_path, argv, cfg->users_file, workers);
     if (rc != 0) {

@@ -55,10 +55,11 @@ struct enclave_link {
 };
 
 /* Sets up the rings and doorbells, forks the launcher and starts the enclave with cfg's key
- * and users files; waits until it is ready (or failed: then -1 with its one-line reason in
- * why). Call while still root, before the privilege drop. */
+ * and users files, to run as uid/gid (ENCLAVE_USER's) once it has read them; waits until it
+ * is ready (or failed: then -1 with its one-line reason in why). Call while still root,
+ * before the privilege drop. */
 int enclave_start(struct enclave_link *e, const struct server_config *cfg, int workers,
-                  const char *enclave_path, char *why, size_t why_len)
+                  const char *enclave_path, uid_t uid, gid_t gid, char *why, size_t why_len)
     __attribute__((warn_unused_result));
 
 /* Stops the enclave and the launcher and waits for both: no enclave process outlives this. */

@@ -153,7 +153,7 @@ static int enclave_path(char *out, size_t len, char *why, size_t why_len)
     return 0;
 }
 
-static int daemonize(const char *pidfile)
+static int daemonize(void)
 {
     pid_t pid = fork();
     if (pid < 0)
@@ -176,14 +176,25 @@ static int daemonize(const char *pidfile)
         if (null > 2)
             close(null);
     }
-    if (pidfile) {
-        FILE *f = fopen(pidfile, "w");
-        if (!f)
-            return -errno;
-        fprintf(f, "%d\n", (int)getpid());
-        fclose(f);
-    }
     return 0;
+}
+
+/* Written as root, possibly into the runtime directory the main process owns later: a fresh
+ * file (O_EXCL after unlink), never through a link or into an existing file someone else put
+ * there. Returns 0 or -errno. */
+static int pidfile_write(const char *path)
+{
+    if (unlink(path) != 0 && errno != ENOENT)
+        return -errno;
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return -errno;
+    char line[24];
+    int n = snprintf(line, sizeof(line), "%d\n", (int)getpid());
+    int rc = write(fd, line, (size_t)n) == n ? 0 : -EIO;
+    if (close(fd) != 0 && rc == 0)
+        rc = -errno;
+    return rc;
 }
 
 static int start_threads(struct server *srv)
@@ -218,8 +229,10 @@ int main(int argc, char **argv)
     static struct control ctl;
     struct options opt = { 0 };
     struct config_error err;
+    struct privileges priv;
     char why[1024];
     int status = 1;
+    bool pidfile_written = false;
 
     if (parse_options(argc, argv, &opt) != 0)
         return 2;
@@ -231,10 +244,20 @@ int main(int argc, char **argv)
         printf("Configuration OK: %s\n", opt.config);
         return 0;
     }
+    /* Before anything is set up, so that a missing user leaves nothing behind. */
+    int rc = privileges_resolve(&cfg, &priv, why, sizeof(why));
+    if (rc == PRIVILEGES_CONFLICT) {
+        fprintf(stderr, "[ERROR] Configuration error: %s\n", why);
+        return 2;
+    }
+    if (rc != 0) {
+        fprintf(stderr, "[ERROR] %s\n", why);
+        return 1;
+    }
     if (opt.verbose)
         cfg.log_level = LOG_DEBUG;
     if (opt.daemon) {
-        if (daemonize(opt.pidfile) != 0) {
+        if (daemonize() != 0) {
             fprintf(stderr, "[ERROR] Cannot daemonize: %s\n", strerror(errno));
             return 1;
         }
@@ -253,9 +276,23 @@ int main(int argc, char **argv)
     srv.tun_fd = srv.udp_fd = srv.control_fd = -1;
     cds_wfcq_init(&srv.events_head, &srv.events_tail);
     log_info("Starting VPN server...");
+    if (priv.stay_root)
+        log_warn("[security] user = %s: the main process keeps uid 0 after set-up, so a flaw "
+                 "in it could read the server key and users file and write any root-owned "
+                 "file; leave user unset to run as %s", cfg.user, SERVER_USER_DEFAULT);
     if (cfg.enclave_socket_given)
         log_info("Note: enclave_socket is no longer used; the enclave talks over a private "
                  "socketpair");
+    if (privileges_runtime_dir(&priv, cfg.control_socket, why, sizeof(why)) != 0)
+        log_warn("%s", why);
+    if (opt.daemon && opt.pidfile) {
+        rc = pidfile_write(opt.pidfile);
+        if (rc != 0) {
+            log_error("Cannot write the pid file %s: %s", opt.pidfile, strerror(-rc));
+            return 1;
+        }
+        pidfile_written = true;
+    }
 
     /* Signals go to the control thread's signalfd; every thread inherits the mask. */
     sigset_t mask;
@@ -270,14 +307,15 @@ int main(int argc, char **argv)
     srv.event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (srv.signal_fd < 0 || srv.stop_fd < 0 || srv.event_fd < 0) {
         log_error("Cannot create event descriptors: %s", strerror(errno));
-        return 1;
+        goto err_pidfile;
     }
 
     char path[PATH_MAX];
     if (enclave_path(path, sizeof(path), why, sizeof(why)) != 0 ||
-        enclave_start(&srv.enclave, &cfg, opt.workers, path, why, sizeof(why)) != 0) {
+        enclave_start(&srv.enclave, &cfg, opt.workers, path, priv.enclave_uid, priv.enclave_gid,
+                      why, sizeof(why)) != 0) {
         log_error("Failed to start enclave process: %s", why);
-        return 1;
+        goto err_pidfile;
     }
     log_info("Enclave process started (PID: %d)", (int)srv.enclave.pid);
     {
@@ -299,7 +337,7 @@ int main(int argc, char **argv)
     log_info("TUN interface created: %s", srv.tun_name);
     log_debug("TUN segmentation offload: %s", srv.tun_offload ? "on (TSO4)" : "off");
     const char *step;
-    int rc = tun_configure(srv.tun_name, cfg.tun_ip, cfg.tun_prefix, cfg.mtu, &step);
+    rc = tun_configure(srv.tun_name, cfg.tun_ip, cfg.tun_prefix, cfg.mtu, &step);
     if (rc != 0) {
         log_error("Failed to configure %s (%s): %s", srv.tun_name, step, strerror(-rc));
         goto err_tun;
@@ -338,34 +376,36 @@ int main(int argc, char **argv)
     }
     log_info("UDP server listening on port %u", cfg.listen_port);
 
-    if (sessions_init(&srv.sessions) != 0 || control_init(&ctl, &srv, &cfg, opt.config) != 0) {
-        log_error("Out of memory");
-        goto err_udp;
-    }
-    srv.control = &ctl;
     srv.control_fd = control_socket_open(cfg.control_socket);
     if (srv.control_fd < 0) {
         log_warn("No control socket at %s: %s", cfg.control_socket, strerror(-srv.control_fd));
         srv.control_fd = -1;
     }
-    if (privileges_drop(&cfg, why, sizeof(why)) != 0) {
+    /* The last step that needs root is done. Before any thread exists, liburcu's included
+     * (the session tables start its resize worker): capabilities are per thread. */
+    if (privileges_drop(&priv, why, sizeof(why)) != 0) {
         log_error("Cannot drop privileges: %s", why);
         goto err_control;
     }
+    if (sessions_init(&srv.sessions) != 0 || control_init(&ctl, &srv, &cfg, opt.config) != 0) {
+        log_error("Out of memory");
+        goto err_tables;
+    }
+    srv.control = &ctl;
     if (start_threads(&srv) != 0) {
         log_error("Cannot start threads: %s", strerror(errno));
-        goto err_control;
+        goto err_tables;
     }
     log_info("VPN server is running...");
 
     status = control_run(&ctl);
     control_disconnect_all(&ctl);
     stop_threads(&srv);
-err_control:
-    control_socket_close(srv.control_fd, cfg.control_socket);
+err_tables:
     control_uninit(&ctl);
     sessions_uninit(&srv.sessions);
-err_udp:
+err_control:
+    control_socket_close(srv.control_fd, cfg.control_socket);
     close(srv.udp_fd);
 err_nat:
     if (srv.nat_active)
@@ -378,5 +418,9 @@ err_tun:
 err_enclave:
     enclave_stop(&srv.enclave);
     log_info("VPN server stopped");
+err_pidfile:
+    /* As the service user by now: possible where the runtime directory is (README). */
+    if (pidfile_written && unlink(opt.pidfile) != 0)
+        log_debug("Cannot remove the pid file %s: %s", opt.pidfile, strerror(errno));
     return status;
 }

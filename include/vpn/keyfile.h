@@ -20,10 +20,11 @@ int keyfile_decode(const char *b64, uint8_t key[32]) __attribute__((warn_unused_
 /* Writes the 44-character base64 of key and a NUL into out. Cannot fail. */
 void keyfile_encode(const uint8_t key[32], char out[KEYFILE_B64_LEN + 1]);
 
-/* Reads a key file holding one base64 key. Refuses a path that is not a regular file or whose
- * mode gives the group or others any access (a private key readable by others is already
- * leaked; failing loudly is better than using it). Symlinks are followed; the target is
- * checked. Returns 0, or -1 with a one-line reason naming the path in err. */
+/* Reads a key file holding one base64 key. Refuses a symbolic link (not followed), a path
+ * that is not a regular file, a file owned by anyone but root or our effective uid, and a
+ * mode giving the group or others any access (a private key readable by others is already
+ * leaked; failing loudly is better than using it). Returns 0, or -1 with a one-line reason
+ * naming the path in err. */
 int keyfile_read(const char *path, uint8_t key[32], char *err, size_t errlen)
     __attribute__((warn_unused_result));
 

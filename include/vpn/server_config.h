@@ -15,6 +15,14 @@
 
 enum { QOS_CLASS_MAX = 64, QOS_USER_MAX = MAX_USERS, NAME_MAX_LEN = 64 };
 
+/* The two system users (tools/create-users.sh creates both): the main process runs as
+ * SERVER_USER_DEFAULT after set-up unless [security] user names another, and the enclave's
+ * processes as ENCLAVE_USER, which the main process may never share. The control socket sits
+ * in a directory the server creates for its user, so that it can remove the socket at exit. */
+#define SERVER_USER_DEFAULT "vpnse"
+#define ENCLAVE_USER "vpnse-enclave"
+#define CONTROL_SOCKET_DEFAULT "/run/vpnse/server.sock"
+
 struct qos_class {
     char name[NAME_MAX_LEN];    /* from "[class:NAME]" */
     uint16_t major, minor;      /* classid "1:10" -> 1, 0x10: tc reads the minor as hex */
@@ -63,8 +71,10 @@ struct server_config {
     uint32_t session_timeout_s;     /* idle timeout, default 3600 */
     char private_key_file[PATH_MAX];/* resolved; default "server.key" beside server.conf */
     char users_file[PATH_MAX];      /* resolved; default "users.conf" beside server.conf */
-    char control_socket[PATH_MAX];  /* default /run/vpn-server.sock */
-    char user[64];                  /* unprivileged user to drop to, "" = stay root */
+    char control_socket[PATH_MAX];  /* default CONTROL_SOCKET_DEFAULT */
+    char user[64];                  /* user to switch to after set-up, default
+                                       SERVER_USER_DEFAULT; "root" keeps uid 0 (opt-out),
+                                       never ENCLAVE_USER */
     uint32_t replay_window_ms;      /* default 5000 */
     uint32_t keepalive_s;           /* default 25 */
     uint32_t rekey_interval_s;      /* default 600 */

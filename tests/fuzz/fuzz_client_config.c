@@ -1,5 +1,5 @@
 /* Fuzzes client.conf parsing (core/lib/client_config.c) through client_config_load, which
- * takes a path: the input is written to a memfd. On refusal the token must be erased. */
+ * takes a path: the input is written to a temporary file. On refusal the token must be erased. */
 #include "fuzz_util.h"
 
 #include "vpn/client_config.h"

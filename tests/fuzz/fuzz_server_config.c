@@ -1,6 +1,7 @@
 /* Fuzzes server.conf parsing and its cross-key checks (core/lib/server_config.c) through the
- * public entry, server_config_load, which takes a path: the input is written to a memfd.
- * Relative paths in the input resolve under /proc/<pid>/fd/ and name nothing; a classes_file
+ * public entry, server_config_load, which takes a path: the input is written to a file in a
+ * private temporary directory. Relative paths in the input resolve there and name nothing;
+ * a classes_file
  * given as an absolute path is read if it exists, which is harmless (read-only). */
 #include "fuzz_util.h"
 

@@ -1,4 +1,4 @@
-/* Fuzzes the enclave's users file (enclave/users.c, users_load), written to a memfd of mode
+/* Fuzzes the enclave's users file (enclave/users.c, users_load), written to a file of mode
  * 0600 as the loader demands. A loaded table has unique, findable names of 1..63 bytes; a
  * refused one is left all zero (it held tokens). */
 #include "fuzz_util.h"

@@ -15,6 +15,12 @@ LAB=$ROOT/tools/vpn-lab.sh
 PREFIX=${PREFIX:-t$$}
 PREFIX=${PREFIX:0:8}
 WORK=$(mktemp -d /tmp/vpnse-test.XXXXXX)
+# The main process runs as vpnse after set-up and re-reads qos_classes.conf on SIGHUP: it must
+# be able to enter $WORK. The secrets in it (server.key, users.conf) stay root's, mode 0600.
+chmod 755 "$WORK"
+# Its control socket lives in a directory it creates for itself (owned by vpnse), so that it
+# can remove the socket at exit.
+CONTROL_SOCKET=$WORK/run/server.sock
 PIDS=()
 FAILS=0
 ALICE_TOKEN=7534dfc5bb83f1334c1dd32ff8f46bea35e851686dbed7a695cd0cf659cf01d8
@@ -32,6 +38,8 @@ cleanup() {
     rm -rf "$WORK"
 }
 trap cleanup EXIT
+# The system users the server and the enclave switch to (idempotent).
+"$ROOT/tools/create-users.sh" >/dev/null || { echo "FAIL: cannot create the system users"; exit 1; }
 
 pass() { echo "PASS: $*"; }
 fail() { echo "FAIL: $*"; FAILS=$((FAILS + 1)); }
@@ -56,7 +64,7 @@ make_server_conf() {
     cp "$ROOT/conf/users.conf.example" "$WORK/users.conf"
     chmod 600 "$WORK/users.conf"
     python3 "$ROOT/tools/ini-set.py" "$WORK/server.conf" "server.listen_port=51820" \
-        "qos.enabled=false" "security.control_socket=$WORK/server.sock" \
+        "qos.enabled=false" "security.control_socket=$CONTROL_SOCKET" \
         "logging.file=$WORK/server-daemon.log" "$@"
 }
 
@@ -120,10 +128,20 @@ stop_pid() {
 
 server_status() {   # server_status [json]: the status tool, as an operator would run it
     if [ "${1:-}" = json ]; then
-        "$BIN/vpnctl" show --json -s "$WORK/server.sock"
+        "$BIN/vpnctl" show --json -s "$CONTROL_SOCKET"
     else
-        "$BIN/vpnctl" show -s "$WORK/server.sock"
+        "$BIN/vpnctl" show -s "$CONTROL_SOCKET"
     fi
+}
+
+# field PID NAME: a field of /proc/PID/status ("Uid", "CapEff", ...), its first value.
+field() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status"; }
+
+# as_user NAME COMMAND...: runs COMMAND with NAME's uid and primary gid, no supplementary
+# groups and (as the uid change empties them) no capabilities.
+as_user() {
+    local name=$1; shift
+    setpriv --reuid="$(id -u "$name")" --regid="$(id -g "$name")" --clear-groups "$@"
 }
 
 # json_get 'python expression on j' : reads the server's JSON status.

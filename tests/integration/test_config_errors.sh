@@ -7,10 +7,11 @@ lab_up 1
 bad_case() {   # bad_case "description" "expected text" section.key=value...
     local what=$1 want=$2; shift 2
     make_server_conf "$@"
-    ip netns exec "$PREFIX-srv" "$BIN/vpn-server" -c "$WORK/server.conf" >"$WORK/bad.log" 2>&1
+    # timeout: a configuration wrongly accepted would otherwise start a server that stays up
+    timeout 10 ip netns exec "$PREFIX-srv" "$BIN/vpn-server" -c "$WORK/server.conf" >"$WORK/bad.log" 2>&1
     local rc=$?
     if [ $rc -eq 2 ] && grep -q -- "$want" "$WORK/bad.log" && ! srv ip link show tun0 >/dev/null 2>&1 &&
-       [ ! -e "$WORK/server.sock" ]; then
+       [ ! -e "$CONTROL_SOCKET" ]; then
         pass "$what"
     else
         fail "$what (rc=$rc)"; cat "$WORK/bad.log"
@@ -21,6 +22,8 @@ bad_case "pool outside the tunnel network" "client_ip_pool_start" network.client
 bad_case "unknown key" "\[server\] colour" server.colour=blue
 bad_case "bad bandwidth unit" "total_bandwidth" qos.enabled=true qos.total_bandwidth=50Mbs
 bad_case "bad mtu" "\[server\] mtu" server.mtu=100000
+bad_case "the enclave's user as the main process's" "\[security\] user: .*vpnse-enclave" \
+    security.user=vpnse-enclave
 
 make_server_conf
 "$BIN/vpn-server" -c "$WORK/server.conf" --check-config >"$WORK/check.log" 2>&1

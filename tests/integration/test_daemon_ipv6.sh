@@ -1,5 +1,6 @@
 #!/bin/bash
 # -d with a pid file and the log file, and the dual-stack listener reached over IPv6.
+# The daemon runs as vpnse after set-up, and still removes its pid file at exit.
 #
 #   c1 fd00:31::11 ==UDP over IPv6==> srv fd00:31::1 (vpn-server -d, listen_address = ::)
 source "$(dirname "$0")/lib.sh"
@@ -8,12 +9,15 @@ lab_up 1
 srv ip -6 addr add fd00:31::1/64 dev br-wan nodad
 cli 1 ip -6 addr add fd00:31::11/64 dev "$PREFIX-c1" nodad
 make_server_conf
-ip netns exec "$PREFIX-srv" "$BIN/vpn-server" -c "$WORK/server.conf" -t 2 -d -p "$WORK/server.pid" \
+# The pid file beside the control socket, in the directory the server makes for its user:
+# it can remove both at exit.
+PIDFILE=$(dirname "$CONTROL_SOCKET")/server.pid
+ip netns exec "$PREFIX-srv" "$BIN/vpn-server" -c "$WORK/server.conf" -t 2 -d -p "$PIDFILE" \
     >"$WORK/daemon.out" 2>&1
 rc=$?
 check "-d returns at once with status 0 (got $rc)" test $rc -eq 0
-check "the pid file appears" wait_for "$WORK/server.pid" "[0-9]" 5
-pid=$(cat "$WORK/server.pid")
+check "the pid file appears" wait_for "$PIDFILE" "[0-9]" 5
+pid=$(cat "$PIDFILE")
 PIDS+=("$pid")
 check "the daemon runs (PID $pid)" bash -c "[ \"\$(cat /proc/$pid/comm)\" = vpn-server ]"
 check "it logs to [logging] file, with timestamps" wait_for "$WORK/server-daemon.log" "Z \[INFO\] VPN server is running" 5
@@ -31,4 +35,5 @@ kill -TERM "$pid"
 for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
 check "the daemon stops on SIGTERM" bash -c "! kill -0 $pid 2>/dev/null"
 check "and says so in its log" grep -q "VPN server stopped" "$WORK/server-daemon.log"
+check "it removed its pid file and control socket" test ! -e "$PIDFILE" -a ! -e "$CONTROL_SOCKET"
 finish

@@ -6,7 +6,11 @@
 # - the main process's whole memory holds no session key, server key or token, while a worker's
 #   does (so the scan itself is proven to work), and after DISCONNECT the session keys are gone
 #   from the workers too;
-# - every enclave process: Seccomp 2, VmLck > 0, no capabilities, NoNewPrivs;
+# - every enclave process: Seccomp 2, VmLck > 0, no capabilities, NoNewPrivs, the uid of the
+#   system user vpnse-enclave (not the main process's vpnse), and not dumpable: its /proc files
+#   belong to root and its own uid cannot read /proc/PID/environ. The enclave starts with
+#   fs.suid_dumpable = 1, under which the kernel makes a process dumpable again when it changes
+#   uid: only an explicit PR_SET_DUMPABLE 0 after the change keeps it closed;
 # - kill -9 of a worker and a seccomp violation (test build) are survived: ping works again;
 #   the restarted worker (forked by the filtered supervisor: clone with fork's flags, prctl
 #   PR_SET_PDEATHSIG and NO_NEW_PRIVS) is a process of its own with its own filter;
@@ -17,7 +21,13 @@ source "$(dirname "$0")/lib.sh"
 
 lab_up 1
 make_server_conf
+# fs.suid_dumpable is machine-wide: raised only while the server starts, restored at once and,
+# should the test die first, by the EXIT trap.
+suid_dumpable=$(sysctl -n fs.suid_dumpable)
+trap 'sysctl -qw fs.suid_dumpable=$suid_dumpable; cleanup' EXIT
+sysctl -qw fs.suid_dumpable=1
 VPN_ENCLAVE=$ROOT/build/test-enclave/vpn-enclave start_server -t 2 || { fail "server starts"; finish; }
+sysctl -qw fs.suid_dumpable="$suid_dumpable"
 enclave_pid=$(sed -n 's/.*Enclave process started (PID: \([0-9]*\)).*/\1/p' "$WORK/server.log")
 workers() { ps -o pid= --ppid "$enclave_pid" | tr -d ' '; }
 
@@ -49,14 +59,30 @@ for w in $(workers); do
     check "after DISCONNECT worker $w holds no session key" bash -c "! grep -q found <<<'$after'"
 done
 
-field() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status"; }
+enclave_uid=$(id -u vpnse-enclave) enclave_gid=$(id -g vpnse-enclave)
+ids() { awk -v k="$2:" '$1 == k {print $2, $3, $4, $5}' "/proc/$1/status"; }
+environ_denied() {   # environ_denied PID USER: USER's uid cannot read /proc/PID/environ
+    local out
+    out=$(as_user "$2" cat "/proc/$1/environ" 2>&1 >/dev/null) && return 1
+    grep -q "Permission denied" <<<"$out"
+}
+signal_denied() { ! as_user vpnse kill -0 "$1" 2>/dev/null; }
+check "the enclave's user is not the main process's" test "$enclave_uid" != "$(id -u vpnse)"
 for p in $enclave_pid $(workers); do
+    check "enclave $p: uids are vpnse-enclave's ($enclave_uid): $(ids "$p" Uid)" \
+        test "$(ids "$p" Uid)" = "$enclave_uid $enclave_uid $enclave_uid $enclave_uid"
+    check "enclave $p: gids are vpnse-enclave's ($enclave_gid): $(ids "$p" Gid)" \
+        test "$(ids "$p" Gid)" = "$enclave_gid $enclave_gid $enclave_gid $enclave_gid"
+    check "enclave $p: not dumpable (/proc/$p/status owned by uid $(stat -c %u /proc/$p/status))" \
+        test "$(stat -c %u "/proc/$p/status")" = 0
+    check "enclave $p: its own uid cannot read /proc/$p/environ" environ_denied "$p" vpnse-enclave
+    check "enclave $p: nor can the main process's uid" environ_denied "$p" vpnse
+    check "enclave $p: the main process's uid cannot signal it" signal_denied "$p"
     check "enclave $p: Seccomp 2" test "$(field "$p" Seccomp)" = 2
     check "enclave $p: NoNewPrivs 1" test "$(field "$p" NoNewPrivs)" = 1
     for c in CapEff CapPrm CapBnd CapInh CapAmb; do
         check "enclave $p: $c 0" test "$(field "$p" $c)" = 0000000000000000
     done
-    check "enclave $p: not root (uid $(field "$p" Uid))" test "$(field "$p" Uid)" != 0
 done
 for w in $(workers); do
     lck=$(field "$w" VmLck)
@@ -91,6 +117,10 @@ kill -USR1 "$victim"     # test build: the worker calls socket(), which its filt
 check "forbidden syscall: worker $victim dies of SIGSYS" wait_for "$WORK/server.log" "(PID: $victim) died: signal 31 (seccomp violation)" 3
 check "ping through the tunnel again within 5 s (after SIGSYS)" recovers
 check "still two workers" test "$(workers | wc -l)" -eq 2
+for w in $(workers); do
+    check "restarted worker $w: vpnse-enclave's uid, not dumpable" \
+        test "$(field "$w" Uid) $(stat -c %u "/proc/$w/status")" = "$enclave_uid 0"
+done
 
 # The supervisor's own filter, one hook per argument rule; each ends that enclave, and the
 # server starts a new one.

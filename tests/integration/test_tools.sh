@@ -25,9 +25,9 @@ make_server_conf
 make_client_conf alice alice "$ALICE_TOKEN"
 start_server -t 2 || { fail "server starts"; finish; }
 start_client 1 alice || fail "client connects"
-out=$(ip netns exec "$PREFIX-srv" "$BIN/vpnctl" show -s "$WORK/server.sock")
+out=$(ip netns exec "$PREFIX-srv" "$BIN/vpnctl" show -s "$CONTROL_SOCKET")
 check "vpnctl show lists alice with her address" bash -c "grep -q 'user: alice' <<<'$out' && grep -q 'vpn ip: 10.8.0.10' <<<'$out'"
-json=$(ip netns exec "$PREFIX-srv" "$BIN/vpnctl" show --json -s "$WORK/server.sock")
+json=$(ip netns exec "$PREFIX-srv" "$BIN/vpnctl" show --json -s "$CONTROL_SOCKET")
 check "vpnctl show --json parses and has the session" bash -c "python3 -c 'import json,sys; j=json.load(sys.stdin); assert j[\"peers\"][0][\"user\"] == \"alice\"' <<<'$json'"
 check "vpnctl without a server: clear error, exit 1" bash -c "$BIN/vpnctl show -s $WORK/none.sock 2>&1 | grep -q 'cannot reach'; [ \${PIPESTATUS[0]} -eq 1 ]"
 status=$(cli 1 "$BIN/vpn-client" status -c "$WORK/alice.conf")

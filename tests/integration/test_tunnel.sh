@@ -90,7 +90,7 @@ alive_procs() {
 }
 for _ in $(seq 1 20); do alive_procs && break; sleep 0.1; done
 check "enclave and workers exited (left:${alive:- none})" test -z "$alive"
-check "control socket removed" test ! -e "$WORK/server.sock"
+check "control socket removed" test ! -e "$CONTROL_SOCKET"
 
 stop_pid "${CLIENT_PID_alice}"
 check "client exits 0 on SIGTERM" test $? -eq 0

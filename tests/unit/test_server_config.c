@@ -155,8 +155,8 @@ Test(server_config, brief_server_conf_alone)
     cr_expect_eq(cfg.session_timeout_s, 3600);
     cr_expect_str_eq(cfg.private_key_file, in_dir("server.key"));
     cr_expect_str_eq(cfg.users_file, in_dir("users.conf"));
-    cr_expect_str_eq(cfg.control_socket, "/run/vpn-server.sock");
-    cr_expect_str_eq(cfg.user, "");
+    cr_expect_str_eq(cfg.control_socket, "/run/vpnse/server.sock");
+    cr_expect_str_eq(cfg.user, "vpnse");
     cr_expect_eq(cfg.replay_window_ms, 5000);
     cr_expect_eq(cfg.keepalive_s, 25);
     cr_expect_eq(cfg.rekey_interval_s, 600);
@@ -231,7 +231,8 @@ Test(server_config, minimal_file_gets_every_default)
     cr_expect_eq(cfg.session_timeout_s, 3600);
     cr_expect_str_eq(cfg.private_key_file, in_dir("server.key"));
     cr_expect_str_eq(cfg.users_file, in_dir("users.conf"));
-    cr_expect_str_eq(cfg.control_socket, "/run/vpn-server.sock");
+    cr_expect_str_eq(cfg.control_socket, "/run/vpnse/server.sock");
+    cr_expect_str_eq(cfg.user, "vpnse", "the main process never stays root by default");
     cr_expect_eq(cfg.replay_window_ms, 5000);
     cr_expect_eq(cfg.keepalive_s, 25);
     cr_expect_eq(cfg.rekey_interval_s, 600);
@@ -333,7 +334,8 @@ Test(server_config, small_things_that_are_fine)
             "7.0.0.0/8,8.0.0.0/8,9.0.0.0/8,10.0.0.0/8,11.0.0.0/8,12.0.0.0/8,13.0.0.0/8,"
             "14.0.0.0/8,15.0.0.0/8,16.0.0.0/8\n",           /* exactly MAX_ROUTES */
         MIN "nat_interface =\n",
-        MIN "[security]\nuser =\nenclave_socket =\n",
+        MIN "[security]\nenclave_socket =\n",
+        MIN "[security]\nuser = root\n",                  /* the explicit opt-out */
         "[server]\ntun_ip = 10.8.0.1\ntun_netmask = 30\n"
             "[network]\nclient_ip_pool_start = 10.8.0.2\nclient_ip_pool_end = 10.8.0.2\n",
         "[server]\ntun_ip = 10.0.0.1\ntun_netmask = 255.0.0.0\n"
@@ -586,6 +588,10 @@ Test(server_config, security_and_logging_errors)
           "system user name" },
         { MIN "[security]\nuser = -rf\n", NULL, "server.conf", 7, "[security] user",
           "system user name" },
+        { MIN "[security]\nuser =\n", NULL, "server.conf", 7, "[security] user",
+          "or root to keep uid 0" },
+        { MIN "[security]\nuser = vpnse-enclave\n", NULL, "server.conf", 7, "[security] user",
+          "vpnse-enclave is the enclave's user" },
         { MIN "[security]\ncontrol_socket = /run/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
               "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.sock\n", NULL,
           "server.conf", 7, "[security] control_socket", "limit of a Unix socket" },

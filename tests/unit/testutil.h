@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <sodium.h>
 #include <string.h>
+#include <unistd.h>
 
 /* Decodes hex into out (capacity cap); returns the byte count, failing the test on bad hex. */
 static inline size_t unhex(uint8_t *out, size_t cap, const char *hex)
@@ -46,5 +47,32 @@ static inline void test_tmpdir_remove(const char *dir)
 
 #define assert_bytes_eq(a, b, n)                                                             \
     cr_assert((n) == 0 || memcmp((a), (b), (n)) == 0, "bytes differ: %s", #a)
+
+/* A secrets file for the loaders' access checks: text written to dir/name with mode and
+ * owner (owner (uid_t)-1 keeps the test's own uid). With link_name, a symbolic link of that
+ * name pointing at the file is made too. Returns the path the loader should be given (the
+ * link when there is one) in a static buffer. Changing the owner needs root: callers skip
+ * such cases otherwise. */
+static inline const char *test_secret_file(const char *dir, const char *name, const char *text,
+                                           mode_t mode, uid_t owner, const char *link_name)
+{
+    static char path[PATH_MAX], link_path[PATH_MAX];
+    cr_assert_lt(snprintf(path, sizeof(path), "%s/%s", dir, name), (int)sizeof(path));
+    unlink(path);
+    FILE *f = fopen(path, "w");
+    cr_assert(f, "%s", path);
+    fputs(text, f);
+    cr_assert_eq(fclose(f), 0);
+    cr_assert_eq(chmod(path, mode), 0);
+    if (owner != (uid_t)-1)
+        cr_assert_eq(chown(path, owner, (gid_t)-1), 0, "chown %s", path);
+    if (!link_name)
+        return path;
+    cr_assert_lt(snprintf(link_path, sizeof(link_path), "%s/%s", dir, link_name),
+                 (int)sizeof(link_path));
+    unlink(link_path);
+    cr_assert_eq(symlink(path, link_path), 0);
+    return link_path;
+}
 
 #endif

@@ -1,0 +1,84 @@
+/* Opening the enclave's users file (enclave/users.c): who may own it, what its mode may be,
+ * and that a symbolic link is refused rather than followed. Each refusal names the path and
+ * says what to do; an accepted file is loaded. */
+#include <criterion/criterion.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "testutil.h"
+#include "../../enclave/users.h"
+
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+
+#define USERS "[user:alice]\n" \
+              "auth_token = 7534dfc5bb83f1334c1dd32ff8f46bea35e851686dbed7a695cd0cf659cf01d8\n"
+enum { OWN = -1, OTHER_UID = 65534 };
+
+static char dir[PATH_MAX];
+static struct user_table table;
+
+static void make_dir(void)
+{
+    test_tmpdir_make(dir, "test_users");
+}
+
+static void remove_dir(void)
+{
+    test_tmpdir_remove(dir);
+}
+
+TestSuite(users, .init = make_dir, .fini = remove_dir);
+
+static const struct {
+    const char *what;
+    mode_t mode;
+    int owner;          /* OWN: the test's uid */
+    bool link;          /* given as a symbolic link to the file */
+    const char *want;   /* NULL: accepted; else a phrase of the refusal */
+} CASES[] = {
+    { "0600, ours", 0600, OWN, false, NULL },
+    { "owned by another uid", 0600, OTHER_UID, false, "owned by uid 65534" },
+    { "a symbolic link to a good file", 0600, OWN, true, "symbolic link" },
+    { "mode 0640", 0640, OWN, false, "chmod 600" },
+};
+
+/* Through users_load (path), and through users_open + users_load_fd, as the supervisor does
+ * (it keeps the descriptor to re-read the file on SIGHUP). */
+Test(users, owner_mode_and_symlinks)
+{
+    for (size_t i = 0; i < N(CASES); i++) {
+        if (CASES[i].owner != OWN && geteuid() != 0) {
+            cr_log_warn("%s: needs root to chown, skipped", CASES[i].what);
+            continue;
+        }
+        const char *path = test_secret_file(dir, "users.conf", USERS, CASES[i].mode,
+                                            (uid_t)CASES[i].owner, CASES[i].link ? "link.conf" : NULL);
+        for (int via_fd = 0; via_fd < 2; via_fd++) {
+            struct config_error err = { "" };
+            int rc;
+            if (via_fd) {
+                int fd = users_open(path, &err);
+                rc = fd < 0 ? -1 : users_load_fd(fd, path, &table, &err);
+                if (fd >= 0)
+                    close(fd);
+            } else {
+                rc = users_load(path, &table, &err);
+            }
+            const char *how = via_fd ? "users_open + users_load_fd" : "users_load";
+            if (!CASES[i].want) {
+                cr_expect_eq(rc, 0, "%s, %s: refused: %s", CASES[i].what, how, err.msg);
+                cr_expect(rc != 0 || (table.count == 1 && users_find(&table, "alice") == 0),
+                          "%s, %s: not loaded", CASES[i].what, how);
+                continue;
+            }
+            cr_expect_eq(rc, -1, "%s, %s: accepted", CASES[i].what, how);
+            cr_expect(strstr(err.msg, CASES[i].want), "%s, %s: \"%s\" lacks \"%s\"",
+                      CASES[i].what, how, err.msg, CASES[i].want);
+            cr_expect(strstr(err.msg, path), "%s, %s: \"%s\" does not name %s", CASES[i].what,
+                      how, err.msg, path);
+        }
+    }
+}

@@ -1,0 +1,26 @@
+#!/bin/sh
+# Creates the two system users vpn-server needs, when they are missing (idempotent, root only):
+#
+#   vpnse          the main process after set-up ([security] user, the default)
+#   vpnse-enclave  the enclave's supervisor and workers
+#
+# Each gets its own group, no home directory and no login shell. Used by `make install`,
+# `make demo` and the integration tests (tests/integration/lib.sh).
+set -eu
+for name in vpnse vpnse-enclave; do
+    id -u "$name" >/dev/null 2>&1 && continue
+    if [ "$(id -u)" != 0 ]; then
+        echo "create-users: system user $name is missing; as root run:" \
+             "useradd --system --no-create-home --shell /usr/sbin/nologin $name" >&2
+        exit 1
+    fi
+    if getent group "$name" >/dev/null; then
+        group="--gid $name"
+    else
+        group="--user-group"
+    fi
+    # shellcheck disable=SC2086
+    useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin \
+        $group "$name"
+    echo "create-users: created system user $name (uid $(id -u "$name"))"
+done
