@@ -11,10 +11,16 @@
 #include <unistd.h>
 
 static int log_fd = 2;
+static int log_mirror = -1;
 static int log_threshold = LOG_INFO;
 static int log_stamped;     /* file logs carry a timestamp; the terminal gets the brief's lines */
 
 static const char *const level_names[] = { "DEBUG", "INFO", "WARN", "ERROR" };
+
+void log_set_mirror(int fd)
+{
+    log_mirror = fd;
+}
 
 int log_init(int level, const char *path)
 {
@@ -57,6 +63,12 @@ void log_msg(int level, const char *fmt, ...)
     line[n++] = '\n';
     ssize_t w = write(log_fd, line, (size_t)n);
     (void)w;
+    if (log_mirror >= 0) {
+        /* The mirror (a daemon's start-up channel) gets the brief's line, no timestamp. */
+        const char *start = memchr(line, '[', (size_t)n);
+        if (start)
+            w = write(log_mirror, start, (size_t)(line + n - start));
+    }
 }
 
 int log_allow(struct log_limit *lim, unsigned burst)

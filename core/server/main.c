@@ -21,6 +21,7 @@
 
 #include "control.h"
 #include "control_socket.h"
+#include "daemon.h"
 #include "nat.h"
 #include "privileges.h"
 #include "server.h"
@@ -153,32 +154,6 @@ static int enclave_path(char *out, size_t len, char *why, size_t why_len)
     return 0;
 }
 
-static int daemonize(void)
-{
-    pid_t pid = fork();
-    if (pid < 0)
-        return -errno;
-    if (pid > 0)
-        _exit(0);
-    setsid();
-    pid = fork();
-    if (pid < 0)
-        return -errno;
-    if (pid > 0)
-        _exit(0);
-    if (chdir("/") != 0)
-        return -errno;
-    int null = open("/dev/null", O_RDWR);
-    if (null >= 0) {
-        dup2(null, 0);
-        dup2(null, 1);
-        dup2(null, 2);
-        if (null > 2)
-            close(null);
-    }
-    return 0;
-}
-
 /* Written as root, possibly into the runtime directory the main process owns later: a fresh
  * file (O_EXCL after unlink), never through a link or into an existing file someone else put
  * there. Returns 0 or -errno. */
@@ -256,13 +231,18 @@ int main(int argc, char **argv)
     }
     if (opt.verbose)
         cfg.log_level = LOG_DEBUG;
+    int ready_fd = -1;
     if (opt.daemon) {
-        if (daemonize() != 0) {
-            fprintf(stderr, "[ERROR] Cannot daemonize: %s\n", strerror(errno));
+        ready_fd = daemon_start();
+        if (ready_fd < 0) {
+            fprintf(stderr, "[ERROR] Cannot daemonize: %s\n", strerror(-ready_fd));
             return 1;
         }
-        if (log_init(cfg.log_level, cfg.log_file) != 0)
+        rc = log_init(cfg.log_level, cfg.log_file);
+        if (rc != 0) {
+            log_error("Cannot open the log file %s: %s", cfg.log_file, strerror(-rc));
             return 1;
+        }
     } else {
         log_init(cfg.log_level, NULL);
     }
@@ -397,6 +377,8 @@ int main(int argc, char **argv)
         goto err_tables;
     }
     log_info("VPN server is running...");
+    if (ready_fd >= 0)
+        daemon_ready(ready_fd);
 
     status = control_run(&ctl);
     control_disconnect_all(&ctl);

@@ -10,6 +10,9 @@ enum log_level { LOG_DEBUG = 0, LOG_INFO = 1, LOG_WARN = 2, LOG_ERROR = 3 };
 /* Sets the threshold and the destination: path NULL or "" means stderr. Returns 0 or -errno. */
 int log_init(int level, const char *path);
 void log_msg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Every line is also written to fd (-1: none): a daemon's start-up channel (daemon.h). Set it
+ * before any thread logs. */
+void log_set_mirror(int fd);
 
 #define log_debug(...) log_msg(LOG_DEBUG, __VA_ARGS__)
 #define log_info(...) log_msg(LOG_INFO, __VA_ARGS__)
