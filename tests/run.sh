@@ -100,6 +100,10 @@ rm -rf "$fuzz_tmp"
 # The unit tests again, built with ASan and UBSan (any report fails the test that hit it).
 run_criterion asan 'build-asan/tests/test_*' UBSAN_OPTIONS=print_stacktrace=1
 
+# The tests that depend on what the compiler makes of the code, built with clang -O2 as well
+# (make clang-race; see the Makefile).
+run_criterion clang 'build-clang/tests/test_*'
+
 [ ${#failures[@]} -gt 0 ] && echo "failing: ${failures[*]}"
 echo "$passed passed, $failed failed"
 [ $failed -eq 0 ]
