@@ -35,6 +35,7 @@ struct rule {
         ALLOW_FORK_ONLY,        /* clone: with FORK_CLONE_FLAGS only */
         ALLOW_STOP_SIGNALS,     /* kill: with STOP_SIGNALS only */
         ALLOW_WORKER_PRCTL,     /* prctl: the WORKER_START_PRCTL options only */
+        ALLOW_DUMPABLE_OFF,     /* prctl(PR_SET_DUMPABLE, 0) and nothing else */
         DENY_ENOSYS,
     } action;
 };
@@ -110,6 +111,7 @@ static const struct rule SUPERVISOR_EXTRA[] = {
     { "nanosleep", ALLOW },
     { "newfstatat", ALLOW },
     { "prctl", ALLOW_WORKER_PRCTL },
+    { "prctl", ALLOW_DUMPABLE_OFF },    /* a restarted worker makes sure it is not dumpable */
     { "pread64", ALLOW },
     { "recv", ALLOW },          /* 32-bit ARM has send/recv of its own */
     { "recvfrom", ALLOW },
@@ -161,6 +163,10 @@ static int add_rules(scmp_filter_ctx ctx, const struct rule *rules, size_t n)
             break;
         case ALLOW_WORKER_PRCTL:
             rc = allow_arg_in(ctx, nr, 0, WORKER_START_PRCTL, N(WORKER_START_PRCTL));
+            break;
+        case ALLOW_DUMPABLE_OFF:
+            rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 2,
+                                  SCMP_A0(SCMP_CMP_EQ, PR_SET_DUMPABLE), SCMP_A1(SCMP_CMP_EQ, 0));
             break;
         case DENY_ENOSYS:
             rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), nr, 0);

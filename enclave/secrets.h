@@ -9,6 +9,8 @@
 #ifndef ENCLAVE_SECRETS_H
 #define ENCLAVE_SECRETS_H
 
+#include <netinet/in.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "users.h"
@@ -25,7 +27,11 @@ struct key_slot {
     uint64_t created_ms;        /* monotonic: the key is refused once older than the limit */
     uint8_t k_c2s[KEY_LEN];
     uint8_t k_s2c[KEY_LEN];
+    /* What changes with traffic, after the keys: */
     uint64_t send_counter;      /* next counter for server -> client */
+    bool has_peer;
+    struct sockaddr_in6 peer;   /* where the client last authenticated from (its handshake or
+                                   a packet that opened): a retired key's DISCONNECT goes there */
     struct replay_window rx;    /* client -> server counters seen */
 };
 

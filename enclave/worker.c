@@ -82,6 +82,20 @@ static void erase_slot(struct worker *w, struct key_slot *k)
     w->shm->ctl.sessions--;
 }
 
+static bool seal_to(struct worker *w, struct key_slot *k, uint8_t type, const uint8_t *pt,
+                    size_t pt_len, const struct sockaddr_in6 *peer, uint64_t now_ms);
+
+/* A slot the enclave ends by itself (slot_alive): its client hears DISCONNECT, sealed with the
+ * dying key to the last address the client was authenticated from, so that it reconnects at
+ * once; then the keys are erased. */
+static void retire_slot(struct worker *w, struct key_slot *k)
+{
+    static const uint8_t reason = DISCONNECT_REASON_KEY_RETIRED;
+    if (k->has_peer)
+        seal_to(w, k, MSG_DISCONNECT, &reason, sizeof(reason), &k->peer, w->now_ms);
+    erase_slot(w, k);
+}
+
 /* Whether the keys of live slot k may still be used: its user's token unchanged and the user
  * still there (generation), the session its user's current or retiring one (at most one
  * retiring per user), and the key younger than rekey_interval + grace. The enclave enforces
@@ -111,7 +125,7 @@ static struct key_slot *find_slot(struct worker *w, uint32_t session_id)
         return NULL;
     }
     if (!slot_alive(w, k)) {
-        erase_slot(w, k);
+        retire_slot(w, k);
         count_drop(w, DROP_EXPIRED);
         return NULL;
     }
@@ -123,7 +137,7 @@ void worker_sweep(struct worker *w)
     for (uint32_t i = (uint32_t)w->index; i < SESSION_SLOTS; i += (uint32_t)w->count) {
         struct key_slot *k = &w->sec->slots[i];
         if (k->session_id && !slot_alive(w, k))
-            erase_slot(w, k);
+            retire_slot(w, k);
     }
 }
 
@@ -327,6 +341,8 @@ static void do_accept(struct worker *w, const struct pkt_meta *m, const uint8_t 
     k->user_index = r.user_index;
     k->user_gen = gen;
     k->created_ms = w->mono_ms;
+    k->peer = m->peer;
+    k->has_peer = true;
     replay_init(&k->rx);
     __atomic_store_n(&k->session_id, cfg.session_id, __ATOMIC_RELEASE);
     make_current(&s->users.users[r.user_index], cfg.session_id);
@@ -405,6 +421,7 @@ static void do_decrypt(struct worker *w, const struct pkt_meta *m, const uint8_t
         return;
     }
     replay_mark(&k->rx, counter);
+    k->peer = m->peer;      /* authenticated: follow the client if it roamed */
     w->shm->ctl.packets_decrypted++;
     switch (h.type) {
     case MSG_DATA:
@@ -447,6 +464,7 @@ static void do_erase(struct worker *w, const struct pkt_meta *m)
 void worker_handle(struct worker *w, struct ring *from, struct pkt_slot *req, uint64_t now_ms)
 {
     struct pkt_meta m;
+    w->now_ms = now_ms;
     copy_in(&m, &req->meta, sizeof(m));
     if (m.len > SLOT_DATA)
         fatal_request(w, "length beyond the slot");
@@ -532,6 +550,7 @@ void worker_run(struct worker *w)
     struct worker_shm *m = w->shm;
     for (;;) {
         uint64_t now = clock_realtime_ms();
+        w->now_ms = now;
         w->mono_ms = clock_monotonic_ms();
         if (w->mono_ms >= w->next_sweep_ms) {
             worker_sweep(w);

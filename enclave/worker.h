@@ -17,6 +17,7 @@ struct worker {
     uint32_t replay_window_ms;
     uint64_t key_max_age_ms;    /* rekey_interval + KEY_AGE_GRACE_MS; 0: no limit */
     uint64_t mono_ms;           /* monotonic clock of the current batch (key age, budgets) */
+    uint64_t now_ms;            /* realtime clock of the current request (message stamps) */
     uint64_t next_sweep_ms;     /* monotonic: when to look for dead key slots again */
     /* results produced in the current batch and not yet published */
     uint32_t dec_pending, enc_pending;

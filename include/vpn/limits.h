@@ -37,6 +37,9 @@ enum wire_limits {
     TRANSPORT_OVERHEAD = HDR_LEN + NONCE_LEN + TAG_LEN,     /* 44: minimum transport datagram */
     PONG_PLAINTEXT = 8,
     DISCONNECT_PLAINTEXT = 1,
+    DISCONNECT_REASON_NORMAL = 0,
+    DISCONNECT_REASON_KEY_RETIRED = 1,  /* the enclave ended the key: user removed, token
+                                           changed, or older than rekey_interval + grace */
 };
 
 enum msg_type {

@@ -5,7 +5,7 @@
 #        |
 #        | UDP 51820
 #        v
-#   srv: vpn-server --- control socket $WORK/server.sock <--- stall_client.py ("show", never
+#   srv: vpn-server --- control socket $CONTROL_SOCKET <--- stall_client.py ("show", never
 #                                                       <--- vpnctl            reads)
 #
 # - the socket is created 0600; a symlink planted at its path before the start is replaced,
@@ -35,11 +35,12 @@ printf '\n[user:%s]\nvpn_ip = 10.8.0.30\nclass = normal\n' "$QUSER" >>"$WORK/qos
 # A file the server must not touch, and a link to it where the socket goes.
 echo precious >"$WORK/precious"
 chmod 644 "$WORK/precious"
-ln -s "$WORK/precious" "$WORK/server.sock"
+mkdir -p "$(dirname "$CONTROL_SOCKET")"
+ln -s "$WORK/precious" "$CONTROL_SOCKET"
 
 start_server -t 2 || { fail "server starts"; finish; }
 check "control socket is a socket of mode 0600" \
-    test "$(stat -c '%F %a' "$WORK/server.sock")" = "socket 600"
+    test "$(stat -c '%F %a' "$CONTROL_SOCKET")" = "socket 600"
 check "the symlinked file keeps mode 0644" test "$(stat -c %a "$WORK/precious")" = 644
 check "the symlinked file is unchanged" test "$(cat "$WORK/precious")" = precious
 
@@ -47,7 +48,7 @@ check "the symlinked file is unchanged" test "$(cat "$WORK/precious")" = preciou
 cli 1 "$PROBE" 172.31.0.1 51820 "$(server_key)" "$QUSER" "$BOB_TOKEN" keys 60 >"$WORK/probe.out" 2>&1 &
 PIDS+=("$!")
 wait_for "$WORK/probe.out" "k_c2s" 5 || fail "probe handshake as $QUSER"
-srv "$BIN/vpnctl" show --json -s "$WORK/server.sock" >"$WORK/show.json"
+srv "$BIN/vpnctl" show --json -s "$CONTROL_SOCKET" >"$WORK/show.json"
 check "vpnctl show --json with user $QUSER parses (python3 -m json.tool)" \
     python3 -m json.tool "$WORK/show.json" /dev/null
 check "the JSON names the user $QUSER exactly" python3 -c "
@@ -63,12 +64,12 @@ wait_for "$WORK/load.out" "sessions up" 60 || fail "loadgen sessions"
 check "loadgen: all $LOAD sessions up" grep -q "^sessions up $LOAD\$" "$WORK/load.out"
 # On a Unix stream socket the sender's SO_SNDBUF (net.core.wmem_default) bounds what can be
 # queued for a reader that does not read; the reader's receive buffer does not count.
-reply=$(srv "$BIN/vpnctl" show -s "$WORK/server.sock" | wc -c)
+reply=$(srv "$BIN/vpnctl" show -s "$CONTROL_SOCKET" | wc -c)
 sndbuf=$(cat /proc/sys/net/core/wmem_default)
 check "one reply ($reply bytes) is larger than the server's send buffer ($sndbuf bytes)" \
     test "$reply" -gt $((sndbuf + sndbuf / 4))
 
-python3 "$ROOT/tests/integration/stall_client.py" "$WORK/server.sock" show 30 >"$WORK/stall.out" 2>&1 &
+python3 "$ROOT/tests/integration/stall_client.py" "$CONTROL_SOCKET" show 30 >"$WORK/stall.out" 2>&1 &
 stall=$!; PIDS+=("$stall")
 wait_for "$WORK/stall.out" "sent" 5 || fail "stalling client connects"
 sleep 0.5
@@ -78,6 +79,6 @@ check "with a client stalled on the control socket, alice still connects (10 s)"
 check "and pings through the tunnel" cli 1 ping -c 1 -W 2 -q 192.168.100.10
 echo "alice connected and pinged in $(( ($(date +%s%N) - t0) / 1000000 )) ms"
 check "vpnctl answers while that client still holds its connection" \
-    bash -c "timeout 5 ip netns exec $PREFIX-srv $BIN/vpnctl show -s $WORK/server.sock | grep -q 'user: alice'"
+    bash -c "timeout 5 ip netns exec $PREFIX-srv $BIN/vpnctl show -s $CONTROL_SOCKET | grep -q 'user: alice'"
 check "the stalled client is still connected (it was dropped, not waited for)" kill -0 "$stall"
 finish

@@ -307,6 +307,8 @@ static void fill_secrets(struct race *r)
         k->user_index = i;
         replay_init(&k->rx);
         k->session_id = sids[i];
+        /* The enclave keeps a key alive only as its user's current (or retiring) session. */
+        s->users.users[i].current_sid = sids[i];
     }
     memcpy(r->rx_key, s->slots[SLOT_RX].k_c2s, KEY_LEN);
     r->expect = malloc(sizeof(*s));
