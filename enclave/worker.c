@@ -33,7 +33,7 @@ static void fatal_request(const struct worker *w, const char *why)
 
 static void count_drop(struct worker *w, enum worker_drop why)
 {
-    w->shm->ctl.drops[why]++;
+    counter_inc(&w->shm->ctl.drops[why]);
 }
 
 /* Copies n bytes out of shared memory, once. The compiler barrier makes every later use read
@@ -159,7 +159,7 @@ static bool seal_to(struct worker *w, struct key_slot *k, uint8_t type, const ui
     out->meta.worker = (uint16_t)w->index;
     out->meta.peer = *peer;
     w->enc_pending++;
-    w->shm->ctl.packets_encrypted++;
+    counter_inc(&w->shm->ctl.packets_encrypted);
     return true;
 }
 
@@ -422,7 +422,7 @@ static void do_decrypt(struct worker *w, const struct pkt_meta *m, const uint8_t
     }
     replay_mark(&k->rx, counter);
     k->peer = m->peer;      /* authenticated: follow the client if it roamed */
-    w->shm->ctl.packets_decrypted++;
+    counter_inc(&w->shm->ctl.packets_decrypted);
     switch (h.type) {
     case MSG_DATA:
         if (!inner_ok(w, k, out->data, &pt_len))

@@ -83,8 +83,8 @@ void control_sweep(struct control *c, uint64_t now)
         struct session *s = c->all[i];
         /* Current rates for the status tool (the counters belong to the data threads and are
          * read whole, see counter.h). */
-        uint64_t rx = __atomic_load_n(&s->rx_bytes, __ATOMIC_RELAXED);
-        uint64_t tx = __atomic_load_n(&s->tx_bytes, __ATOMIC_RELAXED);
+        uint64_t rx = counter_read(&s->rx_bytes);
+        uint64_t tx = counter_read(&s->tx_bytes);
         if (s->rate_at_ms && now > s->rate_at_ms) {
             s->rx_bps = (rx - s->rate_rx_bytes) * 8000 / (now - s->rate_at_ms);
             s->tx_bps = (tx - s->rate_tx_bytes) * 8000 / (now - s->rate_at_ms);

@@ -84,9 +84,9 @@ static void show_one(const struct session *s, void *arg)
                 "\"rx_packets\":%llu,\"tx_bytes\":%llu,\"tx_packets\":%llu,"
                 "\"upload_drops\":%llu,\"class\":",
                 s->worker, (unsigned long long)age, (unsigned long long)idle,
-                (unsigned long long)s->rx_bytes, (unsigned long long)s->rx_packets,
-                (unsigned long long)s->tx_bytes, (unsigned long long)s->tx_packets,
-                (unsigned long long)s->upload_drops);
+                (unsigned long long)counter_read(&s->rx_bytes), (unsigned long long)counter_read(&s->rx_packets),
+                (unsigned long long)counter_read(&s->tx_bytes), (unsigned long long)counter_read(&s->tx_packets),
+                (unsigned long long)counter_read(&s->upload_drops));
         json_write_string(c->out, cls);
         fprintf(c->out,
                 ",\"retiring\":%s,\"rx_bps\":%llu,\"tx_bps\":%llu,\"download_drops\":%llu,"
@@ -100,48 +100,55 @@ static void show_one(const struct session *s, void *arg)
                 "%llu B sent (%llu packets)\n  current rate: %.2f Mbit/s up, %.2f Mbit/s down\n"
                 "  upload drops (QoS): %llu\n  download drops (tc): %llu\n  class: %x:%x%s\n\n",
                 s->id, s->retire_at_ms ? " (rekey overlap)" : "", s->username, ip, ep,
-                s->worker, (unsigned long long)age, (unsigned long long)s->rx_bytes,
-                (unsigned long long)s->rx_packets, (unsigned long long)s->tx_bytes,
-                (unsigned long long)s->tx_packets, (double)s->rx_bps / 1e6,
-                (double)s->tx_bps / 1e6, (unsigned long long)s->upload_drops, tc_drops, major,
+                s->worker, (unsigned long long)age, (unsigned long long)counter_read(&s->rx_bytes),
+                (unsigned long long)counter_read(&s->rx_packets), (unsigned long long)counter_read(&s->tx_bytes),
+                (unsigned long long)counter_read(&s->tx_packets), (double)s->rx_bps / 1e6,
+                (double)s->tx_bps / 1e6, (unsigned long long)counter_read(&s->upload_drops), tc_drops, major,
                 minor, c->srv->qos_active ? "" : " (QoS off)");
     }
     c->n++;
 }
 
-/* Every drop counter, by name, printed from the one table in text or JSON. */
+/* Every drop counter and header verdict, by the names declared beside their enums
+ * (counter.h), in text or JSON. */
+static const char *const RX_NAMES[] = { RX_DROP_REASONS(COUNTER_NAME) };
+static const char *const TUN_NAMES[] = { TUN_DROP_REASONS(COUNTER_NAME) };
+static const char *const TX_NAMES[] = { TX_DROP_REASONS(COUNTER_NAME) };
+static const char *const HDR_NAMES[] = { HDR_VERDICT_LIST(COUNTER_NAME) };
+static const char *const WORKER_NAMES[] = { WORKER_DROP_REASONS(COUNTER_NAME) };
+
+struct counter_out {
+    FILE *out;
+    bool json;
+    int n;
+};
+
+static void put_counter(struct counter_out *o, const char *prefix, const char *name, uint64_t v)
+{
+    if (o->json)
+        fprintf(o->out, "%s\"%s%s\":%llu", o->n ? "," : "", prefix, name, (unsigned long long)v);
+    else
+        fprintf(o->out, "%s%s%s %llu", o->n ? ", " : " ", prefix, name, (unsigned long long)v);
+    o->n++;
+}
+
 static void show_drops(const struct server *srv, FILE *out, bool json)
 {
-    static const char *const enclave_names[DROP_REASONS] = {
-        "no_session", "replay", "auth", "stale", "spoofed_source", "malformed", "handshake",
-        "out_ring_full", "expired_key", "unanswered_legacy" };
-    struct { const char *name; uint64_t value; } c[9 + DROP_REASONS];
-    int n = 0;
-    c[n].name = "rx_header"; c[n++].value = srv->rx_drops[RX_DROP_HEADER];
-    c[n].name = "rx_no_session"; c[n++].value = srv->rx_drops[RX_DROP_NO_SESSION];
-    c[n].name = "rx_ring_full"; c[n++].value = srv->rx_drops[RX_DROP_RING_FULL];
-    c[n].name = "handshake_rate"; c[n++].value = srv->rx_drops[RX_DROP_HANDSHAKE_RATE];
-    c[n].name = "tun_no_session"; c[n++].value = srv->tun_drops[TUN_DROP_NO_SESSION];
-    c[n].name = "tun_ring_full"; c[n++].value = srv->tun_drops[TUN_DROP_RING_FULL];
-    c[n].name = "tun_bad_gso"; c[n++].value = srv->tun_drops[TUN_DROP_BAD_GSO];
-    c[n].name = "upload_qos"; c[n++].value = srv->tx_drops[TX_DROP_UPLOAD_QOS];
-    c[n].name = "tun_write"; c[n++].value = srv->tx_drops[TX_DROP_TUN_WRITE];
+    struct counter_out o = { .out = out, .json = json };
+    fprintf(out, json ? "\"drops\":{" : "drops:");
+    for (int i = 0; i < RX_DROPS; i++)
+        put_counter(&o, "", RX_NAMES[i], counter_read(&srv->rx_drops[i]));
+    for (int i = HDR_OK + 1; i < HDR_VERDICTS; i++)
+        put_counter(&o, "rx_header_", HDR_NAMES[i], counter_read(&srv->rx_hdr_verdicts[i]));
+    for (int i = 0; i < TUN_DROPS; i++)
+        put_counter(&o, "", TUN_NAMES[i], counter_read(&srv->tun_drops[i]));
+    for (int i = 0; i < TX_DROPS; i++)
+        put_counter(&o, "", TX_NAMES[i], counter_read(&srv->tx_drops[i]));
     for (int d = 0; d < DROP_REASONS; d++) {
         uint64_t sum = 0;
         for (int w = 0; w < srv->enclave.workers; w++)
-            sum += srv->enclave.shm[w]->ctl.drops[d];
-        c[n].name = enclave_names[d];
-        c[n++].value = sum;
-    }
-    fprintf(out, json ? "\"drops\":{" : "drops:");
-    for (int i = 0; i < n; i++) {
-        bool enclave = i >= n - DROP_REASONS;
-        if (json)
-            fprintf(out, "%s\"%s%s\":%llu", i ? "," : "", enclave ? "enclave_" : "", c[i].name,
-                    (unsigned long long)c[i].value);
-        else
-            fprintf(out, "%s%s%s %llu", i ? ", " : " ", enclave ? "enclave_" : "", c[i].name,
-                    (unsigned long long)c[i].value);
+            sum += counter_read(&srv->enclave.shm[w]->ctl.drops[d]);
+        put_counter(&o, "enclave_", WORKER_NAMES[d], sum);
     }
     fprintf(out, json ? "}" : "\n");
 }
@@ -160,13 +167,13 @@ static void show_workers(const struct server *srv, FILE *out, bool json)
         if (json)
             fprintf(out, "%s{\"worker\":%d,\"pid\":%u,\"sessions\":%u,\"decrypted\":%llu,"
                          "\"encrypted\":%llu,\"loop_age_ms\":%llu}", w ? "," : "", w, c->pid,
-                    c->sessions, (unsigned long long)c->packets_decrypted,
-                    (unsigned long long)c->packets_encrypted, age);
+                    c->sessions, (unsigned long long)counter_read(&c->packets_decrypted),
+                    (unsigned long long)counter_read(&c->packets_encrypted), age);
         else
             fprintf(out, "enclave worker %d: pid %u, %u sessions, %llu packets opened, %llu sealed, "
                          "loop ran %llu ms ago\n", w, c->pid, c->sessions,
-                    (unsigned long long)c->packets_decrypted,
-                    (unsigned long long)c->packets_encrypted, age);
+                    (unsigned long long)counter_read(&c->packets_decrypted),
+                    (unsigned long long)counter_read(&c->packets_encrypted), age);
     }
     fprintf(out, json ? "]," : "\n");
 }

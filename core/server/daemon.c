@@ -1,6 +1,6 @@
 /* Daemon mode (see daemon.h). The daemon writes its start-up log lines into a pipe whose other
- * end the starting process copies to its own stderr; READY_MARK on its own line means
- * running. End of file without it means the daemon failed (it, and its enclave, exited). */
+ * end the starting process reads; READY_MARK means running. End of file without it means the
+ * daemon failed (it, and its enclave, exited): the lines go to the starting process's stderr. */
 #include "daemon.h"
 
 #include <errno.h>
@@ -13,25 +13,40 @@
 
 static const char READY_MARK[] = "\x06vpn-server ready\n";
 
-/* The starting process: echo the daemon's start-up lines, then exit by what came. */
+/* The starting process: keep the daemon's start-up lines (the last START_LOG_MAX bytes) and
+ * show them only if it fails; on success the terminal stays quiet, as for any daemon. */
+enum { START_LOG_MAX = 16384 };
+
 static void wait_for_daemon(int fd) __attribute__((noreturn));
 static void wait_for_daemon(int fd)
 {
-    char buf[4096], tail[sizeof(READY_MARK)] = "";
-    ssize_t n;
+    static char kept[START_LOG_MAX];
+    size_t len = 0;
+    char buf[4096];
     for (;;) {
-        n = read(fd, buf, sizeof(buf));
+        ssize_t n = read(fd, buf, sizeof(buf));
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
-            _exit(1);       /* the daemon is gone without saying it runs */
-        char *mark = memmem(buf, (size_t)n, READY_MARK, sizeof(READY_MARK) - 1);
-        size_t show = mark ? (size_t)(mark - buf) : (size_t)n;
-        (void)!write(STDERR_FILENO, buf, show);
-        if (mark)
+            break;
+        if (memmem(buf, (size_t)n, READY_MARK, sizeof(READY_MARK) - 1))
             _exit(0);
-        (void)tail;
+        if ((size_t)n > sizeof(kept) - len) {
+            size_t drop = (size_t)n - (sizeof(kept) - len);
+            if (drop > len)
+                drop = len;
+            memmove(kept, kept + drop, len - drop);
+            len -= drop;
+        }
+        size_t take = (size_t)n < sizeof(kept) - len ? (size_t)n : sizeof(kept) - len;
+        memcpy(kept + len, buf + (size_t)n - take, take);
+        len += take;
     }
+    /* The daemon (and its enclave) exited without saying it runs: show why. */
+    (void)!write(STDERR_FILENO, kept, len);
+    if (!len)
+        (void)!write(STDERR_FILENO, "[ERROR] vpn-server exited during start-up\n", 42);
+    _exit(1);
 }
 
 int daemon_start(void)

@@ -1,6 +1,6 @@
 /* -d: a daemon that tells the truth. The process that was started waits until the daemon
- * either is running (exit status 0) or has failed (exit status 1, the reason on its stderr,
- * as the daemon logged it), and only then returns to the shell. */
+ * either is running (exit status 0, nothing printed) or has failed (exit status 1, the
+ * daemon's start-up lines, the reason last, on its stderr), and only then returns. */
 #ifndef SERVER_DAEMON_H
 #define SERVER_DAEMON_H
 

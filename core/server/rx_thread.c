@@ -56,7 +56,7 @@ static void enqueue(struct server *srv, struct rx_batch *b, int w, uint16_t op, 
 {
     struct ring *r = &srv->enclave.rings[w].in_rx;
     if (!enclave_ring_room(&srv->enclave, w, r, &b->pending[w], 1, 1)) {
-        srv->rx_drops[RX_DROP_RING_FULL]++;
+        counter_inc(&srv->rx_drops[RX_DROP_RING_FULL]);
         r->idx->dropped++;
         return;
     }
@@ -83,7 +83,7 @@ static void hint_unknown(struct server *srv, struct rx_batch *b, const uint8_t *
     uint8_t hint[SESSION_UNKNOWN_LEN];
     proto_session_unknown(hint, sid, get_be64(pkt + HDR_LEN + 4), clock_realtime_ms());
     server_send_datagram(srv, hint, sizeof(hint), from);
-    srv->hints_sent++;
+    counter_inc(&srv->hints_sent);
 }
 
 static void classify(struct server *srv, struct rx_batch *b, int i)
@@ -93,13 +93,13 @@ static void classify(struct server *srv, struct rx_batch *b, int i)
     struct vpn_hdr h;
     enum hdr_verdict v = proto_hdr_parse(pkt, len, &h);
     if (v != HDR_OK) {
-        srv->rx_hdr_verdicts[v]++;
-        srv->rx_drops[RX_DROP_HEADER]++;
+        counter_inc(&srv->rx_hdr_verdicts[v]);
+        counter_inc(&srv->rx_drops[RX_DROP_HEADER]);
         return;
     }
     if (h.type == MSG_CONNECT_REQ) {
         if (!source_limit_allow(&b->handshakes, &b->from[i], b->now_ms)) {
-            srv->rx_drops[RX_DROP_HANDSHAKE_RATE]++;
+            counter_inc(&srv->rx_drops[RX_DROP_HANDSHAKE_RATE]);
             return;
         }
         int w = (int)(srv->rx_rr++ % (uint32_t)srv->enclave.workers);
@@ -107,12 +107,12 @@ static void classify(struct server *srv, struct rx_batch *b, int i)
         return;
     }
     if (h.type == MSG_CONNECT_RESP || h.type == MSG_SESSION_UNKNOWN) {
-        srv->rx_drops[RX_DROP_UNEXPECTED]++;
+        counter_inc(&srv->rx_drops[RX_DROP_UNEXPECTED]);
         return;
     }
     uint32_t sid = get_be32(pkt + HDR_LEN);
     if (!sessions_find_id(&srv->sessions, sid)) {
-        srv->rx_drops[RX_DROP_NO_SESSION]++;
+        counter_inc(&srv->rx_drops[RX_DROP_NO_SESSION]);
         hint_unknown(srv, b, pkt, sid, &b->from[i]);
         return;
     }

@@ -20,34 +20,34 @@
 #include "enclave_link.h"
 #include "sessions.h"
 #include "upload_policy.h"
+#include "vpn/counter.h"
 #include "vpn/proto.h"
 #include "vpn/qos.h"
 #include "vpn/server_config.h"
 
-enum rx_drop {
-    RX_DROP_HEADER,         /* bad header (any hdr_verdict) */
-    RX_DROP_UNEXPECTED,     /* CONNECT_RESP or SESSION_UNKNOWN sent to a server */
-    RX_DROP_NO_SESSION,
-    RX_DROP_RING_FULL,
-    RX_DROP_HANDSHAKE_RATE, /* CONNECT_REQ over the per-source handshake rate */
-    RX_DROPS
-};
+/* Drop reasons of the main process's threads, declared once (counter.h). */
+#define RX_DROP_REASONS(X)                                                                    \
+    X(RX_DROP_HEADER, "rx_header", "bad header (rx_hdr_verdicts says which check)")           \
+    X(RX_DROP_UNEXPECTED, "rx_unexpected", "CONNECT_RESP or SESSION_UNKNOWN sent to a server") \
+    X(RX_DROP_NO_SESSION, "rx_no_session", "transport message of no session we know")       \
+    X(RX_DROP_RING_FULL, "rx_ring_full", "the worker's in_rx ring was full")                \
+    X(RX_DROP_HANDSHAKE_RATE, "handshake_rate", "CONNECT_REQ over its source's rate")
 
-enum tun_drop {
-    TUN_DROP_NOT_IPV4,
-    TUN_DROP_BAD_GSO,       /* a super-packet we cannot cut (or not enough ring room) */
-    TUN_DROP_NO_SESSION,
-    TUN_DROP_RING_FULL,
-    TUN_DROPS
-};
+#define TUN_DROP_REASONS(X)                                                                   \
+    X(TUN_DROP_NOT_IPV4, "tun_not_ipv4", "not an IPv4 packet (the tunnel carries IPv4)")    \
+    X(TUN_DROP_BAD_GSO, "tun_bad_gso", "a super-packet we cannot cut")                       \
+    X(TUN_DROP_NO_SESSION, "tun_no_session", "no session has that tunnel address")          \
+    X(TUN_DROP_RING_FULL, "tun_ring_full", "the worker's in_tun ring was full")
 
-enum tx_drop {
-    TX_DROP_TUN_WRITE,
-    TX_DROP_UDP_SEND,
-    TX_DROP_UPLOAD_QOS,     /* client -> server over the user's class */
-    TX_DROP_NO_SESSION,
-    TX_DROPS
-};
+#define TX_DROP_REASONS(X)                                                                    \
+    X(TX_DROP_TUN_WRITE, "tun_write", "writing to the TUN failed")                           \
+    X(TX_DROP_UDP_SEND, "udp_send", "sending a datagram failed")                             \
+    X(TX_DROP_UPLOAD_QOS, "upload_qos", "client -> server over the user's class")            \
+    X(TX_DROP_NO_SESSION, "tx_no_session", "a result for a session that just ended")
+
+enum rx_drop { RX_DROP_REASONS(COUNTER_ENUM) RX_DROPS };
+enum tun_drop { TUN_DROP_REASONS(COUNTER_ENUM) TUN_DROPS };
+enum tx_drop { TX_DROP_REASONS(COUNTER_ENUM) TX_DROPS };
 
 /* A handshake or session event from the TX thread to the control thread. */
 struct ctl_event {

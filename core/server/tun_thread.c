@@ -22,7 +22,7 @@ static struct session *route(struct server *srv, uint32_t dst)
 {
     struct session *s = sessions_find_ip(&srv->sessions, dst);
     if (!s)
-        srv->tun_drops[TUN_DROP_NO_SESSION]++;
+        counter_inc(&srv->tun_drops[TUN_DROP_NO_SESSION]);
     return s;
 }
 
@@ -48,7 +48,7 @@ static struct ring *ring_for(struct server *srv, struct tun_batch *b, uint32_t d
     int w = s->worker;
     struct ring *r = &srv->enclave.rings[w].in_tun;
     if (!enclave_ring_room(&srv->enclave, w, r, &b->pending[w], need, tries)) {
-        srv->tun_drops[TUN_DROP_RING_FULL]++;
+        counter_inc(&srv->tun_drops[TUN_DROP_RING_FULL]);
         r->idx->dropped++;
         return NULL;
     }
@@ -75,8 +75,8 @@ static void enqueue(struct server *srv, struct tun_batch *b, const uint8_t *pkt,
     fill_meta(slot, s, &ep, len);
     memcpy(slot->data, pkt, len);
     b->pending[w]++;
-    s->tx_packets++;
-    s->tx_bytes += len;
+    counter_inc(&s->tx_packets);
+    counter_add(&s->tx_bytes, len);
 }
 
 /* One read from an offloading TUN: cut straight into the owning worker's ring slots. */
@@ -105,16 +105,18 @@ static void enqueue_offloaded(struct server *srv, struct tun_batch *b, const uin
         out[i] = ring_produce_slot(r, b->pending[w] + (uint32_t)i)->data;
     int n = offload_split(buf, len, srv->mtu, out, lens, max);
     if (n <= 0) {
-        srv->tun_drops[TUN_DROP_BAD_GSO]++;
+        counter_inc(&srv->tun_drops[TUN_DROP_BAD_GSO]);
         return;
     }
     struct sockaddr_in6 ep;
+    uint64_t bytes = 0;
     session_get_endpoint(s, &ep);
     for (int i = 0; i < n; i++) {
         fill_meta(ring_produce_slot(r, b->pending[w] + (uint32_t)i), s, &ep, lens[i]);
-        s->tx_bytes += lens[i];
+        bytes += lens[i];
     }
-    s->tx_packets += (uint64_t)n;
+    counter_add(&s->tx_bytes, bytes);
+    counter_add(&s->tx_packets, (uint64_t)n);
     b->pending[w] += (uint32_t)n;
 }
 

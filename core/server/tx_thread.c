@@ -39,7 +39,7 @@ static uint32_t send_sealed(struct server *srv, struct udp_batch *ub, struct rin
         struct pkt_slot *s = ring_consume_slot(r, i);
         udp_batch_add(ub, s->data, s->meta.len, &s->meta.peer);
     }
-    srv->tx_drops[TX_DROP_UDP_SEND] += udp_batch_flush(ub);
+    counter_add(&srv->tx_drops[TX_DROP_UDP_SEND], udp_batch_flush(ub));
     ring_consume_release(r, n);
     return n;
 }
@@ -120,21 +120,21 @@ static uint32_t deliver(struct server *srv, struct ring *r, uint64_t now_ms, uin
         case RES_DATA:
             ses = refresh(srv, s, now_ms);
             if (!ses) {
-                srv->tx_drops[TX_DROP_NO_SESSION]++;
+                counter_inc(&srv->tx_drops[TX_DROP_NO_SESSION]);
                 break;
             }
             apply_policy(srv, ses, t_us);
             if (ses->upload && !qos_bucket_pass(ses->upload, s->meta.len, t_us)) {
-                ses->upload_drops++;
-                srv->tx_drops[TX_DROP_UPLOAD_QOS]++;
+                counter_inc(&ses->upload_drops);
+                counter_inc(&srv->tx_drops[TX_DROP_UPLOAD_QOS]);
                 break;
             }
-            ses->rx_packets++;
-            ses->rx_bytes += s->meta.len;
+            counter_inc(&ses->rx_packets);
+            counter_add(&ses->rx_bytes, s->meta.len);
             if (srv->tun_offload)
                 gro_add(&tx_gro, s->data, s->meta.len);
             else if (write(srv->tun_fd, s->data, s->meta.len) < 0)
-                srv->tx_drops[TX_DROP_TUN_WRITE]++;
+                counter_inc(&srv->tx_drops[TX_DROP_TUN_WRITE]);
             break;
         case RES_KEEPALIVE:
             refresh(srv, s, now_ms);
@@ -148,7 +148,8 @@ static uint32_t deliver(struct server *srv, struct ring *r, uint64_t now_ms, uin
         /* The run may point into nothing of the ring (it is a copy): flush before release
          * only to keep latency low, once per batch. */
         gro_flush(&tx_gro);
-        srv->tx_drops[TX_DROP_TUN_WRITE] = tx_gro.write_errors;
+        counter_add(&srv->tx_drops[TX_DROP_TUN_WRITE], tx_gro.write_errors);
+        tx_gro.write_errors = 0;
     }
     if (n)
         ring_consume_release(r, n);

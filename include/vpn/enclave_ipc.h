@@ -20,6 +20,7 @@
 
 #include <stdint.h>
 
+#include "vpn/counter.h"
 #include "vpn/limits.h"
 #include "vpn/ring.h"
 
@@ -57,20 +58,20 @@ enum enclave_result {
     RES_SEALED = 8,         /* out_enc: datagram to send to meta.peer */
 };
 
-/* Why a worker dropped something; counters in worker_ctl. */
-enum worker_drop {
-    DROP_NO_SESSION,        /* unknown or erased session id */
-    DROP_REPLAY,            /* counter already seen or older than the window */
-    DROP_AUTH,              /* AEAD tag did not verify (tampered or wrong key) */
-    DROP_STALE,             /* timestamp outside replay_window_ms of server time */
-    DROP_SPOOFED_SOURCE,    /* inner source address is not the session's */
-    DROP_MALFORMED,         /* inner packet not IPv4 / bad length */
-    DROP_HANDSHAKE,         /* CONNECT_REQ that could not be opened */
-    DROP_OUT_FULL,          /* a result ring was full */
-    DROP_EXPIRED,           /* key too old, superseded, or its user's token changed */
-    DROP_UNANSWERED,        /* refused request without extension 1: no safe failure form */
-    DROP_REASONS
-};
+/* Why a worker dropped something; counters in worker_ctl (counter.h). */
+#define WORKER_DROP_REASONS(X)                                                                \
+    X(DROP_NO_SESSION, "no_session", "unknown or erased session id")                         \
+    X(DROP_REPLAY, "replay", "counter already seen or older than the window")                \
+    X(DROP_AUTH, "auth", "AEAD tag did not verify (tampered or wrong key)")                  \
+    X(DROP_STALE, "stale", "timestamp outside replay_window_ms of server time")              \
+    X(DROP_SPOOFED_SOURCE, "spoofed_source", "inner source address is not the session's")    \
+    X(DROP_MALFORMED, "malformed", "inner packet not IPv4 / bad length")                     \
+    X(DROP_HANDSHAKE, "handshake", "CONNECT_REQ that could not be opened")                   \
+    X(DROP_OUT_FULL, "out_ring_full", "a result ring was full")                              \
+    X(DROP_EXPIRED, "expired_key", "key too old, superseded, or its user's token changed")   \
+    X(DROP_UNANSWERED, "unanswered_legacy", "refused request without extension 1")
+
+enum worker_drop { WORKER_DROP_REASONS(COUNTER_ENUM) DROP_REASONS };
 
 /* Control block of one worker, shared with the main process. */
 struct worker_ctl {

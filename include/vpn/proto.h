@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "vpn/counter.h"
 #include "vpn/limits.h"
 
 struct vpn_hdr {
@@ -18,14 +19,14 @@ struct vpn_hdr {
 };
 
 /* Why a datagram was refused before any cryptography; each reason has its own counter. */
-enum hdr_verdict {
-    HDR_OK = 0,
-    HDR_SHORT,          /* shorter than the header or than its type's minimum */
-    HDR_BAD_VERSION,
-    HDR_BAD_TYPE,
-    HDR_BAD_LENGTH,     /* length field != datagram length - 16, or wrong fixed size */
-    HDR_VERDICTS
-};
+#define HDR_VERDICT_LIST(X)                                                                   \
+    X(HDR_OK, "ok", "passed")                                                                 \
+    X(HDR_SHORT, "short", "shorter than the header or than its type's minimum")               \
+    X(HDR_BAD_VERSION, "bad_version", "version is not 1")                                    \
+    X(HDR_BAD_TYPE, "bad_type", "unknown message type")                                      \
+    X(HDR_BAD_LENGTH, "bad_length", "length field != datagram length - 16, or wrong size")
+
+enum hdr_verdict { HDR_VERDICT_LIST(COUNTER_ENUM) HDR_VERDICTS };
 
 static inline uint16_t get_be16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
 static inline uint32_t get_be32(const uint8_t *p)

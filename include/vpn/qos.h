@@ -69,8 +69,8 @@ struct qos_class_stats {
     uint64_t bytes, packets, drops;
     uint64_t rate_bps;      /* tc's rate estimate (set-up installs 1 s/8 s estimators), else 0 */
 };
-/* Fills up to max entries with the htb classes, in tc's order; returns how many, or -1 when
- * tc could not be run or failed (no such device). */
+/* Fills up to max entries with the htb classes, in the kernel's order, read over rtnetlink
+ * (no process is started); returns how many, or -1 (no such device, netlink failed). */
 int qos_read_stats(const char *ifname, struct qos_class_stats *out, int max);
 
 /* The classid (major:minor) the download tree uses for a tunnel address (host order); the

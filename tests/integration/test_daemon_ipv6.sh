@@ -23,6 +23,18 @@ check "the daemon runs (PID $pid)" bash -c "[ \"\$(cat /proc/$pid/comm)\" = vpn-
 check "it logs to [logging] file, with timestamps" wait_for "$WORK/server-daemon.log" "Z \[INFO\] VPN server is running" 5
 check "nothing on the terminal" test ! -s "$WORK/daemon.out"
 
+# A second daemon on the same UDP port (its own TUN and socket) cannot start: the command must
+# say so and fail, not return 0 with the reason lost behind /dev/null.
+cp "$WORK/server.conf" "$WORK/second.conf"
+python3 "$ROOT/tools/ini-set.py" "$WORK/second.conf" server.tun_device=tun1 \
+    "security.control_socket=$WORK/second.sock" "logging.file=$WORK/second.log"
+ip netns exec "$PREFIX-srv" "$BIN/vpn-server" -c "$WORK/second.conf" -t 1 -d \
+    >"$WORK/second.out" 2>&1
+rc=$?
+check "-d whose start-up fails exits non-zero (got $rc)" test $rc -ne 0
+check "and prints the reason on stderr" grep -q "ERROR.*UDP port 51820" "$WORK/second.out"
+check "nothing of it is left (no tun1)" bash -c "! ip netns exec $PREFIX-srv ip link show tun1 2>/dev/null"
+
 make_client_conf alice alice "$ALICE_TOKEN"
 sed -i 's/^server_ip = 172.31.0.1/server_ip = fd00:31::1/' "$WORK/alice.conf"
 ip netns exec "$PREFIX-c1" "$BIN/vpn-client" connect -c "$WORK/alice.conf" --server-key "$(server_key)" \

@@ -29,6 +29,17 @@ out=$(ip netns exec "$PREFIX-srv" "$BIN/vpnctl" show -s "$CONTROL_SOCKET")
 check "vpnctl show lists alice with her address" bash -c "grep -q 'user: alice' <<<'$out' && grep -q 'vpn ip: 10.8.0.10' <<<'$out'"
 json=$(ip netns exec "$PREFIX-srv" "$BIN/vpnctl" show --json -s "$CONTROL_SOCKET")
 check "vpnctl show --json parses and has the session" bash -c "python3 -c 'import json,sys; j=json.load(sys.stdin); assert j[\"peers\"][0][\"user\"] == \"alice\"' <<<'$json'"
+# Every counter is shown, by the name declared beside its enum (one per drop reason of each
+# thread and of the enclave workers, one per header verdict).
+want="rx_header rx_unexpected rx_no_session rx_ring_full handshake_rate rx_header_short
+rx_header_bad_version rx_header_bad_type rx_header_bad_length tun_not_ipv4 tun_bad_gso
+tun_no_session tun_ring_full tun_write udp_send upload_qos tx_no_session enclave_no_session
+enclave_replay enclave_auth enclave_stale enclave_spoofed_source enclave_malformed
+enclave_handshake enclave_out_ring_full enclave_expired_key enclave_unanswered_legacy"
+missing=$(python3 -c 'import json,sys; d=json.load(sys.stdin)["drops"]; print(" ".join(k for k in sys.argv[1:] if k not in d))' $want <<<"$json")
+check "every drop reason and header verdict is in vpnctl show --json (missing: $missing)" test -z "$missing"
+text_drops=$(grep -c "rx_header_bad_type [0-9]" <<<"$out")
+check "and in the text output" test "$text_drops" -eq 1
 check "vpnctl without a server: clear error, exit 1" bash -c "$BIN/vpnctl show -s $WORK/none.sock 2>&1 | grep -q 'cannot reach'; [ \${PIPESTATUS[0]} -eq 1 ]"
 status=$(cli 1 "$BIN/vpn-client" status -c "$WORK/alice.conf")
 check "vpn-client status shows the connection" grep -q "state: connected" <<<"$status"
