@@ -38,9 +38,11 @@ static bool all_zero(const uint8_t *p, size_t n)
 }
 
 /* The padding is either all zero (a base v1 request) or extension 1: version 1, no flags,
- * zero reserved bytes, a mac1 that proves knowledge of S_pub, a zero mac2 (no cookies are
- * issued yet) and a zero tail. Anything else is dropped, never answered: an on-path attacker
- * who flips a padding byte must not obtain a genuine AUTH_FAILED for the client's request. */
+ * zero reserved bytes, a mac1 that proves knowledge of S_pub and a zero tail. mac2 is the
+ * main process's business (cookies, extension 3): auth_mac does not cover it, so whatever it
+ * holds cannot change the answer. Anything else is dropped, never answered: an on-path
+ * attacker who flips a padding byte must not obtain a genuine AUTH_FAILED for the client's
+ * request. */
 static bool padding_ok(const uint8_t *req, const uint8_t s_pub[KEY_LEN], bool *ext)
 {
     const uint8_t *pad = req + HDR_LEN + REQ_PAD_OFF;
@@ -49,7 +51,6 @@ static bool padding_ok(const uint8_t *req, const uint8_t s_pub[KEY_LEN], bool *e
         return all_zero(pad, REQ_MAC_OFF - REQ_PAD_OFF);
     const uint8_t *p = req + HDR_LEN;
     if (!all_zero(p + REQ_EXT_OFF + 1, REQ_EXT_LEN - 1) ||
-        !all_zero(p + REQ_MAC2_OFF, REQ_MACX_LEN) ||
         !all_zero(p + REQ_EXT_TAIL_OFF, REQ_MAC_OFF - REQ_EXT_TAIL_OFF))
         return false;
     uint8_t key[32], mac1[REQ_MACX_LEN];

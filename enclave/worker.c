@@ -469,7 +469,7 @@ void worker_handle(struct worker *w, struct ring *from, struct pkt_slot *req, ui
     if (m.len > SLOT_DATA)
         fatal_request(w, "length beyond the slot");
     /* The dispatch table: which request may arrive on which ring, with which length. */
-    if (from == &w->rings.in_rx && m.op == OP_HELLO && m.len == CONNECT_REQ_LEN)
+    if (from == &w->rings.in_hs && m.op == OP_HELLO && m.len == CONNECT_REQ_LEN)
         do_hello(w, &m, req->data, now_ms);
     else if (from == &w->rings.in_rx && m.op == OP_DECRYPT)
         do_decrypt(w, &m, req->data, now_ms);
@@ -522,8 +522,11 @@ uint32_t worker_drain(struct worker *w, struct ring *r, uint64_t now_ms)
     if (!ring_sane(r))
         fatal_request(w, "ring indexes out of range");
     uint32_t n = ring_available(r);
-    if (n > BATCH_MAX)
-        n = BATCH_MAX;
+    /* Handshakes (an X25519 each, tens of microseconds) only a few per turn, after the data
+     * rings: a flood of them delays a data packet by at most HS_PER_TURN exchanges. */
+    uint32_t most = r == &w->rings.in_hs ? HS_PER_TURN : BATCH_MAX;
+    if (n > most)
+        n = most;
     /* The control ring is always served whole: an erasure must never wait for the TX thread
      * to make room for results (an accept or a DISCONNECT that finds no room is counted as
      * out_ring_full, and the client retries). */
@@ -540,7 +543,7 @@ uint32_t worker_drain(struct worker *w, struct ring *r, uint64_t now_ms)
 static bool rings_empty(struct worker *w)
 {
     return !ring_available(&w->rings.in_ctl) && !ring_available(&w->rings.in_rx) &&
-           !ring_available(&w->rings.in_tun);
+           !ring_available(&w->rings.in_tun) && !ring_available(&w->rings.in_hs);
 }
 
 enum { SWEEP_INTERVAL_MS = 1000 };
@@ -559,6 +562,7 @@ void worker_run(struct worker *w)
         uint32_t done = worker_drain(w, &w->rings.in_ctl, now);
         done += worker_drain(w, &w->rings.in_rx, now);
         done += worker_drain(w, &w->rings.in_tun, now);
+        done += worker_drain(w, &w->rings.in_hs, now);
         worker_flush(w);
         m->ctl.heartbeat_ms = now;
         if (done)

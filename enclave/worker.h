@@ -39,6 +39,6 @@ void worker_sweep(struct worker *w);
 /* Publishes the results of the batch and rings the main process's doorbell if it sleeps. */
 void worker_flush(struct worker *w);
 
-enum { WORKER_EXIT_MALFORMED = 3 };
+enum { WORKER_EXIT_MALFORMED = 3, HS_PER_TURN = 4 };
 
 #endif

@@ -38,7 +38,17 @@ void hs_auth_mac(uint8_t mac[32], const uint8_t ck1[32], const uint8_t token[TOK
     uint8_t prk[32], k_auth[32];
     hkdf_extract(prk, ck1, 32, token, TOKEN_LEN);
     hkdf_expand_label(k_auth, prk, "vpnse/1 auth");
-    crypto_auth_hmacsha256(mac, req, HDR_LEN + REQ_MAC_OFF, k_auth);
+    /* mac2 (extension 3) is filled in after auth_mac and is taken as zero here: in a base v1
+     * request those bytes are zero padding anyway. */
+    static const uint8_t no_mac2[REQ_MACX_LEN];
+    crypto_auth_hmacsha256_state st;
+    crypto_auth_hmacsha256_init(&st, k_auth, sizeof(k_auth));
+    crypto_auth_hmacsha256_update(&st, req, HDR_LEN + REQ_MAC2_OFF);
+    crypto_auth_hmacsha256_update(&st, no_mac2, sizeof(no_mac2));
+    crypto_auth_hmacsha256_update(&st, req + HDR_LEN + REQ_MAC2_OFF + REQ_MACX_LEN,
+                                  REQ_MAC_OFF - REQ_MAC2_OFF - REQ_MACX_LEN);
+    crypto_auth_hmacsha256_final(&st, mac);
+    sodium_memzero(&st, sizeof(st));
     sodium_memzero(prk, sizeof(prk));
     sodium_memzero(k_auth, sizeof(k_auth));
 }

@@ -31,7 +31,7 @@ enum hdr_verdict proto_hdr_parse(const uint8_t *buf, size_t len, struct vpn_hdr 
     h->ts = get_be64(buf + 8);
     if (h->version != PROTO_VERSION)
         return HDR_BAD_VERSION;
-    if (h->type < MSG_CONNECT_REQ || h->type > MSG_SESSION_UNKNOWN)
+    if (h->type < MSG_CONNECT_REQ || h->type > MSG_COOKIE_REPLY)
         return HDR_BAD_TYPE;
     if ((size_t)h->length != len - HDR_LEN)
         return HDR_BAD_LENGTH;
@@ -44,6 +44,8 @@ enum hdr_verdict proto_hdr_parse(const uint8_t *buf, size_t len, struct vpn_hdr 
         return len <= CONNECT_RESP_MAX ? HDR_OK : HDR_BAD_LENGTH;
     case MSG_SESSION_UNKNOWN:
         return len == SESSION_UNKNOWN_LEN ? HDR_OK : HDR_BAD_LENGTH;
+    case MSG_COOKIE_REPLY:
+        return len == COOKIE_REPLY_LEN ? HDR_OK : HDR_BAD_LENGTH;
     default:
         return len >= TRANSPORT_OVERHEAD ? HDR_OK : HDR_SHORT;
     }

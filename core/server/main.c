@@ -307,6 +307,11 @@ int main(int argc, char **argv)
         log_info("Enclave workers: %d (PIDs: %s), %d users, server public key %s", opt.workers,
                  list, srv.enclave.users, srv.enclave.public_key);
     }
+    /* The public key checks mac1 and seals cookies (handshake_guard.h). */
+    if (keyfile_decode(srv.enclave.public_key, srv.s_pub) != 0) {
+        log_error("The enclave reported an unreadable public key");
+        goto err_enclave;
+    }
 
     snprintf(srv.tun_name, sizeof(srv.tun_name), "%s", cfg.tun_device);
     srv.tun_fd = tun_open(srv.tun_name, getenv("VPN_NO_OFFLOAD") == NULL, &srv.tun_offload);

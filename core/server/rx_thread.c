@@ -8,23 +8,21 @@
 #include <sys/socket.h>
 
 #include "server.h"
+#include "handshake_guard.h"
 #include "source_limit.h"
+#include "vpn/cookie.h"
 #include "vpn/log.h"
 
-/* Handshakes cost the enclave two X25519 operations each, so a source may not make it do more
- * than HANDSHAKE_RATE of them per second (with a burst for a whole office behind one NAT
- * coming back after a server restart), and all sources together no more than
- * HANDSHAKE_GLOBAL_RATE. Beyond that, requests are dropped before any cryptography.
- * SESSION_UNKNOWN hints are limited the same way, to a trickle per source. */
-enum {
-    HANDSHAKE_RATE = 200,
-    HANDSHAKE_BURST = 400,
-    HANDSHAKE_GLOBAL_RATE = 20000,
-    HANDSHAKE_GLOBAL_BURST = 20000,
-    HINT_RATE = 1,
-    HINT_BURST = 2,
-    HINT_GLOBAL_RATE = 1000,
-    HINT_GLOBAL_BURST = 1000,
+/* SESSION_UNKNOWN hints are limited per source to a trickle (source_limit.h). */
+enum { HINT_RATE = 1, HINT_BURST = 2, HINT_GLOBAL_RATE = 1000, HINT_GLOBAL_BURST = 1000 };
+
+/* Answers the RX thread sends itself (hints, cookie replies), sent once per batch. */
+struct rx_replies {
+    struct mmsghdr msgs[BATCH_MAX];
+    struct iovec iov[BATCH_MAX];
+    struct sockaddr_in6 to[BATCH_MAX];
+    uint8_t buf[BATCH_MAX][COOKIE_REPLY_LEN];
+    int n;
 };
 
 struct rx_batch {
@@ -32,9 +30,12 @@ struct rx_batch {
     struct iovec iov[BATCH_MAX];
     struct sockaddr_in6 from[BATCH_MAX];
     uint8_t buf[BATCH_MAX][SLOT_DATA];
-    uint32_t pending[MAX_WORKERS];      /* slots filled per worker, not yet published */
-    struct source_limit handshakes, hints;
-    uint64_t now_ms;
+    uint32_t pending[MAX_WORKERS];      /* in_rx slots filled per worker, not yet published */
+    uint32_t pending_hs[MAX_WORKERS];   /* in_hs slots, likewise */
+    struct handshake_guard guard;
+    struct source_limit hints;
+    struct rx_replies replies;
+    uint64_t now_ms, wall_ms;
 };
 
 static void prepare(struct rx_batch *b)
@@ -50,17 +51,18 @@ static void prepare(struct rx_batch *b)
     }
 }
 
-/* Copies one datagram into worker w's in_rx ring (unpublished until the batch ends). */
-static void enqueue(struct server *srv, struct rx_batch *b, int w, uint16_t op, uint32_t sid,
-                    const uint8_t *data, size_t len, const struct sockaddr_in6 *from)
+/* Copies one datagram into ring r of worker w (in_rx or in_hs; unpublished until the batch
+ * ends). */
+static void enqueue(struct server *srv, struct rx_batch *b, int w, struct ring *r,
+                    uint32_t *pending, uint16_t op, uint32_t sid, const uint8_t *data, size_t len,
+                    const struct sockaddr_in6 *from)
 {
-    struct ring *r = &srv->enclave.rings[w].in_rx;
-    if (!enclave_ring_room(&srv->enclave, w, r, &b->pending[w], 1, 1)) {
+    if (!enclave_ring_room(&srv->enclave, w, r, &pending[w], 1, 1)) {
         counter_inc(&srv->rx_drops[RX_DROP_RING_FULL]);
         r->idx->dropped++;
         return;
     }
-    struct pkt_slot *slot = ring_produce_slot(r, b->pending[w]);
+    struct pkt_slot *slot = ring_produce_slot(r, pending[w]);
     slot->meta.op = op;
     slot->meta.len = (uint16_t)len;
     slot->meta.aux = 0;
@@ -68,7 +70,30 @@ static void enqueue(struct server *srv, struct rx_batch *b, int w, uint16_t op, 
     slot->meta.cookie = 0;
     slot->meta.peer = *from;
     memcpy(slot->data, data, len);
-    b->pending[w]++;
+    pending[w]++;
+}
+
+static void reply(struct rx_batch *b, const uint8_t *data, size_t len,
+                  const struct sockaddr_in6 *to)
+{
+    struct rx_replies *r = &b->replies;
+    if (r->n == BATCH_MAX || len > sizeof(r->buf[0]))
+        return;
+    memcpy(r->buf[r->n], data, len);
+    r->to[r->n] = *to;
+    r->iov[r->n] = (struct iovec){ .iov_base = r->buf[r->n], .iov_len = len };
+    r->msgs[r->n].msg_hdr = (struct msghdr){ .msg_name = &r->to[r->n],
+                                             .msg_namelen = sizeof(r->to[r->n]),
+                                             .msg_iov = &r->iov[r->n], .msg_iovlen = 1 };
+    r->n++;
+}
+
+static void send_replies(struct server *srv, struct rx_batch *b)
+{
+    struct rx_replies *r = &b->replies;
+    if (r->n && sendmmsg(srv->udp_fd, r->msgs, (unsigned)r->n, MSG_DONTWAIT) < r->n)
+        counter_inc(&srv->rx_drops[RX_DROP_REPLY_SEND]);
+    r->n = 0;
 }
 
 /* A transport message for a session we do not have (the server or its enclave restarted, or
@@ -81,9 +106,44 @@ static void hint_unknown(struct server *srv, struct rx_batch *b, const uint8_t *
     if (!source_limit_allow(&b->hints, from, b->now_ms))
         return;
     uint8_t hint[SESSION_UNKNOWN_LEN];
-    proto_session_unknown(hint, sid, get_be64(pkt + HDR_LEN + 4), clock_realtime_ms());
-    server_send_datagram(srv, hint, sizeof(hint), from);
+    proto_session_unknown(hint, sid, get_be64(pkt + HDR_LEN + 4), b->wall_ms);
+    reply(b, hint, sizeof(hint), from);
     counter_inc(&srv->hints_sent);
+}
+
+/* A CONNECT_REQ: the guard decides (handshake_guard.h); what passes goes to a worker's
+ * handshake ring, apart from data so that a flood of handshakes cannot hold data up. */
+static void handshake(struct server *srv, struct rx_batch *b, const uint8_t *pkt, size_t len,
+                      const struct sockaddr_in6 *from)
+{
+    int w = (int)(srv->rx_rr % (uint32_t)srv->enclave.workers);
+    struct ring *r = &srv->enclave.rings[w].in_hs;
+    uint32_t used = ring_capacity(r) - ring_free(r) + b->pending_hs[w];
+    uint8_t answer[COOKIE_REPLY_LEN];
+    size_t answer_len = 0;
+    switch (handshake_guard_check(&b->guard, pkt, from, used >= ring_capacity(r) / 8, b->now_ms,
+                                  b->wall_ms, answer, &answer_len)) {
+    case GUARD_PASS:
+        srv->rx_rr++;
+        enqueue(srv, b, w, r, b->pending_hs, OP_HELLO, 0, pkt, len, from);
+        return;
+    case GUARD_COOKIE:
+        reply(b, answer, answer_len, from);
+        counter_inc(&srv->cookies_sent);
+        return;
+    case GUARD_BAD_MAC1:
+        counter_inc(&srv->rx_drops[RX_DROP_BAD_MAC1]);
+        return;
+    case GUARD_LEGACY_LOADED:
+        counter_inc(&srv->rx_drops[RX_DROP_LEGACY_LOADED]);
+        return;
+    case GUARD_COOKIE_LIMITED:
+        counter_inc(&srv->rx_drops[RX_DROP_COOKIE_RATE]);
+        return;
+    case GUARD_RATE:
+        counter_inc(&srv->rx_drops[RX_DROP_HANDSHAKE_RATE]);
+        return;
+    }
 }
 
 static void classify(struct server *srv, struct rx_batch *b, int i)
@@ -98,15 +158,11 @@ static void classify(struct server *srv, struct rx_batch *b, int i)
         return;
     }
     if (h.type == MSG_CONNECT_REQ) {
-        if (!source_limit_allow(&b->handshakes, &b->from[i], b->now_ms)) {
-            counter_inc(&srv->rx_drops[RX_DROP_HANDSHAKE_RATE]);
-            return;
-        }
-        int w = (int)(srv->rx_rr++ % (uint32_t)srv->enclave.workers);
-        enqueue(srv, b, w, OP_HELLO, 0, pkt, len, &b->from[i]);
+        handshake(srv, b, pkt, len, &b->from[i]);
         return;
     }
-    if (h.type == MSG_CONNECT_RESP || h.type == MSG_SESSION_UNKNOWN) {
+    if (h.type == MSG_CONNECT_RESP || h.type == MSG_SESSION_UNKNOWN ||
+        h.type == MSG_COOKIE_REPLY) {
         counter_inc(&srv->rx_drops[RX_DROP_UNEXPECTED]);
         return;
     }
@@ -116,7 +172,9 @@ static void classify(struct server *srv, struct rx_batch *b, int i)
         hint_unknown(srv, b, pkt, sid, &b->from[i]);
         return;
     }
-    enqueue(srv, b, enclave_worker_of(&srv->enclave, sid), OP_DECRYPT, sid, pkt, len, &b->from[i]);
+    int w = enclave_worker_of(&srv->enclave, sid);
+    enqueue(srv, b, w, &srv->enclave.rings[w].in_rx, b->pending, OP_DECRYPT, sid, pkt, len,
+            &b->from[i]);
 }
 
 void *rx_thread_main(void *arg)
@@ -125,8 +183,7 @@ void *rx_thread_main(void *arg)
     static struct rx_batch batch;   /* one RX thread: static keeps 100 KB off its stack */
     struct rx_batch *b = &batch;
     prepare(b);
-    source_limit_init(&b->handshakes, HANDSHAKE_RATE, HANDSHAKE_BURST, HANDSHAKE_GLOBAL_RATE,
-                      HANDSHAKE_GLOBAL_BURST);
+    handshake_guard_init(&b->guard, srv->s_pub, clock_monotonic_ms());
     source_limit_init(&b->hints, HINT_RATE, HINT_BURST, HINT_GLOBAL_RATE, HINT_GLOBAL_BURST);
     rcu_register_thread();
     while (!srv->stopping) {
@@ -143,11 +200,16 @@ void *rx_thread_main(void *arg)
             continue;
         }
         b->now_ms = clock_monotonic_ms();
+        b->wall_ms = clock_realtime_ms();
         rcu_read_lock();
         for (int i = 0; i < n; i++)
             classify(srv, b, i);
         rcu_read_unlock();
         enclave_publish_batch(&srv->enclave, offsetof(struct worker_rings, in_rx), b->pending);
+        enclave_publish_batch(&srv->enclave, offsetof(struct worker_rings, in_hs), b->pending_hs);
+        send_replies(srv, b);
+        __atomic_store_n(&srv->under_load, handshake_guard_loaded(&b->guard, b->now_ms),
+                         __ATOMIC_RELAXED);
         rcu_quiescent_state();
     }
     rcu_unregister_thread();

@@ -31,7 +31,11 @@
     X(RX_DROP_UNEXPECTED, "rx_unexpected", "CONNECT_RESP or SESSION_UNKNOWN sent to a server") \
     X(RX_DROP_NO_SESSION, "rx_no_session", "transport message of no session we know")       \
     X(RX_DROP_RING_FULL, "rx_ring_full", "the worker's in_rx ring was full")                \
-    X(RX_DROP_HANDSHAKE_RATE, "handshake_rate", "CONNECT_REQ over its source's rate")
+    X(RX_DROP_HANDSHAKE_RATE, "handshake_rate", "CONNECT_REQ over its source's rate")      \
+    X(RX_DROP_BAD_MAC1, "handshake_bad_mac1", "CONNECT_REQ whose mac1 is wrong")             \
+    X(RX_DROP_LEGACY_LOADED, "handshake_v1_loaded", "base v1 CONNECT_REQ while under load") \
+    X(RX_DROP_COOKIE_RATE, "cookie_rate", "cookie reply over its source's rate")            \
+    X(RX_DROP_REPLY_SEND, "reply_send", "sending hints or cookie replies failed")
 
 #define TUN_DROP_REASONS(X)                                                                   \
     X(TUN_DROP_NOT_IPV4, "tun_not_ipv4", "not an IPv4 packet (the tunnel carries IPv4)")    \
@@ -92,6 +96,9 @@ struct server {
     uint64_t rx_drops[RX_DROPS];            /* RX thread */
     uint64_t rx_hdr_verdicts[HDR_VERDICTS]; /* RX thread */
     uint64_t hints_sent;                    /* RX thread: SESSION_UNKNOWN hints */
+    uint64_t cookies_sent;                  /* RX thread: COOKIE_REPLYs */
+    bool under_load;                        /* RX thread: handshakes need cookies now */
+    uint8_t s_pub[KEY_LEN];                 /* the server's public key (mac1, cookies) */
     uint64_t tun_drops[TUN_DROPS];          /* TUN thread */
     uint64_t tx_drops[TX_DROPS];            /* TX thread */
 };

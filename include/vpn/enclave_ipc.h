@@ -3,6 +3,7 @@
  * Each worker w shares one region of a memfd with the main process:
  *
  *   main RX thread  --in_rx-->  worker  --out_dec-->  main TX thread (TUN write, control)
+ *   main RX thread  --in_hs-->  worker                 (handshakes, served after data)
  *   main TUN thread --in_tun--> worker  --out_enc-->  main TX thread (UDP send)
  *   main control    --in_ctl--> worker
  *
@@ -26,7 +27,7 @@
 
 /* Requests (pkt_meta.op on the in_* rings). */
 enum enclave_op {
-    /* in_rx: a CONNECT_REQ datagram (phase 1). The worker opens it and either answers it
+    /* in_hs: a CONNECT_REQ datagram (phase 1). The worker opens it and either answers it
      * itself (RES_REPLY: AUTH_FAILED or STALE_TIMESTAMP), names the user (RES_HELLO), or
      * drops it (nothing comes back). */
     OP_HELLO = 1,
@@ -90,6 +91,7 @@ struct worker_ctl {
  * load every slot's pages get touched, and memory counts on a Pi (5.5 MB per worker at most). */
 enum ring_sizes {
     IN_RX_SLOTS = 2048,
+    IN_HS_SLOTS = 128,      /* handshakes, apart from data: a worker takes only a few per turn */
     IN_TUN_SLOTS = 512,
     IN_CTL_SLOTS = 256,
     OUT_DEC_SLOTS = 256,
@@ -99,6 +101,7 @@ enum ring_sizes {
 struct worker_shm {
     struct worker_ctl ctl;
     RING_OF(IN_RX_SLOTS) in_rx;
+    RING_OF(IN_HS_SLOTS) in_hs;
     RING_OF(IN_TUN_SLOTS) in_tun;
     RING_OF(IN_CTL_SLOTS) in_ctl;
     RING_OF(OUT_DEC_SLOTS) out_dec;
@@ -107,12 +110,13 @@ struct worker_shm {
 
 /* Handles on one worker's five rings, made by each side from its own mapping. */
 struct worker_rings {
-    struct ring in_rx, in_tun, in_ctl, out_dec, out_enc;
+    struct ring in_rx, in_hs, in_tun, in_ctl, out_dec, out_enc;
 };
 
 static inline void worker_rings_init(struct worker_rings *wr, struct worker_shm *m)
 {
     wr->in_rx = RING_VIEW(&m->in_rx);
+    wr->in_hs = RING_VIEW(&m->in_hs);
     wr->in_tun = RING_VIEW(&m->in_tun);
     wr->in_ctl = RING_VIEW(&m->in_ctl);
     wr->out_dec = RING_VIEW(&m->out_dec);

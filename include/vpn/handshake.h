@@ -37,7 +37,8 @@ struct hs_config {
 bool hs_chain_identity(uint8_t ck1[32], uint8_t k_id[32], const uint8_t priv[KEY_LEN],
                        const uint8_t peer_pub[KEY_LEN], const uint8_t s_pub[KEY_LEN]);
 
-/* auth_mac = HMAC(HKDF-Expand(HKDF-Extract(ck1, T), "vpnse/1 auth"), req[0 .. 16+224]). */
+/* auth_mac = HMAC(HKDF-Expand(HKDF-Extract(ck1, T), "vpnse/1 auth"), req[0 .. 16+224]), with
+ * the 16 bytes of mac2 (extension 3) taken as zero. */
 void hs_auth_mac(uint8_t mac[32], const uint8_t ck1[32], const uint8_t token[TOKEN_LEN],
                  const uint8_t *req);
 

@@ -52,6 +52,20 @@ enum msg_type {
     /* Extension 2 (docs/PROTOCOL.md): the server has no session of that id; a hint to
      * handshake again, sent only in answer to a transport message and smaller than it. */
     MSG_SESSION_UNKNOWN = 0x07,
+    /* Extension 3 (docs/PROTOCOL.md): the server is under load and wants the request again
+     * with mac2, a MAC keyed by the cookie this message carries (sealed to the request). */
+    MSG_COOKIE_REPLY = 0x08,
+};
+
+enum cookie_layout {
+    COOKIE_LEN = 16,
+    COOKIE_NONCE_LEN = 24,          /* XChaCha20-Poly1305 */
+    COOKIE_REPLY_PAYLOAD = COOKIE_NONCE_LEN + COOKIE_LEN + 16,
+    COOKIE_REPLY_LEN = 16 + COOKIE_REPLY_PAYLOAD,   /* 72: always smaller than a request */
+    /* The server's cookie secret changes this often; a cookie is good for two periods, a
+     * client uses one for at most COOKIE_USE_MS. */
+    COOKIE_SECRET_ROTATE_MS = 120000,
+    COOKIE_USE_MS = 110000,
 };
 
 enum session_unknown_layout {

@@ -62,7 +62,7 @@ static uint32_t connect_alice(struct session_keys *keys, uint64_t now)
     cr_assert(hs_client_request(&st, e, w.sec->s_pub, "alice", token, now, req.data));
     req.meta.op = OP_HELLO;
     req.meta.len = CONNECT_REQ_LEN;
-    worker_handle(&w, &w.rings.in_rx, &req, now);
+    worker_handle(&w, &w.rings.in_hs, &req, now);
     cr_assert_eq(w.dec_pending, 1);
     struct pkt_slot *hello = result(&w.rings.out_dec, 0);
     cr_assert_eq(hello->meta.op, RES_HELLO);
@@ -161,7 +161,7 @@ Test(worker, stale_request_timestamp_is_refused_with_the_minimum)
     hs_client_request(&st, e, w.sec->s_pub, "alice", token, now, req.data);
     req.meta.op = OP_HELLO;
     req.meta.len = CONNECT_REQ_LEN;
-    worker_handle(&w, &w.rings.in_rx, &req, now + 50);
+    worker_handle(&w, &w.rings.in_hs, &req, now + 50);
     cr_assert_eq(w.dec_pending, 1);
     struct pkt_slot *r = result(&w.rings.out_dec, 0);
     cr_assert_eq(r->meta.op, RES_REPLY);
@@ -221,7 +221,7 @@ static uint16_t hello(const char *user, const uint8_t *tok, uint64_t ts, bool v1
     req.meta.op = OP_HELLO;
     req.meta.len = CONNECT_REQ_LEN;
     w.dec_pending = 0;
-    worker_handle(&w, &w.rings.in_rx, &req, ts);
+    worker_handle(&w, &w.rings.in_hs, &req, ts);
     if (!w.dec_pending)
         return 0;
     struct pkt_slot *r = result(&w.rings.out_dec, 0);
@@ -312,7 +312,7 @@ Test(worker, far_future_request_timestamp_is_refused)
                       req.data);
     req.meta.op = OP_HELLO;
     req.meta.len = CONNECT_REQ_LEN;
-    worker_handle(&w, &w.rings.in_rx, &req, now);
+    worker_handle(&w, &w.rings.in_hs, &req, now);
     cr_assert_eq(result(&w.rings.out_dec, 0)->meta.aux, STATUS_STALE_TIMESTAMP);
     cr_assert_eq(get_be64(result(&w.rings.out_dec, 0)->data + 8), now);
     cr_assert_eq(hello("alice", token, now + 1, false, &aux), RES_HELLO, "not locked out");
