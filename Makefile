@@ -127,8 +127,12 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
 	install -d $(DESTDIR)$(PREFIX)/share/vpnse/conf
-	install -m 0644 conf/server.conf conf/qos_classes.conf conf/client.conf \
-		conf/users.conf.example $(DESTDIR)$(PREFIX)/share/vpnse/conf/
+	install -m 0644 conf/server.conf conf/qos_classes.conf conf/users.conf.example \
+		$(DESTDIR)$(PREFIX)/share/vpnse/conf/
+# An example to copy, not a configuration: its token is the public demo user's (alice /
+# wonderland, as in users.conf.example), so it may be world-readable here, and vpn-client
+# refuses to use it in place. A real client.conf is installed with mode 0600 (README).
+	install -m 0644 conf/client.conf $(DESTDIR)$(PREFIX)/share/vpnse/conf/
 
 uninstall:
 	cd $(DESTDIR)$(PREFIX)/bin && rm -f $(notdir $(BINS))

@@ -3,12 +3,16 @@
  * structure with sodium_memzero once the token has been handed on. */
 #include "vpn/client_config.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <sodium.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/un.h>
+#include <unistd.h>
 
 #include "vpn/log.h"
 #include "vpn/netaddr.h"
@@ -313,6 +317,56 @@ static void base_dir(const char *path, char *dir, size_t len)
         dir[0] = '\0';
 }
 
+/* client.conf holds the user's token: like ssh with a private key, refuse a file that others
+ * could read (the token leaks) or write (they choose the server, the routes, the user we run
+ * as), and a symbolic link (whoever controls the link chooses the file). O_NOFOLLOW covers
+ * the last path component only; the directories above are the administrator's. Returns the
+ * open descriptor, or -1 with *err. */
+static int open_private(const char *path, struct config_error *err)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW | O_NONBLOCK);
+    if (fd < 0) {
+        if (errno == ELOOP)
+            config_errorf(err, path, 0, NULL, NULL,
+                          "is a symbolic link; the file holds auth_token, so give the path of "
+                          "the file itself (mode 0600)");
+        else
+            config_errorf(err, path, 0, NULL, NULL, "cannot read file: %s", strerror(errno));
+        return -1;
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        config_errorf(err, path, 0, NULL, NULL, "cannot read file: %s", strerror(errno));
+        goto fail;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        config_errorf(err, path, 0, NULL, NULL, "cannot read file: not a regular file");
+        goto fail;
+    }
+    if (st.st_uid != 0 && st.st_uid != geteuid()) {
+        config_errorf(err, path, 0, NULL, NULL,
+                      "is owned by uid %u, neither root nor us (uid %u); the file holds "
+                      "auth_token: chown it, then chmod 600 %s",
+                      (unsigned)st.st_uid, (unsigned)geteuid(), path);
+        goto fail;
+    }
+    if (st.st_mode & (S_IRWXG | S_IRWXO)) {
+        config_errorf(err, path, 0, NULL, NULL,
+                      "is %s by group or others (mode %04o); the file holds auth_token: "
+                      "chmod 600 %s",
+                      st.st_mode & (S_IRGRP | S_IROTH) ? "readable" :
+                      st.st_mode & (S_IWGRP | S_IWOTH) ? "writable" : "usable",
+                      (unsigned)(st.st_mode & 07777), path);
+        goto fail;
+    }
+    /* Back to blocking reads for ini_parse_fd (a regular file never blocks anyway). */
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+    return fd;
+fail:
+    close(fd);
+    return -1;
+}
+
 int client_config_load(const char *path, struct client_config *cfg, struct config_error *err)
 {
     struct load_ctx c;
@@ -332,7 +386,12 @@ int client_config_load(const char *path, struct client_config *cfg, struct confi
         return -1;
     }
 
-    if (ini_parse_file(path, on_entry, &c, err))
+    int fd = open_private(path, err);
+    if (fd < 0)
+        goto fail;
+    int rc = ini_parse_fd(fd, path, on_entry, &c, err);
+    close(fd);
+    if (rc)
         goto fail;
     for (int k = 0; k < N_CLIENT_KEYS; k++) {
         if (keys[k].required && !c.key_line[k]) {

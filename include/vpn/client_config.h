@@ -28,7 +28,10 @@ struct client_config {
     char log_file[PATH_MAX];
 };
 
-/* Defaults, then the file. Returns 0 or -1 with *err naming file, line and key. */
+/* Defaults, then the file. The file holds the token, so it is refused unless it is a regular
+ * file (not a symbolic link: opened with O_NOFOLLOW), owned by root or the effective uid, and
+ * neither readable nor writable by group or others. Returns 0 or -1 with *err naming file,
+ * line and key (line 0 for the file as a whole). */
 int client_config_load(const char *path, struct client_config *cfg, struct config_error *err)
     __attribute__((warn_unused_result));
 

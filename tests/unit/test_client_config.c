@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "testutil.h"
@@ -38,11 +39,13 @@ static const char *in_dir(const char *name)
     return p;
 }
 
+/* Writes client.conf with mode 0600, as the file holding a token must have. */
 static const char *put(const char *text)
 {
     const char *p = in_dir("client.conf");
     FILE *f = fopen(p, "w");
     cr_assert(f, "%s: %s", p, strerror(errno));
+    cr_assert_eq(fchmod(fileno(f), 0600), 0);
     fputs(text, f);
     fclose(f);
     return p;
@@ -290,4 +293,100 @@ Test(client_config, missing_file)
     cr_assert_eq(client_config_load(in_dir("nope.conf"), &cfg, &err), -1);
     cr_expect(strstr(err.msg, in_dir("nope.conf")) && strstr(err.msg, ":0: ") &&
               strstr(err.msg, "No such file or directory"), "%s", err.msg);
+}
+
+/* The file holds the token: refused, with a chmod 600 hint, unless only its owner (root or
+ * us) can read and write it; never through a symbolic link. */
+static void expect_refused(const char *path, const char *what)
+{
+    struct config_error err;
+    char where[PATH_MAX + 32];
+
+    memset(&err, 0, sizeof(err));
+    cr_expect_eq(client_config_load(path, &cfg, &err), -1, "%s: accepted", what);
+    snprintf(where, sizeof(where), "%s:0: ", path);
+    cr_expect(strncmp(err.msg, where, strlen(where)) == 0, "%s: want \"%s\" in: %s", what, where,
+              err.msg);
+    cr_expect(strstr(err.msg, "auth_token"), "%s: should say why: %s", what, err.msg);
+    cr_expect(!strstr(err.msg, "95084e63"), "%s: quoted the token: %s", what, err.msg);
+    static const uint8_t zero[TOKEN_LEN];
+    cr_expect(memcmp(cfg.auth_token, zero, TOKEN_LEN) == 0, "%s: token left in memory", what);
+}
+
+Test(client_config, file_readable_or_writable_by_others_is_refused)
+{
+    static const struct {
+        mode_t mode;
+        const char *says;
+    } modes[] = {
+        { 0644, "readable by group or others (mode 0644)" },
+        { 0640, "readable by group or others (mode 0640)" },
+        { 0604, "readable by group or others (mode 0604)" },
+        { 0660, "readable by group or others (mode 0660)" },
+        { 0620, "writable by group or others (mode 0620)" },
+        { 0602, "writable by group or others (mode 0602)" },
+        { 0610, "by group or others (mode 0610)" },
+        { 0666, "readable by group or others (mode 0666)" },
+    };
+    const char *p = put(GOOD);
+    for (unsigned i = 0; i < N(modes); i++) {
+        struct config_error err;
+        char what[32];
+        cr_assert_eq(chmod(p, modes[i].mode), 0);
+        snprintf(what, sizeof(what), "mode %04o", (unsigned)modes[i].mode);
+        expect_refused(p, what);
+        memset(&err, 0, sizeof(err));
+        cr_expect_eq(client_config_load(p, &cfg, &err), -1);
+        cr_expect(strstr(err.msg, modes[i].says), "%s: want \"%s\" in: %s", what, modes[i].says,
+                  err.msg);
+        cr_expect(strstr(err.msg, "chmod 600 ") && strstr(err.msg, p), "%s: no hint: %s", what,
+                  err.msg);
+    }
+    static const mode_t fine[] = { 0600, 0400, 0200 };
+    for (unsigned i = 0; i < N(fine); i++) {
+        struct config_error err;
+        cr_assert_eq(chmod(p, fine[i]), 0);
+        cr_expect_eq(client_config_load(p, &cfg, &err), 0, "mode %04o: %s", (unsigned)fine[i],
+                     err.msg);
+    }
+}
+
+Test(client_config, symbolic_link_is_refused)
+{
+    char real[PATH_MAX], link[PATH_MAX];
+    struct config_error err;
+
+    snprintf(real, sizeof(real), "%s", put(GOOD));
+    snprintf(link, sizeof(link), "%s", in_dir("link.conf"));
+    cr_assert_eq(symlink(real, link), 0, "%s", strerror(errno));
+    expect_refused(link, "symlink");
+    memset(&err, 0, sizeof(err));
+    cr_expect_eq(client_config_load(link, &cfg, &err), -1);
+    cr_expect(strstr(err.msg, "symbolic link"), "%s", err.msg);
+    cr_expect_eq(client_config_load(real, &cfg, &err), 0, "the file itself is fine: %s", err.msg);
+}
+
+Test(client_config, file_owned_by_someone_else_is_refused)
+{
+    struct config_error err;
+    const char *p = put(GOOD);
+
+    if (geteuid() != 0)
+        cr_skip_test("needs root to give the file away");
+    cr_assert_eq(chown(p, 65534, 65534), 0, "%s", strerror(errno));
+    expect_refused(p, "owned by 65534");
+    memset(&err, 0, sizeof(err));
+    cr_expect_eq(client_config_load(p, &cfg, &err), -1);
+    cr_expect(strstr(err.msg, "owned by uid 65534"), "%s", err.msg);
+    cr_expect(strstr(err.msg, "chmod 600"), "%s", err.msg);
+    cr_assert_eq(chown(p, 0, 0), 0);
+    cr_expect_eq(client_config_load(p, &cfg, &err), 0, "owned by root: %s", err.msg);
+}
+
+Test(client_config, not_a_regular_file)
+{
+    struct config_error err;
+
+    cr_expect_eq(client_config_load(dir, &cfg, &err), -1);
+    cr_expect(strstr(err.msg, "not a regular file"), "%s", err.msg);
 }
