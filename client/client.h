@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "handshake_client.h"
+#include "push_policy.h"
 #include "vpn/client_config.h"
 #include "vpn/replay.h"
 #include "vpn/udp_batch.h"
@@ -33,6 +34,7 @@ enum client_state { CLIENT_IDLE, CLIENT_HANDSHAKE, CLIENT_CONNECTED };
 
 struct client {
     struct client_config *cfg;
+    struct push_policy policy;      /* what we accept of the server's session configuration */
     uint8_t s_pub[KEY_LEN];
     struct sockaddr_storage server;
     socklen_t server_len;
@@ -56,6 +58,7 @@ struct client {
     unsigned attempt;               /* handshakes without an answer, for the backoff */
     uint64_t next_attempt_mono;
     uint64_t first_attempt_mono;
+    const char *refused_why;        /* the last pushed configuration we refused, or NULL */
 
     struct hs_config config;
     struct client_session slots[4];

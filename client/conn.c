@@ -84,10 +84,47 @@ static void wipe_session(struct client_session *s)
     sodium_memzero(s, sizeof(*s));
 }
 
+/* The pushed routes that pass the policy (push_policy.h); each refused one is named once. */
+static void install_routes(struct client *c)
+{
+    const struct hs_config *k = &c->config;
+    char ip[16], ep[16];
+    int ignored = 0;
+    for (int i = 0; i < k->route_count; i++) {
+        uint32_t net = k->routes[i].net & ipv4_mask(k->routes[i].prefix);
+        uint8_t prefix = k->routes[i].prefix;
+        int rc;
+        switch (push_route_verdict(&c->policy, net, prefix)) {
+        case ROUTE_INSTALL:
+            rc = tun_add_route(c->tun_name, net, prefix);
+            if (rc != 0)
+                log_warn("Cannot add route %s/%u: %s", format_ipv4(net, ip), prefix,
+                         strerror(-rc));
+            break;
+        case ROUTE_SKIP_NOT_PULLING:
+            ignored++;
+            break;
+        case ROUTE_SKIP_NOT_ACCEPTED:
+            log_warn("Not installing pushed route %s/%u: outside [network] accept_routes",
+                     format_ipv4(net, ip), prefix);
+            break;
+        case ROUTE_SKIP_COVERS_ENDPOINT:
+            /* Full tunnels need a host route to the server via the original gateway first
+             * (push_policy.h, endpoint_host_route); until then such a route would send the
+             * tunnel's own datagrams into the tunnel and cut it. */
+            log_warn("Not installing pushed route %s/%u: it covers the server's address %s, "
+                     "so the tunnel's own packets would go into the tunnel",
+                     format_ipv4(net, ip), prefix, format_ipv4(c->policy.endpoint, ep));
+            break;
+        }
+    }
+    if (ignored)
+        log_info("Ignoring %d pushed route(s): [network] pull_routes = false", ignored);
+}
+
 static int configure_tun(struct client *c)
 {
     const struct hs_config *k = &c->config;
-    char ip[16];
     if (c->tun_configured && c->tun_ip == k->client_ip)
         return 0;
     const char *step;
@@ -96,15 +133,36 @@ static int configure_tun(struct client *c)
         log_error("Failed to configure %s (%s): %s", c->tun_name, step, strerror(-rc));
         return -1;
     }
-    for (int i = 0; i < k->route_count; i++) {
-        rc = tun_add_route(c->tun_name, k->routes[i].net, k->routes[i].prefix);
-        if (rc != 0)
-            log_warn("Cannot add route %s/%u: %s", format_ipv4(k->routes[i].net, ip),
-                     k->routes[i].prefix, strerror(-rc));
-    }
+    install_routes(c);
     c->tun_configured = true;
     c->tun_ip = k->client_ip;
     return 0;
+}
+
+/* The parts of an accepted response we use as they are must pass push_check_tunnel; the MTU
+ * is clamped. Returns false when the response must be refused. */
+static bool accept_config(struct client *c, struct hs_config *cfg)
+{
+    char ip[16], gw[16];
+    const char *bad = push_check_tunnel(cfg);
+    if (bad) {
+        /* Only the holder of the server key can send this, and at most once per request we
+         * send (backoff), but a broken server would repeat it: limited all the same. */
+        static struct log_limit lim;
+        log_limited(&lim, LOG_ERROR, "Refused the server's session configuration: %s "
+                    "(address %s, server %s/%u); retrying later", bad,
+                    format_ipv4(cfg->client_ip, ip), format_ipv4(cfg->server_ip, gw),
+                    cfg->prefix_len);
+        c->refused_why = bad;
+        return false;
+    }
+    uint16_t mtu = push_clamp_mtu(cfg->mtu);
+    if (mtu != cfg->mtu) {
+        log_warn("The server pushed MTU %u, outside %d..%d: using %u", cfg->mtu, MTU_MIN,
+                 MTU_MAX, mtu);
+        cfg->mtu = mtu;
+    }
+    return true;
 }
 
 static const char *status_text(uint8_t status)
@@ -148,6 +206,11 @@ int conn_on_response(struct client *c, const uint8_t *buf, size_t len)
             return -1;
         return 0;   /* a known server refusing now: keep retrying with backoff */
     }
+    if (!accept_config(c, &cfg)) {
+        /* As if unanswered: the request stays pending and is retried after its backoff. */
+        sodium_memzero(&keys, sizeof(keys));
+        return 0;
+    }
     /* Accepted: the new session replaces the current one, which keeps receiving for the
      * overlap (the server may still have packets in flight on it). */
     uint64_t now = clock_monotonic_ms();
@@ -179,6 +242,7 @@ int conn_on_response(struct client *c, const uint8_t *buf, size_t len)
     bool was_connected = c->state == CLIENT_CONNECTED;
     c->state = CLIENT_CONNECTED;
     c->attempt = 0;
+    c->refused_why = NULL;
     char ip[16];
     if (first || !was_connected) {
         log_info("Authentication successful");
@@ -210,11 +274,15 @@ int conn_tick(struct client *c)
     if (c->state == CLIENT_HANDSHAKE || c->hs.request_ts) {
         if (now >= c->next_attempt_mono) {
             if (!c->ever_connected && now - c->first_attempt_mono >= FIRST_CONNECT_TIMEOUT_MS) {
-                log_error("Connection timeout: no answer from %s (firewall? wrong "
-                          "server_public_key?)", c->server_text);
+                if (c->refused_why)
+                    log_error("Connection timeout: the session configuration %s sent was "
+                              "refused: %s", c->server_text, c->refused_why);
+                else
+                    log_error("Connection timeout: no answer from %s (firewall? wrong "
+                              "server_public_key?)", c->server_text);
                 return -1;
             }
-            if (c->attempt == 1 && !c->ever_connected)
+            if (c->attempt == 1 && !c->ever_connected && !c->refused_why)
                 log_warn("No response from %s yet, retrying", c->server_text);
             retry_handshake(c);
         }

@@ -295,5 +295,6 @@ int main(int argc, char **argv)
     c.control_fd = -1;
     if (resolve(&c) != 0)
         return 1;
+    push_policy_init(&c.policy, &cfg, (const struct sockaddr *)&c.server);
     return run(&c, given_key);
 }

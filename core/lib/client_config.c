@@ -27,6 +27,8 @@ enum client_key {
     K_KNOWN_SERVERS_FILE,
     K_CONTROL_SOCKET,
     K_TUN_DEVICE,
+    K_PULL_ROUTES,
+    K_ACCEPT_ROUTES,
     K_LOG_LEVEL,
     K_LOG_FILE,
     N_CLIENT_KEYS
@@ -44,6 +46,8 @@ static const struct {
     [K_KNOWN_SERVERS_FILE] = { "client", "known_servers_file", false },
     [K_CONTROL_SOCKET] = { "client", "control_socket", false },
     [K_TUN_DEVICE] = { "network", "tun_device", false },
+    [K_PULL_ROUTES] = { "network", "pull_routes", false },
+    [K_ACCEPT_ROUTES] = { "network", "accept_routes", false },
     [K_LOG_LEVEL] = { "logging", "level", false },
     [K_LOG_FILE] = { "logging", "file", false },
 };
@@ -168,7 +172,9 @@ static int set_value(struct load_ctx *c, enum client_key k, const char *file, in
     if (*v == '\0' && k != K_LOG_FILE) {
         config_errorf(err, file, line, sec, key, k == K_SERVER_PUBLIC_KEY ?
                       "empty value; remove the line to pin the server's key on first use" :
-                      "empty value");
+                      k == K_ACCEPT_ROUTES ?
+                      "empty value; remove the line to accept any pushed route, or set "
+                      "pull_routes = false to install none" : "empty value");
         return -1;
     }
 
@@ -232,6 +238,29 @@ static int set_value(struct load_ctx *c, enum client_key k, const char *file, in
                           "socket", dst, sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
             return -1;
         }
+        return 0;
+    }
+    case K_PULL_ROUTES:
+        if (parse_bool(v, &cfg->pull_routes) < 0) {
+            config_errorf(err, file, line, sec, key, "expected true or false, got \"%.64s\"", v);
+            return -1;
+        }
+        return 0;
+    case K_ACCEPT_ROUTES: {
+        char bad[64];
+        int count = parse_ipv4_net_list(v, cfg->accept_routes, ACCEPT_ROUTES_MAX, bad,
+                                        sizeof(bad));
+        if (count == -2) {
+            config_errorf(err, file, line, sec, key, "at most %d networks", ACCEPT_ROUTES_MAX);
+            return -1;
+        }
+        if (count < 0) {
+            config_errorf(err, file, line, sec, key,
+                          "expected a comma-separated list of networks like 192.168.100.0/24 "
+                          "(host bits zero), got \"%.64s\"", bad);
+            return -1;
+        }
+        cfg->n_accept_routes = count;
         return 0;
     }
     case K_TUN_DEVICE:
@@ -380,6 +409,7 @@ int client_config_load(const char *path, struct client_config *cfg, struct confi
              "/var/lib/vpn-client/known_servers");
     snprintf(cfg->control_socket, sizeof(cfg->control_socket), "/run/vpn-client.sock");
     snprintf(cfg->tun_device, sizeof(cfg->tun_device), "tun0");
+    cfg->pull_routes = true;
     cfg->log_level = LOG_INFO;
     if ((size_t)snprintf(cfg->path, sizeof(cfg->path), "%s", path) >= sizeof(cfg->path)) {
         config_errorf(err, path, 0, NULL, NULL, "path too long");

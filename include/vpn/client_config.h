@@ -9,6 +9,10 @@
 
 #include "vpn/ini.h"
 #include "vpn/limits.h"
+#include "vpn/netaddr.h"
+
+/* Networks in [network] accept_routes: as many as a server may push. */
+enum { ACCEPT_ROUTES_MAX = MAX_ROUTES };
 
 struct client_config {
     char path[PATH_MAX];
@@ -23,6 +27,9 @@ struct client_config {
     char control_socket[PATH_MAX];  /* default /run/vpn-client.sock (status/disconnect) */
     /* [network] */
     char tun_device[IFNAMSIZ];      /* default "tun0" */
+    bool pull_routes;               /* default true: install the routes the server pushes */
+    struct ipv4_net accept_routes[ACCEPT_ROUTES_MAX];  /* if any: pushed routes must lie */
+    int n_accept_routes;                               /* inside one of these */
     /* [logging] */
     int log_level;
     char log_file[PATH_MAX];

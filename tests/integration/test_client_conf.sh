@@ -1,7 +1,8 @@
 #!/bin/bash
 # client.conf holds the user's token: vpn-client refuses (exit 2, a chmod 600 hint, nothing
 # set up) a file that group or others may read or write, one owned by another user, and a
-# symbolic link.
+# symbolic link; a bad [network] accept_routes or pull_routes is a configuration error naming
+# file, line and key (exit 2).
 #
 #   c1 (vpn-client, no server needed: every case must end before any packet is sent)
 source "$(dirname "$0")/lib.sh"
@@ -41,6 +42,18 @@ chmod 644 "$WORK/status.conf"
 ip netns exec "$PREFIX-c1" "$BIN/vpn-client" status -c "$WORK/status.conf" >"$WORK/out.log" 2>&1
 rc=$?
 check "status refuses the same file (exit $rc)" bash -c "[ $rc -eq 2 ] && grep -q 'chmod 600' $WORK/out.log"
+
+bad_key() {   # bad_key "what" section.key=value "expected text"
+    local key=${2%%=*} line
+    cp -p "$WORK/alice.conf" "$WORK/bad.conf"
+    python3 "$ROOT/tools/ini-set.py" "$WORK/bad.conf" "$2"
+    line=$(grep -n "^${key#*.} = " "$WORK/bad.conf" | cut -d: -f1)
+    refused "$1" "$WORK/bad.conf" "bad.conf:$line: \[${key%%.*}\] $3"
+}
+bad_key "accept_routes with host bits" "network.accept_routes=192.168.100.1/24" \
+    "accept_routes: expected a comma-separated list of networks like 192.168.100.0/24 (host bits zero), got \"192.168.100.1/24\""
+bad_key "accept_routes not a network" "network.accept_routes=10.0.0.0/8, lan" "accept_routes: .*got \"lan\""
+bad_key "pull_routes not a boolean" "network.pull_routes=sometimes" "pull_routes: expected true or false"
 
 check "the good file still works: it is only refused when loose (mode $(stat -c %a "$WORK/alice.conf"))" \
     bash -c "timeout 3 ip netns exec $PREFIX-c1 $BIN/vpn-client connect -c $WORK/alice.conf --server-key \$($BIN/vpn-keygen genkey | $BIN/vpn-keygen pubkey) >$WORK/good.log 2>&1; grep -q 'Connecting to' $WORK/good.log"

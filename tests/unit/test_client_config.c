@@ -114,6 +114,8 @@ Test(client_config, brief_example_with_a_real_token)
     cr_expect_str_eq(cfg.tun_device, "tun0");
     cr_expect_eq(cfg.log_level, LOG_INFO);
     cr_expect_str_eq(cfg.log_file, "");
+    cr_expect(cfg.pull_routes, "pushed routes are installed by default");
+    cr_expect_eq(cfg.n_accept_routes, 0, "no allowlist by default");
 }
 
 Test(client_config, every_key_given)
@@ -140,6 +142,8 @@ Test(client_config, every_key_given)
              "control_socket = /run/user/1000/vpn.sock\n"
              "[network]\n"
              "tun_device = vpn1\n"
+             "pull_routes = no\n"
+             "accept_routes = 192.168.100.0/24 ,10.0.0.0/8,\t172.16.5.128/25\n"
              "[logging]\n"
              "level = ERROR\n"
              "file = client.log\n", upper, b64);
@@ -156,6 +160,11 @@ Test(client_config, every_key_given)
     cr_expect_str_eq(cfg.known_servers_file, in_dir("state/known"));
     cr_expect_str_eq(cfg.control_socket, "/run/user/1000/vpn.sock");
     cr_expect_str_eq(cfg.tun_device, "vpn1");
+    cr_expect(!cfg.pull_routes);
+    cr_assert_eq(cfg.n_accept_routes, 3);
+    cr_expect(cfg.accept_routes[0].addr == 0xc0a86400 && cfg.accept_routes[0].prefix == 24);
+    cr_expect(cfg.accept_routes[1].addr == 0x0a000000 && cfg.accept_routes[1].prefix == 8);
+    cr_expect(cfg.accept_routes[2].addr == 0xac100580 && cfg.accept_routes[2].prefix == 25);
     cr_expect_eq(cfg.log_level, LOG_ERROR);
     cr_expect_str_eq(cfg.log_file, in_dir("client.log"));
 }
@@ -257,6 +266,28 @@ static const struct {
     { GOOD "[network]\ntun_device = tun0:1\n", 6, "[network] tun_device", "interface name" },
     { GOOD "[network]\ntun_device =\n", 6, "[network] tun_device", "empty value" },
     { GOOD "[logging]\nlevel = verbose\n", 6, "[logging] level", "expected DEBUG, INFO" },
+    /* what the client accepts of the server's pushed configuration */
+    { GOOD "[network]\npull_routes = maybe\n", 6, "[network] pull_routes",
+      "expected true or false, got \"maybe\"" },
+    { GOOD "[network]\npull_routes =\n", 6, "[network] pull_routes", "empty value" },
+    { GOOD "[network]\naccept_routes =\n", 6, "[network] accept_routes",
+      "remove the line to accept any pushed route" },
+    { GOOD "[network]\naccept_routes = 10.0.0.1/8\n", 6, "[network] accept_routes",
+      "got \"10.0.0.1/8\"" },                                      /* host bits set */
+    { GOOD "[network]\naccept_routes = 10.0.0.0/33\n", 6, "[network] accept_routes",
+      "networks like 192.168.100.0/24" },
+    { GOOD "[network]\naccept_routes = 10.0.0.0\n", 6, "[network] accept_routes",
+      "got \"10.0.0.0\"" },                                        /* no prefix */
+    { GOOD "[network]\naccept_routes = 10.0.0.0/8, vpn.example.org/24\n", 6,
+      "[network] accept_routes", "got \"vpn.example.org/24\"" },
+    { GOOD "[network]\naccept_routes = 10.0.0.0/8,,10.1.0.0/16\n", 6,
+      "[network] accept_routes", "got \"\"" },                     /* empty item */
+    { GOOD "[network]\naccept_routes = 10.0.0.0/8,\n", 6, "[network] accept_routes",
+      "got \"\"" },                                                /* trailing comma */
+    { GOOD "[network]\naccept_routes = 10.1.0.0/16, 10.2.0.0/16, 10.3.0.0/16, 10.4.0.0/16, "
+      "10.5.0.0/16, 10.6.0.0/16, 10.7.0.0/16, 10.8.0.0/16, 10.9.0.0/16, 10.10.0.0/16, "
+      "10.11.0.0/16, 10.12.0.0/16, 10.13.0.0/16, 10.14.0.0/16, 10.15.0.0/16, 10.16.0.0/16, "
+      "10.17.0.0/16\n", 6, "[network] accept_routes", "at most 16 networks" },
 };
 
 Test(client_config, every_refusal_names_file_line_and_key)
