@@ -58,6 +58,8 @@ struct client {
     unsigned attempt;               /* handshakes without an answer, for the backoff */
     uint64_t next_attempt_mono;
     uint64_t first_attempt_mono;
+    bool retry_due;                 /* a refused handshake: the next one after the backoff */
+    unsigned refusals_in_a_row;     /* AUTH_FAILED, RATE_LIMITED since the last success */
     const char *refused_why;        /* the last pushed configuration we refused, or NULL */
 
     struct hs_config config;

@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 
 #include "client.h"
+#include "refusal.h"
 #include "vpn/log.h"
 #include "vpn/netaddr.h"
 #include "vpn/proto.h"
@@ -62,6 +63,7 @@ static void retry_handshake(struct client *c)
     uint64_t now = clock_monotonic_ms();
     c->attempt++;
     c->stale_retry_used = false;
+    c->retry_due = false;
     /* Request timestamps strictly increase, whatever the local clock does (PROTOCOL.md). */
     uint64_t ts = (uint64_t)((int64_t)clock_realtime_ms() + c->request_ts_shift);
     if (ts <= c->last_request_ts)
@@ -200,11 +202,26 @@ int conn_on_response(struct client *c, const uint8_t *buf, size_t len)
             send_request(c, resp_ts > c->last_request_ts ? resp_ts : c->last_request_ts + 1);
             return 0;
         }
-        log_error("%s", status_text(cfg.status));
+        /* Answered: a replay of this answer now finds no request pending. */
         hs_client_wipe(&c->hs);
-        if (!c->ever_connected || cfg.status == STATUS_AUTH_FAILED)
+        switch (refusal_decide(cfg.status, c->ever_connected, &c->refusals_in_a_row)) {
+        case REFUSAL_EXIT:
+            if (c->ever_connected)
+                log_error("%s (%u times in a row): giving up", status_text(cfg.status),
+                          c->refusals_in_a_row);
+            else
+                log_error("%s", status_text(cfg.status));
             return -1;
-        return 0;   /* a known server refusing now: keep retrying with backoff */
+        case REFUSAL_RETRY_WARN:
+            log_warn("%s (%u in a row, giving up at %d): retrying", status_text(cfg.status),
+                     c->refusals_in_a_row, REFUSALS_IN_A_ROW_MAX);
+            break;
+        case REFUSAL_RETRY:
+            log_warn("%s: retrying", status_text(cfg.status));
+            break;
+        }
+        c->retry_due = true;    /* conn_tick sends the next request after the backoff */
+        return 0;
     }
     if (!accept_config(c, &cfg)) {
         /* As if unanswered: the request stays pending and is retried after its backoff. */
@@ -242,6 +259,8 @@ int conn_on_response(struct client *c, const uint8_t *buf, size_t len)
     bool was_connected = c->state == CLIENT_CONNECTED;
     c->state = CLIENT_CONNECTED;
     c->attempt = 0;
+    c->retry_due = false;
+    c->refusals_in_a_row = 0;
     c->refused_why = NULL;
     char ip[16];
     if (first || !was_connected) {
@@ -271,7 +290,7 @@ int conn_tick(struct client *c)
         c->prev = NULL;
     }
     /* A handshake in progress (first, reconnect or rekey) is retried with backoff. */
-    if (c->state == CLIENT_HANDSHAKE || c->hs.request_ts) {
+    if (c->state == CLIENT_HANDSHAKE || c->hs.request_ts || c->retry_due) {
         if (now >= c->next_attempt_mono) {
             if (!c->ever_connected && now - c->first_attempt_mono >= FIRST_CONNECT_TIMEOUT_MS) {
                 if (c->refused_why)
@@ -300,7 +319,7 @@ int conn_tick(struct client *c)
     }
     if (ka && now - __atomic_load_n(&c->last_tx_mono, __ATOMIC_RELAXED) >= ka)
         datapath_send(c, MSG_PING, NULL, 0);
-    if (c->config.rekey_s && !c->hs.request_ts && c->cur &&
+    if (c->config.rekey_s && !c->hs.request_ts && !c->retry_due && c->cur &&
         now - c->cur->started_ms >= (uint64_t)c->config.rekey_s * 1000)
         conn_start_handshake(c);
     return 0;
