@@ -64,7 +64,7 @@ bin/vpn-enclave: $(ENCLAVE_OBJ) $(LIBVPN)
 
 bin/vpn-client: $(CLIENT_OBJ) $(LIBVPN)
 	@mkdir -p bin
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_CRYPTO)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_SANDBOX) $(LIBS_CRYPTO)
 
 # Tools may use the client's protocol half (the load generator speaks it).
 bin/%: $(B)/tools/%.o $(B)/libclient.a $(LIBVPN)

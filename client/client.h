@@ -10,6 +10,7 @@
 #define CLIENT_CLIENT_H
 
 #include <netinet/in.h>
+#include <semaphore.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -68,6 +69,7 @@ struct client {
     struct client_session *tx;          /* atomic: what the TUN thread seals with, or NULL */
     unsigned next_slot;
     int stop_fd;                        /* eventfd: tells the TUN thread to stop */
+    sem_t tun_started;                  /* posted by the TUN thread once it runs (sandbox.h) */
     int64_t clock_offset;           /* server time - local time, ms */
     uint64_t last_tx_mono, last_rx_mono;
 

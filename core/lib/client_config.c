@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pwd.h>
 #include <sodium.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -26,6 +27,7 @@ enum client_key {
     K_SERVER_PUBLIC_KEY,
     K_KNOWN_SERVERS_FILE,
     K_CONTROL_SOCKET,
+    K_USER,
     K_TUN_DEVICE,
     K_PULL_ROUTES,
     K_ACCEPT_ROUTES,
@@ -45,6 +47,7 @@ static const struct {
     [K_SERVER_PUBLIC_KEY] = { "client", "server_public_key", false },
     [K_KNOWN_SERVERS_FILE] = { "client", "known_servers_file", false },
     [K_CONTROL_SOCKET] = { "client", "control_socket", false },
+    [K_USER] = { "client", "user", false },
     [K_TUN_DEVICE] = { "network", "tun_device", false },
     [K_PULL_ROUTES] = { "network", "pull_routes", false },
     [K_ACCEPT_ROUTES] = { "network", "accept_routes", false },
@@ -152,6 +155,29 @@ static int decode_key(const char *s, uint8_t out[KEY_LEN])
     return 0;
 }
 
+/* The account the client switches to after set-up. Looked up now, so that a typo is reported
+ * with its line before anything is set up, not after the TUN exists. */
+static int set_user(struct client_config *cfg, const char *file, int line, const char *name,
+                    struct config_error *err)
+{
+    size_t n = strlen(name);
+    bool printable = n > 0 && n < sizeof(cfg->user);
+    for (const char *p = name; printable && *p; p++)
+        printable = (unsigned char)*p > 0x20 && *p != 0x7f;
+    struct passwd *pw = printable ? getpwnam(name) : NULL;
+    if (!pw) {
+        config_errorf(err, file, line, "client", "user",
+                      line ? "expected the name of a user of this system, got \"%.64s\""
+                           : "the default user \"%.64s\" does not exist here; set user = NAME "
+                             "(or user = root to keep root)", name);
+        return -1;
+    }
+    snprintf(cfg->user, sizeof(cfg->user), "%s", name);
+    cfg->uid = pw->pw_uid;
+    cfg->gid = pw->pw_gid;
+    return 0;
+}
+
 static int resolve_path(const char *dir, const char *value, char *out, size_t len)
 {
     int n;
@@ -240,6 +266,8 @@ static int set_value(struct load_ctx *c, enum client_key k, const char *file, in
         }
         return 0;
     }
+    case K_USER:
+        return set_user(cfg, file, line, v, err);
     case K_PULL_ROUTES:
         if (parse_bool(v, &cfg->pull_routes) < 0) {
             config_errorf(err, file, line, sec, key, "expected true or false, got \"%.64s\"", v);
@@ -422,6 +450,8 @@ int client_config_load(const char *path, struct client_config *cfg, struct confi
     int rc = ini_parse_fd(fd, path, on_entry, &c, err);
     close(fd);
     if (rc)
+        goto fail;
+    if (!c.key_line[K_USER] && set_user(cfg, path, 0, "nobody", err) < 0)
         goto fail;
     for (int k = 0; k < N_CLIENT_KEYS; k++) {
         if (keys[k].required && !c.key_line[k]) {

@@ -6,6 +6,7 @@
 #include <net/if.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "vpn/ini.h"
 #include "vpn/limits.h"
@@ -25,6 +26,9 @@ struct client_config {
     uint8_t server_public_key[KEY_LEN]; /* base64, optional: pinned on first use when absent */
     char known_servers_file[PATH_MAX];  /* default /var/lib/vpn-client/known_servers */
     char control_socket[PATH_MAX];  /* default /run/vpn-client.sock (status/disconnect) */
+    char user[64];                  /* default "nobody": who the client runs as after set-up */
+    uid_t uid;                      /* user, looked up when the file is loaded */
+    gid_t gid;
     /* [network] */
     char tun_device[IFNAMSIZ];      /* default "tun0" */
     bool pull_routes;               /* default true: install the routes the server pushes */

@@ -39,6 +39,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_ASSERT(n >= 1 && n <= USERNAME_MAX && cfg.server_ip[0] && cfg.server_port);
         FUZZ_ASSERT(memchr(cfg.tun_device, '\0', sizeof(cfg.tun_device)));
         FUZZ_ASSERT(cfg.n_accept_routes >= 0 && cfg.n_accept_routes <= ACCEPT_ROUTES_MAX);
+        FUZZ_ASSERT(cfg.user[0] && memchr(cfg.user, '\0', sizeof(cfg.user)));
     } else {
         FUZZ_ASSERT(err.msg[0] != '\0');
         FUZZ_ASSERT(memcmp(cfg.auth_token, zero, TOKEN_LEN) == 0);

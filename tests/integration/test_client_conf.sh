@@ -1,8 +1,8 @@
 #!/bin/bash
 # client.conf holds the user's token: vpn-client refuses (exit 2, a chmod 600 hint, nothing
 # set up) a file that group or others may read or write, one owned by another user, and a
-# symbolic link; a bad [network] accept_routes or pull_routes is a configuration error naming
-# file, line and key (exit 2).
+# symbolic link; a bad [network] accept_routes or pull_routes, or an unknown [client] user,
+# is a configuration error naming file, line and key (exit 2).
 #
 #   c1 (vpn-client, no server needed: every case must end before any packet is sent)
 source "$(dirname "$0")/lib.sh"
@@ -54,6 +54,7 @@ bad_key "accept_routes with host bits" "network.accept_routes=192.168.100.1/24" 
     "accept_routes: expected a comma-separated list of networks like 192.168.100.0/24 (host bits zero), got \"192.168.100.1/24\""
 bad_key "accept_routes not a network" "network.accept_routes=10.0.0.0/8, lan" "accept_routes: .*got \"lan\""
 bad_key "pull_routes not a boolean" "network.pull_routes=sometimes" "pull_routes: expected true or false"
+bad_key "unknown user" "client.user=no-such-user" "user: expected the name of a user of this system"
 
 check "the good file still works: it is only refused when loose (mode $(stat -c %a "$WORK/alice.conf"))" \
     bash -c "timeout 3 ip netns exec $PREFIX-c1 $BIN/vpn-client connect -c $WORK/alice.conf --server-key \$($BIN/vpn-keygen genkey | $BIN/vpn-keygen pubkey) >$WORK/good.log 2>&1; grep -q 'Connecting to' $WORK/good.log"

@@ -116,6 +116,8 @@ Test(client_config, brief_example_with_a_real_token)
     cr_expect_str_eq(cfg.log_file, "");
     cr_expect(cfg.pull_routes, "pushed routes are installed by default");
     cr_expect_eq(cfg.n_accept_routes, 0, "no allowlist by default");
+    cr_expect_str_eq(cfg.user, "nobody");
+    cr_expect_eq(cfg.uid, 65534);
 }
 
 Test(client_config, every_key_given)
@@ -140,6 +142,7 @@ Test(client_config, every_key_given)
              "server_public_key = %s\n"
              "known_servers_file = state/known\n"
              "control_socket = /run/user/1000/vpn.sock\n"
+             "user = root\n"
              "[network]\n"
              "tun_device = vpn1\n"
              "pull_routes = no\n"
@@ -159,6 +162,9 @@ Test(client_config, every_key_given)
     cr_expect(memcmp(cfg.server_public_key, key, 32) == 0);
     cr_expect_str_eq(cfg.known_servers_file, in_dir("state/known"));
     cr_expect_str_eq(cfg.control_socket, "/run/user/1000/vpn.sock");
+    cr_expect_str_eq(cfg.user, "root");
+    cr_expect_eq(cfg.uid, 0);
+    cr_expect_eq(cfg.gid, 0);
     cr_expect_str_eq(cfg.tun_device, "vpn1");
     cr_expect(!cfg.pull_routes);
     cr_assert_eq(cfg.n_accept_routes, 3);
@@ -288,6 +294,10 @@ static const struct {
       "10.5.0.0/16, 10.6.0.0/16, 10.7.0.0/16, 10.8.0.0/16, 10.9.0.0/16, 10.10.0.0/16, "
       "10.11.0.0/16, 10.12.0.0/16, 10.13.0.0/16, 10.14.0.0/16, 10.15.0.0/16, 10.16.0.0/16, "
       "10.17.0.0/16\n", 6, "[network] accept_routes", "at most 16 networks" },
+    { GOOD "user = no-such-user-here\n", 5, "[client] user",
+      "expected the name of a user of this system, got \"no-such-user-here\"" },
+    { GOOD "user = root admin\n", 5, "[client] user", "a user of this system" },
+    { GOOD "user =\n", 5, "[client] user", "empty value" },
 };
 
 Test(client_config, every_refusal_names_file_line_and_key)
