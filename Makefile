@@ -64,7 +64,7 @@ bin/vpn-enclave: $(ENCLAVE_OBJ) $(LIBVPN)
 
 bin/vpn-client: $(CLIENT_OBJ) $(LIBVPN)
 	@mkdir -p bin
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_CRYPTO)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_SANDBOX) $(LIBS_CRYPTO)
 
 # Tools may use the client's protocol half (the load generator speaks it).
 bin/%: $(B)/tools/%.o $(B)/libclient.a $(LIBVPN)
@@ -129,8 +129,12 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
 	install -d $(DESTDIR)$(PREFIX)/share/vpnse/conf
-	install -m 0644 conf/server.conf conf/qos_classes.conf conf/client.conf \
-		conf/users.conf.example $(DESTDIR)$(PREFIX)/share/vpnse/conf/
+	install -m 0644 conf/server.conf conf/qos_classes.conf conf/users.conf.example \
+		$(DESTDIR)$(PREFIX)/share/vpnse/conf/
+# An example to copy, not a configuration: its token is the public demo user's (alice /
+# wonderland, as in users.conf.example), so it may be world-readable here, and vpn-client
+# refuses to use it in place. A real client.conf is installed with mode 0600 (README).
+	install -m 0644 conf/client.conf $(DESTDIR)$(PREFIX)/share/vpnse/conf/
 	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ]; then tools/create-users.sh; \
 	else echo "install: not creating the system users vpnse, vpnse-enclave (DESTDIR set or not root): see tools/create-users.sh"; fi
 

@@ -429,6 +429,7 @@ prepare_ours() {
     python3 "$ROOT/tools/ini-set.py" "$OURS/server.conf" "server.listen_port=51820" \
         "qos.enabled=false" "security.control_socket=$OURS/server.sock" \
         "logging.file=$OURS/server-daemon.log" "logging.level=INFO" || return 1
+    install -m 600 /dev/null "$OURS/client.conf" || return 1    # vpn-client refuses looser
     cat >"$OURS/client.conf" <<EOF
 [client]
 server_ip = $SRV_WAN_IP

@@ -10,10 +10,12 @@
 #define CLIENT_CLIENT_H
 
 #include <netinet/in.h>
+#include <semaphore.h>
 #include <stdbool.h>
 #include <stdint.h>
 
 #include "handshake_client.h"
+#include "push_policy.h"
 #include "vpn/client_config.h"
 #include "vpn/replay.h"
 #include "vpn/udp_batch.h"
@@ -33,6 +35,7 @@ enum client_state { CLIENT_IDLE, CLIENT_HANDSHAKE, CLIENT_CONNECTED };
 
 struct client {
     struct client_config *cfg;
+    struct push_policy policy;      /* what we accept of the server's session configuration */
     uint8_t s_pub[KEY_LEN];
     struct sockaddr_storage server;
     socklen_t server_len;
@@ -56,6 +59,9 @@ struct client {
     unsigned attempt;               /* handshakes without an answer, for the backoff */
     uint64_t next_attempt_mono;
     uint64_t first_attempt_mono;
+    bool retry_due;                 /* a refused handshake: the next one after the backoff */
+    unsigned refusals_in_a_row;     /* AUTH_FAILED, RATE_LIMITED since the last success */
+    const char *refused_why;        /* the last pushed configuration we refused, or NULL */
 
     struct hs_config config;
     struct client_session slots[4];
@@ -63,6 +69,7 @@ struct client {
     struct client_session *tx;          /* atomic: what the TUN thread seals with, or NULL */
     unsigned next_slot;
     int stop_fd;                        /* eventfd: tells the TUN thread to stop */
+    sem_t tun_started;                  /* posted by the TUN thread once it runs (sandbox.h) */
     int64_t clock_offset;           /* server time - local time, ms */
     uint64_t last_tx_mono, last_rx_mono;
     uint64_t last_hint_mono;        /* last handshake a SESSION_UNKNOWN hint started */

@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 
 #include "client.h"
+#include "refusal.h"
 #include "vpn/log.h"
 #include "vpn/netaddr.h"
 #include "vpn/proto.h"
@@ -62,6 +63,7 @@ static void retry_handshake(struct client *c)
     uint64_t now = clock_monotonic_ms();
     c->attempt++;
     c->stale_retry_used = false;
+    c->retry_due = false;
     /* Request timestamps strictly increase, whatever the local clock does (PROTOCOL.md). */
     uint64_t ts = (uint64_t)((int64_t)clock_realtime_ms() + c->request_ts_shift);
     if (ts <= c->last_request_ts)
@@ -84,10 +86,47 @@ static void wipe_session(struct client_session *s)
     sodium_memzero(s, sizeof(*s));
 }
 
+/* The pushed routes that pass the policy (push_policy.h); each refused one is named once. */
+static void install_routes(struct client *c)
+{
+    const struct hs_config *k = &c->config;
+    char ip[16], ep[16];
+    int ignored = 0;
+    for (int i = 0; i < k->route_count; i++) {
+        uint32_t net = k->routes[i].net & ipv4_mask(k->routes[i].prefix);
+        uint8_t prefix = k->routes[i].prefix;
+        int rc;
+        switch (push_route_verdict(&c->policy, net, prefix)) {
+        case ROUTE_INSTALL:
+            rc = tun_add_route(c->tun_name, net, prefix);
+            if (rc != 0)
+                log_warn("Cannot add route %s/%u: %s", format_ipv4(net, ip), prefix,
+                         strerror(-rc));
+            break;
+        case ROUTE_SKIP_NOT_PULLING:
+            ignored++;
+            break;
+        case ROUTE_SKIP_NOT_ACCEPTED:
+            log_warn("Not installing pushed route %s/%u: outside [network] accept_routes",
+                     format_ipv4(net, ip), prefix);
+            break;
+        case ROUTE_SKIP_COVERS_ENDPOINT:
+            /* Full tunnels need a host route to the server via the original gateway first
+             * (push_policy.h, endpoint_host_route); until then such a route would send the
+             * tunnel's own datagrams into the tunnel and cut it. */
+            log_warn("Not installing pushed route %s/%u: it covers the server's address %s, "
+                     "so the tunnel's own packets would go into the tunnel",
+                     format_ipv4(net, ip), prefix, format_ipv4(c->policy.endpoint, ep));
+            break;
+        }
+    }
+    if (ignored)
+        log_info("Ignoring %d pushed route(s): [network] pull_routes = false", ignored);
+}
+
 static int configure_tun(struct client *c)
 {
     const struct hs_config *k = &c->config;
-    char ip[16];
     if (c->tun_configured && c->tun_ip == k->client_ip)
         return 0;
     const char *step;
@@ -96,15 +135,36 @@ static int configure_tun(struct client *c)
         log_error("Failed to configure %s (%s): %s", c->tun_name, step, strerror(-rc));
         return -1;
     }
-    for (int i = 0; i < k->route_count; i++) {
-        rc = tun_add_route(c->tun_name, k->routes[i].net, k->routes[i].prefix);
-        if (rc != 0)
-            log_warn("Cannot add route %s/%u: %s", format_ipv4(k->routes[i].net, ip),
-                     k->routes[i].prefix, strerror(-rc));
-    }
+    install_routes(c);
     c->tun_configured = true;
     c->tun_ip = k->client_ip;
     return 0;
+}
+
+/* The parts of an accepted response we use as they are must pass push_check_tunnel; the MTU
+ * is clamped. Returns false when the response must be refused. */
+static bool accept_config(struct client *c, struct hs_config *cfg)
+{
+    char ip[16], gw[16];
+    const char *bad = push_check_tunnel(cfg);
+    if (bad) {
+        /* Only the holder of the server key can send this, and at most once per request we
+         * send (backoff), but a broken server would repeat it: limited all the same. */
+        static struct log_limit lim;
+        log_limited(&lim, LOG_ERROR, "Refused the server's session configuration: %s "
+                    "(address %s, server %s/%u); retrying later", bad,
+                    format_ipv4(cfg->client_ip, ip), format_ipv4(cfg->server_ip, gw),
+                    cfg->prefix_len);
+        c->refused_why = bad;
+        return false;
+    }
+    uint16_t mtu = push_clamp_mtu(cfg->mtu);
+    if (mtu != cfg->mtu) {
+        log_warn("The server pushed MTU %u, outside %d..%d: using %u", cfg->mtu, MTU_MIN,
+                 MTU_MAX, mtu);
+        cfg->mtu = mtu;
+    }
+    return true;
 }
 
 static const char *status_text(uint8_t status)
@@ -142,11 +202,31 @@ int conn_on_response(struct client *c, const uint8_t *buf, size_t len)
             send_request(c, resp_ts > c->last_request_ts ? resp_ts : c->last_request_ts + 1);
             return 0;
         }
-        log_error("%s", status_text(cfg.status));
+        /* Answered: a replay of this answer now finds no request pending. */
         hs_client_wipe(&c->hs);
-        if (!c->ever_connected || cfg.status == STATUS_AUTH_FAILED)
+        switch (refusal_decide(cfg.status, c->ever_connected, &c->refusals_in_a_row)) {
+        case REFUSAL_EXIT:
+            if (c->ever_connected)
+                log_error("%s (%u times in a row): giving up", status_text(cfg.status),
+                          c->refusals_in_a_row);
+            else
+                log_error("%s", status_text(cfg.status));
             return -1;
-        return 0;   /* a known server refusing now: keep retrying with backoff */
+        case REFUSAL_RETRY_WARN:
+            log_warn("%s (%u in a row, giving up at %d): retrying", status_text(cfg.status),
+                     c->refusals_in_a_row, REFUSALS_IN_A_ROW_MAX);
+            break;
+        case REFUSAL_RETRY:
+            log_warn("%s: retrying", status_text(cfg.status));
+            break;
+        }
+        c->retry_due = true;    /* conn_tick sends the next request after the backoff */
+        return 0;
+    }
+    if (!accept_config(c, &cfg)) {
+        /* As if unanswered: the request stays pending and is retried after its backoff. */
+        sodium_memzero(&keys, sizeof(keys));
+        return 0;
     }
     /* Accepted: the new session replaces the current one, which keeps receiving for the
      * overlap (the server may still have packets in flight on it). */
@@ -179,6 +259,9 @@ int conn_on_response(struct client *c, const uint8_t *buf, size_t len)
     bool was_connected = c->state == CLIENT_CONNECTED;
     c->state = CLIENT_CONNECTED;
     c->attempt = 0;
+    c->retry_due = false;
+    c->refusals_in_a_row = 0;
+    c->refused_why = NULL;
     char ip[16];
     if (first || !was_connected) {
         log_info("Authentication successful");
@@ -207,14 +290,18 @@ int conn_tick(struct client *c)
         c->prev = NULL;
     }
     /* A handshake in progress (first, reconnect or rekey) is retried with backoff. */
-    if (c->state == CLIENT_HANDSHAKE || c->hs.request_ts) {
+    if (c->state == CLIENT_HANDSHAKE || c->hs.request_ts || c->retry_due) {
         if (now >= c->next_attempt_mono) {
             if (!c->ever_connected && now - c->first_attempt_mono >= FIRST_CONNECT_TIMEOUT_MS) {
-                log_error("Connection timeout: no answer from %s (firewall? wrong "
-                          "server_public_key?)", c->server_text);
+                if (c->refused_why)
+                    log_error("Connection timeout: the session configuration %s sent was "
+                              "refused: %s", c->server_text, c->refused_why);
+                else
+                    log_error("Connection timeout: no answer from %s (firewall? wrong "
+                              "server_public_key?)", c->server_text);
                 return -1;
             }
-            if (c->attempt == 1 && !c->ever_connected)
+            if (c->attempt == 1 && !c->ever_connected && !c->refused_why)
                 log_warn("No response from %s yet, retrying", c->server_text);
             retry_handshake(c);
         }
@@ -232,7 +319,7 @@ int conn_tick(struct client *c)
     }
     if (ka && now - __atomic_load_n(&c->last_tx_mono, __ATOMIC_RELAXED) >= ka)
         datapath_send(c, MSG_PING, NULL, 0);
-    if (c->config.rekey_s && !c->hs.request_ts && c->cur &&
+    if (c->config.rekey_s && !c->hs.request_ts && !c->retry_due && c->cur &&
         now - c->cur->started_ms >= (uint64_t)c->config.rekey_s * 1000)
         conn_start_handshake(c);
     return 0;
@@ -272,7 +359,9 @@ enum { HINT_QUIET_MS = 1000, HINT_MIN_INTERVAL_MS = 5000 };
 void conn_on_session_unknown(struct client *c, uint32_t sid, uint64_t counter)
 {
     uint64_t now = clock_monotonic_ms();
-    if (c->state != CLIENT_CONNECTED || !c->cur || c->cur->id != sid || c->hs.request_ts)
+    /* Not while a handshake is under way, nor while a refusal's backoff runs. */
+    if (c->state != CLIENT_CONNECTED || !c->cur || c->cur->id != sid || c->hs.request_ts ||
+        c->retry_due)
         return;
     if (counter >= __atomic_load_n(&c->cur->send_counter, __ATOMIC_RELAXED))
         return;

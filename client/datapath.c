@@ -3,6 +3,7 @@
  * PROTOCOL.md's, in its order; what fails is counted and dropped. */
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sodium.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -109,6 +110,11 @@ static void from_tun(struct client *c)
 void *datapath_tun_thread(void *arg)
 {
     struct client *c = arg;
+    /* Named by itself (prctl): the main thread may no longer open /proc/self/task/N/comm of
+     * a non-dumpable process. Then main may install the filter, which this thread's start-up
+     * in libc would not pass. */
+    pthread_setname_np(pthread_self(), "vpn-client-tun");
+    sem_post(&c->tun_started);
     udp_batch_init(&c->tx_batch, c->udp_fd, true, 0);
     struct pollfd p[2] = { { .fd = c->tun_fd, .events = POLLIN },
                            { .fd = c->stop_fd, .events = POLLIN } };

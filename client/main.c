@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "sandbox.h"
 #include "vpn/keyfile.h"
 #include "vpn/log.h"
 #include "vpn/netaddr.h"
@@ -143,6 +144,24 @@ static void control_serve(struct client *c)
     close(s);
 }
 
+/* Gives up root for good (sandbox.h), loudly when [client] user = root keeps uid 0. */
+static int sandbox(struct client *c)
+{
+    char why[256];
+    if (sandbox_drop_privileges(c->cfg, why, sizeof(why)) != 0) {
+        log_error("Cannot drop privileges: %s", why);
+        return -1;
+    }
+    if (geteuid() == 0)
+        log_warn("[client] user = root in %s: the client keeps uid 0 while it runs, limited "
+                 "only by CAP_NET_ADMIN and its seccomp filter; if it is ever compromised, "
+                 "every file root owns is open to it. Use an unprivileged user (default "
+                 "nobody) unless you must.", c->cfg->path);
+    else
+        log_debug("Running as uid %u with CAP_NET_ADMIN only", (unsigned)geteuid());
+    return 0;
+}
+
 static int ask_running(const char *config, const char *what)
 {
     static struct client_config cfg;
@@ -176,18 +195,31 @@ static int run(struct client *c, const char *given_key)
         log_error("Failed to create TUN interface: %s", strerror(-c->tun_fd));
         return 1;
     }
+    tun_disable_ipv6(c->tun_name);      /* now: the sandbox opens no file later */
     c->control_fd = unix_listen(c->cfg->control_socket);
     if (c->control_fd < 0)
         log_warn("No control socket at %s: %s", c->cfg->control_socket,
                  strerror(-c->control_fd));
 
     c->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    pthread_t tun_thread;
-    if (c->stop_fd < 0 || pthread_create(&tun_thread, NULL, datapath_tun_thread, c) != 0) {
+    if (c->stop_fd < 0 || sem_init(&c->tun_started, 0, 0) != 0) {
         log_error("Cannot start the TUN thread: %s", strerror(errno));
         return 1;
     }
-    pthread_setname_np(tun_thread, "vpn-client-tun");
+    if (sandbox(c) != 0)
+        return 1;
+    pthread_t tun_thread;
+    if (pthread_create(&tun_thread, NULL, datapath_tun_thread, c) != 0) {
+        log_error("Cannot start the TUN thread: %s", strerror(errno));
+        return 1;
+    }
+    while (sem_wait(&c->tun_started) != 0 && errno == EINTR)
+        ;
+    int rc = sandbox_install_filter();
+    if (rc != 0) {
+        log_error("Cannot install the seccomp filter: %s", strerror(-rc));
+        return 1;
+    }
     conn_start_handshake(c);
     int status = 0;
     while (!c->stop) {
@@ -223,10 +255,11 @@ static int run(struct client *c, const char *given_key)
         conn_send_disconnect(c);
         log_info("Disconnected");
     }
-    if (c->control_fd >= 0) {
+    /* The control socket's file stays: an unprivileged user may not remove it from /run, and
+     * the filter forbids unlink. The next start replaces it; status meanwhile says that no
+     * client runs. */
+    if (c->control_fd >= 0)
         close(c->control_fd);
-        unlink(c->cfg->control_socket);
-    }
     close(c->tun_fd);   /* the device and its routes go with it */
     close(c->udp_fd);
     conn_wipe(c);
@@ -295,5 +328,6 @@ int main(int argc, char **argv)
     c.control_fd = -1;
     if (resolve(&c) != 0)
         return 1;
+    push_policy_init(&c.policy, &cfg, (const struct sockaddr *)&c.server);
     return run(&c, given_key);
 }

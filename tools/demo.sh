@@ -48,8 +48,12 @@ KEY=$(bin/vpn-keygen pubkey <conf/server.key)
 KNOWN=/var/lib/vpn-client/known_servers
 [ -f "$KNOWN" ] && sed -i "\|^172.31.0.1:51820 |{\|$KEY|!d}" "$KNOWN"
 
-say "Starting the client: vpn-client connect -c conf/client.conf --server-key $KEY"
-ip netns exec "$P-c1" bin/vpn-client connect -c conf/client.conf --server-key "$KEY" >"$WORK/client.log" 2>&1 &
+# The client refuses a configuration others may read (it holds the token): a 0600 copy, with
+# its control socket in WORK (the client, unprivileged by then, leaves the file at exit).
+install -m 0600 conf/client.conf "$WORK/client.conf"
+python3 tools/ini-set.py "$WORK/client.conf" "client.control_socket=$WORK/client.sock"
+say "Starting the client: vpn-client connect -c client.conf --server-key $KEY (a mode 0600 copy of conf/client.conf)"
+ip netns exec "$P-c1" bin/vpn-client connect -c "$WORK/client.conf" --server-key "$KEY" >"$WORK/client.log" 2>&1 &
 PIDS+=($!)
 wait_for "$WORK/client.log" "Connected!"
 cat "$WORK/client.log"

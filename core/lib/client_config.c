@@ -3,12 +3,17 @@
  * structure with sodium_memzero once the token has been handed on. */
 #include "vpn/client_config.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
 #include <sodium.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/un.h>
+#include <unistd.h>
 
 #include "vpn/log.h"
 #include "vpn/netaddr.h"
@@ -22,7 +27,10 @@ enum client_key {
     K_SERVER_PUBLIC_KEY,
     K_KNOWN_SERVERS_FILE,
     K_CONTROL_SOCKET,
+    K_USER,
     K_TUN_DEVICE,
+    K_PULL_ROUTES,
+    K_ACCEPT_ROUTES,
     K_LOG_LEVEL,
     K_LOG_FILE,
     N_CLIENT_KEYS
@@ -39,7 +47,10 @@ static const struct {
     [K_SERVER_PUBLIC_KEY] = { "client", "server_public_key", false },
     [K_KNOWN_SERVERS_FILE] = { "client", "known_servers_file", false },
     [K_CONTROL_SOCKET] = { "client", "control_socket", false },
+    [K_USER] = { "client", "user", false },
     [K_TUN_DEVICE] = { "network", "tun_device", false },
+    [K_PULL_ROUTES] = { "network", "pull_routes", false },
+    [K_ACCEPT_ROUTES] = { "network", "accept_routes", false },
     [K_LOG_LEVEL] = { "logging", "level", false },
     [K_LOG_FILE] = { "logging", "file", false },
 };
@@ -144,6 +155,29 @@ static int decode_key(const char *s, uint8_t out[KEY_LEN])
     return 0;
 }
 
+/* The account the client switches to after set-up. Looked up now, so that a typo is reported
+ * with its line before anything is set up, not after the TUN exists. */
+static int set_user(struct client_config *cfg, const char *file, int line, const char *name,
+                    struct config_error *err)
+{
+    size_t n = strlen(name);
+    bool printable = n > 0 && n < sizeof(cfg->user);
+    for (const char *p = name; printable && *p; p++)
+        printable = (unsigned char)*p > 0x20 && *p != 0x7f;
+    struct passwd *pw = printable ? getpwnam(name) : NULL;
+    if (!pw) {
+        config_errorf(err, file, line, "client", "user",
+                      line ? "expected the name of a user of this system, got \"%.64s\""
+                           : "the default user \"%.64s\" does not exist here; set user = NAME "
+                             "(or user = root to keep root)", name);
+        return -1;
+    }
+    snprintf(cfg->user, sizeof(cfg->user), "%s", name);
+    cfg->uid = pw->pw_uid;
+    cfg->gid = pw->pw_gid;
+    return 0;
+}
+
 static int resolve_path(const char *dir, const char *value, char *out, size_t len)
 {
     int n;
@@ -164,7 +198,9 @@ static int set_value(struct load_ctx *c, enum client_key k, const char *file, in
     if (*v == '\0' && k != K_LOG_FILE) {
         config_errorf(err, file, line, sec, key, k == K_SERVER_PUBLIC_KEY ?
                       "empty value; remove the line to pin the server's key on first use" :
-                      "empty value");
+                      k == K_ACCEPT_ROUTES ?
+                      "empty value; remove the line to accept any pushed route, or set "
+                      "pull_routes = false to install none" : "empty value");
         return -1;
     }
 
@@ -228,6 +264,31 @@ static int set_value(struct load_ctx *c, enum client_key k, const char *file, in
                           "socket", dst, sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
             return -1;
         }
+        return 0;
+    }
+    case K_USER:
+        return set_user(cfg, file, line, v, err);
+    case K_PULL_ROUTES:
+        if (parse_bool(v, &cfg->pull_routes) < 0) {
+            config_errorf(err, file, line, sec, key, "expected true or false, got \"%.64s\"", v);
+            return -1;
+        }
+        return 0;
+    case K_ACCEPT_ROUTES: {
+        char bad[64];
+        int count = parse_ipv4_net_list(v, cfg->accept_routes, ACCEPT_ROUTES_MAX, bad,
+                                        sizeof(bad));
+        if (count == -2) {
+            config_errorf(err, file, line, sec, key, "at most %d networks", ACCEPT_ROUTES_MAX);
+            return -1;
+        }
+        if (count < 0) {
+            config_errorf(err, file, line, sec, key,
+                          "expected a comma-separated list of networks like 192.168.100.0/24 "
+                          "(host bits zero), got \"%.64s\"", bad);
+            return -1;
+        }
+        cfg->n_accept_routes = count;
         return 0;
     }
     case K_TUN_DEVICE:
@@ -313,6 +374,56 @@ static void base_dir(const char *path, char *dir, size_t len)
         dir[0] = '\0';
 }
 
+/* client.conf holds the user's token: like ssh with a private key, refuse a file that others
+ * could read (the token leaks) or write (they choose the server, the routes, the user we run
+ * as), and a symbolic link (whoever controls the link chooses the file). O_NOFOLLOW covers
+ * the last path component only; the directories above are the administrator's. Returns the
+ * open descriptor, or -1 with *err. */
+static int open_private(const char *path, struct config_error *err)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW | O_NONBLOCK);
+    if (fd < 0) {
+        if (errno == ELOOP)
+            config_errorf(err, path, 0, NULL, NULL,
+                          "is a symbolic link; the file holds auth_token, so give the path of "
+                          "the file itself (mode 0600)");
+        else
+            config_errorf(err, path, 0, NULL, NULL, "cannot read file: %s", strerror(errno));
+        return -1;
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        config_errorf(err, path, 0, NULL, NULL, "cannot read file: %s", strerror(errno));
+        goto fail;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        config_errorf(err, path, 0, NULL, NULL, "cannot read file: not a regular file");
+        goto fail;
+    }
+    if (st.st_uid != 0 && st.st_uid != geteuid()) {
+        config_errorf(err, path, 0, NULL, NULL,
+                      "is owned by uid %u, neither root nor us (uid %u); the file holds "
+                      "auth_token: chown it, then chmod 600 %s",
+                      (unsigned)st.st_uid, (unsigned)geteuid(), path);
+        goto fail;
+    }
+    if (st.st_mode & (S_IRWXG | S_IRWXO)) {
+        config_errorf(err, path, 0, NULL, NULL,
+                      "is %s by group or others (mode %04o); the file holds auth_token: "
+                      "chmod 600 %s",
+                      st.st_mode & (S_IRGRP | S_IROTH) ? "readable" :
+                      st.st_mode & (S_IWGRP | S_IWOTH) ? "writable" : "usable",
+                      (unsigned)(st.st_mode & 07777), path);
+        goto fail;
+    }
+    /* Back to blocking reads for ini_parse_fd (a regular file never blocks anyway). */
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+    return fd;
+fail:
+    close(fd);
+    return -1;
+}
+
 int client_config_load(const char *path, struct client_config *cfg, struct config_error *err)
 {
     struct load_ctx c;
@@ -326,13 +437,21 @@ int client_config_load(const char *path, struct client_config *cfg, struct confi
              "/var/lib/vpn-client/known_servers");
     snprintf(cfg->control_socket, sizeof(cfg->control_socket), "/run/vpn-client.sock");
     snprintf(cfg->tun_device, sizeof(cfg->tun_device), "tun0");
+    cfg->pull_routes = true;
     cfg->log_level = LOG_INFO;
     if ((size_t)snprintf(cfg->path, sizeof(cfg->path), "%s", path) >= sizeof(cfg->path)) {
         config_errorf(err, path, 0, NULL, NULL, "path too long");
         return -1;
     }
 
-    if (ini_parse_file(path, on_entry, &c, err))
+    int fd = open_private(path, err);
+    if (fd < 0)
+        goto fail;
+    int rc = ini_parse_fd(fd, path, on_entry, &c, err);
+    close(fd);
+    if (rc)
+        goto fail;
+    if (!c.key_line[K_USER] && set_user(cfg, path, 0, "nobody", err) < 0)
         goto fail;
     for (int k = 0; k < N_CLIENT_KEYS; k++) {
         if (keys[k].required && !c.key_line[k]) {

@@ -177,38 +177,24 @@ int ini_parse_buffer(const char *name, const char *buf, size_t len, ini_handler 
     return rc;
 }
 
-/* Reads the whole file into a heap buffer (*len bytes). Returns 0 or -errno. */
-static int read_file(const char *path, char **out, size_t *len)
+/* Reads the whole file behind fd into a heap buffer (*len bytes); fd stays open. Returns 0
+ * or -errno. */
+static int read_fd(int fd, char **out, size_t *len)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-    if (fd < 0)
-        return -errno;
-
     struct stat st;
-    if (fstat(fd, &st) < 0) {
-        int e = errno;
-        close(fd);
-        return -e;
-    }
-    if (S_ISDIR(st.st_mode)) {
-        close(fd);
+    if (fstat(fd, &st) < 0)
+        return -errno;
+    if (S_ISDIR(st.st_mode))
         return -EISDIR;
-    }
-    if (!S_ISREG(st.st_mode)) {
-        close(fd);
+    if (!S_ISREG(st.st_mode))
         return -EINVAL;
-    }
-    if (st.st_size > INI_FILE_MAX) {
-        close(fd);
+    if (st.st_size > INI_FILE_MAX)
         return -EFBIG;
-    }
 
     size_t cap = (size_t)st.st_size + 1;
     char *buf = malloc(cap);
-    if (!buf) {
-        close(fd);
+    if (!buf)
         return -ENOMEM;
-    }
     size_t have = 0;
     for (;;) {
         ssize_t r = read(fd, buf + have, cap - have);
@@ -218,7 +204,6 @@ static int read_file(const char *path, char **out, size_t *len)
             int e = errno;
             sodium_memzero(buf, cap);
             free(buf);
-            close(fd);
             return -e;
         }
         if (r == 0)
@@ -228,28 +213,39 @@ static int read_file(const char *path, char **out, size_t *len)
             /* The file grew after fstat; refuse rather than chase it. */
             sodium_memzero(buf, cap);
             free(buf);
-            close(fd);
             return -EFBIG;
         }
     }
-    close(fd);
     *out = buf;
     *len = have;
     return 0;
 }
 
-int ini_parse_file(const char *path, ini_handler handler, void *ctx, struct config_error *err)
+int ini_parse_fd(int fd, const char *name, ini_handler handler, void *ctx,
+                 struct config_error *err)
 {
     char *buf = NULL;
     size_t len = 0;
-    int e = read_file(path, &buf, &len);
+    int e = read_fd(fd, &buf, &len);
     if (e < 0) {
         const char *why = e == -EINVAL ? "not a regular file" : strerror(-e);
-        config_errorf(err, path, 0, NULL, NULL, "cannot read file: %s", why);
+        config_errorf(err, name, 0, NULL, NULL, "cannot read file: %s", why);
         return -1;
     }
-    int rc = ini_parse_buffer(path, buf, len, handler, ctx, err);
+    int rc = ini_parse_buffer(name, buf, len, handler, ctx, err);
     sodium_memzero(buf, len);
     free(buf);
+    return rc;
+}
+
+int ini_parse_file(const char *path, ini_handler handler, void *ctx, struct config_error *err)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0) {
+        config_errorf(err, path, 0, NULL, NULL, "cannot read file: %s", strerror(errno));
+        return -1;
+    }
+    int rc = ini_parse_fd(fd, path, handler, ctx, err);
+    close(fd);
     return rc;
 }

@@ -52,10 +52,45 @@ int parse_ipv4_net(const char *s, struct ipv4_net *out)
     return 0;
 }
 
+int parse_ipv4_net_list(const char *s, struct ipv4_net *out, int max, char *bad, size_t bad_len)
+{
+    char buf[1024];
+    int n = 0;
+
+    if (snprintf(buf, sizeof(buf), "%s", s) >= (int)sizeof(buf)) {
+        snprintf(bad, bad_len, "%.32s...", s);
+        return -1;
+    }
+    for (char *item = buf, *next; item; item = next) {
+        next = strchr(item, ',');
+        if (next)
+            *next++ = '\0';
+        while (*item == ' ' || *item == '\t')
+            item++;
+        size_t len = strlen(item);
+        while (len > 0 && (item[len - 1] == ' ' || item[len - 1] == '\t'))
+            item[--len] = '\0';
+        struct ipv4_net net;
+        if (parse_ipv4_net(item, &net) < 0) {
+            snprintf(bad, bad_len, "%s", item);
+            return -1;
+        }
+        if (n == max)
+            return -2;
+        out[n++] = net;
+    }
+    return n;
+}
+
 bool ipv4_net_contains(const struct ipv4_net *net, uint32_t addr)
 {
     uint32_t mask = ipv4_mask(net->prefix);
     return (addr & mask) == (net->addr & mask);
+}
+
+bool ipv4_net_within(const struct ipv4_net *inner, const struct ipv4_net *outer)
+{
+    return inner->prefix >= outer->prefix && ipv4_net_contains(outer, inner->addr);
 }
 
 char *format_ipv4(uint32_t addr, char *buf)

@@ -64,7 +64,7 @@ static void set_sin(struct sockaddr *sa, uint32_t addr)
 /* The tunnel carries IPv4 only: without IPv6 on the device the kernel sends no router
  * solicitations or MLD reports into it (they would only be dropped). Best effort: a kernel
  * without IPv6 has no such file. */
-static void disable_ipv6(const char *name)
+void tun_disable_ipv6(const char *name)
 {
     char path[96];
     snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/disable_ipv6", name);
@@ -78,7 +78,7 @@ static void disable_ipv6(const char *name)
 int tun_configure(const char *name, uint32_t addr, uint8_t prefix, uint16_t mtu,
                   const char **step)
 {
-    disable_ipv6(name);
+    tun_disable_ipv6(name);
     int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     if (s < 0) {
         *step = "socket";

@@ -6,9 +6,14 @@
 #include <net/if.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "vpn/ini.h"
 #include "vpn/limits.h"
+#include "vpn/netaddr.h"
+
+/* Networks in [network] accept_routes: as many as a server may push. */
+enum { ACCEPT_ROUTES_MAX = MAX_ROUTES };
 
 struct client_config {
     char path[PATH_MAX];
@@ -21,14 +26,23 @@ struct client_config {
     uint8_t server_public_key[KEY_LEN]; /* base64, optional: pinned on first use when absent */
     char known_servers_file[PATH_MAX];  /* default /var/lib/vpn-client/known_servers */
     char control_socket[PATH_MAX];  /* default /run/vpn-client.sock (status/disconnect) */
+    char user[64];                  /* default "nobody": who the client runs as after set-up */
+    uid_t uid;                      /* user, looked up when the file is loaded */
+    gid_t gid;
     /* [network] */
     char tun_device[IFNAMSIZ];      /* default "tun0" */
+    bool pull_routes;               /* default true: install the routes the server pushes */
+    struct ipv4_net accept_routes[ACCEPT_ROUTES_MAX];  /* if any: pushed routes must lie */
+    int n_accept_routes;                               /* inside one of these */
     /* [logging] */
     int log_level;
     char log_file[PATH_MAX];
 };
 
-/* Defaults, then the file. Returns 0 or -1 with *err naming file, line and key. */
+/* Defaults, then the file. The file holds the token, so it is refused unless it is a regular
+ * file (not a symbolic link: opened with O_NOFOLLOW), owned by root or the effective uid, and
+ * neither readable nor writable by group or others. Returns 0 or -1 with *err naming file,
+ * line and key (line 0 for the file as a whole). */
 int client_config_load(const char *path, struct client_config *cfg, struct config_error *err)
     __attribute__((warn_unused_result));
 

@@ -24,6 +24,11 @@ typedef int (*ini_handler)(void *ctx, const char *file, int line, const char *se
 int ini_parse_file(const char *path, ini_handler handler, void *ctx, struct config_error *err)
     __attribute__((warn_unused_result));
 
+/* Same, from a descriptor the caller opened (and checked: fstat it, open it O_NOFOLLOW) and
+ * still owns; name is used in messages. */
+int ini_parse_fd(int fd, const char *name, ini_handler handler, void *ctx,
+                 struct config_error *err) __attribute__((warn_unused_result));
+
 /* Same, from a buffer of len bytes; name is used in messages. */
 int ini_parse_buffer(const char *name, const char *buf, size_t len, ini_handler handler,
                      void *ctx, struct config_error *err) __attribute__((warn_unused_result));

@@ -6,6 +6,7 @@
 
 #include <netinet/in.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct ipv4_net {
@@ -35,8 +36,18 @@ char *format_endpoint(const struct sockaddr_in6 *sa, char *buf, unsigned len);
 
 bool endpoint_equal(const struct sockaddr_in6 *a, const struct sockaddr_in6 *b);
 
+/* Comma-separated "a.b.c.d/p" networks (each as parse_ipv4_net takes it; blanks around an
+ * item are ignored) into out[0..max). Returns how many (at least one); -1 when an item is
+ * malformed or empty, with that item copied into bad (bad_len bytes) for the message; -2 when
+ * there are more than max. */
+int parse_ipv4_net_list(const char *s, struct ipv4_net *out, int max, char *bad, size_t bad_len)
+    __attribute__((warn_unused_result));
+
 /* true when addr (host order) lies inside net. */
 bool ipv4_net_contains(const struct ipv4_net *net, uint32_t addr);
+
+/* true when every address of inner lies inside outer (inner is outer or a subnet of it). */
+bool ipv4_net_within(const struct ipv4_net *inner, const struct ipv4_net *outer);
 
 /* true when s can name a network interface: 1..IFNAMSIZ-1 bytes of [A-Za-z0-9_.-], and not
  * "." or ".." (the kernel's dev_valid_name, narrowed to characters safe to pass to ip(8)). */

@@ -14,6 +14,11 @@
  * Returns the fd, or -errno. */
 int tun_open(char *name, bool want_offload, bool *offload);
 
+/* Switches IPv6 off on the device (the tunnel carries IPv4: no router solicitations or MLD
+ * reports into it). Best effort: writes /proc/sys/net/ipv6/conf/NAME/disable_ipv6, which a
+ * kernel without IPv6 lacks. tun_configure does it too. */
+void tun_disable_ipv6(const char *name);
+
 /* Sets IPv4 address/prefix and MTU on the device and brings it up. Returns 0 or -errno;
  * *step names what failed ("address", "netmask", "mtu", "up"). */
 int tun_configure(const char *name, uint32_t addr, uint8_t prefix, uint16_t mtu,

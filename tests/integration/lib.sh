@@ -68,9 +68,10 @@ make_server_conf() {
         "logging.file=$WORK/server-daemon.log" "$@"
 }
 
-# make_client_conf NAME USER TOKEN
+# make_client_conf NAME USER TOKEN: mode 0600, as vpn-client requires of a file with a token.
 make_client_conf() {
     local name=$1 user=$2 token=$3
+    install -m 600 /dev/null "$WORK/$name.conf"
     cat >"$WORK/$name.conf" <<EOF2
 [client]
 server_ip = 172.31.0.1

@@ -40,6 +40,7 @@ check "changed server key: exit 1 (got $rc)" test $rc -eq 1
 check "changed server key: refused loudly" grep -q "HAS CHANGED" "$WORK/changed.log"
 
 # Bad configuration of the client: exit 2 with file and line.
+install -m 600 /dev/null "$WORK/bad.conf"
 printf '[client]\nserver_ip = 172.31.0.1\nusername = alice\nauth_token = xyz\n' >"$WORK/bad.conf"
 "$BIN/vpn-client" connect -c "$WORK/bad.conf" >"$WORK/bad.log" 2>&1
 rc=$?

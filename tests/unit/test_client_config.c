@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "testutil.h"
@@ -38,11 +39,13 @@ static const char *in_dir(const char *name)
     return p;
 }
 
+/* Writes client.conf with mode 0600, as the file holding a token must have. */
 static const char *put(const char *text)
 {
     const char *p = in_dir("client.conf");
     FILE *f = fopen(p, "w");
     cr_assert(f, "%s: %s", p, strerror(errno));
+    cr_assert_eq(fchmod(fileno(f), 0600), 0);
     fputs(text, f);
     fclose(f);
     return p;
@@ -111,6 +114,10 @@ Test(client_config, brief_example_with_a_real_token)
     cr_expect_str_eq(cfg.tun_device, "tun0");
     cr_expect_eq(cfg.log_level, LOG_INFO);
     cr_expect_str_eq(cfg.log_file, "");
+    cr_expect(cfg.pull_routes, "pushed routes are installed by default");
+    cr_expect_eq(cfg.n_accept_routes, 0, "no allowlist by default");
+    cr_expect_str_eq(cfg.user, "nobody");
+    cr_expect_eq(cfg.uid, 65534);
 }
 
 Test(client_config, every_key_given)
@@ -135,8 +142,11 @@ Test(client_config, every_key_given)
              "server_public_key = %s\n"
              "known_servers_file = state/known\n"
              "control_socket = /run/user/1000/vpn.sock\n"
+             "user = root\n"
              "[network]\n"
              "tun_device = vpn1\n"
+             "pull_routes = no\n"
+             "accept_routes = 192.168.100.0/24 ,10.0.0.0/8,\t172.16.5.128/25\n"
              "[logging]\n"
              "level = ERROR\n"
              "file = client.log\n", upper, b64);
@@ -152,7 +162,15 @@ Test(client_config, every_key_given)
     cr_expect(memcmp(cfg.server_public_key, key, 32) == 0);
     cr_expect_str_eq(cfg.known_servers_file, in_dir("state/known"));
     cr_expect_str_eq(cfg.control_socket, "/run/user/1000/vpn.sock");
+    cr_expect_str_eq(cfg.user, "root");
+    cr_expect_eq(cfg.uid, 0);
+    cr_expect_eq(cfg.gid, 0);
     cr_expect_str_eq(cfg.tun_device, "vpn1");
+    cr_expect(!cfg.pull_routes);
+    cr_assert_eq(cfg.n_accept_routes, 3);
+    cr_expect(cfg.accept_routes[0].addr == 0xc0a86400 && cfg.accept_routes[0].prefix == 24);
+    cr_expect(cfg.accept_routes[1].addr == 0x0a000000 && cfg.accept_routes[1].prefix == 8);
+    cr_expect(cfg.accept_routes[2].addr == 0xac100580 && cfg.accept_routes[2].prefix == 25);
     cr_expect_eq(cfg.log_level, LOG_ERROR);
     cr_expect_str_eq(cfg.log_file, in_dir("client.log"));
 }
@@ -254,6 +272,32 @@ static const struct {
     { GOOD "[network]\ntun_device = tun0:1\n", 6, "[network] tun_device", "interface name" },
     { GOOD "[network]\ntun_device =\n", 6, "[network] tun_device", "empty value" },
     { GOOD "[logging]\nlevel = verbose\n", 6, "[logging] level", "expected DEBUG, INFO" },
+    /* what the client accepts of the server's pushed configuration */
+    { GOOD "[network]\npull_routes = maybe\n", 6, "[network] pull_routes",
+      "expected true or false, got \"maybe\"" },
+    { GOOD "[network]\npull_routes =\n", 6, "[network] pull_routes", "empty value" },
+    { GOOD "[network]\naccept_routes =\n", 6, "[network] accept_routes",
+      "remove the line to accept any pushed route" },
+    { GOOD "[network]\naccept_routes = 10.0.0.1/8\n", 6, "[network] accept_routes",
+      "got \"10.0.0.1/8\"" },                                      /* host bits set */
+    { GOOD "[network]\naccept_routes = 10.0.0.0/33\n", 6, "[network] accept_routes",
+      "networks like 192.168.100.0/24" },
+    { GOOD "[network]\naccept_routes = 10.0.0.0\n", 6, "[network] accept_routes",
+      "got \"10.0.0.0\"" },                                        /* no prefix */
+    { GOOD "[network]\naccept_routes = 10.0.0.0/8, vpn.example.org/24\n", 6,
+      "[network] accept_routes", "got \"vpn.example.org/24\"" },
+    { GOOD "[network]\naccept_routes = 10.0.0.0/8,,10.1.0.0/16\n", 6,
+      "[network] accept_routes", "got \"\"" },                     /* empty item */
+    { GOOD "[network]\naccept_routes = 10.0.0.0/8,\n", 6, "[network] accept_routes",
+      "got \"\"" },                                                /* trailing comma */
+    { GOOD "[network]\naccept_routes = 10.1.0.0/16, 10.2.0.0/16, 10.3.0.0/16, 10.4.0.0/16, "
+      "10.5.0.0/16, 10.6.0.0/16, 10.7.0.0/16, 10.8.0.0/16, 10.9.0.0/16, 10.10.0.0/16, "
+      "10.11.0.0/16, 10.12.0.0/16, 10.13.0.0/16, 10.14.0.0/16, 10.15.0.0/16, 10.16.0.0/16, "
+      "10.17.0.0/16\n", 6, "[network] accept_routes", "at most 16 networks" },
+    { GOOD "user = no-such-user-here\n", 5, "[client] user",
+      "expected the name of a user of this system, got \"no-such-user-here\"" },
+    { GOOD "user = root admin\n", 5, "[client] user", "a user of this system" },
+    { GOOD "user =\n", 5, "[client] user", "empty value" },
 };
 
 Test(client_config, every_refusal_names_file_line_and_key)
@@ -290,4 +334,100 @@ Test(client_config, missing_file)
     cr_assert_eq(client_config_load(in_dir("nope.conf"), &cfg, &err), -1);
     cr_expect(strstr(err.msg, in_dir("nope.conf")) && strstr(err.msg, ":0: ") &&
               strstr(err.msg, "No such file or directory"), "%s", err.msg);
+}
+
+/* The file holds the token: refused, with a chmod 600 hint, unless only its owner (root or
+ * us) can read and write it; never through a symbolic link. */
+static void expect_refused(const char *path, const char *what)
+{
+    struct config_error err;
+    char where[PATH_MAX + 32];
+
+    memset(&err, 0, sizeof(err));
+    cr_expect_eq(client_config_load(path, &cfg, &err), -1, "%s: accepted", what);
+    snprintf(where, sizeof(where), "%s:0: ", path);
+    cr_expect(strncmp(err.msg, where, strlen(where)) == 0, "%s: want \"%s\" in: %s", what, where,
+              err.msg);
+    cr_expect(strstr(err.msg, "auth_token"), "%s: should say why: %s", what, err.msg);
+    cr_expect(!strstr(err.msg, "95084e63"), "%s: quoted the token: %s", what, err.msg);
+    static const uint8_t zero[TOKEN_LEN];
+    cr_expect(memcmp(cfg.auth_token, zero, TOKEN_LEN) == 0, "%s: token left in memory", what);
+}
+
+Test(client_config, file_readable_or_writable_by_others_is_refused)
+{
+    static const struct {
+        mode_t mode;
+        const char *says;
+    } modes[] = {
+        { 0644, "readable by group or others (mode 0644)" },
+        { 0640, "readable by group or others (mode 0640)" },
+        { 0604, "readable by group or others (mode 0604)" },
+        { 0660, "readable by group or others (mode 0660)" },
+        { 0620, "writable by group or others (mode 0620)" },
+        { 0602, "writable by group or others (mode 0602)" },
+        { 0610, "by group or others (mode 0610)" },
+        { 0666, "readable by group or others (mode 0666)" },
+    };
+    const char *p = put(GOOD);
+    for (unsigned i = 0; i < N(modes); i++) {
+        struct config_error err;
+        char what[32];
+        cr_assert_eq(chmod(p, modes[i].mode), 0);
+        snprintf(what, sizeof(what), "mode %04o", (unsigned)modes[i].mode);
+        expect_refused(p, what);
+        memset(&err, 0, sizeof(err));
+        cr_expect_eq(client_config_load(p, &cfg, &err), -1);
+        cr_expect(strstr(err.msg, modes[i].says), "%s: want \"%s\" in: %s", what, modes[i].says,
+                  err.msg);
+        cr_expect(strstr(err.msg, "chmod 600 ") && strstr(err.msg, p), "%s: no hint: %s", what,
+                  err.msg);
+    }
+    static const mode_t fine[] = { 0600, 0400, 0200 };
+    for (unsigned i = 0; i < N(fine); i++) {
+        struct config_error err;
+        cr_assert_eq(chmod(p, fine[i]), 0);
+        cr_expect_eq(client_config_load(p, &cfg, &err), 0, "mode %04o: %s", (unsigned)fine[i],
+                     err.msg);
+    }
+}
+
+Test(client_config, symbolic_link_is_refused)
+{
+    char real[PATH_MAX], link[PATH_MAX];
+    struct config_error err;
+
+    snprintf(real, sizeof(real), "%s", put(GOOD));
+    snprintf(link, sizeof(link), "%s", in_dir("link.conf"));
+    cr_assert_eq(symlink(real, link), 0, "%s", strerror(errno));
+    expect_refused(link, "symlink");
+    memset(&err, 0, sizeof(err));
+    cr_expect_eq(client_config_load(link, &cfg, &err), -1);
+    cr_expect(strstr(err.msg, "symbolic link"), "%s", err.msg);
+    cr_expect_eq(client_config_load(real, &cfg, &err), 0, "the file itself is fine: %s", err.msg);
+}
+
+Test(client_config, file_owned_by_someone_else_is_refused)
+{
+    struct config_error err;
+    const char *p = put(GOOD);
+
+    if (geteuid() != 0)
+        cr_skip_test("needs root to give the file away");
+    cr_assert_eq(chown(p, 65534, 65534), 0, "%s", strerror(errno));
+    expect_refused(p, "owned by 65534");
+    memset(&err, 0, sizeof(err));
+    cr_expect_eq(client_config_load(p, &cfg, &err), -1);
+    cr_expect(strstr(err.msg, "owned by uid 65534"), "%s", err.msg);
+    cr_expect(strstr(err.msg, "chmod 600"), "%s", err.msg);
+    cr_assert_eq(chown(p, 0, 0), 0);
+    cr_expect_eq(client_config_load(p, &cfg, &err), 0, "owned by root: %s", err.msg);
+}
+
+Test(client_config, not_a_regular_file)
+{
+    struct config_error err;
+
+    cr_expect_eq(client_config_load(dir, &cfg, &err), -1);
+    cr_expect(strstr(err.msg, "not a regular file"), "%s", err.msg);
 }

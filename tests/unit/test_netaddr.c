@@ -115,3 +115,55 @@ Test(netaddr, interface_names)
     for (unsigned i = 0; i < N(bad); i++)
         cr_expect(!ifname_valid(bad[i]), "accepted \"%s\"", bad[i]);
 }
+
+Test(netaddr, network_lists)
+{
+    struct ipv4_net n[4];
+    char bad[32] = "";
+
+    cr_assert_eq(parse_ipv4_net_list("10.0.0.0/8", n, 4, bad, sizeof(bad)), 1);
+    cr_expect(n[0].addr == 0x0a000000 && n[0].prefix == 8);
+    cr_assert_eq(parse_ipv4_net_list(" 10.0.0.0/8 ,\t192.168.1.0/24,0.0.0.0/0 ", n, 4, bad,
+                                     sizeof(bad)), 3);
+    cr_expect(n[1].addr == 0xc0a80100 && n[1].prefix == 24);
+    cr_expect(n[2].addr == 0 && n[2].prefix == 0);
+    cr_expect_eq(parse_ipv4_net_list("1.0.0.0/8,2.0.0.0/8,3.0.0.0/8,4.0.0.0/8,5.0.0.0/8", n, 4,
+                                     bad, sizeof(bad)), -2);
+
+    static const struct {
+        const char *list, *bad_item;
+    } cases[] = {
+        { "", "" },
+        { "10.0.0.0/8,", "" },
+        { ",10.0.0.0/8", "" },
+        { "10.0.0.0/8,,10.1.0.0/16", "" },
+        { "10.0.0.1/8", "10.0.0.1/8" },
+        { "10.0.0.0/8, 10.0.0.0", "10.0.0.0" },
+        { "10.0.0.0/8 10.1.0.0/16", "10.0.0.0/8 10.1.0.0/16" },
+    };
+    for (unsigned i = 0; i < N(cases); i++) {
+        strcpy(bad, "unchanged");
+        cr_expect_eq(parse_ipv4_net_list(cases[i].list, n, 4, bad, sizeof(bad)), -1,
+                     "accepted \"%s\"", cases[i].list);
+        cr_expect_str_eq(bad, cases[i].bad_item, "\"%s\"", cases[i].list);
+    }
+}
+
+Test(netaddr, subnets)
+{
+    static const struct {
+        struct ipv4_net inner, outer;
+        bool within;
+    } cases[] = {
+        { { 0xc0a86400, 24 }, { 0xc0a80000, 16 }, true },
+        { { 0xc0a86400, 24 }, { 0xc0a86400, 24 }, true },     /* the same network */
+        { { 0xc0a86400, 24 }, { 0, 0 }, true },               /* everything is in 0/0 */
+        { { 0xc0a80000, 16 }, { 0xc0a86400, 24 }, false },    /* larger than the outer one */
+        { { 0xc0a96400, 24 }, { 0xc0a80000, 16 }, false },    /* elsewhere */
+        { { 0, 1 }, { 0x0a000000, 8 }, false },
+        { { 0x0a000001, 32 }, { 0x0a000000, 8 }, true },
+    };
+    for (unsigned i = 0; i < N(cases); i++)
+        cr_expect_eq(ipv4_net_within(&cases[i].inner, &cases[i].outer), cases[i].within,
+                     "case %u", i);
+}

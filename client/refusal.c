@@ -1,0 +1,16 @@
+/* The client's answer to a refused handshake (see refusal.h). */
+#include "refusal.h"
+
+#include "vpn/limits.h"
+
+enum refusal_action refusal_decide(uint8_t status, bool ever_connected, unsigned *in_a_row)
+{
+    bool of_the_user = status == STATUS_AUTH_FAILED || status == STATUS_RATE_LIMITED;
+    if (of_the_user && *in_a_row < REFUSALS_IN_A_ROW_MAX)
+        (*in_a_row)++;
+    if (!ever_connected)
+        return REFUSAL_EXIT;
+    if (!of_the_user)
+        return REFUSAL_RETRY;
+    return *in_a_row >= REFUSALS_IN_A_ROW_MAX ? REFUSAL_EXIT : REFUSAL_RETRY_WARN;
+}

@@ -1,0 +1,101 @@
+#!/bin/bash
+# What the client accepts of the session configuration a server pushes (client/push_policy.c):
+# pushed routes that cover the server's own address are refused with one WARN each,
+# [network] accept_routes and pull_routes filter the others; a configuration with an unusable
+# tunnel prefix or client address is refused whole (nothing configured, retried later); an
+# MTU out of range is clamped with a WARN.
+#
+#   c1 (vpn-client) ==UDP 51820==> srv (vpn-server, pushes a full tunnel and a host route to
+#                                       itself besides the LAN) --> lan 192.168.100.10
+#   c1 (vpn-client) ==UDP 51821==> srv (vpn-fake-server: answers with the test's configuration)
+source "$(dirname "$0")/lib.sh"
+FAKE=$ROOT/build/tests/tools/vpn-fake-server
+
+lab_up 1
+make_server_conf "network.push_routes=192.168.100.0/24, 10.77.0.0/16, 128.0.0.0/1, 172.31.0.1/32"
+start_server -t 1 || { fail "server starts"; finish; }
+make_client_conf alice alice "$ALICE_TOKEN"
+routes() { ip netns exec "$PREFIX-c1" ip -4 route show dev tun0 2>/dev/null | grep -v 'proto kernel'; }
+has_route() { routes | grep -q "^$1 "; }
+lacks_route() { ! has_route "$1"; }
+
+# 1. Default policy: everything pushed except what would capture the tunnel's own UDP.
+start_client 1 alice || fail "client connects"
+check "pushed 192.168.100.0/24 is installed" has_route 192.168.100.0/24
+check "pushed 10.77.0.0/16 is installed" has_route 10.77.0.0/16
+check "pushed 128.0.0.0/1 (covers the server 172.31.0.1) is not installed" lacks_route 128.0.0.0/1
+check "pushed 172.31.0.1/32 (the server itself) is not installed" lacks_route 172.31.0.1
+check "one WARN names 128.0.0.0/1" test "$(grep -c "\[WARN\] Not installing pushed route 128.0.0.0/1: it covers the server's address 172.31.0.1" "$WORK/alice.log")" = 1
+check "one WARN names 172.31.0.1/32" test "$(grep -c "\[WARN\] Not installing pushed route 172.31.0.1/32: it covers" "$WORK/alice.log")" = 1
+check "the tunnel works" cli 1 ping -c 2 -i 0.2 -W 2 -q 192.168.100.10
+stop_pid "$CLIENT_PID_alice"
+
+# 2. accept_routes: only what lies inside the listed networks.
+: >"$WORK/alice.log"
+python3 "$ROOT/tools/ini-set.py" "$WORK/alice.conf" "network.accept_routes=192.168.0.0/16, 128.0.0.0/1"
+start_client 1 alice || fail "client connects with accept_routes"
+check "accept_routes: 192.168.100.0/24 (inside 192.168.0.0/16) is installed" has_route 192.168.100.0/24
+check "accept_routes: 10.77.0.0/16 is not" lacks_route 10.77.0.0/16
+check "accept_routes: a WARN names it" grep -q "\[WARN\] Not installing pushed route 10.77.0.0/16: outside \[network\] accept_routes" "$WORK/alice.log"
+check "accept_routes: 128.0.0.0/1 stays refused though listed" lacks_route 128.0.0.0/1
+stop_pid "$CLIENT_PID_alice"
+
+# 3. pull_routes = false: no pushed route at all.
+: >"$WORK/alice.log"
+python3 "$ROOT/tools/ini-set.py" "$WORK/alice.conf" network.pull_routes=false
+start_client 1 alice || fail "client connects with pull_routes = false"
+check "pull_routes = false: no route through tun0 but the tunnel network" test -z "$(routes)"
+check "pull_routes = false: one line says so" grep -q "Ignoring 4 pushed route(s): \[network\] pull_routes = false" "$WORK/alice.log"
+check "pull_routes = false: the LAN is not routed into the tunnel" bash -c "! ip netns exec $PREFIX-c1 ping -c 1 -W 1 -q 192.168.100.10 >/dev/null 2>&1"
+stop_pid "$CLIENT_PID_alice"
+
+# 4. A server answering with configurations vpn-server would never send.
+make_client_conf fake alice "$ALICE_TOKEN"
+python3 "$ROOT/tools/ini-set.py" "$WORK/fake.conf" client.server_port=51821
+fake_pid=
+start_fake() {   # start_fake FIELD=VALUE...: the fake server; its key goes into fake.conf
+    : >"$WORK/fake.out"
+    ip netns exec "$PREFIX-srv" "$FAKE" 172.31.0.1 51821 alice "$ALICE_TOKEN" "$@" >"$WORK/fake.out" 2>&1 &
+    fake_pid=$!
+    PIDS+=("$fake_pid")
+    wait_for "$WORK/fake.out" "^pubkey " 5 || return 1
+    python3 "$ROOT/tools/ini-set.py" "$WORK/fake.conf" "client.server_public_key=$(sed -n 's/^pubkey //p' "$WORK/fake.out")"
+}
+run_fake_client() {
+    : >"$WORK/fake.log"
+    ip netns exec "$PREFIX-c1" "$BIN/vpn-client" connect -c "$WORK/fake.conf" >>"$WORK/fake.log" 2>&1 &
+    fake_client=$!
+    PIDS+=("$fake_client")
+}
+no_tun_address() { ! ip netns exec "$PREFIX-c1" ip -4 addr show tun0 2>/dev/null | grep -q inet; }
+refused_case() {   # refused_case "what" "reason in the log" FIELD=VALUE...
+    local what=$1 why=$2; shift 2
+    start_fake "$@" || { fail "$what: fake server starts"; return; }
+    run_fake_client
+    if wait_for "$WORK/fake.log" "\[ERROR\] Refused the server's session configuration: $why" 5 &&
+       wait_for "$WORK/fake.out" "answered 1" 1 && no_tun_address && ! grep -q "Connected!" "$WORK/fake.log" &&
+       kill -0 "$fake_client" 2>/dev/null; then
+        pass "$what: refused, nothing configured, still retrying"
+    else
+        fail "$what"; cat "$WORK/fake.log"; ip netns exec "$PREFIX-c1" ip -4 addr show tun0
+    fi
+    stop_pid "$fake_client"
+    stop_pid "$fake_pid"
+}
+refused_case "tunnel prefix /0" "tunnel prefix length outside /8../30" prefix=0
+refused_case "tunnel prefix /31" "tunnel prefix length outside /8../30" prefix=31 client=10.8.0.1 server=10.8.0.0
+refused_case "loopback client address" "client address in loopback" prefix=8 client=127.0.0.10 server=127.0.0.1
+refused_case "multicast client address" "client address in multicast" client=224.0.0.10 server=224.0.0.1
+refused_case "client address outside the tunnel" "client address outside the tunnel network" client=10.9.0.10
+refused_case "client address = the network's broadcast" "client address is the tunnel network's broadcast address" client=10.8.0.255
+refused_case "client address = the network address" "client address is the tunnel network's network address" client=10.8.0.0
+refused_case "client address = the server's" "client address is the server's tunnel address" client=10.8.0.1
+
+start_fake mtu=65535 || fail "fake server starts"
+run_fake_client
+check "MTU 65535: connects" wait_for "$WORK/fake.log" "Connected!" 5
+check "MTU 65535: clamped with a WARN" grep -q "\[WARN\] The server pushed MTU 65535, outside 576..1500: using 1500" "$WORK/fake.log"
+check "MTU 65535: tun0 has MTU 1500" bash -c "ip netns exec $PREFIX-c1 ip link show tun0 | grep -q 'mtu 1500 '"
+stop_pid "$fake_client"
+stop_pid "$fake_pid"
+finish
