@@ -73,6 +73,8 @@ struct client {
     int64_t clock_offset;           /* server time - local time, ms */
     uint64_t last_tx_mono, last_rx_mono;
     uint64_t last_hint_mono;        /* last handshake a SESSION_UNKNOWN hint started */
+    uint8_t cookie[COOKIE_LEN];     /* the server's cookie for us (extension 3) */
+    uint64_t cookie_at_mono;        /* when it came; 0: none */
 
     uint64_t rx_bytes, rx_packets, drops;   /* main thread */
     uint64_t tx_bytes, tx_packets, tx_drops;/* TUN thread */
@@ -89,6 +91,8 @@ uint64_t conn_server_time(const struct client *c);
 void conn_send_disconnect(struct client *c);
 /* A SESSION_UNKNOWN hint for session sid, refused message counter (extension 2). */
 void conn_on_session_unknown(struct client *c, uint32_t sid, uint64_t counter);
+/* A COOKIE_REPLY arrived (extension 3). */
+void conn_on_cookie(struct client *c, const uint8_t *buf, size_t len);
 /* Forgets the sessions (server said DISCONNECT, or the peer is dead); the TUN thread stops
  * sending. */
 void conn_drop_sessions(struct client *c);

@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 
 #include "client.h"
+#include "vpn/cookie.h"
 #include "refusal.h"
 #include "vpn/log.h"
 #include "vpn/netaddr.h"
@@ -51,6 +52,9 @@ static void send_request(struct client *c, uint64_t ts)
     c->last_request_ts = ts;
     c->request_sent_ms = clock_realtime_ms();
     c->request_sent_mono = clock_monotonic_ms();
+    /* A server under load asked for proof that we receive at our address (extension 3). */
+    if (c->cookie_at_mono && c->request_sent_mono - c->cookie_at_mono < COOKIE_USE_MS)
+        cookie_mac2(c->request + HDR_LEN + REQ_MAC2_OFF, c->cookie, c->request);
     if (send(c->udp_fd, c->request, CONNECT_REQ_LEN, 0) < 0) {
         static struct log_limit lim;
         log_limited(&lim, LOG_WARN, "Cannot reach %s: %s", c->server_text, strerror(errno));
@@ -372,4 +376,32 @@ void conn_on_session_unknown(struct client *c, uint32_t sid, uint64_t counter)
     log_warn("The server no longer knows our session (it or its enclave restarted): "
              "handshaking again");
     conn_start_handshake(c);
+}
+
+/* A COOKIE_REPLY (docs/PROTOCOL.md, extension 3): the server is under load. It is believed
+ * only when it opens with the key from the server's public key and our pending request's
+ * mac1; then the request goes again at once, with mac2 (a new request: new timestamp and
+ * ephemeral key), at most once per COOKIE_RESEND_MIN_MS. */
+enum { COOKIE_RESEND_MIN_MS = 200, COOKIE_RETRY_MS = 300 };
+
+void conn_on_cookie(struct client *c, const uint8_t *buf, size_t len)
+{
+    uint8_t key[32], cookie[COOKIE_LEN];
+    if (!c->hs.request_ts)
+        return;
+    cookie_key(key, c->s_pub);
+    if (!cookie_reply_open(buf, len, key, c->request + HDR_LEN + REQ_MAC1_OFF, cookie))
+        return;
+    uint64_t now = clock_monotonic_ms();
+    memcpy(c->cookie, cookie, sizeof(c->cookie));
+    bool resend = !c->cookie_at_mono || now - c->cookie_at_mono >= COOKIE_RESEND_MIN_MS;
+    c->cookie_at_mono = now;
+    if (!resend)
+        return;
+    log_debug("The server is under load: handshaking again with its cookie");
+    uint64_t ts = (uint64_t)((int64_t)clock_realtime_ms() + c->request_ts_shift);
+    send_request(c, ts > c->last_request_ts ? ts : c->last_request_ts + 1);
+    /* The server is there and answers, but a loaded path may lose a datagram: try again soon
+     * rather than after the usual backoff. */
+    c->next_attempt_mono = now + COOKIE_RETRY_MS;
 }

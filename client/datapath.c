@@ -161,6 +161,10 @@ static int handle(struct client *c, uint8_t *pkt, size_t len)
     }
     if (h.type == MSG_CONNECT_RESP)
         return conn_on_response(c, pkt, len);
+    if (h.type == MSG_COOKIE_REPLY) {
+        conn_on_cookie(c, pkt, len);
+        return 0;
+    }
     if (h.type == MSG_SESSION_UNKNOWN) {
         conn_on_session_unknown(c, get_be32(pkt + HDR_LEN), get_be64(pkt + HDR_LEN + 4));
         return 0;

@@ -8,7 +8,10 @@ enum refusal_action refusal_decide(uint8_t status, bool ever_connected, unsigned
     bool of_the_user = status == STATUS_AUTH_FAILED || status == STATUS_RATE_LIMITED;
     if (of_the_user && *in_a_row < REFUSALS_IN_A_ROW_MAX)
         (*in_a_row)++;
-    if (!ever_connected)
+    /* RATE_LIMITED says the user's failure budget is spent, most likely by someone else
+     * guessing (docs/PROTOCOL.md section 9): the right token gets through once it refills,
+     * so it is retried even before the first connection. */
+    if (!ever_connected && status != STATUS_RATE_LIMITED)
         return REFUSAL_EXIT;
     if (!of_the_user)
         return REFUSAL_RETRY;

@@ -3,7 +3,10 @@
  * (tests/unit/test_refusal.c).
  *
  * Before the first connection a refusal ends the client at once with its reason and exit
- * status 1: a wrong token or a full server must be reported, not retried in silence. Once the
+ * status 1: a wrong token or a full server must be reported, not retried in silence. The one
+ * exception is RATE_LIMITED: the enclave stopped checking the user's token because too many
+ * wrong ones came (someone guessing, maybe from forged addresses); the right token gets
+ * through once the budget refills, so it is retried like a refusal after a connection. Once the
  * client has been connected, it keeps retrying (with conn.c's backoff): a rekey or reconnect
  * refused because the server restarted, is overloaded, or because someone on the path
  * tampered with a request (any flipped bit in it makes the server answer AUTH_FAILED) must not

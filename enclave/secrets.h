@@ -42,7 +42,7 @@ struct enclave_secrets {
     /* Budgets of names that are not users, by keyed hash (random key): a spent budget looks
      * the same whether the name exists or not. */
     uint8_t phantom_key[16];
-    uint64_t phantom_fail_tat[PHANTOM_BUDGETS];
+    uint64_t phantom_fail_tat[PHANTOM_BUDGETS][2];
     struct user_table users;
     struct key_slot slots[SESSION_SLOTS];
 };

@@ -221,7 +221,8 @@ int users_merge(struct user_table *live, const struct user_table *next, uint64_t
         next_generation(u);     /* an erased entry reused: its old keys stay dead */
         memcpy(u->token, nu->token, TOKEN_LEN);
         __atomic_store_n(&u->last_request_ts, now_ms, __ATOMIC_RELAXED);
-        __atomic_store_n(&u->auth_fail_tat, 0, __ATOMIC_RELAXED);
+        __atomic_store_n(&u->auth_fail_tat[0], 0, __ATOMIC_RELAXED);
+        __atomic_store_n(&u->auth_fail_tat[1], 0, __ATOMIC_RELAXED);
         memcpy(u->name + 1, nu->name + 1, sizeof(u->name) - 1);
         __atomic_store_n(&u->name[0], nu->name[0], __ATOMIC_RELEASE);
         if (i == live->count)

@@ -15,7 +15,9 @@ struct enclave_user {
     char name[USERNAME_MAX + 1];
     uint8_t token[TOKEN_LEN];
     uint64_t last_request_ts;   /* shared by all workers: updated with compare-and-swap */
-    uint64_t auth_fail_tat;     /* failure budget (auth_limit.h), compare-and-swap */
+    /* Failure budgets (auth_limit.h), compare-and-swap: one for requests whose source address
+     * the main process proved with a cookie, one for the others (which may be forged). */
+    uint64_t auth_fail_tat[2];
     /* Bumped whenever the token changes or the entry is removed or reused: a key slot made
      * under another generation is dead (the enclave ends sessions itself, not on request). */
     uint32_t gen;

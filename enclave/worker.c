@@ -184,19 +184,24 @@ static void reply(struct worker *w, const struct pkt_meta *m, const struct hs_re
 /* Step 3 under the failure budgets (auth_limit.h): while the user's budget, or everyone's, is
  * spent, the MAC is not even computed, so a guess costs the guesser a RATE_LIMITED answer and
  * tells nothing. Unknown names draw on a per-name phantom budget that behaves exactly like a
- * user's, so a spent budget does not tell which names exist. */
+ * user's, so a spent budget does not tell which names exist. A user has two budgets: one for
+ * requests whose source address the main process proved with a cookie (extension 3), one for
+ * the others. A flood from forged addresses can spend only the second; the real client, asked
+ * for a cookie while the server is loaded, then draws on the first. A compromised main process
+ * that claims every request proven gains nothing: both budgets are equally small. */
 static enum { AUTH_OK, AUTH_FAILED, AUTH_LIMITED } authenticate(struct worker *w,
                                                                 const uint8_t *req,
-                                                                const struct hs_request *r)
+                                                                const struct hs_request *r,
+                                                                bool proven)
 {
     struct enclave_secrets *s = w->sec;
     uint64_t *user_tat;
     if (r->user_index >= 0) {
-        user_tat = &s->users.users[r->user_index].auth_fail_tat;
+        user_tat = &s->users.users[r->user_index].auth_fail_tat[proven];
     } else {
         uint8_t h[crypto_shorthash_BYTES];
         crypto_shorthash(h, (const uint8_t *)r->username, strlen(r->username), s->phantom_key);
-        user_tat = &s->phantom_fail_tat[h[0] % PHANTOM_BUDGETS];
+        user_tat = &s->phantom_fail_tat[h[0] % PHANTOM_BUDGETS][proven];
     }
     uint64_t now = w->mono_ms;
     if (!auth_limit_allows(&s->auth_fail_tat, now, AUTH_FAIL_GLOBAL_INTERVAL_MS,
@@ -215,7 +220,7 @@ static enum { AUTH_OK, AUTH_FAILED, AUTH_LIMITED } authenticate(struct worker *w
  * authentic and fresh (committing its timestamp when commit); otherwise it has been answered
  * (or dropped) and false is returned. */
 static bool open_request(struct worker *w, const struct pkt_meta *m, const uint8_t *req,
-                         uint64_t now_ms, bool commit, struct hs_request *r)
+                         uint64_t now_ms, bool commit, bool proven, struct hs_request *r)
 {
     struct enclave_secrets *s = w->sec;
     uint64_t min_ts;
@@ -223,7 +228,7 @@ static bool open_request(struct worker *w, const struct pkt_meta *m, const uint8
         count_drop(w, DROP_HANDSHAKE);
         return false;
     }
-    switch (authenticate(w, req, r)) {
+    switch (authenticate(w, req, r, proven)) {
     case AUTH_LIMITED:
         reply(w, m, r, STATUS_RATE_LIMITED, now_ms);
         return false;
@@ -247,7 +252,7 @@ static void do_hello(struct worker *w, const struct pkt_meta *m, const uint8_t *
     uint8_t req[CONNECT_REQ_LEN];
     struct hs_request r;
     copy_in(req, shared, sizeof(req));
-    if (open_request(w, m, req, now_ms, false, &r)) {
+    if (open_request(w, m, req, now_ms, false, m->aux == HELLO_SOURCE_PROVEN, &r)) {
         struct pkt_slot *out = dec_result(w);
         if (out) {
             /* The request travels back so that the main process can hand it in again for
@@ -301,7 +306,7 @@ static void do_accept(struct worker *w, const struct pkt_meta *m, const uint8_t 
     /* The generation is read before the MAC is checked: if a reload changes the token in
      * between, the new key carries the old generation and dies at its first use. */
     uint32_t gen = 0;
-    if (!open_request(w, m, buf, now_ms, true, &r))
+    if (!open_request(w, m, buf, now_ms, true, true, &r))
         goto out;
     gen = __atomic_load_n(&s->users.users[r.user_index].gen, __ATOMIC_ACQUIRE);
     uint32_t idx = 0;

@@ -6,6 +6,8 @@
 #include <string.h>
 
 #include "control.h"
+
+enum { AUTH_PRESSURE_MS = 30000 };
 #include "server.h"
 #include "vpn/handshake.h"
 #include "vpn/log.h"
@@ -190,6 +192,12 @@ void control_on_reply(struct control *c, const struct ctl_event *ev)
         release_pending(c, p);
     server_send_datagram(c->srv, ev->data, ev->len, &ev->meta.peer);
     c->handshakes_refused++;
+    /* A user's failure budget is spent: someone is guessing, maybe from forged addresses.
+     * For a while every request must prove its source (a cookie), which lets the real client
+     * draw on the budget for proven requests. */
+    if (ev->meta.aux == STATUS_RATE_LIMITED)
+        __atomic_store_n(&c->srv->auth_pressure_until_ms,
+                         clock_monotonic_ms() + AUTH_PRESSURE_MS, __ATOMIC_RELAXED);
     static struct log_limit lim;
     static const char *const names[] = { "OK", "AUTH_FAILED", "SERVER_FULL", "POOL_EXHAUSTED",
                                          "RATE_LIMITED", "STALE_TIMESTAMP" };

@@ -259,16 +259,25 @@ void control_socket_serve(const struct control *ctl)
             fprintf(out, ",\"tun_ip\":");
             json_write_string(out, format_ipv4(ctl->cfg->tun_ip, ip));
             fprintf(out, ",\"port\":%u,\"workers\":%d,\"sessions\":%d,\"handshakes_ok\":%llu,"
-                         "\"handshakes_refused\":%llu,",
+                         "\"handshakes_refused\":%llu,\"under_load\":%s,\"cookies_sent\":%llu,"
+                         "\"hints_sent\":%llu,\"enclave_restarts\":%u,",
                     ctl->cfg->listen_port, srv->enclave.workers, ctl->live_sessions,
                     (unsigned long long)ctl->handshakes_ok,
-                    (unsigned long long)ctl->handshakes_refused);
+                    (unsigned long long)ctl->handshakes_refused,
+                    __atomic_load_n(&srv->under_load, __ATOMIC_RELAXED) ? "true" : "false",
+                    (unsigned long long)counter_read(&srv->cookies_sent),
+                    (unsigned long long)counter_read(&srv->hints_sent),
+                    srv->enclave.restarts ? srv->enclave.restarts - 1 : 0);
         } else {
             fprintf(out, "interface: %s\n  tunnel address: %s/%u\n  listening port: %u\n"
-                         "  public key: %s\n  enclave workers: %d\n  sessions: %d\n\n",
+                         "  public key: %s\n  enclave workers: %d\n  sessions: %d\n"
+                         "  handshakes: %llu accepted, %llu refused%s; %llu cookie replies\n\n",
                     srv->tun_name, format_ipv4(ctl->cfg->tun_ip, ip), ctl->cfg->tun_prefix,
                     ctl->cfg->listen_port, srv->enclave.public_key, srv->enclave.workers,
-                    ctl->live_sessions);
+                    ctl->live_sessions, (unsigned long long)ctl->handshakes_ok,
+                    (unsigned long long)ctl->handshakes_refused,
+                    __atomic_load_n(&srv->under_load, __ATOMIC_RELAXED) ? " (under load)" : "",
+                    (unsigned long long)counter_read(&srv->cookies_sent));
         }
         show_workers(srv, out, json);
         if (json) {

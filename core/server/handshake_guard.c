@@ -80,7 +80,7 @@ static bool mac2_ok(const struct handshake_guard *g, const uint8_t *req,
 }
 
 enum guard_verdict handshake_guard_check(struct handshake_guard *g, const uint8_t *req,
-                                         const struct sockaddr_in6 *from, bool ring_busy,
+                                         const struct sockaddr_in6 *from, bool busy,
                                          uint64_t now_ms, uint64_t wall_ms, uint8_t *reply,
                                          size_t *reply_len)
 {
@@ -92,12 +92,15 @@ enum guard_verdict handshake_guard_check(struct handshake_guard *g, const uint8_
             return GUARD_BAD_MAC1;
     }
     rotate(g, now_ms);
-    if (count(g, now_ms) > GUARD_LOAD_RATE || ring_busy)
+    if (count(g, now_ms) > GUARD_LOAD_RATE || busy)
         g->loaded_until_ms = now_ms + GUARD_LOAD_HOLD_MS;
+    static const uint8_t no_mac2[REQ_MACX_LEN];
+    bool proven = ext && sodium_memcmp(req + HDR_LEN + REQ_MAC2_OFF, no_mac2, REQ_MACX_LEN) != 0 &&
+                  mac2_ok(g, req, from);
     if (handshake_guard_loaded(g, now_ms)) {
         if (!ext)
             return GUARD_LEGACY_LOADED;
-        if (!mac2_ok(g, req, from)) {
+        if (!proven) {
             if (!source_limit_allow(&g->replies, from, now_ms))
                 return GUARD_COOKIE_LIMITED;
             uint8_t cookie[COOKIE_LEN], nonce[COOKIE_NONCE_LEN];
@@ -110,5 +113,5 @@ enum guard_verdict handshake_guard_check(struct handshake_guard *g, const uint8_
     }
     if (!source_limit_allow(&g->handshakes, from, now_ms))
         return GUARD_RATE;
-    return GUARD_PASS;
+    return proven ? GUARD_PASS_PROVEN : GUARD_PASS;
 }

@@ -9,6 +9,9 @@
  *      port (extension 3): without it the answer is a COOKIE_REPLY (smaller than the
  *      request), never a Diffie-Hellman; a base v1 request (no mac2 possible) is dropped.
  *   4. per-source and global handshake budgets (source_limit.h).
+ * A request with a valid mac2 is marked proven (its source address is real) whether the
+ * server is loaded or not: the enclave then charges a failed token to the user's budget for
+ * proven requests, which a flood from forged addresses cannot spend.
  * The cookie secret is random and changes every COOKIE_SECRET_ROTATE_MS; it protects nothing
  * but this check, so the main process holds it. RX thread only. */
 #ifndef SERVER_HANDSHAKE_GUARD_H
@@ -43,6 +46,7 @@ struct handshake_guard {
 
 enum guard_verdict {
     GUARD_PASS,             /* hand it to the enclave */
+    GUARD_PASS_PROVEN,      /* the same, its source address proven by a valid mac2 */
     GUARD_BAD_MAC1,         /* drop */
     GUARD_LEGACY_LOADED,    /* drop: a base v1 request while under load */
     GUARD_COOKIE,           /* answer with the COOKIE_REPLY written to reply */
@@ -52,11 +56,12 @@ enum guard_verdict {
 
 void handshake_guard_init(struct handshake_guard *g, const uint8_t s_pub[KEY_LEN], uint64_t now_ms);
 
-/* Decides for one CONNECT_REQ (whole datagram, header already checked) from `from`. ring_busy:
- * the handshake ring of the worker it would go to is an eighth full or more. For
+/* Decides for one CONNECT_REQ (whole datagram, header already checked) from `from`. busy: the
+ * handshake ring of the worker it would go to is an eighth full or more, or the enclave
+ * recently answered RATE_LIMITED (someone spends a user's failure budget): load. For
  * GUARD_COOKIE, *reply_len bytes of reply (COOKIE_REPLY_LEN) are to be sent to `from`. */
 enum guard_verdict handshake_guard_check(struct handshake_guard *g, const uint8_t *req,
-                                         const struct sockaddr_in6 *from, bool ring_busy,
+                                         const struct sockaddr_in6 *from, bool busy,
                                          uint64_t now_ms, uint64_t wall_ms, uint8_t *reply,
                                          size_t *reply_len);
 

@@ -53,8 +53,8 @@ static void prepare(struct rx_batch *b)
 
 /* Copies one datagram into ring r of worker w (in_rx or in_hs; unpublished until the batch
  * ends). */
-static void enqueue(struct server *srv, struct rx_batch *b, int w, struct ring *r,
-                    uint32_t *pending, uint16_t op, uint32_t sid, const uint8_t *data, size_t len,
+static void enqueue(struct server *srv, int w, struct ring *r, uint32_t *pending, uint16_t op,
+                    uint16_t aux, uint32_t sid, const uint8_t *data, size_t len,
                     const struct sockaddr_in6 *from)
 {
     if (!enclave_ring_room(&srv->enclave, w, r, &pending[w], 1, 1)) {
@@ -65,7 +65,7 @@ static void enqueue(struct server *srv, struct rx_batch *b, int w, struct ring *
     struct pkt_slot *slot = ring_produce_slot(r, pending[w]);
     slot->meta.op = op;
     slot->meta.len = (uint16_t)len;
-    slot->meta.aux = 0;
+    slot->meta.aux = aux;
     slot->meta.session_id = sid;
     slot->meta.cookie = 0;
     slot->meta.peer = *from;
@@ -121,11 +121,16 @@ static void handshake(struct server *srv, struct rx_batch *b, const uint8_t *pkt
     uint32_t used = ring_capacity(r) - ring_free(r) + b->pending_hs[w];
     uint8_t answer[COOKIE_REPLY_LEN];
     size_t answer_len = 0;
-    switch (handshake_guard_check(&b->guard, pkt, from, used >= ring_capacity(r) / 8, b->now_ms,
-                                  b->wall_ms, answer, &answer_len)) {
+    bool busy = used >= ring_capacity(r) / 8 ||
+                b->now_ms < __atomic_load_n(&srv->auth_pressure_until_ms, __ATOMIC_RELAXED);
+    enum guard_verdict v = handshake_guard_check(&b->guard, pkt, from, busy, b->now_ms,
+                                                 b->wall_ms, answer, &answer_len);
+    switch (v) {
     case GUARD_PASS:
+    case GUARD_PASS_PROVEN:
         srv->rx_rr++;
-        enqueue(srv, b, w, r, b->pending_hs, OP_HELLO, 0, pkt, len, from);
+        enqueue(srv, w, r, b->pending_hs, OP_HELLO, v == GUARD_PASS_PROVEN ? HELLO_SOURCE_PROVEN : 0,
+                0, pkt, len, from);
         return;
     case GUARD_COOKIE:
         reply(b, answer, answer_len, from);
@@ -173,7 +178,7 @@ static void classify(struct server *srv, struct rx_batch *b, int i)
         return;
     }
     int w = enclave_worker_of(&srv->enclave, sid);
-    enqueue(srv, b, w, &srv->enclave.rings[w].in_rx, b->pending, OP_DECRYPT, sid, pkt, len,
+    enqueue(srv, w, &srv->enclave.rings[w].in_rx, b->pending, OP_DECRYPT, 0, sid, pkt, len,
             &b->from[i]);
 }
 

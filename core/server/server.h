@@ -98,6 +98,9 @@ struct server {
     uint64_t hints_sent;                    /* RX thread: SESSION_UNKNOWN hints */
     uint64_t cookies_sent;                  /* RX thread: COOKIE_REPLYs */
     bool under_load;                        /* RX thread: handshakes need cookies now */
+    uint64_t auth_pressure_until_ms;        /* control: the enclave answered RATE_LIMITED
+                                               lately; until then the RX thread asks for
+                                               cookies (monotonic ms) */
     uint8_t s_pub[KEY_LEN];                 /* the server's public key (mac1, cookies) */
     uint64_t tun_drops[TUN_DROPS];          /* TUN thread */
     uint64_t tx_drops[TX_DROPS];            /* TX thread */

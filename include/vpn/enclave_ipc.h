@@ -27,9 +27,10 @@
 
 /* Requests (pkt_meta.op on the in_* rings). */
 enum enclave_op {
-    /* in_hs: a CONNECT_REQ datagram (phase 1). The worker opens it and either answers it
-     * itself (RES_REPLY: AUTH_FAILED or STALE_TIMESTAMP), names the user (RES_HELLO), or
-     * drops it (nothing comes back). */
+    /* in_hs: a CONNECT_REQ datagram (phase 1); aux = HELLO_SOURCE_PROVEN when the main
+     * process checked its cookie (extension 3), which picks the user's failure budget. The
+     * worker opens it and either answers it itself (RES_REPLY: AUTH_FAILED, RATE_LIMITED or
+     * STALE_TIMESTAMP), names the user (RES_HELLO), or drops it (nothing comes back). */
     OP_HELLO = 1,
     /* in_ctl: phase 2, after the main process chose address and capacity. data = the same
      * CONNECT_REQ datagram || config block (session_id ignored); aux = status to send
@@ -45,6 +46,8 @@ enum enclave_op {
     /* in_ctl: erase session_id's keys now (session end, rekey overlap over, shutdown). */
     OP_ERASE = 6,
 };
+
+enum { HELLO_SOURCE_PROVEN = 1 };
 
 /* Results (pkt_meta.op on the out_* rings). */
 enum enclave_result {

@@ -1,6 +1,7 @@
 /* What the client does with a refused handshake (client/refusal.c): before the first
- * connection every refusal ends it; afterwards AUTH_FAILED and RATE_LIMITED are retried until
- * REFUSALS_IN_A_ROW_MAX of them come in a row, and other refusals are retried for ever. */
+ * connection every refusal but RATE_LIMITED ends it; afterwards AUTH_FAILED and RATE_LIMITED
+ * (and RATE_LIMITED before it too) are retried until REFUSALS_IN_A_ROW_MAX of them come in a
+ * row, and other refusals are retried for ever. */
 #include <criterion/criterion.h>
 
 #include "../../client/refusal.h"
@@ -16,8 +17,7 @@ Test(refusal, the_limit_is_five)
 Test(refusal, before_the_first_connection_every_refusal_ends_the_client)
 {
     static const uint8_t statuses[] = { STATUS_AUTH_FAILED, STATUS_SERVER_FULL,
-                                        STATUS_POOL_EXHAUSTED, STATUS_RATE_LIMITED,
-                                        STATUS_STALE_TIMESTAMP, 99 };
+                                        STATUS_POOL_EXHAUSTED, STATUS_STALE_TIMESTAMP, 99 };
     for (unsigned i = 0; i < N(statuses); i++) {
         unsigned in_a_row = 0;
         cr_expect_eq(refusal_decide(statuses[i], false, &in_a_row), REFUSAL_EXIT, "status %u",
@@ -102,4 +102,18 @@ Test(refusal, a_success_in_between_starts_the_count_again)
     for (int i = 1; i < REFUSALS_IN_A_ROW_MAX; i++)
         refusal_decide(STATUS_AUTH_FAILED, true, &in_a_row);
     cr_expect_eq(refusal_decide(STATUS_AUTH_FAILED, true, &in_a_row), REFUSAL_EXIT);
+}
+
+/* RATE_LIMITED says someone spent the user's failure budget, not that our token is wrong:
+ * retried before the first connection too, up to the limit. */
+Test(refusal, rate_limited_is_retried_before_the_first_connection)
+{
+    unsigned in_a_row = 0;
+    for (unsigned i = 1; i < REFUSALS_IN_A_ROW_MAX; i++)
+        cr_expect_eq(refusal_decide(STATUS_RATE_LIMITED, false, &in_a_row), REFUSAL_RETRY_WARN,
+                     "refusal %u", i);
+    cr_expect_eq(refusal_decide(STATUS_RATE_LIMITED, false, &in_a_row), REFUSAL_EXIT);
+    in_a_row = 0;
+    cr_expect_eq(refusal_decide(STATUS_AUTH_FAILED, false, &in_a_row), REFUSAL_EXIT,
+                 "a wrong token still ends it at once");
 }

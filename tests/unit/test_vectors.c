@@ -7,6 +7,7 @@
 #include "../../client/handshake_client.h"
 #include "../../enclave/handshake_server.h"
 #include "../../enclave/users.h"
+#include "vpn/cookie.h"
 #include "vpn/proto.h"
 #include "vpn/replay.h"
 #include "vpn/transport.h"
@@ -326,4 +327,41 @@ Test(vectors, session_unknown_hint)
     cr_assert_lt(n, TRANSPORT_OVERHEAD, "smaller than any message that can cause it");
     put_be16(want + 2, 13);
     cr_assert_eq(proto_hdr_parse(want, n + 1, &h), HDR_BAD_LENGTH);
+}
+
+/* Extension 3: the cookie of a source, the COOKIE_REPLY (XChaCha20-Poly1305, computed in
+ * Python from HChaCha20 up) and mac2, byte for byte; the reply opens only for its request. */
+Test(vectors, cookie_reply_and_mac2)
+{
+    uint8_t secret[32], cookie[COOKIE_LEN], want_cookie[COOKIE_LEN], nonce[COOKIE_NONCE_LEN];
+    uint8_t key[32], reply[COOKIE_REPLY_LEN], want[COOKIE_REPLY_LEN], req[CONNECT_REQ_LEN];
+    uint8_t want_req[CONNECT_REQ_LEN], got[COOKIE_LEN];
+    uint8_t addr[16] = { [10] = 0xff, [11] = 0xff, [12] = 172, [13] = 31, [14] = 0, [15] = 11 };
+    unhex(secret, sizeof(secret), VX_COOKIE_SECRET);
+    cookie_make(cookie, secret, addr, 40000);
+    unhex(want_cookie, sizeof(want_cookie), VX_COOKIE);
+    assert_bytes_eq(cookie, want_cookie, COOKIE_LEN);
+
+    unhex(req, sizeof(req), VX_CONNECT_REQ);
+    unhex(nonce, sizeof(nonce), VX_COOKIE_NONCE);
+    cookie_key(key, s_pub);
+    cr_assert_eq(cookie_reply_build(reply, VX_FAILURE_TIMESTAMP, key, req + HDR_LEN + REQ_MAC1_OFF,
+                                    cookie, nonce), COOKIE_REPLY_LEN);
+    cr_assert_eq(unhex(want, sizeof(want), VX_COOKIE_REPLY), COOKIE_REPLY_LEN);
+    assert_bytes_eq(reply, want, COOKIE_REPLY_LEN);
+    cr_assert(cookie_reply_open(reply, sizeof(reply), key, req + HDR_LEN + REQ_MAC1_OFF, got));
+    assert_bytes_eq(got, cookie, COOKIE_LEN);
+    uint8_t other_mac1[REQ_MACX_LEN] = { 1 };
+    cr_assert_not(cookie_reply_open(reply, sizeof(reply), key, other_mac1, got),
+                  "bound to the request's mac1");
+    struct vpn_hdr h;
+    cr_assert_eq(proto_hdr_parse(reply, sizeof(reply), &h), HDR_OK);
+    cr_assert_lt(sizeof(reply), CONNECT_REQ_LEN, "never larger than the request it answers");
+
+    cookie_mac2(req + HDR_LEN + REQ_MAC2_OFF, cookie, req);
+    unhex(want_req, sizeof(want_req), VX_CONNECT_REQ_MAC2);
+    assert_bytes_eq(req, want_req, CONNECT_REQ_LEN);
+    /* The enclave's answer does not depend on mac2. */
+    struct hs_request r;
+    cr_assert_eq(hs_server_open(s_priv, s_pub, req, sizeof(req), &users, &r), HS_AUTHENTICATED);
 }

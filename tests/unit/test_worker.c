@@ -207,7 +207,8 @@ Test(worker, accept_without_config_kills, .exit_code = WORKER_EXIT_MALFORMED)
 
 /* Phase 1 for user with tok at ts (extension 1 unless v1): the result's op, and its status
  * in *aux (RES_REPLY), or 0 when nothing came back. */
-static uint16_t hello(const char *user, const uint8_t *tok, uint64_t ts, bool v1, uint16_t *aux)
+static uint16_t hello_as(const char *user, const uint8_t *tok, uint64_t ts, bool v1,
+                         bool proven, uint16_t *aux)
 {
     struct hs_client st;
     uint8_t e[32];
@@ -220,6 +221,7 @@ static uint16_t hello(const char *user, const uint8_t *tok, uint64_t ts, bool v1
         cr_assert(hs_client_request(&st, e, w.sec->s_pub, user, tok, ts, req.data));
     req.meta.op = OP_HELLO;
     req.meta.len = CONNECT_REQ_LEN;
+    req.meta.aux = proven ? HELLO_SOURCE_PROVEN : 0;
     w.dec_pending = 0;
     worker_handle(&w, &w.rings.in_hs, &req, ts);
     if (!w.dec_pending)
@@ -235,6 +237,11 @@ static uint16_t hello(const char *user, const uint8_t *tok, uint64_t ts, bool v1
     }
     w.dec_pending = 0;
     return r->meta.op;
+}
+
+static uint16_t hello(const char *user, const uint8_t *tok, uint64_t ts, bool v1, uint16_t *aux)
+{
+    return hello_as(user, tok, ts, v1, false, aux);
 }
 
 /* M2: the enclave stops checking a user's password after AUTH_FAIL_USER_BURST failures and
@@ -407,4 +414,21 @@ Test(worker, at_most_one_retiring_session_per_user)
     for (int i = 0; i < SESSION_SLOTS; i++)
         live += w.sec->slots[i].session_id != 0;
     cr_assert_leq(live, 2 + 1, "dead slots are reclaimed, not piled up (%d live)", live);
+}
+
+/* A flood of wrong tokens from unproven (possibly forged) sources spends only that budget: a
+ * request whose source the main process proved with a cookie still gets checked. */
+Test(worker, proven_requests_have_their_own_budget)
+{
+    uint8_t wrong[32];
+    uint16_t aux = 0;
+    uint64_t ts = 1734220800000ULL;
+    memset(wrong, 0x11, sizeof(wrong));
+    w.mono_ms = 1000000;
+    for (int i = 0; i <= AUTH_FAIL_USER_BURST; i++)
+        hello_as("alice", wrong, ts + (uint64_t)i, false, false, &aux);
+    cr_assert_eq(hello_as("alice", token, ts + 100, false, false, &aux), RES_REPLY);
+    cr_assert_eq(aux, STATUS_RATE_LIMITED, "the unproven budget is spent");
+    cr_assert_eq(hello_as("alice", token, ts + 101, false, true, &aux), RES_HELLO,
+                 "a proven request is still checked");
 }
