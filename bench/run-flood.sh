@@ -133,6 +133,7 @@ for rate in $RATES; do
         flood_pid=$!
         PIDS+=("$flood_pid")
         sleep 2     # the flood is in full swing
+        [ -z "${pss_flood:-}" ] && pss_flood=$(pss)     # the first flood has touched every page
     fi
     times=() good=0
     for i in $(seq 1 "$ATTEMPTS"); do
@@ -165,7 +166,8 @@ report="## Handshake flood ($(date -u +%Y-%m-%d), $(nproc) CPUs, load $load, vpn
 | flood requests/s asked | reached | connect + ping within 1 s | median ms | worst ms | loss of an existing session's pings |
 |---:|---:|---:|---:|---:|---:|
 $rows
-Server PSS (server, launcher, enclave): ${pss_start} kB before the floods, ${pss_end} kB after.
+Server PSS (server, launcher, enclave): ${pss_start} kB before the floods, ${pss_flood:-?} kB
+2 s into the first flood (its rings' pages touched), ${pss_end} kB after the last.
 "
 echo "$report"
 mkdir -p "$(dirname "$OUT")"
