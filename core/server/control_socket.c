@@ -259,10 +259,11 @@ void control_socket_serve(const struct control *ctl)
             fprintf(out, ",\"tun_ip\":");
             json_write_string(out, format_ipv4(ctl->cfg->tun_ip, ip));
             fprintf(out, ",\"port\":%u,\"workers\":%d,\"sessions\":%d,\"handshakes_ok\":%llu,"
-                         "\"handshakes_refused\":%llu,",
+                         "\"handshakes_refused\":%llu,\"handshakes_dropped\":%llu,",
                     ctl->cfg->listen_port, srv->enclave.workers, ctl->live_sessions,
                     (unsigned long long)ctl->handshakes_ok,
-                    (unsigned long long)ctl->handshakes_refused);
+                    (unsigned long long)ctl->handshakes_refused,
+                    (unsigned long long)ctl->handshakes_dropped);
         } else {
             fprintf(out, "interface: %s\n  tunnel address: %s/%u\n  listening port: %u\n"
                          "  public key: %s\n  enclave workers: %d\n  sessions: %d\n\n",
