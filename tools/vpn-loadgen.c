@@ -19,13 +19,13 @@
  *   - rekeys at the pushed rekey_interval and keeps receiving on the old session for the
  *     10 s overlap (PROTOCOL.md section 8); a DISCONNECT or SESSION_UNKNOWN from the server
  *     is counted (a dropped session) and answered with a new handshake.
- * After --duration seconds counted from the moment all clients are up, no rekey starts any
- * more, every client sends one last echo request, and they wait up to 5 s for the replies and
- * for rekeys still in flight; then all send DISCONNECT.
+ * After --duration seconds counted from the moment all clients are up, no rekey or PING
+ * starts any more, every client sends one last echo request, and they wait up to 5 s for the
+ * replies, the PONGs of PINGs in flight and the rekeys in flight; then all send DISCONNECT.
  *
  * Output: progress lines every --report seconds on stderr, then "key value" lines on stdout
- * (see report()). Exit status 0 only if every client came up, nothing was dropped, every rekey
- * and every last echo succeeded; 1 otherwise; 2 for bad arguments.
+ * (see report()). Exit status 0 only if every client came up, nothing was dropped, every rekey,
+ * every PING and every last echo was answered; 1 otherwise; 2 for bad arguments.
  *
  * The original positional form is kept for the older scripts and tests:
  *   vpn-loadgen HOST PORT SERVER_KEY USER_PREFIX TOKEN_HEX COUNT [SECONDS]
@@ -573,6 +573,10 @@ static void on_transport(struct sim *s, const uint8_t *buf, size_t len, const st
         on_echo_reply(s, pt, len - TRANSPORT_OVERHEAD);
         break;
     case MSG_DISCONNECT:
+        if (x != current(s)) {
+            sodium_memzero(x, sizeof(*x));  /* the old session of a rekey: as vpn-client */
+            break;
+        }
         s->disconnects++;
         fprintf(stderr, "vpn-loadgen: %s: DISCONNECT from the server (reason %u)\n", s->user,
                 len > TRANSPORT_OVERHEAD ? pt[0] : 0);
@@ -640,7 +644,7 @@ static void tick(struct sim *s, uint64_t now, enum phase phase)
         return;
     uint64_t ka = (uint64_t)(opt.keepalive_s ? (unsigned)opt.keepalive_s
                                              : s->cfg.keepalive_s) * 1000;
-    if (ka && now >= s->next_ping_ms) {
+    if (ka && phase != PHASE_FINAL && now >= s->next_ping_ms) {
         if (send_transport(s, MSG_PING, NULL, 0))
             s->pings++;
         s->next_ping_ms = now + ka;
@@ -760,6 +764,7 @@ static bool report(uint64_t connect_ms, uint64_t run_ms)
            (unsigned long long)tot.replays);
     bool ok = up_first == opt.clients && t.up_now == opt.clients && t.disconnects == 0 &&
               t.unknowns == 0 && t.refusals == 0 && t.rekeys_done == t.rekeys_started &&
+              t.pongs == t.pings &&
               (!opt.final_echo || t.final_answered == opt.clients);
     printf("result %s\n", ok ? "ok" : "FAILED");
     fflush(stdout);
@@ -942,7 +947,8 @@ int main(int argc, char **argv)
                     send_echo(s);
                     s->final_seq = s->echo_seq;
                 }
-                waiting += !s->final_answered || (s->in_handshake && s->hs_rekey);
+                waiting += !s->final_answered || (s->in_handshake && s->hs_rekey) ||
+                           s->pongs < s->pings;
             }
             if (phase == PHASE_FINAL && (!waiting || now >= t_final_end))
                 break;
