@@ -275,7 +275,9 @@ PSS_BASE=${PSS_BASE:-$PSS_END}
 RINGS_BASE=${RINGS_BASE:-$RINGS_END}
 PSS_BASE_T=${PSS_BASE_T:-$T_END}
 pct() { python3 -c "print(f'{($2 - $1) * 100.0 / $1:+.1f}')"; }
-within5() { python3 -c "import sys; sys.exit(0 if abs($2 - $1) <= 0.05 * $1 else 1)"; }
+within5() {   # within5 BASE END [SLACK_KB]: |END - BASE| <= max(5 % of BASE, SLACK_KB)
+    python3 -c "import sys; sys.exit(0 if abs($2 - $1) <= max(0.05 * $1, ${3:-0}) else 1)"
+}
 PSS_PCT=$(pct "$PSS_BASE" "$PSS_END")
 REST_BASE=$((PSS_BASE - RINGS_BASE))
 REST_END=$((PSS_END - RINGS_END))
@@ -316,11 +318,15 @@ verdict "keepalives answered ($(lg pongs_received) PONG for $(lg pings_sent) PIN
     test "$(lg pongs_received)" = "$(lg pings_sent)"
 # The rings' pages count from their first use: a run too short or too light to use every slot
 # of every ring in its first minute sees that part grow, boundedly. The leak check is
-# therefore on the rest; the whole is checked too when the run is the full one. Runs shorter
-# than a minute (the smoke test) report PSS without judging it.
+# therefore on the rest; the whole is checked too when the run is the full one. The rest is
+# mostly heap, whose high-water mark moves by a few hundred kB from sample to sample (the
+# status reply this script asks for every SAMPLE s is 300 kB at 1000 sessions, twice that
+# during a rekey overlap), hence 5 % or
+# 512 kB, whichever is more. Runs shorter than a minute (the smoke test) report PSS without
+# judging it.
 if [ "$DURATION" -ge 60 ]; then
-    verdict "PSS other than the rings at the end within 5 % of the same after ${PSS_BASE_T%.*} s ($(mb "$REST_BASE") -> $(mb "$REST_END") MB, $REST_PCT %)" \
-        within5 "$REST_BASE" "$REST_END"
+    verdict "PSS other than the rings at the end within 5 % (or 512 kB) of the same after ${PSS_BASE_T%.*} s ($(mb "$REST_BASE") -> $(mb "$REST_END") MB, $REST_PCT %)" \
+        within5 "$REST_BASE" "$REST_END" 512
 fi
 if [ "$MODE" = full ]; then
     verdict "PSS at the end within 5 % of PSS after ${PSS_BASE_T%.*} s ($(mb "$PSS_BASE") -> $(mb "$PSS_END") MB, $PSS_PCT %)" \
