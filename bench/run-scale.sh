@@ -321,9 +321,8 @@ verdict "keepalives answered ($(lg pongs_received) PONG for $(lg pings_sent) PIN
 # therefore on the rest; the whole is checked too when the run is the full one. The rest is
 # mostly heap, whose high-water mark moves by a few hundred kB from sample to sample (the
 # status reply this script asks for every SAMPLE s is 300 kB at 1000 sessions, twice that
-# during a rekey overlap), hence 5 % or
-# 512 kB, whichever is more. Runs shorter than a minute (the smoke test) report PSS without
-# judging it.
+# during a rekey overlap), hence 5 % or 512 kB, whichever is more. Runs shorter than a minute
+# (the smoke test) report PSS without judging it.
 if [ "$DURATION" -ge 60 ]; then
     verdict "PSS other than the rings at the end within 5 % (or 512 kB) of the same after ${PSS_BASE_T%.*} s ($(mb "$REST_BASE") -> $(mb "$REST_END") MB, $REST_PCT %)" \
         within5 "$REST_BASE" "$REST_END" 512
