@@ -29,12 +29,15 @@ pss_kb() {   # PSS of the server and all enclave processes, kB
 rows=()
 rows+=("| 0 | $(pss_kb) | - |")
 for n in 200 1000; do
-    cli 1 "$BIN/vpn-loadgen" 172.31.0.1 51820 "$(server_key)" load "$TOKEN" "$n" 8 >"$WORK/load.out" 2>&1 &
+    # A file per run: the redirection happens in the background job, so a shared file could
+    # still hold the previous run's "sessions up" when wait_for first looks.
+    out=$WORK/load-$n.out
+    cli 1 "$BIN/vpn-loadgen" 172.31.0.1 51820 "$(server_key)" load "$TOKEN" "$n" 8 >"$out" 2>&1 &
     lg=$!
-    wait_for "$WORK/load.out" "sessions up" 120 >/dev/null
+    wait_for "$out" "sessions up" 120 >/dev/null
     sleep 3
-    up=$(awk '/^sessions up/ {print $3}' "$WORK/load.out")
-    rate=$(awk '/^handshakes/ {print $8}' "$WORK/load.out" | tr -d '(')
+    up=$(awk '/^sessions up/ {print $3}' "$out")
+    rate=$(awk '/^handshakes/ {print $8}' "$out" | tr -d '(')
     live=$(json_get "j['sessions']")
     rows+=("| $n (up: $up, server sees $live) | $(pss_kb) | $rate |")
     wait "$lg"

@@ -24,7 +24,11 @@ struct server_config;
 struct session;
 struct ctl_event;
 
-enum { PENDING_MAX = 256, PENDING_TIMEOUT_MS = 5000, SWEEP_MS = 1000 };
+/* Phase-2 requests in flight. Only a request that passed phase 1 (its user is in the users
+ * file and knows the token) takes an entry, and a user has one at most (a newer request
+ * replaces it), so MAX_USERS entries are never all taken: a thousand users connecting or
+ * rekeying at the same moment are all served, none dropped for want of an entry. */
+enum { PENDING_MAX = MAX_USERS, PENDING_TIMEOUT_MS = 5000, SWEEP_MS = 1000 };
 
 /* A phase-2 request in flight: what the decision reserved, to be kept or given back. */
 struct pending {
@@ -33,6 +37,8 @@ struct pending {
     char username[USERNAME_MAX + 1];
     uint32_t ip;
     bool acquired;          /* the address came from the pool for this request */
+    int worker;             /* the worker its OP_ACCEPT went to (counted in worker_pending),
+                               or -1 (a refusal, answered by the worker that ran phase 1) */
     uint64_t at_ms;
 };
 
@@ -48,7 +54,13 @@ struct control {
     int n_all, cap_all;
     int live_sessions;              /* current ones (not retiring) */
     int worker_sessions[MAX_WORKERS];
+    /* OP_ACCEPTs handed to each worker and not yet answered: "least loaded" counts them with
+     * the sessions, or every accept of a burst that arrives before the first result would go
+     * to the same worker (whose key slots, SESSION_SLOTS / workers, a rekey of a thousand
+     * sessions would then exceed). */
+    int worker_pending[MAX_WORKERS];
     uint64_t handshakes_ok, handshakes_refused;
+    uint64_t handshakes_dropped;    /* phase 1 passed but no pending entry was free */
     uint64_t reloads, reload_failures;
 };
 

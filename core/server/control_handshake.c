@@ -32,20 +32,35 @@ static size_t build_config(const struct server_config *c, uint32_t ip, uint8_t *
     return hs_config_encode(out, &hc);
 }
 
+/* Sessions a worker holds (current and retiring) plus the accepts it has been handed. */
+static int load_of(const struct control *c, int w)
+{
+    return c->worker_sessions[w] + c->worker_pending[w];
+}
+
 static int least_loaded_worker(const struct control *c)
 {
     int best = 0;
     for (int w = 1; w < c->srv->enclave.workers; w++)
-        if (c->worker_sessions[w] < c->worker_sessions[best])
+        if (load_of(c, w) < load_of(c, best))
             best = w;
     return best;
+}
+
+/* The entry is free again; its accept, if any, no longer counts as load. */
+static void pending_done(struct control *c, struct pending *p)
+{
+    if (p->worker >= 0)
+        c->worker_pending[p->worker]--;
+    p->worker = -1;
+    p->used = false;
 }
 
 static void release_pending(struct control *c, struct pending *p)
 {
     if (p->acquired && p->ip)
         pool_release(&c->pool, p->ip);
-    p->used = false;
+    pending_done(c, p);
 }
 
 static struct pending *pending_of(struct control *c, uint32_t cookie)
@@ -92,14 +107,22 @@ void control_on_hello(struct control *c, const struct ctl_event *ev)
     for (int i = 0; slot < 0 && i < PENDING_MAX; i++)
         if (!c->pendings[i].used)
             slot = i;
-    if (slot < 0)
-        return;     /* a burst of handshakes: the client retries */
+    if (slot < 0) {
+        /* Cannot happen while users <= PENDING_MAX (one entry per user); counted if a reload
+         * ever makes it. The client retries. */
+        c->handshakes_dropped++;
+        static struct log_limit lim;
+        log_limited(&lim, LOG_WARN, "Handshake of %s dropped: %d handshakes in flight", user,
+                    PENDING_MAX);
+        return;
+    }
     struct pending *p = &c->pendings[slot];
     memset(p->username, 0, sizeof(p->username));
     memcpy(p->username, user, ulen + 1);
     p->at_ms = clock_monotonic_ms();
     p->acquired = false;
     p->ip = 0;
+    p->worker = -1;
 
     uint16_t status = STATUS_OK;
     struct session *existing = control_current_of(c, user);
@@ -120,6 +143,10 @@ void control_on_hello(struct control *c, const struct ctl_event *ev)
         w = 0;
     p->used = true;
     p->gen++;
+    if (status == STATUS_OK) {
+        p->worker = w;
+        c->worker_pending[w]++;
+    }
     uint32_t cookie = (uint32_t)p->gen << 16 | (uint32_t)slot;
     if (!ctl_submit(&c->submit, w, OP_ACCEPT, 0, status, data, (uint16_t)n, &ev->meta.peer,
                     cookie))
@@ -176,7 +203,7 @@ void control_on_accepted(struct control *c, const struct ctl_event *ev)
     } else {
         c->live_sessions++;
     }
-    p->used = false;
+    pending_done(c, p);
     server_send_datagram(srv, ev->data, ev->len, &ev->meta.peer);
     c->handshakes_ok++;
     char ep[64], ip[16];

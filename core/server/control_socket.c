@@ -259,11 +259,13 @@ void control_socket_serve(const struct control *ctl)
             fprintf(out, ",\"tun_ip\":");
             json_write_string(out, format_ipv4(ctl->cfg->tun_ip, ip));
             fprintf(out, ",\"port\":%u,\"workers\":%d,\"sessions\":%d,\"handshakes_ok\":%llu,"
-                         "\"handshakes_refused\":%llu,\"under_load\":%s,\"cookies_sent\":%llu,"
-                         "\"hints_sent\":%llu,\"enclave_restarts\":%u,",
+                         "\"handshakes_refused\":%llu,\"handshakes_dropped\":%llu,"
+                         "\"under_load\":%s,\"cookies_sent\":%llu,\"hints_sent\":%llu,"
+                         "\"enclave_restarts\":%u,",
                     ctl->cfg->listen_port, srv->enclave.workers, ctl->live_sessions,
                     (unsigned long long)ctl->handshakes_ok,
                     (unsigned long long)ctl->handshakes_refused,
+                    (unsigned long long)ctl->handshakes_dropped,
                     __atomic_load_n(&srv->under_load, __ATOMIC_RELAXED) ? "true" : "false",
                     (unsigned long long)counter_read(&srv->cookies_sent),
                     (unsigned long long)counter_read(&srv->hints_sent),

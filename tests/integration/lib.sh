@@ -145,7 +145,12 @@ as_user() {
     setpriv --reuid="$(id -u "$name")" --regid="$(id -g "$name")" --clear-groups "$@"
 }
 
-# json_get 'python expression on j' : reads the server's JSON status.
+# json_get 'python expression on j' : reads the server's JSON status. The reply is taken whole
+# first: the server gives a status client 200 ms to take it (CONTROL_REPLY_MS), and vpnctl
+# writing into a pipe that python3 is still starting to read can miss that on a busy machine
+# (1000 sessions make a 300 kB reply; the JSON then arrived cut short).
 json_get() {
-    server_status json | python3 -c "import json,sys; j=json.load(sys.stdin); print($1)"
+    local reply
+    reply=$(server_status json) || return 1
+    python3 -c "import json,sys; j=json.load(sys.stdin); print($1)" <<<"$reply"
 }
