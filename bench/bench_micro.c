@@ -176,6 +176,8 @@ static void bench_enclave(void)
     struct key_slot *k = &sec->slots[5];
     randombytes_buf(k->k_s2c, 32);
     k->session_id = 1u << SESSION_SLOT_BITS | 5;
+    sec->users.count = 1;
+    sec->users.users[0].current_sid = k->session_id;    /* the enclave keeps it alive */
     struct worker w = { .index = 0, .count = 1, .doorbell_fd = bell[1], .shm = shm,
                         .sec = sec, .replay_window_ms = 5000 };
     worker_rings_init(&w.rings, shm);
