@@ -18,6 +18,7 @@
 #include "vpn/log.h"
 #include "vpn/netaddr.h"
 #include "vpn/units.h"
+#include "vpn/username.h"
 
 enum client_key {
     K_SERVER_IP,
@@ -64,48 +65,6 @@ struct load_ctx {
     int key_line[N_CLIENT_KEYS];
     int section_line[N_SECTIONS];
 };
-
-/* Well-formed UTF-8 (no overlong forms, no surrogates), as PROTOCOL.md requires of
- * usernames, and no control characters: a username ends up in logs and in `vpnctl show`. */
-static bool username_valid(const char *s)
-{
-    const unsigned char *p = (const unsigned char *)s;
-    size_t n = strlen(s);
-
-    if (n < 1 || n > USERNAME_MAX)
-        return false;
-    while (*p) {
-        unsigned c = *p, len, min;
-        uint32_t cp;
-        if (c < 0x80) {
-            if (c < 0x20 || c == 0x7f)
-                return false;
-            p++;
-            continue;
-        }
-        if (c >= 0xc2 && c <= 0xdf) {
-            len = 2, min = 0x80, cp = c & 0x1f;
-        } else if (c >= 0xe0 && c <= 0xef) {
-            len = 3, min = 0x800, cp = c & 0x0f;
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            len = 4, min = 0x10000, cp = c & 0x07;
-        } else {
-            return false;
-        }
-        for (unsigned i = 1; i < len; i++) {
-            if ((p[i] & 0xc0) != 0x80)
-                return false;
-            cp = (cp << 6) | (p[i] & 0x3f);
-        }
-        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-            return false;
-        /* C1 controls (U+0080..U+009F) are as unprintable as C0 ones. */
-        if (cp < 0xa0)
-            return false;
-        p += len;
-    }
-    return true;
-}
 
 /* Host name or address literal: checked only for what would break a message or a command
  * line; the resolver judges the rest when the client connects. */
@@ -222,15 +181,16 @@ static int set_value(struct load_ctx *c, enum client_key k, const char *file, in
         }
         cfg->server_port = (uint16_t)n;
         return 0;
-    case K_USERNAME:
-        if (!username_valid(v)) {
-            config_errorf(err, file, line, sec, key,
-                          "expected 1 to %d bytes of UTF-8 without control characters",
-                          USERNAME_MAX);
+    case K_USERNAME: {
+        const char *why = username_check(v, strlen(v));
+        if (why) {
+            config_errorf(err, file, line, sec, key, "the name %s; expected " USERNAME_RULE,
+                          why);
             return -1;
         }
         snprintf(cfg->username, sizeof(cfg->username), "%s", v);
         return 0;
+    }
     case K_AUTH_TOKEN:
         /* Never quote the value: it is the user's credential. */
         if (decode_token(v, cfg->auth_token) < 0) {

@@ -12,6 +12,7 @@
 #include "config_common.h"
 #include "vpn/log.h"
 #include "vpn/units.h"
+#include "vpn/username.h"
 
 struct class_lines {
     int header, classid, rate, ceil, priority;
@@ -34,8 +35,8 @@ struct classes_ctx {
     enum { IN_NONE, IN_CLASS, IN_USER } in;
 };
 
-/* Names of classes and users: 1..63 bytes, no blanks or control characters (UTF-8 allowed,
- * since usernames are UTF-8), no brackets. */
+/* Names of classes: 1..63 bytes, no blanks or control characters (UTF-8 allowed), no
+ * brackets. Users' names follow the rule of every other place a user is named (username.h). */
 static bool name_valid(const char *s)
 {
     size_t n = strlen(s);
@@ -61,7 +62,13 @@ static int on_class_header(struct classes_ctx *c, const char *file, int line,
                       "unknown section; expected [class:NAME] or [user:NAME]");
         return -1;
     }
-    if (!name_valid(name)) {
+    const char *why = is_user ? username_check(name, strlen(name)) : NULL;
+    if (why) {
+        config_errorf(err, file, line, section, NULL, "the user name %s; expected " USERNAME_RULE,
+                      why);
+        return -1;
+    }
+    if (is_class && !name_valid(name)) {
         config_errorf(err, file, line, section, NULL,
                       "NAME must be 1 to %d bytes without blanks or control characters",
                       NAME_MAX_LEN - 1);

@@ -245,6 +245,8 @@ static const struct {
     { "[client]\nusername = a\xc2\x85z\n", 2, "[client] username", "control characters" },
     { "[client]\nusername = \xe6\x97\n", 2, "[client] username", "UTF-8" },          /* cut short */
     { "[client]\nusername = a\x1b[31m\n", 2, "[client]", "control character" },
+    { "[client]\nusername = a:b\n", 2, "[client] username", "contains ':'" },
+    { "[client]\nusername = a]b\n", 2, "[client] username", "'[' or ']'" },
     { HEAD "auth_token =\n", 4, "[client] auth_token", "empty value" },
     { HEAD "auth_token = 95084e631279d67f381a94fa5df5093957fc61cf3147565523be8296fa31f57\n", 4,
       "[client] auth_token", "expected 64 hex characters" },
