@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "vpn/hex.h"
 #include "vpn/username.h"
 
 struct users_ctx {
@@ -75,12 +76,7 @@ static int on_entry(void *ctx, const char *file, int line, const char *section, 
         config_errorf(err, file, line, section, key, "given twice");
         return -1;
     }
-    size_t bin_len = 0;
-    const char *end = NULL;
-    if (strlen(value) != 2 * TOKEN_LEN ||
-        sodium_hex2bin(c->t->users[c->current].token, TOKEN_LEN, value, strlen(value), NULL,
-                       &bin_len, &end) != 0 ||
-        bin_len != TOKEN_LEN || *end != '\0') {
+    if (hex_decode(value, c->t->users[c->current].token, TOKEN_LEN) != 0) {
         config_errorf(err, file, line, section, key,
                       "expected 64 hex characters (SHA-256 of \"user:password\", see vpn-token)");
         return -1;

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "../client/handshake_client.h"
+#include "vpn/hex.h"
 #include "vpn/keyfile.h"
 #include "vpn/proto.h"
 #include "vpn/transport.h"
@@ -43,7 +44,7 @@ int main(int argc, char **argv)
     uint8_t s_pub[32], token[32];
     int count = atoi(argv[6]), secs = argc > 7 ? atoi(argv[7]) : 10;
     if (getaddrinfo(argv[1], argv[2], &hints, &res) != 0 || keyfile_decode(argv[3], s_pub) != 0 ||
-        sodium_hex2bin(token, 32, argv[5], strlen(argv[5]), NULL, NULL, NULL) != 0 ||
+        hex_decode(argv[5], token, sizeof(token)) != 0 ||
         count < 1 || count > 4096) {
         fprintf(stderr, "vpn-loadgen: bad arguments\n");
         return 2;

@@ -15,6 +15,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "vpn/hex.h"
+#include "vpn/keyfile.h"
 #include "vpn/log.h"
 #include "vpn/netaddr.h"
 #include "vpn/units.h"
@@ -77,41 +79,6 @@ static bool server_ip_valid(const char *s)
         if ((unsigned char)*s <= 0x20 || *s == 0x7f)
             return false;
     return true;
-}
-
-/* Exactly 64 hex digits (either case) to 32 bytes. */
-static int decode_token(const char *s, uint8_t out[TOKEN_LEN])
-{
-    size_t bin_len = 0;
-    const char *end = NULL;
-
-    if (strlen(s) != 2 * TOKEN_LEN)
-        return -1;
-    if (sodium_hex2bin(out, TOKEN_LEN, s, 2 * TOKEN_LEN, NULL, &bin_len, &end) != 0 ||
-        bin_len != TOKEN_LEN || end != s + 2 * TOKEN_LEN) {
-        sodium_memzero(out, TOKEN_LEN);
-        return -1;
-    }
-    return 0;
-}
-
-/* WireGuard's key format: standard base64 with padding, 44 characters for 32 bytes. */
-static int decode_key(const char *s, uint8_t out[KEY_LEN])
-{
-    size_t bin_len = 0;
-    const char *end = NULL;
-    size_t n = strlen(s);
-
-    if (n != sodium_base64_ENCODED_LEN(KEY_LEN, sodium_base64_VARIANT_ORIGINAL) - 1)
-        return -1;
-    /* libsodium 1.0.18 decodes bytes >= 0x80 as if they were '/': check the alphabet here. */
-    if (strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=") != n)
-        return -1;
-    if (sodium_base642bin(out, KEY_LEN, s, n, NULL, &bin_len, &end,
-                          sodium_base64_VARIANT_ORIGINAL) != 0 ||
-        bin_len != KEY_LEN || end != s + n)
-        return -1;
-    return 0;
 }
 
 /* The account the client switches to after set-up. Looked up now, so that a typo is reported
@@ -193,7 +160,7 @@ static int set_value(struct load_ctx *c, enum client_key k, const char *file, in
     }
     case K_AUTH_TOKEN:
         /* Never quote the value: it is the user's credential. */
-        if (decode_token(v, cfg->auth_token) < 0) {
+        if (hex_decode(v, cfg->auth_token, TOKEN_LEN) < 0) {
             config_errorf(err, file, line, sec, key,
                           "expected 64 hex characters (the SHA-256 of \"username:password\", "
                           "see vpn-token)");
@@ -201,7 +168,7 @@ static int set_value(struct load_ctx *c, enum client_key k, const char *file, in
         }
         return 0;
     case K_SERVER_PUBLIC_KEY:
-        if (decode_key(v, cfg->server_public_key) < 0) {
+        if (keyfile_decode(v, cfg->server_public_key) < 0) {
             config_errorf(err, file, line, sec, key,
                           "expected a base64 key of 44 characters as vpn-keygen or wg pubkey "
                           "print it, got \"%.64s\"", v);

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "vpn/hex.h"
 #include "vpn/units.h"
 
 /* "5Mbps" when exact, else plain bps: messages should show numbers as the operator wrote them. */
@@ -19,17 +20,6 @@ const char *config_format_bw(uint64_t bps, char *buf, size_t len)
     else
         snprintf(buf, len, "%" PRIu64 "bps", bps);
     return buf;
-}
-
-static int hex_digit(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
 }
 
 /* 1..4 hex digits, nothing else (tc reads both halves of a classid as hex). */
