@@ -276,7 +276,7 @@ static const struct {
     { GOOD "[logging]\nlevel = verbose\n", 6, "[logging] level", "expected DEBUG, INFO" },
     /* what the client accepts of the server's pushed configuration */
     { GOOD "[network]\npull_routes = maybe\n", 6, "[network] pull_routes",
-      "expected true or false, got \"maybe\"" },
+      "expected true or false (yes/no, on/off, 1/0), got \"maybe\"" },
     { GOOD "[network]\npull_routes =\n", 6, "[network] pull_routes", "empty value" },
     { GOOD "[network]\naccept_routes =\n", 6, "[network] accept_routes",
       "remove the line to accept any pushed route" },
