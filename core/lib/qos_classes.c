@@ -186,7 +186,8 @@ static int check_classes(struct classes_ctx *c, const char *file, struct config_
             return -1;
         }
         if (cfg->qos_enabled && q->ceil_bps > cfg->total_bandwidth_bps) {
-            config_errorf(err, file, l[CK_CEIL], sec, "ceil", "%s is above [qos] total_bandwidth %s",
+            config_errorf(err, file, l[CK_CEIL], sec, "ceil",
+                          "%s is above [qos] total_bandwidth %s",
                           config_format_bw(q->ceil_bps, x, sizeof(x)),
                           config_format_bw(cfg->total_bandwidth_bps, y, sizeof(y)));
             return -1;

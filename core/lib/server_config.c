@@ -199,9 +199,10 @@ static int check_server(const struct ini_schema_state *st, const struct server_c
     /* A keepalive no shorter than the idle timeout would let quiet but healthy sessions expire. */
     if (cfg->keepalive_s >= cfg->session_timeout_s) {
         int ka = ini_schema_line(st, "security", "keepalive");
-        config_errorf(err, file, ka ? ka : ini_schema_line(st, "security", "session_timeout"), "security",
-                      "keepalive", "%" PRIu32 " s must be shorter than session_timeout %" PRIu32
-                      " s", cfg->keepalive_s, cfg->session_timeout_s);
+        int line = ka ? ka : ini_schema_line(st, "security", "session_timeout");
+        config_errorf(err, file, line, "security", "keepalive", "%" PRIu32 " s must be shorter "
+                      "than session_timeout %" PRIu32 " s", cfg->keepalive_s,
+                      cfg->session_timeout_s);
         return -1;
     }
     return 0;
