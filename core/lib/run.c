@@ -61,7 +61,8 @@ static void exec_child(const struct run_child *c, int max_to, int fd_max, const 
     memset(&dfl, 0, sizeof(dfl));
     dfl.sa_handler = SIG_DFL;
     for (int sig = 1; sig < NSIG; sig++)
-        (void)sigaction(sig, &dfl, NULL);  /* SIGKILL, SIGSTOP and glibc's own refuse: fine */
+        (void)sigaction(sig, &dfl, NULL);  /* SIGKILL, SIGSTOP and glibc's own 32 and 33
+                                              refuse: fine, glibc sets those up itself */
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);

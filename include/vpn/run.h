@@ -1,8 +1,9 @@
 /* Starting programs, in one place: vpn-server's system tools (tc, iptables) and the
  * launcher's vpn-enclave. A program gets exactly the descriptors it is given, at the numbers
  * it expects, and nothing else of ours (no TUN, no sockets, no rings), an empty signal mask
- * with every signal at its default, and the environment it is given; no shell. System tools
- * come from fixed system directories only, with a fixed environment. */
+ * with every signal at its default (but glibc's own two, which it manages itself), and the
+ * environment it is given; no shell. System tools come from fixed system directories only,
+ * with a fixed environment. */
 #ifndef VPN_RUN_H
 #define VPN_RUN_H
 

@@ -198,7 +198,12 @@ Test(run, start_clears_the_signal_mask_and_ignored_signals)
     char out[4096];
     cr_expect_eq(start_and_read(argv, envp, map, 0, out, sizeof(out)), 0);
     cr_expect_not_null(strstr(out, "SigBlk:\t0000000000000000\n"), "%s", out);
-    cr_expect_not_null(strstr(out, "SigIgn:\t0000000000000000\n"), "%s", out);
+    /* Signals 32 and 33 are glibc's own (thread cancellation, setxid): sigaction refuses
+     * them, and whatever we inherited for them stays; glibc sets them up itself when used. */
+    const char *ign = strstr(out, "SigIgn:\t");
+    cr_assert_not_null(ign, "%s", out);
+    unsigned long long mask = strtoull(ign + 8, NULL, 16);
+    cr_expect_eq(mask & ~(3ULL << 31), 0, "ignored in the child: %llx", mask);
 }
 
 Test(run, start_passes_exactly_the_environment_given)
