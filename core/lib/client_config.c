@@ -27,8 +27,8 @@ static int set_server_ip(const struct ini_at *at, void *dst, const char *v,
     for (const char *p = v; ok && *p; p++)
         ok = (unsigned char)*p > 0x20 && *p != 0x7f;
     if (!ok) {
-        ini_at_errorf(err, at, "expected an IP address or host name of at most 255 characters "
-                      "without blanks, got \"%.64s\"", v);
+        ini_schema_errorf(err, at, "expected an IP address or host name of at most 255 "
+                          "characters without blanks, got \"%.64s\"", v);
         return -1;
     }
     memcpy(dst, v, n + 1);
@@ -41,7 +41,7 @@ static int set_username(const struct ini_at *at, void *dst, const char *v,
 {
     const char *why = username_check(v, strlen(v));
     if (why) {
-        ini_at_errorf(err, at, "the name %s; expected " USERNAME_RULE, why);
+        ini_schema_errorf(err, at, "the name %s; expected " USERNAME_RULE, why);
         return -1;
     }
     memcpy(dst, v, strlen(v) + 1);
@@ -60,10 +60,12 @@ static int set_user(const struct ini_at *at, void *dst, const char *name,
         printable = (unsigned char)*p > 0x20 && *p != 0x7f;
     struct passwd *pw = printable ? getpwnam(name) : NULL;
     if (!pw) {
-        ini_at_errorf(err, at, at->line ? "expected the name of a user of this system, got "
-                                          "\"%.64s\""
-                                        : "the default user \"%.64s\" does not exist here; set "
-                                          "user = NAME (or user = root to keep root)", name);
+        if (at->line)
+            ini_schema_errorf(err, at, "expected the name of a user of this system, got "
+                              "\"%.64s\"", name);
+        else
+            ini_schema_errorf(err, at, "the default user \"%.64s\" does not exist here; set "
+                              "user = NAME (or user = root to keep root)", name);
         return -1;
     }
     memcpy(dst, name, n + 1);

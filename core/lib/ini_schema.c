@@ -10,7 +10,7 @@
 
 #include "ini_value.h"
 
-void ini_at_errorf(struct config_error *err, const struct ini_at *at, const char *fmt, ...)
+void ini_schema_errorf(struct config_error *err, const struct ini_at *at, const char *fmt, ...)
 {
     char what[CONFIG_ERR_MAX];
     va_list ap;
@@ -188,9 +188,9 @@ static int on_entry(void *arg, const char *file, int line, const char *section,
                          .dir = st->dir, .obj = st->cur_obj, .ctx = st->ctx };
     if (*value == '\0' && !(k->flags & KEY_EMPTY_OK)) {
         if (k->if_empty)
-            ini_at_errorf(err, &at, "empty value; %s", k->if_empty);
+            ini_schema_errorf(err, &at, "empty value; %s", k->if_empty);
         else
-            ini_at_errorf(err, &at, "empty value");
+            ini_schema_errorf(err, &at, "empty value");
         return -1;
     }
     return ini_value_store(&at, value, err);

@@ -47,7 +47,8 @@ static int refuse(const struct ini_at *at, const char *value, struct config_erro
     }
     if (!what && (size_t)k->type < sizeof(EXPECTED) / sizeof(EXPECTED[0]))
         what = EXPECTED[k->type];
-    ini_at_errorf(err, at, "expected %s, got \"%.64s\"", what ? what : "another value", value);
+    ini_schema_errorf(err, at, "expected %s, got \"%.64s\"", what ? what : "another value",
+                      value);
     return -1;
 }
 
@@ -143,7 +144,8 @@ static int store_cidr_list(const struct ini_at *at, void *dst, const char *v,
     }
     int n = parse_ipv4_net_list(v, dst, (int)k->max, bad, sizeof(bad));
     if (n == -2) {
-        ini_at_errorf(err, at, k->too_many ? k->too_many : "at most %d networks", (int)k->max);
+        ini_schema_errorf(err, at, k->too_many ? k->too_many : "at most %d networks",
+                          (int)k->max);
         return -1;
     }
     if (n < 0)
@@ -158,12 +160,12 @@ static int store_path(const struct ini_at *at, char *dst, const char *v,
     const struct key_spec *k = at->key;
 
     if (ini_value_resolve_path(at->dir, v, dst, k->size) < 0) {
-        ini_at_errorf(err, at, "path longer than %zu bytes", k->size - 1);
+        ini_schema_errorf(err, at, "path longer than %zu bytes", k->size - 1);
         return -1;
     }
     if (k->type == KEY_SOCKET_PATH && strlen(dst) >= SUN_PATH_LEN) {
-        ini_at_errorf(err, at, "socket path \"%.64s\" longer than %zu bytes, the limit of a "
-                      "Unix socket", dst, (size_t)SUN_PATH_LEN - 1);
+        ini_schema_errorf(err, at, "socket path \"%.64s\" longer than %zu bytes, the limit of "
+                          "a Unix socket", dst, (size_t)SUN_PATH_LEN - 1);
         return -1;
     }
     return 0;
@@ -219,14 +221,14 @@ int ini_value_store(const struct ini_at *at, const char *v, struct config_error 
         if (hex_decode(v, dst, k->size) == 0)
             return 0;
         if (k->expected)
-            ini_at_errorf(err, at, "expected %s", k->expected);
+            ini_schema_errorf(err, at, "expected %s", k->expected);
         else
-            ini_at_errorf(err, at, "expected %zu hex characters (the SHA-256 of "
-                          "\"username:password\", see vpn-token)", 2 * k->size);
+            ini_schema_errorf(err, at, "expected %zu hex characters (the SHA-256 of "
+                              "\"username:password\", see vpn-token)", 2 * k->size);
         return -1;
     case KEY_CUSTOM:
         return k->set(at, dst, v, err);
     }
-    ini_at_errorf(err, at, "no parser for this key (a bug)");
+    ini_schema_errorf(err, at, "no parser for this key (a bug)");
     return -1;
 }

@@ -62,19 +62,19 @@ static void *open_class(void *ctx, const struct ini_at *at, const char *name, in
     struct classes_ctx *c = ctx;
 
     if (!name_valid(name)) {
-        ini_at_errorf(err, at, "NAME must be 1 to %d bytes without blanks or control characters",
-                      NAME_MAX_LEN - 1);
+        ini_schema_errorf(err, at, "NAME must be 1 to %d bytes without blanks or control "
+                          "characters", NAME_MAX_LEN - 1);
         return NULL;
     }
     for (int i = 0; i < c->n_classes; i++) {
         if (strcmp(c->classes[i].q.name, name) == 0) {
-            ini_at_errorf(err, at, "duplicate class name (first at line %d)",
-                          c->classes[i].header);
+            ini_schema_errorf(err, at, "duplicate class name (first at line %d)",
+                              c->classes[i].header);
             return NULL;
         }
     }
     if (c->n_classes == QOS_CLASS_MAX) {
-        ini_at_errorf(err, at, "more than %d classes", QOS_CLASS_MAX);
+        ini_schema_errorf(err, at, "more than %d classes", QOS_CLASS_MAX);
         return NULL;
     }
     struct class_entry *e = &c->classes[c->n_classes++];
@@ -91,18 +91,18 @@ static void *open_user(void *ctx, const struct ini_at *at, const char *name, int
     const char *why = username_check(name, strlen(name));
 
     if (why) {
-        ini_at_errorf(err, at, "the user name %s; expected " USERNAME_RULE, why);
+        ini_schema_errorf(err, at, "the user name %s; expected " USERNAME_RULE, why);
         return NULL;
     }
     for (int i = 0; i < c->n_users; i++) {
         if (strcmp(c->users[i].u.name, name) == 0) {
-            ini_at_errorf(err, at, "duplicate user name (first at line %d)",
-                          c->users[i].header);
+            ini_schema_errorf(err, at, "duplicate user name (first at line %d)",
+                              c->users[i].header);
             return NULL;
         }
     }
     if (c->n_users == QOS_USER_MAX) {
-        ini_at_errorf(err, at, "more than %d users", QOS_USER_MAX);
+        ini_schema_errorf(err, at, "more than %d users", QOS_USER_MAX);
         return NULL;
     }
     struct user_entry *e = &c->users[c->n_users++];
@@ -118,7 +118,7 @@ static int set_class_name(const struct ini_at *at, void *dst, const char *v,
                           struct config_error *err)
 {
     if (!name_valid(v)) {
-        ini_at_errorf(err, at, "expected the NAME of a [class:NAME], got \"%.64s\"", v);
+        ini_schema_errorf(err, at, "expected the NAME of a [class:NAME], got \"%.64s\"", v);
         return -1;
     }
     snprintf(dst, NAME_MAX_LEN, "%s", v);

@@ -40,14 +40,14 @@ static int set_user(const struct ini_at *at, void *dst, const char *v, struct co
     size_t size = at->key->size;
     /* Empty once meant "stay root"; staying root now takes an explicit "root". */
     if (!*v || !user_name_valid(v, size)) {
-        ini_at_errorf(err, at, "expected a system user name (letters, digits, '_', '-', '.', at "
-                      "most %zu; default %s, or root to keep uid 0), got \"%.64s\"", size - 1,
-                      SERVER_USER_DEFAULT, v);
+        ini_schema_errorf(err, at, "expected a system user name (letters, digits, '_', '-', "
+                          "'.', at most %zu; default %s, or root to keep uid 0), got "
+                          "\"%.64s\"", size - 1, SERVER_USER_DEFAULT, v);
         return -1;
     }
     if (strcmp(v, ENCLAVE_USER) == 0) {
-        ini_at_errorf(err, at, "%s is the enclave's user; the main process must not share its "
-                      "uid (default %s)", ENCLAVE_USER, SERVER_USER_DEFAULT);
+        ini_schema_errorf(err, at, "%s is the enclave's user; the main process must not share "
+                          "its uid (default %s)", ENCLAVE_USER, SERVER_USER_DEFAULT);
         return -1;
     }
     memcpy(dst, v, strlen(v) + 1);

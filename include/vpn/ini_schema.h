@@ -69,7 +69,7 @@ struct ini_at {
 };
 
 /* KEY_CUSTOM: parses value (non-empty unless KEY_EMPTY_OK), stores it at dst (the object
- * plus off). Returns 0, or -1 with *err filled (ini_at_errorf). */
+ * plus off). Returns 0, or -1 with *err filled (ini_schema_errorf). */
 typedef int (*key_setter)(const struct ini_at *at, void *dst, const char *value,
                           struct config_error *err);
 
@@ -148,7 +148,7 @@ const struct key_spec *ini_schema_key(const struct ini_schema *schema, const cha
                                       const char *key);
 
 /* config_errorf at at: "FILE:LINE: [section] key: <fmt>" (no key for a header). */
-void ini_at_errorf(struct config_error *err, const struct ini_at *at, const char *fmt, ...)
+void ini_schema_errorf(struct config_error *err, const struct ini_at *at, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 #endif

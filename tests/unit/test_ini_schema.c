@@ -48,7 +48,7 @@ static int set_word(const struct ini_at *at, void *dst, const char *v, struct co
     else
         t->word_default_calls++;
     if (strlen(v) >= 8 || strspn(v, "abcdefghijklmnopqrstuvwxyz") != strlen(v)) {
-        ini_at_errorf(err, at, "expected a lower-case word, got \"%.64s\"", v);
+        ini_schema_errorf(err, at, "expected a lower-case word, got \"%.64s\"", v);
         return -1;
     }
     strcpy(dst, v);
@@ -101,11 +101,11 @@ static void *open_item(void *ctx, const struct ini_at *at, const char *name, int
 {
     cr_assert_eq(ctx, (void *)&n_items, "the load call's ctx reaches open()");
     if (!*name || strspn(name, "abcdefghijklmnopqrstuvwxyz") != strlen(name)) {
-        ini_at_errorf(err, at, "NAME must be letters");
+        ini_schema_errorf(err, at, "NAME must be letters");
         return NULL;
     }
     if (n_items == 3) {
-        ini_at_errorf(err, at, "more than 3 items");
+        ini_schema_errorf(err, at, "more than 3 items");
         return NULL;
     }
     struct item *it = &items[n_items++];
