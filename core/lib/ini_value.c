@@ -136,7 +136,7 @@ static int store_cidr_list(const struct ini_at *at, void *dst, const char *v,
 {
     const struct key_spec *k = at->key;
     int *count = (int *)((char *)at->obj + k->aux);
-    char bad[64];
+    char bad[65];   /* quoted as %.64s, like every value */
 
     if (*v == '\0') {       /* KEY_EMPTY_OK: none */
         *count = 0;
