@@ -10,6 +10,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "vpn/hex.h"
+#include "vpn/username.h"
+
 struct users_ctx {
     struct user_table *t;
     int current;            /* index of the section being read, -1 outside a user section */
@@ -35,22 +38,24 @@ static int on_entry(void *ctx, const char *file, int line, const char *section, 
         if (finish_section(c, file, err))
             return -1;
         if (strncmp(section, "user:", 5) != 0) {
-            config_errorf(err, file, line, section, "", "unknown section (expected [user:NAME])");
+            config_errorf(err, file, line, section, NULL, "unknown section (expected [user:NAME])");
             return -1;
         }
         const char *name = section + 5;
         size_t n = strlen(name);
-        if (n == 0 || n > USERNAME_MAX) {
-            config_errorf(err, file, line, section, "", "user name must be 1 to %d bytes",
-                          USERNAME_MAX);
+        /* The handshake applies the same rule to the name it receives (username.h). */
+        const char *why = username_check(name, n);
+        if (why) {
+            config_errorf(err, file, line, section, NULL, "user name %s; expected " USERNAME_RULE,
+                          why);
             return -1;
         }
         if (users_find(c->t, name) >= 0) {
-            config_errorf(err, file, line, section, "", "duplicate user '%s'", name);
+            config_errorf(err, file, line, section, NULL, "duplicate user '%s'", name);
             return -1;
         }
         if (c->t->count >= MAX_USERS) {
-            config_errorf(err, file, line, section, "", "more than %d users", MAX_USERS);
+            config_errorf(err, file, line, section, NULL, "more than %d users", MAX_USERS);
             return -1;
         }
         c->current = c->t->count++;
@@ -71,12 +76,7 @@ static int on_entry(void *ctx, const char *file, int line, const char *section, 
         config_errorf(err, file, line, section, key, "given twice");
         return -1;
     }
-    size_t bin_len = 0;
-    const char *end = NULL;
-    if (strlen(value) != 2 * TOKEN_LEN ||
-        sodium_hex2bin(c->t->users[c->current].token, TOKEN_LEN, value, strlen(value), NULL,
-                       &bin_len, &end) != 0 ||
-        bin_len != TOKEN_LEN || *end != '\0') {
+    if (hex_decode(value, c->t->users[c->current].token, TOKEN_LEN) != 0) {
         config_errorf(err, file, line, section, key,
                       "expected 64 hex characters (SHA-256 of \"user:password\", see vpn-token)");
         return -1;
@@ -90,17 +90,17 @@ static int on_entry(void *ctx, const char *file, int line, const char *section, 
 static int check_mode(const char *path, const struct stat *st, struct config_error *err)
 {
     if (!S_ISREG(st->st_mode)) {
-        config_errorf(err, path, 0, "", "", "users file is not a regular file");
+        config_errorf(err, path, 0, NULL, NULL, "users file is not a regular file");
         return -1;
     }
     if (st->st_uid != 0 && st->st_uid != geteuid()) {
-        config_errorf(err, path, 0, "", "",
+        config_errorf(err, path, 0, NULL, NULL,
                       "users file is owned by uid %u; it must belong to root: chown root %s",
                       (unsigned)st->st_uid, path);
         return -1;
     }
     if (st->st_mode & (S_IRWXG | S_IRWXO)) {
-        config_errorf(err, path, 0, "", "",
+        config_errorf(err, path, 0, NULL, NULL,
                       "users file is readable by group or others (mode %03o); chmod 600 it",
                       (unsigned)(st->st_mode & 0777));
         return -1;
@@ -114,10 +114,10 @@ int users_open(const char *path, struct config_error *err)
      * another file. O_NONBLOCK: a FIFO at path cannot hang us before fstat says what it is. */
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW);
     if (fd < 0 && errno == ELOOP)
-        config_errorf(err, path, 0, "", "", "users file is a symbolic link; not following it "
+        config_errorf(err, path, 0, NULL, NULL, "users file is a symbolic link; not following it "
                       "(name the file itself in users_file)");
     else if (fd < 0)
-        config_errorf(err, path, 0, "", "", "cannot read users file: %s", strerror(errno));
+        config_errorf(err, path, 0, NULL, NULL, "cannot read users file: %s", strerror(errno));
     return fd;
 }
 
@@ -135,19 +135,19 @@ int users_load_fd(int fd, const char *path, struct user_table *t, struct config_
 {
     struct stat st;
     if (fstat(fd, &st) != 0) {
-        config_errorf(err, path, 0, "", "", "cannot read users file: %s", strerror(errno));
+        config_errorf(err, path, 0, NULL, NULL, "cannot read users file: %s", strerror(errno));
         return -1;
     }
     if (check_mode(path, &st, err) != 0)
         return -1;
     if (st.st_size > USERS_FILE_MAX) {
-        config_errorf(err, path, 0, "", "", "users file larger than %d bytes", USERS_FILE_MAX);
+        config_errorf(err, path, 0, NULL, NULL, "users file larger than %d bytes", USERS_FILE_MAX);
         return -1;
     }
     size_t cap = (size_t)st.st_size + 1;
     char *buf = malloc(cap);
     if (!buf) {
-        config_errorf(err, path, 0, "", "", "out of memory");
+        config_errorf(err, path, 0, NULL, NULL, "out of memory");
         return -1;
     }
     size_t len = 0;

@@ -47,6 +47,7 @@
 #include <unistd.h>
 
 #include "../client/handshake_client.h"
+#include "vpn/hex.h"
 #include "vpn/ini.h"
 #include "vpn/keyfile.h"
 #include "vpn/netaddr.h"
@@ -204,8 +205,7 @@ static int on_user_entry(void *ctx, const char *file, int line, const char *sect
     }
     if (strncmp(section + 5, sims[n_users - 1].user, USERNAME_MAX) != 0)
         return 0;       /* a user beyond the ones we take */
-    if (strlen(value) != 64 || sodium_hex2bin(sims[n_users - 1].token, TOKEN_LEN, value, 64,
-                                              NULL, NULL, NULL) != 0) {
+    if (hex_decode(value, sims[n_users - 1].token, TOKEN_LEN) != 0) {
         config_errorf(err, file, line, section, key, "expected 64 hex characters");
         return -1;
     }
@@ -234,8 +234,7 @@ static int load_users(void)
         return 0;
     }
     uint8_t token[TOKEN_LEN];
-    if (!opt.token_hex || strlen(opt.token_hex) != 64 ||
-        sodium_hex2bin(token, TOKEN_LEN, opt.token_hex, 64, NULL, NULL, NULL) != 0) {
+    if (!opt.token_hex || hex_decode(opt.token_hex, token, TOKEN_LEN) != 0) {
         fprintf(stderr, "vpn-loadgen: --token: expected 64 hex characters\n");
         return -1;
     }

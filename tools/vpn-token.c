@@ -19,7 +19,7 @@
 #include <termios.h>
 #include <unistd.h>
 
-#include "vpn/limits.h"
+#include "vpn/username.h"
 
 /* Longest password accepted: far beyond any real one, and it bounds our buffers. */
 enum { PASSWORD_MAX = 1024 };
@@ -59,29 +59,6 @@ static void restore_and_die(int sig)
     }
     signal(sig, SIG_DFL);
     raise(sig);
-}
-
-/* Returns NULL when the name is acceptable, else why not. The users file holds the name in a
- * "[user:NAME]" header and the handshake carries it in 64 zero-padded bytes, hence the
- * limits (PROTOCOL.md: 1..63 bytes, no NUL). */
-static const char *check_username(const char *name)
-{
-    size_t len = strlen(name);
-    if (len == 0)
-        return "username is empty";
-    if (len > USERNAME_MAX)
-        return "username is longer than 63 bytes";
-    for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
-        if (*p == ':')
-            return "username must not contain ':' (it separates name and password)";
-        if (*p < 0x20 || *p == 0x7f)
-            return "username must not contain control characters";
-        if (*p == ' ')
-            return "username must not contain whitespace";
-        if (*p == '[' || *p == ']')
-            return "username must not contain '[' or ']' (users.conf section syntax)";
-    }
-    return NULL;
 }
 
 /* Reads one line (without its newline) from the terminal on stdin, echo off. Returns its
@@ -204,9 +181,14 @@ int main(int argc, char **argv)
     }
     if (!username)
         return usage_error("missing USERNAME");
-    const char *why = check_username(username);
-    if (why)
-        return usage_error(why);
+    /* The rule every other door applies too (username.h): a name refused here could not
+     * be written into users.conf or client.conf, nor authenticate. */
+    const char *why = username_check(username, strlen(username));
+    if (why) {
+        char msg[256];
+        snprintf(msg, sizeof(msg), "username %s; expected " USERNAME_RULE, why);
+        return usage_error(msg);
+    }
 
     if (sodium_init() < 0) {
         fprintf(stderr, "vpn-token: libsodium initialisation failed\n");

@@ -12,367 +12,114 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
-#include "vpn/log.h"
-#include "vpn/netaddr.h"
-#include "vpn/units.h"
+#include "vpn/ini_schema.h"
+#include "vpn/username.h"
 
-enum client_key {
-    K_SERVER_IP,
-    K_SERVER_PORT,
-    K_USERNAME,
-    K_AUTH_TOKEN,
-    K_SERVER_PUBLIC_KEY,
-    K_KNOWN_SERVERS_FILE,
-    K_CONTROL_SOCKET,
-    K_USER,
-    K_TUN_DEVICE,
-    K_PULL_ROUTES,
-    K_ACCEPT_ROUTES,
-    K_LOG_LEVEL,
-    K_LOG_FILE,
-    N_CLIENT_KEYS
-};
-
-static const struct {
-    const char *section, *key;
-    bool required;
-} keys[N_CLIENT_KEYS] = {
-    [K_SERVER_IP] = { "client", "server_ip", true },
-    [K_SERVER_PORT] = { "client", "server_port", false },
-    [K_USERNAME] = { "client", "username", true },
-    [K_AUTH_TOKEN] = { "client", "auth_token", true },
-    [K_SERVER_PUBLIC_KEY] = { "client", "server_public_key", false },
-    [K_KNOWN_SERVERS_FILE] = { "client", "known_servers_file", false },
-    [K_CONTROL_SOCKET] = { "client", "control_socket", false },
-    [K_USER] = { "client", "user", false },
-    [K_TUN_DEVICE] = { "network", "tun_device", false },
-    [K_PULL_ROUTES] = { "network", "pull_routes", false },
-    [K_ACCEPT_ROUTES] = { "network", "accept_routes", false },
-    [K_LOG_LEVEL] = { "logging", "level", false },
-    [K_LOG_FILE] = { "logging", "file", false },
-};
-
-static const char *const sections[] = { "client", "network", "logging" };
-#define N_SECTIONS (sizeof(sections) / sizeof(sections[0]))
-
-struct load_ctx {
-    struct client_config *cfg;
-    char dir[PATH_MAX];             /* client.conf's directory with a trailing '/', or "" */
-    int key_line[N_CLIENT_KEYS];
-    int section_line[N_SECTIONS];
-};
-
-/* Well-formed UTF-8 (no overlong forms, no surrogates), as PROTOCOL.md requires of
- * usernames, and no control characters: a username ends up in logs and in `vpnctl show`. */
-static bool username_valid(const char *s)
+/* [client] server_ip: a host name or address literal, checked only for what would break a
+ * message or a command line; the resolver judges the rest when the client connects. */
+static int set_server_ip(const struct ini_at *at, void *dst, const char *v,
+                         struct config_error *err)
 {
-    const unsigned char *p = (const unsigned char *)s;
-    size_t n = strlen(s);
-
-    if (n < 1 || n > USERNAME_MAX)
-        return false;
-    while (*p) {
-        unsigned c = *p, len, min;
-        uint32_t cp;
-        if (c < 0x80) {
-            if (c < 0x20 || c == 0x7f)
-                return false;
-            p++;
-            continue;
-        }
-        if (c >= 0xc2 && c <= 0xdf) {
-            len = 2, min = 0x80, cp = c & 0x1f;
-        } else if (c >= 0xe0 && c <= 0xef) {
-            len = 3, min = 0x800, cp = c & 0x0f;
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            len = 4, min = 0x10000, cp = c & 0x07;
-        } else {
-            return false;
-        }
-        for (unsigned i = 1; i < len; i++) {
-            if ((p[i] & 0xc0) != 0x80)
-                return false;
-            cp = (cp << 6) | (p[i] & 0x3f);
-        }
-        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-            return false;
-        /* C1 controls (U+0080..U+009F) are as unprintable as C0 ones. */
-        if (cp < 0xa0)
-            return false;
-        p += len;
-    }
-    return true;
-}
-
-/* Host name or address literal: checked only for what would break a message or a command
- * line; the resolver judges the rest when the client connects. */
-static bool server_ip_valid(const char *s)
-{
-    size_t n = strlen(s);
-    if (n < 1 || n > 255)
-        return false;
-    for (; *s; s++)
-        if ((unsigned char)*s <= 0x20 || *s == 0x7f)
-            return false;
-    return true;
-}
-
-/* Exactly 64 hex digits (either case) to 32 bytes. */
-static int decode_token(const char *s, uint8_t out[TOKEN_LEN])
-{
-    size_t bin_len = 0;
-    const char *end = NULL;
-
-    if (strlen(s) != 2 * TOKEN_LEN)
-        return -1;
-    if (sodium_hex2bin(out, TOKEN_LEN, s, 2 * TOKEN_LEN, NULL, &bin_len, &end) != 0 ||
-        bin_len != TOKEN_LEN || end != s + 2 * TOKEN_LEN) {
-        sodium_memzero(out, TOKEN_LEN);
+    size_t n = strlen(v);
+    bool ok = n >= 1 && n <= 255 && n < at->key->size;
+    for (const char *p = v; ok && *p; p++)
+        ok = (unsigned char)*p > 0x20 && *p != 0x7f;
+    if (!ok) {
+        ini_schema_errorf(err, at, "expected an IP address or host name of at most 255 "
+                          "characters without blanks, got \"%.64s\"", v);
         return -1;
     }
+    memcpy(dst, v, n + 1);
     return 0;
 }
 
-/* WireGuard's key format: standard base64 with padding, 44 characters for 32 bytes. */
-static int decode_key(const char *s, uint8_t out[KEY_LEN])
+/* [client] username: the rule of every door (username.h). */
+static int set_username(const struct ini_at *at, void *dst, const char *v,
+                        struct config_error *err)
 {
-    size_t bin_len = 0;
-    const char *end = NULL;
-    size_t n = strlen(s);
-
-    if (n != sodium_base64_ENCODED_LEN(KEY_LEN, sodium_base64_VARIANT_ORIGINAL) - 1)
+    const char *why = username_check(v, strlen(v));
+    if (why) {
+        ini_schema_errorf(err, at, "the name %s; expected " USERNAME_RULE, why);
         return -1;
-    /* libsodium 1.0.18 decodes bytes >= 0x80 as if they were '/': check the alphabet here. */
-    if (strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=") != n)
-        return -1;
-    if (sodium_base642bin(out, KEY_LEN, s, n, NULL, &bin_len, &end,
-                          sodium_base64_VARIANT_ORIGINAL) != 0 ||
-        bin_len != KEY_LEN || end != s + n)
-        return -1;
+    }
+    memcpy(dst, v, strlen(v) + 1);
     return 0;
 }
 
-/* The account the client switches to after set-up. Looked up now, so that a typo is reported
- * with its line before anything is set up, not after the TUN exists. */
-static int set_user(struct client_config *cfg, const char *file, int line, const char *name,
+/* [client] user: the account the client switches to after set-up. Looked up now, so that a
+ * typo is reported with its line before anything is set up, not after the TUN exists. */
+static int set_user(const struct ini_at *at, void *dst, const char *name,
                     struct config_error *err)
 {
+    struct client_config *cfg = at->obj;
     size_t n = strlen(name);
     bool printable = n > 0 && n < sizeof(cfg->user);
     for (const char *p = name; printable && *p; p++)
         printable = (unsigned char)*p > 0x20 && *p != 0x7f;
     struct passwd *pw = printable ? getpwnam(name) : NULL;
     if (!pw) {
-        config_errorf(err, file, line, "client", "user",
-                      line ? "expected the name of a user of this system, got \"%.64s\""
-                           : "the default user \"%.64s\" does not exist here; set user = NAME "
-                             "(or user = root to keep root)", name);
+        if (at->line)
+            ini_schema_errorf(err, at, "expected the name of a user of this system, got "
+                              "\"%.64s\"", name);
+        else
+            ini_schema_errorf(err, at, "the default user \"%.64s\" does not exist here; set "
+                              "user = NAME (or user = root to keep root)", name);
         return -1;
     }
-    snprintf(cfg->user, sizeof(cfg->user), "%s", name);
+    memcpy(dst, name, n + 1);
     cfg->uid = pw->pw_uid;
     cfg->gid = pw->pw_gid;
     return 0;
 }
 
-static int resolve_path(const char *dir, const char *value, char *out, size_t len)
-{
-    int n;
-    if (value[0] == '/' || value[0] == '\0')
-        n = snprintf(out, len, "%s", value);
-    else
-        n = snprintf(out, len, "%s%s", dir, value);
-    return n < 0 || (size_t)n >= len ? -1 : 0;
-}
+/* A key stored in struct client_config. */
+#define KEY(n, t, f)                                                                         \
+    .name = n, .type = t, .off = offsetof(struct client_config, f),                          \
+    .size = sizeof(((struct client_config *)0)->f)
 
-static int set_value(struct load_ctx *c, enum client_key k, const char *file, int line,
-                     const char *v, struct config_error *err)
-{
-    struct client_config *cfg = c->cfg;
-    const char *sec = keys[k].section, *key = keys[k].key;
-    uint64_t n;
+static const struct key_spec client_keys[] = {
+    { KEY("server_ip", KEY_CUSTOM, server_ip), .flags = KEY_REQUIRED, .set = set_server_ip },
+    { KEY("server_port", KEY_UINT, server_port), .min = 1, .max = 65535, .def = "51820",
+      .expected = "a port from 1 to 65535" },
+    { KEY("username", KEY_CUSTOM, username), .flags = KEY_REQUIRED, .set = set_username },
+    /* a secret: the engine never quotes it */
+    { KEY("auth_token", KEY_TOKEN, auth_token), .flags = KEY_REQUIRED },
+    /* absent: pinned on first use (have_server_key says which) */
+    { KEY("server_public_key", KEY_KEY, server_public_key),
+      .if_empty = "remove the line to pin the server's key on first use" },
+    { KEY("known_servers_file", KEY_PATH, known_servers_file),
+      .def = "/var/lib/vpn-client/known_servers" },
+    { KEY("control_socket", KEY_SOCKET_PATH, control_socket), .def = "/run/vpn-client.sock" },
+    { KEY("user", KEY_CUSTOM, user), .set = set_user, .def = "nobody" },
+};
 
-    if (*v == '\0' && k != K_LOG_FILE) {
-        config_errorf(err, file, line, sec, key, k == K_SERVER_PUBLIC_KEY ?
-                      "empty value; remove the line to pin the server's key on first use" :
-                      k == K_ACCEPT_ROUTES ?
-                      "empty value; remove the line to accept any pushed route, or set "
-                      "pull_routes = false to install none" : "empty value");
-        return -1;
-    }
+static const struct key_spec network_keys[] = {
+    { KEY("tun_device", KEY_IFNAME, tun_device), .def = "tun0" },
+    { KEY("pull_routes", KEY_BOOL, pull_routes), .def = "true" },
+    { KEY("accept_routes", KEY_CIDR_LIST, accept_routes),
+      .aux = offsetof(struct client_config, n_accept_routes), .max = ACCEPT_ROUTES_MAX,
+      .if_empty = "remove the line to accept any pushed route, or set pull_routes = false to "
+                  "install none" },
+};
 
-    switch (k) {
-    case K_SERVER_IP:
-        if (!server_ip_valid(v)) {
-            config_errorf(err, file, line, sec, key,
-                          "expected an IP address or host name of at most 255 characters "
-                          "without blanks, got \"%.64s\"", v);
-            return -1;
-        }
-        snprintf(cfg->server_ip, sizeof(cfg->server_ip), "%s", v);
-        return 0;
-    case K_SERVER_PORT:
-        if (parse_uint(v, 1, 65535, &n) < 0) {
-            config_errorf(err, file, line, sec, key,
-                          "expected a port from 1 to 65535, got \"%.64s\"", v);
-            return -1;
-        }
-        cfg->server_port = (uint16_t)n;
-        return 0;
-    case K_USERNAME:
-        if (!username_valid(v)) {
-            config_errorf(err, file, line, sec, key,
-                          "expected 1 to %d bytes of UTF-8 without control characters",
-                          USERNAME_MAX);
-            return -1;
-        }
-        snprintf(cfg->username, sizeof(cfg->username), "%s", v);
-        return 0;
-    case K_AUTH_TOKEN:
-        /* Never quote the value: it is the user's credential. */
-        if (decode_token(v, cfg->auth_token) < 0) {
-            config_errorf(err, file, line, sec, key,
-                          "expected 64 hex characters (the SHA-256 of \"username:password\", "
-                          "see vpn-token)");
-            return -1;
-        }
-        return 0;
-    case K_SERVER_PUBLIC_KEY:
-        if (decode_key(v, cfg->server_public_key) < 0) {
-            config_errorf(err, file, line, sec, key,
-                          "expected a base64 key of 44 characters as vpn-keygen or wg pubkey "
-                          "print it, got \"%.64s\"", v);
-            return -1;
-        }
-        cfg->have_server_key = true;
-        return 0;
-    case K_KNOWN_SERVERS_FILE:
-    case K_CONTROL_SOCKET:
-    case K_LOG_FILE: {
-        char *dst = k == K_KNOWN_SERVERS_FILE ? cfg->known_servers_file :
-                    k == K_CONTROL_SOCKET ? cfg->control_socket : cfg->log_file;
-        if (resolve_path(c->dir, v, dst, PATH_MAX) < 0) {
-            config_errorf(err, file, line, sec, key, "path longer than %d bytes", PATH_MAX - 1);
-            return -1;
-        }
-        if (k == K_CONTROL_SOCKET && strlen(dst) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
-            config_errorf(err, file, line, sec, key,
-                          "socket path \"%.64s\" longer than %zu bytes, the limit of a Unix "
-                          "socket", dst, sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
-            return -1;
-        }
-        return 0;
-    }
-    case K_USER:
-        return set_user(cfg, file, line, v, err);
-    case K_PULL_ROUTES:
-        if (parse_bool(v, &cfg->pull_routes) < 0) {
-            config_errorf(err, file, line, sec, key, "expected true or false, got \"%.64s\"", v);
-            return -1;
-        }
-        return 0;
-    case K_ACCEPT_ROUTES: {
-        char bad[64];
-        int count = parse_ipv4_net_list(v, cfg->accept_routes, ACCEPT_ROUTES_MAX, bad,
-                                        sizeof(bad));
-        if (count == -2) {
-            config_errorf(err, file, line, sec, key, "at most %d networks", ACCEPT_ROUTES_MAX);
-            return -1;
-        }
-        if (count < 0) {
-            config_errorf(err, file, line, sec, key,
-                          "expected a comma-separated list of networks like 192.168.100.0/24 "
-                          "(host bits zero), got \"%.64s\"", bad);
-            return -1;
-        }
-        cfg->n_accept_routes = count;
-        return 0;
-    }
-    case K_TUN_DEVICE:
-        if (!ifname_valid(v)) {
-            config_errorf(err, file, line, sec, key,
-                          "expected an interface name of 1 to %d characters from "
-                          "[A-Za-z0-9_.-], got \"%.64s\"", IFNAMSIZ - 1, v);
-            return -1;
-        }
-        snprintf(cfg->tun_device, sizeof(cfg->tun_device), "%s", v);
-        return 0;
-    case K_LOG_LEVEL:
-        if (parse_log_level(v, &cfg->log_level) < 0) {
-            config_errorf(err, file, line, sec, key,
-                          "expected DEBUG, INFO, WARN or ERROR, got \"%.64s\"", v);
-            return -1;
-        }
-        return 0;
-    case N_CLIENT_KEYS:
-        break;
-    }
-    return 0;
-}
+static const struct key_spec logging_keys[] = {
+    { KEY("level", KEY_LOG_LEVEL, log_level), .def = "INFO" },
+    { KEY("file", KEY_PATH, log_file), .flags = KEY_EMPTY_OK },    /* none: stderr */
+};
 
-static int on_entry(void *arg, const char *file, int line, const char *section, const char *key,
-                    const char *value, struct config_error *err)
-{
-    struct load_ctx *c = arg;
+#define SECTION(n, k) { .name = n, .keys = k, .n_keys = sizeof(k) / sizeof(k[0]) }
+static const struct section_spec client_sections[] = {
+    SECTION("client", client_keys),
+    SECTION("network", network_keys),
+    SECTION("logging", logging_keys),
+};
 
-    if (!key) {
-        for (unsigned i = 0; i < N_SECTIONS; i++) {
-            if (strcmp(section, sections[i]) != 0)
-                continue;
-            if (c->section_line[i]) {
-                config_errorf(err, file, line, section, NULL,
-                              "section repeated (first at line %d)", c->section_line[i]);
-                return -1;
-            }
-            c->section_line[i] = line;
-            return 0;
-        }
-        config_errorf(err, file, line, section, NULL,
-                      "unknown section; expected [client], [network] or [logging]");
-        return -1;
-    }
-    if (!*section) {
-        config_errorf(err, file, line, NULL, key, "key outside any [section]");
-        return -1;
-    }
-    for (int k = 0; k < N_CLIENT_KEYS; k++) {
-        if (strcmp(section, keys[k].section) != 0 || strcmp(key, keys[k].key) != 0)
-            continue;
-        if (c->key_line[k]) {
-            config_errorf(err, file, line, section, key, "duplicate key (first at line %d)",
-                          c->key_line[k]);
-            return -1;
-        }
-        c->key_line[k] = line;
-        return set_value(c, (enum client_key)k, file, line, value, err);
-    }
-    config_errorf(err, file, line, section, key, "unknown key");
-    return -1;
-}
-
-/* As for server.conf: relative paths resolve against the file's directory, made absolute. */
-static void base_dir(const char *path, char *dir, size_t len)
-{
-    char given[PATH_MAX];
-    char real[PATH_MAX];
-    const char *slash = strrchr(path, '/');
-
-    if (!slash)
-        snprintf(given, sizeof(given), ".");
-    else if (slash == path)
-        snprintf(given, sizeof(given), "/");
-    else
-        snprintf(given, sizeof(given), "%.*s", (int)(slash - path), path);
-
-    const char *d = realpath(given, real) ? real : given;
-    if (strcmp(d, "/") == 0)
-        snprintf(dir, len, "/");
-    else if (snprintf(dir, len, "%s/", d) >= (int)len)
-        dir[0] = '\0';
-}
+const struct ini_schema client_config_schema = {
+    .sections = client_sections,
+    .n_sections = sizeof(client_sections) / sizeof(client_sections[0]),
+};
 
 /* client.conf holds the user's token: like ssh with a private key, refuse a file that others
  * could read (the token leaks) or write (they choose the server, the routes, the user we run
@@ -426,19 +173,9 @@ fail:
 
 int client_config_load(const char *path, struct client_config *cfg, struct config_error *err)
 {
-    struct load_ctx c;
+    struct ini_schema_state st;
 
-    memset(&c, 0, sizeof(c));
     memset(cfg, 0, sizeof(*cfg));
-    c.cfg = cfg;
-    base_dir(path, c.dir, sizeof(c.dir));
-    cfg->server_port = 51820;
-    snprintf(cfg->known_servers_file, sizeof(cfg->known_servers_file),
-             "/var/lib/vpn-client/known_servers");
-    snprintf(cfg->control_socket, sizeof(cfg->control_socket), "/run/vpn-client.sock");
-    snprintf(cfg->tun_device, sizeof(cfg->tun_device), "tun0");
-    cfg->pull_routes = true;
-    cfg->log_level = LOG_INFO;
     if ((size_t)snprintf(cfg->path, sizeof(cfg->path), "%s", path) >= sizeof(cfg->path)) {
         config_errorf(err, path, 0, NULL, NULL, "path too long");
         return -1;
@@ -447,22 +184,11 @@ int client_config_load(const char *path, struct client_config *cfg, struct confi
     int fd = open_private(path, err);
     if (fd < 0)
         goto fail;
-    int rc = ini_parse_fd(fd, path, on_entry, &c, err);
+    int rc = ini_schema_load_fd(&client_config_schema, fd, path, cfg, NULL, &st, err);
     close(fd);
     if (rc)
         goto fail;
-    if (!c.key_line[K_USER] && set_user(cfg, path, 0, "nobody", err) < 0)
-        goto fail;
-    for (int k = 0; k < N_CLIENT_KEYS; k++) {
-        if (keys[k].required && !c.key_line[k]) {
-            int sec = 0;
-            while (strcmp(sections[sec], keys[k].section) != 0)
-                sec++;
-            config_errorf(err, path, c.section_line[sec], keys[k].section, keys[k].key,
-                          "required key is missing");
-            goto fail;
-        }
-    }
+    cfg->have_server_key = ini_schema_line(&st, "client", "server_public_key") != 0;
     return 0;
 
 fail:

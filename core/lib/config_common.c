@@ -1,4 +1,4 @@
-/* Helpers shared by the server.conf and QoS classes parsers (config_common.h). */
+/* Helpers shared by the server.conf and QoS classes checks (config_common.h). */
 #include "config_common.h"
 
 #include <inttypes.h>
@@ -20,47 +20,6 @@ const char *config_format_bw(uint64_t bps, char *buf, size_t len)
         snprintf(buf, len, "%" PRIu64 "bps", bps);
     return buf;
 }
-
-static int hex_digit(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-/* 1..4 hex digits, nothing else (tc reads both halves of a classid as hex). */
-static int parse_hex16(const char *s, size_t n, uint16_t *out)
-{
-    unsigned v = 0;
-
-    if (n < 1 || n > 4)
-        return -1;
-    for (size_t i = 0; i < n; i++) {
-        int d = hex_digit(s[i]);
-        if (d < 0)
-            return -1;
-        v = v * 16 + (unsigned)d;
-    }
-    *out = (uint16_t)v;
-    return 0;
-}
-
-/* tc classid "1:MINOR". The major must be 1 because the HTB root is "1:"; minor 0 is the root
- * itself and minor 1 the inner class every leaf hangs from (qos.h), so neither can be a leaf. */
-int config_parse_classid(const char *s, uint16_t *major, uint16_t *minor)
-{
-    const char *colon = strchr(s, ':');
-
-    if (!colon || parse_hex16(s, (size_t)(colon - s), major) < 0 ||
-        parse_hex16(colon + 1, strlen(colon + 1), minor) < 0)
-        return -1;
-    return *major == 1 && *minor > 1 ? 0 : -1;
-}
-
 
 /* Where a tunnel address may not be: outside the network, or on its network or broadcast
  * address. Returns NULL when addr is a usable host address of the tunnel, else the reason. */

@@ -1,5 +1,5 @@
-/* Helpers shared by the server.conf parser (server_config.c) and the QoS classes parser
- * (qos_classes.c). Private to core/lib. */
+/* Helpers shared by the server.conf checks (server_config.c) and the QoS classes checks
+ * (qos_classes.c), which run once the schema engine has read a file. Private to core/lib. */
 #ifndef CORE_LIB_CONFIG_COMMON_H
 #define CORE_LIB_CONFIG_COMMON_H
 
@@ -10,10 +10,6 @@
 
 /* "5Mbps" when exact, else plain bps, into buf; returns buf. */
 const char *config_format_bw(uint64_t bps, char *buf, size_t len);
-
-/* tc classid "1:MINOR" (minor in hex, not 0 or 1). Returns 0 or -1. */
-#define CLASSID_EXPECTED "expected a tc classid 1:MINOR, MINOR in hex from 2 to ffff"
-int config_parse_classid(const char *s, uint16_t *major, uint16_t *minor);
 
 /* NULL when addr is a usable host address of the tunnel network, else why not. */
 const char *config_tunnel_host_problem(const struct server_config *cfg, uint32_t addr);

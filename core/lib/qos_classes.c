@@ -12,13 +12,23 @@
 #include "config_common.h"
 #include "vpn/log.h"
 #include "vpn/units.h"
+#include "vpn/username.h"
 
-struct class_lines {
-    int header, classid, rate, ceil, priority;
+/* Keys of a [class:NAME] and of a [user:NAME], in their tables' order. */
+enum { CK_CLASSID, CK_RATE, CK_CEIL, CK_PRIORITY, N_CLASS_KEYS };
+enum { UK_VPN_IP, UK_CLASS, N_USER_KEYS };
+
+struct class_entry {
+    struct qos_class q;
+    int header;
+    int lines[N_CLASS_KEYS];
 };
 
-struct user_lines {
-    int header, vpn_ip, class_name;
+struct user_entry {
+    struct qos_user u;
+    char class_name[NAME_MAX_LEN];  /* resolved to u.class_index once the file is read */
+    int header;
+    int lines[N_USER_KEYS];
 };
 
 /* Everything is parsed here first and copied into the configuration only when the whole file
@@ -26,16 +36,13 @@ struct user_lines {
 struct classes_ctx {
     const struct server_config *cfg;
     int n_classes, n_users;
-    struct qos_class classes[QOS_CLASS_MAX];
-    struct qos_user users[QOS_USER_MAX];
-    struct class_lines cl[QOS_CLASS_MAX];
-    struct user_lines ul[QOS_USER_MAX];
-    char user_class[QOS_USER_MAX][NAME_MAX_LEN];    /* class name, resolved at the end */
-    enum { IN_NONE, IN_CLASS, IN_USER } in;
+    struct class_entry classes[QOS_CLASS_MAX];
+    struct user_entry users[QOS_USER_MAX];
+    struct ini_schema_state st;
 };
 
-/* Names of classes and users: 1..63 bytes, no blanks or control characters (UTF-8 allowed,
- * since usernames are UTF-8), no brackets. */
+/* Names of classes: 1..63 bytes, no blanks or control characters (UTF-8 allowed), no
+ * brackets. Users' names follow the rule of every other place a user is named (username.h). */
 static bool name_valid(const char *s)
 {
     size_t n = strlen(s);
@@ -49,166 +56,110 @@ static bool name_valid(const char *s)
     return true;
 }
 
-static int on_class_header(struct classes_ctx *c, const char *file, int line,
-                           const char *section, struct config_error *err)
+static void *open_class(void *ctx, const struct ini_at *at, const char *name, int **lines,
+                        struct config_error *err)
 {
-    bool is_class = strncmp(section, "class:", 6) == 0;
-    bool is_user = strncmp(section, "user:", 5) == 0;
-    const char *name = section + (is_class ? 6 : 5);
+    struct classes_ctx *c = ctx;
 
-    if (!is_class && !is_user) {
-        config_errorf(err, file, line, section, NULL,
-                      "unknown section; expected [class:NAME] or [user:NAME]");
-        return -1;
-    }
     if (!name_valid(name)) {
-        config_errorf(err, file, line, section, NULL,
-                      "NAME must be 1 to %d bytes without blanks or control characters",
-                      NAME_MAX_LEN - 1);
+        ini_schema_errorf(err, at, "NAME must be 1 to %d bytes without blanks or control "
+                          "characters", NAME_MAX_LEN - 1);
+        return NULL;
+    }
+    for (int i = 0; i < c->n_classes; i++) {
+        if (strcmp(c->classes[i].q.name, name) == 0) {
+            ini_schema_errorf(err, at, "duplicate class name (first at line %d)",
+                              c->classes[i].header);
+            return NULL;
+        }
+    }
+    if (c->n_classes == QOS_CLASS_MAX) {
+        ini_schema_errorf(err, at, "more than %d classes", QOS_CLASS_MAX);
+        return NULL;
+    }
+    struct class_entry *e = &c->classes[c->n_classes++];
+    snprintf(e->q.name, sizeof(e->q.name), "%s", name);
+    e->header = at->line;
+    *lines = e->lines;
+    return e;
+}
+
+static void *open_user(void *ctx, const struct ini_at *at, const char *name, int **lines,
+                       struct config_error *err)
+{
+    struct classes_ctx *c = ctx;
+    const char *why = username_check(name, strlen(name));
+
+    if (why) {
+        ini_schema_errorf(err, at, "the user name %s; expected " USERNAME_RULE, why);
+        return NULL;
+    }
+    for (int i = 0; i < c->n_users; i++) {
+        if (strcmp(c->users[i].u.name, name) == 0) {
+            ini_schema_errorf(err, at, "duplicate user name (first at line %d)",
+                              c->users[i].header);
+            return NULL;
+        }
+    }
+    if (c->n_users == QOS_USER_MAX) {
+        ini_schema_errorf(err, at, "more than %d users", QOS_USER_MAX);
+        return NULL;
+    }
+    struct user_entry *e = &c->users[c->n_users++];
+    snprintf(e->u.name, sizeof(e->u.name), "%s", name);
+    e->u.class_index = -1;
+    e->header = at->line;
+    *lines = e->lines;
+    return e;
+}
+
+/* [user:NAME] class: the NAME of a [class:NAME], which may come further down the file. */
+static int set_class_name(const struct ini_at *at, void *dst, const char *v,
+                          struct config_error *err)
+{
+    if (!name_valid(v)) {
+        ini_schema_errorf(err, at, "expected the NAME of a [class:NAME], got \"%.64s\"", v);
         return -1;
     }
-    if (is_class) {
-        for (int i = 0; i < c->n_classes; i++) {
-            if (strcmp(c->classes[i].name, name) == 0) {
-                config_errorf(err, file, line, section, NULL,
-                              "duplicate class name (first at line %d)", c->cl[i].header);
-                return -1;
-            }
-        }
-        if (c->n_classes == QOS_CLASS_MAX) {
-            config_errorf(err, file, line, section, NULL, "more than %d classes",
-                          QOS_CLASS_MAX);
-            return -1;
-        }
-        struct qos_class *q = &c->classes[c->n_classes];
-        snprintf(q->name, sizeof(q->name), "%s", name);
-        q->priority = 0;        /* tc's default prio */
-        c->cl[c->n_classes++].header = line;
-        c->in = IN_CLASS;
-    } else {
-        for (int i = 0; i < c->n_users; i++) {
-            if (strcmp(c->users[i].name, name) == 0) {
-                config_errorf(err, file, line, section, NULL,
-                              "duplicate user name (first at line %d)", c->ul[i].header);
-                return -1;
-            }
-        }
-        if (c->n_users == QOS_USER_MAX) {
-            config_errorf(err, file, line, section, NULL, "more than %d users", QOS_USER_MAX);
-            return -1;
-        }
-        struct qos_user *u = &c->users[c->n_users];
-        snprintf(u->name, sizeof(u->name), "%s", name);
-        u->class_index = -1;
-        c->ul[c->n_users++].header = line;
-        c->in = IN_USER;
-    }
+    snprintf(dst, NAME_MAX_LEN, "%s", v);
     return 0;
 }
 
-/* Records the line of a key, refusing a second one. */
-static int claim(int *seen, const char *file, int line, const char *section, const char *key,
-                 struct config_error *err)
-{
-    if (*seen) {
-        config_errorf(err, file, line, section, key, "duplicate key (first at line %d)", *seen);
-        return -1;
-    }
-    *seen = line;
-    return 0;
-}
+/* Keys stored in a class's or a user's entry. */
+#define CLASS(n, t, f)                                                                       \
+    .name = n, .type = t, .off = offsetof(struct class_entry, q.f),                          \
+    .size = sizeof(((struct class_entry *)0)->q.f)
+#define USER(n, t, f)                                                                        \
+    .name = n, .type = t, .off = offsetof(struct user_entry, f),                             \
+    .size = sizeof(((struct user_entry *)0)->f)
 
-static int on_class_key(struct classes_ctx *c, const char *file, int line, const char *section,
-                        const char *key, const char *v, struct config_error *err)
-{
-    struct qos_class *q = &c->classes[c->n_classes - 1];
-    struct class_lines *l = &c->cl[c->n_classes - 1];
-    uint64_t prio;
+static const struct key_spec class_keys[N_CLASS_KEYS] = {
+    [CK_CLASSID] = { CLASS("classid", KEY_CLASSID, major),
+                     .aux = offsetof(struct class_entry, q.minor), .flags = KEY_REQUIRED },
+    [CK_RATE] = { CLASS("rate", KEY_BANDWIDTH, rate_bps), .flags = KEY_REQUIRED },
+    [CK_CEIL] = { CLASS("ceil", KEY_BANDWIDTH, ceil_bps), .flags = KEY_REQUIRED },
+    [CK_PRIORITY] = { CLASS("priority", KEY_UINT, priority), .min = 0, .max = 7,
+                      .def = "0", .expected = "a priority from 0 (served first) to 7" },
+};
 
-    if (strcmp(key, "classid") == 0) {
-        if (claim(&l->classid, file, line, section, key, err))
-            return -1;
-        if (config_parse_classid(v, &q->major, &q->minor) == 0)
-            return 0;
-        config_errorf(err, file, line, section, key, CLASSID_EXPECTED ", got \"%.64s\"", v);
-        return -1;
-    }
-    if (strcmp(key, "rate") == 0 || strcmp(key, "ceil") == 0) {
-        bool rate = key[0] == 'r';
-        if (claim(rate ? &l->rate : &l->ceil, file, line, section, key, err))
-            return -1;
-        if (parse_bandwidth(v, rate ? &q->rate_bps : &q->ceil_bps) == 0)
-            return 0;
-        config_errorf(err, file, line, section, key,
-                      "expected a bandwidth like 5Mbps, 2.5Mbps, 500Kbps or 12mbit "
-                      "(bits per second, 1bps to 100Gbps), got \"%.64s\"", v);
-        return -1;
-    }
-    if (strcmp(key, "priority") == 0) {
-        if (claim(&l->priority, file, line, section, key, err))
-            return -1;
-        if (parse_uint(v, 0, 7, &prio) == 0) {
-            q->priority = (int)prio;
-            return 0;
-        }
-        config_errorf(err, file, line, section, key,
-                      "expected a priority from 0 (served first) to 7, got \"%.64s\"", v);
-        return -1;
-    }
-    config_errorf(err, file, line, section, key,
-                  "unknown key; a class has classid, rate, ceil and priority");
-    return -1;
-}
+static const struct key_spec user_keys[N_USER_KEYS] = {
+    [UK_VPN_IP] = { USER("vpn_ip", KEY_IPV4, u.vpn_ip), .flags = KEY_REQUIRED,
+                    .expected = "a dotted IPv4 address like 10.8.0.10" },
+    [UK_CLASS] = { USER("class", KEY_CUSTOM, class_name), .flags = KEY_REQUIRED,
+                   .set = set_class_name },
+};
 
-static int on_user_key(struct classes_ctx *c, const char *file, int line, const char *section,
-                       const char *key, const char *v, struct config_error *err)
-{
-    int i = c->n_users - 1;
-    struct user_lines *l = &c->ul[i];
+static const struct section_spec classes_sections[] = {
+    { .name = "class", .named = true, .keys = class_keys, .n_keys = N_CLASS_KEYS,
+      .open = open_class },
+    { .name = "user", .named = true, .keys = user_keys, .n_keys = N_USER_KEYS,
+      .open = open_user },
+};
 
-    if (strcmp(key, "vpn_ip") == 0) {
-        if (claim(&l->vpn_ip, file, line, section, key, err))
-            return -1;
-        if (parse_ipv4(v, &c->users[i].vpn_ip) == 0)
-            return 0;
-        config_errorf(err, file, line, section, key,
-                      "expected a dotted IPv4 address like 10.8.0.10, got \"%.64s\"", v);
-        return -1;
-    }
-    if (strcmp(key, "class") == 0) {
-        if (claim(&l->class_name, file, line, section, key, err))
-            return -1;
-        if (name_valid(v)) {
-            snprintf(c->user_class[i], NAME_MAX_LEN, "%s", v);
-            return 0;
-        }
-        config_errorf(err, file, line, section, key, "expected the NAME of a [class:NAME], "
-                      "got \"%.64s\"", v);
-        return -1;
-    }
-    config_errorf(err, file, line, section, key, "unknown key; a user has vpn_ip and class");
-    return -1;
-}
-
-static int on_classes_entry(void *arg, const char *file, int line, const char *section,
-                            const char *key, const char *value, struct config_error *err)
-{
-    struct classes_ctx *c = arg;
-
-    if (!key)
-        return on_class_header(c, file, line, section, err);
-    if (c->in == IN_NONE) {
-        config_errorf(err, file, line, NULL, key, "key outside any [class:NAME] or [user:NAME]");
-        return -1;
-    }
-    if (*value == '\0') {
-        config_errorf(err, file, line, section, key, "empty value");
-        return -1;
-    }
-    if (c->in == IN_CLASS)
-        return on_class_key(c, file, line, section, key, value, err);
-    return on_user_key(c, file, line, section, key, value, err);
-}
+const struct ini_schema qos_classes_schema = {
+    .sections = classes_sections,
+    .n_sections = sizeof(classes_sections) / sizeof(classes_sections[0]),
+};
 
 /* Section name as written, for messages ("class:vip"). */
 static const char *sec_name(char *buf, size_t len, const char *kind, const char *name)
@@ -222,25 +173,21 @@ static int check_classes(struct classes_ctx *c, const char *file, struct config_
     const struct server_config *cfg = c->cfg;
     char sec[NAME_MAX_LEN + 8], x[32], y[32], a[16], net[32];
 
+    /* Required keys were checked as each section ended (ini_schema.h). */
     for (int i = 0; i < c->n_classes; i++) {
-        const struct qos_class *q = &c->classes[i];
-        const struct class_lines *l = &c->cl[i];
+        const struct qos_class *q = &c->classes[i].q;
+        const int *l = c->classes[i].lines;
         sec_name(sec, sizeof(sec), "class", q->name);
 
-        const char *missing = !l->classid ? "classid" : !l->rate ? "rate" : !l->ceil ? "ceil"
-                                                                                      : NULL;
-        if (missing) {
-            config_errorf(err, file, l->header, sec, missing, "required key is missing");
-            return -1;
-        }
         if (q->rate_bps > q->ceil_bps) {
-            config_errorf(err, file, l->rate, sec, "rate", "%s is above ceil %s",
+            config_errorf(err, file, l[CK_RATE], sec, "rate", "%s is above ceil %s",
                           config_format_bw(q->rate_bps, x, sizeof(x)),
                           config_format_bw(q->ceil_bps, y, sizeof(y)));
             return -1;
         }
         if (cfg->qos_enabled && q->ceil_bps > cfg->total_bandwidth_bps) {
-            config_errorf(err, file, l->ceil, sec, "ceil", "%s is above [qos] total_bandwidth %s",
+            config_errorf(err, file, l[CK_CEIL], sec, "ceil",
+                          "%s is above [qos] total_bandwidth %s",
                           config_format_bw(q->ceil_bps, x, sizeof(x)),
                           config_format_bw(cfg->total_bandwidth_bps, y, sizeof(y)));
             return -1;
@@ -250,7 +197,7 @@ static int check_classes(struct classes_ctx *c, const char *file, struct config_
          * The same classid with other figures would leave tc to pick one silently. */
         if (q->major == cfg->default_major && q->minor == cfg->default_minor &&
             (q->rate_bps != cfg->default_rate_bps || q->ceil_bps != cfg->default_ceil_bps)) {
-            config_errorf(err, file, l->classid, sec, "classid",
+            config_errorf(err, file, l[CK_CLASSID], sec, "classid",
                           "%x:%x is [qos] default_class; use another classid, or give this "
                           "class default_rate and default_ceil (%s/%s)", q->major, q->minor,
                           config_format_bw(cfg->default_rate_bps, x, sizeof(x)),
@@ -258,10 +205,11 @@ static int check_classes(struct classes_ctx *c, const char *file, struct config_
             return -1;
         }
         for (int j = 0; j < i; j++) {
-            if (c->classes[j].major == q->major && c->classes[j].minor == q->minor) {
-                config_errorf(err, file, l->classid, sec, "classid",
+            if (c->classes[j].q.major == q->major && c->classes[j].q.minor == q->minor) {
+                config_errorf(err, file, l[CK_CLASSID], sec, "classid",
                               "%x:%x is already the classid of [class:%s] (line %d)", q->major,
-                              q->minor, c->classes[j].name, c->cl[j].classid);
+                              q->minor, c->classes[j].q.name,
+                              c->classes[j].lines[CK_CLASSID]);
                 return -1;
             }
         }
@@ -272,45 +220,41 @@ static int check_classes(struct classes_ctx *c, const char *file, struct config_
     uint64_t guaranteed = cfg->default_rate_bps;
     config_tunnel_net_text(cfg, net, sizeof(net));
     for (int i = 0; i < c->n_users; i++) {
-        struct qos_user *u = &c->users[i];
-        const struct user_lines *l = &c->ul[i];
+        struct qos_user *u = &c->users[i].u;
+        const int *l = c->users[i].lines;
         const char *why;
         sec_name(sec, sizeof(sec), "user", u->name);
 
-        const char *missing = !l->vpn_ip ? "vpn_ip" : !l->class_name ? "class" : NULL;
-        if (missing) {
-            config_errorf(err, file, l->header, sec, missing, "required key is missing");
-            return -1;
-        }
         for (int j = 0; j < c->n_classes && u->class_index < 0; j++)
-            if (strcmp(c->classes[j].name, c->user_class[i]) == 0)
+            if (strcmp(c->classes[j].q.name, c->users[i].class_name) == 0)
                 u->class_index = j;
         if (u->class_index < 0) {
-            config_errorf(err, file, l->class_name, sec, "class", "no [class:%s] in this file",
-                          c->user_class[i]);
+            config_errorf(err, file, l[UK_CLASS], sec, "class", "no [class:%s] in this file",
+                          c->users[i].class_name);
             return -1;
         }
         if ((why = config_tunnel_host_problem(cfg, u->vpn_ip))) {
-            config_errorf(err, file, l->vpn_ip, sec, "vpn_ip", "%s %s %s",
+            config_errorf(err, file, l[UK_VPN_IP], sec, "vpn_ip", "%s %s %s",
                           format_ipv4(u->vpn_ip, a), why, net);
             return -1;
         }
         if (u->vpn_ip == cfg->tun_ip) {
-            config_errorf(err, file, l->vpn_ip, sec, "vpn_ip", "%s is the server's own tun_ip",
+            config_errorf(err, file, l[UK_VPN_IP], sec, "vpn_ip", "%s is the server's own tun_ip",
                           format_ipv4(u->vpn_ip, a));
             return -1;
         }
         for (int j = 0; j < i; j++) {
-            if (c->users[j].vpn_ip == u->vpn_ip) {
-                config_errorf(err, file, l->vpn_ip, sec, "vpn_ip",
+            if (c->users[j].u.vpn_ip == u->vpn_ip) {
+                config_errorf(err, file, l[UK_VPN_IP], sec, "vpn_ip",
                               "%s is already the address of [user:%s] (line %d)",
-                              format_ipv4(u->vpn_ip, a), c->users[j].name, c->ul[j].vpn_ip);
+                              format_ipv4(u->vpn_ip, a), c->users[j].u.name,
+                              c->users[j].lines[UK_VPN_IP]);
                 return -1;
             }
         }
-        guaranteed += c->classes[u->class_index].rate_bps;
+        guaranteed += c->classes[u->class_index].q.rate_bps;
         if (cfg->qos_enabled && guaranteed > cfg->total_bandwidth_bps) {
-            config_errorf(err, file, l->class_name, sec, "class",
+            config_errorf(err, file, l[UK_CLASS], sec, "class",
                           "guaranteed rates reach %s with this user (default_rate plus each "
                           "listed user's class rate), above [qos] total_bandwidth %s",
                           config_format_bw(guaranteed, x, sizeof(x)),
@@ -332,9 +276,12 @@ int server_config_load_classes(const char *path, struct server_config *cfg,
         return -1;
     }
     c->cfg = cfg;
-    if (ini_parse_file(path, on_classes_entry, c, err) == 0 && check_classes(c, path, err) == 0) {
-        memcpy(cfg->classes, c->classes, sizeof(c->classes[0]) * (size_t)c->n_classes);
-        memcpy(cfg->users, c->users, sizeof(c->users[0]) * (size_t)c->n_users);
+    if (ini_schema_load_file(&qos_classes_schema, path, NULL, c, &c->st, err) == 0 &&
+        check_classes(c, path, err) == 0) {
+        for (int i = 0; i < c->n_classes; i++)
+            cfg->classes[i] = c->classes[i].q;
+        for (int i = 0; i < c->n_users; i++)
+            cfg->users[i] = c->users[i].u;
         cfg->n_classes = c->n_classes;
         cfg->n_users = c->n_users;
         rc = 0;

@@ -1,10 +1,12 @@
-/* fork/exec of system tools (see run.h). */
+/* Starting programs: fork/exec with a fixed descriptor layout, and the system tools (see
+ * run.h). */
 #include "vpn/run.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -40,42 +42,110 @@ int run_find(const char *name, char *path, size_t len)
     return -ENOENT;
 }
 
-/* Child side: only async-signal-safe calls between fork and exec. */
-__attribute__((noreturn))
-static void exec_child(const char *path, char *const argv[], int in_fd, int out_fd, int err_fd,
-                       int fd_max)
+/* Writes a NUL-terminated string to fd, ignoring errors (a child's last words). */
+static void say(int fd, const char *s)
 {
-    /* The server blocks the signals its control thread waits for, and an exec'd program
-     * inherits the mask and ignored dispositions: give it the defaults. */
+    (void)!write(fd, s, strlen(s));
+}
+
+/* Child side: only async-signal-safe calls between fork and exec (the server forks tc from
+ * its control thread while the data threads run, and a lock one of them held stays locked
+ * here). Never returns. */
+__attribute__((noreturn))
+static void exec_child(const struct run_child *c, int max_to, int fd_max, const char *why_prefix)
+{
+    /* Dispositions first, then the mask: a signal left pending must not reach one of our
+     * handlers. The server blocks the signals its control thread waits for, the launcher
+     * ignores SIGINT and SIGHUP, and an exec'd program keeps the mask and what is ignored. */
+    struct sigaction dfl;
+    memset(&dfl, 0, sizeof(dfl));
+    dfl.sa_handler = SIG_DFL;
+    for (int sig = 1; sig < NSIG; sig++)
+        (void)sigaction(sig, &dfl, NULL);  /* SIGKILL, SIGSTOP and glibc's own 32 and 33
+                                              refuse: fine, glibc sets those up itself */
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
-    signal(SIGPIPE, SIG_DFL);
 
-    int fds[3] = { in_fd, out_fd, err_fd };
-    /* Move the three above stdio first, so that dup2 onto 0..2 cannot clobber one of them
-     * (a daemon with closed stdio may have been handed fd 0 or 1 by memfd_create or pipe). */
-    for (int i = 0; i < 3; i++)
-        if ((fds[i] = fcntl(fds[i], F_DUPFD, 3)) < 0)
+    /* Lift every source that moves above the highest target, so that no dup2 onto a target
+     * clobbers a source still to be moved (a daemon with closed stdio may have been handed
+     * fd 0 or 1 by pipe or memfd_create). The lifted copies are closed with the rest below. */
+    int src[RUN_FDS_MAX];
+    for (int i = 0; i < c->n_fds; i++) {
+        if (c->fds[i].from == c->fds[i].to)
+            continue;
+        if ((src[i] = fcntl(c->fds[i].from, F_DUPFD, max_to + 1)) < 0)
             _exit(127);
-    for (int i = 0; i < 3; i++)
-        if (dup2(fds[i], i) < 0)
-            _exit(127);
-    /* Nothing of the server's (TUN, UDP sockets, the enclave's channel) reaches the tool. */
-#ifdef SYS_close_range
-    if (syscall(SYS_close_range, 3U, ~0U, 0U) != 0)
-#endif
-        for (int fd = 3; fd < fd_max; fd++)
+    }
+    for (int i = 0; i < c->n_fds; i++) {
+        int to = c->fds[i].to;
+        if (c->fds[i].from != to) {
+            if (dup2(src[i], to) < 0)
+                _exit(127);
+        } else {
+            /* Kept where it is: only its close-on-exec flag goes (a closed one stays closed,
+             * as a daemon's stdio may be). */
+            (void)fcntl(to, F_SETFD, 0);
+        }
+    }
+    /* Nothing else of ours (TUN, UDP sockets, the enclave's channels, the lifted copies)
+     * reaches the program. */
+    for (int fd = 0; fd <= max_to; fd++) {
+        bool wanted = false;
+        for (int i = 0; i < c->n_fds && !wanted; i++)
+            wanted = c->fds[i].to == fd;
+        if (!wanted)
             close(fd);
-    if (path[0])
-        execve(path, argv, TOOL_ENV);
+    }
+#ifdef SYS_close_range
+    if (syscall(SYS_close_range, (unsigned)max_to + 1, ~0U, 0U) != 0)
+#endif
+        for (int fd = max_to + 1; fd < fd_max; fd++)
+            close(fd);
+
+    if (c->path && c->path[0]) {
+        execve(c->path, c->argv, c->envp);
+        if (why_prefix) {
+            /* strerrordesc_np reads a constant table: no locale, no lock (strerror may
+             * take both). */
+            const char *why = strerrordesc_np(errno);
+            say(STDERR_FILENO, why_prefix);
+            say(STDERR_FILENO, why ? why : "unknown error");
+            say(STDERR_FILENO, "\n");
+        }
+    }
     _exit(127);     /* not found, or exec failed: the shell's "command not found" status */
+}
+
+pid_t run_start(const struct run_child *c)
+{
+    if (c->n_fds < 0 || c->n_fds > RUN_FDS_MAX)
+        return -EINVAL;
+    int max_to = STDERR_FILENO;
+    for (int i = 0; i < c->n_fds; i++) {
+        if (c->fds[i].to < 0 || c->fds[i].to >= RUN_FDS_MAX)
+            return -EINVAL;
+        for (int j = 0; j < i; j++)
+            if (c->fds[j].to == c->fds[i].to)
+                return -EINVAL;
+        if (c->fds[i].to > max_to)
+            max_to = c->fds[i].to;
+    }
+    /* Everything the child needs is computed here: after fork it may not allocate. */
+    long open_max = sysconf(_SC_OPEN_MAX);
+    int fd_max = open_max < 0 || open_max > FD_SCAN_MAX ? FD_SCAN_MAX : (int)open_max;
+    char why_prefix[PATH_MAX + 32];
+    if (c->say_exec_error)
+        snprintf(why_prefix, sizeof(why_prefix), "[ERROR] cannot run %s: ",
+                 c->path ? c->path : "");
+    pid_t pid = fork();
+    if (pid == 0)
+        exec_child(c, max_to, fd_max, c->say_exec_error ? why_prefix : NULL);
+    return pid < 0 ? -errno : pid;
 }
 
 pid_t run_spawn(char *const argv[], int in_fd, int out_fd, int err_fd)
 {
-    long open_max = sysconf(_SC_OPEN_MAX);
-    int fd_max = open_max < 0 || open_max > FD_SCAN_MAX ? FD_SCAN_MAX : (int)open_max;
     /* Looked up here, not in the child: a tool that is missing still gives a child that
      * exits 127, as before, so every caller reports it the same way. */
     char path[PATH_MAX];
@@ -84,12 +154,16 @@ pid_t run_spawn(char *const argv[], int in_fd, int out_fd, int err_fd)
     int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
     if (null_fd < 0)
         return -1;
-    pid_t pid = fork();
-    if (pid == 0)
-        exec_child(path, argv, in_fd < 0 ? null_fd : in_fd, out_fd < 0 ? null_fd : out_fd,
-                   err_fd < 0 ? null_fd : err_fd, fd_max);
+    struct run_fd fds[3] = {
+        { in_fd < 0 ? null_fd : in_fd, STDIN_FILENO },
+        { out_fd < 0 ? null_fd : out_fd, STDOUT_FILENO },
+        { err_fd < 0 ? null_fd : err_fd, STDERR_FILENO },
+    };
+    struct run_child c = { .path = path, .argv = argv, .envp = TOOL_ENV, .fds = fds,
+                           .n_fds = 3 };
+    pid_t pid = run_start(&c);
     close(null_fd);
-    return pid;
+    return pid < 0 ? -1 : pid;
 }
 
 int run_wait(pid_t pid)

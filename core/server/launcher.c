@@ -17,6 +17,7 @@
 #include "vpn/fd_pass.h"
 #include "vpn/log.h"
 #include "vpn/proto.h"
+#include "vpn/run.h"
 
 /* What vpn-enclave needs while it starts as root: read root-only files (root owns them: no
  * capability needed), lock memory and raise its limit, drop its capability bounding set and
@@ -26,6 +27,8 @@ static const cap_value_t LAUNCHER_CAPS[] = {
 };
 enum { N_LAUNCHER_CAPS = sizeof(LAUNCHER_CAPS) / sizeof(LAUNCHER_CAPS[0]) };
 enum { STOP_GRACE_MS = 2000, REAP_POLL_MS = 200 };
+_Static_assert(ENCLAVE_FD_DOORBELL0 + MAX_WORKERS <= RUN_FDS_MAX,
+               "run_start cannot give vpn-enclave all its doorbells");
 
 struct launcher_state {
     int fd;                     /* vpn-server */
@@ -81,33 +84,25 @@ static int limit_capabilities(void)
     return rc;
 }
 
-/* In the new child: the received descriptors to their fixed numbers (enclave_proto.h), every
- * other one closed, signals as new, then vpn-enclave. */
-static void exec_enclave(const struct launcher_state *st, const int *fds, int keeper_end)
-    __attribute__((noreturn));
-static void exec_enclave(const struct launcher_state *st, const int *fds, int keeper_end)
+/* vpn-enclave with the received descriptors at their fixed numbers (enclave_proto.h), our
+ * stdio (its log goes where vpn-server's goes), and nothing else; signals as new, and the
+ * environment vpn-server was started with (the enclave reads none of it). Returns the pid or
+ * -errno. */
+static pid_t exec_enclave(const struct launcher_state *st, const int *fds, int keeper_end)
 {
-    int n = 2 + st->workers;
-    int top = ENCLAVE_FD_DOORBELL0 + st->workers + 16;
-    int lifted[2 + MAX_WORKERS], keeper = fcntl(keeper_end, F_DUPFD, top);
-    /* First lift every source above the target range so that dup2 never clobbers one. */
-    for (int i = 0; i < n; i++)
-        lifted[i] = fcntl(fds[i], F_DUPFD, top);
-    dup2(lifted[0], ENCLAVE_FD_SHM);
-    dup2(lifted[1], ENCLAVE_FD_CTL);
-    dup2(keeper, ENCLAVE_FD_KEEPER);
+    struct run_fd map[6 + MAX_WORKERS] = {
+        { STDIN_FILENO, STDIN_FILENO },
+        { STDOUT_FILENO, STDOUT_FILENO },
+        { STDERR_FILENO, STDERR_FILENO },
+        { fds[0], ENCLAVE_FD_SHM },
+        { fds[1], ENCLAVE_FD_CTL },
+        { keeper_end, ENCLAVE_FD_KEEPER },
+    };
     for (int i = 0; i < st->workers; i++)
-        dup2(lifted[2 + i], ENCLAVE_FD_DOORBELL0 + i);
-    for (int fd = ENCLAVE_FD_DOORBELL0 + st->workers; fd < 1024; fd++)
-        close(fd);
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
-    for (int sig = 1; sig < NSIG; sig++)
-        signal(sig, SIG_DFL);
-    execv(st->path, st->argv);
-    fprintf(stderr, "[ERROR] cannot run %s: %s\n", st->path, strerror(errno));
-    _exit(127);
+        map[6 + i] = (struct run_fd){ fds[2 + i], ENCLAVE_FD_DOORBELL0 + i };
+    struct run_child c = { .path = st->path, .argv = st->argv, .envp = environ, .fds = map,
+                           .n_fds = 6 + st->workers, .say_exec_error = true };
+    return run_start(&c);
 }
 
 static void start_enclave(struct launcher_state *st, const int *fds, int nfds)
@@ -127,15 +122,12 @@ static void start_enclave(struct launcher_state *st, const int *fds, int nfds)
         answer(st, LAUNCH_ERROR, 0, errno, why);
         return;
     }
-    pid_t pid = fork();
-    if (pid == 0)
-        exec_enclave(st, fds, pair[1]);
-    int e = errno;
+    pid_t pid = exec_enclave(st, fds, pair[1]);
     close(pair[1]);
     if (pid < 0) {
         close(pair[0]);
-        snprintf(why, sizeof(why), "fork: %s", strerror(e));
-        answer(st, LAUNCH_ERROR, 0, e, why);
+        snprintf(why, sizeof(why), "fork: %s", strerror((int)-pid));
+        answer(st, LAUNCH_ERROR, 0, (int)-pid, why);
         return;
     }
     st->child = pid;

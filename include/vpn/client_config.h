@@ -9,6 +9,7 @@
 #include <sys/types.h>
 
 #include "vpn/ini.h"
+#include "vpn/ini_schema.h"
 #include "vpn/limits.h"
 #include "vpn/netaddr.h"
 
@@ -45,5 +46,9 @@ struct client_config {
  * line and key (line 0 for the file as a whole). */
 int client_config_load(const char *path, struct client_config *cfg, struct config_error *err)
     __attribute__((warn_unused_result));
+
+/* The key tables of client.conf (ini_schema.h), for the README check
+ * (tests/unit/test_readme_keys.c). */
+extern const struct ini_schema client_config_schema;
 
 #endif

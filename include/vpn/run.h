@@ -1,11 +1,40 @@
-/* Running system tools (tc, iptables) without a shell: fork + exec of an argv array, with
- * nothing of ours inherited (no TUN, no sockets, no environment, the default signal mask),
- * from fixed system directories only. One implementation for every caller. */
+/* Starting programs, in one place: vpn-server's system tools (tc, iptables) and the
+ * launcher's vpn-enclave. A program gets exactly the descriptors it is given, at the numbers
+ * it expects, and nothing else of ours (no TUN, no sockets, no rings), an empty signal mask
+ * with every signal at its default (but glibc's own two, which it manages itself), and the
+ * environment it is given; no shell. System tools come from fixed system directories only,
+ * with a fixed environment. */
 #ifndef VPN_RUN_H
 #define VPN_RUN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
+
+/* Descriptor numbers a started program may be given are below this (vpn-enclave takes 6 +
+ * MAX_WORKERS of them, enclave_proto.h). */
+enum { RUN_FDS_MAX = 64 };
+
+/* One descriptor a program gets: our from as its number to. from == to keeps it in place
+ * (only close-on-exec is cleared; a closed one stays closed). */
+struct run_fd {
+    int from, to;
+};
+
+struct run_child {
+    const char *path;           /* the program; NULL or "": the child exits 127 at once */
+    char *const *argv;
+    char *const *envp;          /* its whole environment */
+    const struct run_fd *fds;   /* its descriptors: every other one is closed, 0-2 included */
+    int n_fds;                  /* at most RUN_FDS_MAX, each to unique and < RUN_FDS_MAX */
+    bool say_exec_error;        /* when the exec fails, "[ERROR] cannot run PATH: why" on the
+                                   child's descriptor 2 before it exits 127 */
+};
+
+/* Forks and execs c->path as described above; a child that cannot set up or exec exits
+ * with status 127. Safe to call from any thread of a multithreaded process (the child uses
+ * async-signal-safe calls only). Returns the pid, or -errno (-EINVAL for a bad map). */
+pid_t run_start(const struct run_child *c) __attribute__((warn_unused_result));
 
 /* Finds the tool name (a bare name, no '/') in /usr/sbin, /sbin, /usr/bin, /bin, in that
  * order, never in the environment's PATH; writes the path of the first executable regular
@@ -14,8 +43,8 @@ int run_find(const char *name, char *path, size_t len);
 
 /* Starts the tool argv[0] (found by run_find; when there is none the child exits 127) with
  * in_fd, out_fd and err_fd as its stdin, stdout and stderr (-1: /dev/null) and a fixed
- * environment (PATH=/usr/sbin:/sbin:/usr/bin:/bin, LC_ALL=C; nothing inherited). Returns
- * the pid, or -1. */
+ * environment (PATH=/usr/sbin:/sbin:/usr/bin:/bin, LC_ALL=C; nothing inherited), through
+ * run_start. Returns the pid, or -1. */
 pid_t run_spawn(char *const argv[], int in_fd, int out_fd, int err_fd);
 
 /* Waits for pid: its exit status, 128 + the signal that killed it, or -1. */

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "vpn/ini.h"
+#include "vpn/ini_schema.h"
 #include "vpn/limits.h"
 #include "vpn/netaddr.h"
 
@@ -95,6 +96,11 @@ int server_config_load(const char *path, struct server_config *cfg, struct confi
  * Checks against the rest of cfg as load does. Returns 0 or -1 with *err. */
 int server_config_load_classes(const char *path, struct server_config *cfg,
                                struct config_error *err) __attribute__((warn_unused_result));
+
+/* The key tables of server.conf and of the classes file (ini_schema.h), for the README
+ * check (tests/unit/test_readme_keys.c). */
+extern const struct ini_schema server_config_schema;
+extern const struct ini_schema qos_classes_schema;
 
 /* Fixed address of a user from the classes file, or 0 when none. */
 uint32_t server_config_user_ip(const struct server_config *cfg, const char *username);

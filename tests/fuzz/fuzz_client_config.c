@@ -3,6 +3,7 @@
 #include "fuzz_util.h"
 
 #include "vpn/client_config.h"
+#include "vpn/username.h"
 
 static char path[64];
 
@@ -35,6 +36,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (client_config_load(path, &cfg, &err) == 0) {
         size_t n = strlen(cfg.username);
         FUZZ_ASSERT(n >= 1 && n <= USERNAME_MAX && cfg.server_ip[0] && cfg.server_port);
+        FUZZ_ASSERT(username_check(cfg.username, n) == NULL);
         FUZZ_ASSERT(memchr(cfg.tun_device, '\0', sizeof(cfg.tun_device)));
         FUZZ_ASSERT(cfg.n_accept_routes >= 0 && cfg.n_accept_routes <= ACCEPT_ROUTES_MAX);
         FUZZ_ASSERT(cfg.user[0] && memchr(cfg.user, '\0', sizeof(cfg.user)));

@@ -4,6 +4,7 @@
 #include "fuzz_util.h"
 
 #include "vpn/server_config.h"
+#include "vpn/username.h"
 
 static const char SERVER_CONF[] =
     "[server]\ntun_ip = 10.8.0.1\ntun_netmask = 24\n"
@@ -33,6 +34,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             FUZZ_ASSERT(cfg.users[i].class_index >= 0 && cfg.users[i].class_index < cfg.n_classes);
             sum += cfg.classes[cfg.users[i].class_index].rate_bps;
             FUZZ_ASSERT(server_config_user_ip(&cfg, cfg.users[i].name) == cfg.users[i].vpn_ip);
+            FUZZ_ASSERT(username_check(cfg.users[i].name, strlen(cfg.users[i].name)) == NULL);
         }
         FUZZ_ASSERT(sum <= cfg.total_bandwidth_bps);
         for (int i = 0; i < cfg.n_classes; i++)

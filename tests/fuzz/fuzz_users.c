@@ -1,9 +1,11 @@
 /* Fuzzes the enclave's users file (enclave/users.c, users_load), written to a file of mode
- * 0600 as the loader demands. A loaded table has unique, findable names of 1..63 bytes; a
+ * 0600 as the loader demands. A loaded table has unique, findable names that
+ * follow the user name rule (username.h); a
  * refused one is left all zero (it held tokens). */
 #include "fuzz_util.h"
 
 #include "../../enclave/users.h"
+#include "vpn/username.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -16,6 +18,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         for (int i = 0; i < t.count; i++) {
             size_t n = strnlen(t.users[i].name, sizeof(t.users[i].name));
             FUZZ_ASSERT(n >= 1 && n <= USERNAME_MAX);
+            FUZZ_ASSERT(username_check(t.users[i].name, n) == NULL);    /* the one rule */
             FUZZ_ASSERT(users_find(&t, t.users[i].name) == i);
         }
     } else {

@@ -19,6 +19,11 @@ t1=$("$BIN/vpn-token" --random alice </dev/null); t2=$("$BIN/vpn-token" --random
 check "vpn-token --random: 64 hex digits, new each time" \
     bash -c "[[ '$t1' =~ ^[0-9a-f]{64}\$ ]] && [ '$t1' != '$t2' ]"
 check "vpn-token refuses a name with ':'" bash -c "! printf x | $BIN/vpn-token --password-stdin 'a:b' 2>/dev/null"
+# The rule of every other door (username.h): ']' cannot be in a [user:NAME] header, a space
+# inside a name is fine, one at either end could be written in no file.
+check "vpn-token refuses a name with ']'" bash -c "! $BIN/vpn-token --random 'a]b' </dev/null 2>/dev/null"
+check "vpn-token refuses a name ending in a space" bash -c "! $BIN/vpn-token --random 'alice ' </dev/null 2>/dev/null"
+check "vpn-token takes a name with a space inside" bash -c "$BIN/vpn-token --random --users-line 'Alice Smith' </dev/null | grep -q '^\[user:Alice Smith\]\$'"
 
 lab_up 1
 make_server_conf

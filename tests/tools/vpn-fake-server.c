@@ -19,6 +19,7 @@
 
 #include "../../enclave/handshake_server.h"
 #include "../../enclave/users.h"
+#include "vpn/hex.h"
 #include "vpn/keyfile.h"
 #include "vpn/netaddr.h"
 #include "vpn/proto.h"
@@ -71,8 +72,7 @@ int main(int argc, char **argv)
     }
     users.count = 1;
     snprintf(users.users[0].name, sizeof(users.users[0].name), "%s", argv[3]);
-    if (sodium_hex2bin(users.users[0].token, TOKEN_LEN, argv[4], strlen(argv[4]), NULL, NULL,
-                       NULL) != 0)
+    if (hex_decode(argv[4], users.users[0].token, TOKEN_LEN) != 0)
         return 2;
     for (int i = 5; i < argc; i++)
         if (set_field(&config, argv[i]) != 0) {

@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "../../client/handshake_client.h"
+#include "vpn/hex.h"
 #include "vpn/keyfile.h"
 #include "vpn/proto.h"
 #include "vpn/transport.h"
@@ -194,7 +195,7 @@ int main(int argc, char **argv)
     struct addrinfo hints = { .ai_socktype = SOCK_DGRAM }, *res;
     uint8_t s_pub[32], token[32];
     if (getaddrinfo(argv[1], argv[2], &hints, &res) != 0 || keyfile_decode(argv[3], s_pub) != 0 ||
-        sodium_hex2bin(token, 32, argv[5], strlen(argv[5]), NULL, NULL, NULL) != 0)
+        hex_decode(argv[5], token, sizeof(token)) != 0)
         return 2;
     fd = socket(res->ai_family, SOCK_DGRAM, 0);
     if (fd < 0 || connect(fd, res->ai_addr, res->ai_addrlen) != 0)

@@ -245,6 +245,8 @@ static const struct {
     { "[client]\nusername = a\xc2\x85z\n", 2, "[client] username", "control characters" },
     { "[client]\nusername = \xe6\x97\n", 2, "[client] username", "UTF-8" },          /* cut short */
     { "[client]\nusername = a\x1b[31m\n", 2, "[client]", "control character" },
+    { "[client]\nusername = a:b\n", 2, "[client] username", "contains ':'" },
+    { "[client]\nusername = a]b\n", 2, "[client] username", "'[' or ']'" },
     { HEAD "auth_token =\n", 4, "[client] auth_token", "empty value" },
     { HEAD "auth_token = 95084e631279d67f381a94fa5df5093957fc61cf3147565523be8296fa31f57\n", 4,
       "[client] auth_token", "expected 64 hex characters" },
@@ -274,7 +276,7 @@ static const struct {
     { GOOD "[logging]\nlevel = verbose\n", 6, "[logging] level", "expected DEBUG, INFO" },
     /* what the client accepts of the server's pushed configuration */
     { GOOD "[network]\npull_routes = maybe\n", 6, "[network] pull_routes",
-      "expected true or false, got \"maybe\"" },
+      "expected true or false (yes/no, on/off, 1/0), got \"maybe\"" },
     { GOOD "[network]\npull_routes =\n", 6, "[network] pull_routes", "empty value" },
     { GOOD "[network]\naccept_routes =\n", 6, "[network] accept_routes",
       "remove the line to accept any pushed route" },

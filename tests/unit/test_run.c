@@ -3,6 +3,7 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -111,4 +112,155 @@ Test(run, environment_not_inherited)
     cr_expect_eq(run_wait(pid), 0);
     cr_expect_null(strstr(out, "TC_LIB_DIR"), "inherited: %s", out);
     cr_expect_not_null(strstr(out, "PATH=/usr/sbin:/sbin:/usr/bin:/bin\n"), "%s", out);
+}
+
+/* ---- run_start: exactly these descriptors, signals as new, this environment ---------- */
+
+/* Runs argv[0] (an absolute path) with map and envp; returns what it wrote to fd 1 (a pipe
+ * added to the map) and its status. */
+static int start_and_read(char *const argv[], char *const envp[], struct run_fd *map, int n,
+                          char *out, size_t cap)
+{
+    int p[2];
+    cr_assert_eq(pipe2(p, O_CLOEXEC), 0);
+    map[n++] = (struct run_fd){ p[1], STDOUT_FILENO };
+    struct run_child c = { .path = argv[0], .argv = argv, .envp = envp, .fds = map,
+                           .n_fds = n };
+    pid_t pid = run_start(&c);
+    close(p[1]);
+    cr_assert(pid > 0, "run_start: %d", (int)pid);
+    run_drain(p[0], out, cap);
+    close(p[0]);
+    return run_wait(pid);
+}
+
+Test(run, start_gives_exactly_the_mapped_descriptors)
+{
+    /* A descriptor that is not close-on-exec and not in the map must not get through, nor
+     * may whatever Criterion has open; two mapped ones must, at their numbers. */
+    int leak = open("/dev/null", O_RDONLY);
+    int a = open("/dev/null", O_RDONLY | O_CLOEXEC), b = open("/dev/null", O_WRONLY | O_CLOEXEC);
+    cr_assert(leak >= 0 && a >= 0 && b >= 0);
+    struct run_fd map[4] = { { a, 5 }, { b, 9 } };
+    char *argv[] = { "/bin/ls", "-1", "/proc/self/fd", NULL };
+    char *envp[] = { NULL };
+    char out[256];
+    int status = start_and_read(argv, envp, map, 2, out, sizeof(out));
+    cr_expect_eq(status, 0);
+    /* 0 and 2 were not in the map: closed, so ls's own directory descriptor takes 0 */
+    cr_expect_str_eq(out, "0\n1\n5\n9\n", "descriptors of the child: %s", out);
+    close(leak);
+    close(a);
+    close(b);
+}
+
+Test(run, start_moves_a_source_that_is_another_target)
+{
+    /* Descriptor T is both the source of the child's stdout and the target of another pipe.
+     * T is free here (Criterion's own descriptors are low). */
+    enum { T = 40 };
+    int p1[2], p2[2];
+    cr_assert_eq(fcntl(T, F_GETFD), -1);
+    cr_assert_eq(pipe2(p1, O_CLOEXEC), 0);
+    cr_assert_eq(pipe2(p2, O_CLOEXEC), 0);
+    cr_assert_eq(dup3(p1[1], T, O_CLOEXEC), T);
+    close(p1[1]);
+    struct run_fd map[2] = { { T, STDOUT_FILENO }, { p2[1], T } };
+    char *argv[] = { "/bin/bash", "-c", "echo one; echo forty >&40", NULL };   /* dash: one digit */
+    char *envp[] = { "PATH=/usr/bin:/bin", NULL };
+    struct run_child c = { .path = argv[0], .argv = argv, .envp = envp, .fds = map, .n_fds = 2 };
+    pid_t pid = run_start(&c);
+    cr_assert(pid > 0);
+    close(T);
+    close(p2[1]);
+    char o1[64], o2[64];
+    run_drain(p1[0], o1, sizeof(o1));
+    run_drain(p2[0], o2, sizeof(o2));
+    cr_expect_eq(run_wait(pid), 0);
+    cr_expect_str_eq(o1, "one\n");
+    cr_expect_str_eq(o2, "forty\n");
+    close(p1[0]);
+    close(p2[0]);
+}
+
+Test(run, start_clears_the_signal_mask_and_ignored_signals)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
+    cr_assert_eq(sigprocmask(SIG_BLOCK, &set, NULL), 0);
+    signal(SIGINT, SIG_IGN);
+    signal(SIGPIPE, SIG_IGN);
+    struct run_fd map[2];
+    char *argv[] = { "/bin/cat", "/proc/self/status", NULL };
+    char *envp[] = { NULL };
+    char out[4096];
+    cr_expect_eq(start_and_read(argv, envp, map, 0, out, sizeof(out)), 0);
+    cr_expect_not_null(strstr(out, "SigBlk:\t0000000000000000\n"), "%s", out);
+    /* Signals 32 and 33 are glibc's own (thread cancellation, setxid): sigaction refuses
+     * them, and whatever we inherited for them stays; glibc sets them up itself when used. */
+    const char *ign = strstr(out, "SigIgn:\t");
+    cr_assert_not_null(ign, "%s", out);
+    unsigned long long mask = strtoull(ign + 8, NULL, 16);
+    cr_expect_eq(mask & ~(3ULL << 31), 0, "ignored in the child: %llx", mask);
+}
+
+Test(run, start_passes_exactly_the_environment_given)
+{
+    cr_assert_eq(setenv("VPNSE_TEST_LEAK", "1", 1), 0);
+    struct run_fd map[2];
+    char *argv[] = { "/usr/bin/env", NULL };
+    char *envp[] = { "A=1", "B=two", NULL };
+    char out[256];
+    cr_expect_eq(start_and_read(argv, envp, map, 0, out, sizeof(out)), 0);
+    cr_expect_str_eq(out, "A=1\nB=two\n");
+}
+
+Test(run, start_says_why_exec_failed_when_asked)
+{
+    static const struct {
+        const char *path;
+        bool say;
+        const char *want;
+    } cases[] = {
+        { "/nonexistent/vpn-enclave", true,
+          "[ERROR] cannot run /nonexistent/vpn-enclave: No such file or directory\n" },
+        { "/nonexistent/vpn-enclave", false, "" },
+        { "/dev/null", true, "[ERROR] cannot run /dev/null: Permission denied\n" },
+        { "", true, "" },       /* no program: 127 without a word, as run_spawn wants it */
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        int p[2];
+        cr_assert_eq(pipe2(p, O_CLOEXEC), 0);
+        struct run_fd map[1] = { { p[1], STDERR_FILENO } };
+        char *argv[] = { (char *)cases[i].path, NULL };
+        char *envp[] = { NULL };
+        struct run_child c = { .path = cases[i].path, .argv = argv, .envp = envp, .fds = map,
+                               .n_fds = 1, .say_exec_error = cases[i].say };
+        pid_t pid = run_start(&c);
+        close(p[1]);
+        cr_assert(pid > 0);
+        char err[256];
+        run_drain(p[0], err, sizeof(err));
+        close(p[0]);
+        cr_expect_eq(run_wait(pid), 127, "case %zu", i);
+        cr_expect_str_eq(err, cases[i].want, "case %zu", i);
+    }
+}
+
+Test(run, start_refuses_a_bad_map)
+{
+    char *argv[] = { "/bin/true", NULL };
+    char *envp[] = { NULL };
+    static const struct run_fd dup_target[2] = { { 0, 3 }, { 1, 3 } };
+    static const struct run_fd too_high[1] = { { 0, RUN_FDS_MAX } };
+    static const struct run_fd negative[1] = { { 0, -1 } };
+    const struct run_fd *maps[] = { dup_target, too_high, negative };
+    int counts[] = { 2, 1, 1 };
+    for (size_t i = 0; i < 3; i++) {
+        struct run_child c = { .path = argv[0], .argv = argv, .envp = envp, .fds = maps[i],
+                               .n_fds = counts[i] };
+        cr_expect_eq(run_start(&c), -EINVAL, "map %zu", i);
+    }
 }

@@ -698,8 +698,9 @@ Test(server_config, classes_good_variants)
         /* an empty classes file, and one with only comments */
         { MIN QOS_ON, "" },
         { MIN QOS_ON, "# nobody yet\n; nothing\n" },
-        /* a class nobody uses; UTF-8 names */
+        /* a class nobody uses; UTF-8 names, a user name with a space inside */
         { MIN QOS_ON, VIP "[user:j\xc3\xb6rg]\nvpn_ip = 10.8.0.10\nclass = vip\n" },
+        { MIN QOS_ON, VIP "[user:Alice Smith]\nvpn_ip = 10.8.0.10\nclass = vip\n" },
         /* classid minor in hex, upper case, and the largest priority */
         { MIN QOS_ON, "[class:x]\nclassid = 1:FFFE\nrate = 1Mbps\nceil = 1Mbps\npriority = 7\n" },
     };
@@ -719,9 +720,12 @@ Test(server_config, classes_structure_errors)
         { MIN QOS_ON, "[vip]\n", "qos_classes.conf", 1, "[vip]", "unknown section" },
         { MIN QOS_ON, "rate = 5Mbps\n", "qos_classes.conf", 1, "rate", "outside any" },
         { MIN QOS_ON, "[class:]\n", "qos_classes.conf", 1, "[class:]", "NAME must be 1 to 63" },
-        { MIN QOS_ON, "[user:a b]\n", "qos_classes.conf", 1, "[user:a b]", "without blanks" },
+        { MIN QOS_ON, "[class:a b]\n", "qos_classes.conf", 1, "[class:a b]", "without blanks" },
+        /* users are named by the rule of every other door (username.h) */
         { MIN QOS_ON, "[user:0123456789012345678901234567890123456789012345678901234567890123]\n",
-          "qos_classes.conf", 1, "[user:0123", "NAME must be 1 to 63" },
+          "qos_classes.conf", 1, "[user:0123", "user name is longer than 63 bytes" },
+        { MIN QOS_ON, "[user:a:b]\n", "qos_classes.conf", 1, "[user:a:b]", "contains ':'" },
+        { MIN QOS_ON, "[user: a]\n", "qos_classes.conf", 1, "[user: a]", "space at either end" },
         { MIN QOS_ON, VIP VIP, "qos_classes.conf", 6, "[class:vip]",
           "duplicate class name (first at line 1)" },
         { MIN QOS_ON, VIP "[user:a]\nvpn_ip = 10.8.0.10\nclass = vip\n"

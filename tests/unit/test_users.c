@@ -82,3 +82,27 @@ Test(users, owner_mode_and_symlinks)
         }
     }
 }
+
+/* User names follow the rule of every door (username.h; tests/unit/test_username.c has the
+ * whole table); the refusal names the header's line and says which part of the rule. */
+Test(users, names_outside_the_rule_are_refused_at_their_header)
+{
+    static const struct {
+        const char *text, *want;
+    } bad[] = {
+        { "[user:a:b]\n", "users.conf:1: [user:a:b]: user name contains ':'" },
+        { "[user: alice]\n", "users.conf:1: [user: alice]: user name begins or ends with a space" },
+        { "[user:]\n", "users.conf:1: [user:]: user name is empty" },
+        { "# x\n[user:bad\xff]\n", "user name is not well-formed UTF-8" },
+        { "[user:0123456789012345678901234567890123456789012345678901234567890123]\n",
+          "user name is longer than 63 bytes; expected 1 to 63 bytes of UTF-8" },
+    };
+    for (size_t i = 0; i < N(bad); i++) {
+        const char *path = test_secret_file(dir, "users.conf", bad[i].text, 0600, (uid_t)-1,
+                                            NULL);
+        struct config_error err = { "" };
+        cr_expect_eq(users_load(path, &table, &err), -1, "case %zu accepted", i);
+        cr_expect(strstr(err.msg, bad[i].want), "case %zu: \"%s\" lacks \"%s\"", i, err.msg,
+                  bad[i].want);
+    }
+}
