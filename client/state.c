@@ -85,8 +85,6 @@ static uint8_t choose_flags(struct client_sm *m)
 /* The next request of the current handshake. */
 static void attempt(struct client_sm *m, const struct sm_input *in, struct sm_output *out)
 {
-    if (m->attempt && !m->answered && (m->request_flags & REQ_FLAG_WINDOW))
-        m->flag_went_unanswered = true;
     m->attempt++;
     m->stale_retry_used = false;
     request(m, in, out, next_request_ts(m, in), choose_flags(m));
@@ -99,7 +97,6 @@ static void begin_handshake(struct client_sm *m, const struct sm_input *in, bool
     m->attempt = 0;
     m->answered = true;     /* nothing unanswered yet */
     m->urgent = urgent;
-    m->flag_went_unanswered = false;
     m->first_attempt_ms = in->mono_ms;
 }
 
@@ -111,14 +108,13 @@ static void lose_sessions(struct client_sm *m, const struct sm_input *in, struct
     m->state = CLIENT_HANDSHAKE;
 }
 
-/* An answer (of any kind) to the pending request: what it says about the WINDOW flag. */
+/* An answer (of any kind) to the pending request. An urgent handshake starts with the flag
+ * choice that was answered last: an unflagged request is only ever sent when a flagged one
+ * went unanswered or the server did not answer flagged ones before. */
 static void learn_flag(struct client_sm *m)
 {
     m->answered = true;
-    if (m->request_flags & REQ_FLAG_WINDOW)
-        m->window_understood = true;
-    else if (m->flag_went_unanswered)
-        m->window_understood = false;
+    m->window_understood = m->request_flags & REQ_FLAG_WINDOW;
 }
 
 static void on_start(struct client_sm *m, const struct sm_input *in, struct sm_output *out)

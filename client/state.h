@@ -158,8 +158,8 @@ struct client_sm {
      * server that predates it drops a request with the flag, unanswered, so the flag goes
      * out as the last answers showed it is understood. */
     uint8_t request_flags;      /* of the latest request */
-    bool window_understood;     /* the flag is sent first in an urgent handshake */
-    bool flag_went_unanswered;  /* in this handshake, a flagged request got no answer */
+    bool window_understood;     /* the last answered request had the flag: an urgent
+                                   handshake sends it first */
 
     /* Sessions: ids mirror what conn.c keeps in its slots. */
     uint32_t cur_sid, prev_sid;
