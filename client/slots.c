@@ -16,6 +16,8 @@ static bool quiet_since_release(const struct client_slots *t, const struct clien
     return !(s->released_seq & 1) || now != s->released_seq;
 }
 
+/* s is no longer used by the main thread, nor given to the TUN thread: wiped now if no
+ * batch is under way, else by slots_tick once that batch is over. */
 static void release(struct client_slots *t, struct client_session *s)
 {
     if (!s || !s->live)
@@ -24,6 +26,8 @@ static void release(struct client_slots *t, struct client_session *s)
     s->released = true;
     /* Read after tx was changed (seq_cst, see slots_tx_begin). */
     s->released_seq = __atomic_load_n(&t->tx_seq, __ATOMIC_SEQ_CST);
+    if (quiet_since_release(t, s))
+        wipe(s);
 }
 
 void slots_tick(struct client_slots *t)
