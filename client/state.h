@@ -4,15 +4,18 @@
  * input, performs the actions the step asks for, and logs the note it returns
  * (tests/unit/test_client_state.c feeds inputs and checks transitions and actions).
  *
- *            START                    ACCEPTED                      rekey due (tick),
- *   IDLE ------------> HANDSHAKE ------------------> CONNECTED ------------------> REKEYING
- *    ^                  ^  |  ^                        |   ^   SESSION_UNKNOWN believed  |
- *    |                  |  |  | dead peer (tick),      |   |                             |
- *    |            refused, |  | server DISCONNECT      |   +------- ACCEPTED ------------+
- *    |          no answer: |  +------------------------+                                 |
- *    |     retry (backoff) |  +----------------------------------------------------------+
- *    |                  <--+        dead peer (tick), server DISCONNECT
- *    +--- STOP (from any state; DISCONNECT sent when a session exists)
+ *              START                   ACCEPTED
+ *     IDLE ------------> HANDSHAKE ------------------> CONNECTED <------+
+ *                         ^  |  ^                        |   |         |
+ *                         |  +--+ unanswered or          |   | rekey   | ACCEPTED
+ *                         |       refused: retry         |   | due, or |
+ *                         |       after the backoff      |   | a hint  |
+ *                         |                              |   v         |
+ *                         +---- dead peer, server -------+  REKEYING --+
+ *                         |     DISCONNECT                   |  ^  |
+ *                         +------------------------------------+  +--+ unanswered or refused:
+ *                               dead peer, server DISCONNECT          retry after the backoff
+ *     any state --STOP--> IDLE (DISCONNECT sent when a session exists)
  *
  *   HANDSHAKE  no session: the first connection or a reconnect. Requests go out with
  *              backoff; before the first connection the client gives up after
