@@ -309,6 +309,7 @@ static int on_response(struct client *c, const struct client_event *ev)
          * as if unanswered, the next attempt comes after the backoff. */
         static struct log_limit lim;
         log_limited(&lim, LOG_WARN, "No free session slot yet: the new session is dropped");
+        c->refused_why = "no free session slot";
         in.type = SM_UNUSABLE;
         rc = step(c, &in);
     } else {
