@@ -1,93 +1,49 @@
-/* The client's side of PROTOCOL.md: handshake with retries and backoff, clock offset,
- * keepalive, dead-peer detection, rekey with overlap, DISCONNECT. */
+/* The client's side of PROTOCOL.md, carried out: the state machine (state.c) decides, this
+ * file does what it asks (builds and sends requests, opens responses and cookie replies,
+ * configures the TUN, installs and drops sessions, sends PING and DISCONNECT) and logs. */
+#include "conn.h"
+
 #include <errno.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 
-#include "client.h"
-#include "vpn/cookie.h"
 #include "refusal.h"
+#include "vpn/cookie.h"
 #include "vpn/log.h"
 #include "vpn/netaddr.h"
-#include "vpn/proto.h"
 #include "vpn/tun.h"
 
-enum {
-    HANDSHAKE_TIMEOUT_MS = 1000,    /* first retry; doubles per attempt */
-    BACKOFF_MAX_MS = 30000,
-    FIRST_CONNECT_TIMEOUT_MS = 30000,
-};
-
-uint64_t conn_server_time(const struct client *c)
+/* An input for the state machine at the present moment. */
+static struct sm_input input(enum sm_input_type type)
 {
-    return (uint64_t)((int64_t)clock_realtime_ms() +
-                      __atomic_load_n(&c->clock_offset, __ATOMIC_RELAXED));
+    struct sm_input in = { .type = type };
+    in.mono_ms = clock_monotonic_ms();
+    in.real_ms = clock_realtime_ms();
+    in.jitter = randombytes_random();
+    return in;
 }
 
-static uint64_t backoff_ms(unsigned attempt)
-{
-    uint64_t ms = HANDSHAKE_TIMEOUT_MS;
-    for (unsigned i = 1; i < attempt && ms < BACKOFF_MAX_MS; i++)
-        ms *= 2;
-    if (ms > BACKOFF_MAX_MS)
-        ms = BACKOFF_MAX_MS;
-    /* Jitter, so that many clients of a restarted server do not come back in lockstep. */
-    return ms + randombytes_uniform((uint32_t)(ms / 4) + 1);
-}
-
-static void send_request(struct client *c, uint64_t ts)
+static void send_request(struct client *c, const struct sm_output *out)
 {
     uint8_t e_priv[KEY_LEN];
     randombytes_buf(e_priv, sizeof(e_priv));
     hs_client_wipe(&c->hs);
-    bool ok = hs_client_request(&c->hs, e_priv, c->s_pub, c->cfg->username, c->cfg->auth_token,
-                                ts, c->request);
+    bool ok = hs_client_request_flags(&c->hs, e_priv, c->s_pub, c->cfg->username,
+                                      c->cfg->auth_token, out->request_ts, out->request_flags,
+                                      c->request);
     sodium_memzero(e_priv, sizeof(e_priv));
     if (!ok) {
         log_error("The server public key is unusable");
         return;
     }
-    c->last_request_ts = ts;
-    c->request_sent_ms = clock_realtime_ms();
-    c->request_sent_mono = clock_monotonic_ms();
-    /* A server under load asked for proof that we receive at our address (extension 3). */
-    if (c->cookie_at_mono && c->request_sent_mono - c->cookie_at_mono < COOKIE_USE_MS)
+    if (out->with_cookie)
         cookie_mac2(c->request + HDR_LEN + REQ_MAC2_OFF, c->cookie, c->request);
     if (send(c->udp_fd, c->request, CONNECT_REQ_LEN, 0) < 0) {
         static struct log_limit lim;
         log_limited(&lim, LOG_WARN, "Cannot reach %s: %s", c->server_text, strerror(errno));
     }
-}
-
-/* Sends the next request of the current handshake sequence. */
-static void retry_handshake(struct client *c)
-{
-    uint64_t now = clock_monotonic_ms();
-    c->attempt++;
-    c->stale_retry_used = false;
-    c->retry_due = false;
-    /* Request timestamps strictly increase, whatever the local clock does (PROTOCOL.md). */
-    uint64_t ts = (uint64_t)((int64_t)clock_realtime_ms() + c->request_ts_shift);
-    if (ts <= c->last_request_ts)
-        ts = c->last_request_ts + 1;
-    send_request(c, ts);
-    c->next_attempt_mono = now + backoff_ms(c->attempt);
-}
-
-void conn_start_handshake(struct client *c)
-{
-    if (c->state == CLIENT_IDLE)
-        c->state = CLIENT_HANDSHAKE;
-    c->attempt = 0;
-    c->first_attempt_mono = clock_monotonic_ms();
-    retry_handshake(c);
-}
-
-static void wipe_session(struct client_session *s)
-{
-    sodium_memzero(s, sizeof(*s));
 }
 
 /* The pushed routes that pass the policy (push_policy.h); each refused one is named once. */
@@ -183,225 +139,236 @@ static const char *status_text(uint8_t status)
     }
 }
 
-int conn_on_response(struct client *c, const uint8_t *buf, size_t len)
+static void log_note(struct client *c, const struct sm_output *out)
 {
-    struct hs_config cfg;
-    struct session_keys keys;
-    if (c->hs.request_ts == 0)
-        return 0;   /* no request pending: a late or duplicated answer */
-    enum hs_client_verdict v = hs_client_response(&c->hs, buf, len, c->cfg->auth_token, &cfg, &keys);
-    if (v == HSC_INVALID)
-        return 0;
-    uint64_t recv_ms = clock_realtime_ms();
-    uint64_t resp_ts = get_be64(buf + 8);
-    if (v == HSC_REJECTED) {
-        if (cfg.status == STATUS_STALE_TIMESTAMP && !c->stale_retry_used) {
-            /* Our clock is behind the server's record (no RTC, or a restarted client that
-             * was faster before): retry once with the server's minimum, and stamp later
-             * requests relative to it. */
-            int64_t shift = (int64_t)resp_ts - (int64_t)recv_ms;
-            if (shift > c->request_ts_shift)
-                c->request_ts_shift = shift;
-            c->stale_retry_used = true;
-            send_request(c, resp_ts > c->last_request_ts ? resp_ts : c->last_request_ts + 1);
-            return 0;
-        }
-        /* Answered: a replay of this answer now finds no request pending. */
-        hs_client_wipe(&c->hs);
-        switch (refusal_decide(cfg.status, c->ever_connected, &c->refusals_in_a_row)) {
-        case REFUSAL_EXIT:
-            if (c->ever_connected)
-                log_error("%s (%u times in a row): giving up", status_text(cfg.status),
-                          c->refusals_in_a_row);
-            else
-                log_error("%s", status_text(cfg.status));
-            return -1;
-        case REFUSAL_RETRY_WARN:
-            log_warn("%s (%u in a row, giving up at %d): retrying", status_text(cfg.status),
-                     c->refusals_in_a_row, REFUSALS_IN_A_ROW_MAX);
-            break;
-        case REFUSAL_RETRY:
-            log_warn("%s: retrying", status_text(cfg.status));
-            break;
-        }
-        c->retry_due = true;    /* conn_tick sends the next request after the backoff */
-        return 0;
-    }
-    if (!accept_config(c, &cfg)) {
-        /* As if unanswered: the request stays pending and is retried after its backoff. */
-        sodium_memzero(&keys, sizeof(keys));
-        return 0;
-    }
-    /* Accepted: the new session replaces the current one, which keeps receiving for the
-     * overlap (the server may still have packets in flight on it). */
-    uint64_t now = clock_monotonic_ms();
-    struct client_session *fresh = &c->slots[c->next_slot++ % 4];
-    /* The slot two handshakes old: not current, not in its overlap, unused for a while. */
-    wipe_session(fresh);
-    if (c->cur) {
-        if (c->prev && c->prev != c->cur)
-            wipe_session(c->prev);
-        c->prev = c->cur;
-        c->prev->retire_at_ms = now + REKEY_OVERLAP_MS;
-    }
-    fresh->live = true;
-    fresh->id = cfg.session_id;
-    memcpy(fresh->k_c2s, keys.k_c2s, KEY_LEN);
-    memcpy(fresh->k_s2c, keys.k_s2c, KEY_LEN);
-    sodium_memzero(&keys, sizeof(keys));
-    replay_init(&fresh->rx);
-    fresh->started_ms = now;
-    c->cur = fresh;
-    hs_client_wipe(&c->hs);
-    __atomic_store_n(&c->clock_offset,
-                     (int64_t)resp_ts - (int64_t)((c->request_sent_ms + recv_ms) / 2),
-                     __ATOMIC_RELAXED);
-    c->config = cfg;
-    c->last_rx_mono = now;
-    c->last_tx_mono = now;
-    bool first = !c->ever_connected;
-    bool was_connected = c->state == CLIENT_CONNECTED;
-    c->state = CLIENT_CONNECTED;
-    c->attempt = 0;
-    c->retry_due = false;
-    c->refusals_in_a_row = 0;
-    c->refused_why = NULL;
     char ip[16];
-    if (first || !was_connected) {
+    switch (out->note) {
+    case NOTE_NONE:
+        break;
+    case NOTE_NO_ANSWER_YET:
+        log_warn("No response from %s yet, retrying", c->server_text);
+        break;
+    case NOTE_TIMEOUT_UNUSABLE:
+        log_error("Connection timeout: the session configuration %s sent was refused: %s",
+                  c->server_text, c->refused_why ? c->refused_why : "?");
+        break;
+    case NOTE_TIMEOUT:
+        log_error("Connection timeout: no answer from %s (firewall? wrong server_public_key?)",
+                  c->server_text);
+        break;
+    case NOTE_CONNECTED:
+    case NOTE_RECONNECTED:
         log_info("Authentication successful");
-        log_info("VPN IP assigned: %s", format_ipv4(cfg.client_ip, ip));
-    } else {
-        log_debug("Rekeyed: session %08x", cfg.session_id);
+        log_info("VPN IP assigned: %s", format_ipv4(c->config.client_ip, ip));
+        break;
+    case NOTE_REKEYED:
+        log_debug("Rekeyed: session %08x", c->config.session_id);
+        break;
+    case NOTE_DEAD_PEER:
+        log_warn("No answer from the server for %llu s: reconnecting",
+                 (unsigned long long)(out->quiet_ms / 1000));
+        break;
+    case NOTE_SERVER_ENDED:
+        log_warn("The server ended the session: reconnecting");
+        break;
+    case NOTE_HINT:
+        log_warn("The server no longer knows our session (it or its enclave restarted): "
+                 "handshaking again");
+        break;
+    case NOTE_COOKIE:
+        log_debug("The server is under load: handshaking again with its cookie");
+        break;
+    case NOTE_REFUSED_EXIT:
+        if (c->sm.ever_connected)
+            log_error("%s (%u times in a row): giving up", status_text(out->status),
+                      out->in_a_row);
+        else
+            log_error("%s", status_text(out->status));
+        break;
+    case NOTE_REFUSED_RETRY_WARN:
+        log_warn("%s (%u in a row, giving up at %d): retrying", status_text(out->status),
+                 out->in_a_row, REFUSALS_IN_A_ROW_MAX);
+        break;
+    case NOTE_REFUSED_RETRY:
+        log_warn("%s: retrying", status_text(out->status));
+        break;
     }
+}
+
+/* The accepted session becomes current: keys into a slot, the TUN configured for it. */
+static int install(struct client *c, const struct sm_output *out, const struct hs_config *cfg,
+                   const struct session_keys *keys)
+{
+    /* Receiver step 6: the server's window, pushed when we asked for it (extension 1's WINDOW
+     * flag), else the default every server uses unless configured otherwise; plus our
+     * estimate's error (vpn/limits.h). */
+    c->window_pushed = cfg->replay_window_ms != 0;
+    c->server_window_ms = c->window_pushed ? cfg->replay_window_ms : REPLAY_WINDOW_MS_DEFAULT;
+    slots_install(&c->slots, cfg->session_id, keys, c->server_window_ms + CLIENT_CLOCK_SLACK_MS,
+                  cfg->mtu);     /* a slot is free: on_response checked */
+    c->config = *cfg;
+    c->refused_why = NULL;
+    __atomic_store_n(&c->clock_offset, out->clock_offset, __ATOMIC_RELAXED);
+    __atomic_store_n(&c->last_tx_mono, clock_monotonic_ms(), __ATOMIC_RELAXED);
+    log_note(c, out);
     if (configure_tun(c) != 0)
         return -1;
-    __atomic_store_n(&c->tx, c->cur, __ATOMIC_RELEASE);   /* the TUN thread sends on it now */
-    if (first) {
+    if (out->note == NOTE_CONNECTED) {
         log_info("TUN interface configured");
         log_info("Connected! You can now access internal network.");
-    } else if (!was_connected) {
+    } else if (out->note == NOTE_RECONNECTED) {
         log_info("Reconnected");
     }
-    c->ever_connected = true;
     return 0;
+}
+
+/* Carries out one step's actions, in the order state.h lists them. cfg and keys: the
+ * accepted response's, for SM_DO_INSTALL. Returns -1 when the client must exit. */
+static int apply(struct client *c, const struct sm_output *out, const struct hs_config *cfg,
+                 const struct session_keys *keys)
+{
+    static const uint8_t reason = DISCONNECT_REASON_NORMAL;
+    if (out->todo & SM_DO_DROP_SESSIONS)
+        slots_drop(&c->slots);
+    if (out->todo & SM_DO_RETIRE_PREVIOUS)
+        slots_retire_previous(&c->slots);
+    if (out->todo & SM_DO_FORGET_REQUEST)
+        hs_client_wipe(&c->hs);
+    if (out->todo & SM_DO_INSTALL) {
+        if (install(c, out, cfg, keys) != 0)
+            return -1;
+    } else {
+        log_note(c, out);
+    }
+    if (out->todo & SM_DO_REQUEST)
+        send_request(c, out);
+    if (out->todo & SM_DO_PING)
+        datapath_send(c, MSG_PING, NULL, 0);
+    if (out->todo & SM_DO_DISCONNECT)
+        datapath_send(c, MSG_DISCONNECT, &reason, 1);
+    return out->todo & SM_DO_EXIT ? -1 : 0;
+}
+
+static int step(struct client *c, const struct sm_input *in)
+{
+    struct sm_output out;
+    client_sm_step(&c->sm, in, &out);
+    return apply(c, &out, NULL, NULL);
+}
+
+void conn_start(struct client *c)
+{
+    struct sm_input in = input(SM_START);
+    step(c, &in);
 }
 
 int conn_tick(struct client *c)
 {
-    uint64_t now = clock_monotonic_ms();
-    if (c->prev && now >= c->prev->retire_at_ms) {
-        wipe_session(c->prev);
-        c->prev = NULL;
-    }
-    /* A handshake in progress (first, reconnect or rekey) is retried with backoff. */
-    if (c->state == CLIENT_HANDSHAKE || c->hs.request_ts || c->retry_due) {
-        if (now >= c->next_attempt_mono) {
-            if (!c->ever_connected && now - c->first_attempt_mono >= FIRST_CONNECT_TIMEOUT_MS) {
-                if (c->refused_why)
-                    log_error("Connection timeout: the session configuration %s sent was "
-                              "refused: %s", c->server_text, c->refused_why);
-                else
-                    log_error("Connection timeout: no answer from %s (firewall? wrong "
-                              "server_public_key?)", c->server_text);
-                return -1;
-            }
-            if (c->attempt == 1 && !c->ever_connected && !c->refused_why)
-                log_warn("No response from %s yet, retrying", c->server_text);
-            retry_handshake(c);
-        }
-    }
-    if (c->state != CLIENT_CONNECTED)
-        return 0;
-    uint64_t ka = (uint64_t)c->config.keepalive_s * 1000;
-    if (ka && now - c->last_rx_mono > 3 * ka) {
-        log_warn("No answer from the server for %llu s: reconnecting",
-                 (unsigned long long)((now - c->last_rx_mono) / 1000));
-        c->state = CLIENT_HANDSHAKE;
-        conn_drop_sessions(c);
-        conn_start_handshake(c);
-        return 0;
-    }
-    if (ka && now - __atomic_load_n(&c->last_tx_mono, __ATOMIC_RELAXED) >= ka)
-        datapath_send(c, MSG_PING, NULL, 0);
-    if (c->config.rekey_s && !c->hs.request_ts && !c->retry_due && c->cur &&
-        now - c->cur->started_ms >= (uint64_t)c->config.rekey_s * 1000)
-        conn_start_handshake(c);
-    return 0;
+    slots_tick(&c->slots);
+    struct sm_input in = input(SM_TICK);
+    in.last_tx_ms = __atomic_load_n(&c->last_tx_mono, __ATOMIC_RELAXED);
+    return step(c, &in);
 }
 
-void conn_send_disconnect(struct client *c)
+void conn_stop(struct client *c)
 {
-    static const uint8_t reason = 0;
-    if (c->state == CLIENT_CONNECTED && c->cur)
-        datapath_send(c, MSG_DISCONNECT, &reason, 1);
-}
-
-void conn_drop_sessions(struct client *c)
-{
-    __atomic_store_n(&c->tx, NULL, __ATOMIC_RELEASE);
-    /* Slots are wiped when reused (see conn_on_response), not here: the TUN thread may be in
-     * the middle of a batch on the current one. */
-    c->cur = c->prev = NULL;
+    struct sm_input in = input(SM_STOP);
+    step(c, &in);
 }
 
 void conn_wipe(struct client *c)
 {
-    __atomic_store_n(&c->tx, NULL, __ATOMIC_RELEASE);
-    for (int i = 0; i < 4; i++)
-        wipe_session(&c->slots[i]);
+    slots_wipe(&c->slots);
     hs_client_wipe(&c->hs);
+    sodium_memzero(c->cookie, sizeof(c->cookie));
     sodium_memzero(c->cfg->auth_token, sizeof(c->cfg->auth_token));
 }
 
-/* SESSION_UNKNOWN (docs/PROTOCOL.md, extension 2) is not authenticated, so it is believed
- * only when it names our current session and a counter we have already sent, when nothing
- * authenticated has arrived for HINT_QUIET_MS, and when no hint started a handshake in the
- * last HINT_MIN_INTERVAL_MS. The current session stays in use until the new one is made: a
- * forged hint costs one handshake, nothing more. */
-enum { HINT_QUIET_MS = 1000, HINT_MIN_INTERVAL_MS = 5000 };
-
-void conn_on_session_unknown(struct client *c, uint32_t sid, uint64_t counter)
+/* A CONNECT_RESP: opened against the pending request, then judged by the state machine. */
+static int on_response(struct client *c, const struct client_event *ev)
 {
-    uint64_t now = clock_monotonic_ms();
-    /* Not while a handshake is under way, nor while a refusal's backoff runs. */
-    if (c->state != CLIENT_CONNECTED || !c->cur || c->cur->id != sid || c->hs.request_ts ||
-        c->retry_due)
-        return;
-    if (counter >= __atomic_load_n(&c->cur->send_counter, __ATOMIC_RELAXED))
-        return;
-    if (now - c->last_rx_mono < HINT_QUIET_MS ||
-        (c->last_hint_mono && now - c->last_hint_mono < HINT_MIN_INTERVAL_MS))
-        return;
-    c->last_hint_mono = now;
-    log_warn("The server no longer knows our session (it or its enclave restarted): "
-             "handshaking again");
-    conn_start_handshake(c);
+    struct hs_config cfg;
+    struct session_keys keys;
+    if (!c->sm.pending || c->hs.request_ts == 0)
+        return 0;   /* no request pending: a late or duplicated answer */
+    enum hs_client_verdict v = hs_client_response(&c->hs, ev->buf, ev->len, c->cfg->auth_token,
+                                                  &cfg, &keys);
+    if (v == HSC_INVALID)
+        return 0;
+    struct sm_input in = input(SM_REFUSED);
+    in.server_ts = get_be64(ev->buf + 8);
+    int rc;
+    if (v == HSC_REJECTED) {
+        in.status = cfg.status;
+        rc = step(c, &in);
+    } else if (!accept_config(c, &cfg)) {
+        in.type = SM_UNUSABLE;
+        rc = step(c, &in);
+    } else if (!slots_available(&c->slots)) {
+        /* The TUN thread is still inside a batch on a session two handshakes old (slots.h):
+         * as if unanswered, the next attempt comes after the backoff. */
+        static struct log_limit lim;
+        log_limited(&lim, LOG_WARN, "No free session slot yet: the new session is dropped");
+        c->refused_why = "no free session slot";
+        in.type = SM_UNUSABLE;
+        rc = step(c, &in);
+    } else {
+        struct sm_output out;
+        in.type = SM_ACCEPTED;
+        in.sid = cfg.session_id;
+        in.keepalive_s = cfg.keepalive_s;
+        in.rekey_s = cfg.rekey_s;
+        client_sm_step(&c->sm, &in, &out);
+        rc = apply(c, &out, &cfg, &keys);
+    }
+    sodium_memzero(&keys, sizeof(keys));
+    return rc;
 }
 
 /* A COOKIE_REPLY (docs/PROTOCOL.md, extension 3): the server is under load. It is believed
  * only when it opens with the key from the server's public key and our pending request's
- * mac1; then the request goes again at once, with mac2 (a new request: new timestamp and
- * ephemeral key), at most once per COOKIE_RESEND_MIN_MS. */
-enum { COOKIE_RESEND_MIN_MS = 200, COOKIE_RETRY_MS = 300 };
-
-void conn_on_cookie(struct client *c, const uint8_t *buf, size_t len)
+ * mac1; the state machine decides whether the request goes again at once. */
+static int on_cookie(struct client *c, const struct client_event *ev)
 {
     uint8_t key[32], cookie[COOKIE_LEN];
-    if (!c->hs.request_ts)
-        return;
+    if (!c->sm.pending || !c->hs.request_ts)
+        return 0;
     cookie_key(key, c->s_pub);
-    if (!cookie_reply_open(buf, len, key, c->request + HDR_LEN + REQ_MAC1_OFF, cookie))
-        return;
-    uint64_t now = clock_monotonic_ms();
+    if (!cookie_reply_open(ev->buf, ev->len, key, c->request + HDR_LEN + REQ_MAC1_OFF, cookie))
+        return 0;
     memcpy(c->cookie, cookie, sizeof(c->cookie));
-    bool resend = !c->cookie_at_mono || now - c->cookie_at_mono >= COOKIE_RESEND_MIN_MS;
-    c->cookie_at_mono = now;
-    if (!resend)
-        return;
-    log_debug("The server is under load: handshaking again with its cookie");
-    uint64_t ts = (uint64_t)((int64_t)clock_realtime_ms() + c->request_ts_shift);
-    send_request(c, ts > c->last_request_ts ? ts : c->last_request_ts + 1);
-    /* The server is there and answers, but a loaded path may lose a datagram: try again soon
-     * rather than after the usual backoff. */
-    c->next_attempt_mono = now + COOKIE_RETRY_MS;
+    sodium_memzero(cookie, sizeof(cookie));
+    struct sm_input in = input(SM_COOKIE);
+    return step(c, &in);
+}
+
+int conn_event(struct client *c, const struct client_event *ev)
+{
+    /* Neither kind below can start a request at once but a hint, whose backoff needs the
+     * jitter; traffic, reported once per batch, costs no random number. */
+    struct sm_input in = { .type = SM_TRAFFIC, .mono_ms = ev->now_ms };
+    if (ev->type == CEV_SESSION_UNKNOWN) {
+        in = input(SM_HINT);
+        in.mono_ms = ev->now_ms;
+    }
+    switch (ev->type) {
+    case CEV_RESPONSE:
+        return on_response(c, ev);
+    case CEV_COOKIE_REPLY:
+        return on_cookie(c, ev);
+    case CEV_SESSION_UNKNOWN:
+        in.type = SM_HINT;
+        in.sid = ev->sid;
+        in.counter = ev->counter;
+        in.sent = c->slots.cur ? __atomic_load_n(&c->slots.cur->send_counter, __ATOMIC_RELAXED)
+                               : 0;
+        return step(c, &in);
+    case CEV_DISCONNECT:
+        in.type = SM_DISCONNECT;
+        in.sid = ev->sid;
+        return step(c, &in);
+    case CEV_TRAFFIC:
+        return step(c, &in);
+    }
+    return 0;
 }

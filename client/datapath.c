@@ -1,6 +1,9 @@
-/* The client's data path: TUN packets sealed as DATA in batches (sendmmsg), datagrams from
- * the server in batches (recvmmsg) opened and written to the TUN. The receive checks are
- * PROTOCOL.md's, in its order; what fails is counted and dropped. */
+/* The client's data path (see datapath.h): TUN packets sealed as DATA in batches (sendmmsg),
+ * datagrams from the server in batches (recvmmsg) opened and written to the TUN. The receive
+ * checks are PROTOCOL.md's, in its order; what fails is counted and dropped. What the
+ * connection must hear of is reported as an event, never acted on here. */
+#include "datapath.h"
+
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
@@ -24,18 +27,18 @@ static uint8_t out_buf[TX_SLOTS][DATAGRAM_MAX];
 static uint8_t read_buf[OFFLOAD_READ_MAX];
 static uint8_t in_buf[CLIENT_BATCH][SLOT_DATA];       /* main thread */
 
-/* Seals with the next counters of s; first is the first of n counters reserved at once. */
+/* Seals with counter, one of the counters of s reserved by the caller. */
 static size_t seal(struct client *c, struct client_session *s, uint64_t counter, uint8_t *out,
                    uint8_t type, const uint8_t *pt, size_t len)
 {
-    return transport_seal(out, type, s->k_c2s, s->id, counter, conn_server_time(c), pt, len);
+    return transport_seal(out, type, s->k_c2s, s->id, counter, client_server_time(c), pt, len);
 }
 
 /* Main thread: control messages (PING, PONG, DISCONNECT) on the current session. */
 bool datapath_send(struct client *c, uint8_t type, const uint8_t *pt, size_t len)
 {
     uint8_t out[DATAGRAM_MAX];
-    struct client_session *s = c->cur;
+    struct client_session *s = c->slots.cur;
     if (!s || len > MTU_MAX)
         return false;
     uint64_t counter = __atomic_fetch_add(&s->send_counter, 1, __ATOMIC_RELAXED);
@@ -46,7 +49,7 @@ bool datapath_send(struct client *c, uint8_t type, const uint8_t *pt, size_t len
 
 /* Reads one TUN packet (or super-packet, cut into segments) into out_buf[n..]; returns how
  * many slots it filled, 0 for nothing to send, -1 when the device is empty. */
-static int read_tun(struct client *c, int n, size_t lens[])
+static int read_tun(struct client *c, uint16_t mtu, int n, size_t lens[])
 {
     if (!c->tun_offload) {
         uint8_t *pt = out_buf[n] + TRANSPORT_OVERHEAD;
@@ -69,7 +72,6 @@ static int read_tun(struct client *c, int n, size_t lens[])
     int max = TX_SLOTS - n < OFFLOAD_SEGMENTS_MAX ? TX_SLOTS - n : OFFLOAD_SEGMENTS_MAX;
     for (int i = 0; i < max; i++)
         out[i] = out_buf[n + i] + TRANSPORT_OVERHEAD;
-    uint16_t mtu = c->config.mtu ? c->config.mtu : MTU_MAX;
     int k = offload_split(read_buf, (size_t)r, mtu, out, lens + n, max);
     if (k <= 0)
         c->tx_drops++;
@@ -81,18 +83,18 @@ static void from_tun(struct client *c)
 {
     size_t lens[TX_SLOTS];
     int n = 0;
+    struct client_session *s = slots_tx_begin(&c->slots);
+    uint16_t mtu = s && s->mtu ? s->mtu : MTU_MAX;
     /* Stop while a full super-packet still fits, so that none is ever cut short. */
     while (n <= TX_SLOTS - OFFLOAD_SEGMENTS_MAX && n < CLIENT_BATCH) {
-        int k = read_tun(c, n, lens);
+        int k = read_tun(c, mtu, n, lens);
         if (k < 0)
             break;
         n += k;
     }
-    if (!n)
-        return;
-    struct client_session *s = __atomic_load_n(&c->tx, __ATOMIC_ACQUIRE);
-    if (!s) {
+    if (!n || !s) {
         c->tx_drops += (uint64_t)n;     /* not connected (yet, or any more) */
+        slots_tx_end(&c->slots);
         return;
     }
     uint64_t first = __atomic_fetch_add(&s->send_counter, (uint64_t)n, __ATOMIC_RELAXED);
@@ -103,6 +105,7 @@ static void from_tun(struct client *c)
         c->tx_packets++;
         c->tx_bytes += lens[i];
     }
+    slots_tx_end(&c->slots);    /* sealed: the datagrams no longer need the session */
     c->tx_drops += udp_batch_flush(&c->tx_batch);
     __atomic_store_n(&c->last_tx_mono, clock_monotonic_ms(), __ATOMIC_RELAXED);
 }
@@ -141,62 +144,70 @@ static bool tun_deliver(struct client *c, const uint8_t *pkt, size_t len)
     return write(c->tun_fd, pkt, len) == (ssize_t)len;
 }
 
-/* The session a transport datagram belongs to, or NULL. */
-static struct client_session *session_of(struct client *c, uint32_t sid)
+/* Authenticated messages since the last event: reported as one CEV_TRAFFIC before the next
+ * event (which may depend on when the last one came, as a hint does) and at a batch's end. */
+struct rx_batch {
+    client_event_fn report;
+    uint64_t now_ms;
+    bool traffic;
+};
+
+static int report(struct client *c, struct rx_batch *b, struct client_event *ev)
 {
-    if (c->cur && c->cur->id == sid)
-        return c->cur;
-    if (c->prev && c->prev->id == sid)
-        return c->prev;
-    return NULL;
+    if (b->traffic) {
+        struct client_event t = { .type = CEV_TRAFFIC, .now_ms = b->now_ms };
+        b->traffic = false;
+        if (b->report(c, &t) < 0)
+            return -1;
+    }
+    if (!ev)
+        return 0;
+    ev->now_ms = b->now_ms;
+    return b->report(c, ev);
 }
 
-/* Returns -1 to exit, 1 when the server ended the session, 0 otherwise. */
-static int handle(struct client *c, uint8_t *pkt, size_t len)
+/* One datagram; returns -1 when report asked to exit. */
+static int handle(struct client *c, struct rx_batch *b, uint8_t *pkt, size_t len)
 {
     struct vpn_hdr h;
-    if (proto_hdr_parse(pkt, len, &h) != HDR_OK) {
-        c->drops++;
-        return 0;
+    struct client_event ev = { .buf = pkt, .len = len };
+    if (proto_hdr_parse(pkt, len, &h) != HDR_OK)
+        goto drop;
+    switch (h.type) {
+    case MSG_CONNECT_RESP:
+        ev.type = CEV_RESPONSE;
+        return report(c, b, &ev);
+    case MSG_COOKIE_REPLY:
+        ev.type = CEV_COOKIE_REPLY;
+        return report(c, b, &ev);
+    case MSG_SESSION_UNKNOWN:
+        ev.type = CEV_SESSION_UNKNOWN;
+        ev.sid = get_be32(pkt + HDR_LEN);
+        ev.counter = get_be64(pkt + HDR_LEN + 4);
+        return report(c, b, &ev);
+    default:
+        break;
     }
-    if (h.type == MSG_CONNECT_RESP)
-        return conn_on_response(c, pkt, len);
-    if (h.type == MSG_COOKIE_REPLY) {
-        conn_on_cookie(c, pkt, len);
-        return 0;
-    }
-    if (h.type == MSG_SESSION_UNKNOWN) {
-        conn_on_session_unknown(c, get_be32(pkt + HDR_LEN), get_be64(pkt + HDR_LEN + 4));
-        return 0;
-    }
-    if (!proto_is_transport(h.type)) {
-        c->drops++;
-        return 0;
-    }
+    if (!proto_is_transport(h.type))
+        goto drop;
     uint32_t sid;
     uint64_t counter;
     struct client_session *s;
-    if (!proto_transport_ids(pkt, &h, &sid, &counter) || !(s = session_of(c, sid)) ||
-        !replay_check(&s->rx, counter)) {
-        c->drops++;
-        return 0;
-    }
+    if (!proto_transport_ids(pkt, &h, &sid, &counter) || !(s = slots_find(&c->slots, sid)) ||
+        !replay_check(&s->rx, counter))
+        goto drop;
     uint8_t *pt = pkt + TRANSPORT_OVERHEAD;
     size_t pt_len = len - TRANSPORT_OVERHEAD;
-    if (!transport_open(pt, pkt, len, s->k_s2c)) {
-        c->drops++;
-        return 0;
-    }
-    uint64_t now = conn_server_time(c);
+    if (!transport_open(pt, pkt, len, s->k_s2c))
+        goto drop;
+    /* Step 6, against our estimate of the server's time: the session's window is the
+     * server's (pushed or default) plus our estimate's error (slots.h, vpn/limits.h). */
+    uint64_t now = client_server_time(c);
     uint64_t diff = now > h.ts ? now - h.ts : h.ts - now;
-    if (diff > 5000 + 2000) {
-        /* The server's window is replay_window_ms (5 s by default); we allow our offset
-         * estimate's error on top. */
-        c->drops++;
-        return 0;
-    }
+    if (diff > s->ts_window_ms)
+        goto drop;
     replay_mark(&s->rx, counter);
-    c->last_rx_mono = clock_monotonic_ms();
+    b->traffic = true;
     switch (h.type) {
     case MSG_DATA:
         if (pt_len >= 20 && tun_deliver(c, pt, pt_len)) {
@@ -205,25 +216,49 @@ static int handle(struct client *c, uint8_t *pkt, size_t len)
         } else {
             c->drops++;
         }
-        break;
+        return 0;
     case MSG_PING: {
         uint8_t stamp[PONG_PLAINTEXT];
         put_be64(stamp, h.ts);
         datapath_send(c, MSG_PONG, stamp, sizeof(stamp));
-        break;
+        return 0;
     }
     case MSG_DISCONNECT:
-        if (s == c->cur)
-            return 1;
-        c->prev = NULL;     /* wiped when its slot is reused */
-        break;
+        ev.type = CEV_DISCONNECT;
+        ev.sid = sid;
+        ev.reason = pt_len ? pt[0] : 0;
+        return report(c, b, &ev);
     default:
-        break;
+        return 0;
     }
+drop:
+    c->drops++;
     return 0;
 }
 
-int datapath_from_udp(struct client *c)
+/* The end of a batch: what is left to report, and the coalesced TUN writes. */
+static int finish_batch(struct client *c, struct rx_batch *b, int rc)
+{
+    if (rc >= 0)
+        rc = report(c, b, NULL);
+    if (c->tun_offload) {
+        gro_flush(&rx_gro);
+        c->drops += rx_gro.write_errors;
+        rx_gro.write_errors = 0;
+    }
+    return rc < 0 ? -1 : 0;
+}
+
+int datapath_receive(struct client *c, uint8_t *pkt, size_t len, uint64_t now_ms,
+                     client_event_fn report_fn)
+{
+    struct rx_batch b = { .report = report_fn, .now_ms = now_ms };
+    if (rx_gro.fd != c->tun_fd)
+        gro_init(&rx_gro, c->tun_fd);
+    return finish_batch(c, &b, handle(c, &b, pkt, len));
+}
+
+int datapath_from_udp(struct client *c, client_event_fn report_fn)
 {
     struct mmsghdr msgs[CLIENT_BATCH];
     struct iovec iov[CLIENT_BATCH];
@@ -237,26 +272,11 @@ int datapath_from_udp(struct client *c)
     int n = recvmmsg(c->udp_fd, msgs, CLIENT_BATCH, MSG_DONTWAIT, NULL);
     if (n <= 0)
         return 0;
+    struct rx_batch b = { .report = report_fn, .now_ms = clock_monotonic_ms() };
     int rc = 0;
     if (rx_gro.fd != c->tun_fd)
         gro_init(&rx_gro, c->tun_fd);
-    for (int i = 0; i < n && rc >= 0; i++) {
-        int r = handle(c, in_buf[i], msgs[i].msg_len);
-        if (r < 0)
-            rc = -1;
-        else if (r > 0) {
-            log_warn("The server ended the session: reconnecting");
-            conn_drop_sessions(c);
-            c->state = CLIENT_HANDSHAKE;
-            c->attempt = 0;
-            c->first_attempt_mono = clock_monotonic_ms();
-            c->next_attempt_mono = c->first_attempt_mono + 1000;
-        }
-    }
-    if (c->tun_offload) {
-        gro_flush(&rx_gro);
-        c->drops += rx_gro.write_errors;
-        rx_gro.write_errors = 0;
-    }
-    return rc;
+    for (int i = 0; i < n && rc >= 0; i++)
+        rc = handle(c, &b, in_buf[i], msgs[i].msg_len);
+    return finish_batch(c, &b, rc);
 }

@@ -9,7 +9,8 @@
 
 static bool build_request(struct hs_client *st, const uint8_t e_priv[KEY_LEN],
                           const uint8_t s_pub[KEY_LEN], const char *username,
-                          const uint8_t token[TOKEN_LEN], uint64_t ts, bool ext, uint8_t *out)
+                          const uint8_t token[TOKEN_LEN], uint64_t ts, bool ext,
+                          uint8_t flags, uint8_t *out)
 {
     uint8_t identity[IDENTITY_LEN] = { 0 };
     uint8_t ad[HDR_LEN + KEY_LEN + REQ_EXT_LEN];
@@ -17,7 +18,7 @@ static bool build_request(struct hs_client *st, const uint8_t e_priv[KEY_LEN],
     uint8_t *payload = out + HDR_LEN;
     size_t ulen = strlen(username);
 
-    if (ulen == 0 || ulen > USERNAME_MAX)
+    if (ulen == 0 || ulen > USERNAME_MAX || (flags & ~REQ_FLAGS_KNOWN) || (flags && !ext))
         return false;
     memset(st, 0, sizeof(*st));
     memcpy(st->e_priv, e_priv, KEY_LEN);
@@ -26,12 +27,15 @@ static bool build_request(struct hs_client *st, const uint8_t e_priv[KEY_LEN],
         return false;
     st->request_ts = ts;
     st->ext = ext;
+    st->flags = flags;
 
     memset(out, 0, CONNECT_REQ_LEN);
     proto_hdr_write(out, MSG_CONNECT_REQ, CONNECT_REQ_PAYLOAD, 0, ts);
     memcpy(payload, st->e_pub, KEY_LEN);
-    if (ext)
-        payload[REQ_EXT_OFF] = REQ_EXT_VERSION;     /* flags and reserved bytes stay zero */
+    if (ext) {
+        payload[REQ_EXT_OFF] = REQ_EXT_VERSION;     /* reserved bytes stay zero */
+        payload[REQ_EXT_FLAGS_OFF] = flags;
+    }
     memcpy(identity, username, ulen);
     size_t ad_len = hs_identity_ad(ad, out, ext);
     crypto_aead_chacha20poly1305_ietf_encrypt(payload + REQ_SEALED_OFF, NULL, identity,
@@ -52,14 +56,22 @@ bool hs_client_request(struct hs_client *st, const uint8_t e_priv[KEY_LEN],
                        const uint8_t s_pub[KEY_LEN], const char *username,
                        const uint8_t token[TOKEN_LEN], uint64_t ts, uint8_t *out)
 {
-    return build_request(st, e_priv, s_pub, username, token, ts, true, out);
+    return build_request(st, e_priv, s_pub, username, token, ts, true, 0, out);
+}
+
+bool hs_client_request_flags(struct hs_client *st, const uint8_t e_priv[KEY_LEN],
+                             const uint8_t s_pub[KEY_LEN], const char *username,
+                             const uint8_t token[TOKEN_LEN], uint64_t ts, uint8_t flags,
+                             uint8_t *out)
+{
+    return build_request(st, e_priv, s_pub, username, token, ts, true, flags, out);
 }
 
 bool hs_client_request_v1(struct hs_client *st, const uint8_t e_priv[KEY_LEN],
                           const uint8_t s_pub[KEY_LEN], const char *username,
                           const uint8_t token[TOKEN_LEN], uint64_t ts, uint8_t *out)
 {
-    return build_request(st, e_priv, s_pub, username, token, ts, false, out);
+    return build_request(st, e_priv, s_pub, username, token, ts, false, 0, out);
 }
 
 /* A failure in extension 1's form: 32 zero bytes, the nonce, the config sealed with k_id. */
@@ -118,7 +130,8 @@ enum hs_client_verdict hs_client_response(const struct hs_client *st, const uint
     if (crypto_aead_chacha20poly1305_ietf_decrypt(plain, &plain_len, NULL, sealed, sealed_len, ad,
                                                   sizeof(ad), nonce, key) != 0)
         goto out;
-    if (!hs_config_decode(plain, (size_t)plain_len, config))
+    /* A failure says nothing but its status; a success may carry what the request asked. */
+    if (!hs_config_decode_flags(plain, (size_t)plain_len, failure ? 0 : st->flags, config))
         goto out;
     if (failure)
         v = config->status != STATUS_OK ? HSC_REJECTED : HSC_INVALID;

@@ -18,6 +18,8 @@ struct hs_client {
     uint8_t auth_mac[32];
     uint64_t request_ts;
     bool ext;               /* the request carried extension 1: failures come in its form */
+    uint8_t flags;          /* its extension 1 flags (REQ_FLAG_WINDOW: the response may say
+                               the server's replay window) */
 };
 
 enum hs_client_verdict {
@@ -34,13 +36,21 @@ bool hs_client_request(struct hs_client *st, const uint8_t e_priv[KEY_LEN],
                        const uint8_t s_pub[KEY_LEN], const char *username,
                        const uint8_t token[TOKEN_LEN], uint64_t ts, uint8_t *out);
 
+/* The same with extension 1 flags (REQ_FLAGS_KNOWN bits; REQ_FLAG_WINDOW asks for the
+ * server's replay window). A server older than the flag drops such a request unanswered:
+ * docs/PROTOCOL.md says when to send it. hs_client_request sends none. */
+bool hs_client_request_flags(struct hs_client *st, const uint8_t e_priv[KEY_LEN],
+                             const uint8_t s_pub[KEY_LEN], const char *username,
+                             const uint8_t token[TOKEN_LEN], uint64_t ts, uint8_t flags,
+                             uint8_t *out);
+
 /* The same without the extension: the base v1 request of the binding test vectors. */
 bool hs_client_request_v1(struct hs_client *st, const uint8_t e_priv[KEY_LEN],
                           const uint8_t s_pub[KEY_LEN], const char *username,
                           const uint8_t token[TOKEN_LEN], uint64_t ts, uint8_t *out);
 
 /* Opens a CONNECT_RESP for the pending request st. On HSC_ACCEPTED the config must have
- * status 0 and a non-zero session id. A failure must be in the form that matches the request
+ * status 0 and a non-zero session id, and a replay window only if st asked for it. A failure must be in the form that matches the request
  * (extension 1's with its own nonce, or the base form): no downgrade. */
 enum hs_client_verdict hs_client_response(const struct hs_client *st, const uint8_t *resp,
                                           size_t len, const uint8_t token[TOKEN_LEN],

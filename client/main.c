@@ -22,6 +22,8 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "conn.h"
+#include "datapath.h"
 #include "sandbox.h"
 #include "vpn/keyfile.h"
 #include "vpn/log.h"
@@ -127,13 +129,15 @@ static void control_serve(struct client *c)
         } else {
             n = snprintf(out, sizeof(out),
                          "server: %s\nstate: %s\nvpn ip: %s\ninterface: %s\nsession: %08x\n"
+                         "replay window: %u ms (%s)\n"
                          "received: %llu B (%llu packets)\nsent: %llu B (%llu packets)\n"
                          "dropped: %llu\n",
-                         c->server_text,
-                         c->state == CLIENT_CONNECTED ? "connected"
-                         : c->state == CLIENT_HANDSHAKE ? "connecting" : "idle",
+                         c->server_text, client_sm_state_name(c->sm.state),
                          c->tun_configured ? format_ipv4(c->tun_ip, ip) : "-", c->tun_name,
-                         c->cur ? c->cur->id : 0, (unsigned long long)c->rx_bytes,
+                         c->slots.cur ? c->slots.cur->id : 0,
+                         c->server_window_ms ? c->server_window_ms : REPLAY_WINDOW_MS_DEFAULT,
+                         c->window_pushed ? "pushed by the server" : "default",
+                         (unsigned long long)c->rx_bytes,
                          (unsigned long long)c->rx_packets, (unsigned long long)c->tx_bytes,
                          (unsigned long long)c->tx_packets,
                          (unsigned long long)(c->drops + c->tx_drops));
@@ -220,7 +224,7 @@ static int run(struct client *c, const char *given_key)
         log_error("Cannot install the seccomp filter: %s", strerror(-rc));
         return 1;
     }
-    conn_start_handshake(c);
+    conn_start(c);
     int status = 0;
     while (!c->stop) {
         struct pollfd p[4] = {
@@ -231,7 +235,7 @@ static int run(struct client *c, const char *given_key)
         int n = poll(p, c->control_fd >= 0 ? 3 : 2, 250);
         if (n < 0 && errno != EINTR)
             break;
-        if (p[0].revents & POLLIN && datapath_from_udp(c) < 0) {
+        if (p[0].revents & POLLIN && datapath_from_udp(c, conn_event) < 0) {
             status = 1;
             break;
         }
@@ -252,7 +256,7 @@ static int run(struct client *c, const char *given_key)
     (void)w;
     pthread_join(tun_thread, NULL);
     if (status == 0) {
-        conn_send_disconnect(c);
+        conn_stop(c);
         log_info("Disconnected");
     }
     /* The control socket's file stays: an unprivileged user may not remove it from /run, and
@@ -324,6 +328,7 @@ int main(int argc, char **argv)
     sigprocmask(SIG_BLOCK, &mask, NULL);
     signal(SIGPIPE, SIG_IGN);
     c.cfg = &cfg;
+    client_sm_init(&c.sm);
     c.signal_fd = signalfd(-1, &mask, SFD_CLOEXEC);
     c.control_fd = -1;
     if (resolve(&c) != 0)

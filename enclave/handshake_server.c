@@ -39,20 +39,24 @@ static bool all_zero(const uint8_t *p, size_t n)
     return acc == 0;
 }
 
-/* The padding is either all zero (a base v1 request) or extension 1: version 1, no flags,
- * zero reserved bytes, a mac1 that proves knowledge of S_pub and a zero tail. mac2 is the
- * main process's business (cookies, extension 3): auth_mac does not cover it, so whatever it
- * holds cannot change the answer. Anything else is dropped, never answered: an on-path
+/* The padding is either all zero (a base v1 request) or extension 1: version 1, known flags
+ * only, zero reserved bytes, a mac1 that proves knowledge of S_pub and a zero tail. mac2 is
+ * the main process's business (cookies, extension 3): auth_mac does not cover it, so whatever
+ * it holds cannot change the answer. Anything else is dropped, never answered: an on-path
  * attacker who flips a padding byte must not obtain a genuine AUTH_FAILED for the client's
- * request. */
-static bool padding_ok(const uint8_t *req, const uint8_t s_pub[KEY_LEN], bool *ext)
+ * request (the flags are covered by mac1 and bound to the sealed identity besides). */
+static bool padding_ok(const uint8_t *req, const uint8_t s_pub[KEY_LEN], bool *ext,
+                       uint8_t *flags)
 {
     const uint8_t *pad = req + HDR_LEN + REQ_PAD_OFF;
     *ext = pad[0] == REQ_EXT_VERSION;
+    *flags = 0;
     if (!*ext)
         return all_zero(pad, REQ_MAC_OFF - REQ_PAD_OFF);
     const uint8_t *p = req + HDR_LEN;
-    if (!all_zero(p + REQ_EXT_OFF + 1, REQ_EXT_LEN - 1) ||
+    *flags = p[REQ_EXT_FLAGS_OFF];
+    if ((*flags & ~REQ_FLAGS_KNOWN) ||
+        !all_zero(p + REQ_EXT_FLAGS_OFF + 1, REQ_EXT_OFF + REQ_EXT_LEN - REQ_EXT_FLAGS_OFF - 1) ||
         !all_zero(p + REQ_EXT_TAIL_OFF, REQ_MAC_OFF - REQ_EXT_TAIL_OFF))
         return false;
     uint8_t key[32], mac1[REQ_MACX_LEN];
@@ -75,7 +79,7 @@ enum hs_verdict hs_server_identify(const uint8_t s_priv[KEY_LEN], const uint8_t 
     out->user_index = -1;
     if (proto_hdr_parse(req, len, &h) != HDR_OK || h.type != MSG_CONNECT_REQ)
         return HS_DROP;
-    if (!padding_ok(req, s_pub, &out->ext))
+    if (!padding_ok(req, s_pub, &out->ext, &out->flags))
         return HS_DROP;
     memcpy(out->e_c_pub, payload, KEY_LEN);
     out->ts = h.ts;

@@ -18,6 +18,7 @@ struct hs_request {
     char username[USERNAME_MAX + 1];
     int user_index;             /* index in the user table, -1 for an unknown user */
     bool ext;                   /* the request carries extension 1 (mac1, failure nonce) */
+    uint8_t flags;              /* its flags (REQ_FLAG_WINDOW: tell it the replay window) */
     uint64_t ts;                /* header timestamp */
     uint8_t e_c_pub[KEY_LEN];
     uint8_t ck1[32];
@@ -34,7 +35,7 @@ enum hs_verdict {
 };
 
 /* Steps 1-2 on a whole CONNECT_REQ datagram (len bytes, in private memory): header, padding
- * (all zero, or extension 1 with a valid mac1, zero mac2 and zero reserved bytes), mac1 before
+ * (all zero, or extension 1 with known flags, a valid mac1 and zero reserved bytes), mac1 before
  * any Diffie-Hellman, then es, k_id and the identity. Returns HS_DROP or HS_IDENTIFIED. */
 enum hs_verdict hs_server_identify(const uint8_t s_priv[KEY_LEN], const uint8_t s_pub[KEY_LEN],
                                    const uint8_t *req, size_t len, const struct user_table *users,

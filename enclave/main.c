@@ -349,7 +349,8 @@ static void usage(void)
 
 int main(int argc, char **argv)
 {
-    struct supervisor s = { .workers = 1, .replay_window_ms = 5000, .rekey_interval_s = 600 };
+    struct supervisor s = { .workers = 1, .replay_window_ms = REPLAY_WINDOW_MS_DEFAULT,
+                            .rekey_interval_s = 600 };
     static const struct option opts[] = {
         { "workers", required_argument, NULL, 'w' },
         { "private-key", required_argument, NULL, 'k' },
@@ -379,7 +380,8 @@ int main(int argc, char **argv)
     }
     log_init(level, NULL);
     if (!s.key_path || !s.users_path || s.workers < 1 || s.workers > MAX_WORKERS ||
-        s.replay_window_ms == 0 || s.rekey_interval_s == 0)
+        s.replay_window_ms < REPLAY_WINDOW_MS_MIN || s.replay_window_ms > REPLAY_WINDOW_MS_MAX ||
+        s.rekey_interval_s == 0)
         usage();
     struct sockaddr_storage probe;
     socklen_t plen = sizeof(probe);

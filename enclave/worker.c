@@ -326,6 +326,11 @@ static void do_accept(struct worker *w, const struct pkt_meta *m, const uint8_t 
     while (rnd == 0);
     cfg.session_id = rnd << SESSION_SLOT_BITS | idx;
     cfg.status = STATUS_OK;
+    /* The window this worker checks the session's packets against, to a client that asked
+     * (docs/PROTOCOL.md, "Replay window in the response"); never to one that did not: it
+     * would refuse the response. The main process cannot set it (its block must have zero
+     * there: hs_config_decode above). */
+    cfg.replay_window_ms = (r.flags & REQ_FLAG_WINDOW) ? w->replay_window_ms : 0;
 
     uint8_t e_s_priv[KEY_LEN];
     struct session_keys keys;

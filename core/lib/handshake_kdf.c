@@ -87,6 +87,7 @@ size_t hs_config_encode(uint8_t *out, const struct hs_config *c)
     out[18] = n;
     put_be32(out + 20, c->idle_timeout_s);
     put_be32(out + 24, c->rekey_s);
+    put_be32(out + RESP_CONFIG_WINDOW_OFF, c->replay_window_ms);
     for (uint8_t i = 0; i < n; i++) {
         put_be32(out + RESP_CONFIG_BASE + ROUTE_ENTRY_LEN * i, c->routes[i].net);
         out[RESP_CONFIG_BASE + ROUTE_ENTRY_LEN * i + 4] = c->routes[i].prefix;
@@ -95,6 +96,12 @@ size_t hs_config_encode(uint8_t *out, const struct hs_config *c)
 }
 
 bool hs_config_decode(const uint8_t *in, size_t len, struct hs_config *c)
+{
+    return hs_config_decode_flags(in, len, 0, c);
+}
+
+bool hs_config_decode_flags(const uint8_t *in, size_t len, uint8_t req_flags,
+                            struct hs_config *c)
 {
     if (len < RESP_CONFIG_BASE)
         return false;
@@ -112,7 +119,14 @@ bool hs_config_decode(const uint8_t *in, size_t len, struct hs_config *c)
     if (c->route_count > MAX_ROUTES ||
         len != RESP_CONFIG_BASE + (size_t)ROUTE_ENTRY_LEN * c->route_count)
         return false;
-    if (in[19] != 0 || get_be32(in + 28) != 0)
+    c->replay_window_ms = get_be32(in + RESP_CONFIG_WINDOW_OFF);
+    if (in[19] != 0)
+        return false;
+    /* Offset 28 was reserved (zero) before the WINDOW flag: only an answer to a request that
+     * asked may use it, and then only for a window the server could have configured. */
+    if (c->replay_window_ms != 0 &&
+        (!(req_flags & REQ_FLAG_WINDOW) || c->replay_window_ms < REPLAY_WINDOW_MS_MIN ||
+         c->replay_window_ms > REPLAY_WINDOW_MS_MAX))
         return false;
     for (uint8_t i = 0; i < c->route_count; i++) {
         c->routes[i].net = get_be32(in + RESP_CONFIG_BASE + ROUTE_ENTRY_LEN * i);

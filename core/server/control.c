@@ -34,6 +34,29 @@ void control_uninit(struct control *c)
     c->cfg_owned = NULL;
 }
 
+void control_on_event(struct control *c, const struct ctl_event *ev)
+{
+    struct session *s;
+    switch (ev->meta.op) {
+    case RES_HELLO:
+        control_on_hello(c, ev);
+        break;
+    case RES_ACCEPTED:
+        control_on_accepted(c, ev);
+        break;
+    case RES_REPLY:
+        control_on_reply(c, ev);
+        break;
+    case RES_DISCONNECT:
+        /* The client said goodbye: the worker has already erased the key. */
+        if ((s = control_find(c, ev->meta.session_id)))
+            control_end_session(c, s, false, "client disconnected");
+        break;
+    default:
+        break;
+    }
+}
+
 static void drain_events(struct control *c)
 {
     struct server *srv = c->srv;
@@ -43,45 +66,21 @@ static void drain_events(struct control *c)
     struct cds_wfcq_node *node;
     while ((node = __cds_wfcq_dequeue_blocking(&srv->events_head, &srv->events_tail))) {
         struct ctl_event *ev = caa_container_of(node, struct ctl_event, node);
-        struct session *s;
-        switch (ev->meta.op) {
-        case RES_HELLO:
-            control_on_hello(c, ev);
-            break;
-        case RES_ACCEPTED:
-            control_on_accepted(c, ev);
-            break;
-        case RES_REPLY:
-            control_on_reply(c, ev);
-            break;
-        case RES_DISCONNECT:
-            if ((s = control_find(c, ev->meta.session_id)))
-                control_end_session(c, s, false, "client disconnected");
-            break;
-        default:
-            break;
-        }
+        control_on_event(c, ev);
         free(ev);
     }
 }
 
-/* A user removed from the users file, or given a new token: its sessions end now (the enclave
- * has already made their keys unusable). */
-static void user_ended(const char *user, bool removed, void *arg)
+void control_on_user_ended(struct control *c, const char *user, bool removed)
 {
-    struct control *c = arg;
     for (int i = c->n_all - 1; i >= 0; i--)
         if (strcmp(c->all[i]->username, user) == 0)
             control_disconnect_session(c, c->all[i],
                                        removed ? "user removed" : "user's token changed");
 }
 
-/* The enclave died: every key died with it. The sessions end here too (their clients are told
- * by SESSION_UNKNOWN and handshake with the new enclave), and so do handshakes in flight and
- * requests not yet handed in. */
-static void enclave_lost(void *arg)
+void control_on_enclave_lost(struct control *c)
 {
-    struct control *c = arg;
     int n = c->n_all;
     while (c->n_all)
         control_end_session(c, c->all[c->n_all - 1], false, "the enclave restarted");
@@ -89,6 +88,16 @@ static void enclave_lost(void *arg)
     ctl_submit_drop_all(&c->submit);
     if (n)
         log_warn("%d session(s) ended with the enclave", n);
+}
+
+static void user_ended(const char *user, bool removed, void *arg)
+{
+    control_on_user_ended(arg, user, removed);
+}
+
+static void enclave_lost(void *arg)
+{
+    control_on_enclave_lost(arg);
 }
 
 static bool on_signal(struct control *c)

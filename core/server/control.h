@@ -75,6 +75,16 @@ int control_run(struct control *c);
  * send them. */
 void control_disconnect_all(struct control *c);
 
+/* One handshake or session event from the TX thread (RES_HELLO, RES_ACCEPTED, RES_REPLY,
+ * RES_DISCONNECT); the loop calls it for each it dequeues. */
+void control_on_event(struct control *c, const struct ctl_event *ev);
+/* The enclave's reports: a user removed from the users file or given a new token (its
+ * sessions end now; the enclave has already made their keys unusable); the enclave died (every
+ * key died with it: the sessions end, handshakes in flight and requests not yet handed in
+ * are dropped; clients are told by SESSION_UNKNOWN and handshake with the new enclave). */
+void control_on_user_ended(struct control *c, const char *user, bool removed);
+void control_on_enclave_lost(struct control *c);
+
 /* control_handshake.c */
 void control_on_hello(struct control *c, const struct ctl_event *ev);
 void control_on_accepted(struct control *c, const struct ctl_event *ev);

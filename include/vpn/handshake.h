@@ -29,6 +29,9 @@ struct hs_config {
     uint8_t route_count;
     uint32_t idle_timeout_s;
     uint32_t rekey_s;
+    /* Offset 28: the server's replay_window_ms when the request carried extension 1's WINDOW
+     * flag, else zero (docs/PROTOCOL.md, "Replay window in the response"). */
+    uint32_t replay_window_ms;
     struct { uint32_t net; uint8_t prefix; } routes[MAX_ROUTES];
 };
 
@@ -53,6 +56,11 @@ bool hs_session_keys(struct session_keys *keys, const uint8_t ck1[32],
  * reserved bytes). */
 size_t hs_config_encode(uint8_t *out, const struct hs_config *c);
 bool hs_config_decode(const uint8_t *in, size_t len, struct hs_config *c);
+/* The same for the answer to a request with these extension 1 flags: with REQ_FLAG_WINDOW,
+ * offset 28 may hold a replay window (REPLAY_WINDOW_MS_MIN..MAX; anything else is refused);
+ * without it, it must be zero as in hs_config_decode. */
+bool hs_config_decode_flags(const uint8_t *in, size_t len, uint8_t req_flags,
+                            struct hs_config *c);
 
 /* Extension 1 (docs/PROTOCOL.md): mac1_key = BLAKE2b-256("vpnse/1 mac1" || S_pub);
  * mac1 = BLAKE2b-128 keyed with it over header || payload[0 .. REQ_MAC1_OFF). */

@@ -25,7 +25,15 @@ enum wire_limits {
     REQ_MACX_LEN = 16,
     REQ_EXT_TAIL_OFF = 160,     /* zero up to REQ_MAC_OFF */
     REQ_EXT_VERSION = 1,
+    /* Extension 1 flags (payload offset 113). WINDOW: "put your replay_window_ms into offset
+     * 28 of a success config" (docs/PROTOCOL.md, "Replay window in the response"). A server
+     * that does not know a flag drops the request, so a client sends it only as that section
+     * says. */
+    REQ_EXT_FLAGS_OFF = 113,
+    REQ_FLAG_WINDOW = 0x01,
+    REQ_FLAGS_KNOWN = REQ_FLAG_WINDOW,
     RESP_CONFIG_BASE = 32,      /* config block without routes */
+    RESP_CONFIG_WINDOW_OFF = 28,/* replay_window_ms when the request had REQ_FLAG_WINDOW, else 0 */
     ROUTE_ENTRY_LEN = 5,
     MAX_ROUTES = 16,
     RESP_CONFIG_MAX = RESP_CONFIG_BASE + ROUTE_ENTRY_LEN * MAX_ROUTES,
@@ -104,6 +112,22 @@ enum tuning {
     MAX_WORKERS = 16,
     MAX_USERS = 1024,
     REKEY_OVERLAP_MS = 10000,
+    /* Receiver step 6 (PROTOCOL.md): a transport message whose timestamp is further than the
+     * replay window from the receiver's server time is stale. The server's window is
+     * [security] replay_window_ms, REPLAY_WINDOW_MS_DEFAULT unless configured, in the range
+     * MIN..MAX (the same numbers are in core/lib/server_config.c's table). A client learns the
+     * server's value from the response when it asked for it (REQ_FLAG_WINDOW), and assumes the
+     * default otherwise. */
+    REPLAY_WINDOW_MS_DEFAULT = 5000,
+    REPLAY_WINDOW_MS_MIN = 100,
+    REPLAY_WINDOW_MS_MAX = 600000,
+    /* The client checks the server's timestamps against its own estimate of server time
+     * (local clock + the offset measured at the handshake, PROTOCOL.md section 6). That
+     * estimate is off by up to half the handshake's round trip plus the local clock's drift
+     * until the next rekey; the client allows this much on top of the window, so that its own
+     * estimate's error never drops the server's packets. The server allows nothing extra: the
+     * client stamps in server time, so the server's check measures only the client's error. */
+    CLIENT_CLOCK_SLACK_MS = 2000,
     /* A sender rekeys long before its counter could wrap into reuse (PROTOCOL.md). */
     REKEY_AFTER_MESSAGES_LOG2 = 60,
     /* The enclave refuses a session key older than rekey_interval + this: the client rekeys

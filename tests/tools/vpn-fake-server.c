@@ -5,9 +5,12 @@
  * (the project's own enclave code builds the answers); transport packets are ignored.
  *
  *   vpn-fake-server ADDRESS PORT USER TOKEN_HEX [FIELD=VALUE...]
- *       FIELD: prefix, mtu, client, server (dotted quads), routes (a.b.c.d/p,...)
+ *       FIELD: prefix, mtu, client, server (dotted quads), routes (a.b.c.d/p,...),
+ *       window (ms, told to a request with extension 1's WINDOW flag, default 5000),
+ *       flags (0: behave as a server before the WINDOW flag and drop any request with a flag)
  *       Defaults: what conf/server.conf pushes (10.8.0.10/24, server 10.8.0.1, MTU 1400,
- *       route 192.168.100.0/24). Prints "pubkey BASE64", then "answered N" per response.
+ *       route 192.168.100.0/24). Prints "pubkey BASE64", then "answered N" per response and
+ *       "dropped N" per request dropped for its flags.
  */
 #include <arpa/inet.h>
 #include <sodium.h>
@@ -25,6 +28,8 @@
 #include "vpn/proto.h"
 
 static struct user_table users;
+static uint32_t window_ms = REPLAY_WINDOW_MS_DEFAULT;
+static uint8_t known_flags = REQ_FLAGS_KNOWN;
 
 static int set_field(struct hs_config *c, const char *arg)
 {
@@ -42,6 +47,10 @@ static int set_field(struct hs_config *c, const char *arg)
         c->client_ip = ip;
     } else if (strncmp(arg, "server", n) == 0 && n == 6 && parse_ipv4(v, &ip) == 0) {
         c->server_ip = ip;
+    } else if (strncmp(arg, "window", n) == 0 && n == 6) {
+        window_ms = (uint32_t)strtoul(v, NULL, 10);
+    } else if (strncmp(arg, "flags", n) == 0 && n == 5) {
+        known_flags = (uint8_t)strtoul(v, NULL, 0);
     } else if (strncmp(arg, "routes", n) == 0 && n == 6) {
         struct ipv4_net nets[MAX_ROUTES];
         char bad[64];
@@ -95,17 +104,24 @@ int main(int argc, char **argv)
         perror("vpn-fake-server: bind");
         return 1;
     }
-    for (unsigned answered = 0, id = 1;;) {
+    for (unsigned answered = 0, dropped = 0, id = 1;;) {
         uint8_t req[2048], resp[CONNECT_RESP_MAX], e_priv[KEY_LEN];
         struct sockaddr_storage from;
         socklen_t from_len = sizeof(from);
         ssize_t n = recvfrom(fd, req, sizeof(req), 0, (struct sockaddr *)&from, &from_len);
         struct hs_request r;
-        if (n <= 0 || req[0] != MSG_CONNECT_REQ ||
-            hs_server_open(s_priv, s_pub, req, (size_t)n, &users, &r) != HS_AUTHENTICATED)
+        if (n <= 0 || req[0] != MSG_CONNECT_REQ)
+            continue;
+        if (n == CONNECT_REQ_LEN && (req[HDR_LEN + REQ_EXT_FLAGS_OFF] & ~known_flags)) {
+            printf("dropped %u\n", ++dropped);     /* as an older server's padding check */
+            fflush(stdout);
+            continue;
+        }
+        if (hs_server_open(s_priv, s_pub, req, (size_t)n, &users, &r) != HS_AUTHENTICATED)
             continue;
         struct session_keys keys;
         config.session_id = id++;
+        config.replay_window_ms = (r.flags & REQ_FLAG_WINDOW) ? window_ms : 0;
         randombytes_buf(e_priv, sizeof(e_priv));
         size_t len = hs_server_accept(&r, users.users[0].token, e_priv, &config,
                                       clock_realtime_ms(), resp, &keys);

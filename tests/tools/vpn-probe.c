@@ -10,7 +10,8 @@
  *       handshake, prints "k_c2s HEX" and "k_s2c HEX", keeps the session alive with PINGs for
  *       SECONDS (so a memory scan can look for the keys), then DISCONNECT
  *   vpn-probe HOST PORT SERVER_KEY USER TOKEN_HEX handshake
- *       prints "status N" (0 = accepted) and exits
+ *       prints "status N" (0 = accepted) and "window N" (offset 28 of the config, which the
+ *       probe, like a client before extension 1's WINDOW flag, does not ask for) and exits
  *   vpn-probe HOST PORT SERVER_KEY USER TOKEN_HEX rekey
  *       two handshakes as the same user (a rekey); prints how pings on the old and the new
  *       session are answered at once and after the 10 s overlap
@@ -202,7 +203,7 @@ int main(int argc, char **argv)
         return 2;
     int st = handshake(s_pub, argv[4], token);
     if (strcmp(argv[6], "handshake") == 0) {
-        printf("status %d\n", st);
+        printf("status %d\nwindow %u\n", st, cfg.replay_window_ms);
         return 0;
     }
     if (st != 0) {

@@ -281,6 +281,76 @@ Test(vectors, ext_failure_matches_and_is_read_only_in_its_own_form)
     cr_assert_eq(hs_server_reject(&r, STATUS_AUTH_FAILED, 1, out), 0);
 }
 
+/* Extension 1's WINDOW flag: the request that asks, and the success response that tells the
+ * server's replay window at offset 28, byte for byte; a client that did not ask refuses it. */
+Test(vectors, window_flag_request_and_response_match)
+{
+    uint8_t e_priv[32], se_priv[32], req[CONNECT_REQ_LEN], want[CONNECT_REQ_LEN];
+    uint8_t out[CONNECT_RESP_MAX], want_resp[CONNECT_RESP_MAX];
+    struct hs_client st;
+    struct hs_request r;
+    struct hs_config cfg, got;
+    struct session_keys server_keys, keys;
+    unhex(e_priv, 32, V_CLIENT_EPHEMERAL_PRIVATE);
+    unhex(se_priv, 32, V_SERVER_EPHEMERAL_PRIVATE);
+    cr_assert(hs_client_request_flags(&st, e_priv, s_pub, V_USERNAME, token,
+                                      V_CONNECT_REQ_TIMESTAMP, REQ_FLAG_WINDOW, req));
+    cr_assert_eq(unhex(want, sizeof(want), VX_CONNECT_REQ_WINDOW), CONNECT_REQ_LEN);
+    assert_bytes_eq(req, want, CONNECT_REQ_LEN);
+    cr_assert_eq(hs_server_open(s_priv, s_pub, req, sizeof(req), &users, &r), HS_AUTHENTICATED);
+    cr_assert_eq(r.flags, REQ_FLAG_WINDOW);
+
+    vector_config(&cfg);
+    cfg.replay_window_ms = VX_WINDOW_MS;
+    size_t n = hs_server_accept(&r, token, se_priv, &cfg, V_CONNECT_RESP_TIMESTAMP, out,
+                                &server_keys);
+    cr_assert_eq(n, unhex(want_resp, sizeof(want_resp), VX_CONNECT_RESP_WINDOW));
+    assert_bytes_eq(out, want_resp, n);
+    cr_assert_eq(hs_client_response(&st, out, n, token, &got, &keys), HSC_ACCEPTED);
+    cr_assert_eq(got.replay_window_ms, VX_WINDOW_MS);
+    assert_bytes_eq(keys.k_c2s, server_keys.k_c2s, KEY_LEN);
+
+    /* The same bytes to a request state that did not ask: refused (an older client reads
+     * offset 28 as a reserved field that must be zero). */
+    st.flags = 0;
+    cr_assert_eq(hs_client_response(&st, out, n, token, &got, &keys), HSC_INVALID);
+}
+
+/* The config block's offset 28 under each request flag (vpn/handshake.h). */
+Test(vectors, window_field_is_read_only_when_asked_and_in_range)
+{
+    static const struct { uint32_t window; uint8_t flags; bool ok; } cases[] = {
+        { 0, 0, true },
+        { 0, REQ_FLAG_WINDOW, true },           /* a server may leave it zero: the default */
+        { 5000, 0, false },                     /* not asked */
+        { 5000, REQ_FLAG_WINDOW, true },
+        { REPLAY_WINDOW_MS_MIN, REQ_FLAG_WINDOW, true },
+        { REPLAY_WINDOW_MS_MAX, REQ_FLAG_WINDOW, true },
+        { REPLAY_WINDOW_MS_MIN - 1, REQ_FLAG_WINDOW, false },
+        { REPLAY_WINDOW_MS_MAX + 1, REQ_FLAG_WINDOW, false },
+        { 0xffffffff, REQ_FLAG_WINDOW, false },
+    };
+    struct hs_config c, got;
+    uint8_t block[RESP_CONFIG_MAX];
+    for (unsigned i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        vector_config(&c);
+        c.replay_window_ms = cases[i].window;
+        size_t n = hs_config_encode(block, &c);
+        cr_expect_eq(get_be32(block + RESP_CONFIG_WINDOW_OFF), cases[i].window);
+        bool ok = hs_config_decode_flags(block, n, cases[i].flags, &got);
+        cr_expect_eq(ok, cases[i].ok, "window %u, flags %u", cases[i].window, cases[i].flags);
+        if (ok)
+            cr_expect_eq(got.replay_window_ms, cases[i].window);
+        cr_expect_eq(hs_config_decode(block, n, &got), cases[i].window == 0,
+                     "hs_config_decode takes no window (%u)", cases[i].window);
+    }
+    vector_config(&c);
+    size_t n = hs_config_encode(block, &c);
+    block[19] = 1;
+    cr_expect_not(hs_config_decode_flags(block, n, REQ_FLAG_WINDOW, &got),
+                  "offset 19 stays reserved");
+}
+
 /* M1: a flipped padding byte (extended or not) is dropped, never answered with AUTH_FAILED. */
 Test(vectors, tampered_padding_is_dropped)
 {

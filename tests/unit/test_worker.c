@@ -50,16 +50,19 @@ static struct pkt_slot *result(struct ring *r, uint32_t i)
     return &r->slots[(r->idx->head + i) & r->mask];   /* unpublished results of this batch */
 }
 
-/* Phase 1 and phase 2 of a handshake as the main process drives them; returns the session id
- * and fills the client's keys. */
-static uint32_t connect_alice(struct session_keys *keys, uint64_t now)
+/* Phase 1 and phase 2 of a handshake as the main process drives them, the request with
+ * extension 1 flags `flags`; returns the session id and fills the client's keys and the
+ * configuration it read. */
+static uint32_t connect_alice_flags(struct session_keys *keys, uint64_t now, uint8_t flags,
+                                    struct hs_config *got_out)
 {
     struct hs_client st;
     uint8_t e[32];
     struct pkt_slot req;
     randombytes_buf(e, sizeof(e));
     memset(&req, 0, sizeof(req));
-    cr_assert(hs_client_request(&st, e, w.sec->s_pub, "alice", token, now, req.data));
+    cr_assert(hs_client_request_flags(&st, e, w.sec->s_pub, "alice", token, now, flags,
+                                      req.data));
     req.meta.op = OP_HELLO;
     req.meta.len = CONNECT_REQ_LEN;
     worker_handle(&w, &w.rings.in_hs, &req, now);
@@ -84,7 +87,14 @@ static uint32_t connect_alice(struct session_keys *keys, uint64_t now)
     cr_assert_eq(got.session_id, acc->meta.session_id);
     cr_assert_eq((got.session_id & (SESSION_SLOTS - 1)) % 2, 0, "a slot this worker owns");
     w.dec_pending = 0;
+    if (got_out)
+        *got_out = got;
     return got.session_id;
+}
+
+static uint32_t connect_alice(struct session_keys *keys, uint64_t now)
+{
+    return connect_alice_flags(keys, now, 0, NULL);
 }
 
 static struct pkt_slot datagram(uint32_t sid, const struct session_keys *k, uint64_t counter,
@@ -203,6 +213,85 @@ Test(worker, session_of_another_worker_kills, .exit_code = WORKER_EXIT_MALFORMED
 Test(worker, accept_without_config_kills, .exit_code = WORKER_EXIT_MALFORMED)
 {
     malformed(OP_ACCEPT, &w.rings.in_ctl, 10, 0);
+}
+
+/* docs/PROTOCOL.md, "Replay window in the response": the worker tells the window it checks
+ * to a client whose request has the WINDOW flag, and to no other (an older client refuses a
+ * config with offset 28 set). */
+Test(worker, the_replay_window_goes_only_to_a_client_that_asked)
+{
+    struct session_keys k;
+    struct hs_config got;
+    uint64_t now = 1734220800000ULL;
+    w.replay_window_ms = 1234;
+    connect_alice_flags(&k, now, 0, &got);
+    cr_expect_eq(got.replay_window_ms, 0, "not asked: offset 28 stays zero");
+    connect_alice_flags(&k, now + 1, REQ_FLAG_WINDOW, &got);
+    cr_expect_eq(got.replay_window_ms, 1234, "the window the worker checks");
+}
+
+/* The main process's config block must leave offset 28 zero: the window is the enclave's to
+ * tell, a main process must not make a client believe another. */
+Test(worker, accept_with_a_window_from_main_kills, .exit_code = WORKER_EXIT_MALFORMED)
+{
+    struct hs_client st;
+    uint8_t e[32];
+    struct pkt_slot req;
+    uint64_t now = 1734220800000ULL;
+    randombytes_buf(e, sizeof(e));
+    memset(&req, 0, sizeof(req));
+    cr_assert(hs_client_request_flags(&st, e, w.sec->s_pub, "alice", token, now,
+                                      REQ_FLAG_WINDOW, req.data));
+    struct hs_config cfg = { .prefix_len = 24, .mtu = 1400, .client_ip = 0x0a08000a,
+                             .server_ip = 0x0a080001, .replay_window_ms = 600000 };
+    req.meta.op = OP_ACCEPT;
+    req.meta.aux = STATUS_OK;
+    req.meta.len = (uint16_t)(CONNECT_REQ_LEN + hs_config_encode(req.data + CONNECT_REQ_LEN, &cfg));
+    worker_handle(&w, &w.rings.in_ctl, &req, now);
+}
+
+/* The request of st (built by the client code) with its flags byte set to `flags` and sealed
+ * again as a client would have: identity under the new extension header, mac1, auth_mac. */
+static void reflag(uint8_t *req, const struct hs_client *st, uint8_t flags)
+{
+    uint8_t ad[HDR_LEN + KEY_LEN + REQ_EXT_LEN], identity[IDENTITY_LEN] = "alice", key[32];
+    static const uint8_t zero_nonce[NONCE_LEN];
+    req[HDR_LEN + REQ_EXT_FLAGS_OFF] = flags;
+    size_t ad_len = hs_identity_ad(ad, req, true);
+    crypto_aead_chacha20poly1305_ietf_encrypt(req + HDR_LEN + REQ_SEALED_OFF, NULL, identity,
+                                              IDENTITY_LEN, ad, ad_len, NULL, zero_nonce,
+                                              st->k_id);
+    hs_mac1_key(key, w.sec->s_pub);
+    hs_mac1(req + HDR_LEN + REQ_MAC1_OFF, key, req);
+    hs_auth_mac(req + HDR_LEN + REQ_MAC_OFF, st->ck1, token, req);
+}
+
+Test(worker, a_request_with_an_unknown_flag_is_dropped)
+{
+    static const struct { uint8_t flags; bool taken; } cases[] = {
+        { 0, true }, { REQ_FLAG_WINDOW, true }, { 0x02, false }, { 0x80, false },
+        { REQ_FLAG_WINDOW | 0x40, false },
+    };
+    uint64_t now = 1734220800000ULL;
+    for (unsigned i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct hs_client st;
+        uint8_t e[32];
+        struct pkt_slot req;
+        randombytes_buf(e, sizeof(e));
+        memset(&req, 0, sizeof(req));
+        cr_assert(hs_client_request(&st, e, w.sec->s_pub, "alice", token, now + i, req.data));
+        reflag(req.data, &st, cases[i].flags);
+        req.meta.op = OP_HELLO;
+        req.meta.len = CONNECT_REQ_LEN;
+        w.dec_pending = 0;
+        worker_handle(&w, &w.rings.in_hs, &req, now + i);
+        cr_expect_eq(w.dec_pending == 1 && result(&w.rings.out_dec, 0)->meta.op == RES_HELLO,
+                     cases[i].taken, "flags %02x", cases[i].flags);
+        w.dec_pending = 0;
+    }
+    cr_expect_not(hs_client_request_flags(&(struct hs_client){ 0 }, token, w.sec->s_pub,
+                                          "alice", token, now, 0x02, (uint8_t[CONNECT_REQ_LEN]){ 0 }),
+                  "the client code sends no flag it does not know");
 }
 
 /* Phase 1 for user with tok at ts (extension 1 unless v1): the result's op, and its status

@@ -1,0 +1,24 @@
+/* The client's connection (conn.c): carries out what the state machine (state.h) decides.
+ * Main thread only. */
+#ifndef CLIENT_CONN_H
+#define CLIENT_CONN_H
+
+#include "client.h"
+#include "datapath.h"
+
+/* The first handshake. */
+void conn_start(struct client *c);
+
+/* The data path's one way in (a client_event_fn). Returns -1 when the client must exit. */
+int conn_event(struct client *c, const struct client_event *ev);
+
+/* Timers: retries, overlap end, dead peer, keepalive, rekey. Returns -1 to exit. */
+int conn_tick(struct client *c);
+
+/* Leaving: DISCONNECT to the server when a session exists. */
+void conn_stop(struct client *c);
+
+/* Erases every key and the token; the TUN thread must have stopped. */
+void conn_wipe(struct client *c);
+
+#endif
