@@ -20,86 +20,34 @@
 #                OUT=bench/results/flood-DATE.md        PREFIX=flNNNNN
 set -u
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-BIN=$ROOT/bin
+# The lab, work directory, clean-up on exit or signal, configs and start-up of lib.sh.
+PREFIX=${PREFIX:-fl$(($$ % 100000))}
+source "$(dirname "${BASH_SOURCE[0]}")/../tests/integration/lib.sh"
 FLOOD=$ROOT/build/tests/tools/vpn-flood
-LAB=$ROOT/tools/vpn-lab.sh
 RATES=${RATES:-"0 10000 50000 200000"}
 ATTEMPTS=${ATTEMPTS:-10}
 THREADS=${THREADS:-2}
-PREFIX=${PREFIX:-fl$(($$ % 100000))}
 STAMP=$(date +%Y%m%d-%H%M%S)
 OUT=${OUT:-$ROOT/bench/results/flood-$STAMP.md}
-WORK=$(mktemp -d /tmp/vpnse-flood.XXXXXX)
-chmod 755 "$WORK"
-ALICE_TOKEN=7534dfc5bb83f1334c1dd32ff8f46bea35e851686dbed7a695cd0cf659cf01d8
-BOB_TOKEN=bf7edd34d4fb2e476d0094c3b523323477daf22760cccb39cb4c201d616851c0
-PIDS=()
-
-cleanup() {
-    for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
-    for p in "${PIDS[@]}"; do
-        for _ in $(seq 1 30); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$p" 2>/dev/null
-    done
-    "$LAB" down "$PREFIX" >/dev/null 2>&1
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
 die() { echo "run-flood: $*" >&2; exit 1; }
 
 [ "$(id -u)" = 0 ] || die "needs root"
 [ -x "$FLOOD" ] && [ -x "$BIN/vpn-server" ] || die "build first: make all unit"
-"$ROOT/tools/create-users.sh" >/dev/null || die "cannot create the system users"
-"$LAB" up "$PREFIX" 3 >/dev/null || die "cannot build the lab"
-srv() { ip netns exec "$PREFIX-srv" "$@"; }
-cli() { local k=$1; shift; ip netns exec "$PREFIX-c$k" "$@"; }
+lab_up 3 || die "cannot build the lab"
 srv ip route add 10.99.0.0/16 via 172.31.0.11
 
-cp "$ROOT/conf/server.conf" "$ROOT/conf/qos_classes.conf" "$WORK/"
-install -m 600 "$ROOT/conf/users.conf.example" "$WORK/users.conf"
-python3 "$ROOT/tools/ini-set.py" "$WORK/server.conf" "qos.enabled=false" \
-    "security.control_socket=$WORK/run/server.sock" "logging.level=INFO"
-client_conf() {     # client_conf NAME USER TOKEN
-    install -m 600 /dev/null "$WORK/$1.conf"
-    cat >"$WORK/$1.conf" <<EOF2
-[client]
-server_ip = 172.31.0.1
-server_port = 51820
-username = $2
-auth_token = $3
-known_servers_file = $WORK/known_servers
-control_socket = $WORK/$1.sock
-[network]
-tun_device = tun0
-[logging]
-level = DEBUG
-EOF2
-}
-client_conf alice alice "$ALICE_TOKEN"
-client_conf bob bob "$BOB_TOKEN"
+make_server_conf "logging.level=INFO"
+make_client_conf alice alice "$ALICE_TOKEN"
+make_client_conf bob bob "$BOB_TOKEN"
+sed -i 's/^level = INFO$/level = DEBUG/' "$WORK/alice.conf"
+start_server -t "$THREADS" || die "server did not start: $(tail -3 "$WORK/server.log")"
+KEY=$(server_key)
 
-ip netns exec "$PREFIX-srv" "$BIN/vpn-server" -c "$WORK/server.conf" -t "$THREADS" >"$WORK/server.log" 2>&1 &
-SERVER_PID=$!
-PIDS+=("$SERVER_PID")
-for _ in $(seq 1 100); do grep -q "VPN server is running" "$WORK/server.log" && break; sleep 0.1; done
-grep -q "VPN server is running" "$WORK/server.log" || die "server did not start: $(tail -3 "$WORK/server.log")"
-KEY=$("$BIN/vpn-keygen" pubkey <"$WORK/server.key")
-
-pss() {     # PSS in kB of the server and every process below it
-    local total=0 p
-    for p in $SERVER_PID $(pgrep -P "$SERVER_PID") $(for q in $(pgrep -P "$SERVER_PID"); do pgrep -P "$q"; done) \
-             $(for q in $(pgrep -P "$SERVER_PID"); do for r in $(pgrep -P "$q"); do pgrep -P "$r"; done; done); do
-        total=$((total + $(awk '/^Pss:/ {s += $2} END {print s + 0}' "/proc/$p/smaps_rollup" 2>/dev/null || echo 0)))
-    done
-    echo "$total"
-}
 
 ip netns exec "$PREFIX-c2" "$BIN/vpn-client" connect -c "$WORK/bob.conf" --server-key "$KEY" >"$WORK/bob.log" 2>&1 &
 PIDS+=("$!")
-for _ in $(seq 1 100); do grep -q "Connected!" "$WORK/bob.log" && break; sleep 0.1; done
-grep -q "Connected!" "$WORK/bob.log" || die "bob did not connect"
-pss_start=$(pss)
+wait_for "$WORK/bob.log" "Connected!" 10 >/dev/null || die "bob did not connect"
+pss_start=$(server_pss_kb)
 
 # Background processes are started with `ip netns exec` itself (which execs in place), never
 # through a shell function, so that $! is the process to stop.
@@ -133,7 +81,7 @@ for rate in $RATES; do
         flood_pid=$!
         PIDS+=("$flood_pid")
         sleep 2     # the flood is in full swing
-        [ -z "${pss_flood:-}" ] && pss_flood=$(pss)     # the first flood has touched every page
+        [ -z "${pss_flood:-}" ] && pss_flood=$(server_pss_kb)     # the first flood has touched every page
     fi
     times=() good=0
     for i in $(seq 1 "$ATTEMPTS"); do
@@ -159,7 +107,7 @@ for rate in $RATES; do
     echo "rate $rate (reached ${reached:-?}/s): connects within 1 s: $good/$ATTEMPTS; times ms: ${times[*]}; bob's loss ${loss}%"
     rows+="| ${rate} | ${reached:-?} | $good/$ATTEMPTS | ${median:-–} | ${worst:-–} | ${loss}% |"$'\n'
 done
-pss_end=$(pss)
+pss_end=$(server_pss_kb)
 load=$(cut -d' ' -f1-3 /proc/loadavg)
 report="## Handshake flood ($(date -u +%Y-%m-%d), $(nproc) CPUs, load $load, vpn-server -t $THREADS)
 

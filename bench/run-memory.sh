@@ -18,16 +18,8 @@ TOKEN=$ALICE_TOKEN
 make_server_conf security.max_clients=1010 network.client_ip_pool_end=10.8.7.254 server.tun_netmask=21
 install -m 600 "$WORK/users.gen" "$WORK/users.conf"
 start_server -t "$WORKERS" >/dev/null || { echo "server did not start"; tail "$WORK/server.log"; exit 1; }
-ep=$(sed -n 's/.*Enclave process started (PID: \([0-9]*\)).*/\1/p' "$WORK/server.log")
-pss_kb() {   # PSS of the server and all enclave processes, kB
-    local t=0
-    for p in "$SERVER_PID" "$ep" $(ps -o pid= --ppid "$ep"); do
-        t=$((t + $(awk '/^Pss:/ {print $2}' /proc/$p/smaps_rollup)))
-    done
-    echo $t
-}
 rows=()
-rows+=("| 0 | $(pss_kb) | - |")
+rows+=("| 0 | $(server_pss_kb) | - |")
 for n in 200 1000; do
     # A file per run: the redirection happens in the background job, so a shared file could
     # still hold the previous run's "sessions up" when wait_for first looks.
@@ -39,7 +31,7 @@ for n in 200 1000; do
     up=$(awk '/^sessions up/ {print $3}' "$out")
     rate=$(awk '/^handshakes/ {print $8}' "$out" | tr -d '(')
     live=$(json_get "j['sessions']")
-    rows+=("| $n (up: $up, server sees $live) | $(pss_kb) | $rate |")
+    rows+=("| $n (up: $up, server sees $live) | $(server_pss_kb) | $rate |")
     wait "$lg"
     sleep 1
 done

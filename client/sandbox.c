@@ -52,6 +52,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "vpn/seccomp_filter.h"
 #include "vpn/client_config.h"
 
 struct rule {
@@ -119,8 +120,8 @@ static const struct rule LOOP_RULES[] = {
 static int add_rules(scmp_filter_ctx ctx, const struct rule *rules, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        int nr = seccomp_syscall_resolve_name(rules[i].name);
-        if (nr == __NR_SCMP_ERROR)
+        int nr = seccomp_filter_syscall(rules[i].name);
+        if (nr < 0)
             continue;   /* not a syscall of this architecture */
         int rc;
         switch (rules[i].action) {
@@ -142,31 +143,9 @@ static int add_rules(scmp_filter_ctx ctx, const struct rule *rules, size_t n)
     return 0;
 }
 
-#ifdef SANDBOX_DEBUG
-#include <signal.h>
-/* Debug build: name the forbidden syscall on stderr, then die as the filter would. */
-static void on_sigsys(int sig, siginfo_t *si, void *uc)
-{
-    (void)sig;
-    (void)uc;
-    char msg[96];
-    int n = snprintf(msg, sizeof(msg), "[ERROR] seccomp: forbidden syscall %d (%s)\n",
-                     si->si_syscall,
-                     seccomp_syscall_resolve_num_arch(si->si_arch, si->si_syscall) ?: "?");
-    (void)!write(2, msg, (size_t)n);
-    _exit(31);
-}
-#endif
-
 int sandbox_install_filter(void)
 {
-#ifdef SANDBOX_DEBUG
-    struct sigaction sa = { .sa_sigaction = on_sigsys, .sa_flags = SA_SIGINFO };
-    sigaction(SIGSYS, &sa, NULL);
-    scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_TRAP);
-#else
-    scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
-#endif
+    scmp_filter_ctx ctx = SECCOMP_FILTER_NEW();
     if (!ctx)
         return -ENOMEM;
     /* Both threads: the TUN thread was started before the filter (creating it needs clone,

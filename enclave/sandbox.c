@@ -25,6 +25,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "vpn/seccomp_filter.h"
 #include "vpn/log.h"
 
 struct rule {
@@ -146,7 +147,7 @@ static int allow_arg_in(scmp_filter_ctx ctx, int nr, unsigned arg, const scmp_da
 static int add_rules(scmp_filter_ctx ctx, const struct rule *rules, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        int nr = seccomp_syscall_resolve_name(rules[i].name);
+        int nr = seccomp_filter_syscall(rules[i].name);
         if (nr < 0)
             continue;   /* not a syscall of this architecture (see the top of this file) */
         int rc = -EINVAL;
@@ -181,32 +182,9 @@ static int add_rules(scmp_filter_ctx ctx, const struct rule *rules, size_t n)
     return 0;
 }
 
-#ifdef SANDBOX_DEBUG
-#include <signal.h>
-#include <stdio.h>
-/* Debug build: name the forbidden syscall on stderr, then die as the filter would. */
-static void on_sigsys(int sig, siginfo_t *si, void *uc)
-{
-    (void)sig;
-    (void)uc;
-    char msg[96];
-    int n = snprintf(msg, sizeof(msg), "[ERROR] seccomp: forbidden syscall %d (%s)\n",
-                     si->si_syscall,
-                     seccomp_syscall_resolve_num_arch(si->si_arch, si->si_syscall) ?: "?");
-    (void)!write(2, msg, (size_t)n);
-    _exit(31);
-}
-#endif
-
 static int install(bool supervisor)
 {
-#ifdef SANDBOX_DEBUG
-    struct sigaction sa = { .sa_sigaction = on_sigsys, .sa_flags = SA_SIGINFO };
-    sigaction(SIGSYS, &sa, NULL);
-    scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_TRAP);
-#else
-    scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
-#endif
+    scmp_filter_ctx ctx = SECCOMP_FILTER_NEW();
     if (!ctx)
         return -ENOMEM;
     int rc = add_rules(ctx, WORKER_RULES, N(WORKER_RULES));

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "vpn/secret_file.h"
 #include "vpn/hex.h"
 #include "vpn/username.h"
 
@@ -85,39 +86,12 @@ static int on_entry(void *ctx, const char *file, int line, const char *section, 
     return 0;
 }
 
-/* Owner and mode check shared by both loaders: the file holds secrets, and another owner
- * could rewrite it (new tokens) or open its mode again behind our back. */
-static int check_mode(const char *path, const struct stat *st, struct config_error *err)
-{
-    if (!S_ISREG(st->st_mode)) {
-        config_errorf(err, path, 0, NULL, NULL, "users file is not a regular file");
-        return -1;
-    }
-    if (st->st_uid != 0 && st->st_uid != geteuid()) {
-        config_errorf(err, path, 0, NULL, NULL,
-                      "users file is owned by uid %u; it must belong to root: chown root %s",
-                      (unsigned)st->st_uid, path);
-        return -1;
-    }
-    if (st->st_mode & (S_IRWXG | S_IRWXO)) {
-        config_errorf(err, path, 0, NULL, NULL,
-                      "users file is readable by group or others (mode %03o); chmod 600 it",
-                      (unsigned)(st->st_mode & 0777));
-        return -1;
-    }
-    return 0;
-}
-
 int users_open(const char *path, struct config_error *err)
 {
-    /* O_NOFOLLOW: whoever may write the file's directory must not be able to point us at
-     * another file. O_NONBLOCK: a FIFO at path cannot hang us before fstat says what it is. */
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW);
-    if (fd < 0 && errno == ELOOP)
-        config_errorf(err, path, 0, NULL, NULL, "users file is a symbolic link; not following it "
-                      "(name the file itself in users_file)");
-    else if (fd < 0)
-        config_errorf(err, path, 0, NULL, NULL, "cannot read users file: %s", strerror(errno));
+    char why[400];
+    int fd = secret_file_open(path, "tokens", why, sizeof(why));
+    if (fd < 0)
+        config_errorf(err, path, 0, NULL, NULL, "users file %s", why);
     return fd;
 }
 
@@ -133,13 +107,13 @@ int users_load(const char *path, struct user_table *t, struct config_error *err)
 
 int users_load_fd(int fd, const char *path, struct user_table *t, struct config_error *err)
 {
+    /* The launcher opened it (SIGHUP) by the same rule; the descriptor is checked again. */
+    char why[400];
     struct stat st;
-    if (fstat(fd, &st) != 0) {
-        config_errorf(err, path, 0, NULL, NULL, "cannot read users file: %s", strerror(errno));
+    if (secret_file_check(fd, path, "tokens", why, sizeof(why)) != 0 || fstat(fd, &st) != 0) {
+        config_errorf(err, path, 0, NULL, NULL, "users file %s", why);
         return -1;
     }
-    if (check_mode(path, &st, err) != 0)
-        return -1;
     if (st.st_size > USERS_FILE_MAX) {
         config_errorf(err, path, 0, NULL, NULL, "users file larger than %d bytes", USERS_FILE_MAX);
         return -1;

@@ -51,6 +51,7 @@
 #include "vpn/ini.h"
 #include "vpn/keyfile.h"
 #include "vpn/netaddr.h"
+#include "vpn/offload.h"
 #include "vpn/proto.h"
 #include "vpn/replay.h"
 #include "vpn/transport.h"
@@ -442,18 +443,6 @@ static void on_response(struct sim *s, const uint8_t *buf, size_t len, uint64_t 
 
 /* ---- transport ------------------------------------------------------------------------ */
 
-static uint16_t ip_checksum(const uint8_t *p, size_t n)
-{
-    uint32_t sum = 0;
-    for (size_t i = 0; i + 1 < n; i += 2)
-        sum += (uint32_t)(p[i] << 8 | p[i + 1]);
-    if (n & 1)
-        sum += (uint32_t)(p[n - 1] << 8);
-    while (sum >> 16)
-        sum = (sum & 0xffff) + (sum >> 16);
-    return (uint16_t)~sum;
-}
-
 /* An ICMP echo request from src to dst. Returns its length. */
 static size_t echo_request(uint8_t *pkt, uint32_t src, uint32_t dst, uint16_t id, uint16_t seq)
 {
@@ -465,14 +454,14 @@ static size_t echo_request(uint8_t *pkt, uint32_t src, uint32_t dst, uint16_t id
     pkt[9] = 1;
     put_be32(pkt + 12, src);
     put_be32(pkt + 16, dst);
-    put_be16(pkt + 10, ip_checksum(pkt, 20));
+    put_be16(pkt + 10, offload_inet_checksum(pkt, 20));
     uint8_t *icmp = pkt + 20;
     icmp[0] = 8;
     put_be16(icmp + 4, id);
     put_be16(icmp + 6, seq);
     for (int i = 0; i < ECHO_PAYLOAD; i++)
         icmp[8 + i] = (uint8_t)i;
-    put_be16(icmp + 2, ip_checksum(icmp, 8 + ECHO_PAYLOAD));
+    put_be16(icmp + 2, offload_inet_checksum(icmp, 8 + ECHO_PAYLOAD));
     return len;
 }
 

@@ -1,6 +1,7 @@
 /* client.conf (see client_config.h; REQUIREMENTS.md section 5). The file holds the user's
  * token, so no message here ever quotes the auth_token value, and the caller should erase the
  * structure with sodium_memzero once the token has been handed on. */
+#include "vpn/secret_file.h"
 #include "vpn/client_config.h"
 
 #include <errno.h>
@@ -128,47 +129,11 @@ const struct ini_schema client_config_schema = {
  * open descriptor, or -1 with *err. */
 static int open_private(const char *path, struct config_error *err)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW | O_NONBLOCK);
-    if (fd < 0) {
-        if (errno == ELOOP)
-            config_errorf(err, path, 0, NULL, NULL,
-                          "is a symbolic link; the file holds auth_token, so give the path of "
-                          "the file itself (mode 0600)");
-        else
-            config_errorf(err, path, 0, NULL, NULL, "cannot read file: %s", strerror(errno));
-        return -1;
-    }
-    struct stat st;
-    if (fstat(fd, &st) != 0) {
-        config_errorf(err, path, 0, NULL, NULL, "cannot read file: %s", strerror(errno));
-        goto fail;
-    }
-    if (!S_ISREG(st.st_mode)) {
-        config_errorf(err, path, 0, NULL, NULL, "cannot read file: not a regular file");
-        goto fail;
-    }
-    if (st.st_uid != 0 && st.st_uid != geteuid()) {
-        config_errorf(err, path, 0, NULL, NULL,
-                      "is owned by uid %u, neither root nor us (uid %u); the file holds "
-                      "auth_token: chown it, then chmod 600 %s",
-                      (unsigned)st.st_uid, (unsigned)geteuid(), path);
-        goto fail;
-    }
-    if (st.st_mode & (S_IRWXG | S_IRWXO)) {
-        config_errorf(err, path, 0, NULL, NULL,
-                      "is %s by group or others (mode %04o); the file holds auth_token: "
-                      "chmod 600 %s",
-                      st.st_mode & (S_IRGRP | S_IROTH) ? "readable" :
-                      st.st_mode & (S_IWGRP | S_IWOTH) ? "writable" : "usable",
-                      (unsigned)(st.st_mode & 07777), path);
-        goto fail;
-    }
-    /* Back to blocking reads for ini_parse_fd (a regular file never blocks anyway). */
-    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+    char why[400];
+    int fd = secret_file_open(path, "auth_token", why, sizeof(why));
+    if (fd < 0)
+        config_errorf(err, path, 0, NULL, NULL, "%s", why);
     return fd;
-fail:
-    close(fd);
-    return -1;
 }
 
 int client_config_load(const char *path, struct client_config *cfg, struct config_error *err)

@@ -1,6 +1,8 @@
 /* WireGuard-compatible base64 key files (see keyfile.h). */
 #include "vpn/keyfile.h"
 
+#include "vpn/secret_file.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -58,40 +60,11 @@ int keyfile_read(const char *path, uint8_t key[32], char *err, size_t errlen)
     size_t got = 0;
     int rc = -1;
 
-    /* O_NONBLOCK so that a FIFO or device at path cannot hang us before fstat says what it
-     * is; it has no effect on a regular file. O_NOFOLLOW: whoever may write the key's
-     * directory must not be able to point us at another file; every check below is on the
-     * descriptor, so nothing can be swapped between check and read. */
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW);
-    if (fd < 0 && errno == ELOOP) {
-        snprintf(err, errlen, "%s: key file is a symbolic link; not following it (name the "
-                 "file itself in private_key_file)", path);
-        return -1;
-    }
+    char why[400];
+    int fd = secret_file_open(path, "the server key", why, sizeof(why));
     if (fd < 0) {
-        snprintf(err, errlen, "%s: cannot open key file: %s", path, strerror(errno));
+        snprintf(err, errlen, "%s: key file %s", path, why);
         return -1;
-    }
-    struct stat st;
-    if (fstat(fd, &st) != 0) {
-        snprintf(err, errlen, "%s: cannot stat key file: %s", path, strerror(errno));
-        goto out;
-    }
-    if (!S_ISREG(st.st_mode)) {
-        snprintf(err, errlen, "%s: key file is not a regular file", path);
-        goto out;
-    }
-    /* Another owner could rewrite the key, or chmod it open again, behind our back. */
-    if (st.st_uid != 0 && st.st_uid != geteuid()) {
-        snprintf(err, errlen, "%s: key file is owned by uid %u; it must belong to root: "
-                 "chown root %s", path, (unsigned)st.st_uid, path);
-        goto out;
-    }
-    if (st.st_mode & (S_IRWXG | S_IRWXO)) {
-        snprintf(err, errlen,
-                 "%s: key file permissions %04o are too open (group or others have access); "
-                 "run: chmod 600 %s", path, (unsigned)(st.st_mode & 07777), path);
-        goto out;
     }
     for (;;) {
         ssize_t n = read(fd, buf + got, sizeof(buf) - 1 - got);

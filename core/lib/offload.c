@@ -70,6 +70,11 @@ static uint16_t fold(uint32_t sum)
     return (uint16_t)~sum;
 }
 
+uint16_t offload_inet_checksum(const uint8_t *p, size_t n)
+{
+    return fold(sum16(p, n, 0));
+}
+
 static void ip_checksum(uint8_t *ip, size_t ihl)
 {
     ip[10] = ip[11] = 0;

@@ -41,6 +41,10 @@ uint32_t offload_peek_dst(const uint8_t *buf, size_t len);
 /* A virtio header of zeros ("no offload") to put in front of every TUN write. */
 extern const uint8_t offload_zero_hdr[VNET_HDR_LEN];
 
+/* The Internet checksum (RFC 1071) of n bytes, ready to store big-endian (an IPv4 header's
+ * with its checksum field zero, an ICMP message's, ...). */
+uint16_t offload_inet_checksum(const uint8_t *p, size_t n);
+
 #endif
 
 /* TCP receive coalescing (GRO in software) for TUN writes: consecutive segments of one TCP

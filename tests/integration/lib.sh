@@ -38,6 +38,10 @@ cleanup() {
     rm -rf "$WORK"
 }
 trap cleanup EXIT
+# A signal (a timeout, ^C) must end in the same clean-up: make it an exit.
+trap 'exit 130' INT
+trap 'exit 143' TERM
+trap 'exit 129' HUP
 # The system users the server and the enclave switch to (idempotent).
 "$ROOT/tools/create-users.sh" >/dev/null || { echo "FAIL: cannot create the system users"; exit 1; }
 
@@ -99,6 +103,40 @@ start_server() {
 }
 
 server_key() { "$BIN/vpn-keygen" pubkey <"$WORK/server.key"; }
+
+# A server that answers as vpn-server never would (tests/tools/vpn-fake-server), on port
+# 51821 of the server namespace, for the client configuration $WORK/fake.conf.
+FAKE=$ROOT/build/tests/tools/vpn-fake-server
+start_fake() {   # start_fake FIELD=VALUE...: the fake server; its key goes into fake.conf
+    : >"$WORK/fake.out"
+    ip netns exec "$PREFIX-srv" "$FAKE" 172.31.0.1 51821 alice "$ALICE_TOKEN" "$@" >"$WORK/fake.out" 2>&1 &
+    fake_pid=$!
+    PIDS+=("$fake_pid")
+    wait_for "$WORK/fake.out" "^pubkey " 5 || return 1
+    python3 "$ROOT/tools/ini-set.py" "$WORK/fake.conf" "client.server_public_key=$(sed -n 's/^pubkey //p' "$WORK/fake.out")"
+}
+run_fake_client() {   # vpn-client with fake.conf in c1, in the background: $fake_client
+    : >"$WORK/fake.log"
+    ip netns exec "$PREFIX-c1" "$BIN/vpn-client" connect -c "$WORK/fake.conf" >>"$WORK/fake.log" 2>&1 &
+    fake_client=$!
+    PIDS+=("$fake_client")
+}
+
+# The server's PID and every process below it (launcher, enclave supervisor, workers).
+server_tree() {
+    local p=${1:-$SERVER_PID} q
+    echo "$p"
+    for q in $(ps -o pid= --ppid "$p"); do server_tree "$q"; done
+}
+
+# PSS of the whole server (server_tree), kB.
+server_pss_kb() {
+    local t=0 p
+    for p in $(server_tree); do
+        t=$((t + $(awk '/^Pss:/ {s += $2} END {print s + 0}' "/proc/$p/smaps_rollup" 2>/dev/null || echo 0)))
+    done
+    echo "$t"
+}
 
 # start_client K NAME: client NAME.conf in namespace cK; waits for "Connected!".
 start_client() {

@@ -9,7 +9,6 @@
 #                                       itself besides the LAN) --> lan 192.168.100.10
 #   c1 (vpn-client) ==UDP 51821==> srv (vpn-fake-server: answers with the test's configuration)
 source "$(dirname "$0")/lib.sh"
-FAKE=$ROOT/build/tests/tools/vpn-fake-server
 
 lab_up 1
 make_server_conf "network.push_routes=192.168.100.0/24, 10.77.0.0/16, 128.0.0.0/1, 172.31.0.1/32"
@@ -53,20 +52,6 @@ stop_pid "$CLIENT_PID_alice"
 make_client_conf fake alice "$ALICE_TOKEN"
 python3 "$ROOT/tools/ini-set.py" "$WORK/fake.conf" client.server_port=51821
 fake_pid=
-start_fake() {   # start_fake FIELD=VALUE...: the fake server; its key goes into fake.conf
-    : >"$WORK/fake.out"
-    ip netns exec "$PREFIX-srv" "$FAKE" 172.31.0.1 51821 alice "$ALICE_TOKEN" "$@" >"$WORK/fake.out" 2>&1 &
-    fake_pid=$!
-    PIDS+=("$fake_pid")
-    wait_for "$WORK/fake.out" "^pubkey " 5 || return 1
-    python3 "$ROOT/tools/ini-set.py" "$WORK/fake.conf" "client.server_public_key=$(sed -n 's/^pubkey //p' "$WORK/fake.out")"
-}
-run_fake_client() {
-    : >"$WORK/fake.log"
-    ip netns exec "$PREFIX-c1" "$BIN/vpn-client" connect -c "$WORK/fake.conf" >>"$WORK/fake.log" 2>&1 &
-    fake_client=$!
-    PIDS+=("$fake_client")
-}
 no_tun_address() { ! ip netns exec "$PREFIX-c1" ip -4 addr show tun0 2>/dev/null | grep -q inet; }
 refused_case() {   # refused_case "what" "reason in the log" FIELD=VALUE...
     local what=$1 why=$2; shift 2

@@ -10,7 +10,6 @@
 #   c1 (vpn-client)            ==UDP 51821==> srv (vpn-fake-server: as a server before the flag,
 #                                                  or telling a window of its own)
 source "$(dirname "$0")/lib.sh"
-FAKE=$ROOT/build/tests/tools/vpn-fake-server
 
 lab_up 1
 make_server_conf security.replay_window_ms=300
@@ -36,20 +35,6 @@ check "  ... and told no window (offset 28 zero)" grep -qx "window 0" <<<"$out"
 #    next request goes without it and connects, with the default window.
 make_client_conf fake alice "$ALICE_TOKEN"
 python3 "$ROOT/tools/ini-set.py" "$WORK/fake.conf" client.server_port=51821
-start_fake() {   # start_fake FIELD=VALUE...: the fake server; its key goes into fake.conf
-    : >"$WORK/fake.out"
-    ip netns exec "$PREFIX-srv" "$FAKE" 172.31.0.1 51821 alice "$ALICE_TOKEN" "$@" >"$WORK/fake.out" 2>&1 &
-    fake_pid=$!
-    PIDS+=("$fake_pid")
-    wait_for "$WORK/fake.out" "^pubkey " 5 || return 1
-    python3 "$ROOT/tools/ini-set.py" "$WORK/fake.conf" "client.server_public_key=$(sed -n 's/^pubkey //p' "$WORK/fake.out")"
-}
-run_fake_client() {
-    : >"$WORK/fake.log"
-    ip netns exec "$PREFIX-c1" "$BIN/vpn-client" connect -c "$WORK/fake.conf" >>"$WORK/fake.log" 2>&1 &
-    fake_client=$!
-    PIDS+=("$fake_client")
-}
 start_fake flags=0 || fail "fake server (before the flag) starts"
 run_fake_client
 start=$(date +%s%N)

@@ -16,12 +16,9 @@ start_client 1 alice || { fail "client connects"; finish; }
 check "tunnel works" cli 1 ping -c 1 -W 2 -q 192.168.100.10
 
 supervisor() { sed -n 's/.*Enclave process started (PID: \([0-9]*\)).*/\1/p' "$WORK/server.log" | tail -n1; }
-descendants() {     # every process below $1, recursively
-    local p
-    for p in $(ps -o pid= --ppid "$1"); do echo "$p"; descendants "$p"; done
-}
+descendants() { server_tree | tail -n +2; }     # every process below the server
 old=$(supervisor)
-before=$(descendants "$SERVER_PID" | sort -n | tr '\n' ' ')
+before=$(descendants | sort -n | tr '\n' ' ')
 echo "processes below the server: $before"
 check "a launcher, a supervisor and two workers below the server" test "$(wc -w <<<"$before")" -eq 4
 
@@ -54,7 +51,7 @@ for _ in $(seq 1 60); do
 done
 check "after the crash loop the tunnel works again" cli 1 ping -c 1 -W 2 -q 192.168.100.10
 
-all=$(descendants "$SERVER_PID" | tr '\n' ' ')
+all=$(descendants | tr '\n' ' ')
 stop_pid "$CLIENT_PID_alice"
 stop_pid "$SERVER_PID"
 check "server exits 0" test $? -eq 0

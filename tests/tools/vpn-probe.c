@@ -31,6 +31,7 @@
 #include "../../client/handshake_client.h"
 #include "vpn/hex.h"
 #include "vpn/keyfile.h"
+#include "vpn/offload.h"
 #include "vpn/proto.h"
 #include "vpn/transport.h"
 
@@ -99,18 +100,6 @@ static int handshake(const uint8_t s_pub[32], const char *user, const uint8_t to
     return -2;
 }
 
-static uint16_t ip_checksum(const uint8_t *p, size_t n)
-{
-    uint32_t sum = 0;
-    for (size_t i = 0; i + 1 < n; i += 2)
-        sum += (uint32_t)(p[i] << 8 | p[i + 1]);
-    if (n & 1)
-        sum += (uint32_t)(p[n - 1] << 8);
-    while (sum >> 16)
-        sum = (sum & 0xffff) + (sum >> 16);
-    return (uint16_t)~sum;
-}
-
 /* An ICMP echo request from src to 192.168.100.10. */
 static size_t echo_request(uint8_t *pkt, uint32_t src, uint16_t seq)
 {
@@ -122,14 +111,14 @@ static size_t echo_request(uint8_t *pkt, uint32_t src, uint16_t seq)
     pkt[9] = 1;
     put_be32(pkt + 12, src);
     put_be32(pkt + 16, 0xc0a8640a);
-    put_be16(pkt + 10, ip_checksum(pkt, 20));
+    put_be16(pkt + 10, offload_inet_checksum(pkt, 20));
     uint8_t *icmp = pkt + 20;
     icmp[0] = 8;
     put_be16(icmp + 4, 0x5650);
     put_be16(icmp + 6, seq);
     for (int i = 0; i < 32; i++)
         icmp[8 + i] = (uint8_t)i;
-    put_be16(icmp + 2, ip_checksum(icmp, 8 + 32));
+    put_be16(icmp + 2, offload_inet_checksum(icmp, 8 + 32));
     return len;
 }
 
