@@ -163,7 +163,9 @@ FUZZ_CC     ?= clang
 FUZZ_SAN    := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_CFLAGS := $(STD) -Wall -Wextra -Wno-unused-parameter -g -O1 -Iinclude -pthread
 # Everything a parser may need, main.c files left out; the archive pulls only what is used.
-FUZZ_SRC    := $(LIB_SRC) $(filter-out %/main.c,$(ENCLAVE_SRC) $(CLIENT_SRC))
+# Of the server's files only the pure ones: the rest needs liburcu and the whole process.
+FUZZ_SRC    := $(LIB_SRC) $(filter-out %/main.c,$(ENCLAVE_SRC) $(CLIENT_SRC)) \
+               core/server/control_request.c
 FUZZ_OBJ    := $(FUZZ_SRC:%.c=$(FUZZ_B)/obj/%.o)
 FUZZ_BINS   := $(patsubst tests/fuzz/%.c,$(FUZZ_B)/%,$(wildcard tests/fuzz/fuzz_*.c))
 
