@@ -15,6 +15,7 @@
 
 #include "handshake_client.h"
 #include "vpn/client_config.h"
+#include "vpn/counter.h"
 #include "vpn/replay.h"
 #include "vpn/udp_batch.h"
 
@@ -30,6 +31,24 @@ struct client_session {
 };
 
 enum client_state { CLIENT_IDLE, CLIENT_HANDSHAKE, CLIENT_CONNECTED };
+
+/* Why the main thread dropped a datagram from the server's address (PROTOCOL.md receiver
+ * checks, in their order), one counter each; `vpn-client status` shows them. Every datagram
+ * received is either one of these or counted as taken (rx_packets, rx_other). */
+#define CLIENT_RX_DROP_REASONS(X)                                                             \
+    X(CRX_HEADER, "header", "bad header: short, version, type or length field")             \
+    X(CRX_UNEXPECTED, "unexpected", "a CONNECT_REQ, which only a server takes")              \
+    X(CRX_RESPONSE, "response", "CONNECT_RESP with no request pending, or that did not open") \
+    X(CRX_HINT, "hint", "SESSION_UNKNOWN hint not believed (extension 2 rules)")            \
+    X(CRX_NO_SESSION, "no_session", "transport message of no session we have")              \
+    X(CRX_SEQUENCE, "sequence", "header sequence != counter mod 2^32")                      \
+    X(CRX_REPLAY, "replay", "counter already seen or older than the window")                \
+    X(CRX_AUTH, "auth", "AEAD tag did not verify")                                          \
+    X(CRX_STALE, "stale", "timestamp outside the window of server time")                    \
+    X(CRX_INNER, "inner", "DATA shorter than an IPv4 header")                                \
+    X(CRX_TUN_WRITE, "tun_write", "writing to the TUN failed")
+
+enum client_rx_drop { CLIENT_RX_DROP_REASONS(COUNTER_ENUM) CLIENT_RX_DROPS };
 
 struct client {
     struct client_config *cfg;
@@ -67,25 +86,33 @@ struct client {
     uint64_t last_tx_mono, last_rx_mono;
     uint64_t last_hint_mono;        /* last handshake a SESSION_UNKNOWN hint started */
 
-    uint64_t rx_bytes, rx_packets, drops;   /* main thread */
+    uint64_t rx_bytes, rx_packets;          /* main thread: DATA delivered */
+    uint64_t rx_other;                      /* main thread: other datagrams taken (PING, PONG,
+                                               DISCONNECT, responses, believed hints) */
+    uint64_t rx_drops[CLIENT_RX_DROPS];     /* main thread */
     uint64_t tx_bytes, tx_packets, tx_drops;/* TUN thread */
     struct udp_batch tx_batch;              /* TUN thread */
 };
 
 /* Handshake and session life (conn.c). */
 void conn_start_handshake(struct client *c);
-/* A CONNECT_RESP arrived. Returns -1 when the client must exit (exit status 1). */
+/* A CONNECT_RESP arrived; counted as taken or dropped here. Returns -1 when the client must
+ * exit (exit status 1). */
 int conn_on_response(struct client *c, const uint8_t *buf, size_t len);
 /* Timers: keepalive, dead peer, rekey, overlap end, handshake retries. Returns -1 to exit. */
 int conn_tick(struct client *c);
 uint64_t conn_server_time(const struct client *c);
 void conn_send_disconnect(struct client *c);
-/* A SESSION_UNKNOWN hint for session sid, refused message counter (extension 2). */
+/* A SESSION_UNKNOWN hint for session sid, refused message counter (extension 2); counted as
+ * taken or dropped here. */
 void conn_on_session_unknown(struct client *c, uint32_t sid, uint64_t counter);
 /* Forgets the sessions (server said DISCONNECT, or the peer is dead); the TUN thread stops
  * sending. */
 void conn_drop_sessions(struct client *c);
 void conn_wipe(struct client *c);
+
+/* The sum of the receive drop counters. */
+uint64_t client_rx_dropped(const struct client *c);
 
 /* Data path (datapath.c). */
 void *datapath_tun_thread(void *arg);

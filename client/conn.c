@@ -123,11 +123,16 @@ int conn_on_response(struct client *c, const uint8_t *buf, size_t len)
 {
     struct hs_config cfg;
     struct session_keys keys;
-    if (c->hs.request_ts == 0)
+    if (c->hs.request_ts == 0) {
+        c->rx_drops[CRX_RESPONSE]++;
         return 0;   /* no request pending: a late or duplicated answer */
+    }
     enum hs_client_verdict v = hs_client_response(&c->hs, buf, len, c->cfg->auth_token, &cfg, &keys);
-    if (v == HSC_INVALID)
+    if (v == HSC_INVALID) {
+        c->rx_drops[CRX_RESPONSE]++;
         return 0;
+    }
+    c->rx_other++;
     uint64_t recv_ms = clock_realtime_ms();
     uint64_t resp_ts = get_be64(buf + 8);
     if (v == HSC_REJECTED) {
@@ -272,13 +277,14 @@ enum { HINT_QUIET_MS = 1000, HINT_MIN_INTERVAL_MS = 5000 };
 void conn_on_session_unknown(struct client *c, uint32_t sid, uint64_t counter)
 {
     uint64_t now = clock_monotonic_ms();
-    if (c->state != CLIENT_CONNECTED || !c->cur || c->cur->id != sid || c->hs.request_ts)
+    if (c->state != CLIENT_CONNECTED || !c->cur || c->cur->id != sid || c->hs.request_ts ||
+        counter >= __atomic_load_n(&c->cur->send_counter, __ATOMIC_RELAXED) ||
+        now - c->last_rx_mono < HINT_QUIET_MS ||
+        (c->last_hint_mono && now - c->last_hint_mono < HINT_MIN_INTERVAL_MS)) {
+        c->rx_drops[CRX_HINT]++;
         return;
-    if (counter >= __atomic_load_n(&c->cur->send_counter, __ATOMIC_RELAXED))
-        return;
-    if (now - c->last_rx_mono < HINT_QUIET_MS ||
-        (c->last_hint_mono && now - c->last_hint_mono < HINT_MIN_INTERVAL_MS))
-        return;
+    }
+    c->rx_other++;
     c->last_hint_mono = now;
     log_warn("The server no longer knows our session (it or its enclave restarted): "
              "handshaking again");

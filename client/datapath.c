@@ -145,12 +145,21 @@ static struct client_session *session_of(struct client *c, uint32_t sid)
     return NULL;
 }
 
-/* Returns -1 to exit, 1 when the server ended the session, 0 otherwise. */
+uint64_t client_rx_dropped(const struct client *c)
+{
+    uint64_t sum = 0;
+    for (int i = 0; i < CLIENT_RX_DROPS; i++)
+        sum += c->rx_drops[i];
+    return sum;
+}
+
+/* Returns -1 to exit, 1 when the server ended the session, 0 otherwise. Every datagram ends
+ * in exactly one counter: a drop reason, rx_packets or rx_other. */
 static int handle(struct client *c, uint8_t *pkt, size_t len)
 {
     struct vpn_hdr h;
     if (proto_hdr_parse(pkt, len, &h) != HDR_OK) {
-        c->drops++;
+        c->rx_drops[CRX_HEADER]++;
         return 0;
     }
     if (h.type == MSG_CONNECT_RESP)
@@ -160,21 +169,28 @@ static int handle(struct client *c, uint8_t *pkt, size_t len)
         return 0;
     }
     if (!proto_is_transport(h.type)) {
-        c->drops++;
+        c->rx_drops[CRX_UNEXPECTED]++;
         return 0;
     }
     uint32_t sid;
     uint64_t counter;
     struct client_session *s;
-    if (!proto_transport_ids(pkt, &h, &sid, &counter) || !(s = session_of(c, sid)) ||
-        !replay_check(&s->rx, counter)) {
-        c->drops++;
+    if (!proto_transport_ids(pkt, &h, &sid, &counter)) {
+        c->rx_drops[CRX_SEQUENCE]++;
+        return 0;
+    }
+    if (!(s = session_of(c, sid))) {
+        c->rx_drops[CRX_NO_SESSION]++;
+        return 0;
+    }
+    if (!replay_check(&s->rx, counter)) {
+        c->rx_drops[CRX_REPLAY]++;
         return 0;
     }
     uint8_t *pt = pkt + TRANSPORT_OVERHEAD;
     size_t pt_len = len - TRANSPORT_OVERHEAD;
     if (!transport_open(pt, pkt, len, s->k_s2c)) {
-        c->drops++;
+        c->rx_drops[CRX_AUTH]++;
         return 0;
     }
     uint64_t now = conn_server_time(c);
@@ -182,18 +198,22 @@ static int handle(struct client *c, uint8_t *pkt, size_t len)
     if (diff > 5000 + 2000) {
         /* The server's window is replay_window_ms (5 s by default); we allow our offset
          * estimate's error on top. */
-        c->drops++;
+        c->rx_drops[CRX_STALE]++;
         return 0;
     }
     replay_mark(&s->rx, counter);
     c->last_rx_mono = clock_monotonic_ms();
+    if (h.type != MSG_DATA)
+        c->rx_other++;
     switch (h.type) {
     case MSG_DATA:
-        if (pt_len >= 20 && tun_deliver(c, pt, pt_len)) {
+        if (pt_len < 20) {
+            c->rx_drops[CRX_INNER]++;
+        } else if (tun_deliver(c, pt, pt_len)) {
             c->rx_packets++;
             c->rx_bytes += pt_len;
         } else {
-            c->drops++;
+            c->rx_drops[CRX_TUN_WRITE]++;
         }
         break;
     case MSG_PING: {
@@ -245,7 +265,9 @@ int datapath_from_udp(struct client *c)
     }
     if (c->tun_offload) {
         gro_flush(&rx_gro);
-        c->drops += rx_gro.write_errors;
+        /* A failed write of a coalesced run loses packets already counted as delivered:
+         * counted here as well, once per write. */
+        c->rx_drops[CRX_TUN_WRITE] += rx_gro.write_errors;
         rx_gro.write_errors = 0;
     }
     return rc;
