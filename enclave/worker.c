@@ -393,9 +393,14 @@ static void do_decrypt(struct worker *w, const struct pkt_meta *m, const uint8_t
         return;
     }
     copy_in(head, shared, sizeof(head));
-    if (proto_hdr_parse(head, len, &h) != HDR_OK || !proto_is_transport(h.type) ||
-        !proto_transport_ids(head, &h, &sid, &counter)) {
+    if (proto_hdr_parse(head, len, &h) != HDR_OK || !proto_is_transport(h.type)) {
         count_drop(w, DROP_MALFORMED);
+        return;
+    }
+    /* Receiver step 3 has its own counter: it is what the network sends (a forged or
+     * corrupted sequence field), not a malformed inner packet. */
+    if (!proto_transport_ids(head, &h, &sid, &counter)) {
+        count_drop(w, DROP_SEQUENCE);
         return;
     }
     if (sid != m->session_id)
