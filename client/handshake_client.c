@@ -123,8 +123,12 @@ enum hs_client_verdict hs_client_response(const struct hs_client *st, const uint
     if (failure)
         v = config->status != STATUS_OK ? HSC_REJECTED : HSC_INVALID;
     else
-        v = (config->status == STATUS_OK && config->session_id != 0) ? HSC_ACCEPTED
-                                                                      : HSC_INVALID;
+        /* An MTU this client cannot carry is refused as if the response did not open: the
+         * TUN thread cuts TSO super-packets into segments of up to the MTU, in slots of
+         * MTU_MAX bytes (datapath.c), so an authenticated but hostile server pushing 9000
+         * made it write past them. A real server's MTU is checked to the same range. */
+        v = (config->status == STATUS_OK && config->session_id != 0 &&
+             config->mtu >= MTU_MIN && config->mtu <= MTU_MAX) ? HSC_ACCEPTED : HSC_INVALID;
 out:
     if (v != HSC_ACCEPTED && !failure)
         sodium_memzero(keys, sizeof(*keys));

@@ -40,7 +40,7 @@ bool hs_client_request_v1(struct hs_client *st, const uint8_t e_priv[KEY_LEN],
                           const uint8_t token[TOKEN_LEN], uint64_t ts, uint8_t *out);
 
 /* Opens a CONNECT_RESP for the pending request st. On HSC_ACCEPTED the config must have
- * status 0 and a non-zero session id. A failure must be in the form that matches the request
+ * status 0, a non-zero session id and an MTU of MTU_MIN to MTU_MAX. A failure must be in the form that matches the request
  * (extension 1's with its own nonce, or the base form): no downgrade. */
 enum hs_client_verdict hs_client_response(const struct hs_client *st, const uint8_t *resp,
                                           size_t len, const uint8_t token[TOKEN_LEN],

@@ -14,7 +14,8 @@
  *     with k_id under that nonce;
  *   3 the base failure form: header | 32 zero bytes | config sealed with k_id, nonce 0...01.
  * Properties: an accepted response was sealed by the server for this request, has status 0,
- * a non-zero session id and exactly the config that was sealed, and gives the server's keys;
+ * a non-zero session id, an MTU the client can carry (MTU_MIN..MTU_MAX) and exactly the
+ * config that was sealed, and gives the server's keys;
  * a rejection carries a non-zero status and comes only in the form that matches the request
  * (no downgrade from extension 1 to the base form, none the other way); the output keys are
  * left untouched or zero unless accepted; the same datagram gets the same verdict twice. */
@@ -174,6 +175,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     if (v == HSC_ACCEPTED) {
         FUZZ_ASSERT(cfg.status == STATUS_OK && cfg.session_id != 0);
+        /* The client's TUN thread has MTU_MAX-byte slots for what the MTU allows. */
+        FUZZ_ASSERT(cfg.mtu >= MTU_MIN && cfg.mtu <= MTU_MAX);
         FUZZ_ASSERT(cfg.route_count <= MAX_ROUTES);
         FUZZ_ASSERT(memcmp(&keys, &srv_keys[which], sizeof(keys)) == 0);
         if (form != 0) {
