@@ -203,6 +203,52 @@ def client_phase(label):
     L.append(f"| **sum** | **{num(total)}** (arrived {num(arrived)}, difference {arrived - total}) |\n")
 
 
+def ping_losses(ping):
+    """(seq, estimated time) of every echo request that got no reply."""
+    replies = {}
+    for m in re.finditer(r"^\[([\d.]+)\] \d+ bytes from .*?icmp_seq=(\d+)", ping, re.M):
+        replies[int(m.group(2))] = float(m.group(1))
+    m = re.search(r"(\d+) packets transmitted", ping)
+    if not m or not replies:
+        return []
+    first_seq = min(replies)
+    t0 = replies[first_seq]
+    interval = float(os.environ.get("PING_INTERVAL", "0.05"))
+    return [(q, t0 + (q - first_seq) * interval) for q in range(1, int(m.group(1)) + 1)
+            if q not in replies]
+
+
+def timeline():
+    """Named moments of the run: phases and counter snapshots."""
+    marks = []
+    for p in os.environ.get("PHASES", "server client").split():
+        for edge in ("start", "end"):
+            t = read(f"t-{p}-{edge}")
+            if t:
+                marks.append((float(t), f"{p} phase: sending {'began' if edge == 'start' else 'ended'}"))
+    for d in sorted(os.listdir(W)):
+        if d.startswith("snap-"):
+            t0, t1 = read(f"{d}/time-start"), read(f"{d}/time-end")
+            if t0 and t1:
+                marks.append((float(t0), f"snapshot {d[5:]} began (ping paused)"))
+                marks.append((float(t1), f"snapshot {d[5:]} ended"))
+    return sorted(marks)
+
+
+def where(t, marks):
+    before = [m for m in marks if m[0] <= t]
+    if not before:
+        return "before the first phase"
+    last = before[-1]
+    return f"{t - last[0]:.2f} s after: {last[1]}"
+
+
+def return_path(a, b):
+    """Server counters of the way back (TUN to client), which arrivals do not cover."""
+    keys = [k for k in b["drops"] if (k.startswith("tun_") and k != "tun_write") or k in ("udp_send", "enclave_out_ring_full")]
+    return {k: b["drops"][k] - a["drops"].get(k, 0) for k in keys}
+
+
 def main():
     env = os.environ
     phases = env.get("PHASES", "server client").split()
@@ -227,6 +273,19 @@ def main():
     LINES.append("## The tunnel meanwhile\n")
     LINES.append(f"- ping c1 -> 192.168.100.10 through the tunnel during all phases: {sent} sent, {got} answered "
                  f"({loss}% lost)" + (f", rtt min/avg/max {rtt.group(1)}/{rtt.group(2)}/{rtt.group(3)} ms" if rtt else ""))
+    lost = ping_losses(ping)
+    if lost:
+        marks = timeline()
+        for q, t in lost:
+            LINES.append(f"  - icmp_seq {q} got no reply; sent about {where(t, marks)}")
+    sa, sb = server_json("start"), server_json("final")
+    if sa and sb:
+        rp = return_path(sa, sb)
+        LINES.append("- the way back meanwhile (server counters outside the accounting above, whole run): " +
+                     ", ".join(f"`{k}` {num(v)}" for k, v in rp.items()))
+    ca, cb = read("snap-start/client.txt"), read("snap-final/client.txt")
+    sd = lambda t: int(re.search(r"^send drops: (\d+)", t, re.M).group(1)) if re.search(r"^send drops:", t, re.M) else 0
+    LINES.append(f"- the client's send drops over the whole run (TUN packets it could not send): {sd(cb) - sd(ca)}")
     LINES.append(f"- afterwards, {env['TRANSFER_MB']} MB c1 -> LAN over TCP, sha256 compared: {env['TRANSFER']} "
                  f"({env['TRANSFER_SECS']} s)")
     LINES.append(f"- server still running: {env['SERVER_ALIVE']}; client still running: {env['CLIENT_ALIVE']}, "

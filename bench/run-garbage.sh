@@ -139,6 +139,7 @@ count_rules() {
 snapshot() {
     local n=$1 d=$WORK/snap-$1
     mkdir -p "$d"
+    date +%s.%N >"$d/time-start"
     [ -n "${PING_PID:-}" ] && kill -STOP "$PING_PID" 2>/dev/null && sleep 0.5
     "$BIN/vpnctl" show --json -s "$WORK/server.sock" >"$d/server.json" 2>"$d/server.err"
     ip netns exec "$C1" "$BIN/vpn-client" status -c "$WORK/client.conf" >"$d/client.txt" 2>&1
@@ -147,6 +148,7 @@ snapshot() {
     ip netns exec "$SRV" cat /proc/net/snmp >"$d/srv-snmp.txt"
     ip netns exec "$C1" cat /proc/net/snmp >"$d/c1-snmp.txt"
     [ -n "${PING_PID:-}" ] && kill -CONT "$PING_PID" 2>/dev/null
+    date +%s.%N >"$d/time-end"
     : "$n"
 }
 
@@ -279,9 +281,11 @@ main() {
     setup
     say "lab $PREFIX up; server -t $THREADS, client port $CLIENT_PORT; phases: $PHASES"
     # The ping through the tunnel runs during every phase.
-    bg "$WORK/ping.txt" ip netns exec "$C1" ping -n -i "$PING_INTERVAL" -W 1 "$TARGET"
+    # -D: a time stamp on every reply, so that a lost one can be placed in the timeline.
+    bg "$WORK/ping.txt" ip netns exec "$C1" ping -n -D -i "$PING_INTERVAL" -W 1 "$TARGET"
     PING_PID=$LAST_PID
     sleep 1
+    snapshot start
     for p in $PHASES; do
         case $p in
             server) phase_server ;;
@@ -302,7 +306,7 @@ main() {
     snapshot final
 
     export WORK SERVER_ALIVE CLIENT_ALIVE TRANSFER TRANSFER_SECS TRANSFER_MB MAX_PING_LOSS PHASES
-    export THREADS RATE PREFIX STAMP SERVER_COUNT CLIENT_COUNT
+    export THREADS RATE PREFIX STAMP SERVER_COUNT CLIENT_COUNT PING_INTERVAL
     export BUILD_INFO="$(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo unknown)"
     export MACHINE="$(nproc) CPUs, $(uname -r)"
     mkdir -p "$(dirname "$OUT")"
