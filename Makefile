@@ -43,7 +43,7 @@ LIBVPN := $(B)/libvpn.a
 
 BINS := bin/vpn-server bin/vpn-enclave bin/vpn-client $(TOOLS)
 
-.PHONY: all check demo install uninstall clean deps unit fuzz bench bench-micro
+.PHONY: all check demo install uninstall clean deps unit fuzz fuzz-build bench bench-micro
 all: $(BINS)
 
 $(B)/%.o: %.c
@@ -105,7 +105,7 @@ deps:
 	@tools/install-deps.sh
 
 check: deps
-	$(MAKE) all unit fuzz sanitize clang-race
+	$(MAKE) all unit fuzz-build sanitize clang-race
 	@tests/run.sh
 
 demo: deps
@@ -149,12 +149,17 @@ clean:
 
 # --- fuzzing and sanitizer builds ---
 #
-#   make fuzz       libFuzzer harnesses tests/fuzz/fuzz_*.c -> build-fuzz/fuzz_* (clang,
+#   make fuzz-build libFuzzer harnesses tests/fuzz/fuzz_*.c -> build-fuzz/fuzz_* (clang,
 #                   ASan+UBSan), linked against the sources compiled again with clang
+#   make fuzz       builds them, then runs each for FUZZ_TIME seconds (default 600), two at a
+#                   time, on its corpus in tests/fuzz/corpus/NAME, merges what it found back
+#                   into that corpus (-merge=1: only inputs with new coverage) and prints a
+#                   summary (tests/fuzz/run-fuzz.sh; FUZZ=NAME runs only that harness)
 #   make sanitize   the Criterion unit tests with ASan+UBSan -> build-asan/tests/test_* (gcc)
 #
-# Both live in their own folders and never touch $(B). tests/run.sh runs whatever of them is
-# built: each fuzzer for a few seconds on a copy of its corpus, then the sanitized tests.
+# Both live in their own folders and never touch $(B). tests/run.sh (make check) runs whatever
+# of them is built: each fuzzer for a few seconds on a copy of its corpus, every input of
+# tests/fuzz/regressions/NAME through its harness once, then the sanitized tests.
 # Warnings are not errors here: another compiler or optimisation level must not break check.
 
 FUZZ_B      := build-fuzz
@@ -162,7 +167,9 @@ FUZZ_CC     ?= clang
 FUZZ_SAN    := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_CFLAGS := $(STD) -Wall -Wextra -Wno-unused-parameter -g -O1 -Iinclude -pthread
 # Everything a parser may need, main.c files left out; the archive pulls only what is used.
-FUZZ_SRC    := $(LIB_SRC) $(filter-out %/main.c,$(ENCLAVE_SRC) $(CLIENT_SRC))
+# Of the server's files only the pure ones: the rest needs liburcu and the whole process.
+FUZZ_SRC    := $(LIB_SRC) $(filter-out %/main.c,$(ENCLAVE_SRC) $(CLIENT_SRC)) \
+               core/server/control_request.c
 FUZZ_OBJ    := $(FUZZ_SRC:%.c=$(FUZZ_B)/obj/%.o)
 FUZZ_BINS   := $(patsubst tests/fuzz/%.c,$(FUZZ_B)/%,$(wildcard tests/fuzz/fuzz_*.c))
 
@@ -179,7 +186,11 @@ $(FUZZ_B)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_B)/libvpn-fuzz.a
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $(FUZZ_SAN) -MMD -MP -MF $@.d -o $@ $< \
 	    $(FUZZ_B)/libvpn-fuzz.a $(LIBS_CRYPTO)
 
-fuzz: $(FUZZ_BINS)
+fuzz-build: $(FUZZ_BINS)
+
+FUZZ_TIME ?= 600
+fuzz: fuzz-build
+	@FUZZ_TIME=$(FUZZ_TIME) tests/fuzz/run-fuzz.sh $(FUZZ)
 
 ASAN_B      := build-asan
 ASAN_CC     ?= gcc

@@ -11,12 +11,16 @@
 # gets through): ATTEMPTS times, a fresh vpn-client connects from c3 and must pass a ping;
 # the time from its start to the first answered ping is measured. Meanwhile bob's session
 # (made before the flood) pings every 50 ms: its loss is measured per rate. The server's
-# PSS (server, launcher, enclave) is read before and after. Replies to the spoofed sources
-# are routed back to c1, which drops them.
+# PSS (server, launcher, enclave) is read 2 s into each flood and at its end; then the last
+# rate floods on alone for SOAK seconds with PSS sampled every 10 s, to show whether memory
+# grows with the number of requests (it must not) or only with the rate (ring slots and
+# allocator arenas first touched by a faster flood). Replies to the spoofed sources are
+# routed back to c1, which drops them.
 #
 # Usage (root):  bench/run-flood.sh
 # Environment:   RATES="0 10000 50000 200000"  (the last: as fast as the sender goes)
 #                ATTEMPTS=10   connects per rate        THREADS=2   the server's -t
+#                SOAK=60       seconds of the last rate alone, PSS every 10 s (0: none)
 #                OUT=bench/results/flood-DATE.md        PREFIX=flNNNNN
 set -u
 
@@ -27,6 +31,7 @@ FLOOD=$ROOT/build/tests/tools/vpn-flood
 RATES=${RATES:-"0 10000 50000 200000"}
 ATTEMPTS=${ATTEMPTS:-10}
 THREADS=${THREADS:-2}
+SOAK=${SOAK:-60}
 STAMP=$(date +%Y%m%d-%H%M%S)
 OUT=${OUT:-$ROOT/bench/results/flood-$STAMP.md}
 die() { echo "run-flood: $*" >&2; exit 1; }
@@ -81,8 +86,8 @@ for rate in $RATES; do
         flood_pid=$!
         PIDS+=("$flood_pid")
         sleep 2     # the flood is in full swing
-        [ -z "${pss_flood:-}" ] && pss_flood=$(server_pss_kb)     # the first flood has touched every page
     fi
+    pss_a=$(server_pss_kb)
     times=() good=0
     for i in $(seq 1 "$ATTEMPTS"); do
         t=$(connect_once "$rate-$i")
@@ -90,6 +95,14 @@ for rate in $RATES; do
         [ "$t" != fail ] && [ "$t" -le 1000 ] && good=$((good + 1))
         sleep 0.3
     done
+    pss_b=$(server_pss_kb)
+    if [ -n "$flood_pid" ] && [ "$rate" = "${RATES##* }" ] && [ "$SOAK" -gt 0 ]; then
+        soak="" t=0
+        while [ "$t" -lt "$SOAK" ]; do
+            sleep 10; t=$((t + 10))
+            soak+="${soak:+, }${t} s: $(server_pss_kb) kB"
+        done
+    fi
     cookies=$("$BIN/vpnctl" show --json -s "$WORK/run/server.sock" 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin).get("cookies_sent","?"))' 2>/dev/null)
     if [ -n "$flood_pid" ]; then
         kill -TERM "$flood_pid"; wait "$flood_pid" 2>/dev/null
@@ -105,17 +118,17 @@ for rate in $RATES; do
     median=$(awk '{a[NR]=$1} END {print NR ? a[int((NR+1)/2)] : "-"}' <<<"$sorted")
     worst=$(tail -n1 <<<"$sorted")
     echo "rate $rate (reached ${reached:-?}/s): connects within 1 s: $good/$ATTEMPTS; times ms: ${times[*]}; bob's loss ${loss}%"
-    rows+="| ${rate} | ${reached:-?} | $good/$ATTEMPTS | ${median:-–} | ${worst:-–} | ${loss}% |"$'\n'
+    rows+="| ${rate} | ${reached:-?} | $good/$ATTEMPTS | ${median:-–} | ${worst:-–} | ${loss}% | $pss_a / $pss_b |"$'\n'
 done
 pss_end=$(server_pss_kb)
 load=$(cut -d' ' -f1-3 /proc/loadavg)
 report="## Handshake flood ($(date -u +%Y-%m-%d), $(nproc) CPUs, load $load, vpn-server -t $THREADS)
 
-| flood requests/s asked | reached | connect + ping within 1 s | median ms | worst ms | loss of an existing session's pings |
-|---:|---:|---:|---:|---:|---:|
+| flood requests/s asked | reached | connect + ping within 1 s | median ms | worst ms | loss of an existing session's pings | server PSS kB, 2 s in / at the end |
+|---:|---:|---:|---:|---:|---:|---:|
 $rows
-Server PSS (server, launcher, enclave): ${pss_start} kB before the floods, ${pss_flood:-?} kB
-2 s into the first flood (its rings' pages touched), ${pss_end} kB after the last.
+Server PSS (server, launcher, enclave): ${pss_start} kB before the floods, ${pss_end} kB after
+the last.${soak:+ The last rate flooding on alone for $SOAK s more: $soak.}
 "
 echo "$report"
 mkdir -p "$(dirname "$OUT")"

@@ -26,8 +26,28 @@
 #include "slots.h"
 #include "state.h"
 #include "vpn/client_config.h"
+#include "vpn/counter.h"
 #include "vpn/proto.h"
 #include "vpn/udp_batch.h"
+
+/* Why the main thread dropped a datagram from the server's address (PROTOCOL.md receiver
+ * checks, in their order), one counter each; `vpn-client status` shows them. Every datagram
+ * received is either one of these or counted as taken (rx_packets, rx_other). */
+#define CLIENT_RX_DROP_REASONS(X)                                                             \
+    X(CRX_HEADER, "header", "bad header: short, version, type or length field")             \
+    X(CRX_UNEXPECTED, "unexpected", "a CONNECT_REQ, which only a server takes")              \
+    X(CRX_RESPONSE, "response", "CONNECT_RESP with no request pending, or that did not open") \
+    X(CRX_COOKIE, "cookie", "COOKIE_REPLY with no request pending, or that did not open")    \
+    X(CRX_HINT, "hint", "SESSION_UNKNOWN hint not believed (extension 2 rules)")            \
+    X(CRX_NO_SESSION, "no_session", "transport message of no session we have")              \
+    X(CRX_SEQUENCE, "sequence", "header sequence != counter mod 2^32")                      \
+    X(CRX_REPLAY, "replay", "counter already seen or older than the window")                \
+    X(CRX_AUTH, "auth", "AEAD tag did not verify")                                          \
+    X(CRX_STALE, "stale", "timestamp outside the window of server time")                    \
+    X(CRX_INNER, "inner", "DATA shorter than an IPv4 header")                                \
+    X(CRX_TUN_WRITE, "tun_write", "writing to the TUN failed")
+
+enum client_rx_drop { CLIENT_RX_DROP_REASONS(COUNTER_ENUM) CLIENT_RX_DROPS };
 
 struct client {
     struct client_config *cfg;
@@ -59,7 +79,10 @@ struct client {
     int stop_fd;                    /* eventfd: tells the TUN thread to stop */
     sem_t tun_started;              /* posted by the TUN thread once it runs (sandbox.h) */
 
-    uint64_t rx_bytes, rx_packets, drops;   /* main thread */
+    uint64_t rx_bytes, rx_packets;          /* main thread: DATA delivered */
+    uint64_t rx_other;                      /* main thread: other datagrams taken (PING, PONG,
+                                               DISCONNECT, responses, cookies, believed hints) */
+    uint64_t rx_drops[CLIENT_RX_DROPS];     /* main thread */
     uint64_t tx_bytes, tx_packets, tx_drops;/* TUN thread */
     struct udp_batch tx_batch;              /* TUN thread */
 };

@@ -290,11 +290,11 @@ static int on_response(struct client *c, const struct client_event *ev)
     struct hs_config cfg;
     struct session_keys keys;
     if (!c->sm.pending || c->hs.request_ts == 0)
-        return 0;   /* no request pending: a late or duplicated answer */
+        return EV_DROPPED;  /* no request pending: a late or duplicated answer */
     enum hs_client_verdict v = hs_client_response(&c->hs, ev->buf, ev->len, c->cfg->auth_token,
                                                   &cfg, &keys);
     if (v == HSC_INVALID)
-        return 0;
+        return EV_DROPPED;
     struct sm_input in = input(SM_REFUSED);
     in.server_ts = get_be64(ev->buf + 8);
     int rc;
@@ -322,7 +322,17 @@ static int on_response(struct client *c, const struct client_event *ev)
         rc = apply(c, &out, &cfg, &keys);
     }
     sodium_memzero(&keys, sizeof(keys));
-    return rc;
+    return rc < 0 ? EV_EXIT : EV_TAKEN;
+}
+
+/* A SESSION_UNKNOWN hint: taken only when the state machine believes it (state.c). */
+static int on_hint(struct client *c, const struct sm_input *in)
+{
+    struct sm_output out;
+    client_sm_step(&c->sm, in, &out);
+    if (apply(c, &out, NULL, NULL) < 0)
+        return EV_EXIT;
+    return out.note == NOTE_HINT ? EV_TAKEN : EV_DROPPED;
 }
 
 /* A COOKIE_REPLY (docs/PROTOCOL.md, extension 3): the server is under load. It is believed
@@ -332,14 +342,14 @@ static int on_cookie(struct client *c, const struct client_event *ev)
 {
     uint8_t key[32], cookie[COOKIE_LEN];
     if (!c->sm.pending || !c->hs.request_ts)
-        return 0;
+        return EV_DROPPED;
     cookie_key(key, c->s_pub);
     if (!cookie_reply_open(ev->buf, ev->len, key, c->request + HDR_LEN + REQ_MAC1_OFF, cookie))
-        return 0;
+        return EV_DROPPED;
     memcpy(c->cookie, cookie, sizeof(c->cookie));
     sodium_memzero(cookie, sizeof(cookie));
     struct sm_input in = input(SM_COOKIE);
-    return step(c, &in);
+    return step(c, &in) < 0 ? EV_EXIT : EV_TAKEN;
 }
 
 int conn_event(struct client *c, const struct client_event *ev)
@@ -362,13 +372,13 @@ int conn_event(struct client *c, const struct client_event *ev)
         in.counter = ev->counter;
         in.sent = c->slots.cur ? __atomic_load_n(&c->slots.cur->send_counter, __ATOMIC_RELAXED)
                                : 0;
-        return step(c, &in);
+        return on_hint(c, &in);
     case CEV_DISCONNECT:
         in.type = SM_DISCONNECT;
         in.sid = ev->sid;
-        return step(c, &in);
+        return step(c, &in) < 0 ? EV_EXIT : EV_TAKEN;
     case CEV_TRAFFIC:
-        return step(c, &in);
+        return step(c, &in) < 0 ? EV_EXIT : EV_TAKEN;
     }
-    return 0;
+    return EV_TAKEN;
 }

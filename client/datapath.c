@@ -152,87 +152,120 @@ struct rx_batch {
     bool traffic;
 };
 
-static int report(struct client *c, struct rx_batch *b, struct client_event *ev)
+/* Reports the traffic seen so far, then ev (if any), and counts ev's datagram by the
+ * receiver's verdict. Returns -1 when the client must exit. */
+static int report(struct client *c, struct rx_batch *b, struct client_event *ev,
+                  enum client_rx_drop reason)
 {
     if (b->traffic) {
         struct client_event t = { .type = CEV_TRAFFIC, .now_ms = b->now_ms };
         b->traffic = false;
-        if (b->report(c, &t) < 0)
+        if (b->report(c, &t) == EV_EXIT)
             return -1;
     }
     if (!ev)
         return 0;
     ev->now_ms = b->now_ms;
-    return b->report(c, ev);
+    int verdict = b->report(c, ev);
+    if (verdict == EV_DROPPED)
+        c->rx_drops[reason]++;
+    else
+        c->rx_other++;  /* taken, even when the receiver then asks to exit */
+    return verdict == EV_EXIT ? -1 : 0;
 }
 
-/* One datagram; returns -1 when report asked to exit. */
+/* One datagram, checked in PROTOCOL.md's receiver order; it lands in exactly one counter: a
+ * drop reason, rx_packets or rx_other. Returns -1 when report asked to exit. */
 static int handle(struct client *c, struct rx_batch *b, uint8_t *pkt, size_t len)
 {
     struct vpn_hdr h;
     struct client_event ev = { .buf = pkt, .len = len };
-    if (proto_hdr_parse(pkt, len, &h) != HDR_OK)
+    enum client_rx_drop why;
+    if (proto_hdr_parse(pkt, len, &h) != HDR_OK) {
+        why = CRX_HEADER;
         goto drop;
+    }
     switch (h.type) {
     case MSG_CONNECT_RESP:
         ev.type = CEV_RESPONSE;
-        return report(c, b, &ev);
+        return report(c, b, &ev, CRX_RESPONSE);
     case MSG_COOKIE_REPLY:
         ev.type = CEV_COOKIE_REPLY;
-        return report(c, b, &ev);
+        return report(c, b, &ev, CRX_COOKIE);
     case MSG_SESSION_UNKNOWN:
         ev.type = CEV_SESSION_UNKNOWN;
         ev.sid = get_be32(pkt + HDR_LEN);
         ev.counter = get_be64(pkt + HDR_LEN + 4);
-        return report(c, b, &ev);
+        return report(c, b, &ev, CRX_HINT);
     default:
         break;
     }
-    if (!proto_is_transport(h.type))
+    if (!proto_is_transport(h.type)) {
+        why = CRX_UNEXPECTED;
         goto drop;
+    }
     uint32_t sid;
     uint64_t counter;
     struct client_session *s;
-    if (!proto_transport_ids(pkt, &h, &sid, &counter) || !(s = slots_find(&c->slots, sid)) ||
-        !replay_check(&s->rx, counter))
+    if (!proto_transport_ids(pkt, &h, &sid, &counter)) {
+        why = CRX_SEQUENCE;
         goto drop;
+    }
+    if (!(s = slots_find(&c->slots, sid))) {
+        why = CRX_NO_SESSION;
+        goto drop;
+    }
+    if (!replay_check(&s->rx, counter)) {
+        why = CRX_REPLAY;
+        goto drop;
+    }
     uint8_t *pt = pkt + TRANSPORT_OVERHEAD;
     size_t pt_len = len - TRANSPORT_OVERHEAD;
-    if (!transport_open(pt, pkt, len, s->k_s2c))
+    if (!transport_open(pt, pkt, len, s->k_s2c)) {
+        why = CRX_AUTH;
         goto drop;
+    }
     /* Step 6, against our estimate of the server's time: the session's window is the
      * server's (pushed or default) plus our estimate's error (slots.h, vpn/limits.h). */
     uint64_t now = client_server_time(c);
     uint64_t diff = now > h.ts ? now - h.ts : h.ts - now;
-    if (diff > s->ts_window_ms)
+    if (diff > s->ts_window_ms) {
+        why = CRX_STALE;
         goto drop;
+    }
     replay_mark(&s->rx, counter);
     b->traffic = true;
     switch (h.type) {
     case MSG_DATA:
-        if (pt_len >= 20 && tun_deliver(c, pt, pt_len)) {
-            c->rx_packets++;
-            c->rx_bytes += pt_len;
-        } else {
-            c->drops++;
+        if (pt_len < 20) {
+            why = CRX_INNER;
+            goto drop;
         }
+        if (!tun_deliver(c, pt, pt_len)) {
+            why = CRX_TUN_WRITE;
+            goto drop;
+        }
+        c->rx_packets++;
+        c->rx_bytes += pt_len;
         return 0;
     case MSG_PING: {
         uint8_t stamp[PONG_PLAINTEXT];
         put_be64(stamp, h.ts);
         datapath_send(c, MSG_PONG, stamp, sizeof(stamp));
+        c->rx_other++;
         return 0;
     }
     case MSG_DISCONNECT:
         ev.type = CEV_DISCONNECT;
         ev.sid = sid;
         ev.reason = pt_len ? pt[0] : 0;
-        return report(c, b, &ev);
+        return report(c, b, &ev, CRX_NO_SESSION);   /* always taken */
     default:
+        c->rx_other++;  /* PONG */
         return 0;
     }
 drop:
-    c->drops++;
+    c->rx_drops[why]++;
     return 0;
 }
 
@@ -240,13 +273,23 @@ drop:
 static int finish_batch(struct client *c, struct rx_batch *b, int rc)
 {
     if (rc >= 0)
-        rc = report(c, b, NULL);
+        rc = report(c, b, NULL, CRX_HEADER);
     if (c->tun_offload) {
         gro_flush(&rx_gro);
-        c->drops += rx_gro.write_errors;
+        /* A failed write of a coalesced run loses packets already counted as delivered:
+         * counted here as well, once per write. */
+        c->rx_drops[CRX_TUN_WRITE] += rx_gro.write_errors;
         rx_gro.write_errors = 0;
     }
     return rc < 0 ? -1 : 0;
+}
+
+uint64_t client_rx_dropped(const struct client *c)
+{
+    uint64_t sum = 0;
+    for (int i = 0; i < CLIENT_RX_DROPS; i++)
+        sum += c->rx_drops[i];
+    return sum;
 }
 
 int datapath_receive(struct client *c, uint8_t *pkt, size_t len, uint64_t now_ms,

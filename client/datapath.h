@@ -31,19 +31,28 @@ struct client_event {
     uint8_t reason;
 };
 
-/* Where events go; returns -1 when the client must exit (no further events are reported). */
+/* What an event's receiver made of it: the data path counts the datagram as taken (rx_other)
+ * or as dropped for the event's reason (a response or cookie reply that did not open, or came
+ * with no request pending; a hint not believed). CEV_TRAFFIC is always EV_TAKEN. */
+enum { EV_EXIT = -1, EV_TAKEN = 0, EV_DROPPED = 1 };
+
+/* Where events go; returns one of the above. After EV_EXIT, no further events are reported. */
 typedef int (*client_event_fn)(struct client *c, const struct client_event *ev);
 
 /* TUN thread. */
 void *datapath_tun_thread(void *arg);
 
-/* Main thread: one batch from the UDP socket. Returns -1 when report asked to exit. */
+/* Main thread: one batch from the UDP socket; every datagram lands in exactly one of
+ * rx_packets, rx_other and the receive drop counters. Returns -1 when report asked to exit. */
 int datapath_from_udp(struct client *c, client_event_fn report);
 
 /* Main thread: one datagram (decrypted in place), as datapath_from_udp does for each; DATA
- * written to the TUN at once. Returns what report returned, or 0. */
+ * written to the TUN at once. Returns -1 when report asked to exit, else 0. */
 int datapath_receive(struct client *c, uint8_t *pkt, size_t len, uint64_t now_ms,
                      client_event_fn report);
+
+/* Main thread: the sum of the receive drop counters (client.h, CLIENT_RX_DROP_REASONS). */
+uint64_t client_rx_dropped(const struct client *c);
 
 /* Main thread: a control message (PING, PONG, DISCONNECT) sealed on the current session. */
 bool datapath_send(struct client *c, uint8_t type, const uint8_t *pt, size_t len);

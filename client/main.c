@@ -121,7 +121,7 @@ static void control_serve(struct client *c)
     char req[32] = { 0 };
     struct pollfd p = { .fd = s, .events = POLLIN };
     if (poll(&p, 1, 200) > 0 && read(s, req, sizeof(req) - 1) > 0) {
-        char out[1024], ip[16];
+        char out[2048], ip[16];
         int n;
         if (strncmp(req, "disconnect", 10) == 0) {
             c->stop = true;
@@ -140,7 +140,18 @@ static void control_serve(struct client *c)
                          (unsigned long long)c->rx_bytes,
                          (unsigned long long)c->rx_packets, (unsigned long long)c->tx_bytes,
                          (unsigned long long)c->tx_packets,
-                         (unsigned long long)(c->drops + c->tx_drops));
+                         (unsigned long long)(client_rx_dropped(c) + c->tx_drops));
+            /* The receive drops by reason, then the send side's, then what else was taken:
+             * every datagram received is in exactly one of rx_packets, "other received" and
+             * the receive drops. */
+            static const char *const names[] = { CLIENT_RX_DROP_REASONS(COUNTER_NAME) };
+            n += snprintf(out + n, sizeof(out) - (size_t)n, "receive drops:");
+            for (int i = 0; i < CLIENT_RX_DROPS; i++)
+                n += snprintf(out + n, sizeof(out) - (size_t)n, "%s %s %llu", i ? "," : "",
+                              names[i], (unsigned long long)c->rx_drops[i]);
+            n += snprintf(out + n, sizeof(out) - (size_t)n,
+                          "\nsend drops: %llu\nother received: %llu\n",
+                          (unsigned long long)c->tx_drops, (unsigned long long)c->rx_other);
         }
         ssize_t w = write(s, out, (size_t)n);
         (void)w;

@@ -403,9 +403,14 @@ static void do_decrypt(struct worker *w, const struct pkt_meta *m, const uint8_t
         return;
     }
     copy_in(head, shared, sizeof(head));
-    if (proto_hdr_parse(head, len, &h) != HDR_OK || !proto_is_transport(h.type) ||
-        !proto_transport_ids(head, &h, &sid, &counter)) {
+    if (proto_hdr_parse(head, len, &h) != HDR_OK || !proto_is_transport(h.type)) {
         count_drop(w, DROP_MALFORMED);
+        return;
+    }
+    /* Receiver step 3 has its own counter: it is what the network sends (a forged or
+     * corrupted sequence field), not a malformed inner packet. */
+    if (!proto_transport_ids(head, &h, &sid, &counter)) {
+        count_drop(w, DROP_SEQUENCE);
         return;
     }
     if (sid != m->session_id)
@@ -529,9 +534,9 @@ static uint32_t result_room(struct worker *w)
 
 uint32_t worker_drain(struct worker *w, struct ring *r, uint64_t now_ms)
 {
-    if (!ring_sane(r))
+    uint32_t n;
+    if (!ring_available_checked(r, &n))
         fatal_request(w, "ring indexes out of range");
-    uint32_t n = ring_available(r);
     /* Handshakes (an X25519 each, tens of microseconds) only a few per turn, after the data
      * rings: a flood of them delays a data packet by at most HS_PER_TURN exchanges. */
     uint32_t most = r == &w->rings.in_hs ? HS_PER_TURN : BATCH_MAX;

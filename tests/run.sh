@@ -60,7 +60,7 @@ else
     echo "integration tests need root: skipped"
 fi
 
-# --- fuzzers and sanitized unit tests (make fuzz sanitize; skipped when not built) ---
+# --- fuzzers and sanitized unit tests (make fuzz-build sanitize; skipped when not built) ---
 # Each fuzzer runs FUZZ_SECONDS (default 3) on a scratch copy of tests/fuzz/corpus/NAME, so the
 # repository's seeds are never rewritten, two at a time; it counts as one PASS or one FAIL. A
 # crash, sanitizer report or broken property keeps its input in build-fuzz/artifacts/, to be
@@ -96,6 +96,31 @@ for n in "${fuzzers[@]}"; do
     fi
 done
 rm -rf "$fuzz_tmp"
+
+# Every input a fuzzer once crashed on (tests/fuzz/regressions/NAME/, kept when the bug was
+# fixed) replayed through its harness: each file runs once; one PASS or FAIL per harness.
+for d in tests/fuzz/regressions/*/; do
+    [ -d "$d" ] || continue
+    n=$(basename "$d")
+    f=build-fuzz/fuzz_$n
+    [ -n "$only" ] && [[ "$f" != *"$only"* ]] && continue
+    inputs=("$d"*)
+    [ -e "${inputs[0]}" ] || continue
+    if [ ! -x "$f" ]; then
+        echo "regress $n: skipped (no $f: make fuzz-build)"
+        continue
+    fi
+    out=$("$f" -runs=1 -timeout=10 -rss_limit_mb=1024 "${inputs[@]}" 2>&1)
+    rc=$?
+    if [ $rc = 0 ]; then
+        passed=$((passed + 1))
+        echo "regress $n: ${#inputs[@]} inputs replayed, no finding"
+    else
+        failed=$((failed + 1)); failures+=("$d")
+        echo "---- regress $n (rc=$rc) ----"; printf '%s\n' "$out" | tail -n 40; echo "----"
+        echo "regress $n: FAIL"
+    fi
+done
 
 # The unit tests again, built with ASan and UBSan (any report fails the test that hit it).
 run_criterion asan 'build-asan/tests/test_*' UBSAN_OPTIONS=print_stacktrace=1

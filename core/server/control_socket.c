@@ -223,10 +223,11 @@ void control_socket_serve(const struct control *ctl)
     int c = accept4(srv->control_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
     if (c < 0)
         return;
-    char req[64] = { 0 };
+    char req[CONTROL_REQUEST_MAX];
+    ssize_t req_len;
     /* A slow or silent client gets CONTROL_REQUEST_MS, then nothing. */
     if (!wait_ready(c, POLLIN, clock_monotonic_ms() + CONTROL_REQUEST_MS) ||
-        read(c, req, sizeof(req) - 1) <= 0) {
+        (req_len = read(c, req, sizeof(req))) <= 0) {
         close(c);
         return;
     }
@@ -237,8 +238,9 @@ void control_socket_serve(const struct control *ctl)
         close(c);
         return;
     }
-    bool json = strstr(req, "json") != NULL;
-    if (strncmp(req, "show", 4) != 0) {
+    enum control_request what = control_request_parse(req, (size_t)req_len);
+    bool json = what == CONTROL_REQ_SHOW_JSON;
+    if (what == CONTROL_REQ_UNKNOWN) {
         fprintf(out, "error: unknown request (expected \"show\" or \"show json\")\n");
     } else {
         static struct show_ctx ctx;

@@ -4,7 +4,23 @@
 #ifndef SERVER_CONTROL_SOCKET_H
 #define SERVER_CONTROL_SOCKET_H
 
+#include <stddef.h>
+
 struct control;
+
+enum control_request {
+    CONTROL_REQ_UNKNOWN,    /* answered with an error line */
+    CONTROL_REQ_SHOW,       /* "show...": the text status */
+    CONTROL_REQ_SHOW_JSON,  /* "show..." with "json" anywhere in it: the JSON status */
+};
+
+/* Longest request read from a client; the rest of a longer one is ignored. */
+enum { CONTROL_REQUEST_MAX = 63 };
+
+/* What the len bytes a client sent ask for: a request starting with "show" is a status
+ * request, in JSON when "json" appears anywhere in it; the request ends at the first NUL.
+ * Pure: no state, reads exactly buf[0 .. len). */
+enum control_request control_request_parse(const char *buf, size_t len);
 
 /* Creates and listens on path (a stale socket file is replaced). Returns the fd or -errno. */
 int control_socket_open(const char *path);

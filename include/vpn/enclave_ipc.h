@@ -70,6 +70,7 @@ enum enclave_result {
     X(DROP_STALE, "stale", "timestamp outside replay_window_ms of server time")              \
     X(DROP_SPOOFED_SOURCE, "spoofed_source", "inner source address is not the session's")    \
     X(DROP_MALFORMED, "malformed", "inner packet not IPv4 / bad length")                     \
+    X(DROP_SEQUENCE, "sequence", "header sequence != counter mod 2^32 (receiver step 3)")     \
     X(DROP_HANDSHAKE, "handshake", "CONNECT_REQ that could not be opened")                   \
     X(DROP_OUT_FULL, "out_ring_full", "a result ring was full")                              \
     X(DROP_EXPIRED, "expired_key", "key too old, superseded, or its user's token changed")   \

@@ -104,13 +104,13 @@ static inline void ring_consume_release(struct ring *r, uint32_t n)
     __atomic_store_n(&r->idx->tail, r->idx->tail + n, __ATOMIC_RELEASE);
 }
 
-/* Validates a ring found in shared memory (a worker must not trust the main process's
- * indexes blindly): head - tail within the ring size. */
-static inline bool ring_sane(const struct ring *r)
+/* Consumer of a ring whose producer is not trusted (a worker must not trust the main
+ * process's indexes): the filled slots in *n, head read once, so that a producer moving it
+ * between a check and a use gains nothing; false when head - tail exceeds the ring's size. */
+static inline bool ring_available_checked(const struct ring *r, uint32_t *n)
 {
-    uint32_t used = __atomic_load_n(&r->idx->head, __ATOMIC_ACQUIRE) -
-                    __atomic_load_n(&r->idx->tail, __ATOMIC_ACQUIRE);
-    return used <= ring_capacity(r);
+    *n = ring_available(r);
+    return *n <= ring_capacity(r);
 }
 
 #endif

@@ -1,93 +1,680 @@
-/* Fuzzes the enclave worker's OP_DECRYPT dispatch (enclave/worker.c), the main process ->
- * enclave boundary, on the paths that must never end the worker: a consistent request (meta
- * session id equal to the datagram's, owned by this worker, len <= SLOT_DATA) carrying any
- * datagram bytes. Worker 0 of 1 with one live session (the vectors' id and c2s key), built in
- * memory without a process, shared memory or doorbell.
+/* Fuzzes the enclave worker's dispatch table (enclave/worker.c, worker_handle) from the side
+ * of a compromised main process: any request on any of the four input rings (in_rx, in_tun,
+ * in_ctl, in_hs), with any metadata and data, in any order, and the network's datagrams inside
+ * them. Worker 1 of 2, built in memory without a process, shared memory or doorbell: users
+ * alice (the vectors' token) and bob, one live session (the vectors' id and keys, slot 3149,
+ * which worker 1 owns), the enclave's clock in the harness's hands.
  *
- * Input: byte 0 selects the form of the rest.
- *   even: the rest is the datagram as received (the corpus holds the vectors' DATA, PING,
- *         DISCONNECT datagrams, which authenticate);
- *   odd:  byte 1 type, bytes 2-9 counter, 10-11 signed timestamp offset from now in ms, the
- *         rest plaintext: sealed here with the session key, so that the code behind the tag
- *         check (timestamp window, inner IPv4 checks, PONG reply, disconnect) sees any bytes.
- * Each request is handed in twice: the second copy is a replay and must produce nothing. */
+ * A malformed request ends a real worker with _exit(WORKER_EXIT_MALFORMED), and the
+ * supervisor restarts it. Here _exit is intercepted (defined below: the executable's
+ * definition wins over libc's) and returns to the harness, which then checks that the worker
+ * ended exactly when a model of the dispatch table says it must: on a request only a broken
+ * or hostile main process could send (unknown op, op on the wrong ring, length out of range,
+ * a session of the other worker, a datagram whose id differs from the metadata's, an accept
+ * without a valid config block), and never on anything the network controls.
+ *
+ * Input: records, each an op byte and its fields (missing bytes read as zero).
+ *   0 raw request: ring, op, len, aux, session, data as given (the worker may end);
+ *   1 OP_DECRYPT of a message sealed here with a session's key: type, counter, timestamp,
+ *     plaintext (an IPv4 packet from the session's address or another, or raw bytes);
+ *   2 OP_DECRYPT of a raw datagram, with consistent metadata;
+ *   3 OP_HELLO of a CONNECT_REQ built by hs_client_request (extension 1) or
+ *     hs_client_request_v1: user alice, bob, an unknown or any name, right or wrong token,
+ *     timestamp around now, optionally bytes flipped;
+ *   4 OP_ACCEPT of such a request with a config block (encoded from fields, or raw bytes) and
+ *     a status; an accepted session's keys are learnt from the client's side and used later;
+ *   5 OP_ENCRYPT on in_tun; 6 OP_SEAL_CONTROL (DISCONNECT); 7 OP_ERASE;
+ *   8 the clocks move (realtime by a signed amount, monotonic forward);
+ *   9 a user's token changes (generation bumped, as a SIGHUP reload does).
+ *
+ * After every request: at most one result on each out ring; each result consistent (sealed
+ * datagrams open with the session's s2c key to what was asked, handshake answers open on the
+ * client's side with the status given, a HELLO names the user who sent it and never comes
+ * from a tampered request); no result contains the server's private key, a token or a
+ * session key; and at the end, the worker's session count matches its live slots. */
 #include "fuzz_util.h"
 
+#include <setjmp.h>
+#include <sys/syscall.h>
+
+#include "../../client/handshake_client.h"
 #include "../../enclave/worker.h"
+#include "vpn/log.h"
 #include "vpn/proto.h"
 #include "vpn/transport.h"
 
-static const uint32_t SID = 0x1a2b3c4d;         /* the vectors' session id */
-static const uint32_t CLIENT_IP = 0x0a08000a;   /* 10.8.0.10 */
-static const uint64_t NOW = V_CONNECT_REQ_TIMESTAMP + 2000;
+enum { RX, TUN, CTL, HS };
+enum { MAX_RECORDS = 32, MAX_KNOWN = 8, OTHER_WORKER_SLOT = 3148 };
+
+static const uint32_t SID = 0x1a2b3c4d;         /* the vectors' session id: slot 3149 */
+static const uint32_t ALICE_IP = 0x0a08000a;    /* 10.8.0.10 */
+static const uint64_t NOW0 = V_CONNECT_REQ_TIMESTAMP + 2000;
+static const uint64_t MONO0 = 5000000;
+
+/* ---- the intercepted exit path ---- */
+
+static jmp_buf worker_exit;
+static volatile int in_worker;
+
+void _exit(int status)
+{
+    if (in_worker) {
+        in_worker = 0;
+        longjmp(worker_exit, status + 1);
+    }
+    syscall(SYS_exit_group, status);
+    __builtin_unreachable();
+}
+
+/* ---- state ---- */
 
 static struct worker w;
 static struct pkt_slot req;
+static uint8_t s_pub[KEY_LEN], alice_token[TOKEN_LEN], bob_token[TOKEN_LEN];
+static uint8_t vec_c2s[KEY_LEN], vec_s2c[KEY_LEN];
+static uint64_t now, mono;
+
+/* Sessions the harness holds keys for (the preset one, and those it accepted). */
+struct known {
+    uint32_t sid;
+    uint32_t client_ip;
+    uint8_t c2s[KEY_LEN], s2c[KEY_LEN];
+    uint64_t counter;
+};
+static struct known known[MAX_KNOWN];
+static int n_known;
+
+/* The pending handshake of the last request built (to check the answers). */
+static struct hs_client hs;
+static const uint8_t *hs_token;
+static bool hs_valid, hs_ext, hs_tampered;
+static char hs_user[USERNAME_MAX + 1];
+static uint8_t hs_req[CONNECT_REQ_LEN];
+static bool hs_have_req;
+
+struct cur {
+    const uint8_t *p;
+    size_t n;
+};
+
+static uint8_t take(struct cur *c)
+{
+    if (!c->n)
+        return 0;
+    c->n--;
+    return *c->p++;
+}
+
+static uint16_t take16(struct cur *c)
+{
+    return (uint16_t)(take(c) << 8 | take(c));
+}
+
+static uint32_t take32(struct cur *c)
+{
+    return (uint32_t)take16(c) << 16 | take16(c);
+}
+
+static void take_bytes(struct cur *c, uint8_t *out, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        out[i] = take(c);
+}
+
+static bool owned(uint32_t sid)
+{
+    return (int)((sid & (SESSION_SLOTS - 1)) % (uint32_t)w.count) == w.index;
+}
+
+static void setup(void)
+{
+    uint8_t s_priv[KEY_LEN];
+    if (sodium_init() < 0)
+        abort();
+    log_init(LOG_ERROR + 1, NULL);      /* fatal_request logs each malformed request */
+    w.shm = calloc(1, sizeof(*w.shm));
+    w.sec = calloc(1, sizeof(*w.sec));
+    if (!w.shm || !w.sec)
+        abort();
+    worker_rings_init(&w.rings, w.shm);
+    w.index = 1;
+    w.count = 2;
+    w.doorbell_fd = -1;
+    w.replay_window_ms = 5000;
+    w.key_max_age_ms = (600 + 120) * 1000ULL;
+    fuzz_unhex(s_priv, KEY_LEN, V_SERVER_STATIC_PRIVATE);
+    memcpy(w.sec->s_priv, s_priv, KEY_LEN);
+    crypto_scalarmult_base(w.sec->s_pub, s_priv);
+    memcpy(s_pub, w.sec->s_pub, KEY_LEN);
+    fuzz_unhex(alice_token, TOKEN_LEN, V_AUTH_TOKEN_HEX);
+    for (int i = 0; i < TOKEN_LEN; i++)
+        bob_token[i] = (uint8_t)(0xb0 + i);
+    fuzz_unhex(vec_c2s, KEY_LEN, V_K_C2S);
+    fuzz_unhex(vec_s2c, KEY_LEN, V_K_S2C);
+    memset(w.sec->phantom_key, 7, sizeof(w.sec->phantom_key));
+}
 
 static void reset(void)
 {
-    static uint8_t k_c2s[KEY_LEN], k_s2c[KEY_LEN];
-    if (!w.shm) {
-        w.shm = calloc(1, sizeof(*w.shm));
-        worker_rings_init(&w.rings, w.shm);
-        w.sec = calloc(1, sizeof(*w.sec));
-        if (!w.shm || !w.sec || sodium_init() < 0)
-            abort();
-        w.index = 0;
-        w.count = 1;
-        w.doorbell_fd = -1;
-        w.replay_window_ms = 5000;
-        fuzz_unhex(k_c2s, KEY_LEN, V_K_C2S);
-        fuzz_unhex(k_s2c, KEY_LEN, V_K_S2C);
-    }
-    struct key_slot *k = &w.sec->slots[SID & (SESSION_SLOTS - 1)];
-    memset(k, 0, sizeof(*k));
+    struct enclave_secrets *s = w.sec;
+    for (uint32_t i = (uint32_t)w.index; i < SESSION_SLOTS; i += (uint32_t)w.count)
+        if (s->slots[i].session_id)
+            memset(&s->slots[i], 0, sizeof(s->slots[i]));
+    s->auth_fail_tat = 0;
+    memset(s->phantom_fail_tat, 0, sizeof(s->phantom_fail_tat));
+    memset(&s->users, 0, sizeof(s->users));
+    s->users.count = 2;
+    strcpy(s->users.users[0].name, "alice");
+    memcpy(s->users.users[0].token, alice_token, TOKEN_LEN);
+    strcpy(s->users.users[1].name, "bob");
+    memcpy(s->users.users[1].token, bob_token, TOKEN_LEN);
+    for (int i = 0; i < 2; i++)
+        s->users.users[i].last_request_ts = NOW0 - 60000;
+    now = NOW0;
+    mono = MONO0;
+    w.mono_ms = mono;
+    w.now_ms = now;
+
+    struct key_slot *k = &s->slots[SID & (SESSION_SLOTS - 1)];
     k->session_id = SID;
-    k->client_ip = CLIENT_IP;
-    memcpy(k->k_c2s, k_c2s, KEY_LEN);
-    memcpy(k->k_s2c, k_s2c, KEY_LEN);
+    k->client_ip = ALICE_IP;
+    k->user_index = 0;
+    k->created_ms = mono;
+    memcpy(k->k_c2s, vec_c2s, KEY_LEN);
+    memcpy(k->k_s2c, vec_s2c, KEY_LEN);
     replay_init(&k->rx);
+    s->users.users[0].current_sid = SID;
+
     memset(&w.shm->ctl, 0, sizeof(w.shm->ctl));
     w.shm->ctl.sessions = 1;
-    w.dec_pending = w.enc_pending = 0;   /* results are dropped, never published */
+    w.dec_pending = w.enc_pending = 0;
+
+    memset(known, 0, sizeof(known));
+    known[0].sid = SID;
+    known[0].client_ip = ALICE_IP;
+    memcpy(known[0].c2s, vec_c2s, KEY_LEN);
+    memcpy(known[0].s2c, vec_s2c, KEY_LEN);
+    n_known = 1;
+    hs_valid = hs_have_req = false;
+}
+
+/* A session id for the next request: a known one, another of this worker's, one of the
+ * other worker's, or any. */
+static uint32_t pick_session(struct cur *c, struct known **kn)
+{
+    uint8_t sel = take(c);
+    *kn = NULL;
+    switch (sel % 5) {
+    case 0:
+    case 1:
+        *kn = &known[take(c) % n_known];
+        return (*kn)->sid;
+    case 2:
+        return (take32(c) << SESSION_SLOT_BITS) | (uint32_t)((take16(c) % 2048) * 2 + 1);
+    case 3:
+        return (take32(c) << SESSION_SLOT_BITS) | OTHER_WORKER_SLOT;
+    default:
+        return take32(c);
+    }
+}
+
+/* ---- the model of the dispatch table: when must the worker end? ---- */
+
+static bool expect_exit(int ring, const struct pkt_meta *m, const uint8_t *data)
+{
+    if (m->len > SLOT_DATA)
+        return true;
+    if (ring == HS && m->op == OP_HELLO && m->len == CONNECT_REQ_LEN)
+        return false;
+    if (ring == RX && m->op == OP_DECRYPT) {
+        struct vpn_hdr h;
+        uint32_t sid;
+        uint64_t counter;
+        if (m->len < TRANSPORT_OVERHEAD || proto_hdr_parse(data, m->len, &h) != HDR_OK ||
+            !proto_is_transport(h.type) || !proto_transport_ids(data, &h, &sid, &counter))
+            return false;   /* the network's garbage: counted, never fatal */
+        return sid != m->session_id || !owned(sid);
+    }
+    if (ring == TUN && m->op == OP_ENCRYPT && m->len <= MTU_MAX)
+        return !owned(m->session_id);
+    if (ring == CTL && m->op == OP_ACCEPT && m->len >= CONNECT_REQ_LEN + RESP_CONFIG_BASE &&
+        m->len <= CONNECT_REQ_LEN + RESP_CONFIG_MAX) {
+        struct hs_config cfg;
+        return !hs_config_decode(data + CONNECT_REQ_LEN, m->len - CONNECT_REQ_LEN, &cfg);
+    }
+    if (ring == CTL && m->op == OP_SEAL_CONTROL && m->aux == MSG_DISCONNECT &&
+        m->len == DISCONNECT_PLAINTEXT)
+        return !owned(m->session_id);
+    if (ring == CTL && m->op == OP_ERASE)
+        return !owned(m->session_id);
+    return true;
+}
+
+/* ---- checking what came out ---- */
+
+static bool contains(const uint8_t *hay, size_t n, const uint8_t *needle)
+{
+    return n >= KEY_LEN && memmem(hay, n, needle, KEY_LEN) != NULL;
+}
+
+static void no_secret_in(const uint8_t *d, size_t n)
+{
+    FUZZ_ASSERT(!contains(d, n, w.sec->s_priv));
+    FUZZ_ASSERT(!contains(d, n, alice_token) && !contains(d, n, bob_token));
+    for (int i = 0; i < n_known; i++)
+        FUZZ_ASSERT(!contains(d, n, known[i].c2s) && !contains(d, n, known[i].s2c));
+}
+
+static struct known *known_of(uint32_t sid)
+{
+    for (int i = 0; i < n_known; i++)
+        if (known[i].sid == sid)
+            return &known[i];
+    return NULL;
+}
+
+/* Checks the batch's results (sent_pt: what an OP_ENCRYPT asked to seal, else NULL). */
+static void check_results(int ring, const struct pkt_meta *m, const uint8_t *sent_pt)
+{
+    FUZZ_ASSERT(w.dec_pending <= 1 && w.enc_pending <= 1);
+    for (uint32_t i = 0; i < w.enc_pending; i++) {
+        struct pkt_slot *r = ring_produce_slot(&w.rings.out_enc, i);
+        struct vpn_hdr h;
+        uint32_t sid;
+        uint64_t counter;
+        FUZZ_ASSERT(r->meta.op == RES_SEALED && r->meta.worker == w.index);
+        FUZZ_ASSERT(r->meta.len >= TRANSPORT_OVERHEAD && r->meta.len <= SLOT_DATA);
+        FUZZ_ASSERT(proto_hdr_parse(r->data, r->meta.len, &h) == HDR_OK &&
+                    proto_is_transport(h.type) &&
+                    proto_transport_ids(r->data, &h, &sid, &counter));
+        FUZZ_ASSERT(sid == r->meta.session_id && owned(sid));
+        no_secret_in(r->data, r->meta.len);
+        struct known *k = known_of(sid);
+        if (k) {
+            uint8_t pt[SLOT_DATA];
+            FUZZ_ASSERT(transport_open(pt, r->data, r->meta.len, k->s2c));
+            size_t pt_len = r->meta.len - TRANSPORT_OVERHEAD;
+            if (h.type == MSG_DISCONNECT)
+                FUZZ_ASSERT(pt_len == 1);
+            if (sent_pt && h.type == MSG_DATA)
+                FUZZ_ASSERT(pt_len == m->len && memcmp(pt, sent_pt, pt_len) == 0);
+        }
+    }
+    for (uint32_t i = 0; i < w.dec_pending; i++) {
+        struct pkt_slot *r = ring_produce_slot(&w.rings.out_dec, i);
+        FUZZ_ASSERT(r->meta.worker == w.index && r->meta.len <= SLOT_DATA);
+        no_secret_in(r->data, r->meta.len);
+        switch (r->meta.op) {
+        case RES_DATA: {
+            const struct key_slot *k = &w.sec->slots[r->meta.session_id & (SESSION_SLOTS - 1)];
+            FUZZ_ASSERT(ring == RX && m->op == OP_DECRYPT && r->meta.len >= 20);
+            FUZZ_ASSERT(r->meta.len + TRANSPORT_OVERHEAD <= m->len);
+            FUZZ_ASSERT(r->data[0] >> 4 == 4 && get_be16(r->data + 2) == r->meta.len);
+            FUZZ_ASSERT(get_be32(r->data + 12) == k->client_ip);
+            break;
+        }
+        case RES_KEEPALIVE:
+        case RES_DISCONNECT:
+            FUZZ_ASSERT(ring == RX && m->op == OP_DECRYPT && r->meta.len == 0);
+            break;
+        case RES_HELLO:
+            FUZZ_ASSERT(ring == HS && m->op == OP_HELLO);
+            FUZZ_ASSERT(r->meta.len > CONNECT_REQ_LEN);
+            /* Only an untouched request of a real user with the right token says hello. */
+            FUZZ_ASSERT(hs_valid && !hs_tampered && hs_token != NULL);
+            FUZZ_ASSERT(r->meta.len - CONNECT_REQ_LEN == strlen(hs_user) &&
+                        memcmp(r->data + CONNECT_REQ_LEN, hs_user, strlen(hs_user)) == 0);
+            FUZZ_ASSERT(memcmp(r->data, hs_req, CONNECT_REQ_LEN) == 0);
+            break;
+        case RES_REPLY: {
+            FUZZ_ASSERT((ring == HS && m->op == OP_HELLO) || (ring == CTL && m->op == OP_ACCEPT));
+            FUZZ_ASSERT(r->meta.len == CONNECT_FAIL_EXT_LEN && r->meta.aux != STATUS_OK);
+            /* A base v1 request is never answered with a failure (extension 1). */
+            FUZZ_ASSERT(!hs_valid || hs_ext || hs_tampered);
+            if (hs_valid && !hs_tampered) {
+                struct hs_config cfg;
+                struct session_keys keys;
+                FUZZ_ASSERT(hs_client_response(&hs, r->data, r->meta.len,
+                                               hs_token ? hs_token : alice_token, &cfg,
+                                               &keys) == HSC_REJECTED);
+                FUZZ_ASSERT(cfg.status == r->meta.aux);
+            }
+            break;
+        }
+        case RES_ACCEPTED: {
+            FUZZ_ASSERT(ring == CTL && m->op == OP_ACCEPT && m->aux == STATUS_OK);
+            FUZZ_ASSERT(hs_valid && !hs_tampered && hs_token != NULL);
+            FUZZ_ASSERT(owned(r->meta.session_id));
+            struct hs_config cfg;
+            struct session_keys keys;
+            struct hs_config sent;
+            FUZZ_ASSERT(hs_config_decode(req.data + CONNECT_REQ_LEN, m->len - CONNECT_REQ_LEN,
+                                         &sent));
+            enum hs_client_verdict v = hs_client_response(&hs, r->data, r->meta.len, hs_token,
+                                                          &cfg, &keys);
+            /* The enclave seals the main process's config as it is (the client clamps the
+             * MTU afterwards, push_policy.h). */
+            FUZZ_ASSERT(v == HSC_ACCEPTED);
+            FUZZ_ASSERT(cfg.session_id == r->meta.session_id);
+            FUZZ_ASSERT(cfg.client_ip == sent.client_ip && cfg.mtu == sent.mtu &&
+                        cfg.route_count == sent.route_count);
+            if (n_known < MAX_KNOWN) {
+                struct known *k = &known[n_known++];
+                k->sid = cfg.session_id;
+                k->client_ip = cfg.client_ip;
+                memcpy(k->c2s, keys.k_c2s, KEY_LEN);
+                memcpy(k->s2c, keys.k_s2c, KEY_LEN);
+                k->counter = 0;
+            }
+            break;
+        }
+        default:
+            FUZZ_ASSERT(!"unknown result");
+        }
+    }
+    w.dec_pending = w.enc_pending = 0;  /* consumed */
+}
+
+/* Hands req to the worker on ring; checks the exit model and the results. */
+static void submit(int ring, const uint8_t *sent_pt)
+{
+    static struct ring *rings[4];
+    rings[RX] = &w.rings.in_rx;
+    rings[TUN] = &w.rings.in_tun;
+    rings[CTL] = &w.rings.in_ctl;
+    rings[HS] = &w.rings.in_hs;
+    struct pkt_meta m = req.meta;
+    bool must_exit = expect_exit(ring, &m, req.data);
+    int st = setjmp(worker_exit);
+    if (st == 0) {
+        in_worker = 1;
+        worker_handle(&w, rings[ring], &req, now);
+        in_worker = 0;
+        FUZZ_ASSERT(!must_exit);
+        check_results(ring, &m, sent_pt);
+    } else {
+        FUZZ_ASSERT(st - 1 == WORKER_EXIT_MALFORMED);
+        FUZZ_ASSERT(must_exit);
+        /* A restarted worker: its unpublished results are gone, shared state stays. */
+        w.dec_pending = w.enc_pending = 0;
+    }
+}
+
+static void set_peer(struct cur *c)
+{
+    memset(&req.meta.peer, 0, sizeof(req.meta.peer));
+    req.meta.peer.sin6_family = AF_INET6;
+    req.meta.peer.sin6_port = take16(c);
+    req.meta.peer.sin6_addr.s6_addr[15] = take(c);
+}
+
+/* ---- records ---- */
+
+static void raw_request(struct cur *c)
+{
+    static const uint16_t ops[] = { OP_HELLO, OP_ACCEPT, OP_DECRYPT, OP_ENCRYPT,
+                                    OP_SEAL_CONTROL, OP_ERASE, 0, 7 };
+    struct known *kn;
+    int ring = take(c) % 4;
+    uint8_t sel = take(c);
+    memset(&req.meta, 0, sizeof(req.meta));
+    req.meta.op = sel & 0x80 ? take16(c) : ops[sel & 7];
+    uint16_t len = take16(c);
+    req.meta.len = sel & 0x40 ? len : (uint16_t)(len % (SLOT_DATA + 64));
+    req.meta.aux = sel & 0x20 ? take16(c) : (sel & 0x10 ? MSG_DISCONNECT : STATUS_OK);
+    req.meta.session_id = pick_session(c, &kn);
+    req.meta.cookie = take32(c);
+    set_peer(c);
+    size_t n = req.meta.len < SLOT_DATA ? req.meta.len : SLOT_DATA;
+    take_bytes(c, req.data, n);
+    hs_valid = false;
+    submit(ring, NULL);
+}
+
+/* An IPv4 packet of total length len (and header field total), from src. */
+static void ipv4(uint8_t *p, size_t len, uint16_t total, uint32_t src, uint8_t ver_ihl)
+{
+    memset(p, 0, len < 20 ? len : 20);
+    if (len < 20)
+        return;
+    p[0] = ver_ihl;
+    put_be16(p + 2, total);
+    p[8] = 64;
+    p[9] = 17;
+    put_be32(p + 12, src);
+    put_be32(p + 16, 0xc0a8640a);
+}
+
+static void decrypt_sealed(struct cur *c)
+{
+    static const uint8_t types[] = { MSG_DATA, MSG_DATA, MSG_PING, MSG_PONG, MSG_DATA,
+                                     MSG_DATA, MSG_PING, MSG_DISCONNECT };
+    uint8_t pt[SLOT_DATA];
+    struct known *kn;
+    uint8_t sel = take(c);
+    uint32_t sid = pick_session(c, &kn);
+    if (!kn)
+        kn = &known[0];     /* sealed with a key we have, under another id */
+    uint8_t type = types[sel & 7];
+    uint64_t counter;
+    switch ((sel >> 3) & 3) {
+    case 0: counter = kn->counter++; break;
+    case 1: counter = kn->counter > 0 ? kn->counter - 1 - take(c) % 8 : 0; break;
+    case 2: counter = kn->counter + take16(c); kn->counter = counter + 1; break;
+    default: counter = (uint64_t)take32(c) << 32 | take32(c); break;
+    }
+    int32_t skew = (int32_t)(int16_t)take16(c) * (sel & 0x20 ? 4 : 1);
+    size_t pt_len = take16(c) % (SLOT_DATA - TRANSPORT_OVERHEAD + 1);
+    if (type == MSG_DISCONNECT)
+        pt_len = 1;
+    take_bytes(c, pt, pt_len);
+    if (type == MSG_DATA && !(sel & 0x40)) {
+        uint8_t how = take(c);
+        uint16_t total = how & 1 ? (uint16_t)pt_len : take16(c);
+        uint32_t src = how & 2 ? kn->client_ip : take32(c);
+        ipv4(pt, pt_len, total, src, how & 4 ? take(c) : 0x45);
+    }
+    memset(&req.meta, 0, sizeof(req.meta));
+    req.meta.op = OP_DECRYPT;
+    req.meta.len = (uint16_t)transport_seal(req.data, type, kn->c2s, sid, counter,
+                                            (uint64_t)((int64_t)now + skew), pt, pt_len);
+    req.meta.session_id = sid;
+    set_peer(c);
+    if (!owned(sid))
+        return;     /* the RX thread hands it to the other worker: not ours to judge */
+    hs_valid = false;
+    submit(RX, NULL);
+}
+
+static void decrypt_raw(struct cur *c)
+{
+    memset(&req.meta, 0, sizeof(req.meta));
+    req.meta.op = OP_DECRYPT;
+    req.meta.len = (uint16_t)(take16(c) % (SLOT_DATA + 1));
+    take_bytes(c, req.data, req.meta.len);
+    if (req.meta.len >= HDR_LEN + 4) {
+        /* What the RX thread does: the id from the datagram, to the worker owning it. */
+        uint32_t sid = get_be32(req.data + HDR_LEN);
+        if (!owned(sid))
+            put_be32(req.data + HDR_LEN, sid ^ 1);
+        req.meta.session_id = get_be32(req.data + HDR_LEN);
+    }
+    set_peer(c);
+    hs_valid = false;
+    submit(RX, NULL);
+}
+
+/* Builds a CONNECT_REQ into hs_req (and hs) from the input. */
+static void build_request(struct cur *c)
+{
+    uint8_t e[KEY_LEN];
+    uint8_t sel = take(c);
+    fuzz_unhex(e, KEY_LEN, V_CLIENT_EPHEMERAL_PRIVATE);
+    e[0] ^= take(c);
+    e[1] ^= take(c);
+    const uint8_t *token;
+    switch (sel & 3) {
+    case 0: strcpy(hs_user, "alice"); token = alice_token; break;
+    case 1: strcpy(hs_user, "bob"); token = bob_token; break;
+    case 2: strcpy(hs_user, "mallory"); token = alice_token; break;
+    default: {
+        size_t n = take(c) % USERNAME_MAX + 1;
+        for (size_t i = 0; i < n; i++)
+            hs_user[i] = (char)(take(c) | 1);   /* no NUL inside */
+        hs_user[n] = '\0';
+        token = alice_token;
+        break;
+    }
+    }
+    bool right = !(sel & 4);
+    uint8_t wrong[TOKEN_LEN];
+    if (!right) {
+        memcpy(wrong, token, TOKEN_LEN);
+        wrong[take(c) % TOKEN_LEN] ^= 0x55;
+    }
+    uint64_t ts;
+    switch ((sel >> 3) & 3) {
+    case 0: ts = now + take(c); break;
+    case 1: ts = now - 60000 - take16(c); break;    /* before the recorded one: stale */
+    case 2: ts = now + (uint64_t)take32(c) * 1000; break;   /* up to 136 years ahead */
+    default: ts = (uint64_t)take32(c) << 32 | take32(c); break;
+    }
+    hs_ext = !(sel & 0x20);
+    bool ok = hs_ext ? hs_client_request(&hs, e, s_pub, hs_user, right ? token : wrong, ts, hs_req)
+                     : hs_client_request_v1(&hs, e, s_pub, hs_user, right ? token : wrong, ts,
+                                            hs_req);
+    if (!ok)
+        abort();
+    /* The right token for a real user: the enclave should accept it (if fresh). */
+    hs_token = right && strcmp(hs_user, "mallory") != 0 && (sel & 3) != 3 ? token : NULL;
+    hs_tampered = false;
+    if (sel & 0x40) {
+        uint8_t orig[CONNECT_REQ_LEN];
+        memcpy(orig, hs_req, sizeof(orig));
+        int flips = take(c) % 4 + 1;
+        for (int i = 0; i < flips; i++) {
+            size_t at = take16(c) % CONNECT_REQ_LEN;
+            hs_req[at] ^= take(c);
+        }
+        /* Flips may cancel out; and an extended request's mac2 (extension 3) is the main
+         * process's business, covered by nothing the enclave checks, so a flip there changes
+         * no answer. */
+        if (hs_ext)
+            memcpy(orig + HDR_LEN + REQ_MAC2_OFF, hs_req + HDR_LEN + REQ_MAC2_OFF, REQ_MACX_LEN);
+        hs_tampered = memcmp(orig, hs_req, sizeof(orig)) != 0;
+    }
+    hs_valid = true;
+    hs_have_req = true;
+}
+
+static void hello(struct cur *c)
+{
+    build_request(c);
+    memset(&req.meta, 0, sizeof(req.meta));
+    req.meta.op = OP_HELLO;
+    req.meta.len = CONNECT_REQ_LEN;
+    memcpy(req.data, hs_req, CONNECT_REQ_LEN);
+    set_peer(c);
+    submit(HS, NULL);
+}
+
+static void accept_request(struct cur *c)
+{
+    uint8_t sel = take(c);
+    if (!hs_have_req || (sel & 1))
+        build_request(c);
+    hs_valid = true;    /* req holds hs_req, new or the last one again */
+    memset(&req.meta, 0, sizeof(req.meta));
+    req.meta.op = OP_ACCEPT;
+    req.meta.aux = sel & 2 ? take(c) % 8 : STATUS_OK;
+    memcpy(req.data, hs_req, CONNECT_REQ_LEN);
+    size_t cfg_len;
+    if (sel & 4) {
+        cfg_len = take(c) % (RESP_CONFIG_MAX + 16);
+        take_bytes(c, req.data + CONNECT_REQ_LEN, cfg_len);
+    } else {
+        struct hs_config cfg = { .prefix_len = 24, .mtu = 1400, .client_ip = 0x0a080000 | take(c),
+                                 .server_ip = 0x0a080001, .keepalive_s = 25, .rekey_s = 600,
+                                 .idle_timeout_s = 3600 };
+        cfg.route_count = take(c) % (MAX_ROUTES + 1);
+        for (int i = 0; i < cfg.route_count; i++) {
+            cfg.routes[i].net = take32(c);
+            cfg.routes[i].prefix = take(c) % 33;
+        }
+        cfg.session_id = take32(c);     /* ignored: the worker chooses */
+        cfg_len = hs_config_encode(req.data + CONNECT_REQ_LEN, &cfg);
+    }
+    req.meta.len = (uint16_t)(CONNECT_REQ_LEN + cfg_len);
+    set_peer(c);
+    submit(CTL, NULL);
+}
+
+static void encrypt(struct cur *c)
+{
+    static uint8_t pt[SLOT_DATA];
+    struct known *kn;
+    memset(&req.meta, 0, sizeof(req.meta));
+    req.meta.op = OP_ENCRYPT;
+    req.meta.session_id = pick_session(c, &kn);
+    req.meta.len = (uint16_t)(take16(c) % (MTU_MAX + 1));
+    take_bytes(c, req.data, req.meta.len);
+    memcpy(pt, req.data, req.meta.len);
+    set_peer(c);
+    hs_valid = false;
+    submit(TUN, pt);
+}
+
+static void control_op(struct cur *c, uint16_t op)
+{
+    struct known *kn;
+    memset(&req.meta, 0, sizeof(req.meta));
+    req.meta.op = op;
+    req.meta.session_id = pick_session(c, &kn);
+    if (op == OP_SEAL_CONTROL) {
+        req.meta.aux = MSG_DISCONNECT;
+        req.meta.len = DISCONNECT_PLAINTEXT;
+        req.data[0] = take(c);
+    }
+    hs_valid = false;
+    submit(CTL, NULL);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    reset();
-    if (size < 1)
-        return 0;
-    size_t len;
-    if (!(data[0] & 1)) {
-        len = size - 1 > SLOT_DATA ? SLOT_DATA : size - 1;
-        memcpy(req.data, data + 1, len);
-    } else {
-        if (size < 12)
-            return 0;
-        static const uint8_t types[] = { MSG_DATA, MSG_PING, MSG_PONG, MSG_DISCONNECT };
-        uint8_t key[KEY_LEN];
-        size_t pt_len = size - 12;
-        if (pt_len > SLOT_DATA - TRANSPORT_OVERHEAD)
-            pt_len = SLOT_DATA - TRANSPORT_OVERHEAD;
-        uint64_t ts = NOW + (uint64_t)(int64_t)(int16_t)get_be16(data + 10);
-        fuzz_unhex(key, KEY_LEN, V_K_C2S);
-        len = transport_seal(req.data, types[data[1] & 3], key, SID, get_be64(data + 2), ts,
-                             data + 12, pt_len);
+    static bool ready;
+    if (!ready) {
+        setup();
+        ready = true;
     }
-    memset(&req.meta, 0, sizeof(req.meta));
-    req.meta.op = OP_DECRYPT;
-    req.meta.len = (uint16_t)len;
-    /* Consistent by construction: what the main process's RX thread would have read. */
-    req.meta.session_id = len >= HDR_LEN + 4 ? get_be32(req.data + HDR_LEN) : 0;
-
-    worker_handle(&w, &w.rings.in_rx, &req, NOW);
-    FUZZ_ASSERT(w.dec_pending <= 1 && w.enc_pending <= 1);
-    uint32_t dec = w.dec_pending, enc = w.enc_pending;
-    if (dec)    /* a result is never longer than the request's plaintext */
-        FUZZ_ASSERT(w.shm->out_dec.slots[0].meta.len + TRANSPORT_OVERHEAD <= len);
-
-    req.meta.len = (uint16_t)len;
-    worker_handle(&w, &w.rings.in_rx, &req, NOW);
-    FUZZ_ASSERT(w.dec_pending == dec && w.enc_pending == enc);
+    reset();
+    struct cur c = { data, size };
+    for (int r = 0; r < MAX_RECORDS && c.n; r++) {
+        uint8_t op = take(&c);
+        switch (op % 10) {
+        case 0: raw_request(&c); break;
+        case 1: decrypt_sealed(&c); break;
+        case 2: decrypt_raw(&c); break;
+        case 3: hello(&c); break;
+        case 4: accept_request(&c); break;
+        case 5: encrypt(&c); break;
+        case 6: control_op(&c, OP_SEAL_CONTROL); break;
+        case 7: control_op(&c, OP_ERASE); break;
+        case 8:
+            now = (uint64_t)((int64_t)now + (int32_t)take32(&c) / 16);
+            mono += (uint64_t)take16(&c) * 100;
+            w.mono_ms = mono;
+            break;
+        default: {
+            struct enclave_user *u = &w.sec->users.users[take(&c) % 2];
+            __atomic_add_fetch(&u->gen, 1, __ATOMIC_RELEASE);
+            break;
+        }
+        }
+    }
+    /* The worker's session count is its live slots. */
+    uint32_t live = 0;
+    for (uint32_t i = (uint32_t)w.index; i < SESSION_SLOTS; i += (uint32_t)w.count)
+        live += w.sec->slots[i].session_id != 0;
+    FUZZ_ASSERT(w.shm->ctl.sessions == live);
     return 0;
 }

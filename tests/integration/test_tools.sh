@@ -39,7 +39,7 @@ check "vpnctl show --json parses and has the session" bash -c "python3 -c 'impor
 want="rx_header rx_unexpected rx_no_session rx_ring_full handshake_rate rx_header_short
 rx_header_bad_version rx_header_bad_type rx_header_bad_length tun_not_ipv4 tun_bad_gso
 tun_no_session tun_ring_full tun_write udp_send upload_qos tx_no_session enclave_no_session
-enclave_replay enclave_auth enclave_stale enclave_spoofed_source enclave_malformed
+enclave_replay enclave_auth enclave_stale enclave_spoofed_source enclave_malformed enclave_sequence
 enclave_handshake enclave_out_ring_full enclave_expired_key enclave_unanswered_legacy"
 missing=$(python3 -c 'import json,sys; d=json.load(sys.stdin)["drops"]; print(" ".join(k for k in sys.argv[1:] if k not in d))' $want <<<"$json")
 check "every drop reason and header verdict is in vpnctl show --json (missing: $missing)" test -z "$missing"

@@ -21,13 +21,16 @@ static struct session_keys keys_a, keys_b;
 enum { MAX_EVENTS = 16 };
 static struct client_event events[MAX_EVENTS];
 static int n_events, fail_at = -1;
+static int verdict = EV_TAKEN;      /* what the sink says of events other than traffic */
 
 static int record(struct client *cl, const struct client_event *ev)
 {
     cr_assert_eq(cl, &c);
     cr_assert_lt(n_events, MAX_EVENTS);
     events[n_events] = *ev;
-    return n_events++ == fail_at ? -1 : 0;
+    if (n_events++ == fail_at)
+        return EV_EXIT;
+    return ev->type == CEV_TRAFFIC ? EV_TAKEN : verdict;
 }
 
 static void setup(void)
@@ -37,6 +40,7 @@ static void setup(void)
     memset(&c, 0, sizeof(c));
     n_events = 0;
     fail_at = -1;
+    verdict = EV_TAKEN;
     cr_assert_eq(socketpair(AF_UNIX, SOCK_DGRAM, 0, tun), 0);
     cr_assert_eq(socketpair(AF_UNIX, SOCK_DGRAM, 0, udp), 0);
     c.tun_fd = tun[0];
@@ -117,7 +121,8 @@ Test(client_datapath, authenticated_data_reaches_the_tun_once)
     n_events = 0;
     cr_assert_eq(receive(copy, n), 0);
     cr_expect_eq(tun_read(got, sizeof(got)), 0);
-    cr_expect_eq(c.drops, 1);
+    cr_expect_eq(c.rx_drops[CRX_REPLAY], 1);
+    cr_expect_eq(client_rx_dropped(&c), 1);
     cr_expect_eq(n_events, 0);
 }
 
@@ -136,7 +141,11 @@ Test(client_datapath, forged_or_unknown_transport_messages_report_nothing)
     pkt[0] = 0x42;      /* an unknown type */
     receive(pkt, n);
     cr_expect_eq(n_events, 0);
-    cr_expect_eq(c.drops, 4);
+    cr_expect_eq(c.rx_drops[CRX_AUTH], 2, "wrong key, flipped bit");
+    cr_expect_eq(c.rx_drops[CRX_NO_SESSION], 1);
+    cr_expect_eq(c.rx_drops[CRX_HEADER], 1, "unknown type");
+    cr_expect_eq(client_rx_dropped(&c), 4);
+    cr_expect_eq(c.rx_packets + c.rx_other, 0);
     cr_expect_eq(tun_read(got, sizeof(got)), 0);
 }
 
@@ -225,6 +234,38 @@ Test(client_datapath, handshake_messages_are_passed_on_unopened)
         if (cases[i].ev == CEV_SESSION_UNKNOWN)
             cr_expect(events[0].sid == 0x1234 && events[0].counter == 77);
     }
+}
+
+/* Every datagram lands in one counter: the sink's verdict on an event decides between its
+ * reason and rx_other; a PING is taken. */
+Test(client_datapath, every_datagram_is_counted_once_by_the_sinks_verdict)
+{
+    uint8_t pkt[CONNECT_RESP_MAX];
+    static const struct { uint8_t type; uint16_t len; enum client_rx_drop why; } cases[] = {
+        { MSG_CONNECT_RESP, CONNECT_FAIL_EXT_LEN - HDR_LEN, CRX_RESPONSE },
+        { MSG_COOKIE_REPLY, COOKIE_REPLY_PAYLOAD, CRX_COOKIE },
+        { MSG_SESSION_UNKNOWN, SESSION_UNKNOWN_PAYLOAD, CRX_HINT },
+    };
+    for (unsigned i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        memset(pkt, 0, sizeof(pkt));
+        proto_hdr_write(pkt, cases[i].type, cases[i].len, 0, 1);
+        verdict = EV_DROPPED;
+        receive(pkt, HDR_LEN + cases[i].len);
+        cr_expect_eq(c.rx_drops[cases[i].why], 1, "type %u dropped", cases[i].type);
+        verdict = EV_TAKEN;
+        receive(pkt, HDR_LEN + cases[i].len);
+        cr_expect_eq(c.rx_other, i + 1, "type %u taken", cases[i].type);
+    }
+    cr_expect_eq(client_rx_dropped(&c), 3);
+    /* A CONNECT_REQ is for servers; a PING on a session is taken and answered. */
+    proto_hdr_write(pkt, MSG_CONNECT_REQ, CONNECT_REQ_LEN - HDR_LEN, 0, 1);
+    receive(pkt, CONNECT_REQ_LEN);
+    cr_expect_eq(c.rx_drops[CRX_UNEXPECTED], 1);
+    slots_install(&c.slots, 0x101, &keys_a, tolerance(REPLAY_WINDOW_MS_DEFAULT), 1400);
+    size_t n = from_server(pkt, MSG_PING, &keys_a, 0x101, 0, 0, NULL, 0);
+    receive(pkt, n);
+    cr_expect_eq(c.rx_other, 4);
+    cr_expect_eq(client_rx_dropped(&c), 4);
 }
 
 Test(client_datapath, an_exit_asked_by_the_sink_is_returned)

@@ -1,0 +1,16 @@
+/* The control socket's request parser (control_socket.h), apart from the socket code so that
+ * the unit tests and the fuzzer (tests/fuzz/fuzz_control_request.c) reach it alone. */
+#include "control_socket.h"
+
+#include <string.h>
+
+enum control_request control_request_parse(const char *buf, size_t len)
+{
+    /* The request is text: what follows a NUL is not part of it (the server used to read it
+     * into a zeroed buffer and parse it as a C string; this keeps that meaning exactly). */
+    const char *nul = memchr(buf, '\0', len);
+    size_t n = nul ? (size_t)(nul - buf) : len;
+    if (n < 4 || memcmp(buf, "show", 4) != 0)
+        return CONTROL_REQ_UNKNOWN;
+    return memmem(buf, n, "json", 4) ? CONTROL_REQ_SHOW_JSON : CONTROL_REQ_SHOW;
+}

@@ -1,0 +1,31 @@
+/* Fuzzes the control socket's request parser (core/server/control_request.c) on what a client
+ * of the socket may send: any bytes, as many as the server reads (CONTROL_REQUEST_MAX). The
+ * input sits at the end of a heap buffer of exactly its length, so ASan sees any read past
+ * it, and the verdict must be the one of the code it was factored out of. */
+#include "fuzz_util.h"
+
+#include "../../core/server/control_socket.h"
+
+static enum control_request reference(const char *buf, size_t len)
+{
+    char req[CONTROL_REQUEST_MAX + 1] = { 0 };
+    memcpy(req, buf, len);
+    if (strncmp(req, "show", 4) != 0)
+        return CONTROL_REQ_UNKNOWN;
+    return strstr(req, "json") ? CONTROL_REQ_SHOW_JSON : CONTROL_REQ_SHOW;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (size > CONTROL_REQUEST_MAX)
+        size = CONTROL_REQUEST_MAX;
+    char *buf = malloc(size ? size : 1);
+    if (!buf)
+        abort();
+    memcpy(buf, data, size);
+    enum control_request v = control_request_parse(buf, size);
+    FUZZ_ASSERT(v == CONTROL_REQ_UNKNOWN || v == CONTROL_REQ_SHOW || v == CONTROL_REQ_SHOW_JSON);
+    FUZZ_ASSERT(v == reference(buf, size));
+    free(buf);
+    return 0;
+}
