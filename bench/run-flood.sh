@@ -52,7 +52,7 @@ KEY=$(server_key)
 ip netns exec "$PREFIX-c2" "$BIN/vpn-client" connect -c "$WORK/bob.conf" --server-key "$KEY" >"$WORK/bob.log" 2>&1 &
 PIDS+=("$!")
 wait_for "$WORK/bob.log" "Connected!" 10 >/dev/null || die "bob did not connect"
-pss_start=$(server_pss_kb)
+pss_start=$(server_pss_kb) anon_start=$(server_anon_kb) shm_start=$(server_shmem_kb)
 
 # Background processes are started with `ip netns exec` itself (which execs in place), never
 # through a shell function, so that $! is the process to stop.
@@ -87,7 +87,7 @@ for rate in $RATES; do
         PIDS+=("$flood_pid")
         sleep 2     # the flood is in full swing
     fi
-    pss_a=$(server_pss_kb)
+    pss_a=$(server_pss_kb) anon_a=$(server_anon_kb) shm_a=$(server_shmem_kb)
     times=() good=0
     for i in $(seq 1 "$ATTEMPTS"); do
         t=$(connect_once "$rate-$i")
@@ -95,12 +95,12 @@ for rate in $RATES; do
         [ "$t" != fail ] && [ "$t" -le 1000 ] && good=$((good + 1))
         sleep 0.3
     done
-    pss_b=$(server_pss_kb)
+    pss_b=$(server_pss_kb) anon_b=$(server_anon_kb) shm_b=$(server_shmem_kb)
     if [ -n "$flood_pid" ] && [ "$rate" = "${RATES##* }" ] && [ "$SOAK" -gt 0 ]; then
         soak="" t=0
         while [ "$t" -lt "$SOAK" ]; do
             sleep 10; t=$((t + 10))
-            soak+="${soak:+, }${t} s: $(server_pss_kb) kB"
+            soak+="${soak:+, }${t} s: $(server_pss_kb) / $(server_anon_kb) / $(server_shmem_kb) kB"
         done
     fi
     cookies=$("$BIN/vpnctl" show --json -s "$WORK/run/server.sock" 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin).get("cookies_sent","?"))' 2>/dev/null)
@@ -118,17 +118,22 @@ for rate in $RATES; do
     median=$(awk '{a[NR]=$1} END {print NR ? a[int((NR+1)/2)] : "-"}' <<<"$sorted")
     worst=$(tail -n1 <<<"$sorted")
     echo "rate $rate (reached ${reached:-?}/s): connects within 1 s: $good/$ATTEMPTS; times ms: ${times[*]}; bob's loss ${loss}%"
-    rows+="| ${rate} | ${reached:-?} | $good/$ATTEMPTS | ${median:-–} | ${worst:-–} | ${loss}% | $pss_a / $pss_b |"$'\n'
+    rows+="| ${rate} | ${reached:-?} | $good/$ATTEMPTS | ${median:-–} | ${worst:-–} | ${loss}% | $pss_a / $pss_b | $anon_a / $anon_b | $shm_a / $shm_b |"$'\n'
 done
-pss_end=$(server_pss_kb)
+pss_end=$(server_pss_kb) anon_end=$(server_anon_kb) shm_end=$(server_shmem_kb)
 load=$(cut -d' ' -f1-3 /proc/loadavg)
 report="## Handshake flood ($(date -u +%Y-%m-%d), $(nproc) CPUs, load $load, vpn-server -t $THREADS)
 
-| flood requests/s asked | reached | connect + ping within 1 s | median ms | worst ms | loss of an existing session's pings | server PSS kB, 2 s in / at the end |
-|---:|---:|---:|---:|---:|---:|---:|
+| flood requests/s asked | reached | connect + ping within 1 s | median ms | worst ms | loss of an existing session's pings | server PSS kB, 2 s in / at the end | of which heaps and stacks | of which rings |
+|---:|---:|---:|---:|---:|---:|---:|---:|---:|
 $rows
-Server PSS (server, launcher, enclave): ${pss_start} kB before the floods, ${pss_end} kB after
-the last.${soak:+ The last rate flooding on alone for $SOAK s more: $soak.}
+Server PSS (server, launcher, enclave): ${pss_start} kB before the floods (heaps and stacks
+${anon_start} kB, rings ${shm_start} kB), ${pss_end} kB after the last (${anon_end} kB,
+${shm_end} kB).${soak:+ The last rate flooding on alone for $SOAK s more, PSS / heaps and
+stacks / rings: $soak.} The rings' pages count once first touched, so that column grows with
+the traffic that passes (bob's pings, the connects) up to the rings' size, $(server_rings_size_kb) kB;
+heaps and stacks are what a leak would grow. The PSS of the shared libraries moves as the
+clients started and stopped here map and unmap the same libraries.
 "
 echo "$report"
 mkdir -p "$(dirname "$OUT")"

@@ -130,12 +130,22 @@ server_tree() {
 }
 
 # PSS of the whole server (server_tree), kB.
-server_pss_kb() {
-    local t=0 p
+server_pss_kb() {   # server_pss_kb [FIELDS]: PSS of the server's processes, kB (default Pss)
+    local t=0 p fields=${1:-Pss}
     for p in $(server_tree); do
-        t=$((t + $(awk '/^Pss:/ {s += $2} END {print s + 0}' "/proc/$p/smaps_rollup" 2>/dev/null || echo 0)))
+        t=$((t + $(awk -v f="^(${fields//,/|}):" '$0 ~ f {s += $2} END {print s + 0}' "/proc/$p/smaps_rollup" 2>/dev/null || echo 0)))
     done
     echo "$t"
+}
+# The server's heaps and stacks (anonymous pages), without the shared libraries' pages, whose
+# PSS moves whenever another process maps or unmaps the same library, and without the rings.
+server_anon_kb() { server_pss_kb Pss_Anon; }
+# The rings between the server and the enclave (shared memory, Pss_Shmem): their pages count
+# once touched, so this grows with traffic up to the rings' size (server_rings_size_kb).
+server_shmem_kb() { server_pss_kb Pss_Shmem; }
+server_rings_size_kb() {
+    awk '/^[0-9a-f]+-[0-9a-f]+ .*vpn-rings/ {r = 1; next} /^[0-9a-f]+-/ {r = 0}
+         r && /^Size:/ {s += $2} END {print s + 0}' "/proc/$SERVER_PID/smaps" 2>/dev/null
 }
 
 # start_client K NAME: client NAME.conf in namespace cK; waits for "Connected!".
