@@ -17,7 +17,7 @@
 #                 CHACHA20-POLY1305, self-signed certificates pinned with --peer-fingerprint
 # The LAN host's default route points at srv, so replies to any tunnel subnet find their way.
 #
-# Per system: ping RTT (avg and max of PINGS pings at PING_INTERVAL s, tunnel idle), iperf3 TCP
+# Per system: ping RTT (avg, p99 and max of PINGS pings at PING_INTERVAL s, tunnel idle), iperf3 TCP
 # one stream, four streams (-P 4), reverse (-R, LAN host -> c1), each DURATION s, REPEAT times
 # (medians are reported). CPU: utime+stime from /proc/PID/stat of the VPN's processes on both
 # sides (ours: vpn-server, its enclave supervisor and workers, vpn-client; wireguard-go: both
@@ -28,7 +28,8 @@
 #                REPEAT=1     runs of each iperf3 test; the table shows medians
 #                THREADS="1 2 4"  the -t N values of our server to measure
 #                SYSTEMS="raw ours wg ovpn"  which rows to measure
-#                PINGS=50 PING_INTERVAL=0.05   the RTT probe
+#                PINGS=200 PING_INTERVAL=0.01  the RTT probe
+#                TCP=1        0: the ping alone (no iperf3 tests), to iterate on latency
 #                PEER_MTU=1420  tunnel MTU of wireguard-go and OpenVPN (ours: the server's 1400)
 #                OUT=bench/results/iperf-DATE.md   where the report is written as well
 #                LOGDIR=DIR   copy every log of the run there before the temp dir is removed
@@ -47,8 +48,9 @@ if [ -z "${DURATION:-}" ]; then
 fi
 REPEAT=${REPEAT:-1}
 THREADS=${THREADS:-"1 2 4"}
-PINGS=${PINGS:-50}
-PING_INTERVAL=${PING_INTERVAL:-0.05}
+PINGS=${PINGS:-200}
+PING_INTERVAL=${PING_INTERVAL:-0.01}
+TCP=${TCP:-1}
 PEER_MTU=${PEER_MTU:-1420}
 SYSTEMS=${SYSTEMS:-"raw ours wg ovpn"}
 PREFIX=${PREFIX:-ib$(($$ % 100000))}
@@ -295,10 +297,16 @@ restart_iperf_server() {
 median() { printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {
     if (NR == 0) exit; if (NR % 2) print v[(NR + 1) / 2]; else printf "%.1f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
+# percentile P: the P-th percentile (nearest rank) of the times of ping's reply lines on stdin.
+percentile() {
+    sed -n 's/.* time=\([0-9.]*\) ms.*/\1/p' | sort -g | awk -v p="$1" '{v[NR] = $1} END {
+        if (NR == 0) exit; r = int((p * NR + 99) / 100); if (r < 1) r = 1; print v[r] }'
+}
+
 link_mtu() { ip -n "$1" -o link show dev "$2" 2>/dev/null | sed -n 's/.* mtu \([0-9]*\).*/\1/p'; }
 
 # Results, keyed by system id.
-declare -A LABEL MTU NA NOTE T1 T4 TR PAVG PMAX PLOSS CPU CPUGB DETAIL
+declare -A LABEL MTU NA NOTE T1 T4 TR PAVG P99 PMAX PLOSS CPU CPUGB DETAIL
 ORDER=()
 
 # measure ID: ping, then the three iperf3 tests; CPU_ROOTS (PIDs) are charged for the one-stream
@@ -319,7 +327,9 @@ measure() {
     printf '%s\n' "$out" >"$WORK/ping-$id.txt"
     PAVG[$id]=$(sed -n 's|^rtt [^=]*= [0-9.]*/\([0-9.]*\)/.*|\1|p' <<<"$out")
     PMAX[$id]=$(sed -n 's|^rtt [^=]*= [0-9.]*/[0-9.]*/\([0-9.]*\)/.*|\1|p' <<<"$out")
+    P99[$id]=$(percentile 99 <<<"$out")
     PLOSS[$id]=$(sed -n 's/.* \([0-9.]*\)% packet loss.*/\1/p' <<<"$out")
+    [ "$TCP" = 1 ] || return 0
     for ((r = 0; r < REPEAT; r++)); do
         say "$id: TCP 1 stream (${DURATION} s)"
         # shellcheck disable=SC2086 # a list of PIDs, split on purpose
@@ -670,8 +680,8 @@ report() {
         "ping: $PINGS at ${PING_INTERVAL} s on the idle path; CPU: utime+stime of the VPN's" \
         "processes on both sides during the 1-stream test"
     echo
-    echo "| system | MTU | TCP 1 stream Mbit/s | TCP 4 streams Mbit/s | reverse Mbit/s | ping avg ms | ping max ms | CPU s (1 stream) | CPU s/GB | notes |"
-    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"
+    echo "| system | MTU | TCP 1 stream Mbit/s | TCP 4 streams Mbit/s | reverse Mbit/s | ping avg ms | ping p99 ms | ping max ms | CPU s (1 stream) | CPU s/GB | notes |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
     for id in "${ORDER[@]}"; do
         if [ -n "${NA[$id]:-}" ]; then
             echo "| ${LABEL[$id]} | ${MTU[$id]:-n/a} | n/a | n/a | n/a | n/a | n/a | n/a | n/a | $(notes "n/a: ${NA[$id]}; ${NOTE[$id]:-}") |"
@@ -680,7 +690,7 @@ report() {
         local cpu cpugb
         if [ "$id" = raw ]; then cpu="-" cpugb="-"
         else cpu=$(fmt "${CPU[$id]:-}") cpugb=$(fmt "${CPUGB[$id]:-}"); fi
-        echo "| ${LABEL[$id]} | ${MTU[$id]:-?} | $(fmt0 "${T1[$id]:-}") | $(fmt0 "${T4[$id]:-}") | $(fmt0 "${TR[$id]:-}") | $(fmt "${PAVG[$id]:-}") | $(fmt "${PMAX[$id]:-}") | $cpu | $cpugb | $(notes "${NOTE[$id]:-}") |"
+        echo "| ${LABEL[$id]} | ${MTU[$id]:-?} | $(fmt0 "${T1[$id]:-}") | $(fmt0 "${T4[$id]:-}") | $(fmt0 "${TR[$id]:-}") | $(fmt "${PAVG[$id]:-}") | $(fmt "${P99[$id]:-}") | $(fmt "${PMAX[$id]:-}") | $cpu | $cpugb | $(notes "${NOTE[$id]:-}") |"
     done
     echo
     echo "Ratios, ours / peer (throughput: above 1 means ours is faster; CPU s/GB: below 1 means ours"

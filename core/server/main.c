@@ -25,6 +25,7 @@
 #include "nat.h"
 #include "privileges.h"
 #include "server.h"
+#include "tx_role.h"
 #include "udp.h"
 #include "vpn/log.h"
 #include "vpn/netaddr.h"
@@ -174,6 +175,7 @@ static int pidfile_write(const char *path)
 
 static int start_threads(struct server *srv)
 {
+    tx_init(srv);
     if (pthread_create(&srv->tx_thread, NULL, tx_thread_main, srv) != 0)
         return -1;
     if (pthread_create(&srv->rx_thread, NULL, rx_thread_main, srv) != 0)

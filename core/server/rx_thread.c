@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 
 #include "server.h"
+#include "tx_role.h"
 #include "handshake_guard.h"
 #include "source_limit.h"
 #include "vpn/cookie.h"
@@ -182,6 +183,14 @@ static void classify(struct server *srv, struct rx_batch *b, int i)
             &b->from[i]);
 }
 
+static bool batch_has_data(const struct server *srv, const struct rx_batch *b)
+{
+    for (int w = 0; w < srv->enclave.workers; w++)
+        if (b->pending[w])
+            return true;
+    return false;
+}
+
 void *rx_thread_main(void *arg)
 {
     struct server *srv = arg;
@@ -210,9 +219,13 @@ void *rx_thread_main(void *arg)
         for (int i = 0; i < n; i++)
             classify(srv, b, i);
         rcu_read_unlock();
+        /* A packet or two: see them through the worker ourselves (tx_role.h). */
+        bool borrowed = n <= BORROW_BATCH_MAX && batch_has_data(srv, b) && tx_role_take(srv);
         enclave_publish_batch(&srv->enclave, offsetof(struct worker_rings, in_rx), b->pending);
         enclave_publish_batch(&srv->enclave, offsetof(struct worker_rings, in_hs), b->pending_hs);
         send_replies(srv, b);
+        if (borrowed)
+            tx_role_run(srv, BORROW_WAIT_US);
         __atomic_store_n(&srv->under_load, handshake_guard_loaded(&b->guard, b->now_ms),
                          __ATOMIC_RELAXED);
         rcu_quiescent_state();

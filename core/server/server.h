@@ -2,7 +2,8 @@
  *
  *   RX thread       UDP socket -> in_rx rings          (rx_thread.c)
  *   TUN thread      TUN device -> in_tun rings         (tun_thread.c)
- *   TX thread       out_enc -> UDP, out_dec -> TUN; handshake results to control (tx_thread.c)
+ *   TX thread       out_enc -> UDP, out_dec -> TUN; handshake results to control (tx_thread.c);
+ *                   the RX and TUN threads borrow this role for single packets (tx_role.h)
  *   control thread  the process's main thread: handshake decisions, session life, timers,
  *                   signals, the control socket, the enclave's reports (control.c)
  *
@@ -91,6 +92,7 @@ struct server {
     struct cds_wfcq_tail events_tail;
 
     pthread_t rx_thread, tun_thread, tx_thread;
+    uint32_t tx_role;               /* the TX role's token: 1 while a thread holds it (tx_role.h) */
     uint32_t rx_rr;                 /* RX thread: next worker for a CONNECT_REQ */
 
     uint64_t rx_drops[RX_DROPS];            /* RX thread */

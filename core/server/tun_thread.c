@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "server.h"
+#include "tx_role.h"
 #include "vpn/log.h"
 #include "vpn/offload.h"
 
@@ -144,8 +145,15 @@ void *tun_thread_main(void *arg)
             got++;
         }
         rcu_read_unlock();
+        /* A packet or two: see them through the worker ourselves (tx_role.h). */
+        bool data = false;
+        for (int w = 0; w < srv->enclave.workers; w++)
+            data |= b.pending[w] != 0;
+        bool borrowed = data && got <= BORROW_BATCH_MAX && tx_role_take(srv);
         enclave_publish_batch(&srv->enclave, offsetof(struct worker_rings, in_tun), b.pending);
         rcu_quiescent_state();
+        if (borrowed)
+            tx_role_run(srv, BORROW_WAIT_US);
         if (got < BATCH_MAX && !server_wait_readable(srv, &srv->tun_fd, 1, -1))
             break;
     }

@@ -1,8 +1,9 @@
-/* TX thread: the enclave workers' results.
+/* The TX role: the enclave workers' results.
  *   out_enc  sealed datagrams -> one sendmmsg per batch, straight from the ring slots
  *   out_dec  decrypted packets -> TUN (after upload policing); keepalives and roaming update
  *            the session; handshake and session events go to the control thread.
- * Sleeps on the workers' doorbells when every result ring is empty. */
+ * The TX thread holds the role and sleeps on the workers' doorbells when every result ring is
+ * empty; the RX and TUN threads borrow it for a packet or two (tx_role.c). */
 #include <errno.h>
 #include <poll.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 #include <unistd.h>
 
 #include "server.h"
+#include "tx_role.h"
 #include "vpn/log.h"
 #include "vpn/netaddr.h"
 #include "vpn/offload.h"
@@ -24,7 +26,7 @@ static uint64_t now_us(void)
     return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 }
 
-/* TX thread: coalesces what goes into an offloading TUN (vpn/offload.h). */
+/* Coalesces what goes into an offloading TUN (vpn/offload.h). */
 static struct tcp_gro tx_gro;
 
 /* Sealed datagrams straight from the ring slots, grouped into UDP GSO runs. */
@@ -156,59 +158,49 @@ static uint32_t deliver(struct server *srv, struct ring *r, uint64_t now_ms, uin
     return n;
 }
 
-static bool results_pending(struct server *srv)
+/* The TX role's state: whoever holds the role (tx_role.c) uses it, one holder at a time. */
+static struct udp_batch tx_udp;
+static uint32_t tx_link_seen;
+
+void tx_init(struct server *srv)
 {
-    for (int w = 0; w < srv->enclave.workers; w++)
-        if (ring_available(&srv->enclave.rings[w].out_enc) ||
-            ring_available(&srv->enclave.rings[w].out_dec))
-            return true;
-    return false;
+    udp_batch_init(&tx_udp, srv->udp_fd, false, sizeof(struct sockaddr_in6));
+    gro_init(&tx_gro, srv->tun_fd);
+    tx_link_seen = 0;
 }
 
-static void set_sleeping(struct server *srv, uint32_t v)
+uint32_t tx_pass(struct server *srv)
 {
-    for (int w = 0; w < srv->enclave.workers; w++)
-        __atomic_store_n(&srv->enclave.shm[w]->ctl.main_sleeping, v, __ATOMIC_SEQ_CST);
+    uint32_t done = 0;
+    bool events = false;
+    uint64_t now_ms = clock_monotonic_ms();
+    uint64_t t_us = now_us();
+    apply_link_policy(srv, &tx_link_seen, t_us);
+    rcu_read_lock();
+    for (int w = 0; w < srv->enclave.workers; w++) {
+        done += send_sealed(srv, &tx_udp, &srv->enclave.rings[w].out_enc);
+        done += deliver(srv, &srv->enclave.rings[w].out_dec, now_ms, t_us, &events);
+    }
+    rcu_read_unlock();
+    if (events) {
+        uint64_t one = 1;
+        ssize_t k = write(srv->event_fd, &one, sizeof(one));
+        (void)k;
+    }
+    rcu_quiescent_state();
+    return done;
 }
 
 void *tx_thread_main(void *arg)
 {
     struct server *srv = arg;
     int nw = srv->enclave.workers;
-    static struct udp_batch ub;     /* one TX thread */
-    udp_batch_init(&ub, srv->udp_fd, false, sizeof(struct sockaddr_in6));
-    gro_init(&tx_gro, srv->tun_fd);
-    uint32_t link_seen = 0;
     rcu_register_thread();
     while (!srv->stopping) {
-        uint32_t done = 0;
-        bool events = false;
-        uint64_t now_ms = clock_monotonic_ms();
-        uint64_t t_us = now_us();
-        apply_link_policy(srv, &link_seen, t_us);
-        rcu_read_lock();
-        for (int w = 0; w < nw; w++) {
-            done += send_sealed(srv, &ub, &srv->enclave.rings[w].out_enc);
-            done += deliver(srv, &srv->enclave.rings[w].out_dec, now_ms, t_us, &events);
-        }
-        rcu_read_unlock();
-        if (events) {
-            uint64_t one = 1;
-            ssize_t k = write(srv->event_fd, &one, sizeof(one));
-            (void)k;
-        }
-        rcu_quiescent_state();
-        if (done)
-            continue;
-        set_sleeping(srv, 1);
-        __atomic_thread_fence(__ATOMIC_SEQ_CST);
-        if (results_pending(srv)) {
-            set_sleeping(srv, 0);
-            continue;
-        }
+        if (tx_role_take(srv))
+            tx_role_run(srv, 0);
         if (!server_wait_readable(srv, srv->enclave.doorbell, nw, 1000))
             break;
-        set_sleeping(srv, 0);
         char sink[64];
         for (int w = 0; w < nw; w++)
             while (read(srv->enclave.doorbell[w], sink, sizeof(sink)) > 0)

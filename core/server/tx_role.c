@@ -1,0 +1,61 @@
+/* The TX role's token and its hand-over (see tx_role.h).
+ *
+ * Workers ring the TX thread's doorbell after publishing results only when its "main_sleeping"
+ * flag is set. A holder clears the flags while it holds the role (no doorbell is needed: it is
+ * looking), and sets them again before it lets go. What a worker publishes is then never left
+ * unseen: a worker that read a cleared flag published before the holder set it again, so the
+ * holder's look after letting go finds it and takes the role back (or a new holder does); a
+ * worker that read the flag set rings, and the TX thread wakes and takes the role. */
+#include "tx_role.h"
+
+#include <sched.h>
+
+#include "vpn/spin.h"
+
+static void set_sleeping(struct server *srv, uint32_t v)
+{
+    for (int w = 0; w < srv->enclave.workers; w++)
+        __atomic_store_n(&srv->enclave.shm[w]->ctl.main_sleeping, v, __ATOMIC_SEQ_CST);
+}
+
+static bool results_pending(struct server *srv)
+{
+    for (int w = 0; w < srv->enclave.workers; w++)
+        if (ring_available(&srv->enclave.rings[w].out_enc) ||
+            ring_available(&srv->enclave.rings[w].out_dec))
+            return true;
+    return false;
+}
+
+bool tx_role_take(struct server *srv)
+{
+    uint32_t free_token = 0;
+    if (!__atomic_compare_exchange_n(&srv->tx_role, &free_token, 1, false, __ATOMIC_ACQUIRE,
+                                     __ATOMIC_RELAXED))
+        return false;
+    set_sleeping(srv, 0);
+    return true;
+}
+
+uint32_t tx_role_run(struct server *srv, uint32_t wait_us)
+{
+    uint32_t taken = 0;
+    do {
+        uint64_t deadline = wait_us ? spin_clock_ns() + (uint64_t)wait_us * 1000u : 0;
+        for (;;) {
+            uint32_t n = tx_pass(srv);
+            taken += n;
+            if (n)
+                continue;
+            if (taken || spin_clock_ns() >= deadline)
+                break;
+            sched_yield();  /* the worker may be waiting for this CPU */
+        }
+        set_sleeping(srv, 1);
+        __atomic_thread_fence(__ATOMIC_SEQ_CST);
+        __atomic_store_n(&srv->tx_role, 0, __ATOMIC_RELEASE);
+        __atomic_thread_fence(__ATOMIC_SEQ_CST);
+        wait_us = 0;
+    } while (results_pending(srv) && tx_role_take(srv));
+    return taken;
+}

@@ -1,0 +1,40 @@
+/* The TX role: taking the workers' results (sealed datagrams to UDP, decrypted packets to the
+ * TUN, events to the control thread). One thread holds it at a time; its state (the UDP batch,
+ * the TUN coalescer, the upload policers, the sessions' rx counters) belongs to the role, not
+ * to a thread.
+ *
+ * The TX thread holds it whenever it is awake. When the RX or TUN thread has just handed a
+ * worker a packet or two and the role is free (the TX thread asleep), it takes the role and
+ * waits a moment for the result, which it then sends on itself: a packet's walk through the
+ * server then wakes two threads instead of three (docs/PERFORMANCE.md, "Latency"). Under load
+ * the TX thread is awake and holds the role, the take fails, and nothing changes. */
+#ifndef SERVER_TX_ROLE_H
+#define SERVER_TX_ROLE_H
+
+#include <stdint.h>
+
+#include "server.h"
+
+/* The RX and TUN threads borrow the role after handing the workers at most BORROW_BATCH_MAX
+ * packets (more is load: the TX thread is awake), and wait up to BORROW_WAIT_US for the first
+ * result (a worker's wake-up and one AEAD operation take tens of microseconds here). */
+enum { BORROW_BATCH_MAX = 4, BORROW_WAIT_US = 200 };
+
+/* Before any thread starts. */
+void tx_init(struct server *srv);
+
+/* With the role held, by an RCU reader thread holding no RCU references: one pass over every
+ * worker's result rings; returns the results taken (tx_thread.c). */
+uint32_t tx_pass(struct server *srv);
+
+/* Takes the role if it is free: true when the caller now holds it and must tx_role_run(). A
+ * borrower takes it before it publishes its packets, so that the worker sees the role held and
+ * rings nobody. */
+bool tx_role_take(struct server *srv);
+
+/* With the role held: passes until nothing is left, waiting up to wait_us for a first result;
+ * then announces to the workers that their results need a doorbell again and lets the role
+ * go (taking it back if results came meanwhile). Returns the results taken. */
+uint32_t tx_role_run(struct server *srv, uint32_t wait_us);
+
+#endif
