@@ -224,8 +224,10 @@ void *rx_thread_main(void *arg)
         enclave_publish_batch(&srv->enclave, offsetof(struct worker_rings, in_rx), b->pending);
         enclave_publish_batch(&srv->enclave, offsetof(struct worker_rings, in_hs), b->pending_hs);
         send_replies(srv, b);
-        if (borrowed)
-            tx_role_run(srv, BORROW_WAIT_US);
+        /* What we wrote to the TUN is usually answered before the write returns: read the
+         * answer too, rather than wake the TUN thread for it. */
+        if (borrowed && tx_role_run(srv, BORROW_WAIT_US))
+            tun_role_pass(srv);
         __atomic_store_n(&srv->under_load, handshake_guard_loaded(&b->guard, b->now_ms),
                          __ATOMIC_RELAXED);
         rcu_quiescent_state();

@@ -92,7 +92,8 @@ struct server {
     struct cds_wfcq_tail events_tail;
 
     pthread_t rx_thread, tun_thread, tx_thread;
-    uint32_t tx_role;               /* the TX role's token: 1 while a thread holds it (tx_role.h) */
+    uint32_t tx_role;               /* the TX role's token (tx_role.h) */
+    uint32_t tun_role;              /* the TUN role's token (tun_thread.c) */
     uint32_t rx_rr;                 /* RX thread: next worker for a CONNECT_REQ */
 
     uint64_t rx_drops[RX_DROPS];            /* RX thread */
@@ -110,6 +111,24 @@ struct server {
 
 void *rx_thread_main(void *arg);
 void *tun_thread_main(void *arg);
+
+/* The RX thread, after writing a lone packet to the TUN: takes the TUN role if it is free and
+ * reads what the device holds (the reply, usually) as the TUN thread would. */
+void tun_role_pass(struct server *srv);
+
+/* A role: state that any of several threads may run, one at a time. The token is only ever
+ * tried, never waited for: a thread that finds it held leaves the work to its holder. */
+static inline bool role_take(uint32_t *token)
+{
+    uint32_t free_token = 0;
+    return __atomic_compare_exchange_n(token, &free_token, 1, false, __ATOMIC_ACQUIRE,
+                                       __ATOMIC_RELAXED);
+}
+
+static inline void role_release(uint32_t *token)
+{
+    __atomic_store_n(token, 0, __ATOMIC_RELEASE);
+}
 void *tx_thread_main(void *arg);
 
 

@@ -1,6 +1,8 @@
-/* TUN thread: IP packets the kernel routes into the tunnel, to the in_tun ring of the worker
+/* The TUN role: IP packets the kernel routes into the tunnel, to the in_tun ring of the worker
  * that owns the destination's session. Reads until the device is empty or a batch is full,
- * then publishes and rings each touched worker once. */
+ * then publishes and rings each touched worker once. The TUN thread holds the role while
+ * awake; the RX thread borrows it right after it wrote a lone packet to the TUN, whose reply
+ * is then usually already queued there (tx_role.h). */
 #include <errno.h>
 #include <sched.h>
 #include <string.h>
@@ -121,39 +123,62 @@ static void enqueue_offloaded(struct server *srv, struct tun_batch *b, const uin
     b->pending[w] += (uint32_t)n;
 }
 
+/* The TUN role's state: whoever holds srv->tun_role uses it, one holder at a time. */
+static struct tun_batch tun_batch;
+static uint8_t tun_buf[OFFLOAD_READ_MAX];
+
+/* With the TUN role held: reads until the device is empty or a batch is full, publishes, and
+ * sees a packet or two through the worker itself (tx_role.h). Returns the reads. */
+static int tun_pass(struct server *srv)
+{
+    struct tun_batch *b = &tun_batch;
+    int got = 0;
+    rcu_read_lock();
+    while (got < BATCH_MAX) {
+        ssize_t n = read(srv->tun_fd, tun_buf, sizeof(tun_buf));
+        if (n <= 0)
+            break;
+        if (srv->tun_offload) {
+            enqueue_offloaded(srv, b, tun_buf, (size_t)n);
+        } else if ((size_t)n > MTU_MAX) {
+            srv->tun_drops[TUN_DROP_NOT_IPV4]++;
+        } else {
+            enqueue(srv, b, tun_buf, (size_t)n);
+        }
+        got++;
+    }
+    rcu_read_unlock();
+    bool data = false;
+    for (int w = 0; w < srv->enclave.workers; w++)
+        data |= b->pending[w] != 0;
+    bool borrowed = data && got <= BORROW_BATCH_MAX && tx_role_take(srv);
+    enclave_publish_batch(&srv->enclave, offsetof(struct worker_rings, in_tun), b->pending);
+    rcu_quiescent_state();
+    if (borrowed)
+        tx_role_run(srv, BORROW_WAIT_US);
+    return got;
+}
+
+void tun_role_pass(struct server *srv)
+{
+    if (!role_take(&srv->tun_role))
+        return;
+    tun_pass(srv);
+    role_release(&srv->tun_role);
+}
+
 void *tun_thread_main(void *arg)
 {
     struct server *srv = arg;
-    struct tun_batch b;
-    static uint8_t buf[OFFLOAD_READ_MAX];   /* one TUN thread */
-    memset(&b, 0, sizeof(b));
     rcu_register_thread();
     while (!srv->stopping) {
         int got = 0;
-        rcu_read_lock();
-        while (got < BATCH_MAX) {
-            ssize_t n = read(srv->tun_fd, buf, sizeof(buf));
-            if (n <= 0)
-                break;
-            if (srv->tun_offload) {
-                enqueue_offloaded(srv, &b, buf, (size_t)n);
-            } else if ((size_t)n > MTU_MAX) {
-                srv->tun_drops[TUN_DROP_NOT_IPV4]++;
-            } else {
-                enqueue(srv, &b, buf, (size_t)n);
-            }
-            got++;
+        if (role_take(&srv->tun_role)) {
+            got = tun_pass(srv);
+            role_release(&srv->tun_role);
+        } else {
+            sched_yield();  /* a borrower is reading the device: it empties it */
         }
-        rcu_read_unlock();
-        /* A packet or two: see them through the worker ourselves (tx_role.h). */
-        bool data = false;
-        for (int w = 0; w < srv->enclave.workers; w++)
-            data |= b.pending[w] != 0;
-        bool borrowed = data && got <= BORROW_BATCH_MAX && tx_role_take(srv);
-        enclave_publish_batch(&srv->enclave, offsetof(struct worker_rings, in_tun), b.pending);
-        rcu_quiescent_state();
-        if (borrowed)
-            tx_role_run(srv, BORROW_WAIT_US);
         if (got < BATCH_MAX && !server_wait_readable(srv, &srv->tun_fd, 1, -1))
             break;
     }

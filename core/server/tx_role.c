@@ -29,9 +29,7 @@ static bool results_pending(struct server *srv)
 
 bool tx_role_take(struct server *srv)
 {
-    uint32_t free_token = 0;
-    if (!__atomic_compare_exchange_n(&srv->tx_role, &free_token, 1, false, __ATOMIC_ACQUIRE,
-                                     __ATOMIC_RELAXED))
+    if (!role_take(&srv->tx_role))
         return false;
     set_sleeping(srv, 0);
     return true;
@@ -53,7 +51,7 @@ uint32_t tx_role_run(struct server *srv, uint32_t wait_us)
         }
         set_sleeping(srv, 1);
         __atomic_thread_fence(__ATOMIC_SEQ_CST);
-        __atomic_store_n(&srv->tx_role, 0, __ATOMIC_RELEASE);
+        role_release(&srv->tx_role);
         __atomic_thread_fence(__ATOMIC_SEQ_CST);
         wait_us = 0;
     } while (results_pending(srv) && tx_role_take(srv));
