@@ -19,6 +19,7 @@ CFLAGS   += $(STD) $(WARN) $(HARDEN) $(OPT) -Iinclude -pthread $(EXTRA_CFLAGS)
 LDFLAGS  += -pie -Wl,-z,relro,-z,now -pthread
 
 LIBS_CRYPTO := -lsodium
+LIBS_DB     := -lsqlite3
 LIBS_URCU   := -lurcu-qsbr -lurcu-cds -lurcu-common
 LIBS_SANDBOX:= -lseccomp -lcap
 
@@ -56,7 +57,7 @@ $(LIBVPN): $(LIB_OBJ)
 
 bin/vpn-server: $(SERVER_OBJ) $(LIBVPN)
 	@mkdir -p bin
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_URCU) $(LIBS_SANDBOX) $(LIBS_CRYPTO)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_URCU) $(LIBS_SANDBOX) $(LIBS_CRYPTO) $(LIBS_DB)
 
 bin/vpn-enclave: $(ENCLAVE_OBJ) $(LIBVPN)
 	@mkdir -p bin
@@ -69,7 +70,7 @@ bin/vpn-client: $(CLIENT_OBJ) $(LIBVPN)
 # Tools may use the client's protocol half (the load generator speaks it).
 bin/%: $(B)/tools/%.o $(B)/libclient.a $(LIBVPN)
 	@mkdir -p bin
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_CRYPTO)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_CRYPTO) $(LIBS_DB)
 
 # Each program's objects other than main.o also go into an archive, so that a unit test links
 # only the modules it uses (the linker pulls objects from archives on demand).
@@ -83,12 +84,12 @@ $(B)/libserver.a $(B)/libenclave.a $(B)/libclient.a:
 PROG_LIBS := $(B)/libserver.a $(B)/libenclave.a $(B)/libclient.a
 $(B)/tests/%: $(B)/tests/unit/%.o $(PROG_LIBS) $(LIBVPN)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $< $(PROG_LIBS) $(LIBVPN) -lcriterion $(LIBS_URCU) $(LIBS_SANDBOX) $(LIBS_CRYPTO)
+	$(CC) $(LDFLAGS) -o $@ $< $(PROG_LIBS) $(LIBVPN) -lcriterion $(LIBS_URCU) $(LIBS_SANDBOX) $(LIBS_CRYPTO) $(LIBS_DB)
 
 # Programs the integration tests drive (a probing client, ...), not installed.
 $(B)/tests/tools/%: $(B)/tests/tools/%.o $(PROG_LIBS) $(LIBVPN)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $< $(PROG_LIBS) $(LIBVPN) $(LIBS_CRYPTO)
+	$(CC) $(LDFLAGS) -o $@ $< $(PROG_LIBS) $(LIBVPN) $(LIBS_CRYPTO) $(LIBS_DB)
 
 # The enclave with test hooks (a worker calls a forbidden syscall on SIGUSR1), for the
 # seccomp test; a separate build so that bin/vpn-enclave never has them.

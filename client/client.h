@@ -68,6 +68,7 @@ struct client {
     struct hs_client hs;            /* the pending request's secrets */
     uint8_t request[CONNECT_REQ_LEN];
     const char *refused_why;        /* the last pushed configuration we refused, or NULL */
+    uint8_t refusal;                /* the last refusal's reason (extension 6), main thread */
     struct hs_config config;        /* the current session's configuration */
     uint32_t server_window_ms;      /* the server's replay window: pushed, or the default */
     bool window_pushed;

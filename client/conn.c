@@ -127,8 +127,11 @@ static bool accept_config(struct client *c, struct hs_config *cfg)
     return true;
 }
 
-static const char *status_text(uint8_t status)
+static const char *status_text(const struct client *c, uint8_t status)
 {
+    const char *why = refusal_text(status, c->refusal);
+    if (why)
+        return why;
     switch (status) {
     case STATUS_AUTH_FAILED: return "Authentication failed: wrong username or auth_token";
     case STATUS_SERVER_FULL: return "Connection refused: the server is full (max_clients)";
@@ -180,17 +183,17 @@ static void log_note(struct client *c, const struct sm_output *out)
         break;
     case NOTE_REFUSED_EXIT:
         if (c->sm.ever_connected)
-            log_error("%s (%u times in a row): giving up", status_text(out->status),
+            log_error("%s (%u times in a row): giving up", status_text(c, out->status),
                       out->in_a_row);
         else
-            log_error("%s", status_text(out->status));
+            log_error("%s", status_text(c, out->status));
         break;
     case NOTE_REFUSED_RETRY_WARN:
-        log_warn("%s (%u in a row, giving up at %d): retrying", status_text(out->status),
+        log_warn("%s (%u in a row, giving up at %d): retrying", status_text(c, out->status),
                  out->in_a_row, REFUSALS_IN_A_ROW_MAX);
         break;
     case NOTE_REFUSED_RETRY:
-        log_warn("%s: retrying", status_text(out->status));
+        log_warn("%s: retrying", status_text(c, out->status));
         break;
     }
 }
@@ -300,6 +303,7 @@ static int on_response(struct client *c, const struct client_event *ev)
     int rc;
     if (v == HSC_REJECTED) {
         in.status = cfg.status;
+        c->refusal = cfg.refusal;
         rc = step(c, &in);
     } else if (!accept_config(c, &cfg)) {
         in.type = SM_UNUSABLE;

@@ -41,4 +41,8 @@ enum refusal_action {
  * success); this call adds the current one when it is such a refusal. */
 enum refusal_action refusal_decide(uint8_t status, bool ever_connected, unsigned *in_a_row);
 
+/* What an AUTH_FAILED refusal with a reason (extension 6) says to the user, or NULL when it
+ * gives none (then the status says it all). */
+const char *refusal_text(uint8_t status, uint8_t refusal);
+
 #endif

@@ -133,13 +133,14 @@ size_t hs_server_accept(const struct hs_request *r, const uint8_t token[TOKEN_LE
     return hs_build_response(out, ts, e_s_pub, keys->k_resp, r->auth_mac, config);
 }
 
-size_t hs_server_reject(const struct hs_request *r, uint8_t status, uint64_t ts, uint8_t *out)
+size_t hs_server_reject(const struct hs_request *r, uint8_t status, uint8_t refusal, uint64_t ts,
+                        uint8_t *out)
 {
     if (!r->ext)
         return 0;
     uint8_t nonce[NONCE_LEN];
     randombytes_buf(nonce, sizeof(nonce));
-    return hs_build_failure_ext(out, ts, r->k_id, r->auth_mac, nonce, status);
+    return hs_build_failure_ext(out, ts, r->k_id, r->auth_mac, nonce, status, refusal);
 }
 
 size_t hs_server_reject_v1(const struct hs_request *r, uint8_t status, uint64_t ts, uint8_t *out)

@@ -58,11 +58,12 @@ size_t hs_server_accept(const struct hs_request *r, const uint8_t token[TOKEN_LE
                         const uint8_t e_s_priv[KEY_LEN], const struct hs_config *config,
                         uint64_t ts, uint8_t *out, struct session_keys *keys);
 
-/* A failure CONNECT_RESP with this status. For an extended request, the extension's form
+/* A failure CONNECT_RESP with this status (and, for AUTH_FAILED, this refusal reason). For an extended request, the extension's form
  * with a fresh random nonce. A request without the extension gets none (returns 0): the
  * base protocol's failure form reuses one (k_id, nonce) for every failure of a request, so
  * two different failures would reveal the Poly1305 key and let an attacker forge more. */
-size_t hs_server_reject(const struct hs_request *r, uint8_t status, uint64_t ts, uint8_t *out);
+size_t hs_server_reject(const struct hs_request *r, uint8_t status, uint8_t refusal, uint64_t ts,
+                        uint8_t *out);
 
 /* The base protocol's failure form (nonce 0...01), kept for the binding test vectors only. */
 size_t hs_server_reject_v1(const struct hs_request *r, uint8_t status, uint64_t ts, uint8_t *out);

@@ -165,11 +165,11 @@ static bool seal_to(struct worker *w, struct key_slot *k, uint8_t type, const ui
 }
 
 /* A failure CONNECT_RESP, if the request's form allows one (hs_server_reject). */
-static void reply(struct worker *w, const struct pkt_meta *m, const struct hs_request *r,
-                  uint8_t status, uint64_t ts)
+static void reply_why(struct worker *w, const struct pkt_meta *m, const struct hs_request *r,
+                      uint8_t status, uint8_t refusal, uint64_t ts)
 {
     uint8_t resp[CONNECT_FAIL_EXT_LEN];
-    size_t n = hs_server_reject(r, status, ts, resp);
+    size_t n = hs_server_reject(r, status, refusal, ts, resp);
     if (n == 0) {
         count_drop(w, DROP_UNANSWERED);
         return;
@@ -180,6 +180,12 @@ static void reply(struct worker *w, const struct pkt_meta *m, const struct hs_re
     memcpy(out->data, resp, n);
     commit_dec(w, out, m, RES_REPLY, (uint16_t)n);
     out->meta.aux = status;
+}
+
+static void reply(struct worker *w, const struct pkt_meta *m, const struct hs_request *r,
+                  uint8_t status, uint64_t ts)
+{
+    reply_why(w, m, r, status, REFUSAL_NONE, ts);
 }
 
 /* Step 3 under the failure budgets (auth_limit.h): while the user's budget, or everyone's, is
@@ -313,7 +319,9 @@ static void do_accept(struct worker *w, const struct pkt_meta *m, const uint8_t 
     uint32_t idx = 0;
     struct key_slot *k = m->aux == STATUS_OK ? alloc_slot(w, &idx) : NULL;
     if (!k) {
-        reply(w, m, &r, m->aux == STATUS_OK ? STATUS_SERVER_FULL : (uint8_t)m->aux, now_ms);
+        /* aux: the main process's decision, a refusal's reason in its high byte. */
+        uint8_t status = m->aux == STATUS_OK ? STATUS_SERVER_FULL : (uint8_t)(m->aux & 0xff);
+        reply_why(w, m, &r, status, (uint8_t)(m->aux >> 8), now_ms);
         goto out;
     }
     struct pkt_slot *out = dec_result(w);
@@ -477,6 +485,23 @@ static void do_erase(struct worker *w, const struct pkt_meta *m)
         erase_slot(w, k);
 }
 
+/* The decisions the main process may hand an accept (enclave_ipc.h, OP_ACCEPT): anything
+ * else is a request no honest main process makes. */
+static bool accept_status_valid(uint16_t aux)
+{
+    uint8_t status = (uint8_t)(aux & 0xff), refusal = (uint8_t)(aux >> 8);
+    switch (status) {
+    case STATUS_OK:
+    case STATUS_SERVER_FULL:
+    case STATUS_POOL_EXHAUSTED:
+        return refusal == REFUSAL_NONE;
+    case STATUS_AUTH_FAILED:
+        return refusal >= 1 && refusal <= REFUSAL_REASON_MAX;
+    default:
+        return false;
+    }
+}
+
 void worker_handle(struct worker *w, struct ring *from, struct pkt_slot *req, uint64_t now_ms)
 {
     struct pkt_meta m;
@@ -493,7 +518,7 @@ void worker_handle(struct worker *w, struct ring *from, struct pkt_slot *req, ui
         do_encrypt(w, &m, req->data, now_ms, MSG_DATA);
     else if (from == &w->rings.in_ctl && m.op == OP_ACCEPT &&
              m.len >= CONNECT_REQ_LEN + RESP_CONFIG_BASE &&
-             m.len <= CONNECT_REQ_LEN + RESP_CONFIG_MAX)
+             m.len <= CONNECT_REQ_LEN + RESP_CONFIG_MAX && accept_status_valid(m.aux))
         do_accept(w, &m, req->data, now_ms);
     else if (from == &w->rings.in_ctl && m.op == OP_SEAL_CONTROL && m.aux == MSG_DISCONNECT &&
              m.len == DISCONNECT_PLAINTEXT)

@@ -3,6 +3,7 @@
 # so that `make check` and `make demo` work from a fresh Debian or Raspberry Pi OS machine.
 set -eu
 PKGS="gcc make pkg-config libsodium-dev liburcu-dev libseccomp-dev libcap-dev libcriterion-dev
+      libsqlite3-dev
       clang libclang-rt-dev iproute2 iptables iperf3 procps iputils-ping python3"
 missing=""
 for p in $PKGS; do

@@ -1,6 +1,7 @@
 /* vpnctl: the operator's view of a running vpn-server, like `wg show`.
  *
  *   vpnctl show [--json] [-s SOCKET]     sessions, endpoints, transfer, drops, QoS classes
+ *   vpnctl usage | history ...           from the usage database (vpn/usage_report.h)
  *
  * It asks the server's control socket (root's, mode 0600: made before the server drops root). */
 #include <errno.h>
@@ -9,10 +10,12 @@
 
 #include "vpn/server_config.h"
 #include "vpn/unix_socket.h"
+#include "vpn/usage_report.h"
 
 static int usage(void)
 {
-    fprintf(stderr, "usage: vpnctl show [--json] [-s SOCKET]   (default %s)\n",
+    fprintf(stderr, "usage: vpnctl show [--json] [-s SOCKET]   (default %s)\n"
+                    "       vpnctl usage | history [--help]\n",
             CONTROL_SOCKET_DEFAULT);
     return 2;
 }
@@ -22,6 +25,8 @@ int main(int argc, char **argv)
     const char *path = CONTROL_SOCKET_DEFAULT;
     const char *request = "show";
     int i = 1;
+    if (i < argc && (strcmp(argv[i], "usage") == 0 || strcmp(argv[i], "history") == 0))
+        return usage_report_main(argc - 1, argv + 1);
     if (i < argc && strcmp(argv[i], "show") == 0)
         i++;
     else if (i < argc && argv[i][0] != '-')

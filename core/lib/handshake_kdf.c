@@ -78,7 +78,7 @@ size_t hs_config_encode(uint8_t *out, const struct hs_config *c)
     uint8_t n = c->route_count > MAX_ROUTES ? MAX_ROUTES : c->route_count;
     memset(out, 0, RESP_CONFIG_BASE);
     out[0] = c->status;
-    out[1] = c->prefix_len;
+    out[1] = c->status == STATUS_OK ? c->prefix_len : c->refusal;
     put_be16(out + 2, c->mtu);
     put_be32(out + 4, c->session_id);
     put_be32(out + 8, c->client_ip);
@@ -108,6 +108,7 @@ bool hs_config_decode_flags(const uint8_t *in, size_t len, uint8_t req_flags,
     memset(c, 0, sizeof(*c));
     c->status = in[0];
     c->prefix_len = in[1];
+    c->refusal = c->status != STATUS_OK ? in[1] : 0;
     c->mtu = get_be16(in + 2);
     c->session_id = get_be32(in + 4);
     c->client_ip = get_be32(in + 8);
@@ -188,12 +189,13 @@ size_t hs_identity_ad(uint8_t ad[HDR_LEN + KEY_LEN + REQ_EXT_LEN], const uint8_t
 
 size_t hs_build_failure_ext(uint8_t *out, uint64_t ts, const uint8_t k_id[32],
                             const uint8_t auth_mac[32], const uint8_t nonce[NONCE_LEN],
-                            uint8_t status)
+                            uint8_t status, uint8_t refusal)
 {
     uint8_t plain[RESP_CONFIG_BASE] = { 0 };
     uint8_t ad[HDR_LEN + KEY_LEN + NONCE_LEN + 32];
     uint8_t *n = out + HDR_LEN + KEY_LEN;
     plain[0] = status;
+    plain[1] = refusal;
     proto_hdr_write(out, MSG_CONNECT_RESP, CONNECT_FAIL_EXT_LEN - HDR_LEN, 0, ts);
     memset(out + HDR_LEN, 0, KEY_LEN);
     memcpy(n, nonce, NONCE_LEN);

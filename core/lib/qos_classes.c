@@ -15,11 +15,19 @@
 #include "vpn/username.h"
 
 /* Keys of a [class:NAME] and of a [user:NAME], in their tables' order. */
-enum { CK_CLASSID, CK_RATE, CK_CEIL, CK_PRIORITY, N_CLASS_KEYS };
-enum { UK_VPN_IP, UK_CLASS, N_USER_KEYS };
+enum { CK_CLASSID, CK_RATE, CK_CEIL, CK_PRIORITY, CK_QUOTA, CK_OVER_QUOTA, N_CLASS_KEYS };
+enum { UK_VPN_IP, UK_CLASS, UK_QUOTA, UK_OVER_QUOTA, UK_EXPIRES, N_USER_KEYS };
+
+/* What "quota" sets: the pair it parses into. */
+struct quota_spec {
+    uint64_t bytes;
+    int period;
+};
 
 struct class_entry {
     struct qos_class q;
+    struct quota_spec quota;
+    char over_quota_name[NAME_MAX_LEN];     /* resolved to q.over_quota_class */
     int header;
     int lines[N_CLASS_KEYS];
 };
@@ -27,6 +35,8 @@ struct class_entry {
 struct user_entry {
     struct qos_user u;
     char class_name[NAME_MAX_LEN];  /* resolved to u.class_index once the file is read */
+    struct quota_spec quota;
+    char over_quota_name[NAME_MAX_LEN];     /* resolved to u.over_quota_class */
     int header;
     int lines[N_USER_KEYS];
 };
@@ -125,6 +135,33 @@ static int set_class_name(const struct ini_at *at, void *dst, const char *v,
     return 0;
 }
 
+/* quota = SIZE/PERIOD (units.h). */
+static int set_quota(const struct ini_at *at, void *dst, const char *v, struct config_error *err)
+{
+    struct quota_spec *q = dst;
+    enum quota_period p;
+    if (parse_quota(v, &q->bytes, &p) != 0) {
+        ini_schema_errorf(err, at, "expected a size and a period like 50GB/month, 500MB/day or "
+                          "1TiB/week (at least 1MB), got \"%.64s\"", v);
+        return -1;
+    }
+    q->period = (int)p;
+    return 0;
+}
+
+/* expires = YYYY-MM-DD: the account works through that day (UTC). */
+static int set_expires(const struct ini_at *at, void *dst, const char *v,
+                       struct config_error *err)
+{
+    int64_t day;
+    if (parse_date(v, &day) != 0) {
+        ini_schema_errorf(err, at, "expected a date YYYY-MM-DD, got \"%.64s\"", v);
+        return -1;
+    }
+    *(int64_t *)dst = day + 86400;
+    return 0;
+}
+
 /* Keys stored in a class's or a user's entry. */
 #define CLASS(n, t, f)                                                                       \
     .name = n, .type = t, .off = offsetof(struct class_entry, q.f),                          \
@@ -140,6 +177,11 @@ static const struct key_spec class_keys[N_CLASS_KEYS] = {
     [CK_CEIL] = { CLASS("ceil", KEY_BANDWIDTH, ceil_bps), .flags = KEY_REQUIRED },
     [CK_PRIORITY] = { CLASS("priority", KEY_UINT, priority), .min = 0, .max = 7,
                       .def = "0", .expected = "a priority from 0 (served first) to 7" },
+    [CK_QUOTA] = { .name = "quota", .type = KEY_CUSTOM, .off = offsetof(struct class_entry, quota),
+                   .size = sizeof(struct quota_spec), .set = set_quota },
+    [CK_OVER_QUOTA] = { .name = "over_quota_class", .type = KEY_CUSTOM,
+                        .off = offsetof(struct class_entry, over_quota_name),
+                        .size = NAME_MAX_LEN, .set = set_class_name },
 };
 
 static const struct key_spec user_keys[N_USER_KEYS] = {
@@ -147,6 +189,10 @@ static const struct key_spec user_keys[N_USER_KEYS] = {
                     .expected = "a dotted IPv4 address like 10.8.0.10" },
     [UK_CLASS] = { USER("class", KEY_CUSTOM, class_name), .flags = KEY_REQUIRED,
                    .set = set_class_name },
+    [UK_QUOTA] = { USER("quota", KEY_CUSTOM, quota), .set = set_quota },
+    [UK_OVER_QUOTA] = { USER("over_quota_class", KEY_CUSTOM, over_quota_name),
+                        .set = set_class_name },
+    [UK_EXPIRES] = { USER("expires", KEY_CUSTOM, u.expires_at), .set = set_expires },
 };
 
 static const struct section_spec classes_sections[] = {
@@ -166,6 +212,24 @@ static const char *sec_name(char *buf, size_t len, const char *kind, const char 
 {
     snprintf(buf, len, "%s:%s", kind, name);
     return buf;
+}
+
+/* over_quota_class NAME (or "" for none) to a class index (-1). */
+static int resolve_class(const struct classes_ctx *c, const char *file, const char *sec,
+                         const char *name, int line, int *index, struct config_error *err)
+{
+    *index = -1;
+    if (!name[0])
+        return 0;
+    for (int j = 0; j < c->n_classes; j++)
+        if (strcmp(c->classes[j].q.name, name) == 0)
+            *index = j;
+    if (*index < 0) {
+        config_errorf(err, file, line, sec, "over_quota_class", "no [class:%s] in this file",
+                      name);
+        return -1;
+    }
+    return 0;
 }
 
 static int check_classes(struct classes_ctx *c, const char *file, struct config_error *err)
@@ -215,6 +279,16 @@ static int check_classes(struct classes_ctx *c, const char *file, struct config_
         }
     }
 
+    for (int i = 0; i < c->n_classes; i++) {
+        struct class_entry *e = &c->classes[i];
+        e->q.quota_bytes = e->quota.bytes;
+        e->q.quota_period = e->quota.period;
+        sec_name(sec, sizeof(sec), "class", e->q.name);
+        if (resolve_class(c, file, sec, e->over_quota_name, e->lines[CK_OVER_QUOTA],
+                          &e->q.over_quota_class, err) != 0)
+            return -1;
+    }
+
     /* Each listed user is guaranteed its class's rate, on top of what the default class is
      * guaranteed; HTB cannot promise more than the link. */
     uint64_t guaranteed = cfg->default_rate_bps;
@@ -233,6 +307,11 @@ static int check_classes(struct classes_ctx *c, const char *file, struct config_
                           c->users[i].class_name);
             return -1;
         }
+        u->quota_bytes = c->users[i].quota.bytes;
+        u->quota_period = c->users[i].quota.period;
+        if (resolve_class(c, file, sec, c->users[i].over_quota_name, l[UK_OVER_QUOTA],
+                          &u->over_quota_class, err) != 0)
+            return -1;
         if ((why = config_tunnel_host_problem(cfg, u->vpn_ip))) {
             config_errorf(err, file, l[UK_VPN_IP], sec, "vpn_ip", "%s %s %s",
                           format_ipv4(u->vpn_ip, a), why, net);

@@ -114,6 +114,13 @@ static const struct key_spec security_keys[] = {
     { KEY("rekey_interval", KEY_UINT, rekey_interval_s), .min = 15, .max = 86400, .def = "600" },
 };
 
+static const struct key_spec usage_keys[] = {
+    { KEY("database", KEY_PATH, usage_db), .flags = KEY_EMPTY_OK,
+      .def = "/var/lib/vpnse/usage.db" },
+    { KEY("flush_interval", KEY_UINT, usage_flush_s), .min = 5, .max = 3600, .def = "60" },
+    { KEY("retention_days", KEY_UINT, usage_keep_days), .min = 1, .max = 36500, .def = "400" },
+};
+
 static const struct key_spec logging_keys[] = {
     { KEY("level", KEY_LOG_LEVEL, log_level), .def = "INFO" },
     { KEY("file", KEY_PATH, log_file), .flags = KEY_EMPTY_OK },    /* none: stderr */
@@ -123,7 +130,7 @@ static const struct key_spec logging_keys[] = {
 static const struct section_spec server_sections[] = {
     SECTION("server", server_keys),   SECTION("network", network_keys),
     SECTION("qos", qos_keys),         SECTION("security", security_keys),
-    SECTION("logging", logging_keys),
+    SECTION("usage", usage_keys),     SECTION("logging", logging_keys),
 };
 
 const struct ini_schema server_config_schema = {

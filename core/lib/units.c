@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "vpn/log.h"
 
@@ -142,4 +143,77 @@ int parse_log_level(const char *s, int *level)
         }
     }
     return -1;
+}
+
+/* Data sizes: decimal and binary multiples, as people write them. */
+static const struct {
+    const char *name;
+    uint64_t mult;
+} size_units[] = {
+    { "B", 1 },
+    { "KB", 1000ull },       { "MB", 1000000ull },       { "GB", 1000000000ull },
+    { "TB", 1000000000000ull },
+    { "KiB", 1ull << 10 },   { "MiB", 1ull << 20 },      { "GiB", 1ull << 30 },
+    { "TiB", 1ull << 40 },
+};
+
+static const char *const quota_periods[] = { [QUOTA_DAY] = "day", [QUOTA_WEEK] = "week",
+                                             [QUOTA_MONTH] = "month" };
+
+const char *quota_period_name(enum quota_period p)
+{
+    return p >= QUOTA_DAY && p <= QUOTA_MONTH ? quota_periods[p] : "?";
+}
+
+int parse_quota(const char *s, uint64_t *bytes, enum quota_period *period)
+{
+    char num[32], unit[8];
+    const char *slash = strchr(s, '/');
+    const char *u = s;
+    while (is_digit(*u))
+        u++;
+    size_t nlen = (size_t)(u - s);
+    if (!slash || nlen == 0 || nlen >= sizeof(num) || *u == '\0' || u > slash)
+        return -1;
+    if (*u == ' ')
+        u++;
+    size_t ulen = (size_t)(slash - u);
+    if (ulen == 0 || ulen >= sizeof(unit))
+        return -1;
+    memcpy(num, s, nlen);
+    num[nlen] = '\0';
+    memcpy(unit, u, ulen);
+    unit[ulen] = '\0';
+    uint64_t n, mult = 0;
+    for (unsigned i = 0; i < sizeof(size_units) / sizeof(size_units[0]); i++)
+        if (strcasecmp(unit, size_units[i].name) == 0)
+            mult = size_units[i].mult;
+    /* At least one megabyte, at most a petabyte: anything else is a typing mistake. */
+    if (!mult || parse_uint(num, 1, UINT64_MAX / mult, &n) != 0 || n * mult < 1000000ull ||
+        n * mult > 1000000000000000ull)
+        return -1;
+    for (int p = QUOTA_DAY; p <= QUOTA_MONTH; p++)
+        if (strcasecmp(slash + 1, quota_periods[p]) == 0) {
+            *bytes = n * mult;
+            *period = (enum quota_period)p;
+            return 0;
+        }
+    return -1;
+}
+
+int parse_date(const char *s, int64_t *day_start)
+{
+    int y, m, d;
+    char tail;
+    if (strlen(s) != 10 || sscanf(s, "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3 || s[4] != '-' ||
+        s[7] != '-' || y < 1970 || y > 9999 || m < 1 || m > 12 || d < 1 || d > 31)
+        return -1;
+    struct tm tm = { .tm_year = y - 1900, .tm_mon = m - 1, .tm_mday = d };
+    time_t t = timegm(&tm);
+    /* timegm normalises 2027-02-30 into March: such a date does not exist. */
+    struct tm back;
+    if (t == (time_t)-1 || !gmtime_r(&t, &back) || back.tm_mday != d || back.tm_mon != m - 1)
+        return -1;
+    *day_start = (int64_t)t;
+    return 0;
 }

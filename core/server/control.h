@@ -23,6 +23,7 @@ struct server;
 struct server_config;
 struct session;
 struct ctl_event;
+struct usage;
 
 /* Phase-2 requests in flight. Only a request that passed phase 1 (its user is in the users
  * file and knows the token) takes an entry, and a user has one at most (a newer request
@@ -62,6 +63,7 @@ struct control {
     uint64_t handshakes_ok, handshakes_refused;
     uint64_t handshakes_dropped;    /* phase 1 passed but no pending entry was free */
     uint64_t reloads, reload_failures;
+    struct usage *usage;            /* usage.h; NULL: none kept */
 };
 
 /* Returns 0 or -ENOMEM. cfg stays the caller's (main's) and must outlive the control. */

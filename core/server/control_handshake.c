@@ -9,6 +9,7 @@
 
 enum { AUTH_PRESSURE_MS = 30000 };
 #include "server.h"
+#include "usage.h"
 #include "vpn/handshake.h"
 #include "vpn/log.h"
 #include "vpn/netaddr.h"
@@ -124,9 +125,11 @@ void control_on_hello(struct control *c, const struct ctl_event *ev)
     p->ip = 0;
     p->worker = -1;
 
-    uint16_t status = STATUS_OK;
+    uint16_t status = usage_admission(c, user);
     struct session *existing = control_current_of(c, user);
-    if (existing) {
+    if (status != STATUS_OK) {
+        /* quota or expiry (usage.h): refused with its reason */
+    } else if (existing) {
         p->ip = existing->vpn_ip;   /* rekey or restarted client: same address */
     } else if (c->live_sessions >= c->cfg->max_clients) {
         status = STATUS_SERVER_FULL;

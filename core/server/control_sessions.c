@@ -5,6 +5,7 @@
 #include "control.h"
 #include "server.h"
 #include "upload_policy.h"
+#include "usage.h"
 #include "vpn/log.h"
 #include "vpn/netaddr.h"
 
@@ -37,6 +38,7 @@ bool control_add_session(struct control *c, struct session *s)
     c->all[c->n_all++] = s;
     c->worker_sessions[s->worker]++;
     sessions_add(&c->srv->sessions, s);
+    usage_session_started(c, s);
     return true;
 }
 
@@ -44,6 +46,7 @@ void control_end_session(struct control *c, struct session *s, bool erase_keys, 
 {
     char ip[16];
     log_info("Session of %s (%s) ended: %s", s->username, format_ipv4(s->vpn_ip, ip), why);
+    usage_session_ended(c, s, why);
     if (!s->retire_at_ms) {
         c->live_sessions--;
         /* The address goes back unless a newer session of the same user holds it. */
@@ -73,6 +76,15 @@ void control_choose_policy(struct control *c, struct session *s)
 {
     struct upload_policy p;
     upload_policy_for(c->cfg, c->srv->qos_active, s->vpn_ip, &p);
+    int over = usage_class_override(c, s->username);
+    if (over >= 0 && p.limited) {
+        /* Over its quota: policed as its over_quota_class until the next period. */
+        const struct qos_class *k = &c->cfg->classes[over];
+        p.shared_default = false;
+        p.rate_bps = k->rate_bps;
+        p.ceil_bps = k->ceil_bps;
+        p.prio = (uint8_t)k->priority;
+    }
     upload_policy_publish(&s->policy, &p);
 }
 
@@ -97,4 +109,5 @@ void control_sweep(struct control *c, uint64_t now)
         else if (now - __atomic_load_n(&s->last_rx_ms, __ATOMIC_RELAXED) > idle_ms)
             control_end_session(c, s, true, "idle timeout");
     }
+    usage_tick(c, now);
 }

@@ -12,6 +12,7 @@
 
 #include "control.h"
 #include "server.h"
+#include "usage.h"
 #include "vpn/json.h"
 #include "vpn/limits.h"
 #include "vpn/log.h"
@@ -241,7 +242,10 @@ void control_socket_serve(const struct control *ctl)
     enum control_request what = control_request_parse(req, (size_t)req_len);
     bool json = what == CONTROL_REQ_SHOW_JSON;
     if (what == CONTROL_REQ_UNKNOWN) {
-        fprintf(out, "error: unknown request (expected \"show\" or \"show json\")\n");
+        fprintf(out, "error: unknown request (expected \"show\", \"show json\" or \"usage "
+                     "json\")\n");
+    } else if (what == CONTROL_REQ_USAGE_JSON) {
+        usage_write_json(ctl, out, control_request_days(req, (size_t)req_len));
     } else {
         static struct show_ctx ctx;
         memset(&ctx, 0, sizeof(ctx));

@@ -12,6 +12,7 @@ enum control_request {
     CONTROL_REQ_UNKNOWN,    /* answered with an error line */
     CONTROL_REQ_SHOW,       /* "show...": the text status */
     CONTROL_REQ_SHOW_JSON,  /* "show..." with "json" anywhere in it: the JSON status */
+    CONTROL_REQ_USAGE_JSON, /* "usage json [days=N]": usage, quotas (usage.h), JSON */
 };
 
 /* Longest request read from a client; the rest of a longer one is ignored. */
@@ -21,6 +22,10 @@ enum { CONTROL_REQUEST_MAX = 63 };
  * request, in JSON when "json" appears anywhere in it; the request ends at the first NUL.
  * Pure: no state, reads exactly buf[0 .. len). */
 enum control_request control_request_parse(const char *buf, size_t len);
+
+/* "usage json days=N": N in 1..366, else 30. Pure, like control_request_parse. */
+enum { USAGE_DAYS_DEFAULT = 30, USAGE_DAYS_MAX = 366 };
+int control_request_days(const char *buf, size_t len);
 
 /* Creates and listens on path (a stale socket file is replaced). Returns the fd or -errno. */
 int control_socket_open(const char *path);

@@ -26,6 +26,7 @@
 #include "privileges.h"
 #include "server.h"
 #include "tx_role.h"
+#include "usage.h"
 #include "udp.h"
 #include "vpn/log.h"
 #include "vpn/netaddr.h"
@@ -204,6 +205,7 @@ int main(int argc, char **argv)
     static struct server_config cfg;
     static struct server srv;
     static struct control ctl;
+    static struct usage usage;     /* usage.h: opened as root, kept by the control thread */
     struct options opt = { 0 };
     struct config_error err;
     struct privileges priv;
@@ -368,16 +370,21 @@ int main(int argc, char **argv)
         log_warn("No control socket at %s: %s", cfg.control_socket, strerror(-srv.control_fd));
         srv.control_fd = -1;
     }
+    if (usage_open(&usage, &cfg, why, sizeof(why)) != 0) {
+        log_error("Cannot open the usage database: %s", why);
+        goto err_control;
+    }
     /* The last step that needs root is done. Before any thread exists, liburcu's included
      * (the session tables start its resize worker): capabilities are per thread. */
     if (privileges_drop(&priv, why, sizeof(why)) != 0) {
         log_error("Cannot drop privileges: %s", why);
-        goto err_control;
+        goto err_usage;
     }
     if (sessions_init(&srv.sessions) != 0 || control_init(&ctl, &srv, &cfg, opt.config) != 0) {
         log_error("Out of memory");
         goto err_tables;
     }
+    ctl.usage = &usage;
     srv.control = &ctl;
     if (start_threads(&srv) != 0) {
         log_error("Cannot start threads: %s", strerror(errno));
@@ -393,6 +400,8 @@ int main(int argc, char **argv)
 err_tables:
     control_uninit(&ctl);
     sessions_uninit(&srv.sessions);
+err_usage:
+    usage_close(&usage);
 err_control:
     control_socket_close(srv.control_fd, cfg.control_socket);
     close(srv.udp_fd);

@@ -213,8 +213,8 @@ static uint64_t clamp_u64(uint64_t v, uint64_t lo, uint64_t hi)
     return v < lo ? lo : v > hi ? hi : v;
 }
 
-static void emit_class(FILE *f, const char *dev, uint16_t parent_minor, uint16_t minor,
-                       uint64_t rate, uint64_t ceil, int prio)
+static void emit_class_verb(FILE *f, const char *verb, const char *dev, uint16_t parent_minor,
+                            uint16_t minor, uint64_t rate, uint64_t ceil, int prio)
 {
     char r[32], c[32];
     if (ceil < rate)
@@ -223,15 +223,26 @@ static void emit_class(FILE *f, const char *dev, uint16_t parent_minor, uint16_t
     format_tc_rate(ceil, c, sizeof(c));
     uint64_t burst = rate / 8 * TC_BURST_MS / 1000, cburst = ceil / 8 * TC_CBURST_MS / 1000;
     /* Estimators (1 s sampling, 8 s average) give the status tool a rate per user. */
-    fprintf(f, "class add dev %s parent %u:%x classid %u:%x estimator 1sec 8sec htb"
+    fprintf(f, "class %s dev %s parent %u:%x classid %u:%x estimator 1sec 8sec htb"
                " rate %s ceil %s burst %" PRIu64 " cburst %" PRIu64 " quantum %" PRIu64,
-            dev, QOS_ROOT_MAJOR, parent_minor, QOS_ROOT_MAJOR, minor, r, c,
+            verb, dev, QOS_ROOT_MAJOR, parent_minor, QOS_ROOT_MAJOR, minor, r, c,
             burst < TC_BURST_MIN ? (uint64_t)TC_BURST_MIN : burst,
             cburst < TC_BURST_MIN ? (uint64_t)TC_BURST_MIN : cburst,
             clamp_u64(rate / 8 / 10, QUANTUM_MIN, QUANTUM_MAX));
     if (prio >= 0)
         fprintf(f, " prio %d", prio);
     fputc('\n', f);
+}
+
+static void emit_class(FILE *f, const char *dev, uint16_t parent_minor, uint16_t minor,
+                       uint64_t rate, uint64_t ceil, int prio)
+{
+    emit_class_verb(f, "add", dev, parent_minor, minor, rate, ceil, prio);
+}
+
+static int clamp_prio(int prio)
+{
+    return prio < 0 ? 0 : prio > 7 ? 7 : prio;
 }
 
 static void emit_leaf(FILE *f, const char *dev, uint16_t minor, uint64_t rate, uint64_t ceil,
@@ -362,7 +373,7 @@ static int build_classes(const struct server_config *cfg, const char *dev, char 
             continue;
         const struct qos_class *c = &cfg->classes[u->class_index];
         emit_class(s.f, dev, QOS_INNER_MINOR, qos_user_minor(cfg, i), c->rate_bps, c->ceil_bps,
-                   c->priority < 0 ? 0 : c->priority > 7 ? 7 : c->priority);
+                   clamp_prio(c->priority));
     }
     return script_run(&s, why, why_len);
 }
@@ -438,6 +449,25 @@ err_tree:
 enum qos_leaf qos_leaf_in_use(void)
 {
     return leaf_in_use;
+}
+
+int qos_user_set_class(const struct server_config *cfg, const char *ifname, int user_index,
+                       int class_index, char *why, size_t why_len)
+{
+    struct script s;
+    if (user_index < 0 || user_index >= cfg->n_users || class_index < 0 ||
+        class_index >= cfg->n_classes || cfg->users[user_index].class_index < 0) {
+        set_why(why, why_len, "no tc class of its own");
+        return -1;
+    }
+    if (script_open(&s) != 0) {
+        set_why(why, why_len, "out of memory");
+        return -1;
+    }
+    const struct qos_class *c = &cfg->classes[class_index];
+    emit_class_verb(s.f, "change", ifname, QOS_INNER_MINOR, qos_user_minor(cfg, user_index),
+                    c->rate_bps, c->ceil_bps, clamp_prio(c->priority));
+    return script_run(&s, why, why_len);
 }
 
 void qos_teardown(const char *ifname)

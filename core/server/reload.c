@@ -9,6 +9,7 @@
 
 #include "control.h"
 #include "server.h"
+#include "usage.h"
 #include "upload_policy.h"
 #include "vpn/log.h"
 #include "vpn/netaddr.h"
@@ -107,6 +108,7 @@ int control_reload(struct control *c)
     free(c->cfg_owned);
     c->cfg_owned = next;
     c->reloads++;
+    usage_config_changed(c);
 
     if (next->qos_enabled)
         c->srv->qos_active = apply_qos(c, next);

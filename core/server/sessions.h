@@ -44,6 +44,12 @@ struct session {
     /* TUN thread */
     uint64_t tx_bytes, tx_packets;
 
+    /* control thread: usage (usage.h): the row of its history, the bytes written so far, the
+     * index of its user in cfg->users (-1: not in the classes file) */
+    int64_t usage_id;
+    uint64_t usage_rx, usage_tx;
+    int usage_user;
+
     /* control thread: rates over the last sweep interval, for the status tool */
     uint64_t rate_rx_bytes, rate_tx_bytes, rate_at_ms;
     uint64_t rx_bps, tx_bps;

@@ -34,7 +34,9 @@ enum enclave_op {
     OP_HELLO = 1,
     /* in_ctl: phase 2, after the main process chose address and capacity. data = the same
      * CONNECT_REQ datagram || config block (session_id ignored); aux = status to send
-     * (STATUS_OK, or SERVER_FULL / POOL_EXHAUSTED). Result RES_ACCEPTED (data = CONNECT_RESP,
+     * (STATUS_OK, or SERVER_FULL / POOL_EXHAUSTED, or AUTH_FAILED with an enum
+     * refusal_reason other than NONE in the high byte: quota, expiry; any other value ends
+     * the worker). Result RES_ACCEPTED (data = CONNECT_RESP,
      * session_id = the new session), or RES_REPLY for a failure or a stale timestamp. */
     OP_ACCEPT = 2,
     /* in_rx: a transport datagram for session_id (DATA, PING, PONG, DISCONNECT). */

@@ -20,7 +20,8 @@ struct session_keys {
 /* The CONNECT_RESP config block (PROTOCOL.md), decoded. Addresses in host order. */
 struct hs_config {
     uint8_t status;
-    uint8_t prefix_len;
+    uint8_t prefix_len;             /* a success's; offset 1 of a failure is the refusal's */
+    uint8_t refusal;                /* a failure's enum refusal_reason (extension 6), else 0 */
     uint16_t mtu;
     uint32_t session_id;
     uint32_t client_ip;
@@ -72,12 +73,12 @@ void hs_mac1(uint8_t mac[REQ_MACX_LEN], const uint8_t key[32], const uint8_t *re
 size_t hs_identity_ad(uint8_t ad[HDR_LEN + KEY_LEN + REQ_EXT_LEN], const uint8_t *req, bool ext);
 
 /* Builds a failure CONNECT_RESP to an extended request: header, 32 zero bytes, nonce, and
- * the config with only `status` set, sealed with k_id under that nonce, ad = header || 32 zero
+ * the config with only `status` and `refusal` (offset 1, extension 6) set, sealed with k_id under that nonce, ad = header || 32 zero
  * bytes || nonce || auth_mac. The nonce must be fresh for every response (random): a failure
  * never reuses (k_id, nonce) for different content. Returns CONNECT_FAIL_EXT_LEN. */
 size_t hs_build_failure_ext(uint8_t *out, uint64_t ts, const uint8_t k_id[32],
                             const uint8_t auth_mac[32], const uint8_t nonce[NONCE_LEN],
-                            uint8_t status);
+                            uint8_t status, uint8_t refusal);
 
 /* Builds a CONNECT_RESP: header, e_pub (or 32 zero bytes for a failure), and the config
  * sealed with key and the given nonce's last byte (0 for success, 1 for failure), with

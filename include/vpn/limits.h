@@ -90,6 +90,16 @@ enum connect_status {
     STATUS_STALE_TIMESTAMP = 5,
 };
 
+/* Why an AUTH_FAILED refusal was made, at config offset 1 of a failure (docs/PROTOCOL.md,
+ * extension 6): clients that know the byte say why; older ones see AUTH_FAILED. */
+enum refusal_reason {
+    REFUSAL_NONE = 0,       /* a wrong token, an unknown user (the server never says which) */
+    REFUSAL_QUOTA = 1,      /* the user's data quota for the period is used up */
+    REFUSAL_EXPIRED = 2,    /* the account's expiry date has passed */
+    REFUSAL_DISABLED = 3,   /* the operator disabled the account */
+    REFUSAL_REASON_MAX = REFUSAL_DISABLED,
+};
+
 enum tuning {
     /* Replay bitmap size in counters (RFC 6479). PROTOCOL.md asks for at least 2048; the
      * window is kept in 64-bit blocks with one spare block so that sliding never clears bits

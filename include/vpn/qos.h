@@ -59,6 +59,13 @@ int qos_setup(const struct server_config *cfg, const char *ifname, char *why, si
 /* The leaf qdisc kind the last successful qos_setup used (QOS_LEAF_FQ_CODEL before any). */
 enum qos_leaf qos_leaf_in_use(void);
 
+/* Gives the download class of the user at user_index (one with a class: its own leaf) the
+ * rate, ceil and prio of classes[class_index] ("tc class change"): a user over its quota is
+ * moved to its over_quota_class this way, and back to its own class at the next period.
+ * Returns 0 or -1 with why. Same privileges as qos_setup. */
+int qos_user_set_class(const struct server_config *cfg, const char *ifname, int user_index,
+                       int class_index, char *why, size_t why_len);
+
 /* Removes the root qdisc from ifname (idempotent; errors ignored and silenced: the device may
  * be gone). Needs CAP_NET_ADMIN, like set-up. */
 void qos_teardown(const char *ifname);

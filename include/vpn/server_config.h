@@ -30,12 +30,24 @@ struct qos_class {
     uint64_t rate_bps;
     uint64_t ceil_bps;
     int priority;               /* 0..7, tc's prio: lower is served first */
+    /* Data quota of each of its users (usage.c): quota_bytes per quota_period (QUOTA_NONE:
+     * none); at it, the user is moved to over_quota_class, or refused when that is -1. */
+    uint64_t quota_bytes;
+    int quota_period;           /* enum quota_period (units.h) */
+    int over_quota_class;       /* index into server_config.classes, or -1 */
 };
 
 struct qos_user {
     char name[NAME_MAX_LEN];    /* from "[user:NAME]" */
     uint32_t vpn_ip;            /* host order; always assigned to this user */
     int class_index;            /* index into server_config.classes, or -1 (default class) */
+    /* Its own quota, over the class's (QUOTA_NONE: the class's), and over_quota_class
+     * (-1: the class's); expires_at: Unix time the account stops working (0: never), the end
+     * of the day its "expires" names, UTC. */
+    uint64_t quota_bytes;
+    int quota_period;
+    int over_quota_class;
+    int64_t expires_at;
 };
 
 struct server_config {
@@ -80,6 +92,11 @@ struct server_config {
     uint32_t keepalive_s;           /* default 25 */
     uint32_t rekey_interval_s;      /* default 600 */
     bool enclave_socket_given;      /* brief's key: accepted, ignored with a notice */
+
+    /* [usage] */
+    char usage_db[PATH_MAX];        /* database: "" = no usage kept (nor quotas enforced) */
+    uint32_t usage_flush_s;         /* flush_interval, default 60 */
+    uint32_t usage_keep_days;       /* retention_days, default 400 */
 
     /* [logging] */
     int log_level;                  /* LOG_* from log.h, default INFO */

@@ -21,6 +21,16 @@ int parse_bandwidth(const char *s, uint64_t *bps) __attribute__((warn_unused_res
 /* Formats bps for tc ("12000kbit"-style exact integers; tc accepts "bit"). */
 void format_tc_rate(uint64_t bps, char *buf, unsigned len);
 
+/* Data quotas: "50GB/month", "500 MB/day", "1TiB/week": a size (B, KB, MB, GB, TB decimal;
+ * KiB, MiB, GiB, TiB binary; at least 1 MB, at most 1 PB), a slash, a period. */
+enum quota_period { QUOTA_NONE = 0, QUOTA_DAY, QUOTA_WEEK, QUOTA_MONTH };
+int parse_quota(const char *s, uint64_t *bytes, enum quota_period *period)
+    __attribute__((warn_unused_result));
+const char *quota_period_name(enum quota_period p);
+
+/* A calendar date "YYYY-MM-DD" (one that exists): the Unix time of its start, UTC. */
+int parse_date(const char *s, int64_t *day_start) __attribute__((warn_unused_result));
+
 /* Log level names: DEBUG, INFO, WARN (or WARNING), ERROR, case-insensitive. */
 int parse_log_level(const char *s, int *level) __attribute__((warn_unused_result));
 

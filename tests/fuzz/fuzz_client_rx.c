@@ -423,7 +423,7 @@ static void op_response(struct cur *k)
         uint8_t status = take(k) % 7;
         if (status == STATUS_OK)
             status = STATUS_STALE_TIMESTAMP;
-        len = hs_build_failure_ext(d, ts, pending.k_id, pending.auth_mac, nonce, status);
+        len = hs_build_failure_ext(d, ts, pending.k_id, pending.auth_mac, nonce, status, 0);
         /* AUTH_FAILED ends the client; STALE_TIMESTAMP makes it retry at once (read below). */
         if (status == STATUS_AUTH_FAILED)
             authentic_stop = true;

@@ -37,7 +37,7 @@ static void answer(const struct hs_request *r, enum hs_verdict v)
     uint8_t out[CONNECT_RESP_MAX];
     if (v == HS_DROP)
         return;
-    FUZZ_ASSERT(hs_server_reject(r, STATUS_AUTH_FAILED, 1, out) <= CONNECT_RESP_MAX);
+    FUZZ_ASSERT(hs_server_reject(r, STATUS_AUTH_FAILED, 0, 1, out) <= CONNECT_RESP_MAX);
     if (v == HS_AUTHENTICATED) {
         struct hs_config c = { .session_id = 1, .route_count = MAX_ROUTES };
         struct session_keys keys;

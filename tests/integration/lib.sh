@@ -69,7 +69,7 @@ make_server_conf() {
     chmod 600 "$WORK/users.conf"
     python3 "$ROOT/tools/ini-set.py" "$WORK/server.conf" "server.listen_port=51820" \
         "qos.enabled=false" "security.control_socket=$CONTROL_SOCKET" \
-        "logging.file=$WORK/server-daemon.log" "$@"
+        "logging.file=$WORK/server-daemon.log" "usage.database=$WORK/usage.db" "$@"
 }
 
 # make_client_conf NAME USER TOKEN: mode 0600, as vpn-client requires of a file with a token.

@@ -15,6 +15,8 @@ static enum control_request reference(const char *buf, size_t len)
     char req[64] = { 0 };
     memcpy(req, buf, len < 63 ? len : 63);
     bool json = strstr(req, "json") != NULL;
+    if (strncmp(req, "usage json", 10) == 0)
+        return CONTROL_REQ_USAGE_JSON;   /* added with the usage database */
     if (strncmp(req, "show", 4) != 0)
         return CONTROL_REQ_UNKNOWN;
     return json ? CONTROL_REQ_SHOW_JSON : CONTROL_REQ_SHOW;
@@ -28,6 +30,10 @@ Test(control_request, table)
         enum control_request want;
     } cases[] = {
         { "show", 0, CONTROL_REQ_SHOW },
+        { "usage json", 0, CONTROL_REQ_USAGE_JSON },
+        { "usage json days=7", 0, CONTROL_REQ_USAGE_JSON },
+        { "usage", 0, CONTROL_REQ_UNKNOWN },
+        { "usage show json", 0, CONTROL_REQ_UNKNOWN },
         { "show\n", 0, CONTROL_REQ_SHOW },
         { "show json", 0, CONTROL_REQ_SHOW_JSON },
         { "show json\n", 0, CONTROL_REQ_SHOW_JSON },
@@ -72,4 +78,23 @@ Test(control_request, same_verdict_as_before_on_random_requests)
             buf[i] = alphabet[randombytes_uniform(sizeof(alphabet))];
         cr_assert_eq(control_request_parse(buf, len), reference(buf, len), "round %d", round);
     }
+}
+
+Test(control_request, usage_days)
+{
+    static const struct {
+        const char *in;
+        int want;
+    } cases[] = {
+        { "usage json", USAGE_DAYS_DEFAULT }, { "usage json days=7", 7 },
+        { "usage json days=366", 366 },       { "usage json days=367", USAGE_DAYS_MAX },
+        { "usage json days=0", USAGE_DAYS_DEFAULT }, { "usage json days=", USAGE_DAYS_DEFAULT },
+        { "usage json days=99999999999999999999", USAGE_DAYS_MAX },
+        { "usage json days=x5", USAGE_DAYS_DEFAULT },
+    };
+    for (unsigned i = 0; i < N(cases); i++)
+        cr_expect_eq(control_request_days(cases[i].in, strlen(cases[i].in)), cases[i].want, "%s",
+                     cases[i].in);
+    /* What follows a NUL is not part of the request. */
+    cr_expect_eq(control_request_days("usage json\0days=5", 17), USAGE_DAYS_DEFAULT);
 }

@@ -139,3 +139,42 @@ Test(units, parse_log_level_names)
     cr_expect_eq(parse_log_level("1", &level), -1);
     cr_expect_eq(parse_log_level("INFO ", &level), -1);
 }
+
+Test(units, parse_quota_sizes_and_periods)
+{
+    static const struct {
+        const char *s;
+        uint64_t bytes;
+        enum quota_period period;
+    } good[] = {
+        { "50GB/month", 50000000000ull, QUOTA_MONTH }, { "500 MB/day", 500000000ull, QUOTA_DAY },
+        { "1TiB/week", 1ull << 40, QUOTA_WEEK },        { "1MB/day", 1000000ull, QUOTA_DAY },
+        { "2gib/Month", 2ull << 30, QUOTA_MONTH },
+    };
+    static const char *const bad[] = {
+        "", "50GB", "50/month", "GB/month", "50GB/year", "999KB/day", "2PB/day", "-1GB/day",
+        "5.5GB/day", "50GB/month ", "50  GB/month", "50XB/month", "99999999999999999999GB/day",
+    };
+    uint64_t bytes;
+    enum quota_period p;
+    for (unsigned i = 0; i < N(good); i++) {
+        cr_expect_eq(parse_quota(good[i].s, &bytes, &p), 0, "%s", good[i].s);
+        cr_expect_eq(bytes, good[i].bytes, "%s", good[i].s);
+        cr_expect_eq(p, good[i].period, "%s", good[i].s);
+    }
+    for (unsigned i = 0; i < N(bad); i++)
+        cr_expect_eq(parse_quota(bad[i], &bytes, &p), -1, "%s", bad[i]);
+    cr_expect_str_eq(quota_period_name(QUOTA_WEEK), "week");
+}
+
+Test(units, parse_date_only_real_days)
+{
+    int64_t t;
+    cr_assert_eq(parse_date("2027-01-31", &t), 0);
+    cr_expect_eq(t, 1801353600);   /* calendar.timegm((2027, 1, 31, 0, 0, 0)) */
+    cr_expect_eq(parse_date("2028-02-29", &t), 0, "a leap day");
+    static const char *const bad[] = { "2027-02-29", "2027-13-01", "2027-1-31", "27-01-31",
+                                       "2027/01/31", "2027-01-31x", "", "1969-12-31" };
+    for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        cr_expect_eq(parse_date(bad[i], &t), -1, "%s", bad[i]);
+}

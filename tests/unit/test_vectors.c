@@ -260,17 +260,27 @@ Test(vectors, ext_failure_matches_and_is_read_only_in_its_own_form)
     unhex(nonce, sizeof(nonce), VX_FAILURE_NONCE);
     unhex(k_id, 32, V_K_ID);
     size_t n = hs_build_failure_ext(out, VX_FAILURE_TIMESTAMP, r.k_id, r.auth_mac, nonce,
-                                    STATUS_STALE_TIMESTAMP);
+                                    STATUS_STALE_TIMESTAMP, REFUSAL_NONE);
     assert_bytes_eq(r.k_id, k_id, 32);
     cr_assert_eq(n, unhex(want, sizeof(want), VX_STALE_FAILURE));
     assert_bytes_eq(out, want, n);
     cr_assert_eq(hs_client_response(&st, out, n, token, &c, &keys), HSC_REJECTED);
     cr_assert_eq(c.status, STATUS_STALE_TIMESTAMP);
+    cr_assert_eq(c.refusal, REFUSAL_NONE);
+
+    /* Extension 6: an AUTH_FAILED that says why, byte for byte, and read by the client. */
+    n = hs_build_failure_ext(out, VX_FAILURE_TIMESTAMP, r.k_id, r.auth_mac, nonce,
+                             STATUS_AUTH_FAILED, REFUSAL_QUOTA);
+    cr_assert_eq(n, unhex(want, sizeof(want), VX_QUOTA_FAILURE));
+    assert_bytes_eq(out, want, n);
+    cr_assert_eq(hs_client_response(&st, out, n, token, &c, &keys), HSC_REJECTED);
+    cr_assert_eq(c.status, STATUS_AUTH_FAILED);
+    cr_assert_eq(c.refusal, REFUSAL_QUOTA);
 
     /* The server's random nonces differ for two failures of one request. */
     uint8_t a[CONNECT_RESP_MAX], b[CONNECT_RESP_MAX];
-    cr_assert_eq(hs_server_reject(&r, STATUS_AUTH_FAILED, 1, a), CONNECT_FAIL_EXT_LEN);
-    cr_assert_eq(hs_server_reject(&r, STATUS_AUTH_FAILED, 1, b), CONNECT_FAIL_EXT_LEN);
+    cr_assert_eq(hs_server_reject(&r, STATUS_AUTH_FAILED, 0, 1, a), CONNECT_FAIL_EXT_LEN);
+    cr_assert_eq(hs_server_reject(&r, STATUS_AUTH_FAILED, 0, 1, b), CONNECT_FAIL_EXT_LEN);
     cr_assert_neq(memcmp(a + HDR_LEN + KEY_LEN, b + HDR_LEN + KEY_LEN, NONCE_LEN), 0);
 
     /* No downgrade: the base form (nonce 0...01) is not accepted for an extended request. */
@@ -278,7 +288,7 @@ Test(vectors, ext_failure_matches_and_is_read_only_in_its_own_form)
     cr_assert_eq(hs_client_response(&st, out, n, token, &c, &keys), HSC_INVALID);
     /* A failure to a request without the extension is not answered at all. */
     r.ext = false;
-    cr_assert_eq(hs_server_reject(&r, STATUS_AUTH_FAILED, 1, out), 0);
+    cr_assert_eq(hs_server_reject(&r, STATUS_AUTH_FAILED, 0, 1, out), 0);
 }
 
 /* Extension 1's WINDOW flag: the request that asks, and the success response that tells the
