@@ -173,7 +173,7 @@ setup() {
     install -m 600 "$ROOT/conf/users.conf.example" "$WORK/users.conf"
     python3 "$ROOT/tools/ini-set.py" "$WORK/server.conf" "server.listen_port=51820" \
         "qos.enabled=false" "security.control_socket=$WORK/server.sock" \
-        "logging.file=$WORK/server-daemon.log" || die "cannot write server.conf"
+        "logging.file=$WORK/server-daemon.log" "usage.database=$WORK/usage.db" || die "cannot write server.conf"
     cat >"$WORK/client.conf" <<EOF
 [client]
 server_ip = $SRV_IP

@@ -438,7 +438,8 @@ prepare_ours() {
     install -m 600 "$ROOT/conf/users.conf.example" "$OURS/users.conf" || return 1
     python3 "$ROOT/tools/ini-set.py" "$OURS/server.conf" "server.listen_port=51820" \
         "qos.enabled=false" "security.control_socket=$OURS/server.sock" \
-        "logging.file=$OURS/server-daemon.log" "logging.level=INFO" || return 1
+        "logging.file=$OURS/server-daemon.log" "logging.level=INFO" \
+        "usage.database=$OURS/usage.db" || return 1
     install -m 600 /dev/null "$OURS/client.conf" || return 1    # vpn-client refuses looser
     cat >"$OURS/client.conf" <<EOF
 [client]
