@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -103,6 +104,10 @@ static void exec_child(const struct run_child *c, int max_to, int fd_max, const 
         for (int fd = max_to + 1; fd < fd_max; fd++)
             close(fd);
 
+    if (c->unprivileged &&
+        (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 ||
+         prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 || setpgid(0, 0) != 0))
+        _exit(127);
     if (c->path && c->path[0]) {
         execve(c->path, c->argv, c->envp);
         if (why_prefix) {

@@ -121,6 +121,32 @@ static const struct key_spec usage_keys[] = {
     { KEY("retention_days", KEY_UINT, usage_keep_days), .min = 1, .max = 36500, .def = "400" },
 };
 
+/* A hook command: kept as written (the shell reads it), one line of printable text. */
+static int set_command(const struct ini_at *at, void *dst, const char *v,
+                       struct config_error *err)
+{
+    size_t n = strlen(v);
+    if (n >= sizeof(((struct server_config *)0)->hook_on_connect)) {
+        ini_schema_errorf(err, at, "a command of at most %zu bytes",
+                          sizeof(((struct server_config *)0)->hook_on_connect) - 1);
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)v[i] < 0x20 || v[i] == 0x7f) {
+            ini_schema_errorf(err, at, "a command without control characters");
+            return -1;
+        }
+    memcpy(dst, v, n + 1);
+    return 0;
+}
+
+static const struct key_spec hooks_keys[] = {
+    { KEY("on_connect", KEY_CUSTOM, hook_on_connect), .flags = KEY_EMPTY_OK, .set = set_command },
+    { KEY("on_disconnect", KEY_CUSTOM, hook_on_disconnect), .flags = KEY_EMPTY_OK,
+      .set = set_command },
+    { KEY("timeout", KEY_UINT, hook_timeout_s), .min = 1, .max = 600, .def = "10" },
+};
+
 static const struct key_spec logging_keys[] = {
     { KEY("level", KEY_LOG_LEVEL, log_level), .def = "INFO" },
     { KEY("file", KEY_PATH, log_file), .flags = KEY_EMPTY_OK },    /* none: stderr */
@@ -130,7 +156,8 @@ static const struct key_spec logging_keys[] = {
 static const struct section_spec server_sections[] = {
     SECTION("server", server_keys),   SECTION("network", network_keys),
     SECTION("qos", qos_keys),         SECTION("security", security_keys),
-    SECTION("usage", usage_keys),     SECTION("logging", logging_keys),
+    SECTION("usage", usage_keys),     SECTION("hooks", hooks_keys),
+    SECTION("logging", logging_keys),
 };
 
 const struct ini_schema server_config_schema = {

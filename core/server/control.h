@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "ctl_submit.h"
+#include "hooks.h"
 #include "pool.h"
 #include "vpn/limits.h"
 
@@ -64,6 +65,7 @@ struct control {
     uint64_t handshakes_dropped;    /* phase 1 passed but no pending entry was free */
     uint64_t reloads, reload_failures;
     struct usage *usage;            /* usage.h; NULL: none kept */
+    struct hooks hooks;             /* hooks.h */
 };
 
 /* Returns 0 or -ENOMEM. cfg stays the caller's (main's) and must outlive the control. */

@@ -206,6 +206,9 @@ void control_on_accepted(struct control *c, const struct ctl_event *ev)
     } else {
         c->live_sessions++;
     }
+    usage_session_started(c, s, old);
+    if (!old)
+        hooks_session(c, s, NULL);
     pending_done(c, p);
     server_send_datagram(srv, ev->data, ev->len, &ev->meta.peer);
     c->handshakes_ok++;

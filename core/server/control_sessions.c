@@ -38,7 +38,6 @@ bool control_add_session(struct control *c, struct session *s)
     c->all[c->n_all++] = s;
     c->worker_sessions[s->worker]++;
     sessions_add(&c->srv->sessions, s);
-    usage_session_started(c, s);
     return true;
 }
 
@@ -47,6 +46,8 @@ void control_end_session(struct control *c, struct session *s, bool erase_keys, 
     char ip[16];
     log_info("Session of %s (%s) ended: %s", s->username, format_ipv4(s->vpn_ip, ip), why);
     usage_session_ended(c, s, why);
+    if (!s->retire_at_ms)
+        hooks_session(c, s, why);
     if (!s->retire_at_ms) {
         c->live_sessions--;
         /* The address goes back unless a newer session of the same user holds it. */
@@ -110,4 +111,5 @@ void control_sweep(struct control *c, uint64_t now)
             control_end_session(c, s, true, "idle timeout");
     }
     usage_tick(c, now);
+    hooks_tick(c, now);
 }

@@ -396,6 +396,7 @@ int main(int argc, char **argv)
 
     status = control_run(&ctl);
     control_disconnect_all(&ctl);
+    hooks_stop(&ctl);
     stop_threads(&srv);
 err_tables:
     control_uninit(&ctl);

@@ -46,8 +46,9 @@ struct session {
 
     /* control thread: usage (usage.h): the row of its history, the bytes written so far, the
      * index of its user in cfg->users (-1: not in the classes file) */
-    int64_t usage_id;
+    int64_t usage_id;               /* 0: none (or handed to the session that rekeyed it) */
     uint64_t usage_rx, usage_tx;
+    uint64_t usage_row_rx, usage_row_tx;    /* the row's bytes before this session (rekeys) */
     int usage_user;
 
     /* control thread: rates over the last sweep interval, for the status tool */

@@ -122,11 +122,19 @@ static uint64_t unflushed(const struct session *s)
     return counter_read(&s->rx_bytes) - s->usage_rx + counter_read(&s->tx_bytes) - s->usage_tx;
 }
 
-void usage_session_started(struct control *c, struct session *s)
+void usage_session_started(struct control *c, struct session *s, struct session *old)
 {
     s->usage_user = user_index(c->cfg, s->username);
     if (!c->usage || !c->usage->db)
         return;
+    if (old && old->usage_id > 0) {
+        /* A rekey: the same connection goes on in the same history row. */
+        s->usage_id = old->usage_id;
+        s->usage_row_rx = old->usage_row_rx + counter_read(&old->rx_bytes);
+        s->usage_row_tx = old->usage_row_tx + counter_read(&old->tx_bytes);
+        old->usage_id = 0;
+        return;
+    }
     char ip[16], ep[64];
     struct sockaddr_in6 e;
     session_get_endpoint(s, &e);
@@ -150,7 +158,8 @@ static bool flush_session(struct usage *u, struct session *s, int64_t now, const
     if (*rx != s->usage_rx || *tx != s->usage_tx)
         ok = usage_db_add(u->db, s->username, now, *rx - s->usage_rx, *tx - s->usage_tx) == 0;
     if (ok && s->usage_id > 0)
-        ok = usage_db_session_update(u->db, s->usage_id, ep, *rx, *tx, now, why) == 0;
+        ok = usage_db_session_update(u->db, s->usage_id, ep, s->usage_row_rx + *rx,
+                                     s->usage_row_tx + *tx, now, why) == 0;
     return ok;
 }
 

@@ -43,7 +43,9 @@ int usage_open(struct usage *u, const struct server_config *cfg, char *why, size
 void usage_close(struct usage *u);
 
 /* Control thread. */
-void usage_session_started(struct control *c, struct session *s);
+/* s is new; old, when not NULL, is the session of the same client it replaces (a rekey):
+ * the history row goes on. */
+void usage_session_started(struct control *c, struct session *s, struct session *old);
 void usage_session_ended(struct control *c, struct session *s, const char *why);
 /* Every sweep: flushes when due, evaluates quotas and expiry and acts on them. */
 void usage_tick(struct control *c, uint64_t now_ms);

@@ -29,6 +29,10 @@ struct run_child {
     int n_fds;                  /* at most RUN_FDS_MAX, each to unique and < RUN_FDS_MAX */
     bool say_exec_error;        /* when the exec fails, "[ERROR] cannot run PATH: why" on the
                                    child's descriptor 2 before it exits 127 */
+    bool unprivileged;          /* no capabilities (the ambient set emptied), no way to gain
+                                   any (no_new_privs: setuid and file capabilities do
+                                   nothing), and a process group of its own, which a timeout
+                                   can kill whole: for operators' hook commands */
 };
 
 /* Forks and execs c->path as described above; a child that cannot set up or exec exits

@@ -98,6 +98,11 @@ struct server_config {
     uint32_t usage_flush_s;         /* flush_interval, default 60 */
     uint32_t usage_keep_days;       /* retention_days, default 400 */
 
+    /* [hooks] */
+    char hook_on_connect[512];      /* a command for /bin/sh -c, "" = none */
+    char hook_on_disconnect[512];
+    uint32_t hook_timeout_s;        /* default 10 */
+
     /* [logging] */
     int log_level;                  /* LOG_* from log.h, default INFO */
     char log_file[PATH_MAX];        /* "" = stderr; used for -d */
