@@ -119,7 +119,7 @@ bench: all
 # Micro-benchmarks (bench/*.c): ring, queue, enclave round trip, crypto per packet.
 $(B)/bench/%: $(B)/bench/%.o $(PROG_LIBS) $(LIBVPN)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $< $(PROG_LIBS) $(LIBVPN) $(LIBS_URCU) $(LIBS_SANDBOX) $(LIBS_CRYPTO)
+	$(CC) $(LDFLAGS) -o $@ $< $(PROG_LIBS) $(LIBVPN) $(LIBS_URCU) $(LIBS_SANDBOX) $(LIBS_CRYPTO) $(LIBS_DB)
 
 bench-micro: $(B)/bench/bench_micro
 	@$(B)/bench/bench_micro
@@ -185,7 +185,7 @@ $(FUZZ_B)/libvpn-fuzz.a: $(FUZZ_OBJ)
 $(FUZZ_B)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_B)/libvpn-fuzz.a
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $(FUZZ_SAN) -MMD -MP -MF $@.d -o $@ $< \
-	    $(FUZZ_B)/libvpn-fuzz.a $(LIBS_CRYPTO)
+	    $(FUZZ_B)/libvpn-fuzz.a $(LIBS_CRYPTO) $(LIBS_DB)
 
 fuzz-build: $(FUZZ_BINS)
 
@@ -215,7 +215,7 @@ $(ASAN_LIBS):
 $(ASAN_B)/tests/%: $(ASAN_B)/tests/unit/%.o $(ASAN_LIBS)
 	@mkdir -p $(dir $@)
 	$(ASAN_CC) $(ASAN_FLAGS) -pthread -o $@ $< $(ASAN_LIBS) -lcriterion $(LIBS_URCU) \
-	    $(LIBS_SANDBOX) $(LIBS_CRYPTO)
+	    $(LIBS_SANDBOX) $(LIBS_CRYPTO) $(LIBS_DB)
 
 sanitize: $(ASAN_BINS)
 
@@ -249,7 +249,7 @@ $(CLANG_LIBS):
 
 $(CLANG_B)/tests/%: $(CLANG_B)/tests/unit/%.o $(CLANG_LIBS)
 	@mkdir -p $(dir $@)
-	$(CLANG_CC) $(LDFLAGS) -o $@ $< $(CLANG_LIBS) -lcriterion $(LIBS_CRYPTO)
+	$(CLANG_CC) $(LDFLAGS) -o $@ $< $(CLANG_LIBS) -lcriterion $(LIBS_CRYPTO) $(LIBS_DB)
 
 clang-race: $(CLANG_BINS)
 
