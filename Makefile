@@ -50,6 +50,16 @@ $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
+# The build's version (include/vpn/version.h), given to core/lib/version.c alone; the stamp
+# changes, and version.o is rebuilt, only when `git describe` does.
+VERSION := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
+$(B)/version.stamp: FORCE
+	@mkdir -p $(B)
+	@echo '$(VERSION)' | cmp -s - $@ || echo '$(VERSION)' >$@
+$(B)/core/lib/version.o: $(B)/version.stamp
+$(B)/core/lib/version.o: CFLAGS += -DVPN_VERSION='"$(VERSION)"'
+.PHONY: FORCE
+
 $(LIBVPN): $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
