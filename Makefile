@@ -21,6 +21,8 @@ LDFLAGS  += -pie -Wl,-z,relro,-z,now -pthread
 LIBS_CRYPTO := -lsodium
 LIBS_URCU   := -lurcu-qsbr -lurcu-cds -lurcu-common
 LIBS_SANDBOX:= -lseccomp -lcap
+LIBS_JSON   := -ljansson
+LIBS_HTTP   := -lmicrohttpd
 
 B := build
 
@@ -41,7 +43,14 @@ TEST_TOOLS  := $(patsubst tests/tools/%.c,$(B)/tests/tools/%,$(wildcard tests/to
 
 LIBVPN := $(B)/libvpn.a
 
-BINS := bin/vpn-server bin/vpn-enclave bin/vpn-client $(TOOLS)
+# vpn-metrics (tools/metrics/): a program of several files, with the status page's files
+# (tools/metrics/www/) compiled in; its formatter is shared with vpnctl (libmetrics.a).
+METRICS_SRC := $(wildcard tools/metrics/*.c)
+METRICS_OBJ := $(METRICS_SRC:%.c=$(B)/%.o)
+WWW_FILES   := $(sort $(wildcard tools/metrics/www/*.*))
+LIBMETRICS  := $(B)/libmetrics.a
+
+BINS := bin/vpn-server bin/vpn-enclave bin/vpn-client bin/vpn-metrics $(TOOLS)
 
 .PHONY: all check demo install uninstall clean deps unit fuzz fuzz-build bench bench-micro
 all: $(BINS)
@@ -81,6 +90,25 @@ bin/%: $(B)/tools/%.o $(B)/libclient.a $(LIBVPN)
 	@mkdir -p bin
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_CRYPTO)
 
+bin/vpnctl: $(B)/tools/vpnctl.o $(LIBMETRICS) $(LIBVPN)
+	@mkdir -p bin
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_JSON)
+
+bin/vpn-metrics: $(B)/tools/metrics/main.o $(LIBMETRICS) $(LIBVPN)
+	@mkdir -p bin
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_HTTP) $(LIBS_JSON) $(LIBS_CRYPTO)
+
+# The page's files as C arrays (tools/metrics/embed.sh): the program serves them from memory.
+$(B)/tools/metrics/www_files.c: tools/metrics/embed.sh $(WWW_FILES)
+	@mkdir -p $(dir $@)
+	sh tools/metrics/embed.sh $(WWW_FILES) >$@.tmp && mv $@.tmp $@
+$(B)/tools/metrics/www_files.o: $(B)/tools/metrics/www_files.c
+	$(CC) $(CFLAGS) -Itools/metrics -c $< -o $@
+
+$(LIBMETRICS): $(filter-out %/main.o,$(METRICS_OBJ)) $(B)/tools/metrics/www_files.o
+	@rm -f $@
+	ar rcs $@ $^
+
 # Each program's objects other than main.o also go into an archive, so that a unit test links
 # only the modules it uses (the linker pulls objects from archives on demand).
 $(B)/libserver.a: $(filter-out %/main.o,$(SERVER_OBJ))
@@ -90,10 +118,11 @@ $(B)/libserver.a $(B)/libenclave.a $(B)/libclient.a:
 	@rm -f $@
 	ar rcs $@ $^
 
-PROG_LIBS := $(B)/libserver.a $(B)/libenclave.a $(B)/libclient.a
+PROG_LIBS := $(B)/libserver.a $(B)/libenclave.a $(B)/libclient.a $(LIBMETRICS)
 $(B)/tests/%: $(B)/tests/unit/%.o $(PROG_LIBS) $(LIBVPN)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $< $(PROG_LIBS) $(LIBVPN) -lcriterion $(LIBS_URCU) $(LIBS_SANDBOX) $(LIBS_CRYPTO)
+	$(CC) $(LDFLAGS) -o $@ $< $(PROG_LIBS) $(LIBVPN) -lcriterion $(LIBS_URCU) $(LIBS_SANDBOX) \
+	    $(LIBS_JSON) $(LIBS_CRYPTO)
 
 # Programs the integration tests drive (a probing client, ...), not installed.
 $(B)/tests/tools/%: $(B)/tests/tools/%.o $(PROG_LIBS) $(LIBVPN)

@@ -2,8 +2,11 @@
 # Installs the Debian packages the build, the tests and the demo need, only when one is missing,
 # so that `make check` and `make demo` work from a fresh Debian or Raspberry Pi OS machine.
 set -eu
+# libmicrohttpd-dev, libjansson-dev: vpn-metrics and vpnctl metrics; prometheus (promtool),
+# chromium, curl: the metrics and status page tests.
 PKGS="gcc make pkg-config libsodium-dev liburcu-dev libseccomp-dev libcap-dev libcriterion-dev
-      clang libclang-rt-dev iproute2 iptables iperf3 procps iputils-ping python3"
+      clang libclang-rt-dev iproute2 iptables iperf3 procps iputils-ping python3
+      libmicrohttpd-dev libjansson-dev prometheus chromium curl"
 missing=""
 for p in $PKGS; do
     dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"

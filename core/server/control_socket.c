@@ -21,9 +21,9 @@
 #include "vpn/unix_socket.h"
 #include "vpn/version.h"
 
-int control_socket_open(const char *path)
+int control_socket_open(const char *path, int gid)
 {
-    return unix_listen(path);
+    return unix_listen_group(path, gid);
 }
 
 void control_socket_close(int fd, const char *path)
