@@ -197,10 +197,10 @@ struct MHD_Daemon *metrics_http_start(const struct sockaddr_in6 *addr,
     errno = 0;
     struct MHD_Daemon *d = MHD_start_daemon(
         flags, ntohs(addr->sin6_port), NULL, NULL, answer, (void *)control_socket,
+        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,     /* first, or it misses messages */
         MHD_OPTION_SOCK_ADDR, sa,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_CONNECTIONS_MAX,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_IDLE_TIMEOUT_S,
-        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
         MHD_OPTION_END);
     if (!d) {
         char ep[64];

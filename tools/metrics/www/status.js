@@ -129,8 +129,10 @@ function usageCard(u, days) {
       options: { animation: false, maintainAspectRatio: false,
         plugins: { legend: { display: true, position: "bottom", labels: { boxWidth: 10 } },
                    tooltip: { callbacks: { label: c => c.dataset.label + ": " + bytes(c.raw) } } },
-        scales: { x: { stacked: true, ticks: { maxTicksLimit: 8 }, grid: { display: false } },
-                  y: { stacked: true, ticks: { callback: v => bytes(v), maxTicksLimit: 4 } } } }
+        scales: { x: { stacked: true, grid: { display: false },
+                       ticks: { maxRotation: 0, autoSkip: true, maxTicksLimit: 6 } },
+                  y: { stacked: true, beginAtZero: true, suggestedMax: 1e6,
+                       ticks: { callback: v => bytes(v), maxTicksLimit: 4 } } } }
     }));
   }
   return card;
