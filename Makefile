@@ -208,7 +208,8 @@ FUZZ_CFLAGS := $(STD) -Wall -Wextra -Wno-unused-parameter -g -O1 -Iinclude -pthr
 # Everything a parser may need, main.c files left out; the archive pulls only what is used.
 # Of the server's files only the pure ones: the rest needs liburcu and the whole process.
 FUZZ_SRC    := $(LIB_SRC) $(filter-out %/main.c,$(ENCLAVE_SRC) $(CLIENT_SRC)) \
-               core/server/control_request.c
+               core/server/control_request.c tools/metrics/metrics_format.c \
+               tools/metrics/prom_text.c
 FUZZ_OBJ    := $(FUZZ_SRC:%.c=$(FUZZ_B)/obj/%.o)
 FUZZ_BINS   := $(patsubst tests/fuzz/%.c,$(FUZZ_B)/%,$(wildcard tests/fuzz/fuzz_*.c))
 
@@ -223,7 +224,7 @@ $(FUZZ_B)/libvpn-fuzz.a: $(FUZZ_OBJ)
 $(FUZZ_B)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_B)/libvpn-fuzz.a
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $(FUZZ_SAN) -MMD -MP -MF $@.d -o $@ $< \
-	    $(FUZZ_B)/libvpn-fuzz.a $(LIBS_CRYPTO)
+	    $(FUZZ_B)/libvpn-fuzz.a $(LIBS_JSON) $(LIBS_CRYPTO)
 
 fuzz-build: $(FUZZ_BINS)
 
@@ -235,7 +236,8 @@ ASAN_B      := build-asan
 ASAN_CC     ?= gcc
 ASAN_FLAGS  := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 ASAN_CFLAGS := $(STD) $(filter-out -Werror,$(WARN)) -g -O1 -Iinclude -pthread $(ASAN_FLAGS)
-ASAN_LIBS   := $(ASAN_B)/libserver.a $(ASAN_B)/libenclave.a $(ASAN_B)/libclient.a $(ASAN_B)/libvpn.a
+ASAN_LIBS   := $(ASAN_B)/libserver.a $(ASAN_B)/libenclave.a $(ASAN_B)/libclient.a \
+               $(ASAN_B)/libmetrics.a $(ASAN_B)/libvpn.a
 ASAN_BINS   := $(UNIT_SRC:tests/unit/%.c=$(ASAN_B)/tests/%)
 
 $(ASAN_B)/%.o: %.c
@@ -246,6 +248,8 @@ $(ASAN_B)/libvpn.a: $(LIB_OBJ:$(B)/%=$(ASAN_B)/%)
 $(ASAN_B)/libserver.a: $(filter-out %/main.o,$(SERVER_OBJ:$(B)/%=$(ASAN_B)/%))
 $(ASAN_B)/libenclave.a: $(filter-out %/main.o,$(ENCLAVE_OBJ:$(B)/%=$(ASAN_B)/%))
 $(ASAN_B)/libclient.a: $(filter-out %/main.o,$(CLIENT_OBJ:$(B)/%=$(ASAN_B)/%))
+# The metrics modules the unit tests reach (not the HTTP side or the page).
+$(ASAN_B)/libmetrics.a: $(filter-out %/main.o %/http.o %/www.o,$(METRICS_OBJ:$(B)/%=$(ASAN_B)/%))
 $(ASAN_LIBS):
 	@rm -f $@
 	ar rcs $@ $^
@@ -253,7 +257,7 @@ $(ASAN_LIBS):
 $(ASAN_B)/tests/%: $(ASAN_B)/tests/unit/%.o $(ASAN_LIBS)
 	@mkdir -p $(dir $@)
 	$(ASAN_CC) $(ASAN_FLAGS) -pthread -o $@ $< $(ASAN_LIBS) -lcriterion $(LIBS_URCU) \
-	    $(LIBS_SANDBOX) $(LIBS_CRYPTO)
+	    $(LIBS_SANDBOX) $(LIBS_JSON) $(LIBS_CRYPTO)
 
 sanitize: $(ASAN_BINS)
 

@@ -1,15 +1,14 @@
 /* vpn-metrics' HTTP side (see http.h). */
 #include "http.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <microhttpd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
+#include "host_guard.h"
 #include "metrics_format.h"
 #include "status_ask.h"
 #include "vpn/log.h"
@@ -20,47 +19,6 @@ enum {
     HTTP_CONNECTIONS_MAX = 64,      /* a scraper, a few browsers and a proxy's pool */
     HTTP_IDLE_TIMEOUT_S = 15,       /* a connection that says nothing for this long is closed */
 };
-
-bool metrics_http_host_allowed(const char *host)
-{
-    char name[INET6_ADDRSTRLEN + 2];
-    const char *port = NULL;
-    size_t n;
-    if (host[0] == '[') {
-        const char *end = strchr(host, ']');
-        if (!end || (size_t)(end - host - 1) >= sizeof(name))
-            return false;
-        n = (size_t)(end - host - 1);
-        memcpy(name, host + 1, n);
-        name[n] = '\0';
-        if (end[1] == ':')
-            port = end + 2;
-        else if (end[1])
-            return false;
-        struct in6_addr a6;
-        if (inet_pton(AF_INET6, name, &a6) != 1)
-            return false;
-    } else {
-        const char *colon = strchr(host, ':');
-        n = colon ? (size_t)(colon - host) : strlen(host);
-        if (n >= sizeof(name))
-            return false;
-        memcpy(name, host, n);
-        name[n] = '\0';
-        port = colon ? colon + 1 : NULL;
-        struct in_addr a4;
-        if (strcasecmp(name, "localhost") != 0 && inet_pton(AF_INET, name, &a4) != 1)
-            return false;
-    }
-    if (port) {
-        if (!*port || strlen(port) > 5)
-            return false;
-        for (const char *p = port; *p; p++)
-            if (*p < '0' || *p > '9')
-                return false;
-    }
-    return true;
-}
 
 /* Queues body (taking it when mode is MHD_RESPMEM_MUST_FREE) with the headers every answer
  * carries: nothing here is to be framed, sniffed, cached or loaded from elsewhere. */
@@ -157,7 +115,7 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *c, const char *u
     if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
         return reply_text(c, MHD_HTTP_METHOD_NOT_ALLOWED, "read-only: GET and HEAD only\n");
     const char *host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
-    if (host && !metrics_http_host_allowed(host))
+    if (host && !host_guard_allows(host))
         return reply_text(c, MHD_HTTP_FORBIDDEN, "Host must be an IP address or localhost "
                           "(README, \"Monitoring\": reverse proxies)\n");
     if (strcmp(url, "/metrics") == 0)

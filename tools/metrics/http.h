@@ -11,9 +11,8 @@
  * is cached, so what is served is the server's state of that moment. One thread serves every
  * connection in turn (MHD_USE_INTERNAL_POLLING_THREAD): no shared state, no locks.
  *
- * DNS rebinding (a web page making the browser send requests to 127.0.0.1 under its own
- * name) is refused: a Host header must be an IP address or "localhost", with any port; a
- * reverse proxy passes the upstream's address (README, "Monitoring"). */
+ * A request whose Host header names anything but an address or localhost is refused
+ * (host_guard.h). */
 #ifndef METRICS_HTTP_H
 #define METRICS_HTTP_H
 
@@ -28,8 +27,5 @@ struct MHD_Daemon;
 struct MHD_Daemon *metrics_http_start(const struct sockaddr_in6 *addr,
                                       const char *control_socket, char *why, size_t why_len);
 void metrics_http_stop(struct MHD_Daemon *d);
-
-/* Whether a Host header value may reach us (see above); exposed for the tests. */
-bool metrics_http_host_allowed(const char *host);
 
 #endif
