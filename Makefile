@@ -162,20 +162,20 @@ $(B)/bench/%: $(B)/bench/%.o $(PROG_LIBS) $(LIBVPN)
 bench-micro: $(B)/bench/bench_micro
 	@$(B)/bench/bench_micro
 
-# A real install (no DESTDIR, as root) also creates the system users vpnse and vpnse-enclave
+# A real install (no DESTDIR, as root) also creates the system users vpnse, vpnse-enclave and vpnse-metrics
 # the server and its enclave switch to; a staged one (packaging) leaves that to the package.
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
 	install -d $(DESTDIR)$(PREFIX)/share/vpnse/conf
 	install -m 0644 conf/server.conf conf/qos_classes.conf conf/users.conf.example \
-		$(DESTDIR)$(PREFIX)/share/vpnse/conf/
+		conf/vpn-metrics.service conf/grafana-dashboard.json $(DESTDIR)$(PREFIX)/share/vpnse/conf/
 # An example to copy, not a configuration: its token is the public demo user's (alice /
 # wonderland, as in users.conf.example), so it may be world-readable here, and vpn-client
 # refuses to use it in place. A real client.conf is installed with mode 0600 (README).
 	install -m 0644 conf/client.conf $(DESTDIR)$(PREFIX)/share/vpnse/conf/
 	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ]; then tools/create-users.sh; \
-	else echo "install: not creating the system users vpnse, vpnse-enclave (DESTDIR set or not root): see tools/create-users.sh"; fi
+	else echo "install: not creating the system users vpnse, vpnse-enclave, vpnse-metrics (DESTDIR set or not root): see tools/create-users.sh"; fi
 
 uninstall:
 	cd $(DESTDIR)$(PREFIX)/bin && rm -f $(notdir $(BINS))

@@ -122,6 +122,15 @@ check "vpn_up 1, two sessions, two handshakes ok, build info" bash -c "
 check "the handshake latency histogram counted both handshakes" \
     grep -qx 'vpn_handshake_duration_seconds_count 2' "$WORK/http.prom"
 
+dashboard_names_exist() {
+    local n missing=0
+    for n in $(grep -o 'vpn_[a-z_]*' "$ROOT/conf/grafana-dashboard.json" | sed 's/_bucket$//' | sort -u); do
+        grep -q "^# TYPE $n " "$WORK/http.prom" || { echo "not a family: $n"; missing=1; }
+    done
+    return $missing
+}
+check "every metric conf/grafana-dashboard.json uses is one vpn-metrics serves" dashboard_names_exist
+
 check "POST is refused (405)" test "$(http_get /metrics -o /dev/null -w '%{http_code}' -X POST)" = 405
 check "a Host that is a name other than localhost is refused (403: DNS rebinding)" \
     test "$(http_get /api/status -o /dev/null -w '%{http_code}' -H 'Host: evil.example:9586')" = 403
