@@ -22,6 +22,8 @@ LIBS_CRYPTO := -lsodium
 LIBS_DB     := -lsqlite3
 LIBS_URCU   := -lurcu-qsbr -lurcu-cds -lurcu-common
 LIBS_SANDBOX:= -lseccomp -lcap
+LIBS_JSON   := -ljansson
+LIBS_HTTP   := -lmicrohttpd
 
 B := build
 
@@ -42,7 +44,14 @@ TEST_TOOLS  := $(patsubst tests/tools/%.c,$(B)/tests/tools/%,$(wildcard tests/to
 
 LIBVPN := $(B)/libvpn.a
 
-BINS := bin/vpn-server bin/vpn-enclave bin/vpn-client $(TOOLS)
+# vpn-metrics (tools/metrics/): a program of several files, with the status page's files
+# (tools/metrics/www/) compiled in; its formatter is shared with vpnctl (libmetrics.a).
+METRICS_SRC := $(wildcard tools/metrics/*.c)
+METRICS_OBJ := $(METRICS_SRC:%.c=$(B)/%.o)
+WWW_FILES   := $(sort $(wildcard tools/metrics/www/*.*))
+LIBMETRICS  := $(B)/libmetrics.a
+
+BINS := bin/vpn-server bin/vpn-enclave bin/vpn-client bin/vpn-metrics $(TOOLS)
 
 .PHONY: all check demo install uninstall clean deps unit fuzz fuzz-build bench bench-micro
 all: $(BINS)
@@ -50,6 +59,16 @@ all: $(BINS)
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+# The build's version (include/vpn/version.h), given to core/lib/version.c alone; the stamp
+# changes, and version.o is rebuilt, only when `git describe` does.
+VERSION := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
+$(B)/version.stamp: FORCE
+	@mkdir -p $(B)
+	@echo '$(VERSION)' | cmp -s - $@ || echo '$(VERSION)' >$@
+$(B)/core/lib/version.o: $(B)/version.stamp
+$(B)/core/lib/version.o: CFLAGS += -DVPN_VERSION='"$(VERSION)"'
+.PHONY: FORCE
 
 $(LIBVPN): $(LIB_OBJ)
 	@rm -f $@
@@ -72,6 +91,25 @@ bin/%: $(B)/tools/%.o $(B)/libclient.a $(LIBVPN)
 	@mkdir -p bin
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_CRYPTO) $(LIBS_DB)
 
+bin/vpnctl: $(B)/tools/vpnctl.o $(LIBMETRICS) $(LIBVPN)
+	@mkdir -p bin
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_JSON) $(LIBS_DB) $(LIBS_CRYPTO)
+
+bin/vpn-metrics: $(B)/tools/metrics/main.o $(LIBMETRICS) $(LIBVPN)
+	@mkdir -p bin
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_HTTP) $(LIBS_JSON) $(LIBS_CRYPTO)
+
+# The page's files as C arrays (tools/metrics/embed.sh): the program serves them from memory.
+$(B)/tools/metrics/www_files.c: tools/metrics/embed.sh $(WWW_FILES)
+	@mkdir -p $(dir $@)
+	sh tools/metrics/embed.sh $(WWW_FILES) >$@.tmp && mv $@.tmp $@
+$(B)/tools/metrics/www_files.o: $(B)/tools/metrics/www_files.c
+	$(CC) $(CFLAGS) -Itools/metrics -c $< -o $@
+
+$(LIBMETRICS): $(filter-out %/main.o,$(METRICS_OBJ)) $(B)/tools/metrics/www_files.o
+	@rm -f $@
+	ar rcs $@ $^
+
 # Each program's objects other than main.o also go into an archive, so that a unit test links
 # only the modules it uses (the linker pulls objects from archives on demand).
 $(B)/libserver.a: $(filter-out %/main.o,$(SERVER_OBJ))
@@ -81,10 +119,11 @@ $(B)/libserver.a $(B)/libenclave.a $(B)/libclient.a:
 	@rm -f $@
 	ar rcs $@ $^
 
-PROG_LIBS := $(B)/libserver.a $(B)/libenclave.a $(B)/libclient.a
+PROG_LIBS := $(B)/libserver.a $(B)/libenclave.a $(B)/libclient.a $(LIBMETRICS)
 $(B)/tests/%: $(B)/tests/unit/%.o $(PROG_LIBS) $(LIBVPN)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $< $(PROG_LIBS) $(LIBVPN) -lcriterion $(LIBS_URCU) $(LIBS_SANDBOX) $(LIBS_CRYPTO) $(LIBS_DB)
+	$(CC) $(LDFLAGS) -o $@ $< $(PROG_LIBS) $(LIBVPN) -lcriterion $(LIBS_URCU) $(LIBS_SANDBOX) \
+	    $(LIBS_JSON) $(LIBS_CRYPTO) $(LIBS_DB)
 
 # Programs the integration tests drive (a probing client, ...), not installed.
 $(B)/tests/tools/%: $(B)/tests/tools/%.o $(PROG_LIBS) $(LIBVPN)
@@ -124,20 +163,20 @@ $(B)/bench/%: $(B)/bench/%.o $(PROG_LIBS) $(LIBVPN)
 bench-micro: $(B)/bench/bench_micro
 	@$(B)/bench/bench_micro
 
-# A real install (no DESTDIR, as root) also creates the system users vpnse and vpnse-enclave
+# A real install (no DESTDIR, as root) also creates the system users vpnse, vpnse-enclave and vpnse-metrics
 # the server and its enclave switch to; a staged one (packaging) leaves that to the package.
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
 	install -d $(DESTDIR)$(PREFIX)/share/vpnse/conf
 	install -m 0644 conf/server.conf conf/qos_classes.conf conf/users.conf.example \
-		$(DESTDIR)$(PREFIX)/share/vpnse/conf/
+		conf/vpn-metrics.service conf/grafana-dashboard.json $(DESTDIR)$(PREFIX)/share/vpnse/conf/
 # An example to copy, not a configuration: its token is the public demo user's (alice /
 # wonderland, as in users.conf.example), so it may be world-readable here, and vpn-client
 # refuses to use it in place. A real client.conf is installed with mode 0600 (README).
 	install -m 0644 conf/client.conf $(DESTDIR)$(PREFIX)/share/vpnse/conf/
 	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ]; then tools/create-users.sh; \
-	else echo "install: not creating the system users vpnse, vpnse-enclave (DESTDIR set or not root): see tools/create-users.sh"; fi
+	else echo "install: not creating the system users vpnse, vpnse-enclave, vpnse-metrics (DESTDIR set or not root): see tools/create-users.sh"; fi
 
 uninstall:
 	cd $(DESTDIR)$(PREFIX)/bin && rm -f $(notdir $(BINS))
@@ -170,7 +209,8 @@ FUZZ_CFLAGS := $(STD) -Wall -Wextra -Wno-unused-parameter -g -O1 -Iinclude -pthr
 # Everything a parser may need, main.c files left out; the archive pulls only what is used.
 # Of the server's files only the pure ones: the rest needs liburcu and the whole process.
 FUZZ_SRC    := $(LIB_SRC) $(filter-out %/main.c,$(ENCLAVE_SRC) $(CLIENT_SRC)) \
-               core/server/control_request.c
+               core/server/control_request.c tools/metrics/metrics_format.c \
+               tools/metrics/prom_text.c
 FUZZ_OBJ    := $(FUZZ_SRC:%.c=$(FUZZ_B)/obj/%.o)
 FUZZ_BINS   := $(patsubst tests/fuzz/%.c,$(FUZZ_B)/%,$(wildcard tests/fuzz/fuzz_*.c))
 
@@ -185,7 +225,7 @@ $(FUZZ_B)/libvpn-fuzz.a: $(FUZZ_OBJ)
 $(FUZZ_B)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_B)/libvpn-fuzz.a
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $(FUZZ_SAN) -MMD -MP -MF $@.d -o $@ $< \
-	    $(FUZZ_B)/libvpn-fuzz.a $(LIBS_CRYPTO) $(LIBS_DB)
+	    $(FUZZ_B)/libvpn-fuzz.a $(LIBS_JSON) $(LIBS_CRYPTO) $(LIBS_DB)
 
 fuzz-build: $(FUZZ_BINS)
 
@@ -197,7 +237,8 @@ ASAN_B      := build-asan
 ASAN_CC     ?= gcc
 ASAN_FLAGS  := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 ASAN_CFLAGS := $(STD) $(filter-out -Werror,$(WARN)) -g -O1 -Iinclude -pthread $(ASAN_FLAGS)
-ASAN_LIBS   := $(ASAN_B)/libserver.a $(ASAN_B)/libenclave.a $(ASAN_B)/libclient.a $(ASAN_B)/libvpn.a
+ASAN_LIBS   := $(ASAN_B)/libserver.a $(ASAN_B)/libenclave.a $(ASAN_B)/libclient.a \
+               $(ASAN_B)/libmetrics.a $(ASAN_B)/libvpn.a
 ASAN_BINS   := $(UNIT_SRC:tests/unit/%.c=$(ASAN_B)/tests/%)
 
 $(ASAN_B)/%.o: %.c
@@ -208,6 +249,8 @@ $(ASAN_B)/libvpn.a: $(LIB_OBJ:$(B)/%=$(ASAN_B)/%)
 $(ASAN_B)/libserver.a: $(filter-out %/main.o,$(SERVER_OBJ:$(B)/%=$(ASAN_B)/%))
 $(ASAN_B)/libenclave.a: $(filter-out %/main.o,$(ENCLAVE_OBJ:$(B)/%=$(ASAN_B)/%))
 $(ASAN_B)/libclient.a: $(filter-out %/main.o,$(CLIENT_OBJ:$(B)/%=$(ASAN_B)/%))
+# The metrics modules the unit tests reach (not the HTTP side or the page).
+$(ASAN_B)/libmetrics.a: $(filter-out %/main.o %/http.o %/www.o,$(METRICS_OBJ:$(B)/%=$(ASAN_B)/%))
 $(ASAN_LIBS):
 	@rm -f $@
 	ar rcs $@ $^
@@ -215,7 +258,7 @@ $(ASAN_LIBS):
 $(ASAN_B)/tests/%: $(ASAN_B)/tests/unit/%.o $(ASAN_LIBS)
 	@mkdir -p $(dir $@)
 	$(ASAN_CC) $(ASAN_FLAGS) -pthread -o $@ $< $(ASAN_LIBS) -lcriterion $(LIBS_URCU) \
-	    $(LIBS_SANDBOX) $(LIBS_CRYPTO) $(LIBS_DB)
+	    $(LIBS_SANDBOX) $(LIBS_JSON) $(LIBS_CRYPTO) $(LIBS_DB)
 
 sanitize: $(ASAN_BINS)
 

@@ -1,13 +1,16 @@
 #!/bin/sh
-# Creates the two system users vpn-server needs, when they are missing (idempotent, root only):
+# Creates the system users vpn-server and vpn-metrics need, when they are missing (idempotent,
+# root only):
 #
 #   vpnse          the main process after set-up ([security] user, the default)
 #   vpnse-enclave  the enclave's supervisor and workers
+#   vpnse-metrics  vpn-metrics (conf/vpn-metrics.service); its group is the one to name in
+#                  [metrics] control_socket_group
 #
 # Each gets its own group, no home directory and no login shell. Used by `make install`,
 # `make demo` and the integration tests (tests/integration/lib.sh).
 set -eu
-for name in vpnse vpnse-enclave; do
+for name in vpnse vpnse-enclave vpnse-metrics; do
     id -u "$name" >/dev/null 2>&1 && continue
     if [ "$(id -u)" != 0 ]; then
         echo "create-users: system user $name is missing; as root run:" \

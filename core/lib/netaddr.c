@@ -121,6 +121,39 @@ int parse_endpoint(const char *host, uint16_t port, struct sockaddr_in6 *out)
     return -1;
 }
 
+int parse_host_port(const char *s, struct sockaddr_in6 *out)
+{
+    char host[INET6_ADDRSTRLEN + 2];
+    const char *colon = strrchr(s, ':');
+    if (!colon || colon == s || (size_t)(colon - s) >= sizeof(host))
+        return -1;
+    const char *h = s;
+    size_t hlen = (size_t)(colon - s);
+    if (s[0] == '[') {
+        /* "[v6]:port": the brackets must enclose exactly the address. */
+        if (hlen < 3 || s[hlen - 1] != ']')
+            return -1;
+        h = s + 1;
+        hlen -= 2;
+    } else if (memchr(s, ':', hlen)) {
+        return -1;      /* an IPv6 address without brackets: its port is ambiguous */
+    }
+    memcpy(host, h, hlen);
+    host[hlen] = '\0';
+    unsigned long port = 0;
+    const char *p = colon + 1;
+    if (!*p || strlen(p) > 5)
+        return -1;
+    for (; *p; p++) {
+        if (*p < '0' || *p > '9')
+            return -1;
+        port = port * 10 + (unsigned long)(*p - '0');
+    }
+    if (port == 0 || port > 65535)
+        return -1;
+    return parse_endpoint(host, (uint16_t)port, out);
+}
+
 char *format_endpoint(const struct sockaddr_in6 *sa, char *buf, unsigned len)
 {
     char addr[INET6_ADDRSTRLEN];

@@ -72,3 +72,29 @@ uint64_t clock_monotonic_ms(void)
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
+
+uint64_t clock_monotonic_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+const char *proto_status_name(unsigned status)
+{
+    switch (status) {
+    case STATUS_OK:
+        return "OK";
+    case STATUS_AUTH_FAILED:
+        return "AUTH_FAILED";
+    case STATUS_SERVER_FULL:
+        return "SERVER_FULL";
+    case STATUS_POOL_EXHAUSTED:
+        return "POOL_EXHAUSTED";
+    case STATUS_RATE_LIMITED:
+        return "RATE_LIMITED";
+    case STATUS_STALE_TIMESTAMP:
+        return "STALE_TIMESTAMP";
+    }
+    return NULL;
+}

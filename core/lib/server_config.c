@@ -63,6 +63,38 @@ static int set_enclave_socket(const struct ini_at *at, void *dst, const char *v,
     return 0;
 }
 
+/* [metrics] control_socket_group: the group that may read the control socket (vpn-metrics
+ * runs in it); a system group name, by the rule of user names. */
+static int set_group(const struct ini_at *at, void *dst, const char *v, struct config_error *err)
+{
+    size_t size = at->key->size;
+    if (!*v)
+        return 0;   /* none: the socket stays root's alone (0600) */
+    if (!user_name_valid(v, size)) {
+        ini_schema_errorf(err, at, "expected a system group name (letters, digits, '_', '-', "
+                          "'.', at most %zu), got \"%.64s\"", size - 1, v);
+        return -1;
+    }
+    memcpy(dst, v, strlen(v) + 1);
+    return 0;
+}
+
+/* [metrics] listen: where vpn-metrics serves (vpn-server itself only checks it). */
+static int set_metrics_listen(const struct ini_at *at, void *dst, const char *v,
+                              struct config_error *err)
+{
+    struct server_config *cfg = at->obj;
+    if (!*v)
+        return 0;   /* off */
+    if (strlen(v) >= at->key->size || parse_host_port(v, &cfg->metrics_addr) != 0) {
+        ini_schema_errorf(err, at, "expected ADDRESS:PORT with a numeric address "
+                          "(127.0.0.1:9586, [::1]:9586), got \"%.64s\"", v);
+        return -1;
+    }
+    memcpy(dst, v, strlen(v) + 1);
+    return 0;
+}
+
 /* A key stored in struct server_config. */
 #define KEY(n, t, f)                                                                         \
     .name = n, .type = t, .off = offsetof(struct server_config, f),                          \
@@ -152,12 +184,19 @@ static const struct key_spec logging_keys[] = {
     { KEY("file", KEY_PATH, log_file), .flags = KEY_EMPTY_OK },    /* none: stderr */
 };
 
+static const struct key_spec metrics_keys[] = {
+    { KEY("listen", KEY_CUSTOM, metrics_listen), .flags = KEY_EMPTY_OK,
+      .set = set_metrics_listen },
+    { KEY("control_socket_group", KEY_CUSTOM, control_socket_group), .flags = KEY_EMPTY_OK,
+      .set = set_group },
+};
+
 #define SECTION(n, k) { .name = n, .keys = k, .n_keys = sizeof(k) / sizeof(k[0]) }
 static const struct section_spec server_sections[] = {
     SECTION("server", server_keys),   SECTION("network", network_keys),
     SECTION("qos", qos_keys),         SECTION("security", security_keys),
     SECTION("usage", usage_keys),     SECTION("hooks", hooks_keys),
-    SECTION("logging", logging_keys),
+    SECTION("logging", logging_keys), SECTION("metrics", metrics_keys),
 };
 
 const struct ini_schema server_config_schema = {

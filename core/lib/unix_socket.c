@@ -5,6 +5,8 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/fsuid.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -34,6 +36,39 @@ static int remove_stale(const char *path)
 
 int unix_listen(const char *path)
 {
+    return unix_listen_group(path, -1);
+}
+
+/* bind() with the socket file made group gid's, mode 0660: the file takes the caller's
+ * filesystem gid (per thread on Linux) and the socket's mode less the umask at its creation,
+ * so nothing is changed by path afterwards. Needs
+ * CAP_SETGID (root), as the control socket is made before the server drops root. A
+ * directory with the set-group-ID bit would impose its own group: checked, and refused. */
+static int bind_as_group(int fd, const struct sockaddr_un *sa, const char *path, int gid)
+{
+    if (gid < 0)
+        return bind(fd, (const struct sockaddr *)sa, sizeof(*sa)) == 0 ? 0 : -errno;
+    int old = setfsgid((gid_t)gid);
+    if (setfsgid((gid_t)gid) != gid) {
+        setfsgid((gid_t)old);
+        return -EPERM;
+    }
+    /* The usual umask (022) would take the group's write bit, without which the group
+     * cannot connect. The umask is the process's: hence "before any thread starts". */
+    mode_t old_mask = umask(0);
+    int rc = bind(fd, (const struct sockaddr *)sa, sizeof(*sa)) == 0 ? 0 : -errno;
+    umask(old_mask);
+    setfsgid((gid_t)old);
+    struct stat st;
+    if (rc == 0 && (lstat(path, &st) != 0 || !S_ISSOCK(st.st_mode) || st.st_gid != (gid_t)gid)) {
+        unlink(path);
+        return -EPERM;
+    }
+    return rc;
+}
+
+int unix_listen_group(const char *path, int gid)
+{
     struct sockaddr_un sa;
     int rc = fill_address(&sa, path);
     if (rc)
@@ -47,14 +82,16 @@ int unix_listen(const char *path)
      * follow a symlink planted there after bind. bind itself refuses an existing path, link
      * or not (EADDRINUSE), so a link planted after remove_stale makes us fail, not follow.
      * No umask juggling: it is process-wide and the caller may have threads. */
-    if (fchmod(fd, 0600) != 0)
+    if (fchmod(fd, gid < 0 ? 0600 : 0660) != 0)
         goto fail;
     rc = remove_stale(path);
+    if (rc == 0)
+        rc = bind_as_group(fd, &sa, path, gid);
     if (rc != 0) {
         close(fd);
         return rc;
     }
-    if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 || listen(fd, 8) != 0)
+    if (listen(fd, 8) != 0)
         goto fail;
     return fd;
 fail:
@@ -72,7 +109,13 @@ int unix_request(const char *path, const char *request, FILE *out)
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return -errno;
-    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
+    /* A server that is stopped (SIGSTOP, a debugger) accepts in the kernel's backlog but
+     * never answers: give up rather than hang a cron job or a metrics scrape. */
+    struct timeval tv = { .tv_sec = UNIX_REQUEST_TIMEOUT_MS / 1000,
+                          .tv_usec = UNIX_REQUEST_TIMEOUT_MS % 1000 * 1000 };
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) != 0 ||
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) != 0 ||
+        connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
         write(fd, request, strlen(request)) < 0) {
         int e = errno;
         close(fd);
@@ -82,6 +125,7 @@ int unix_request(const char *path, const char *request, FILE *out)
     ssize_t n;
     while ((n = read(fd, buf, sizeof(buf))) > 0)
         fwrite(buf, 1, (size_t)n, out);
+    int e = n < 0 ? errno : 0;
     close(fd);
-    return 0;
+    return e == EAGAIN || e == EWOULDBLOCK ? -ETIMEDOUT : -e;
 }

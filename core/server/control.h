@@ -16,8 +16,10 @@
 #include <stdint.h>
 
 #include "ctl_submit.h"
+#include "handshake_latency.h"
 #include "hooks.h"
 #include "pool.h"
+#include "user_totals.h"
 #include "vpn/limits.h"
 
 struct server;
@@ -42,7 +44,12 @@ struct pending {
     int worker;             /* the worker its OP_ACCEPT went to (counted in worker_pending),
                                or -1 (a refusal, answered by the worker that ran phase 1) */
     uint64_t at_ms;
+    uint64_t at_us;         /* when phase 1's result came (handshake_latency.h) */
 };
+
+/* Handshakes refused, by the status of the answer (enum connect_status); statuses at or above
+ * the last index share it. */
+enum { HANDSHAKE_STATUS_SLOTS = 16 };
 
 struct control {
     struct server *srv;             /* sockets, tables, enclave link, data threads */
@@ -63,6 +70,9 @@ struct control {
     int worker_pending[MAX_WORKERS];
     uint64_t handshakes_ok, handshakes_refused;
     uint64_t handshakes_dropped;    /* phase 1 passed but no pending entry was free */
+    uint64_t refused_by_status[HANDSHAKE_STATUS_SLOTS];
+    struct handshake_latency handshake_latency;
+    struct user_totals totals;      /* per user since the start, for the status */
     uint64_t reloads, reload_failures;
     struct usage *usage;            /* usage.h; NULL: none kept */
     struct hooks hooks;             /* hooks.h */

@@ -13,6 +13,8 @@ enum { AUTH_PRESSURE_MS = 30000 };
 #include "vpn/handshake.h"
 #include "vpn/log.h"
 #include "vpn/netaddr.h"
+#include "vpn/proto.h"
+#include "vpn/qos.h"
 
 static size_t build_config(const struct server_config *c, uint32_t ip, uint8_t *out)
 {
@@ -120,7 +122,8 @@ void control_on_hello(struct control *c, const struct ctl_event *ev)
     struct pending *p = &c->pendings[slot];
     memset(p->username, 0, sizeof(p->username));
     memcpy(p->username, user, ulen + 1);
-    p->at_ms = clock_monotonic_ms();
+    p->at_us = clock_monotonic_us();
+    p->at_ms = p->at_us / 1000;
     p->acquired = false;
     p->ip = 0;
     p->worker = -1;
@@ -209,9 +212,12 @@ void control_on_accepted(struct control *c, const struct ctl_event *ev)
     usage_session_started(c, s, old);
     if (!old)
         hooks_session(c, s, NULL);
+    uint64_t started_us = p->at_us;
     pending_done(c, p);
     server_send_datagram(srv, ev->data, ev->len, &ev->meta.peer);
     c->handshakes_ok++;
+    handshake_latency_observe(&c->handshake_latency, clock_monotonic_us() - started_us);
+    user_totals_session_made(&c->totals, s, qos_class_name_for(c->cfg, s->vpn_ip));
     char ep[64], ip[16];
     log_info("Client %s %s from %s, VPN IP %s (session %08x, worker %d)", s->username,
              old ? "rekeyed" : "connected", format_endpoint(&s->endpoint, ep, sizeof(ep)),
@@ -225,6 +231,8 @@ void control_on_reply(struct control *c, const struct ctl_event *ev)
         release_pending(c, p);
     server_send_datagram(c->srv, ev->data, ev->len, &ev->meta.peer);
     c->handshakes_refused++;
+    c->refused_by_status[ev->meta.aux < HANDSHAKE_STATUS_SLOTS ? ev->meta.aux
+                                                               : HANDSHAKE_STATUS_SLOTS - 1]++;
     /* A user's failure budget is spent: someone is guessing, maybe from forged addresses.
      * For a while every request must prove its source (a cookie), which lets the real client
      * draw on the budget for proven requests. */
@@ -232,10 +240,8 @@ void control_on_reply(struct control *c, const struct ctl_event *ev)
         __atomic_store_n(&c->srv->auth_pressure_until_ms,
                          clock_monotonic_ms() + AUTH_PRESSURE_MS, __ATOMIC_RELAXED);
     static struct log_limit lim;
-    static const char *const names[] = { "OK", "AUTH_FAILED", "SERVER_FULL", "POOL_EXHAUSTED",
-                                         "RATE_LIMITED", "STALE_TIMESTAMP" };
+    const char *name = proto_status_name(ev->meta.aux);
     char ep[64];
     log_limited(&lim, LOG_WARN, "Handshake from %s refused: %s",
-                format_endpoint(&ev->meta.peer, ep, sizeof(ep)),
-                ev->meta.aux < 6 ? names[ev->meta.aux] : "?");
+                format_endpoint(&ev->meta.peer, ep, sizeof(ep)), name ? name : "?");
 }

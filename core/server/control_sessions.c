@@ -53,6 +53,7 @@ void control_end_session(struct control *c, struct session *s, bool erase_keys, 
         /* The address goes back unless a newer session of the same user holds it. */
         pool_release(&c->pool, s->vpn_ip);
     }
+    user_totals_session_ended(&c->totals, s);
     if (erase_keys)
         ctl_submit(&c->submit, s->worker, OP_ERASE, s->id, 0, NULL, 0, NULL, 0);
     c->worker_sessions[s->worker]--;

@@ -17,11 +17,14 @@
 #include "vpn/limits.h"
 #include "vpn/log.h"
 #include "vpn/netaddr.h"
+#include "vpn/proto.h"
+#include "vpn/qos.h"
 #include "vpn/unix_socket.h"
+#include "vpn/version.h"
 
-int control_socket_open(const char *path)
+int control_socket_open(const char *path, int gid)
 {
-    return unix_listen(path);
+    return unix_listen_group(path, gid);
 }
 
 void control_socket_close(int fd, const char *path)
@@ -167,9 +170,11 @@ static void show_workers(const struct server *srv, FILE *out, bool json)
         unsigned long long age = beat && now > beat ? (unsigned long long)(now - beat) : 0;
         if (json)
             fprintf(out, "%s{\"worker\":%d,\"pid\":%u,\"sessions\":%u,\"decrypted\":%llu,"
-                         "\"encrypted\":%llu,\"loop_age_ms\":%llu}", w ? "," : "", w, c->pid,
-                    c->sessions, (unsigned long long)counter_read(&c->packets_decrypted),
-                    (unsigned long long)counter_read(&c->packets_encrypted), age);
+                         "\"encrypted\":%llu,\"loop_age_ms\":%llu,\"restarts\":%u}",
+                    w ? "," : "", w, c->pid, c->sessions,
+                    (unsigned long long)counter_read(&c->packets_decrypted),
+                    (unsigned long long)counter_read(&c->packets_encrypted), age,
+                    srv->enclave.worker_restarts[w]);
         else
             fprintf(out, "enclave worker %d: pid %u, %u sessions, %llu packets opened, %llu sealed, "
                          "loop ran %llu ms ago\n", w, c->pid, c->sessions,
@@ -177,6 +182,62 @@ static void show_workers(const struct server *srv, FILE *out, bool json)
                     (unsigned long long)counter_read(&c->packets_encrypted), age);
     }
     fprintf(out, json ? "]," : "\n");
+}
+
+/* "handshakes":{"ok":N,"auth_failed":N,...,"dropped":N}: every handshake phase 1 passed or
+ * the enclave answered, by its result (the protocol's status names, in lower case). */
+static void show_handshakes(const struct control *ctl, FILE *out)
+{
+    fprintf(out, "\"handshakes\":{\"ok\":%llu", (unsigned long long)ctl->handshakes_ok);
+    for (unsigned st = STATUS_OK + 1; st < HANDSHAKE_STATUS_SLOTS; st++) {
+        const char *name = proto_status_name(st);
+        if (!name && !ctl->refused_by_status[st])
+            continue;
+        fputs(",\"", out);
+        if (name)
+            for (; *name; name++)
+                fputc(*name >= 'A' && *name <= 'Z' ? *name - 'A' + 'a' : *name, out);
+        else
+            fprintf(out, "status_%u", st);
+        fprintf(out, "\":%llu", (unsigned long long)ctl->refused_by_status[st]);
+    }
+    fprintf(out, ",\"dropped\":%llu}", (unsigned long long)ctl->handshakes_dropped);
+}
+
+/* "qos_classes":[...]: the download tree's leaves as tc counts them (QoS on; [] otherwise),
+ * each named by its class and, for a user's own leaf, its user (qos.h: the tree). */
+static void show_qos_classes(const struct show_ctx *c, FILE *out)
+{
+    const struct server_config *cfg = c->ctl->cfg;
+    fputs("\"qos_classes\":[", out);
+    int n = 0;
+    for (int i = 0; i < c->n_tc; i++) {
+        const struct qos_class_stats *tc = &c->tc[i];
+        const char *cls = NULL, *user = "";
+        if (tc->major != QOS_ROOT_MAJOR)
+            continue;
+        if (tc->minor == cfg->default_minor)
+            cls = QOS_DEFAULT_CLASS_NAME;
+        for (int u = 0; !cls && u < cfg->n_users; u++)
+            if (cfg->users[u].class_index >= 0 && qos_user_minor(cfg, u) == tc->minor) {
+                cls = cfg->classes[cfg->users[u].class_index].name;
+                user = cfg->users[u].name;
+            }
+        if (!cls)
+            continue;   /* 1:1, the inner class every leaf borrows from */
+        char id[16];
+        snprintf(id, sizeof(id), "%x:%x", tc->major, tc->minor);
+        fprintf(out, "%s{\"classid\":", n++ ? "," : "");
+        json_write_string(out, id);
+        fputs(",\"class\":", out);
+        json_write_string(out, cls);
+        fputs(",\"user\":", out);
+        json_write_string(out, user);
+        fprintf(out, ",\"bytes\":%llu,\"packets\":%llu,\"drops\":%llu,\"rate_bps\":%llu}",
+                (unsigned long long)tc->bytes, (unsigned long long)tc->packets,
+                (unsigned long long)tc->drops, (unsigned long long)tc->rate_bps);
+    }
+    fputs("]", out);
 }
 
 /* Waits until fd is ready for events or the deadline (monotonic ms) passes. */
@@ -260,7 +321,9 @@ void control_socket_serve(const struct control *ctl)
         }
         char ip[16];
         if (json) {
-            fprintf(out, "{\"interface\":");
+            fprintf(out, "{\"version\":");
+            json_write_string(out, vpn_version);
+            fprintf(out, ",\"interface\":");
             json_write_string(out, srv->tun_name);
             fprintf(out, ",\"tun_ip\":");
             json_write_string(out, format_ipv4(ctl->cfg->tun_ip, ip));
@@ -290,6 +353,14 @@ void control_socket_serve(const struct control *ctl)
         show_workers(srv, out, json);
         if (json) {
             show_drops(srv, out, true);
+            fputc(',', out);
+            show_handshakes(ctl, out);
+            fputc(',', out);
+            handshake_latency_write_json(&ctl->handshake_latency, out);
+            fputc(',', out);
+            user_totals_write_json(&ctl->totals, ctl, out);
+            fputc(',', out);
+            show_qos_classes(&ctx, out);
             fprintf(out, ",\"peers\":[");
         }
         for (int i = 0; i < ctl->n_all; i++)

@@ -27,8 +27,12 @@ enum control_request control_request_parse(const char *buf, size_t len);
 enum { USAGE_DAYS_DEFAULT = 30, USAGE_DAYS_MAX = 366 };
 int control_request_days(const char *buf, size_t len);
 
-/* Creates and listens on path (a stale socket file is replaced). Returns the fd or -errno. */
-int control_socket_open(const char *path);
+/* Creates and listens on path (a stale socket file is replaced): mode 0600, root's; with
+ * gid >= 0 ([metrics] control_socket_group) mode 0660 and that group's, so that vpn-metrics
+ * may read the status without root. Every request is read-only: a request that changes
+ * anything must first check that its peer is root (SO_PEERCRED), since a group may share the
+ * socket. Returns the fd or -errno. */
+int control_socket_open(const char *path, int gid);
 void control_socket_close(int fd, const char *path);
 /* Control thread: accepts and answers one client from the control's state, which it reads
  * and never changes. */

@@ -126,8 +126,10 @@ static void on_report(struct enclave_link *e, const struct sup_report *r,
         break;
     case SUP_WORKER:
         if (worker_ok) {
-            if (e->state == ENCLAVE_READY)
+            if (e->state == ENCLAVE_READY) {
+                e->worker_restarts[r->worker]++;
                 log_info("Enclave worker %d restarted (PID: %d)", r->worker, r->pid);
+            }
             e->worker_pids[r->worker] = r->pid;
         }
         break;

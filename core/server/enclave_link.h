@@ -49,6 +49,7 @@ struct enclave_link {
     char public_key[KEYFILE_B64_LEN + 1];
     /* restarts: counted, and delayed more while they keep failing quickly */
     unsigned restarts, quick_failures;
+    unsigned worker_restarts[MAX_WORKERS];  /* by the supervisor while the enclave served */
     uint64_t started_ms, retry_at_ms;   /* monotonic */
     bool awaiting_exit;                 /* the supervisor's channel closed; the launcher has not
                                            reported its exit yet (it refuses a second start) */

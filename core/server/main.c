@@ -365,10 +365,13 @@ int main(int argc, char **argv)
     }
     log_info("UDP server listening on port %u", cfg.listen_port);
 
-    srv.control_fd = control_socket_open(cfg.control_socket);
+    srv.control_fd = control_socket_open(cfg.control_socket, priv.socket_gid);
     if (srv.control_fd < 0) {
         log_warn("No control socket at %s: %s", cfg.control_socket, strerror(-srv.control_fd));
         srv.control_fd = -1;
+    } else if (priv.socket_gid >= 0) {
+        log_info("Control socket %s: mode 0660, group %s ([metrics] control_socket_group)",
+                 cfg.control_socket, cfg.control_socket_group);
     }
     if (usage_open(&usage, &cfg, why, sizeof(why)) != 0) {
         log_error("Cannot open the usage database: %s", why);

@@ -47,6 +47,7 @@ int privileges_resolve(const struct server_config *cfg, struct privileges *p, ch
                        size_t why_len)
 {
     memset(p, 0, sizeof(*p));
+    p->socket_gid = -1;
     snprintf(p->user, sizeof(p->user), "%s", cfg->user);
     /* With file capabilities instead of root the enclave could not switch to a uid of its
      * own and would share ours, and a main process running as a user could not give the
@@ -83,6 +84,28 @@ int privileges_resolve(const struct server_config *cfg, struct privileges *p, ch
                  "unprivileged user and group of its own", ENCLAVE_USER,
                  (unsigned)p->enclave_uid, (unsigned)p->enclave_gid);
         return PRIVILEGES_FAILED;
+    }
+    if (cfg->control_socket_group[0]) {
+        errno = 0;
+        struct group *gr = getgrnam(cfg->control_socket_group);
+        if (!gr) {
+            if (errno)
+                snprintf(why, why_len, "cannot look up group %s: %s",
+                         cfg->control_socket_group, strerror(errno));
+            else
+                snprintf(why, why_len, "[metrics] control_socket_group: group %s does not "
+                         "exist; create it with: groupadd --system %s (tools/create-users.sh "
+                         "creates vpnse-metrics)", cfg->control_socket_group,
+                         cfg->control_socket_group);
+            return PRIVILEGES_FAILED;
+        }
+        if (gr->gr_gid == 0) {
+            snprintf(why, why_len, "%s: [metrics] control_socket_group: %s is gid 0 (root); "
+                     "name a group of the status readers' own", cfg->path,
+                     cfg->control_socket_group);
+            return PRIVILEGES_CONFLICT;
+        }
+        p->socket_gid = (int)gr->gr_gid;
     }
     p->stay_root = p->uid == 0;
     if (p->stay_root)

@@ -22,6 +22,7 @@ struct privileges {
     bool stay_root;             /* user has uid 0: the opt-out, to be warned about */
     uid_t enclave_uid;          /* ENCLAVE_USER's, given to vpn-enclave */
     gid_t enclave_gid;
+    int socket_gid;             /* [metrics] control_socket_group's gid, or -1 (none) */
 };
 
 enum privileges_error {
@@ -29,7 +30,8 @@ enum privileges_error {
     PRIVILEGES_CONFLICT = -2,   /* user shares the enclave's uid: a config error, exit 2 */
 };
 
-/* Checks that we run as root and looks up both users. Returns 0, or a privileges_error with
+/* Checks that we run as root and looks up both users (and the control socket's group, when
+ * one is configured). Returns 0, or a privileges_error with
  * one line in why (for a missing user, the useradd command that creates it). */
 int privileges_resolve(const struct server_config *cfg, struct privileges *p, char *why,
                        size_t why_len) __attribute__((warn_unused_result));

@@ -501,6 +501,14 @@ void qos_classid_for(const struct server_config *cfg, uint32_t vpn_ip, uint16_t 
     }
 }
 
+const char *qos_class_name_for(const struct server_config *cfg, uint32_t vpn_ip)
+{
+    for (int i = 0; i < cfg->n_users; i++)
+        if (cfg->users[i].vpn_ip == vpn_ip && cfg->users[i].class_index >= 0)
+            return cfg->classes[cfg->users[i].class_index].name;
+    return QOS_DEFAULT_CLASS_NAME;
+}
+
 /* ---- statistics ---- */
 
 /* tc prints rates as an integer with an optional K/M/G/T prefix and "bit" (print_rate in

@@ -36,6 +36,7 @@ static void keep_restart_only(struct server_config *next, const struct server_co
     KEEP(private_key_file, "[security] private_key_file");
     KEEP(users_file, "[security] users_file");
     KEEP(control_socket, "[security] control_socket");
+    KEEP(control_socket_group, "[metrics] control_socket_group");
     KEEP(user, "[security] user");
     KEEP(replay_window_ms, "[security] replay_window_ms");
     KEEP(rekey_interval_s, "[security] rekey_interval");

@@ -107,7 +107,7 @@ struct ini_schema {
     int n_sections;
 };
 
-enum { INI_SCHEMA_SECTIONS_MAX = 8, INI_SCHEMA_KEYS_MAX = 16 };
+enum { INI_SCHEMA_SECTIONS_MAX = 12, INI_SCHEMA_KEYS_MAX = 16 };
 
 /* What a load leaves for the caller's own checks; opaque but for the dir. */
 struct ini_schema_state {

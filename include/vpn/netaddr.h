@@ -31,6 +31,10 @@ char *format_ipv4(uint32_t addr, char *buf);
 int parse_endpoint(const char *host, uint16_t port, struct sockaddr_in6 *out)
     __attribute__((warn_unused_result));
 
+/* "a.b.c.d:port" or "[v6]:port" (numeric, port 1..65535) into a sockaddr_in6 as
+ * parse_endpoint makes it. Returns 0 or -1. */
+int parse_host_port(const char *s, struct sockaddr_in6 *out) __attribute__((warn_unused_result));
+
 /* "addr:port" or "[v6]:port" text of an endpoint into buf (>= 64 bytes); returns buf. */
 char *format_endpoint(const struct sockaddr_in6 *sa, char *buf, unsigned len);
 

@@ -74,5 +74,12 @@ static inline bool proto_is_transport(uint8_t type)
 uint64_t clock_realtime_ms(void);
 /* Milliseconds from CLOCK_MONOTONIC (timers, idle, rate limits). */
 uint64_t clock_monotonic_ms(void);
+/* Microseconds from CLOCK_MONOTONIC (latencies the status reports). */
+uint64_t clock_monotonic_us(void);
+
+/* The protocol's name of a CONNECT_RESP status (enum connect_status: "OK", "AUTH_FAILED",
+ * ...), or NULL for a value this version does not know. The one table of these names: the
+ * server's log and its status JSON use it. */
+const char *proto_status_name(unsigned status);
 
 #endif

@@ -85,6 +85,12 @@ int qos_read_stats(const char *ifname, struct qos_class_stats *out, int max);
 void qos_classid_for(const struct server_config *cfg, uint32_t vpn_ip, uint16_t *major,
                      uint16_t *minor);
 
+/* The name of the class a tunnel address (host order) belongs to: its user's "[class:NAME]",
+ * or QOS_DEFAULT_CLASS_NAME for addresses of no configured user or of a user with no class
+ * (the same rule as qos_classid_for). The status and the metrics label users with it. */
+#define QOS_DEFAULT_CLASS_NAME "default"
+const char *qos_class_name_for(const struct server_config *cfg, uint32_t vpn_ip);
+
 /* The minor of the user at index user_index in cfg->users (the scheme above), whether or not
  * that user has a class. */
 uint16_t qos_user_minor(const struct server_config *cfg, int user_index);

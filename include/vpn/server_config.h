@@ -106,6 +106,12 @@ struct server_config {
     /* [logging] */
     int log_level;                  /* LOG_* from log.h, default INFO */
     char log_file[PATH_MAX];        /* "" = stderr; used for -d */
+
+    /* [metrics]: read by vpn-metrics (tools/metrics), except the socket's group */
+    char metrics_listen[64];        /* "ADDRESS:PORT", "" = off (the default) */
+    struct sockaddr_in6 metrics_addr;   /* metrics_listen parsed (IPv4 as v4-mapped) */
+    char control_socket_group[64];  /* "" = the control socket is root's alone (0600);
+                                       else mode 0660 and this group's */
 };
 
 /* Fills *cfg with defaults, then reads path and the classes file it names, then checks the

@@ -202,3 +202,23 @@ json_get() {
     reply=$(server_status json) || return 1
     python3 -c "import json,sys; j=json.load(sys.stdin); print($1)" <<<"$reply"
 }
+
+# vpn-metrics in the server namespace, as the unprivileged vpnse-metrics (tools/create-users.sh)
+# whose group the server gave its control socket: make_server_conf needs
+# metrics.listen=127.0.0.1:9586 metrics.control_socket_group=vpnse-metrics for it. Extra
+# arguments go to vpn-metrics. Waits until it serves.
+METRICS_URL=http://127.0.0.1:9586
+start_metrics() {
+    ip netns exec "$PREFIX-srv" setpriv --reuid="$(id -u vpnse-metrics)" \
+        --regid="$(id -g vpnse-metrics)" --clear-groups \
+        "$BIN/vpn-metrics" -c "$WORK/server.conf" "$@" >>"$WORK/metrics.log" 2>&1 &
+    METRICS_PID=$!
+    PIDS+=("$METRICS_PID")
+    wait_for "$WORK/metrics.log" "vpn-metrics serving" 5
+}
+# http_get PATH [CURL ARGS...]: the body of vpn-metrics' answer, from inside the server
+# namespace (where it listens on 127.0.0.1).
+http_get() {
+    local path=$1; shift
+    srv curl -sS --max-time 10 "$@" "$METRICS_URL$path"
+}

@@ -167,3 +167,38 @@ Test(netaddr, subnets)
         cr_expect_eq(ipv4_net_within(&cases[i].inner, &cases[i].outer), cases[i].within,
                      "case %u", i);
 }
+
+/* "ADDRESS:PORT" as [metrics] listen takes it. */
+Test(netaddr, host_port)
+{
+    static const struct {
+        const char *in;
+        int rc;
+        const char *out;        /* format_endpoint of the result */
+    } cases[] = {
+        { "127.0.0.1:9586", 0, "127.0.0.1:9586" },
+        { "[::1]:9586", 0, "[::1]:9586" },
+        { "0.0.0.0:1", 0, "0.0.0.0:1" },
+        { "[2001:db8::1]:65535", 0, "[2001:db8::1]:65535" },
+        { "127.0.0.1", -1, NULL },
+        { "127.0.0.1:", -1, NULL },
+        { "127.0.0.1:0", -1, NULL },
+        { "127.0.0.1:65536", -1, NULL },
+        { "127.0.0.1:95a6", -1, NULL },
+        { "127.0.0.1:+95", -1, NULL },
+        { "::1:9586", -1, NULL },
+        { "[::1]9586", -1, NULL },
+        { "[127.0.0.1]:9586", 0, "127.0.0.1:9586" },
+        { "localhost:9586", -1, NULL },
+        { ":9586", -1, NULL },
+        { "[]:9586", -1, NULL },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct sockaddr_in6 sa;
+        char buf[64];
+        cr_expect_eq(parse_host_port(cases[i].in, &sa), cases[i].rc, "%s", cases[i].in);
+        if (cases[i].rc == 0)
+            cr_expect_str_eq(format_endpoint(&sa, buf, sizeof(buf)), cases[i].out, "%s",
+                             cases[i].in);
+    }
+}

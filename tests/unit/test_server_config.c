@@ -605,6 +605,38 @@ Test(server_config, security_and_logging_errors)
     run_bad(cases, N(cases));
 }
 
+/* [metrics]: off by default; listen is ADDRESS:PORT with a numeric address; the group is a
+ * system group name. */
+Test(server_config, metrics_section)
+{
+    static const struct bad_case cases[] = {
+        { MIN "[metrics]\nlisten = localhost:9586\n", NULL, "server.conf", 7,
+          "[metrics] listen", "expected ADDRESS:PORT with a numeric address" },
+        { MIN "[metrics]\nlisten = 127.0.0.1\n", NULL, "server.conf", 7, "[metrics] listen",
+          "got \"127.0.0.1\"" },
+        { MIN "[metrics]\nlisten = 127.0.0.1:70000\n", NULL, "server.conf", 7,
+          "[metrics] listen", "ADDRESS:PORT" },
+        { MIN "[metrics]\nlisten = ::1:9586\n", NULL, "server.conf", 7, "[metrics] listen",
+          "[::1]:9586" },
+        { MIN "[metrics]\ncontrol_socket_group = bad group\n", NULL, "server.conf", 7,
+          "[metrics] control_socket_group", "system group name" },
+        { MIN "[metrics]\nport = 9586\n", NULL, "server.conf", 7, "[metrics] port", "unknown" },
+    };
+    run_bad(cases, N(cases));
+
+    struct config_error err;
+    put("qos_classes.conf", NULL);
+    cr_assert_eq(load(put("server.conf", MIN), &err), 0, "%s", err.msg);
+    cr_expect_str_eq(cfg.metrics_listen, "", "metrics are off by default");
+    cr_expect_str_eq(cfg.control_socket_group, "", "the socket is root's alone by default");
+    cr_assert_eq(load(put("server.conf", MIN "[metrics]\nlisten = [::1]:9586\n"
+                          "control_socket_group = vpnse-metrics\n"), &err), 0, "%s", err.msg);
+    cr_expect_str_eq(cfg.metrics_listen, "[::1]:9586");
+    cr_expect_eq(ntohs(cfg.metrics_addr.sin6_port), 9586);
+    cr_expect(IN6_IS_ADDR_LOOPBACK(&cfg.metrics_addr.sin6_addr));
+    cr_expect_str_eq(cfg.control_socket_group, "vpnse-metrics");
+}
+
 Test(server_config, file_level_errors)
 {
     struct config_error err;

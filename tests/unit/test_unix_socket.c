@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/fsuid.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -142,4 +143,43 @@ Test(unix_socket, request_and_reply)
     free(out);
     close(fd);
     waitpid(pid, NULL, 0);
+}
+
+/* [metrics] control_socket_group: the socket is the group's, mode 0660 whatever the umask
+ * (the usual 022 would take the group's write bit, and with it the right to connect), made so
+ * at bind; the process's umask and filesystem gid are as they were. Needs root (CAP_SETGID),
+ * as the server has when it makes the socket. */
+Test(unix_socket, group_socket_mode_0660_and_the_group)
+{
+    if (geteuid() != 0)
+        cr_skip_test("needs root to give the socket a group");
+    const gid_t group = 4242;
+    umask(022);
+    int fd = unix_listen_group(sock_path, (int)group);
+    cr_assert(fd >= 0, "unix_listen_group: %s", strerror(-fd));
+    struct stat st;
+    cr_assert_eq(lstat(sock_path, &st), 0);
+    cr_expect(S_ISSOCK(st.st_mode));
+    cr_expect_eq(st.st_mode & 07777, 0660, "mode %o", (unsigned)(st.st_mode & 07777));
+    cr_expect_eq(st.st_gid, group, "group %u", (unsigned)st.st_gid);
+    cr_expect_eq(st.st_uid, 0u);
+    cr_expect_eq(umask(022), 022, "the umask was left changed");
+    cr_expect_eq(setfsgid((gid_t)-1), (int)getegid(), "the filesystem gid was left changed");
+    close(fd);
+}
+
+/* A set-group-ID directory imposes its own group on new files: the socket would then belong
+ * to a group nobody chose, with the group's bits set. Refused, and nothing left behind. */
+Test(unix_socket, group_socket_refused_where_the_directory_imposes_a_group)
+{
+    if (geteuid() != 0)
+        cr_skip_test("needs root to give the socket a group");
+    cr_assert_eq(chown(dir, 0, 4343), 0);
+    cr_assert_eq(chmod(dir, 02755), 0);
+    int fd = unix_listen_group(sock_path, 4242);
+    cr_expect_eq(fd, -EPERM, "unix_listen_group in a setgid directory: %d", fd);
+    if (fd >= 0)
+        close(fd);
+    struct stat st;
+    cr_expect_neq(lstat(sock_path, &st), 0, "a socket of the wrong group was left");
 }
