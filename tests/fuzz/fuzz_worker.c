@@ -220,6 +220,16 @@ static uint32_t pick_session(struct cur *c, struct known **kn)
 
 /* ---- the model of the dispatch table: when must the worker end? ---- */
 
+/* The decisions an accept may carry (enclave_ipc.h, OP_ACCEPT; docs/PROTOCOL.md extension 6):
+ * OK, SERVER_FULL or POOL_EXHAUSTED without a reason, AUTH_FAILED with one. */
+static bool accept_decision_valid(uint16_t aux)
+{
+    uint8_t status = (uint8_t)aux, refusal = (uint8_t)(aux >> 8);
+    if (status == STATUS_OK || status == STATUS_SERVER_FULL || status == STATUS_POOL_EXHAUSTED)
+        return refusal == REFUSAL_NONE;
+    return status == STATUS_AUTH_FAILED && refusal >= 1 && refusal <= REFUSAL_REASON_MAX;
+}
+
 static bool expect_exit(int ring, const struct pkt_meta *m, const uint8_t *data)
 {
     if (m->len > SLOT_DATA)
@@ -238,7 +248,7 @@ static bool expect_exit(int ring, const struct pkt_meta *m, const uint8_t *data)
     if (ring == TUN && m->op == OP_ENCRYPT && m->len <= MTU_MAX)
         return !owned(m->session_id);
     if (ring == CTL && m->op == OP_ACCEPT && m->len >= CONNECT_REQ_LEN + RESP_CONFIG_BASE &&
-        m->len <= CONNECT_REQ_LEN + RESP_CONFIG_MAX) {
+        m->len <= CONNECT_REQ_LEN + RESP_CONFIG_MAX && accept_decision_valid(m->aux)) {
         struct hs_config cfg;
         return !hs_config_decode(data + CONNECT_REQ_LEN, m->len - CONNECT_REQ_LEN, &cfg);
     }
@@ -338,6 +348,10 @@ static void check_results(int ring, const struct pkt_meta *m, const uint8_t *sen
                                                hs_token ? hs_token : alice_token, &cfg,
                                                &keys) == HSC_REJECTED);
                 FUZZ_ASSERT(cfg.status == r->meta.aux);
+                /* A reason only on an accept's AUTH_FAILED, and the one it carried. */
+                FUZZ_ASSERT(cfg.refusal == REFUSAL_NONE ||
+                            (ring == CTL && cfg.status == STATUS_AUTH_FAILED &&
+                             cfg.refusal == (uint8_t)(m->aux >> 8)));
             }
             break;
         }
