@@ -21,6 +21,9 @@ LDFLAGS  += -pie -Wl,-z,relro,-z,now -pthread
 LIBS_CRYPTO := -lsodium
 LIBS_URCU   := -lurcu-qsbr -lurcu-cds -lurcu-common
 LIBS_SANDBOX:= -lseccomp -lcap
+# sd_notify for vpn-server under systemd (core/server/service_notify.c); libsystemd0 is on
+# every Debian and Raspberry Pi OS system, and without NOTIFY_SOCKET it does nothing.
+LIBS_SYSTEMD:= -lsystemd
 
 B := build
 
@@ -56,7 +59,7 @@ $(LIBVPN): $(LIB_OBJ)
 
 bin/vpn-server: $(SERVER_OBJ) $(LIBVPN)
 	@mkdir -p bin
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_URCU) $(LIBS_SANDBOX) $(LIBS_CRYPTO)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_URCU) $(LIBS_SANDBOX) $(LIBS_CRYPTO) $(LIBS_SYSTEMD)
 
 bin/vpn-enclave: $(ENCLAVE_OBJ) $(LIBVPN)
 	@mkdir -p bin
@@ -83,7 +86,8 @@ $(B)/libserver.a $(B)/libenclave.a $(B)/libclient.a:
 PROG_LIBS := $(B)/libserver.a $(B)/libenclave.a $(B)/libclient.a
 $(B)/tests/%: $(B)/tests/unit/%.o $(PROG_LIBS) $(LIBVPN)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $< $(PROG_LIBS) $(LIBVPN) -lcriterion $(LIBS_URCU) $(LIBS_SANDBOX) $(LIBS_CRYPTO)
+	$(CC) $(LDFLAGS) -o $@ $< $(PROG_LIBS) $(LIBVPN) -lcriterion $(LIBS_URCU) $(LIBS_SANDBOX) \
+	    $(LIBS_CRYPTO) $(LIBS_SYSTEMD)
 
 # Programs the integration tests drive (a probing client, ...), not installed.
 $(B)/tests/tools/%: $(B)/tests/tools/%.o $(PROG_LIBS) $(LIBVPN)
@@ -118,7 +122,8 @@ bench: all
 # Micro-benchmarks (bench/*.c): ring, queue, enclave round trip, crypto per packet.
 $(B)/bench/%: $(B)/bench/%.o $(PROG_LIBS) $(LIBVPN)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $< $(PROG_LIBS) $(LIBVPN) $(LIBS_URCU) $(LIBS_SANDBOX) $(LIBS_CRYPTO)
+	$(CC) $(LDFLAGS) -o $@ $< $(PROG_LIBS) $(LIBVPN) $(LIBS_URCU) $(LIBS_SANDBOX) $(LIBS_CRYPTO) \
+	    $(LIBS_SYSTEMD)
 
 bench-micro: $(B)/bench/bench_micro
 	@$(B)/bench/bench_micro
@@ -214,7 +219,7 @@ $(ASAN_LIBS):
 $(ASAN_B)/tests/%: $(ASAN_B)/tests/unit/%.o $(ASAN_LIBS)
 	@mkdir -p $(dir $@)
 	$(ASAN_CC) $(ASAN_FLAGS) -pthread -o $@ $< $(ASAN_LIBS) -lcriterion $(LIBS_URCU) \
-	    $(LIBS_SANDBOX) $(LIBS_CRYPTO)
+	    $(LIBS_SANDBOX) $(LIBS_CRYPTO) $(LIBS_SYSTEMD)
 
 sanitize: $(ASAN_BINS)
 

@@ -2,7 +2,7 @@
 # Installs the Debian packages the build, the tests and the demo need, only when one is missing,
 # so that `make check` and `make demo` work from a fresh Debian or Raspberry Pi OS machine.
 set -eu
-PKGS="gcc make pkg-config libsodium-dev liburcu-dev libseccomp-dev libcap-dev libcriterion-dev
+PKGS="gcc make pkg-config libsodium-dev liburcu-dev libseccomp-dev libcap-dev libsystemd-dev libcriterion-dev
       clang libclang-rt-dev iproute2 iptables iperf3 procps iputils-ping python3"
 missing=""
 for p in $PKGS; do

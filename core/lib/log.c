@@ -84,7 +84,7 @@ int log_reopen(void)
         return fd;
     /* dup2 swaps the file under the same descriptor number in one step: a thread writing a
      * line meanwhile writes it whole to the old file or to the new one. */
-    int rc = dup2(fd, log_fd) < 0 ? -errno : 0;
+    int rc = dup2(fd, log_fd) < 0 ? -errno : 1;
     close(fd);
     return rc;
 }

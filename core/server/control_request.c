@@ -10,6 +10,13 @@ enum control_request control_request_parse(const char *buf, size_t len)
      * into a zeroed buffer and parse it as a C string; this keeps that meaning exactly). */
     const char *nul = memchr(buf, '\0', len);
     size_t n = nul ? (size_t)(nul - buf) : len;
+    static const char REOPEN[] = "reopen-logs";
+    enum { REOPEN_LEN = sizeof(REOPEN) - 1 };
+    /* Exactly the word (one newline allowed after it): a request that changes something is
+     * never guessed from a prefix. */
+    if ((n == REOPEN_LEN || (n == REOPEN_LEN + 1 && buf[REOPEN_LEN] == '\n')) &&
+        memcmp(buf, REOPEN, REOPEN_LEN) == 0)
+        return CONTROL_REQ_REOPEN_LOGS;
     if (n < 4 || memcmp(buf, "show", 4) != 0)
         return CONTROL_REQ_UNKNOWN;
     return memmem(buf, n, "json", 4) ? CONTROL_REQ_SHOW_JSON : CONTROL_REQ_SHOW;

@@ -18,8 +18,8 @@ enum log_level { LOG_DEBUG = 0, LOG_INFO = 1, LOG_WARN = 2, LOG_ERROR = 3 };
 int log_init(int level, const char *path);
 /* Opens log_init's file again by its path (logrotate renamed it: a new one is created) and
  * puts it in the old one's place; lines being written by other threads meanwhile go whole to
- * one file or the other. Nothing to do for stderr. Returns 0 or -errno (then logging goes on
- * to the old file). */
+ * one file or the other. Returns 1 when it did, 0 when logging goes to stderr (nothing to
+ * reopen), or -errno (then logging goes on to the old file). */
 int log_reopen(void);
 void log_msg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Every line is also written to fd (-1: none): a daemon's start-up channel (daemon.h). Set it

@@ -10,6 +10,8 @@ static enum control_request reference(const char *buf, size_t len)
 {
     char req[CONTROL_REQUEST_MAX + 1] = { 0 };
     memcpy(req, buf, len);
+    if (strcmp(req, "reopen-logs") == 0 || strcmp(req, "reopen-logs\n") == 0)
+        return CONTROL_REQ_REOPEN_LOGS;
     if (strncmp(req, "show", 4) != 0)
         return CONTROL_REQ_UNKNOWN;
     return strstr(req, "json") ? CONTROL_REQ_SHOW_JSON : CONTROL_REQ_SHOW;
@@ -24,7 +26,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     memcpy(buf, data, size);
     enum control_request v = control_request_parse(buf, size);
-    FUZZ_ASSERT(v == CONTROL_REQ_UNKNOWN || v == CONTROL_REQ_SHOW || v == CONTROL_REQ_SHOW_JSON);
+    FUZZ_ASSERT(v == CONTROL_REQ_UNKNOWN || v == CONTROL_REQ_SHOW || v == CONTROL_REQ_SHOW_JSON ||
+                v == CONTROL_REQ_REOPEN_LOGS);
     FUZZ_ASSERT(v == reference(buf, size));
     free(buf);
     return 0;
