@@ -1,9 +1,12 @@
 #!/bin/sh
 # Installs the Debian packages the build, the tests and the demo need, only when one is missing,
 # so that `make check` and `make demo` work from a fresh Debian or Raspberry Pi OS machine.
+# The second line is for the package and its test (make deb, tests/integration/test_package.sh):
+# dpkg-shlibdeps, lintian, man and logrotate to check what it ships, systemd-analyze.
 set -eu
 PKGS="gcc make pkg-config libsodium-dev liburcu-dev libseccomp-dev libcap-dev libsystemd-dev libcriterion-dev
-      clang libclang-rt-dev iproute2 iptables iperf3 procps iputils-ping python3"
+      clang libclang-rt-dev iproute2 iptables iperf3 procps iputils-ping python3
+      dpkg-dev lintian file man-db logrotate systemd"
 missing=""
 for p in $PKGS; do
     dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"

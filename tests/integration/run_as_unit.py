@@ -20,6 +20,7 @@ unit (each directive below is read from the file, not assumed):
   ProtectHome=yes, PrivateTmp=yes     empty tmpfs on /home, /root, /run/user; /tmp, /var/tmp
   DevicePolicy=closed, DeviceAllow=   a /dev with the pseudo-devices and what is allowed
   UMask=, WatchdogSec=     umask; WATCHDOG_USEC in the environment
+  PrivateMounts=yes        always: the service gets a mount namespace of its own
 
 Directives a namespace cannot emulate (ProtectKernel*, ProtectClock, ProtectHostname,
 ProtectProc, ProtectControlGroups, Restrict{Namespaces,Realtime,SUIDSGID}, LockPersonality,
@@ -43,7 +44,7 @@ SERVICE = {"Type", "ExecStartPre", "ExecStart", "ExecReload", "Restart", "Restar
            "StateDirectory", "LimitMEMLOCK", "UMask", "CapabilityBoundingSet",
            "NoNewPrivileges", "ProtectSystem", "ProtectHome", "PrivateTmp", "DevicePolicy",
            "DeviceAllow", "RestrictAddressFamilies", "SystemCallArchitectures",
-           "SystemCallFilter", "SystemCallErrorNumber"}
+           "SystemCallFilter", "SystemCallErrorNumber", "PrivateMounts"}
 NOT_EMULATED = {"ProtectKernelModules", "ProtectKernelLogs", "ProtectKernelTunables",
                 "ProtectControlGroups", "ProtectClock", "ProtectHostname", "ProtectProc",
                 "RestrictNamespaces", "RestrictRealtime", "RestrictSUIDSGID", "LockPersonality",
