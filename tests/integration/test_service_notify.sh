@@ -36,11 +36,15 @@ pings_at_least() {   # pings_at_least N: waits up to 5 s for N WATCHDOG=1 from t
 }
 check "WATCHDOG=1 pings keep coming (10 of them)" pings_at_least 10
 
+# The client too, as vpn-client@.service runs it: its stderr the journal's stream.
 make_client_conf alice alice "$ALICE_TOKEN"
-cli 1 "$BIN/vpn-client" connect -c "$WORK/alice.conf" --server-key "$(server_key)" \
+: >"$WORK/alice.log"
+JOURNAL_STREAM=$(stat -c '%d:%i' "$WORK/alice.log") \
+    cli 1 "$BIN/vpn-client" connect -c "$WORK/alice.conf" --server-key "$(server_key)" \
     >>"$WORK/alice.log" 2>&1 &
 PIDS+=("$!")
 check "a client connects" wait_for "$WORK/alice.log" "Connected!" 10
+check "  ... its lines with their priority too" grep -q '^<6>\[INFO\] Connected! ' "$WORK/alice.log"
 check "STATUS= follows the session count" wait_for "$NOTIFY" "^$SERVER_PID STATUS=Running, 1 session$" 5
 
 # The reload warns about a setting that waits for a restart (a warning to look for below).
