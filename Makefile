@@ -4,6 +4,7 @@
 #   make check      install missing packages, build, run every test (ends "N passed, N failed")
 #   make demo       install missing packages, build, run the namespace demo
 #   make install    PREFIX=/usr/local DESTDIR=
+#   make deb        the Debian package (ARCH=amd64|arm64|armhf), in build/deb/
 #
 # Source lists are wildcards on purpose: one job per file, and adding a file needs no edit here.
 
@@ -24,6 +25,9 @@ LIBS_URCU   := -lurcu-qsbr -lurcu-cds -lurcu-common
 LIBS_SANDBOX:= -lseccomp -lcap
 LIBS_JSON   := -ljansson
 LIBS_HTTP   := -lmicrohttpd
+# sd_notify for vpn-server under systemd (core/server/service_notify.c); libsystemd0 is on
+# every Debian and Raspberry Pi OS system, and without NOTIFY_SOCKET it does nothing.
+LIBS_SYSTEMD:= -lsystemd
 
 B := build
 
@@ -76,7 +80,7 @@ $(LIBVPN): $(LIB_OBJ)
 
 bin/vpn-server: $(SERVER_OBJ) $(LIBVPN)
 	@mkdir -p bin
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_URCU) $(LIBS_SANDBOX) $(LIBS_CRYPTO) $(LIBS_DB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_URCU) $(LIBS_SANDBOX) $(LIBS_CRYPTO) $(LIBS_DB) $(LIBS_SYSTEMD)
 
 bin/vpn-enclave: $(ENCLAVE_OBJ) $(LIBVPN)
 	@mkdir -p bin
@@ -123,12 +127,12 @@ PROG_LIBS := $(B)/libserver.a $(B)/libenclave.a $(B)/libclient.a $(LIBMETRICS)
 $(B)/tests/%: $(B)/tests/unit/%.o $(PROG_LIBS) $(LIBVPN)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $< $(PROG_LIBS) $(LIBVPN) -lcriterion $(LIBS_URCU) $(LIBS_SANDBOX) \
-	    $(LIBS_JSON) $(LIBS_CRYPTO) $(LIBS_DB)
+	    $(LIBS_JSON) $(LIBS_CRYPTO) $(LIBS_DB) $(LIBS_SYSTEMD)
 
 # Programs the integration tests drive (a probing client, ...), not installed.
 $(B)/tests/tools/%: $(B)/tests/tools/%.o $(PROG_LIBS) $(LIBVPN)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $< $(PROG_LIBS) $(LIBVPN) $(LIBS_CRYPTO) $(LIBS_DB)
+	$(CC) $(LDFLAGS) -o $@ $< $(PROG_LIBS) $(LIBVPN) $(LIBS_SANDBOX) $(LIBS_CRYPTO) $(LIBS_DB)
 
 # The enclave with test hooks (a worker calls a forbidden syscall on SIGUSR1), for the
 # seccomp test; a separate build so that bin/vpn-enclave never has them.
@@ -158,16 +162,41 @@ bench: all
 # Micro-benchmarks (bench/*.c): ring, queue, enclave round trip, crypto per packet.
 $(B)/bench/%: $(B)/bench/%.o $(PROG_LIBS) $(LIBVPN)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $< $(PROG_LIBS) $(LIBVPN) $(LIBS_URCU) $(LIBS_SANDBOX) $(LIBS_CRYPTO) $(LIBS_DB)
+	$(CC) $(LDFLAGS) -o $@ $< $(PROG_LIBS) $(LIBVPN) $(LIBS_URCU) $(LIBS_SANDBOX) $(LIBS_CRYPTO) \
+	    $(LIBS_DB) $(LIBS_SYSTEMD)
 
 bench-micro: $(B)/bench/bench_micro
 	@$(B)/bench/bench_micro
 
-# A real install (no DESTDIR, as root) also creates the system users vpnse, vpnse-enclave and vpnse-metrics
-# the server and its enclave switch to; a staged one (packaging) leaves that to the package.
+# The installed layout, the same for `make install` and the package (make deb):
+#   PREFIX/sbin            vpn-server, vpn-client (started as root), vpn-metrics
+#   PREFIX/bin             vpnctl, vpn-keygen, vpn-token
+#   PREFIX/libexec/vpnse   vpn-enclave (found by vpn-server as ../libexec/vpnse/ from its own
+#                          directory, or beside it as in bin/), create-users
+#   PREFIX/share/vpnse     example configurations; PREFIX/share/man: the manual pages
+# vpn-loadgen stays in bin/ (a benchmark tool). A real install (no DESTDIR, as root) also
+# creates the system users vpnse, vpnse-enclave and vpnse-metrics the server, its enclave and
+# vpn-metrics switch to; a
+# staged one (packaging) leaves that to the package.
+SBIN_PROGS := vpn-server vpn-client vpn-metrics
+BIN_PROGS  := vpnctl vpn-keygen vpn-token
+MAN8       := docs/man/vpn-server.8 docs/man/vpn-client.8 docs/man/vpnctl.8
+MAN1       := docs/man/vpn-keygen.1 docs/man/vpn-token.1
+LIBEXEC    := $(PREFIX)/libexec/vpnse
+FROM       ?= bin
+
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin
-	install -m 0755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
+	$(MAKE) --no-print-directory install-files FROM=bin
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ]; then tools/create-users.sh; \
+	else echo "install: not creating the system users vpnse, vpnse-enclave, vpnse-metrics (DESTDIR set or not root): see tools/create-users.sh"; fi
+
+# The files alone, programs taken from FROM (bin, or a cross build's directory: make deb).
+install-files:
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(LIBEXEC)
+	install -m 0755 $(addprefix $(FROM)/,$(SBIN_PROGS)) $(DESTDIR)$(PREFIX)/sbin/
+	install -m 0755 $(addprefix $(FROM)/,$(BIN_PROGS)) $(DESTDIR)$(PREFIX)/bin/
+	install -m 0755 $(FROM)/vpn-enclave $(DESTDIR)$(LIBEXEC)/
+	install -m 0755 tools/create-users.sh $(DESTDIR)$(LIBEXEC)/create-users
 	install -d $(DESTDIR)$(PREFIX)/share/vpnse/conf
 	install -m 0644 conf/server.conf conf/qos_classes.conf conf/users.conf.example \
 		conf/vpn-metrics.service conf/grafana-dashboard.json $(DESTDIR)$(PREFIX)/share/vpnse/conf/
@@ -175,11 +204,37 @@ install: all
 # wonderland, as in users.conf.example), so it may be world-readable here, and vpn-client
 # refuses to use it in place. A real client.conf is installed with mode 0600 (README).
 	install -m 0644 conf/client.conf $(DESTDIR)$(PREFIX)/share/vpnse/conf/
-	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ]; then tools/create-users.sh; \
-	else echo "install: not creating the system users vpnse, vpnse-enclave, vpnse-metrics (DESTDIR set or not root): see tools/create-users.sh"; fi
+	install -d $(DESTDIR)$(PREFIX)/share/man/man8 $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 0644 $(MAN8) $(DESTDIR)$(PREFIX)/share/man/man8/
+	install -m 0644 $(MAN1) $(DESTDIR)$(PREFIX)/share/man/man1/
 
 uninstall:
-	cd $(DESTDIR)$(PREFIX)/bin && rm -f $(notdir $(BINS))
+	cd $(DESTDIR)$(PREFIX)/sbin && rm -f $(SBIN_PROGS)
+	cd $(DESTDIR)$(PREFIX)/bin && rm -f $(BIN_PROGS)
+	rm -rf $(DESTDIR)$(LIBEXEC) $(DESTDIR)$(PREFIX)/share/vpnse
+	rm -f $(addprefix $(DESTDIR)$(PREFIX)/share/man/man8/,$(notdir $(MAN8))) \
+	      $(addprefix $(DESTDIR)$(PREFIX)/share/man/man1/,$(notdir $(MAN1)))
+
+# --- Debian packages ---
+#
+#   make deb [ARCH=amd64|arm64|armhf]   build/deb/vpnse_VERSION_ARCH.deb, checked by lintian
+#
+# The package is `make install-files PREFIX=/usr` of that architecture's programs plus
+# /etc/vpnse, the systemd units, the logrotate file and the maintainer scripts
+# (tools/package/build-deb.sh). The programs of the machine's own architecture come from bin/;
+# another architecture's from build-$(ARCH)/bin, where `make ARCH=...` (the cross build)
+# puts them: build those first.
+VERSION   ?= 0.9.0
+HOST_ARCH := $(shell dpkg --print-architecture 2>/dev/null)
+ARCH      ?= $(HOST_ARCH)
+DEB_DIR   ?= $(B)/deb
+DEB_FROM  := $(if $(filter $(ARCH),$(HOST_ARCH)),bin,build-$(ARCH)/bin)
+DEB_NEEDS := $(if $(filter $(ARCH),$(HOST_ARCH)),all)
+
+deb: $(DEB_NEEDS)
+	@tools/package/build-deb.sh $(ARCH) $(DEB_FROM) $(DEB_DIR) $(VERSION)
+
+.PHONY: install-files deb
 
 clean:
 	rm -rf $(B) bin build-fuzz build-asan build-clang
@@ -258,7 +313,7 @@ $(ASAN_LIBS):
 $(ASAN_B)/tests/%: $(ASAN_B)/tests/unit/%.o $(ASAN_LIBS)
 	@mkdir -p $(dir $@)
 	$(ASAN_CC) $(ASAN_FLAGS) -pthread -o $@ $< $(ASAN_LIBS) -lcriterion $(LIBS_URCU) \
-	    $(LIBS_SANDBOX) $(LIBS_JSON) $(LIBS_CRYPTO) $(LIBS_DB)
+	    $(LIBS_SANDBOX) $(LIBS_JSON) $(LIBS_CRYPTO) $(LIBS_DB) $(LIBS_SYSTEMD)
 
 sanitize: $(ASAN_BINS)
 

@@ -324,12 +324,18 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
+    /* Before the configuration is read, so that its errors reach journald (vpn-client@.service)
+     * with their priority too; the configured level and file follow. */
+    log_init(LOG_INFO, NULL);
     struct config_error err;
     if (client_config_load(config, &cfg, &err) != 0) {
-        fprintf(stderr, "[ERROR] Configuration error: %s\n", err.msg);
+        log_error("Configuration error: %s", err.msg);
         return 2;
     }
-    log_init(verbose ? LOG_DEBUG : cfg.log_level, cfg.log_file);
+    int rc = log_init(verbose ? LOG_DEBUG : cfg.log_level, cfg.log_file);
+    if (rc != 0)
+        log_warn("Cannot open the log file %s: %s; logging to stderr", cfg.log_file,
+                 strerror(-rc));
     if (sodium_init() < 0)
         return 1;
     sigset_t mask;

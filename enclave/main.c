@@ -27,6 +27,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "check_files.h"
 #include "sandbox.h"
 #include "secrets.h"
 #include "users.h"
@@ -343,7 +344,8 @@ static void usage(void)
     fprintf(stderr, "vpn-enclave is started by vpn-server; it is not meant to be run by hand.\n"
                     "usage: vpn-enclave --workers N --private-key FILE --users FILE "
                     "--uid UID --gid GID [--replay-window-ms MS] [--rekey-interval S] "
-                    "[--log-level N]\n");
+                    "[--log-level N]\n"
+                    "       vpn-enclave --check --private-key FILE --users FILE\n");
     exit(2);
 }
 
@@ -360,8 +362,10 @@ int main(int argc, char **argv)
         { "log-level", required_argument, NULL, 'l' },
         { "uid", required_argument, NULL, 'U' },
         { "gid", required_argument, NULL, 'G' },
+        { "check", no_argument, NULL, 'C' },
         { NULL, 0, NULL, 0 },
     };
+    bool check = false;
     long uid = 0, gid = 0;
     int c;
     int level = LOG_INFO;
@@ -375,10 +379,19 @@ int main(int argc, char **argv)
         case 'l': level = atoi(optarg); break;
         case 'U': uid = strtol(optarg, NULL, 10); break;
         case 'G': gid = strtol(optarg, NULL, 10); break;
+        case 'C': check = true; break;
         default: usage();
         }
     }
     log_init(level, NULL);
+    /* vpn-server --check-config: read the secret files as a start would, and stop there. */
+    if (check) {
+        if (!s.key_path || !s.users_path || optind < argc)
+            usage();
+        if (sodium_init() < 0)
+            fail("libsodium failed to initialise");
+        return check_files(s.key_path, s.users_path);
+    }
     if (!s.key_path || !s.users_path || s.workers < 1 || s.workers > MAX_WORKERS ||
         s.replay_window_ms < REPLAY_WINDOW_MS_MIN || s.replay_window_ms > REPLAY_WINDOW_MS_MAX ||
         s.rekey_interval_s == 0)

@@ -3,11 +3,14 @@
  *   vpnctl show [--json] [-s SOCKET]     sessions, endpoints, transfer, drops, QoS classes
  *   vpnctl metrics [-s SOCKET]           the same status as Prometheus text (for
  *                                        node_exporter's textfile collector)
+ *   vpnctl reopen-logs [-s SOCKET]       open the log file anew (after logrotate renamed it)
  *   vpnctl usage | history ...           from the usage database (vpn/usage_report.h)
  *
  * It asks the server's control socket (root's, mode 0600: made before the server drops root;
- * or a group's, [metrics] control_socket_group). */
+ * or a group's, [metrics] control_socket_group).
+ * Exit status: 0, 1 when the server cannot be reached or answers an error, 2 for bad usage. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,8 +25,10 @@ static int usage(void)
 {
     fprintf(stderr, "usage: vpnctl show [--json] [-s SOCKET]\n"
                     "       vpnctl metrics [-s SOCKET]\n"
+                    "       vpnctl reopen-logs [-s SOCKET]\n"
                     "       vpnctl usage | history [--help]\n"
-                    "SOCKET defaults to %s\n", CONTROL_SOCKET_DEFAULT);
+                    "  -s SOCKET  the server's control socket (default %s)\n",
+            CONTROL_SOCKET_DEFAULT);
     return 2;
 }
 
@@ -51,7 +56,7 @@ int main(int argc, char **argv)
 {
     const char *path = CONTROL_SOCKET_DEFAULT;
     const char *request = "show";
-    bool metrics = false;
+    bool metrics = false, reopen = false;
     int i = 1;
     if (i < argc && (strcmp(argv[i], "usage") == 0 || strcmp(argv[i], "history") == 0))
         return usage_report_main(argc - 1, argv + 1);
@@ -60,11 +65,15 @@ int main(int argc, char **argv)
     } else if (i < argc && strcmp(argv[i], "metrics") == 0) {
         metrics = true;
         i++;
+    } else if (i < argc && strcmp(argv[i], "reopen-logs") == 0) {
+        request = "reopen-logs";
+        reopen = true;
+        i++;
     } else if (i < argc && argv[i][0] != '-') {
         return usage();
     }
     for (; i < argc; i++) {
-        if (strcmp(argv[i], "--json") == 0 && !metrics)
+        if (strcmp(argv[i], "--json") == 0 && !metrics && !reopen)
             request = "show json";
         else if (strcmp(argv[i], "-s") == 0 && i + 1 < argc)
             path = argv[++i];
@@ -73,10 +82,23 @@ int main(int argc, char **argv)
     }
     if (metrics)
         return print_metrics(path);
-    int rc = unix_request(path, request, stdout);
-    if (rc != 0) {
-        fprintf(stderr, "vpnctl: cannot reach the server at %s: %s\n", path, strerror(-rc));
+    char *reply = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&reply, &len);
+    if (!out) {
+        fprintf(stderr, "vpnctl: %s\n", strerror(errno));
         return 1;
     }
-    return 0;
+    int rc = unix_request(path, request, out);
+    fclose(out);
+    if (rc != 0) {
+        fprintf(stderr, "vpnctl: cannot reach the server at %s: %s\n", path, strerror(-rc));
+        free(reply);
+        return 1;
+    }
+    /* The server's answer to a request it could not carry out starts with "error:". */
+    bool error = len >= 6 && strncmp(reply, "error:", 6) == 0;
+    fwrite(reply, 1, len, error ? stderr : stdout);
+    free(reply);
+    return error ? 1 : 0;
 }

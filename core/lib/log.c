@@ -4,9 +4,13 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -14,27 +18,75 @@ static int log_fd = 2;
 static int log_mirror = -1;
 static int log_threshold = LOG_INFO;
 static int log_stamped;     /* file logs carry a timestamp; the terminal gets the brief's lines */
+static bool log_journal;    /* stderr is journald's stream: each line gets its priority */
+static char log_path[PATH_MAX];     /* the file of log_init, for log_reopen; "" for stderr */
 
 static const char *const level_names[] = { "DEBUG", "INFO", "WARN", "ERROR" };
+/* sd-daemon(3): a line starting "<N>" is logged by journald at syslog priority N, which
+ * `journalctl -p` filters on: debug 7, info 6, warning 4, err 3. (<syslog.h> is not included:
+ * its LOG_DEBUG and LOG_INFO are ours here.) */
+static const char *const journal_prefixes[] = { "<7>", "<6>", "<4>", "<3>" };
+
+/* systemd.exec(5): JOURNAL_STREAM is "DEVICE:INODE" of the stream it connected to stdout and
+ * stderr. It is inherited by anything started from the service, whose stderr may be elsewhere,
+ * so only a match with our own stderr counts. */
+static bool stderr_is_journal(void)
+{
+    const char *env = getenv("JOURNAL_STREAM");
+    unsigned long long dev, ino;
+    char tail;
+    struct stat st;
+    if (!env || sscanf(env, "%llu:%llu%c", &dev, &ino, &tail) != 2 || fstat(2, &st) != 0)
+        return false;
+    return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+}
 
 void log_set_mirror(int fd)
 {
     log_mirror = fd;
 }
 
+/* Not through a symbolic link: the file may sit in a directory the service user can write
+ * (so that it can open the file anew after a rotation), and root opens it at start. */
+static int open_log(const char *path)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0640);
+    return fd < 0 ? -errno : fd;
+}
+
 int log_init(int level, const char *path)
 {
     log_threshold = level;
-    if (!path || !*path)
+    if (!path || !*path) {
+        log_journal = stderr_is_journal();
         return 0;
-    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+    }
+    if (strlen(path) >= sizeof(log_path))
+        return -ENAMETOOLONG;
+    int fd = open_log(path);
     if (fd < 0)
-        return -errno;
+        return fd;
     if (log_fd > 2)
         close(log_fd);
     log_fd = fd;
     log_stamped = 1;
+    log_journal = false;
+    snprintf(log_path, sizeof(log_path), "%s", path);
     return 0;
+}
+
+int log_reopen(void)
+{
+    if (!log_path[0])
+        return 0;
+    int fd = open_log(log_path);
+    if (fd < 0)
+        return fd;
+    /* dup2 swaps the file under the same descriptor number in one step: a thread writing a
+     * line meanwhile writes it whole to the old file or to the new one. */
+    int rc = dup2(fd, log_fd) < 0 ? -errno : 1;
+    close(fd);
+    return rc;
 }
 
 void log_msg(int level, const char *fmt, ...)
@@ -43,7 +95,9 @@ void log_msg(int level, const char *fmt, ...)
         return;
     char line[1024];
     int n = 0;
-    if (log_stamped) {
+    if (log_journal) {
+        n = snprintf(line, sizeof(line), "%s", journal_prefixes[level]);
+    } else if (log_stamped) {
         struct timespec ts;
         struct tm tm;
         clock_gettime(CLOCK_REALTIME, &ts);

@@ -11,6 +11,7 @@
 #include "control.h"
 #include "control_socket.h"
 #include "server.h"
+#include "service_notify.h"
 #include "vpn/log.h"
 
 int control_init(struct control *c, struct server *srv, struct server_config *cfg,
@@ -21,6 +22,7 @@ int control_init(struct control *c, struct server *srv, struct server_config *cf
     c->cfg = cfg;
     c->config_path = config_path;
     ctl_submit_init(&c->submit, &srv->enclave);
+    service_notify_init(&c->notify);
     return pool_init(&c->pool, cfg);
 }
 
@@ -100,15 +102,29 @@ static void enclave_lost(void *arg)
     control_on_enclave_lost(arg);
 }
 
+int control_reopen_logs(const char *why)
+{
+    int rc = log_reopen();
+    if (rc > 0)
+        log_info("Log file reopened (%s)", why);
+    else if (rc < 0)
+        log_warn("Cannot reopen the log file (%s): %s; logging goes on to the old one", why,
+                 strerror(-rc));
+    return rc;
+}
+
 static bool on_signal(struct control *c)
 {
     struct signalfd_siginfo si;
     if (read(c->srv->signal_fd, &si, sizeof(si)) != sizeof(si))
         return true;
     if (si.ssi_signo == SIGHUP) {
+        service_notify_reloading(&c->notify);
+        control_reopen_logs("SIGHUP");
         log_info("SIGHUP: reloading the configuration, users and QoS classes");
         control_reload(c);
         enclave_reload_users(&c->srv->enclave);
+        service_notify_reloaded(&c->notify, c->live_sessions, clock_monotonic_ms());
         return true;
     }
     log_info("Received %s, shutting down...", si.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM");
@@ -164,6 +180,9 @@ int control_run(struct control *c)
         }
         if (ctl_submit_waiting(&c->submit, -1))
             timeout = timeout < 1 ? timeout : 1;    /* the workers are draining in_ctl */
+        int notify_due = service_notify_tick(&c->notify, c->live_sessions, now);
+        if (notify_due >= 0 && notify_due < timeout)
+            timeout = notify_due;
         rcu_thread_offline();
         int n = poll(p, 5, timeout);
         rcu_thread_online();

@@ -20,6 +20,7 @@
 #include "hooks.h"
 #include "pool.h"
 #include "user_totals.h"
+#include "service_notify.h"
 #include "vpn/limits.h"
 
 struct server;
@@ -76,6 +77,7 @@ struct control {
     uint64_t reloads, reload_failures;
     struct usage *usage;            /* usage.h; NULL: none kept */
     struct hooks hooks;             /* hooks.h */
+    struct service_notify notify;   /* systemd's READY, STATUS, WATCHDOG (service_notify.h) */
 };
 
 /* Returns 0 or -ENOMEM. cfg stays the caller's (main's) and must outlive the control. */
@@ -83,7 +85,8 @@ int control_init(struct control *c, struct server *srv, struct server_config *cf
                  const char *config_path) __attribute__((warn_unused_result));
 void control_uninit(struct control *c);
 
-/* Runs until SIGINT/SIGTERM; returns 0, or 1 when the enclave can no longer be restarted. */
+/* Runs until SIGINT/SIGTERM; returns 0, or 1 when the enclave can no longer be restarted.
+ * SIGHUP opens the log file anew (control_reopen_logs) and reloads (control_reload). */
 int control_run(struct control *c);
 /* DISCONNECT to every client (sealed by the workers), then waits briefly for the TX thread to
  * send them. */
@@ -120,6 +123,10 @@ void control_disconnect_session(struct control *c, struct session *s, const char
 void control_sweep(struct control *c, uint64_t now_ms);
 /* Publishes the upload policer s gets under the configuration in force. */
 void control_choose_policy(struct control *c, struct session *s);
+
+/* The log file opened anew after a rotation (SIGHUP, `vpnctl reopen-logs`); the outcome is
+ * logged, naming why. Returns log_reopen's answer. */
+int control_reopen_logs(const char *why);
 
 /* reload.c: SIGHUP. Returns 0, or -1 when the new files are refused (one clear line logged;
  * nothing changed). */

@@ -12,6 +12,13 @@ enum control_request control_request_parse(const char *buf, size_t len)
     size_t n = nul ? (size_t)(nul - buf) : len;
     if (n >= 10 && memcmp(buf, "usage json", 10) == 0)
         return CONTROL_REQ_USAGE_JSON;
+    static const char REOPEN[] = "reopen-logs";
+    enum { REOPEN_LEN = sizeof(REOPEN) - 1 };
+    /* Exactly the word (one newline allowed after it): a request that changes something is
+     * never guessed from a prefix. */
+    if ((n == REOPEN_LEN || (n == REOPEN_LEN + 1 && buf[REOPEN_LEN] == '\n')) &&
+        memcmp(buf, REOPEN, REOPEN_LEN) == 0)
+        return CONTROL_REQ_REOPEN_LOGS;
     if (n < 4 || memcmp(buf, "show", 4) != 0)
         return CONTROL_REQ_UNKNOWN;
     return memmem(buf, n, "json", 4) ? CONTROL_REQ_SHOW_JSON : CONTROL_REQ_SHOW;

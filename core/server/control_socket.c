@@ -303,10 +303,16 @@ void control_socket_serve(const struct control *ctl)
     enum control_request what = control_request_parse(req, (size_t)req_len);
     bool json = what == CONTROL_REQ_SHOW_JSON;
     if (what == CONTROL_REQ_UNKNOWN) {
-        fprintf(out, "error: unknown request (expected \"show\", \"show json\" or \"usage "
-                     "json\")\n");
+        fprintf(out, "error: unknown request (expected \"show\", \"show json\", \"usage json\" "
+                     "or \"reopen-logs\")\n");
     } else if (what == CONTROL_REQ_USAGE_JSON) {
         usage_write_json(ctl, out, control_request_days(req, (size_t)req_len));
+    } else if (what == CONTROL_REQ_REOPEN_LOGS) {
+        int rc = control_reopen_logs("vpnctl reopen-logs");
+        if (rc < 0)
+            fprintf(out, "error: cannot reopen the log file: %s\n", strerror(-rc));
+        else
+            fprintf(out, "ok: %s\n", rc ? "log file reopened" : "logging to stderr, nothing to reopen");
     } else {
         static struct show_ctx ctx;
         memset(&ctx, 0, sizeof(ctx));

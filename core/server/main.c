@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "check_config.h"
 #include "control.h"
 #include "control_socket.h"
 #include "daemon.h"
@@ -27,6 +28,7 @@
 #include "server.h"
 #include "tx_role.h"
 #include "usage.h"
+#include "service_notify.h"
 #include "udp.h"
 #include "vpn/log.h"
 #include "vpn/netaddr.h"
@@ -102,10 +104,11 @@ static int parse_options(int argc, char **argv, struct options *o)
     return 0;
 }
 
-/* The enclave binary, which is handed every key: beside ours (bin/ or PREFIX/bin), found
- * through /proc/self/exe, never through PATH or the working directory. VPN_ENCLAVE may name
- * another one (the tests point it at a build with test hooks), but only an absolute path to
- * a regular file owned by root or by our effective user and writable by no group or other
+/* The enclave binary, which is handed every key: beside ours (bin/ of the build tree) or, as
+ * `make install` and the package lay it out, in PREFIX/libexec/vpnse/ for our PREFIX/sbin/;
+ * found through /proc/self/exe, never through PATH or the working directory. VPN_ENCLAVE may
+ * name another one (the tests point it at a build with test hooks), but only an absolute path
+ * to a regular file owned by root or by our effective user and writable by no group or other
  * user; anything else is refused rather than run as the holder of the keys. Writes the
  * path into out and returns 0, or -1 with the reason in why. */
 static int enclave_path(char *out, size_t len, char *why, size_t why_len)
@@ -149,8 +152,27 @@ static int enclave_path(char *out, size_t len, char *why, size_t why_len)
         return -1;
     }
     self[n] = '\0';
-    if (snprintf(out, len, "%s/vpn-enclave", dirname(self)) >= (int)len) {
+    /* /proc/self/exe has no symbolic link or ".." left: its dirname's dirname is PREFIX. */
+    char *dir = dirname(self);
+    char beside[PATH_MAX + 16];
+    snprintf(beside, sizeof(beside), "%s/vpn-enclave", dir);
+    struct stat st;
+    if (stat(beside, &st) == 0 && S_ISREG(st.st_mode)) {
+        if (snprintf(out, len, "%s", beside) >= (int)len) {
+            snprintf(why, why_len, "path of vpn-enclave too long");
+            return -1;
+        }
+        return 0;
+    }
+    const char *prefix = dirname(dir);
+    if (snprintf(out, len, "%s/libexec/vpnse/vpn-enclave", strcmp(prefix, "/") ? prefix : "")
+        >= (int)len) {
         snprintf(why, why_len, "path of vpn-enclave too long");
+        return -1;
+    }
+    if (stat(out, &st) != 0 || !S_ISREG(st.st_mode)) {
+        snprintf(why, why_len, "vpn-enclave is neither beside vpn-server (%.400s) nor at %.400s",
+                 beside, out);
         return -1;
     }
     return 0;
@@ -215,22 +237,26 @@ int main(int argc, char **argv)
 
     if (parse_options(argc, argv, &opt) != 0)
         return 2;
+    /* Before the configuration is read, so that its errors reach journald with their
+     * priority too; the configured level follows. */
+    log_init(LOG_INFO, NULL);
     if (server_config_load(opt.config, &cfg, &err) != 0) {
-        fprintf(stderr, "[ERROR] Configuration error: %s\n", err.msg);
+        log_error("Configuration error: %s", err.msg);
         return 2;
     }
+    char path[PATH_MAX];
     if (opt.check_only) {
-        printf("Configuration OK: %s\n", opt.config);
-        return 0;
+        bool found = enclave_path(path, sizeof(path), why, sizeof(why)) == 0;
+        return check_config(&cfg, found ? path : NULL, why);
     }
     /* Before anything is set up, so that a missing user leaves nothing behind. */
     int rc = privileges_resolve(&cfg, &priv, why, sizeof(why));
     if (rc == PRIVILEGES_CONFLICT) {
-        fprintf(stderr, "[ERROR] Configuration error: %s\n", why);
+        log_error("Configuration error: %s", why);
         return 2;
     }
     if (rc != 0) {
-        fprintf(stderr, "[ERROR] %s\n", why);
+        log_error("%s", why);
         return 1;
     }
     if (opt.verbose)
@@ -294,7 +320,6 @@ int main(int argc, char **argv)
         goto err_pidfile;
     }
 
-    char path[PATH_MAX];
     if (enclave_path(path, sizeof(path), why, sizeof(why)) != 0 ||
         enclave_start(&srv.enclave, &cfg, opt.workers, path, priv.enclave_uid, priv.enclave_gid,
                       why, sizeof(why)) != 0) {
@@ -396,8 +421,10 @@ int main(int argc, char **argv)
     log_info("VPN server is running...");
     if (ready_fd >= 0)
         daemon_ready(ready_fd);
+    service_notify_ready(&ctl.notify, ctl.live_sessions, clock_monotonic_ms());
 
     status = control_run(&ctl);
+    service_notify_stopping(&ctl.notify);
     control_disconnect_all(&ctl);
     hooks_stop(&ctl);
     stop_threads(&srv);

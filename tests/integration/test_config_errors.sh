@@ -34,6 +34,24 @@ rc=$?
 check "--check-config: rate above ceil in the classes file is exit 2 (got $rc)" test $rc -eq 2
 check "  ... naming the classes file" grep -q "qos_classes.conf:[0-9]*:" "$WORK/check.log"
 
+# The secret files too, read by vpn-enclave --check (the main process never reads them).
+make_server_conf
+"$BIN/vpn-server" -c "$WORK/server.conf" --check-config >"$WORK/check.log" 2>&1
+check "--check-config reads the users file (3 users) and tells a missing key is made at start" \
+    bash -c "[ $? -eq 0 ] && grep -q 'users.conf: 3 users' $WORK/check.log && grep -q 'server.key: no server key yet' $WORK/check.log"
+"$BIN/vpn-keygen" "$WORK/server.key" >/dev/null
+"$BIN/vpn-server" -c "$WORK/server.conf" --check-config >"$WORK/check.log" 2>&1
+check "--check-config: a key file gives its public key" \
+    bash -c "[ $? -eq 0 ] && grep -q \"server.key: server key, public key $(server_key)\" $WORK/check.log"
+chmod 644 "$WORK/users.conf"
+echo "not a key" >"$WORK/server.key"
+"$BIN/vpn-server" -c "$WORK/server.conf" --check-config >"$WORK/check.log" 2>&1
+rc=$?
+check "--check-config: world-readable users file and a broken key: exit 2 (got $rc)" test $rc -eq 2
+check "  ... naming both" bash -c "grep -q 'users.conf.*chmod 600' $WORK/check.log && grep -q 'server.key: not a key file' $WORK/check.log"
+check "  ... and no OK" bash -c "! grep -q 'Configuration OK' $WORK/check.log"
+rm -f "$WORK/server.key"
+
 # Secrets readable by others are refused by the enclave, and nothing is left.
 make_server_conf
 chmod 644 "$WORK/users.conf"

@@ -1,6 +1,6 @@
 /* The control socket's request parser: a table of requests, and the same verdict as the code
- * it was factored out of (strncmp and strstr on the request read into a zeroed 64-byte buffer)
- * for many random requests over a small alphabet. */
+ * it was factored out of (strncmp and strstr on the request read into a zeroed 64-byte buffer),
+ * with "reopen-logs" added since, for many random requests over a small alphabet. */
 #include <criterion/criterion.h>
 #include <sodium.h>
 #include <string.h>
@@ -9,11 +9,14 @@
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
-/* What control_socket_serve did before control_request_parse existed. */
+/* What control_socket_serve did before control_request_parse existed, and the one request
+ * added since, which must be the whole request. */
 static enum control_request reference(const char *buf, size_t len)
 {
     char req[64] = { 0 };
     memcpy(req, buf, len < 63 ? len : 63);
+    if (strcmp(req, "reopen-logs") == 0 || strcmp(req, "reopen-logs\n") == 0)
+        return CONTROL_REQ_REOPEN_LOGS;
     bool json = strstr(req, "json") != NULL;
     if (strncmp(req, "usage json", 10) == 0)
         return CONTROL_REQ_USAGE_JSON;   /* added with the usage database */
@@ -50,6 +53,15 @@ Test(control_request, table)
         { "sh\0ow", 5, CONTROL_REQ_UNKNOWN },
         { "show jso", 0, CONTROL_REQ_SHOW },
         { "show js\0on", 10, CONTROL_REQ_SHOW },
+        { "reopen-logs", 0, CONTROL_REQ_REOPEN_LOGS },
+        { "reopen-logs\n", 0, CONTROL_REQ_REOPEN_LOGS },
+        { "reopen-logs\0show", 16, CONTROL_REQ_REOPEN_LOGS },
+        { "reopen-logs\n\n", 0, CONTROL_REQ_UNKNOWN },
+        { "reopen-logs ", 0, CONTROL_REQ_UNKNOWN },
+        { "reopen-logsx", 0, CONTROL_REQ_UNKNOWN },
+        { "reopen-log", 0, CONTROL_REQ_UNKNOWN },
+        { "REOPEN-LOGS", 0, CONTROL_REQ_UNKNOWN },
+        { " reopen-logs", 0, CONTROL_REQ_UNKNOWN },
         { "show                                                       json", 0,
           CONTROL_REQ_SHOW_JSON },                          /* 63 bytes, json at the end */
     };
@@ -68,11 +80,18 @@ Test(control_request, same_verdict_as_before_on_random_requests)
     cr_assert(sodium_init() >= 0);
     for (int round = 0; round < 200000; round++) {
         size_t len = randombytes_uniform(CONTROL_REQUEST_MAX + 1);
-        /* Start with "show" half of the time, so that both branches are exercised. */
+        /* Start with "show" or "reopen-logs" half of the time, so that every branch is
+         * exercised (and keep a reopen-logs request short half of those times). */
         size_t start = 0;
-        if (len >= 4 && randombytes_uniform(2)) {
+        unsigned pick = randombytes_uniform(4);
+        if (len >= 4 && pick == 0) {
             memcpy(buf, "show", 4);
             start = 4;
+        } else if (len >= 11 && pick == 1) {
+            memcpy(buf, "reopen-logs", 11);
+            start = 11;
+            if (randombytes_uniform(2))
+                len = 11 + randombytes_uniform(3);
         }
         for (size_t i = start; i < len; i++)
             buf[i] = alphabet[randombytes_uniform(sizeof(alphabet))];
