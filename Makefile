@@ -64,14 +64,15 @@ $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
-# The build's version (include/vpn/version.h), given to core/lib/version.c alone; the stamp
-# changes, and version.o is rebuilt, only when `git describe` does.
-VERSION := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
+# The build's revision (include/vpn/version.h: build info in the metrics), given to
+# core/lib/version.c alone; the stamp changes, and version.o is rebuilt, only when
+# `git describe` does. The release number, VERSION, is the package's (make deb).
+BUILD_REV := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
 $(B)/version.stamp: FORCE
 	@mkdir -p $(B)
-	@echo '$(VERSION)' | cmp -s - $@ || echo '$(VERSION)' >$@
+	@echo '$(BUILD_REV)' | cmp -s - $@ || echo '$(BUILD_REV)' >$@
 $(B)/core/lib/version.o: $(B)/version.stamp
-$(B)/core/lib/version.o: CFLAGS += -DVPN_VERSION='"$(VERSION)"'
+$(B)/core/lib/version.o: CFLAGS += -DVPN_VERSION='"$(BUILD_REV)"'
 .PHONY: FORCE
 
 $(LIBVPN): $(LIB_OBJ)
