@@ -4,6 +4,9 @@
 #   make check      install missing packages, build, run every test (ends "N passed, N failed")
 #   make demo       install missing packages, build, run the namespace demo
 #   make install    PREFIX=/usr/local DESTDIR=
+#   make ARCH=arm64 the same for the Raspberry Pi (ARCH=armhf: 32-bit Raspberry Pi OS), built with
+#                   Debian's cross compilers into build-ARCH/ (programs in build-ARCH/bin/); see
+#                   "Cross builds" below and the README's "ARM builds"
 #
 # Source lists are wildcards on purpose: one job per file, and adding a file needs no edit here.
 
@@ -23,6 +26,35 @@ LIBS_URCU   := -lurcu-qsbr -lurcu-cds -lurcu-common
 LIBS_SANDBOX:= -lseccomp -lcap
 
 B := build
+BINDIR := bin
+
+# --- Cross builds (ARCH=arm64 or ARCH=armhf) ---
+#
+# Debian's cross toolchains against the multiarch -dev packages (tools/install-deps.sh installs
+# both). Everything lands in build-ARCH/, so the native build/ and bin/ are never touched and the
+# three can be built side by side. The unit tests are built too ("make ARCH=arm64 unit") and run
+# under qemu-user by tests/run.sh. Criterion cannot be co-installed for another architecture
+# (libnanomsg5 is not Multi-Arch: same) and Debian does not build it for armhf at all, so:
+#   arm64  links Debian's own libcriterion3:arm64, unpacked by tools/cross-criterion.sh into
+#          CROSS_CRITERION (not installed: it would remove the amd64 one); its test binaries
+#          carry that folder as their RPATH. Criterion re-executes the test binary for each
+#          test, which under emulation needs qemu registered with binfmt_misc (install-deps).
+#   armhf  compiles the same test sources against tests/criterion-lite/, a small runner with
+#          the subset of Criterion's API the tests use (one forked child per test).
+ARCH ?=
+ifneq ($(ARCH),)
+TRIPLET_arm64 := aarch64-linux-gnu
+TRIPLET_armhf := arm-linux-gnueabihf
+TRIPLET := $(TRIPLET_$(ARCH))
+ifeq ($(TRIPLET),)
+$(error ARCH=$(ARCH): the cross builds are ARCH=arm64 and ARCH=armhf)
+endif
+CC := $(TRIPLET)-gcc
+AR := $(TRIPLET)-ar
+B := build-$(ARCH)
+BINDIR := $(B)/bin
+endif
+CROSS_CRITERION ?= /usr/local/lib/vpnse-cross/$(ARCH)
 
 LIB_SRC     := $(wildcard core/lib/*.c)
 SERVER_SRC  := $(wildcard core/server/*.c)
@@ -35,13 +67,13 @@ LIB_OBJ     := $(LIB_SRC:%.c=$(B)/%.o)
 SERVER_OBJ  := $(SERVER_SRC:%.c=$(B)/%.o)
 ENCLAVE_OBJ := $(ENCLAVE_SRC:%.c=$(B)/%.o)
 CLIENT_OBJ  := $(CLIENT_SRC:%.c=$(B)/%.o)
-TOOLS       := $(TOOL_SRC:tools/%.c=bin/%)
+TOOLS       := $(TOOL_SRC:tools/%.c=$(BINDIR)/%)
 UNIT_BINS   := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 TEST_TOOLS  := $(patsubst tests/tools/%.c,$(B)/tests/tools/%,$(wildcard tests/tools/*.c))
 
 LIBVPN := $(B)/libvpn.a
 
-BINS := bin/vpn-server bin/vpn-enclave bin/vpn-client $(TOOLS)
+BINS := $(BINDIR)/vpn-server $(BINDIR)/vpn-enclave $(BINDIR)/vpn-client $(TOOLS)
 
 .PHONY: all check demo install uninstall clean deps unit fuzz fuzz-build bench bench-micro
 all: $(BINS)
@@ -52,23 +84,23 @@ $(B)/%.o: %.c
 
 $(LIBVPN): $(LIB_OBJ)
 	@rm -f $@
-	ar rcs $@ $^
+	$(AR) rcs $@ $^
 
-bin/vpn-server: $(SERVER_OBJ) $(LIBVPN)
-	@mkdir -p bin
+$(BINDIR)/vpn-server: $(SERVER_OBJ) $(LIBVPN)
+	@mkdir -p $(BINDIR)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_URCU) $(LIBS_SANDBOX) $(LIBS_CRYPTO)
 
-bin/vpn-enclave: $(ENCLAVE_OBJ) $(LIBVPN)
-	@mkdir -p bin
+$(BINDIR)/vpn-enclave: $(ENCLAVE_OBJ) $(LIBVPN)
+	@mkdir -p $(BINDIR)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_SANDBOX) $(LIBS_CRYPTO)
 
-bin/vpn-client: $(CLIENT_OBJ) $(LIBVPN)
-	@mkdir -p bin
+$(BINDIR)/vpn-client: $(CLIENT_OBJ) $(LIBVPN)
+	@mkdir -p $(BINDIR)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_SANDBOX) $(LIBS_CRYPTO)
 
 # Tools may use the client's protocol half (the load generator speaks it).
-bin/%: $(B)/tools/%.o $(B)/libclient.a $(LIBVPN)
-	@mkdir -p bin
+$(BINDIR)/%: $(B)/tools/%.o $(B)/libclient.a $(LIBVPN)
+	@mkdir -p $(BINDIR)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_CRYPTO)
 
 # Each program's objects other than main.o also go into an archive, so that a unit test links
@@ -78,12 +110,27 @@ $(B)/libenclave.a: $(filter-out %/main.o,$(ENCLAVE_OBJ))
 $(B)/libclient.a: $(filter-out %/main.o,$(CLIENT_OBJ))
 $(B)/libserver.a $(B)/libenclave.a $(B)/libclient.a:
 	@rm -f $@
-	ar rcs $@ $^
+	$(AR) rcs $@ $^
+
+# Criterion for the unit tests: Debian's, or for a cross build what "Cross builds" above says.
+CRITERION_DEP  :=
+CRITERION_LIBS := -lcriterion
+ifeq ($(ARCH),arm64)
+CRITERION_LIBDIR := $(CROSS_CRITERION)/usr/lib/$(TRIPLET)
+CRITERION_LIBS := $(CRITERION_LIBDIR)/libcriterion.so.3 -Wl,-rpath-link,$(CRITERION_LIBDIR) \
+                  -Wl,--disable-new-dtags,-rpath,$(CRITERION_LIBDIR)
+endif
+ifeq ($(ARCH),armhf)
+CRITERION_DEP  := $(B)/tests/criterion-lite/criterion_lite.o
+CRITERION_LIBS := $(CRITERION_DEP)
+$(B)/tests/unit/%.o: CFLAGS += -isystem tests/criterion-lite
+endif
 
 PROG_LIBS := $(B)/libserver.a $(B)/libenclave.a $(B)/libclient.a
-$(B)/tests/%: $(B)/tests/unit/%.o $(PROG_LIBS) $(LIBVPN)
+$(B)/tests/%: $(B)/tests/unit/%.o $(PROG_LIBS) $(LIBVPN) $(CRITERION_DEP)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $< $(PROG_LIBS) $(LIBVPN) -lcriterion $(LIBS_URCU) $(LIBS_SANDBOX) $(LIBS_CRYPTO)
+	$(CC) $(LDFLAGS) -o $@ $< $(PROG_LIBS) $(LIBVPN) $(CRITERION_LIBS) $(LIBS_URCU) \
+	    $(LIBS_SANDBOX) $(LIBS_CRYPTO)
 
 # Programs the integration tests drive (a probing client, ...), not installed.
 $(B)/tests/tools/%: $(B)/tests/tools/%.o $(PROG_LIBS) $(LIBVPN)
@@ -99,7 +146,13 @@ $(B)/test-enclave/%.o: enclave/%.c
 $(TEST_ENCLAVE): $(ENCLAVE_SRC:enclave/%.c=$(B)/test-enclave/%.o) $(LIBVPN)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_SANDBOX) $(LIBS_CRYPTO)
 
+# A cross build's unit target is the Criterion tests alone: the test tools and the hooked
+# enclave serve the namespace tests, which run natively only.
+ifeq ($(ARCH),)
 unit: $(UNIT_BINS) $(TEST_TOOLS) $(TEST_ENCLAVE)
+else
+unit: $(UNIT_BINS)
+endif
 
 deps:
 	@tools/install-deps.sh
@@ -142,7 +195,7 @@ uninstall:
 	cd $(DESTDIR)$(PREFIX)/bin && rm -f $(notdir $(BINS))
 
 clean:
-	rm -rf $(B) bin build-fuzz build-asan build-clang
+	rm -rf $(B) bin build-fuzz build-asan build-clang build-arm64 build-armhf
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
 .SECONDARY:
@@ -179,7 +232,7 @@ $(FUZZ_B)/obj/%.o: %.c
 
 $(FUZZ_B)/libvpn-fuzz.a: $(FUZZ_OBJ)
 	@rm -f $@
-	ar rcs $@ $^
+	$(AR) rcs $@ $^
 
 $(FUZZ_B)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_B)/libvpn-fuzz.a
 	@mkdir -p $(dir $@)
@@ -209,7 +262,7 @@ $(ASAN_B)/libenclave.a: $(filter-out %/main.o,$(ENCLAVE_OBJ:$(B)/%=$(ASAN_B)/%))
 $(ASAN_B)/libclient.a: $(filter-out %/main.o,$(CLIENT_OBJ:$(B)/%=$(ASAN_B)/%))
 $(ASAN_LIBS):
 	@rm -f $@
-	ar rcs $@ $^
+	$(AR) rcs $@ $^
 
 $(ASAN_B)/tests/%: $(ASAN_B)/tests/unit/%.o $(ASAN_LIBS)
 	@mkdir -p $(dir $@)
@@ -244,7 +297,7 @@ $(CLANG_B)/libvpn.a: $(LIB_OBJ:$(B)/%=$(CLANG_B)/%)
 $(CLANG_B)/libenclave.a: $(filter-out %/main.o,$(ENCLAVE_OBJ:$(B)/%=$(CLANG_B)/%))
 $(CLANG_LIBS):
 	@rm -f $@
-	ar rcs $@ $^
+	$(AR) rcs $@ $^
 
 $(CLANG_B)/tests/%: $(CLANG_B)/tests/unit/%.o $(CLANG_LIBS)
 	@mkdir -p $(dir $@)
