@@ -159,6 +159,8 @@ deps:
 
 check: deps
 	$(MAKE) all unit fuzz-build sanitize clang-race
+	$(MAKE) ARCH=arm64 all unit
+	$(MAKE) ARCH=armhf all unit
 	@tests/run.sh
 
 demo: deps
