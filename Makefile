@@ -146,12 +146,13 @@ $(B)/test-enclave/%.o: enclave/%.c
 $(TEST_ENCLAVE): $(ENCLAVE_SRC:enclave/%.c=$(B)/test-enclave/%.o) $(LIBVPN)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_SANDBOX) $(LIBS_CRYPTO)
 
-# A cross build's unit target is the Criterion tests alone: the test tools and the hooked
-# enclave serve the namespace tests, which run natively only.
+# A cross build's unit target is the Criterion tests and the worker that the amd64 build's
+# test_cross_worker drives under qemu-user; the other test tools and the hooked enclave serve
+# the namespace tests, which run natively only.
 ifeq ($(ARCH),)
 unit: $(UNIT_BINS) $(TEST_TOOLS) $(TEST_ENCLAVE)
 else
-unit: $(UNIT_BINS)
+unit: $(UNIT_BINS) $(B)/tests/tools/worker-host
 endif
 
 deps:
