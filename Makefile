@@ -14,7 +14,9 @@ CC      ?= gcc
 PREFIX  ?= /usr/local
 DESTDIR ?=
 
-STD      := -std=c99 -D_GNU_SOURCE
+# 64-bit time_t and off_t on 32-bit targets too (armhf: Raspberry Pi OS 32-bit), whose glibc
+# otherwise keeps 32-bit ones; no-ops on 64-bit targets. include/vpn/proto.h checks time_t.
+STD      := -std=c99 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -D_TIME_BITS=64
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
 HARDEN   := -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE
 OPT      ?= -O2 -g
@@ -55,6 +57,13 @@ B := build-$(ARCH)
 BINDIR := $(B)/bin
 endif
 CROSS_CRITERION ?= /usr/local/lib/vpnse-cross/$(ARCH)
+
+# Raspberry Pi OS's own 32-bit gcc targets plain ARMv6 (the Pi 1 and Zero), which has no
+# lock-free 64-bit atomics; include/vpn/counter.h needs them across processes. Every Pi's core
+# has ARMv6K's LDREXD/STREXD, so a native build there asks for ARMv6KZ (the Pi 1's ARM1176JZF-S).
+ifeq ($(shell $(CC) -dM -E - </dev/null 2>/dev/null | grep -c '^\#define __ARM_ARCH_6__ 1'),1)
+CFLAGS += -march=armv6kz+fp
+endif
 
 LIB_SRC     := $(wildcard core/lib/*.c)
 SERVER_SRC  := $(wildcard core/server/*.c)

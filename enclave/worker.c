@@ -579,7 +579,8 @@ void worker_run(struct worker *w)
         done += worker_drain(w, &w->rings.in_tun, now);
         done += worker_drain(w, &w->rings.in_hs, now);
         worker_flush(w);
-        m->ctl.heartbeat_ms = now;
+        /* Read by the main process: one store, never two halves on a 32-bit Pi. */
+        __atomic_store_n(&m->ctl.heartbeat_ms, now, __ATOMIC_RELAXED);
         if (done)
             continue;
         if (!rings_empty(w)) {
