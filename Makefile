@@ -65,6 +65,24 @@ ifeq ($(shell $(CC) -dM -E - </dev/null 2>/dev/null | grep -c '^\#define __ARM_A
 CFLAGS += -march=armv6kz+fp
 endif
 
+# The AEAD of transport messages (include/vpn/aead.h): AEAD=sodium (libsodium) or AEAD=openssl
+# (libcrypto's EVP, NEON assembly on ARM). OpenSSL is the default for ARM targets, cross or
+# native, where libsodium's portable C costs about twice its instructions per byte
+# (docs/PERFORMANCE.md); libsodium elsewhere. The same bytes on the wire either way.
+ifneq ($(filter aarch64% arm%,$(shell $(CC) -dumpmachine 2>/dev/null)),)
+AEAD ?= openssl
+else
+AEAD ?= sodium
+endif
+ifeq ($(AEAD),openssl)
+CFLAGS += -DVPN_AEAD_OPENSSL
+LIBS_CRYPTO += -lcrypto
+else ifneq ($(AEAD),sodium)
+$(error AEAD=$(AEAD): the choices are AEAD=sodium and AEAD=openssl)
+endif
+# Tests and benchmarks compare both implementations, whatever AEAD is.
+LIBS_BOTH_AEAD := $(LIBS_CRYPTO) -lcrypto
+
 LIB_SRC     := $(wildcard core/lib/*.c)
 SERVER_SRC  := $(wildcard core/server/*.c)
 ENCLAVE_SRC := $(wildcard enclave/*.c)
@@ -139,7 +157,7 @@ PROG_LIBS := $(B)/libserver.a $(B)/libenclave.a $(B)/libclient.a
 $(B)/tests/%: $(B)/tests/unit/%.o $(PROG_LIBS) $(LIBVPN) $(CRITERION_DEP)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $< $(PROG_LIBS) $(LIBVPN) $(CRITERION_LIBS) $(LIBS_URCU) \
-	    $(LIBS_SANDBOX) $(LIBS_CRYPTO)
+	    $(LIBS_SANDBOX) $(LIBS_BOTH_AEAD)
 
 # Programs the integration tests drive (a probing client, ...), not installed.
 $(B)/tests/tools/%: $(B)/tests/tools/%.o $(PROG_LIBS) $(LIBVPN)
@@ -183,7 +201,7 @@ bench: all
 # Micro-benchmarks (bench/*.c): ring, queue, enclave round trip, crypto per packet.
 $(B)/bench/%: $(B)/bench/%.o $(PROG_LIBS) $(LIBVPN)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $< $(PROG_LIBS) $(LIBVPN) $(LIBS_URCU) $(LIBS_SANDBOX) $(LIBS_CRYPTO)
+	$(CC) $(LDFLAGS) -o $@ $< $(PROG_LIBS) $(LIBVPN) $(LIBS_URCU) $(LIBS_SANDBOX) $(LIBS_BOTH_AEAD)
 
 bench-micro: $(B)/bench/bench_micro
 	@$(B)/bench/bench_micro
@@ -279,7 +297,7 @@ $(ASAN_LIBS):
 $(ASAN_B)/tests/%: $(ASAN_B)/tests/unit/%.o $(ASAN_LIBS)
 	@mkdir -p $(dir $@)
 	$(ASAN_CC) $(ASAN_FLAGS) -pthread -o $@ $< $(ASAN_LIBS) -lcriterion $(LIBS_URCU) \
-	    $(LIBS_SANDBOX) $(LIBS_CRYPTO)
+	    $(LIBS_SANDBOX) $(LIBS_BOTH_AEAD)
 
 sanitize: $(ASAN_BINS)
 
