@@ -46,40 +46,42 @@ static const struct criterion_test_extra_data *suite_data(const char *name)
     return NULL;
 }
 
-static void report(const char *file, int line, const char *expr, const char *fmt, va_list ap)
+/* Reports a failed check and marks the test failed. */
+static void failed(const char *file, int line, const char *expr, const char *fmt, va_list ap)
 {
     fprintf(stderr, "[----] %s:%d: Assertion Failed\n[----]   %s\n[----]   ", file, line, expr);
     vfprintf(stderr, fmt, ap);
     fputc('\n', stderr);
+    verdict->failed = 1;
 }
 
-static void run_fini(void)
+/* The end of a test that does not return: its .fini functions, then the child's exit. */
+static void end_test(void) __attribute__((noreturn));
+static void end_test(void)
 {
     if (current->data->fini)
         current->data->fini();
     if (current_suite && current_suite->fini)
         current_suite->fini();
+    fflush(NULL);
+    _exit(0);
 }
 
 void crlite_assert_failed(const char *file, int line, const char *expr, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    report(file, line, expr, fmt, ap);
+    failed(file, line, expr, fmt, ap);
     va_end(ap);
-    verdict->failed = 1;
-    run_fini();
-    fflush(NULL);
-    _exit(0);
+    end_test();
 }
 
 void crlite_expect_failed(const char *file, int line, const char *expr, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    report(file, line, expr, fmt, ap);
+    failed(file, line, expr, fmt, ap);
     va_end(ap);
-    verdict->failed = 1;
 }
 
 void crlite_skip(const char *fmt, ...)
@@ -91,9 +93,7 @@ void crlite_skip(const char *fmt, ...)
     fputc('\n', stderr);
     va_end(ap);
     verdict->skipped = 1;
-    run_fini();
-    fflush(NULL);
-    _exit(0);
+    end_test();
 }
 
 void crlite_log_warn(const char *fmt, ...)
@@ -117,9 +117,7 @@ static void run_child(const struct crlite_test *t)
     if (t->data->init)
         t->data->init();
     t->body();
-    run_fini();
-    fflush(NULL);
-    _exit(0);
+    end_test();
 }
 
 enum outcome { PASSED, FAILED, CRASHED, SKIPPED };
