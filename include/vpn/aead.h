@@ -21,8 +21,9 @@
 
 #include "vpn/limits.h"
 
-/* Below this many bytes of plaintext libsodium is the cheaper of the two on arm64 and armhf
- * (measured crossover between 192 and 320 bytes; docs/PERFORMANCE.md). */
+/* Below this many bytes of plaintext libsodium is the cheaper of the two: by instruction count
+ * up to about 280 bytes on arm64 and 190 on armhf, a little less by cycles, as OpenSSL's NEON
+ * ChaCha20 starts at 192 (docs/PERFORMANCE.md, "The Pi's cipher"). */
 enum { AEAD_OPENSSL_MIN = 256 };
 
 /* Seals len bytes of pt into ct (ct may equal pt) and writes the tag. */
