@@ -5,6 +5,9 @@
 #   make demo       install missing packages, build, run the namespace demo
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make deb        the Debian package (ARCH=amd64|arm64|armhf), in build/deb/
+#   make ARCH=arm64 the same for the Raspberry Pi (ARCH=armhf: 32-bit Raspberry Pi OS), built with
+#                   Debian's cross compilers into build-ARCH/ (programs in build-ARCH/bin/); see
+#                   "Cross builds" below and the README's "ARM builds"
 #
 # Source lists are wildcards on purpose: one job per file, and adding a file needs no edit here.
 
@@ -12,7 +15,9 @@ CC      ?= gcc
 PREFIX  ?= /usr/local
 DESTDIR ?=
 
-STD      := -std=c99 -D_GNU_SOURCE
+# 64-bit time_t and off_t on 32-bit targets too (armhf: Raspberry Pi OS 32-bit), whose glibc
+# otherwise keeps 32-bit ones; no-ops on 64-bit targets. include/vpn/proto.h checks time_t.
+STD      := -std=c99 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -D_TIME_BITS=64
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
 HARDEN   := -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE
 OPT      ?= -O2 -g
@@ -30,6 +35,60 @@ LIBS_HTTP   := -lmicrohttpd
 LIBS_SYSTEMD:= -lsystemd
 
 B := build
+BINDIR := bin
+
+# --- Cross builds (ARCH=arm64 or ARCH=armhf) ---
+#
+# Debian's cross toolchains against the multiarch -dev packages (tools/install-deps.sh installs
+# both). Everything lands in build-ARCH/, so the native build/ and bin/ are never touched and the
+# three can be built side by side. The unit tests are built too ("make ARCH=arm64 unit") and run
+# under qemu-user by tests/run.sh. Criterion cannot be co-installed for another architecture
+# (libnanomsg5 is not Multi-Arch: same) and Debian does not build it for armhf at all, so:
+#   arm64  links Debian's own libcriterion3:arm64, unpacked by tools/cross-criterion.sh into
+#          CROSS_CRITERION (not installed: it would remove the amd64 one); its test binaries
+#          carry that folder as their RPATH. Criterion re-executes the test binary for each
+#          test, which under emulation needs qemu registered with binfmt_misc (install-deps).
+#   armhf  compiles the same test sources against tests/criterion-lite/, a small runner with
+#          the subset of Criterion's API the tests use (one forked child per test).
+ARCH ?=
+ifneq ($(ARCH),)
+TRIPLET_arm64 := aarch64-linux-gnu
+TRIPLET_armhf := arm-linux-gnueabihf
+TRIPLET := $(TRIPLET_$(ARCH))
+ifeq ($(TRIPLET),)
+$(error ARCH=$(ARCH): the cross builds are ARCH=arm64 and ARCH=armhf)
+endif
+CC := $(TRIPLET)-gcc
+AR := $(TRIPLET)-ar
+B := build-$(ARCH)
+BINDIR := $(B)/bin
+endif
+CROSS_CRITERION ?= /usr/local/lib/vpnse-cross/$(ARCH)
+
+# Raspberry Pi OS's own 32-bit gcc targets plain ARMv6 (the Pi 1 and Zero), which has no
+# lock-free 64-bit atomics; include/vpn/counter.h needs them across processes. Every Pi's core
+# has ARMv6K's LDREXD/STREXD, so a native build there asks for ARMv6KZ (the Pi 1's ARM1176JZF-S).
+ifeq ($(shell $(CC) -dM -E - </dev/null 2>/dev/null | grep -c '^\#define __ARM_ARCH_6__ 1'),1)
+CFLAGS += -march=armv6kz+fp
+endif
+
+# The AEAD of transport messages (include/vpn/aead.h): AEAD=sodium (libsodium) or AEAD=openssl
+# (libcrypto's EVP, NEON assembly on ARM). OpenSSL is the default for ARM targets, cross or
+# native, where libsodium's portable C costs about twice its instructions per byte
+# (docs/PERFORMANCE.md); libsodium elsewhere. The same bytes on the wire either way.
+ifneq ($(filter aarch64% arm%,$(shell $(CC) -dumpmachine 2>/dev/null)),)
+AEAD ?= openssl
+else
+AEAD ?= sodium
+endif
+ifeq ($(AEAD),openssl)
+CFLAGS += -DVPN_AEAD_OPENSSL
+LIBS_CRYPTO += -lcrypto
+else ifneq ($(AEAD),sodium)
+$(error AEAD=$(AEAD): the choices are AEAD=sodium and AEAD=openssl)
+endif
+# Tests and benchmarks compare both implementations, whatever AEAD is.
+LIBS_BOTH_AEAD := $(LIBS_CRYPTO) -lcrypto
 
 LIB_SRC     := $(wildcard core/lib/*.c)
 SERVER_SRC  := $(wildcard core/server/*.c)
@@ -42,7 +101,7 @@ LIB_OBJ     := $(LIB_SRC:%.c=$(B)/%.o)
 SERVER_OBJ  := $(SERVER_SRC:%.c=$(B)/%.o)
 ENCLAVE_OBJ := $(ENCLAVE_SRC:%.c=$(B)/%.o)
 CLIENT_OBJ  := $(CLIENT_SRC:%.c=$(B)/%.o)
-TOOLS       := $(TOOL_SRC:tools/%.c=bin/%)
+TOOLS       := $(TOOL_SRC:tools/%.c=$(BINDIR)/%)
 UNIT_BINS   := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 TEST_TOOLS  := $(patsubst tests/tools/%.c,$(B)/tests/tools/%,$(wildcard tests/tools/*.c))
 
@@ -55,7 +114,8 @@ METRICS_OBJ := $(METRICS_SRC:%.c=$(B)/%.o)
 WWW_FILES   := $(sort $(wildcard tools/metrics/www/*.*))
 LIBMETRICS  := $(B)/libmetrics.a
 
-BINS := bin/vpn-server bin/vpn-enclave bin/vpn-client bin/vpn-metrics $(TOOLS)
+BINS := $(BINDIR)/vpn-server $(BINDIR)/vpn-enclave $(BINDIR)/vpn-client $(BINDIR)/vpn-metrics \
+        $(TOOLS)
 
 .PHONY: all check demo install uninstall clean deps unit fuzz fuzz-build bench bench-micro
 all: $(BINS)
@@ -77,31 +137,31 @@ $(B)/core/lib/version.o: CFLAGS += -DVPN_VERSION='"$(BUILD_REV)"'
 
 $(LIBVPN): $(LIB_OBJ)
 	@rm -f $@
-	ar rcs $@ $^
+	$(AR) rcs $@ $^
 
-bin/vpn-server: $(SERVER_OBJ) $(LIBVPN)
-	@mkdir -p bin
+$(BINDIR)/vpn-server: $(SERVER_OBJ) $(LIBVPN)
+	@mkdir -p $(BINDIR)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_URCU) $(LIBS_SANDBOX) $(LIBS_CRYPTO) $(LIBS_DB) $(LIBS_SYSTEMD)
 
-bin/vpn-enclave: $(ENCLAVE_OBJ) $(LIBVPN)
-	@mkdir -p bin
+$(BINDIR)/vpn-enclave: $(ENCLAVE_OBJ) $(LIBVPN)
+	@mkdir -p $(BINDIR)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_SANDBOX) $(LIBS_CRYPTO)
 
-bin/vpn-client: $(CLIENT_OBJ) $(LIBVPN)
-	@mkdir -p bin
+$(BINDIR)/vpn-client: $(CLIENT_OBJ) $(LIBVPN)
+	@mkdir -p $(BINDIR)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_SANDBOX) $(LIBS_CRYPTO)
 
 # Tools may use the client's protocol half (the load generator speaks it).
-bin/%: $(B)/tools/%.o $(B)/libclient.a $(LIBVPN)
-	@mkdir -p bin
+$(BINDIR)/%: $(B)/tools/%.o $(B)/libclient.a $(LIBVPN)
+	@mkdir -p $(BINDIR)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_CRYPTO) $(LIBS_DB)
 
-bin/vpnctl: $(B)/tools/vpnctl.o $(LIBMETRICS) $(LIBVPN)
-	@mkdir -p bin
+$(BINDIR)/vpnctl: $(B)/tools/vpnctl.o $(LIBMETRICS) $(LIBVPN)
+	@mkdir -p $(BINDIR)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_JSON) $(LIBS_DB) $(LIBS_CRYPTO)
 
-bin/vpn-metrics: $(B)/tools/metrics/main.o $(LIBMETRICS) $(LIBVPN)
-	@mkdir -p bin
+$(BINDIR)/vpn-metrics: $(B)/tools/metrics/main.o $(LIBMETRICS) $(LIBVPN)
+	@mkdir -p $(BINDIR)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_HTTP) $(LIBS_JSON) $(LIBS_CRYPTO)
 
 # The page's files as C arrays (tools/metrics/embed.sh): the program serves them from memory.
@@ -113,7 +173,7 @@ $(B)/tools/metrics/www_files.o: $(B)/tools/metrics/www_files.c
 
 $(LIBMETRICS): $(filter-out %/main.o,$(METRICS_OBJ)) $(B)/tools/metrics/www_files.o
 	@rm -f $@
-	ar rcs $@ $^
+	$(AR) rcs $@ $^
 
 # Each program's objects other than main.o also go into an archive, so that a unit test links
 # only the modules it uses (the linker pulls objects from archives on demand).
@@ -122,13 +182,27 @@ $(B)/libenclave.a: $(filter-out %/main.o,$(ENCLAVE_OBJ))
 $(B)/libclient.a: $(filter-out %/main.o,$(CLIENT_OBJ))
 $(B)/libserver.a $(B)/libenclave.a $(B)/libclient.a:
 	@rm -f $@
-	ar rcs $@ $^
+	$(AR) rcs $@ $^
+
+# Criterion for the unit tests: Debian's, or for a cross build what "Cross builds" above says.
+CRITERION_DEP  :=
+CRITERION_LIBS := -lcriterion
+ifeq ($(ARCH),arm64)
+CRITERION_LIBDIR := $(CROSS_CRITERION)/usr/lib/$(TRIPLET)
+CRITERION_LIBS := $(CRITERION_LIBDIR)/libcriterion.so.3 -Wl,-rpath-link,$(CRITERION_LIBDIR) \
+                  -Wl,--disable-new-dtags,-rpath,$(CRITERION_LIBDIR)
+endif
+ifeq ($(ARCH),armhf)
+CRITERION_DEP  := $(B)/tests/criterion-lite/criterion_lite.o
+CRITERION_LIBS := $(CRITERION_DEP)
+$(B)/tests/unit/%.o: CFLAGS += -isystem tests/criterion-lite
+endif
 
 PROG_LIBS := $(B)/libserver.a $(B)/libenclave.a $(B)/libclient.a $(LIBMETRICS)
-$(B)/tests/%: $(B)/tests/unit/%.o $(PROG_LIBS) $(LIBVPN)
+$(B)/tests/%: $(B)/tests/unit/%.o $(PROG_LIBS) $(LIBVPN) $(CRITERION_DEP)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $< $(PROG_LIBS) $(LIBVPN) -lcriterion $(LIBS_URCU) $(LIBS_SANDBOX) \
-	    $(LIBS_JSON) $(LIBS_CRYPTO) $(LIBS_DB) $(LIBS_SYSTEMD)
+	$(CC) $(LDFLAGS) -o $@ $< $(PROG_LIBS) $(LIBVPN) $(CRITERION_LIBS) $(LIBS_URCU) \
+	    $(LIBS_SANDBOX) $(LIBS_JSON) $(LIBS_BOTH_AEAD) $(LIBS_DB) $(LIBS_SYSTEMD)
 
 # Programs the integration tests drive (a probing client, ...), not installed.
 $(B)/tests/tools/%: $(B)/tests/tools/%.o $(PROG_LIBS) $(LIBVPN)
@@ -144,13 +218,22 @@ $(B)/test-enclave/%.o: enclave/%.c
 $(TEST_ENCLAVE): $(ENCLAVE_SRC:enclave/%.c=$(B)/test-enclave/%.o) $(LIBVPN)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_SANDBOX) $(LIBS_CRYPTO)
 
+# A cross build's unit target is the Criterion tests and the worker that the amd64 build's
+# test_cross_worker drives under qemu-user; the other test tools and the hooked enclave serve
+# the namespace tests, which run natively only.
+ifeq ($(ARCH),)
 unit: $(UNIT_BINS) $(TEST_TOOLS) $(TEST_ENCLAVE)
+else
+unit: $(UNIT_BINS) $(B)/tests/tools/worker-host
+endif
 
 deps:
 	@tools/install-deps.sh
 
 check: deps
 	$(MAKE) all unit fuzz-build sanitize clang-race
+	$(MAKE) ARCH=arm64 all unit
+	$(MAKE) ARCH=armhf all unit
 	@tests/run.sh
 
 demo: deps
@@ -163,7 +246,7 @@ bench: all
 # Micro-benchmarks (bench/*.c): ring, queue, enclave round trip, crypto per packet.
 $(B)/bench/%: $(B)/bench/%.o $(PROG_LIBS) $(LIBVPN)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $< $(PROG_LIBS) $(LIBVPN) $(LIBS_URCU) $(LIBS_SANDBOX) $(LIBS_CRYPTO) \
+	$(CC) $(LDFLAGS) -o $@ $< $(PROG_LIBS) $(LIBVPN) $(LIBS_URCU) $(LIBS_SANDBOX) $(LIBS_BOTH_AEAD) \
 	    $(LIBS_DB) $(LIBS_SYSTEMD)
 
 bench-micro: $(B)/bench/bench_micro
@@ -187,7 +270,7 @@ LIBEXEC    := $(PREFIX)/libexec/vpnse
 FROM       ?= bin
 
 install: all
-	$(MAKE) --no-print-directory install-files FROM=bin
+	$(MAKE) --no-print-directory install-files FROM=$(BINDIR)
 	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ]; then tools/create-users.sh; \
 	else echo "install: not creating the system users vpnse, vpnse-enclave, vpnse-metrics (DESTDIR set or not root): see tools/create-users.sh"; fi
 
@@ -238,7 +321,7 @@ deb: $(DEB_NEEDS)
 .PHONY: install-files deb
 
 clean:
-	rm -rf $(B) bin build-fuzz build-asan build-clang
+	rm -rf $(B) bin build-fuzz build-asan build-clang build-arm64 build-armhf
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
 .SECONDARY:
@@ -276,7 +359,7 @@ $(FUZZ_B)/obj/%.o: %.c
 
 $(FUZZ_B)/libvpn-fuzz.a: $(FUZZ_OBJ)
 	@rm -f $@
-	ar rcs $@ $^
+	$(AR) rcs $@ $^
 
 $(FUZZ_B)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_B)/libvpn-fuzz.a
 	@mkdir -p $(dir $@)
@@ -309,12 +392,12 @@ $(ASAN_B)/libclient.a: $(filter-out %/main.o,$(CLIENT_OBJ:$(B)/%=$(ASAN_B)/%))
 $(ASAN_B)/libmetrics.a: $(filter-out %/main.o %/http.o %/www.o,$(METRICS_OBJ:$(B)/%=$(ASAN_B)/%))
 $(ASAN_LIBS):
 	@rm -f $@
-	ar rcs $@ $^
+	$(AR) rcs $@ $^
 
 $(ASAN_B)/tests/%: $(ASAN_B)/tests/unit/%.o $(ASAN_LIBS)
 	@mkdir -p $(dir $@)
 	$(ASAN_CC) $(ASAN_FLAGS) -pthread -o $@ $< $(ASAN_LIBS) -lcriterion $(LIBS_URCU) \
-	    $(LIBS_SANDBOX) $(LIBS_JSON) $(LIBS_CRYPTO) $(LIBS_DB) $(LIBS_SYSTEMD)
+	    $(LIBS_SANDBOX) $(LIBS_JSON) $(LIBS_BOTH_AEAD) $(LIBS_DB) $(LIBS_SYSTEMD)
 
 sanitize: $(ASAN_BINS)
 
@@ -344,7 +427,7 @@ $(CLANG_B)/libvpn.a: $(LIB_OBJ:$(B)/%=$(CLANG_B)/%)
 $(CLANG_B)/libenclave.a: $(filter-out %/main.o,$(ENCLAVE_OBJ:$(B)/%=$(CLANG_B)/%))
 $(CLANG_LIBS):
 	@rm -f $@
-	ar rcs $@ $^
+	$(AR) rcs $@ $^
 
 $(CLANG_B)/tests/%: $(CLANG_B)/tests/unit/%.o $(CLANG_LIBS)
 	@mkdir -p $(dir $@)

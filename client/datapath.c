@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "vpn/aead.h"
 #include "vpn/log.h"
 #include "vpn/offload.h"
 #include "vpn/udp_batch.h"
@@ -117,6 +118,8 @@ void *datapath_tun_thread(void *arg)
      * a non-dumpable process. Then main may install the filter, which this thread's start-up
      * in libc would not pass. */
     pthread_setname_np(pthread_self(), "vpn-client-tun");
+    if (aead_init() != 0)       /* before main installs the filter */
+        log_warn("OpenSSL's AEAD is unavailable to the TUN thread: libsodium's serves instead");
     sem_post(&c->tun_started);
     udp_batch_init(&c->tx_batch, c->udp_fd, true, 0);
     struct pollfd p[2] = { { .fd = c->tun_fd, .events = POLLIN },

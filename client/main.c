@@ -25,6 +25,7 @@
 #include "conn.h"
 #include "datapath.h"
 #include "sandbox.h"
+#include "vpn/aead.h"
 #include "vpn/keyfile.h"
 #include "vpn/log.h"
 #include "vpn/netaddr.h"
@@ -338,6 +339,9 @@ int main(int argc, char **argv)
                  strerror(-rc));
     if (sodium_init() < 0)
         return 1;
+    /* Before the sandbox (aead.h); the TUN thread makes its own context at its start. */
+    if (aead_init() != 0)
+        log_warn("OpenSSL's AEAD is unavailable: libsodium's serves instead");
     sigset_t mask;
     sigemptyset(&mask);
     sigaddset(&mask, SIGINT);

@@ -32,6 +32,7 @@
 #include "secrets.h"
 #include "users.h"
 #include "worker.h"
+#include "vpn/aead.h"
 #include "vpn/enclave_ipc.h"
 #include "vpn/enclave_proto.h"
 #include "vpn/fd_pass.h"
@@ -402,6 +403,9 @@ int main(int argc, char **argv)
         usage();    /* not started by vpn-server */
     if (sodium_init() < 0)
         fail("libsodium failed to initialise");
+    /* Before the privilege drop and the filters (aead.h); the workers inherit it. */
+    if (aead_init() != 0)
+        log_warn("enclave: OpenSSL's AEAD is unavailable: libsodium's serves instead");
     /* Our own uid, never the main process's nor root's: vpn-server looked it up. */
     if (uid <= 0 || gid <= 0 || uid >= (long)UINT32_MAX || gid >= (long)UINT32_MAX)
         fail("no unprivileged uid and gid to run as (--uid, --gid: the system user %s's)",

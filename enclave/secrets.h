@@ -11,6 +11,7 @@
 
 #include <netinet/in.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "users.h"
@@ -50,6 +51,19 @@ struct enclave_secrets {
 /* Maps, locks and marks non-dumpable a zeroed secrets region between two PROT_NONE guard
  * pages, so that a write running off a neighbouring mapping (the rings) faults instead of
  * reaching a key. NULL with errno on failure. */
+/* Shared by the supervisor and the workers (secrets_map: MAP_SHARED), which update the 64-bit
+ * budgets and timestamps with compare-and-swap: each must be 8-aligned to be atomic on a
+ * 32-bit Pi (counter.h asserts that the atomics are lock-free). One build on both sides, so
+ * the layout need not match other targets'. */
+_Static_assert(offsetof(struct enclave_secrets, auth_fail_tat) % 8 == 0 &&
+               offsetof(struct enclave_secrets, phantom_fail_tat) % 8 == 0 &&
+               offsetof(struct enclave_secrets, users) % 8 == 0 &&
+               offsetof(struct user_table, users) % 8 == 0 &&
+               sizeof(struct enclave_user) % 8 == 0 &&
+               offsetof(struct enclave_user, last_request_ts) % 8 == 0 &&
+               offsetof(struct enclave_user, auth_fail_tat) % 8 == 0,
+               "64-bit fields updated by compare-and-swap across processes must be 8-aligned");
+
 struct enclave_secrets *secrets_map(void);
 /* Wipes every key (sodium_memzero) and unmaps. */
 void secrets_unmap(struct enclave_secrets *s);

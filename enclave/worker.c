@@ -20,6 +20,7 @@
 
 #include "auth_limit.h"
 #include "handshake_server.h"
+#include "vpn/aead.h"
 #include "vpn/log.h"
 #include "vpn/proto.h"
 #include "vpn/spin.h"
@@ -612,7 +613,8 @@ void worker_run(struct worker *w)
         done += worker_drain(w, &w->rings.in_tun, now);
         done += worker_drain(w, &w->rings.in_hs, now);
         worker_flush(w);
-        m->ctl.heartbeat_ms = now;
+        /* Read by the main process: one store, never two halves on a 32-bit Pi. */
+        __atomic_store_n(&m->ctl.heartbeat_ms, now, __ATOMIC_RELAXED);
         if (done) {
             spin_worked(&spin, WORKER_SPIN_US);
             continue;
@@ -633,6 +635,7 @@ void worker_run(struct worker *w)
             __atomic_store_n(&m->ctl.worker_sleeping, 0, __ATOMIC_SEQ_CST);
             continue;
         }
+        aead_wipe();    /* no session key stays in OpenSSL's context while we sleep */
         /* Wake at least once per sweep interval even when idle, so that dead keys are
          * erased without waiting for traffic (one wake-up a second costs nothing). */
         struct pollfd p = { .fd = w->doorbell_fd, .events = POLLIN };

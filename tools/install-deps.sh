@@ -1,32 +1,86 @@
 #!/bin/sh
 # Installs the Debian packages the build, the tests and the demo need, only when one is missing,
 # so that `make check` and `make demo` work from a fresh Debian or Raspberry Pi OS machine.
+#
+# On an amd64 machine it also sets up the Raspberry Pi cross builds that `make check` runs
+# (Makefile, "Cross builds"): the arm64 and armhf architectures for dpkg, the cross compilers,
+# the -dev packages of both architectures, qemu-user to run their unit tests, Criterion's
+# arm64 runtime (tools/cross-criterion.sh) and qemu's binfmt_misc entries for ARM binaries.
 set -eu
 # libmicrohttpd-dev, libjansson-dev: vpn-metrics and vpnctl metrics; prometheus (promtool),
-# chromium, curl: the metrics and status page tests; libsqlite3-dev: usage; dpkg-dev, lintian,
-# file, man-db, logrotate, systemd (systemd-analyze): the package and its test.
-PKGS="gcc make pkg-config libsodium-dev liburcu-dev libseccomp-dev libcap-dev libsystemd-dev
-      libcriterion-dev libsqlite3-dev
+# chromium, curl: the metrics and status page tests; libsqlite3-dev: usage; libsystemd-dev:
+# sd_notify; dpkg-dev, lintian, file, man-db, logrotate, systemd (systemd-analyze): the package
+# and its test.
+PKGS="gcc make pkg-config libsodium-dev liburcu-dev libseccomp-dev libcap-dev libcriterion-dev
+      libssl-dev libsqlite3-dev libsystemd-dev libmicrohttpd-dev libjansson-dev
       clang libclang-rt-dev iproute2 iptables iperf3 procps iputils-ping python3
-      libmicrohttpd-dev libjansson-dev prometheus chromium curl
-      dpkg-dev lintian file man-db logrotate systemd"
-# Installed for this machine's architecture (or for all): `dpkg -s NAME` fails outright when a
-# cross-build installed the same package for another architecture too (arm64, armhf).
-arch=$(dpkg --print-architecture)
+      prometheus chromium curl dpkg-dev lintian file man-db logrotate systemd"
+
+# A Raspberry Pi builds natively: the cross builds are for the amd64 machines that test it.
+native=$(dpkg --print-architecture)
+CROSS_ARCHS=""
+if [ "$native" = amd64 ]; then
+    CROSS_ARCHS="arm64 armhf"
+    PKGS="$PKGS gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf qemu-user qemu-user-binfmt"
+    for a in $CROSS_ARCHS; do
+        PKGS="$PKGS libsodium-dev:$a liburcu-dev:$a libseccomp-dev:$a libcap-dev:$a libssl-dev:$a"
+        PKGS="$PKGS libsqlite3-dev:$a libsystemd-dev:$a libmicrohttpd-dev:$a libjansson-dev:$a"
+    done
+    # The Multi-Arch: same part of Criterion's runtime; the rest is tools/cross-criterion.sh's.
+    PKGS="$PKGS libffi8:arm64 libgit2-1.5:arm64"
+fi
+
+need_root() {
+    if [ "$(id -u)" != 0 ]; then
+        echo "install-deps: $1 (run as root, or do it by hand)" >&2
+        exit 1
+    fi
+}
+
+new_archs=""
+for a in $CROSS_ARCHS; do
+    dpkg --print-foreign-architectures | grep -qx "$a" || new_archs="$new_archs $a"
+done
+# With a foreign architecture added, a plain `dpkg -s libsodium-dev` is ambiguous (and fails) for
+# a Multi-Arch: same package: the native one is asked for by its qualified name then.
 installed() {
-    dpkg-query -W -f='${db:Status-Abbrev}${Architecture}\n' "$1" 2>/dev/null |
-        grep -Eq "^ii +($arch|all)\$"
+    dpkg -s "$1" >/dev/null 2>&1 || dpkg -s "$1:$native" >/dev/null 2>&1
 }
 missing=""
 for p in $PKGS; do
     installed "$p" || missing="$missing $p"
 done
-[ -z "$missing" ] && exit 0
-if [ "$(id -u)" != 0 ]; then
-    echo "install-deps: missing packages:$missing (run as root, or install them)" >&2
-    exit 1
+if [ -n "$new_archs$missing" ]; then
+    need_root "missing packages:$missing${new_archs:+ (and the dpkg architectures$new_archs)}"
+    for a in $new_archs; do
+        dpkg --add-architecture "$a"
+    done
+    echo "install-deps: installing$missing"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get -o DPkg::Lock::Timeout=900 update -q >/dev/null ||
+        echo "install-deps: apt-get update failed, trying the cached lists" >&2
+    apt-get -o DPkg::Lock::Timeout=900 install -y -q --no-install-recommends $missing >/dev/null
 fi
-echo "install-deps: installing$missing"
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -q >/dev/null || echo "install-deps: apt-get update failed, trying the cached lists" >&2
-apt-get -o DPkg::Lock::Timeout=900 install -y -q --no-install-recommends $missing >/dev/null
+
+[ -n "$CROSS_ARCHS" ] || exit 0
+if [ ! -e /usr/local/lib/vpnse-cross/arm64/usr/lib/aarch64-linux-gnu/libcriterion.so.3 ]; then
+    need_root "Criterion's arm64 runtime is missing"
+    "$(dirname "$0")/cross-criterion.sh" arm64
+fi
+
+# Criterion runs each test by executing its own binary again; under emulation that exec needs
+# the kernel to hand ARM binaries to qemu. Debian's qemu-user-binfmt ships the entries, which
+# systemd or binfmt-support load at boot; where neither runs (a container, this kind of VM) they
+# are loaded here, only those two.
+for m in aarch64 arm; do
+    [ -e "/proc/sys/fs/binfmt_misc/qemu-$m" ] && continue
+    if [ "$(id -u)" != 0 ] ||
+       ! { [ -e /proc/sys/fs/binfmt_misc/register ] ||
+           mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc; } ||
+       ! cat "/usr/lib/binfmt.d/qemu-$m.conf" >/proc/sys/fs/binfmt_misc/register; then
+        echo "install-deps: cannot register qemu-$m with binfmt_misc (needs root and the" \
+             "binfmt_misc file system): the arm64 unit tests will fail" >&2
+        continue
+    fi
+    echo "install-deps: registered qemu-$m with binfmt_misc"
+done

@@ -63,14 +63,14 @@ uint64_t clock_realtime_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+    return timespec_ms(&ts);
 }
 
 uint64_t clock_monotonic_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+    return timespec_ms(&ts);
 }
 
 uint64_t clock_monotonic_us(void)

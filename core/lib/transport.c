@@ -1,8 +1,7 @@
 /* Sealing and opening of transport messages (PROTOCOL.md, "Transport messages"). */
 #include "vpn/transport.h"
 
-#include <sodium.h>
-
+#include "vpn/aead.h"
 #include "vpn/proto.h"
 
 size_t transport_seal(uint8_t *out, uint8_t type, const uint8_t key[KEY_LEN], uint32_t session_id,
@@ -14,8 +13,7 @@ size_t transport_seal(uint8_t *out, uint8_t type, const uint8_t key[KEY_LEN], ui
     proto_hdr_write(out, type, (uint16_t)(NONCE_LEN + TAG_LEN + pt_len), (uint32_t)counter, ts);
     put_be32(nonce, session_id);
     put_be64(nonce + 4, counter);
-    crypto_aead_chacha20poly1305_ietf_encrypt_detached(ct, tag, NULL, pt, pt_len, out, HDR_LEN,
-                                                       NULL, nonce, key);
+    aead_seal(ct, tag, pt, pt_len, out, HDR_LEN, nonce, key);
     return TRANSPORT_OVERHEAD + pt_len;
 }
 
@@ -24,8 +22,7 @@ bool transport_open_split(uint8_t *pt, const uint8_t head[TRANSPORT_OVERHEAD], c
 {
     const uint8_t *nonce = head + HDR_LEN;
     const uint8_t *tag = nonce + NONCE_LEN;
-    return crypto_aead_chacha20poly1305_ietf_decrypt_detached(pt, NULL, ct, ct_len, tag, head,
-                                                              HDR_LEN, nonce, key) == 0;
+    return aead_open(pt, ct, ct_len, tag, head, HDR_LEN, nonce, key);
 }
 
 bool transport_open(uint8_t *pt, const uint8_t *pkt, size_t len, const uint8_t key[KEY_LEN])

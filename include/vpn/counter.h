@@ -11,6 +11,15 @@
 
 #include <stdint.h>
 
+/* Every 64-bit value that two processes share (these counters in the rings' memfd, the
+ * heartbeat, the enclave's compare-and-swap timestamps in its shared secrets) relies on
+ * 64-bit atomics that are lock-free and 8-byte aligned. Otherwise gcc calls libatomic, whose
+ * locks are private to each process, and nothing is atomic across the boundary: this fails on
+ * a target such as plain ARMv6 without LDREXD, or an ABI that aligns uint64_t to 4 bytes. The
+ * three targets (amd64, arm64, armhf ARMv7) all pass. */
+_Static_assert(__atomic_always_lock_free(sizeof(uint64_t), 0) && _Alignof(uint64_t) == 8,
+               "64-bit atomics must be lock-free and aligned to share memory between processes");
+
 static inline void counter_add(uint64_t *c, uint64_t n)
 {
     __atomic_store_n(c, __atomic_load_n(c, __ATOMIC_RELAXED) + n, __ATOMIC_RELAXED);

@@ -19,6 +19,7 @@
 #ifndef VPN_ENCLAVE_IPC_H
 #define VPN_ENCLAVE_IPC_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "vpn/counter.h"
@@ -91,6 +92,20 @@ struct worker_ctl {
     uint64_t packets_decrypted, packets_encrypted;
 };
 
+/* Layout (see ring.h): the same on every architecture, 64-bit fields 8-aligned (counter.h). */
+#define WORKER_CTL_DROPS_OFF (2 * RING_CACHELINE + 16)
+_Static_assert(offsetof(struct worker_ctl, main_sleeping) == RING_CACHELINE &&
+               offsetof(struct worker_ctl, heartbeat_ms) == 2 * RING_CACHELINE &&
+               offsetof(struct worker_ctl, pid) == 2 * RING_CACHELINE + 8 &&
+               offsetof(struct worker_ctl, sessions) == 2 * RING_CACHELINE + 12 &&
+               offsetof(struct worker_ctl, drops) == WORKER_CTL_DROPS_OFF &&
+               offsetof(struct worker_ctl, packets_decrypted) ==
+                   WORKER_CTL_DROPS_OFF + 8 * DROP_REASONS &&
+               sizeof(struct worker_ctl) ==
+                   (WORKER_CTL_DROPS_OFF + 8 * (DROP_REASONS + 2) + RING_CACHELINE - 1) /
+                       RING_CACHELINE * RING_CACHELINE,
+               "struct worker_ctl layout");
+
 /* Ring sizes per direction. in_rx is the largest: a client's UDP GSO trains arrive faster than
  * a worker decrypts, and a drop there costs TCP a retransmission (with 512 slots about 2 % of
  * a full-speed upload was dropped here; with 2048, none). The others are kept small: under
@@ -113,6 +128,24 @@ struct worker_shm {
     RING_OF(OUT_DEC_SLOTS) out_dec;
     RING_OF(OUT_ENC_SLOTS) out_enc;
 };
+
+/* The rings follow one another with nothing in between: a RING_OF(n) is its indexes and n
+ * slots. (5.75 MB in all; worker_region_size rounds it to the page size.) */
+#define RING_BYTES(n) (sizeof(struct ring_index) + (size_t)(n) * sizeof(struct pkt_slot))
+_Static_assert(offsetof(struct worker_shm, in_rx) == sizeof(struct worker_ctl) &&
+               offsetof(struct worker_shm, in_hs) ==
+                   offsetof(struct worker_shm, in_rx) + RING_BYTES(IN_RX_SLOTS) &&
+               offsetof(struct worker_shm, in_tun) ==
+                   offsetof(struct worker_shm, in_hs) + RING_BYTES(IN_HS_SLOTS) &&
+               offsetof(struct worker_shm, in_ctl) ==
+                   offsetof(struct worker_shm, in_tun) + RING_BYTES(IN_TUN_SLOTS) &&
+               offsetof(struct worker_shm, out_dec) ==
+                   offsetof(struct worker_shm, in_ctl) + RING_BYTES(IN_CTL_SLOTS) &&
+               offsetof(struct worker_shm, out_enc) ==
+                   offsetof(struct worker_shm, out_dec) + RING_BYTES(OUT_DEC_SLOTS) &&
+               sizeof(struct worker_shm) ==
+                   offsetof(struct worker_shm, out_enc) + RING_BYTES(OUT_ENC_SLOTS),
+               "struct worker_shm layout");
 
 /* Handles on one worker's five rings, made by each side from its own mapping. */
 struct worker_rings {

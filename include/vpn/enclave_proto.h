@@ -41,6 +41,13 @@ static inline size_t worker_region_size(size_t page)
     return page_round_up(sizeof(struct worker_shm), page);
 }
 
+/* The whole memfd (enclave_link.c maps all the regions at once) in size_t and off_t
+ * arithmetic on a 32-bit Pi: MAX_WORKERS regions at the largest page size stay far below
+ * 2^31 (about 93 MB), so neither the products nor the mapping can wrap. */
+enum { PAGE_SIZE_MAX = 64 * 1024 };
+_Static_assert((uint64_t)MAX_WORKERS * (sizeof(struct worker_shm) + PAGE_SIZE_MAX) < (1u << 31),
+               "the rings' memfd must be addressable with 32-bit size_t");
+
 /* Supervisor -> vpn-server, on the ctl channel. */
 enum sup_report_type {
     SUP_READY = 1,          /* value: users loaded; text: server public key (base64) */

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <time.h>
 
 #include "vpn/counter.h"
 #include "vpn/limits.h"
@@ -68,6 +69,18 @@ bool proto_transport_ids(const uint8_t *buf, const struct vpn_hdr *h, uint32_t *
 static inline bool proto_is_transport(uint8_t type)
 {
     return type == MSG_DATA || type == MSG_PING || type == MSG_PONG || type == MSG_DISCONNECT;
+}
+
+/* Timestamps are milliseconds since 1970 in 64 bits (PROTOCOL.md). A 32-bit time_t runs out
+ * in January 2038, within a Pi's service life, and then every timestamp check fails: 32-bit
+ * builds use glibc's 64-bit time_t (-D_TIME_BITS=64 in the Makefile; glibc 2.34 or later, as
+ * in Debian and Raspberry Pi OS 12). */
+_Static_assert(sizeof(time_t) == 8, "time_t must have 64 bits: build with -D_TIME_BITS=64");
+
+/* A timespec in milliseconds. */
+static inline uint64_t timespec_ms(const struct timespec *ts)
+{
+    return (uint64_t)ts->tv_sec * 1000 + (uint64_t)ts->tv_nsec / 1000000;
 }
 
 /* Milliseconds since the epoch from CLOCK_REALTIME. */

@@ -12,6 +12,7 @@
 
 #include <netinet/in.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "vpn/limits.h"
@@ -36,12 +37,26 @@ struct pkt_slot {
     uint8_t data[SLOT_DATA];
 };
 
+/* The shared memory's layout is spelled out, not left to the compiler: the same offsets on
+ * amd64, arm64 and 32-bit armhf (tests/unit/test_shm_layout.c checks the numbers on all three,
+ * test_cross_worker.c runs an amd64 main process with ARM workers on one mapping). No padding
+ * anywhere, metadata one cache line, every slot a whole number of cache lines. */
+_Static_assert(offsetof(struct pkt_meta, session_id) == 8 && offsetof(struct pkt_meta, ts) == 16 &&
+               offsetof(struct pkt_meta, peer) == 24 && sizeof(struct sockaddr_in6) == 28 &&
+               sizeof(struct pkt_meta) == RING_CACHELINE, "struct pkt_meta layout");
+_Static_assert(offsetof(struct pkt_slot, data) == RING_CACHELINE &&
+               sizeof(struct pkt_slot) % RING_CACHELINE == 0, "struct pkt_slot layout");
+
 /* The indexes of one ring, at the start of its shared memory. */
 struct ring_index {
     uint32_t head __attribute__((aligned(RING_CACHELINE)));    /* written by the producer */
     uint32_t tail __attribute__((aligned(RING_CACHELINE)));    /* written by the consumer */
     uint32_t dropped __attribute__((aligned(RING_CACHELINE))); /* producer: full-ring drops */
 };
+
+_Static_assert(offsetof(struct ring_index, tail) == RING_CACHELINE &&
+               offsetof(struct ring_index, dropped) == 2 * RING_CACHELINE &&
+               sizeof(struct ring_index) == 3 * RING_CACHELINE, "struct ring_index layout");
 
 /* The shared memory of a ring of N slots (N a power of two). */
 #define RING_OF(N)                                                                           \
