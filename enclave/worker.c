@@ -301,7 +301,12 @@ static void do_accept(struct worker *w, const struct pkt_meta *m, const uint8_t 
     struct hs_request r;
     struct hs_config cfg;
     copy_in(buf, shared, m->len);
-    if (!hs_config_decode(buf + CONNECT_REQ_LEN, m->len - CONNECT_REQ_LEN, &cfg))
+    /* The main process's block carries the DNS block (extension 4) when the server pushes
+     * DNS settings, whatever the request asked: what goes out is decided below. */
+    const uint8_t *block = buf + CONNECT_REQ_LEN;
+    size_t block_len = m->len - CONNECT_REQ_LEN;
+    if (!hs_config_decode_flags(block, block_len, REQ_FLAG_DNS, &cfg) &&
+        !hs_config_decode(block, block_len, &cfg))
         fatal_request(w, "accept without a valid config block");
     /* The generation is read before the MAC is checked: if a reload changes the token in
      * between, the new key carries the old generation and dies at its first use. */
@@ -331,6 +336,13 @@ static void do_accept(struct worker *w, const struct pkt_meta *m, const uint8_t 
      * would refuse the response. The main process cannot set it (its block must have zero
      * there: hs_config_decode above). */
     cfg.replay_window_ms = (r.flags & REQ_FLAG_WINDOW) ? w->replay_window_ms : 0;
+    /* The DNS block goes to a client that asked, and only to one (an old client would refuse
+     * the longer config); a server without DNS settings answers with an empty block. */
+    cfg.dns_block = r.flags & REQ_FLAG_DNS;
+    if (!cfg.dns_block) {
+        cfg.dns_count = 0;
+        cfg.dns_search[0] = '\0';
+    }
 
     uint8_t e_s_priv[KEY_LEN];
     struct session_keys keys;
