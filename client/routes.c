@@ -37,6 +37,13 @@ static bool wanted(const struct ipv4_net *nets, int n, const struct ipv4_net *x)
     return false;
 }
 
+/* The server's own address pushed as a route of its own: the throw route holds that place
+ * (the same key in T), and must. */
+static bool is_throw(const struct routes *r, const struct ipv4_net *net)
+{
+    return r->have_throw && net->prefix == 32 && net->addr == r->throw_addr;
+}
+
 size_t routes_apply_text(const struct routes *r, const struct ipv4_net *nets, int n, char *out,
                          size_t out_len)
 {
@@ -44,11 +51,12 @@ size_t routes_apply_text(const struct routes *r, const struct ipv4_net *nets, in
     char a[16];
     out[0] = '\0';
     for (int i = 0; i < n; i++)
-        if (!line(out, out_len, &len, "route replace %s/%u dev %s table %u\n",
+        if (!is_throw(r, &nets[i]) &&
+            !line(out, out_len, &len, "route replace %s/%u dev %s table %u\n",
                   format_ipv4(nets[i].addr, a), nets[i].prefix, r->tun, r->table))
             return 0;
     for (int i = 0; i < r->n_cur; i++)
-        if (!wanted(nets, n, &r->cur[i]) &&
+        if (!wanted(nets, n, &r->cur[i]) && !is_throw(r, &r->cur[i]) &&
             !line(out, out_len, &len, "route del %s/%u dev %s table %u\n",
                   format_ipv4(r->cur[i].addr, a), r->cur[i].prefix, r->tun, r->table))
             return 0;
@@ -161,6 +169,10 @@ int routes_set_endpoint(struct routes *r, bool v4, uint32_t addr, char *why, siz
         return -1;
     r->have_throw = v4;
     r->throw_addr = v4 ? addr : 0;
+    /* A pushed /32 of the server's new address: the throw route took its place. */
+    for (int i = 0; i < r->n_cur; i++)
+        if (is_throw(r, &r->cur[i]))
+            r->cur[i--] = r->cur[--r->n_cur];
     return 0;
 }
 
