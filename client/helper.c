@@ -159,8 +159,7 @@ static void on_resolve(struct helper *s)
     s->lookup_deadline_ms = clock_monotonic_ms() + RESOLVER_TIMEOUT_MS;
 }
 
-/* APPLY's values, each as the rules of vpn/dns.h and routes.h say; NULL when all pass. */
-static const char *check_apply(struct helper_request *q)
+const char *helper_check_apply(struct helper_request *q)
 {
     if (q->n_routes > ROUTES_MAX)
         return "too many routes";
@@ -185,7 +184,7 @@ static const char *check_apply(struct helper_request *q)
 static void on_apply(struct helper *s, struct helper_request *q)
 {
     char why[256] = "", dns_why[256] = "";
-    const char *bad = check_apply(q);
+    const char *bad = helper_check_apply(q);
     if (bad)
         fatal(s, bad);
     int status = routes_apply(&s->routes, q->routes, (int)q->n_routes, why, sizeof(why));

@@ -68,6 +68,11 @@ struct helper_link {
     pid_t pid;
 };
 
+/* The helper's check of an APPLY request (pure; the helper runs it on every one): NULL when
+ * every value is within the rules of helper.h (route prefixes are masked to their network on
+ * the way), else what is wrong. */
+const char *helper_check_apply(struct helper_request *q);
+
 /* Forks the helper for TUN tun and cfg; the child closes the descriptors in close_fds (the
  * TUN, signalfd: nothing of the data path may outlive the client in it) and runs
  * helper_main. Waits for its HELLO. Returns 0, or -1 with why. */
