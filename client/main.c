@@ -80,6 +80,23 @@ static int server_key(struct client *c, const char *given)
     return 0;
 }
 
+/* The routes, resolvers and kill switch of `vpn-client status` (README "Full tunnel and
+ * DNS"): what the client last handed to its helper. */
+static int status_network(const struct client *c, char *out, size_t len)
+{
+    const struct helper_request *q = &c->applied;
+    char ip[16];
+    int n = snprintf(out, len, "routes into the tunnel: %u (table %u)\nresolvers:",
+                     q->n_routes, c->cfg->route_table);
+    for (uint32_t i = 0; i < q->n_dns; i++)
+        n += snprintf(out + n, len - (size_t)n, " %s", format_ipv4(q->dns[i], ip));
+    n += snprintf(out + n, len - (size_t)n, "%s%s%s\nkill switch: %s\n",
+                  q->n_dns ? "" : c->cfg->pull_dns ? " none pushed" : " not used (pull_dns = false)",
+                  q->dns_search[0] ? ", search " : "", q->dns_search,
+                  c->cfg->kill_switch ? "armed" : "off");
+    return n;
+}
+
 static void control_serve(struct client *c)
 {
     int s = accept4(c->control_fd, NULL, NULL, SOCK_CLOEXEC);
@@ -119,6 +136,7 @@ static void control_serve(struct client *c)
             n += snprintf(out + n, sizeof(out) - (size_t)n,
                           "\nsend drops: %llu\nother received: %llu\n",
                           (unsigned long long)c->tx_drops, (unsigned long long)c->rx_other);
+            n += status_network(c, out + n, sizeof(out) - (size_t)n);
         }
         ssize_t w = write(s, out, (size_t)n);
         (void)w;

@@ -73,6 +73,10 @@ check "resolv.conf's first line says who wrote it and where the original is" bas
 check "the original is backed up, mode 0600" test "$(stat -c %a "$WORK/state/resolv.conf.tun0" 2>/dev/null)" = 600
 check "a short name resolves through the pushed resolver and search domain" \
     bash -c "ip netns exec $PREFIX-c1 getent hosts www | grep -q '^192.168.100.10 .*www.home.lan'"
+status=$(ip netns exec "$PREFIX-c1" "$BIN/vpn-client" status -c "$WORK/alice.conf")
+check "status: the routes" grep -qx "routes into the tunnel: 1 (table 51830)" <<<"$status"
+check "status: the resolvers" grep -qx "resolvers: 10.8.0.1, search home.lan" <<<"$status"
+check "status: no kill switch" grep -qx "kill switch: off" <<<"$status"
 
 # 2. Clean exit: everything as before.
 stop_pid "$CLIENT_PID_alice"
