@@ -3,7 +3,8 @@
 # so that `make check` and `make demo` work from a fresh Debian or Raspberry Pi OS machine.
 set -eu
 PKGS="gcc make pkg-config libsodium-dev liburcu-dev libseccomp-dev libcap-dev libcriterion-dev
-      clang libclang-rt-dev iproute2 iptables iperf3 procps iputils-ping python3"
+      clang libclang-rt-dev iproute2 iptables nftables dnsmasq-base iperf3 procps iputils-ping
+      python3"
 missing=""
 for p in $PKGS; do
     dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"
