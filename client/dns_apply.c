@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -11,6 +10,7 @@
 
 #include "vpn/netaddr.h"
 #include "vpn/run.h"
+#include "vpn/text.h"
 
 enum { RESOLV_CONF_MAX = 16384 };   /* a resolv.conf is a few lines; more is not one we back up */
 
@@ -58,27 +58,15 @@ const char *dns_method_name(enum dns_method m)
     }
 }
 
-static bool put(char *out, size_t out_len, size_t *n, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int k = vsnprintf(out + *n, out_len - *n, fmt, ap);
-    va_end(ap);
-    if (k < 0 || (size_t)k >= out_len - *n)
-        return false;
-    *n += (size_t)k;
-    return true;
-}
-
 /* nameserver and search lines (the resolvconf input and the body of our resolv.conf). */
 static bool resolver_lines(const uint32_t *servers, int n, const char *search, char *out,
                            size_t out_len, size_t *len)
 {
     char a[16];
     for (int i = 0; i < n; i++)
-        if (!put(out, out_len, len, "nameserver %s\n", format_ipv4(servers[i], a)))
+        if (!text_append(out, out_len, len, "nameserver %s\n", format_ipv4(servers[i], a)))
             return false;
-    return !*search || put(out, out_len, len, "search %s\n", search);
+    return !*search || text_append(out, out_len, len, "search %s\n", search);
 }
 
 size_t dns_resolv_conf_text(const char *tun, const char *backup, const uint32_t *servers, int n,
@@ -87,7 +75,8 @@ size_t dns_resolv_conf_text(const char *tun, const char *backup, const uint32_t 
 {
     size_t len = 0;
     out[0] = '\0';
-    if (!put(out, out_len, &len, "%s(%s): the resolvers the VPN server pushed. The file as "
+    if (!text_append(out, out_len, &len,
+                     "%s(%s): the resolvers the VPN server pushed. The file as "
              "it was is in %s and comes back when the client exits.\n", MARK, tun, backup) ||
         !resolver_lines(servers, n, search, out, out_len, &len))
         return 0;
@@ -95,7 +84,7 @@ size_t dns_resolv_conf_text(const char *tun, const char *backup, const uint32_t 
     for (const char *p = original; p && *p;) {
         size_t k = strcspn(p, "\n");
         if (k >= 7 && strncmp(p, "options", 7) == 0 && (p[7] == ' ' || p[7] == '\t') &&
-            !put(out, out_len, &len, "%.*s\n", (int)k, p))
+            !text_append(out, out_len, &len, "%.*s\n", (int)k, p))
             return 0;
         p += k + (p[k] == '\n');
     }

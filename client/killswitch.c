@@ -5,11 +5,11 @@
 #include <arpa/inet.h>
 #include <limits.h>
 #include <netinet/in.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "vpn/run.h"
+#include "vpn/text.h"
 
 enum { RULES_MAX = 2048 };
 
@@ -17,18 +17,6 @@ void ks_init(struct killswitch *k, const char *tun)
 {
     memset(k, 0, sizeof(*k));
     snprintf(k->tun, sizeof(k->tun), "%s", tun);
-}
-
-static bool put(char *out, size_t out_len, size_t *n, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int k = vsnprintf(out + *n, out_len - *n, fmt, ap);
-    va_end(ap);
-    if (k < 0 || (size_t)k >= out_len - *n)
-        return false;
-    *n += (size_t)k;
-    return true;
 }
 
 /* nft's table name: vpnse_ and the TUN's name with every character that is not a letter or
@@ -78,19 +66,20 @@ size_t ks_nft_text(const char *tun, const struct sockaddr *endpoint, bool allow_
     table_name(tun, table, sizeof(table));
     /* "table" then "delete table": the idiom for "replace whatever is there", all of it one
      * transaction with the new table below. */
-    bool ok = put(out, out_len, &n,
+    bool ok = text_append(out, out_len, &n,
                   "table inet %s\ndelete table inet %s\ntable inet %s {\n"
                   "    chain output {\n"
                   "        type filter hook output priority filter; policy drop;\n"
                   "        oifname \"lo\" accept\n"
                   "        oifname \"%s\" accept\n", table, table, table, tun);
     if (ok && endpoint_text(endpoint, &family, addr, sizeof(addr), &port))
-        ok = put(out, out_len, &n, "        %s daddr %s udp dport %u accept\n",
+        ok = text_append(out, out_len, &n, "        %s daddr %s udp dport %u accept\n",
                  family == AF_INET ? "ip" : "ip6", addr, port);
     if (ok && allow_dns)
-        ok = put(out, out_len, &n, "        meta l4proto { tcp, udp } th dport 53 accept\n");
+        ok = text_append(out, out_len, &n,
+                         "        meta l4proto { tcp, udp } th dport 53 accept\n");
     if (ok)
-        ok = put(out, out_len, &n, "        counter drop\n    }\n}\n");
+        ok = text_append(out, out_len, &n, "        counter drop\n    }\n}\n");
     return ok ? n : 0;
 }
 
@@ -104,17 +93,17 @@ size_t ks_iptables_text(const char *tun, int family, const struct sockaddr *endp
     chain_name(tun, chain, sizeof(chain));
     /* ":chain" with --noflush empties the chain if it exists: the rules below replace its
      * rules in one commit. */
-    bool ok = put(out, out_len, &n, "*filter\n:%s - [0:0]\n-A %s -o lo -j ACCEPT\n"
+    bool ok = text_append(out, out_len, &n, "*filter\n:%s - [0:0]\n-A %s -o lo -j ACCEPT\n"
                   "-A %s -o %s -j ACCEPT\n", chain, chain, chain, tun);
     if (ok && endpoint_text(endpoint, &ep_family, addr, sizeof(addr), &port) &&
         ep_family == family)
-        ok = put(out, out_len, &n, "-A %s -d %s -p udp --dport %u -j ACCEPT\n", chain, addr,
-                 port);
+        ok = text_append(out, out_len, &n, "-A %s -d %s -p udp --dport %u -j ACCEPT\n", chain,
+                         addr, port);
     if (ok && allow_dns)
-        ok = put(out, out_len, &n, "-A %s -p udp --dport 53 -j ACCEPT\n"
+        ok = text_append(out, out_len, &n, "-A %s -p udp --dport 53 -j ACCEPT\n"
                  "-A %s -p tcp --dport 53 -j ACCEPT\n", chain, chain);
     if (ok)
-        ok = put(out, out_len, &n, "-A %s -j DROP\nCOMMIT\n", chain);
+        ok = text_append(out, out_len, &n, "-A %s -j DROP\nCOMMIT\n", chain);
     return ok ? n : 0;
 }
 

@@ -90,8 +90,8 @@ static int status_network(const struct client *c, char *out, size_t len)
                      q->n_routes, c->cfg->route_table);
     for (uint32_t i = 0; i < q->n_dns; i++)
         n += snprintf(out + n, len - (size_t)n, " %s", format_ipv4(q->dns[i], ip));
-    n += snprintf(out + n, len - (size_t)n, "%s%s%s\nkill switch: %s\n",
-                  q->n_dns ? "" : c->cfg->pull_dns ? " none pushed" : " not used (pull_dns = false)",
+    const char *none = c->cfg->pull_dns ? " none pushed" : " not used (pull_dns = false)";
+    n += snprintf(out + n, len - (size_t)n, "%s%s%s\nkill switch: %s\n", q->n_dns ? "" : none,
                   q->dns_search[0] ? ", search " : "", q->dns_search,
                   c->cfg->kill_switch ? "armed" : "off");
     return n;

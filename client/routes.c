@@ -1,11 +1,11 @@
 /* The client's routes through `ip -batch` (see routes.h for the design and why). */
 #include "routes.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "vpn/run.h"
+#include "vpn/text.h"
 
 enum { IP_BATCH_MAX = 8192, RULES_TEXT_MAX = 16384 };
 
@@ -14,19 +14,6 @@ void routes_init(struct routes *r, const char *tun, uint32_t table)
     memset(r, 0, sizeof(*r));
     snprintf(r->tun, sizeof(r->tun), "%s", tun);
     r->table = table;
-}
-
-/* Appends one line to a batch; false when it does not fit. */
-static bool line(char *out, size_t out_len, size_t *n, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int k = vsnprintf(out + *n, out_len - *n, fmt, ap);
-    va_end(ap);
-    if (k < 0 || (size_t)k >= out_len - *n)
-        return false;
-    *n += (size_t)k;
-    return true;
 }
 
 static bool wanted(const struct ipv4_net *nets, int n, const struct ipv4_net *x)
@@ -52,24 +39,24 @@ size_t routes_apply_text(const struct routes *r, const struct ipv4_net *nets, in
     out[0] = '\0';
     for (int i = 0; i < n; i++)
         if (!is_throw(r, &nets[i]) &&
-            !line(out, out_len, &len, "route replace %s/%u dev %s table %u\n",
-                  format_ipv4(nets[i].addr, a), nets[i].prefix, r->tun, r->table))
+            !text_append(out, out_len, &len, "route replace %s/%u dev %s table %u\n",
+                         format_ipv4(nets[i].addr, a), nets[i].prefix, r->tun, r->table))
             return 0;
     for (int i = 0; i < r->n_cur; i++)
         if (!wanted(nets, n, &r->cur[i]) && !is_throw(r, &r->cur[i]) &&
-            !line(out, out_len, &len, "route del %s/%u dev %s table %u\n",
-                  format_ipv4(r->cur[i].addr, a), r->cur[i].prefix, r->tun, r->table))
+            !text_append(out, out_len, &len, "route del %s/%u dev %s table %u\n",
+                         format_ipv4(r->cur[i].addr, a), r->cur[i].prefix, r->tun, r->table))
             return 0;
     /* The main-table rule first: for a moment both rules or neither, never T alone (which
      * would send the LAN into the tunnel). It may exist already (another client's): "add"
      * of an identical rule fails, so it is the one line that goes separately. */
     if (n > 0 && !r->rules_on &&
-        !line(out, out_len, &len, "rule add pref %d table %u protocol %d\n", ROUTE_PREF_TABLE,
-              r->table, ROUTE_PROTO))
+        !text_append(out, out_len, &len, "rule add pref %d table %u protocol %d\n",
+                     ROUTE_PREF_TABLE, r->table, ROUTE_PROTO))
         return 0;
     if (n == 0 && r->rules_on &&
-        !line(out, out_len, &len, "rule del pref %d table %u protocol %d\n", ROUTE_PREF_TABLE,
-              r->table, ROUTE_PROTO))
+        !text_append(out, out_len, &len, "rule del pref %d table %u protocol %d\n",
+                     ROUTE_PREF_TABLE, r->table, ROUTE_PROTO))
         return 0;
     return len;
 }
@@ -159,12 +146,15 @@ int routes_set_endpoint(struct routes *r, bool v4, uint32_t addr, char *why, siz
         return 0;
     text[0] = '\0';
     /* The new exception before the old one goes: the server's address is never captured. */
-    if (v4)
-        line(text, sizeof(text), &len, "route replace throw %s/32 table %u\n",
-             format_ipv4(addr, a), r->table);
-    if (r->have_throw)
-        line(text, sizeof(text), &len, "route del throw %s/32 table %u\n",
-             format_ipv4(r->throw_addr, a), r->table);
+    bool ok = !v4 || text_append(text, sizeof(text), &len, "route replace throw %s/32 table %u\n",
+                                 format_ipv4(addr, a), r->table);
+    ok = ok && (!r->have_throw ||
+                text_append(text, sizeof(text), &len, "route del throw %s/32 table %u\n",
+                            format_ipv4(r->throw_addr, a), r->table));
+    if (!ok) {
+        snprintf(why, why_len, "route text too long");
+        return -1;
+    }
     if (ip_batch(text, false, why, why_len) != 0)
         return -1;
     r->have_throw = v4;

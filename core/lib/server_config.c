@@ -81,7 +81,8 @@ static int set_dns(const struct ini_at *at, void *dst, const char *v, struct con
         while (end > 0 && (a[end - 1] == ' ' || a[end - 1] == '\t'))
             a[--end] = '\0';
         uint32_t addr = 0;
-        const char *why = parse_ipv4(a, &addr) != 0 ? "not an IPv4 address" : dns_server_check(addr);
+        const char *why =
+            parse_ipv4(a, &addr) != 0 ? "not an IPv4 address" : dns_server_check(addr);
         if (why) {
             ini_schema_errorf(err, at, "expected a comma-separated list of up to %d resolvers, "
                               "each " DNS_SERVER_RULE "; \"%s\" is %s", DNS_SERVERS_MAX, a, why);

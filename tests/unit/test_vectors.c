@@ -281,24 +281,32 @@ Test(vectors, ext_failure_matches_and_is_read_only_in_its_own_form)
     cr_assert_eq(hs_server_reject(&r, STATUS_AUTH_FAILED, 1, out), 0);
 }
 
+/* The binding vectors' request with extension flags `flags` (the client code), which must be
+ * want_hex byte for byte and open at the server with those flags; st and r are its two ends. */
+static void flagged_request(uint8_t flags, const char *want_hex, struct hs_client *st,
+                            struct hs_request *r)
+{
+    uint8_t e_priv[32], req[CONNECT_REQ_LEN], want[CONNECT_REQ_LEN];
+    unhex(e_priv, 32, V_CLIENT_EPHEMERAL_PRIVATE);
+    cr_assert(hs_client_request_flags(st, e_priv, s_pub, V_USERNAME, token,
+                                      V_CONNECT_REQ_TIMESTAMP, flags, req));
+    cr_assert_eq(unhex(want, sizeof(want), want_hex), CONNECT_REQ_LEN);
+    assert_bytes_eq(req, want, CONNECT_REQ_LEN);
+    cr_assert_eq(hs_server_open(s_priv, s_pub, req, sizeof(req), &users, r), HS_AUTHENTICATED);
+    cr_assert_eq(r->flags, flags);
+}
+
 /* Extension 1's WINDOW flag: the request that asks, and the success response that tells the
  * server's replay window at offset 28, byte for byte; a client that did not ask refuses it. */
 Test(vectors, window_flag_request_and_response_match)
 {
-    uint8_t e_priv[32], se_priv[32], req[CONNECT_REQ_LEN], want[CONNECT_REQ_LEN];
-    uint8_t out[CONNECT_RESP_MAX], want_resp[CONNECT_RESP_MAX];
+    uint8_t se_priv[32], out[CONNECT_RESP_MAX], want_resp[CONNECT_RESP_MAX];
     struct hs_client st;
     struct hs_request r;
     struct hs_config cfg, got;
     struct session_keys server_keys, keys;
-    unhex(e_priv, 32, V_CLIENT_EPHEMERAL_PRIVATE);
     unhex(se_priv, 32, V_SERVER_EPHEMERAL_PRIVATE);
-    cr_assert(hs_client_request_flags(&st, e_priv, s_pub, V_USERNAME, token,
-                                      V_CONNECT_REQ_TIMESTAMP, REQ_FLAG_WINDOW, req));
-    cr_assert_eq(unhex(want, sizeof(want), VX_CONNECT_REQ_WINDOW), CONNECT_REQ_LEN);
-    assert_bytes_eq(req, want, CONNECT_REQ_LEN);
-    cr_assert_eq(hs_server_open(s_priv, s_pub, req, sizeof(req), &users, &r), HS_AUTHENTICATED);
-    cr_assert_eq(r.flags, REQ_FLAG_WINDOW);
+    flagged_request(REQ_FLAG_WINDOW, VX_CONNECT_REQ_WINDOW, &st, &r);
 
     vector_config(&cfg);
     cfg.replay_window_ms = VX_WINDOW_MS;
@@ -356,21 +364,13 @@ Test(vectors, window_field_is_read_only_when_asked_and_in_range)
  * that did not ask for DNS refuses it, as an old client would. */
 Test(vectors, dns_flag_request_and_response_match)
 {
-    uint8_t e_priv[32], se_priv[32], req[CONNECT_REQ_LEN], want[CONNECT_REQ_LEN];
-    uint8_t out[CONNECT_RESP_MAX], want_resp[CONNECT_RESP_MAX];
+    uint8_t se_priv[32], out[CONNECT_RESP_MAX], want_resp[CONNECT_RESP_MAX];
     struct hs_client st;
     struct hs_request r;
     struct hs_config cfg, got;
     struct session_keys server_keys, keys;
-    unhex(e_priv, 32, V_CLIENT_EPHEMERAL_PRIVATE);
     unhex(se_priv, 32, V_SERVER_EPHEMERAL_PRIVATE);
-    cr_assert(hs_client_request_flags(&st, e_priv, s_pub, V_USERNAME, token,
-                                      V_CONNECT_REQ_TIMESTAMP, REQ_FLAG_WINDOW | REQ_FLAG_DNS,
-                                      req));
-    cr_assert_eq(unhex(want, sizeof(want), VX_CONNECT_REQ_DNS), CONNECT_REQ_LEN);
-    assert_bytes_eq(req, want, CONNECT_REQ_LEN);
-    cr_assert_eq(hs_server_open(s_priv, s_pub, req, sizeof(req), &users, &r), HS_AUTHENTICATED);
-    cr_assert_eq(r.flags, REQ_FLAG_WINDOW | REQ_FLAG_DNS);
+    flagged_request(REQ_FLAG_WINDOW | REQ_FLAG_DNS, VX_CONNECT_REQ_DNS, &st, &r);
 
     vector_config(&cfg);
     cfg.replay_window_ms = VX_WINDOW_MS;
