@@ -132,7 +132,7 @@ static void lookup_done(struct helper *s, struct resolver_result *r)
     }
     if (status != 0 && r->status == 0) {
         r->status = -1;
-        snprintf(r->why, sizeof(r->why), "%s", why);
+        snprintf(r->why, sizeof(r->why), "%.*s", (int)sizeof(r->why) - 1, why);
     }
     reply(s, HELPER_RESOLVE, status, status ? r->why : NULL, r);
 }
@@ -183,7 +183,7 @@ const char *helper_check_apply(struct helper_request *q)
 
 static void on_apply(struct helper *s, struct helper_request *q)
 {
-    char why[256] = "", dns_why[256] = "";
+    char why[520] = "", dns_why[256] = "";    /* why: both reasons */
     const char *bad = helper_check_apply(q);
     if (bad)
         fatal(s, bad);
@@ -197,10 +197,12 @@ static void on_apply(struct helper *s, struct helper_request *q)
         status = -1;
     else if (!want_dns)
         dns_restore(&s->dns);
-    if (why[0] && dns_why[0])
-        snprintf(why + strlen(why), sizeof(why) - strlen(why), "; %s", dns_why);
-    else if (dns_why[0])
-        snprintf(why, sizeof(why), "%s", dns_why);
+    /* Both can have failed: one line with both reasons (cut to the reply's size). */
+    if (dns_why[0]) {
+        size_t n = strlen(why);
+        snprintf(why + n, sizeof(why) - n, "%s%.*s", n ? "; " : "", (int)sizeof(dns_why) - 1,
+                 dns_why);
+    }
     reply(s, HELPER_APPLY, status ? -1 : 0, why, NULL);
 }
 

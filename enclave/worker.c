@@ -303,10 +303,7 @@ static void do_accept(struct worker *w, const struct pkt_meta *m, const uint8_t 
     copy_in(buf, shared, m->len);
     /* The main process's block carries the DNS block (extension 4) when the server pushes
      * DNS settings, whatever the request asked: what goes out is decided below. */
-    const uint8_t *block = buf + CONNECT_REQ_LEN;
-    size_t block_len = m->len - CONNECT_REQ_LEN;
-    if (!hs_config_decode_flags(block, block_len, REQ_FLAG_DNS, &cfg) &&
-        !hs_config_decode(block, block_len, &cfg))
+    if (!hs_config_decode_from_main(buf + CONNECT_REQ_LEN, m->len - CONNECT_REQ_LEN, &cfg))
         fatal_request(w, "accept without a valid config block");
     /* The generation is read before the MAC is checked: if a reload changes the token in
      * between, the new key carries the old generation and dies at its first use. */
@@ -334,7 +331,7 @@ static void do_accept(struct worker *w, const struct pkt_meta *m, const uint8_t 
     /* The window this worker checks the session's packets against, to a client that asked
      * (docs/PROTOCOL.md, "Replay window in the response"); never to one that did not: it
      * would refuse the response. The main process cannot set it (its block must have zero
-     * there: hs_config_decode above). */
+     * there: hs_config_decode_from_main above). */
     cfg.replay_window_ms = (r.flags & REQ_FLAG_WINDOW) ? w->replay_window_ms : 0;
     /* The DNS block goes to a client that asked, and only to one (an old client would refuse
      * the longer config); a server without DNS settings answers with an empty block. */

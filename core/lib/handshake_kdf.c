@@ -179,6 +179,11 @@ bool hs_config_decode_flags(const uint8_t *in, size_t len, uint8_t req_flags,
     return true;
 }
 
+bool hs_config_decode_from_main(const uint8_t *in, size_t len, struct hs_config *c)
+{
+    return hs_config_decode_flags(in, len, REQ_FLAG_DNS, c) || hs_config_decode(in, len, c);
+}
+
 size_t hs_build_response(uint8_t *out, uint64_t ts, const uint8_t e_pub_or_null[KEY_LEN],
                          const uint8_t key[KEY_LEN], const uint8_t auth_mac[32],
                          const struct hs_config *config)

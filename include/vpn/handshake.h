@@ -70,6 +70,12 @@ bool hs_config_decode(const uint8_t *in, size_t len, struct hs_config *c);
 bool hs_config_decode_flags(const uint8_t *in, size_t len, uint8_t req_flags,
                             struct hs_config *c);
 
+/* A config block as the main process hands it to the enclave for a success: with the DNS
+ * block (extension 4) when the server has DNS settings, without it otherwise, never with a
+ * replay window (the enclave writes that itself). The enclave decides what the client gets.
+ * Returns false when it is neither form. */
+bool hs_config_decode_from_main(const uint8_t *in, size_t len, struct hs_config *c);
+
 /* Extension 1 (docs/PROTOCOL.md): mac1_key = BLAKE2b-256("vpnse/1 mac1" || S_pub);
  * mac1 = BLAKE2b-128 keyed with it over header || payload[0 .. REQ_MAC1_OFF). */
 void hs_mac1_key(uint8_t key[32], const uint8_t s_pub[KEY_LEN]);
