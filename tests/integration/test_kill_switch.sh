@@ -108,4 +108,23 @@ stop_pid "$pid"
 check "iptables: clean exit removes chain and jump (both families)" \
     bash -c "! ip netns exec $PREFIX-c1 iptables -S vpnse-tun0 >/dev/null 2>&1 && ! ip netns exec $PREFIX-c1 ip6tables -S vpnse-tun0 >/dev/null 2>&1 && ! ip netns exec $PREFIX-c1 iptables -S OUTPUT | grep -q vpnse"
 check "iptables: the internet through the router again" outside
+
+# 7. The server by name, known only to a resolver beyond the router: the switch lets DNS out
+#    while the lookup runs, and only then.
+rt_dns() { ip netns exec "$PREFIX-rt" dnsmasq -k --conf-file=/dev/null --no-resolv --no-hosts \
+    --listen-address=10.66.1.1 --bind-interfaces --address=/vpn.test/172.31.0.1 \
+    --address=/other.test/192.0.2.7 --pid-file= >/dev/null 2>&1 & PIDS+=("$!"); }
+rt_dns
+mkdir -p "/etc/netns/$PREFIX-c1"
+echo "nameserver 10.66.1.1" >"/etc/netns/$PREFIX-c1/resolv.conf"
+python3 "$ROOT/tools/ini-set.py" "$WORK/alice.conf" "client.server_ip=vpn.test"
+check "by name: the resolver answers before the client runs" \
+    bash -c "for i in \$(seq 1 20); do ip netns exec $PREFIX-c1 getent hosts other.test >/dev/null && exit 0; sleep 0.1; done; exit 1"
+run_client
+check "by name: the lookup passes the switch, the client connects" wait_for "$WORK/alice.log" "Connected!" 15
+check "by name: after the lookup, DNS is blocked again" \
+    bash -c "! ip netns exec $PREFIX-c1 getent hosts other.test >/dev/null"
+check "by name: no DNS exception left in the rules" \
+    bash -c "! ip netns exec $PREFIX-c1 nft list table inet vpnse_tun0 | grep -q 'dport 53'"
+stop_pid "$pid"
 finish
