@@ -73,6 +73,8 @@ struct client {
     } lookup;
     struct helper_link helper;      /* the privileged helper (helper.h) */
     struct helper_request applied;  /* conn.c: the routes and resolvers last handed to it */
+    enum sm_note announce;          /* conn.c: "Connected!" or "Reconnected" to log once the
+                                       helper has put the session's routes in place */
     bool tun_offload;               /* IFF_VNET_HDR + TSO: reads are super-packets */
     char tun_name[16];
     bool tun_configured;

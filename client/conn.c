@@ -114,8 +114,9 @@ static void choose_dns(struct client *c, struct helper_request *q)
     memcpy(q->dns_search, k->dns_search, sizeof(q->dns_search));
 }
 
-/* The session's routes and resolvers to the helper, when they differ from what it has. */
-static void apply_routes_and_dns(struct client *c)
+/* The session's routes and resolvers to the helper, when they differ from what it has.
+ * Returns true when a request went (its answer comes to conn_helper). */
+static bool apply_routes_and_dns(struct client *c)
 {
     struct helper_request q;
     char list[ROUTES_MAX * 20 + 1], ip[16];
@@ -124,7 +125,7 @@ static void apply_routes_and_dns(struct client *c)
     choose_routes(c, &q);
     choose_dns(c, &q);
     if (memcmp(&q, &c->applied, sizeof(q)) == 0)
-        return;
+        return false;
     size_t n = 0;
     list[0] = '\0';
     for (uint32_t i = 0; i < q.n_routes && n < sizeof(list); i++)
@@ -141,10 +142,24 @@ static void apply_routes_and_dns(struct client *c)
         log_info("Using the pushed resolvers: %s%s%s", q.n_dns ? list : "(none)",
                  q.dns_search[0] ? ", search " : "", q.dns_search);
     int rc = helper_send(&c->helper, &q);
-    if (rc != 0)
+    if (rc != 0) {
         log_error("Cannot reach the helper for routes and resolvers: %s", strerror(-rc));
-    else
-        c->applied = q;
+        return false;
+    }
+    c->applied = q;
+    return true;
+}
+
+/* The lines that say the tunnel is usable, once its routes are in place. */
+static void announce(struct client *c)
+{
+    if (c->announce == NOTE_CONNECTED) {
+        log_info("TUN interface configured");
+        log_info("Connected! You can now access internal network.");
+    } else if (c->announce == NOTE_RECONNECTED) {
+        log_info("Reconnected");
+    }
+    c->announce = NOTE_NONE;
 }
 
 static int configure_tun(struct client *c)
@@ -278,13 +293,11 @@ static int install(struct client *c, const struct sm_output *out, const struct h
     log_note(c, out);
     if (configure_tun(c) != 0)
         return -1;
-    apply_routes_and_dns(c);
-    if (out->note == NOTE_CONNECTED) {
-        log_info("TUN interface configured");
-        log_info("Connected! You can now access internal network.");
-    } else if (out->note == NOTE_RECONNECTED) {
-        log_info("Reconnected");
-    }
+    /* "Connected!" means what it says: when routes or resolvers change, it waits for the
+     * helper's answer (conn_helper), a few milliseconds. */
+    c->announce = out->note;
+    if (!apply_routes_and_dns(c))
+        announce(c);
     return 0;
 }
 
@@ -439,6 +452,7 @@ int conn_helper(struct client *c)
                 /* Not what the helper has: the next session's apply goes again. */
                 memset(&c->applied, 0, sizeof(c->applied));
             }
+            announce(c);
             break;
         default:
             break;

@@ -191,14 +191,22 @@ server_rings_size_kb() {
          r && /^Size:/ {s += $2} END {print s + 0}' "/proc/$SERVER_PID/smaps" 2>/dev/null
 }
 
-# start_client K NAME: client NAME.conf in namespace cK; waits for "Connected!".
+# start_client K NAME: client NAME.conf in namespace cK; waits for its own "Connected!" (the
+# log may hold an earlier client's: only a new line counts), which it logs once its routes
+# are in place.
 start_client() {
-    local k=$1 name=$2
+    local k=$1 name=$2 before
+    before=$(grep -c "Connected!" "$WORK/$name.log" 2>/dev/null)
     ip netns exec "$PREFIX-c$k" "$BIN/vpn-client" connect -c "$WORK/$name.conf" \
         --server-key "$(server_key)" >>"$WORK/$name.log" 2>&1 &
     eval "CLIENT_PID_$name=$!"
     PIDS+=("$!")
-    wait_for "$WORK/$name.log" "Connected!" 10
+    for _ in $(seq 1 100); do
+        [ "$(grep -c "Connected!" "$WORK/$name.log" 2>/dev/null)" -gt "${before:-0}" ] && return 0
+        sleep 0.1
+    done
+    echo "timeout waiting for a new 'Connected!' in $WORK/$name.log:"; tail -n 20 "$WORK/$name.log"
+    return 1
 }
 
 # wait_for FILE PATTERN SECONDS
