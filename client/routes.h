@@ -18,14 +18,14 @@
  * cable plugged in change the main table, and the kernel routes the server's address by it at
  * once. Only a new address of the server (its name resolved again) changes the throw route.
  *
- * Why not a host route to the server via the original gateway (OpenVPN's way, and what
- * route_add_host_via was written for): it is stale the moment the gateway changes, and
- * finding the gateway again means asking for the route the machine would take without ours,
- * which a full tunnel has just replaced. Why not wg-quick's fwmark rule: the UDP socket would
- * need SO_MARK (set again from inside the sandbox on every new socket), and with strict
- * rp_filter the server's answers are dropped unless src_valid_mark is switched on for the
- * whole system. The price of the main-table rule, the same as wg-quick's: a route of the
- * machine's own that is not its default wins over a pushed one (a local 10.0.0.0/8 keeps
+ * Why not a host route to the server via the original gateway (OpenVPN's way, and what this
+ * client's route_add_host_via was once written for): it is stale the moment the gateway
+ * changes, and finding the gateway again means asking for the route the machine would take
+ * without ours, which a full tunnel has just replaced. Why not wg-quick's fwmark rule: the
+ * UDP socket would need SO_MARK (set again from inside the sandbox on every new socket), and
+ * with strict rp_filter the server's answers are dropped unless src_valid_mark is switched on
+ * for the whole system. The price of the main-table rule, the same as wg-quick's: a route of
+ * the machine's own that is not its default wins over a pushed one (a local 10.0.0.0/8 keeps
  * 10.5.0.0/16 out of the tunnel).
  *
  * Crash safety: T, its rule (tagged protocol 86) and the main-table rule (protocol 86 too,
