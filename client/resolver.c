@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <netdb.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -121,10 +122,12 @@ void resolver_finish(struct lookup *l, struct resolver_result *out)
     ssize_t n;
     while ((n = read(l->fd, out, sizeof(*out))) < 0 && errno == EINTR)
         ;
-    if (n != (ssize_t)sizeof(*out) ||
-        (out->status == 0 &&
-         (out->addr_len > sizeof(out->addr) ||
-          (out->addr.ss_family != AF_INET && out->addr.ss_family != AF_INET6)))) {
+    /* From a process of the client's user: an answer is one IPv4 or IPv6 address, whole. */
+    bool addr_ok = (out->addr.ss_family == AF_INET &&
+                    out->addr_len == sizeof(struct sockaddr_in)) ||
+                   (out->addr.ss_family == AF_INET6 &&
+                    out->addr_len == sizeof(struct sockaddr_in6));
+    if (n != (ssize_t)sizeof(*out) || (out->status == 0 && !addr_ok)) {
         memset(out, 0, sizeof(*out));
         out->status = -1;
         snprintf(out->why, sizeof(out->why), "the lookup ended without an answer");
