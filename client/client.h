@@ -12,6 +12,11 @@
  *               as events to the function main gives it, and changes no connection state
  *   slots.c     slots.h: the sessions' keys, counters and replay windows, shared with the
  *               TUN thread
+ *   underlay.c  underlay.h: the server's address (lookups at start and at each reconnect)
+ *               and the UDP socket pointed at it
+ *   helper.c    helper.h: the privileged helper process, forked before the sandbox: routes
+ *               (routes.c), resolvers (dns_apply.c), kill switch (killswitch.c), lookups
+ *               (resolver.c); helper_link.c is the client's end of its socket
  *   handshake_client.c, refusal.c, push_policy.c, pin.c, sandbox.c: pure helpers */
 #ifndef CLIENT_CLIENT_H
 #define CLIENT_CLIENT_H
@@ -22,6 +27,7 @@
 #include <stdint.h>
 
 #include "handshake_client.h"
+#include "helper.h"
 #include "push_policy.h"
 #include "slots.h"
 #include "state.h"
@@ -53,10 +59,22 @@ struct client {
     struct client_config *cfg;
     struct push_policy policy;      /* what we accept of the server's session configuration */
     uint8_t s_pub[KEY_LEN];
-    struct sockaddr_storage server;
+    struct sockaddr_storage server;  /* its current address (underlay.h) */
     socklen_t server_len;
-    char server_text[300];
+    bool have_server;
+    char server_text[300];          /* server_ip:server_port as configured */
     int udp_fd, tun_fd, signal_fd, control_fd;
+    int sock4, sock6;               /* underlay.c: udp_fd is a duplicate of one of them */
+    int udp_family;
+    struct {                        /* underlay.c: looking up server_ip */
+        bool wanted, in_flight;
+        unsigned attempt;
+        uint64_t next_ms;
+    } lookup;
+    struct helper_link helper;      /* the privileged helper (helper.h) */
+    struct helper_request applied;  /* conn.c: the routes and resolvers last handed to it */
+    enum sm_note announce;          /* conn.c: "Connected!" or "Reconnected" to log once the
+                                       helper has put the session's routes in place */
     bool tun_offload;               /* IFF_VNET_HDR + TSO: reads are super-packets */
     char tun_name[16];
     bool tun_configured;

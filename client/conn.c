@@ -10,7 +10,9 @@
 #include <sys/socket.h>
 
 #include "refusal.h"
+#include "underlay.h"
 #include "vpn/cookie.h"
+#include "vpn/dns.h"
 #include "vpn/log.h"
 #include "vpn/netaddr.h"
 #include "vpn/tun.h"
@@ -46,42 +48,118 @@ static void send_request(struct client *c, const struct sm_output *out)
     }
 }
 
-/* The pushed routes that pass the policy (push_policy.h); each refused one is named once. */
-static void install_routes(struct client *c)
+/* Adds net to the request unless it is there already (parts of two pushed routes may be the
+ * same allowed network). */
+static void add_route(struct helper_request *q, struct ipv4_net net)
+{
+    for (uint32_t i = 0; i < q->n_routes; i++)
+        if (q->routes[i].addr == net.addr && q->routes[i].prefix == net.prefix)
+            return;
+    if (q->n_routes < ROUTES_MAX)
+        q->routes[q->n_routes++] = net;
+}
+
+/* The pushed routes that pass the policy (push_policy.h), each refused or narrowed one named
+ * once. */
+static void choose_routes(struct client *c, struct helper_request *q)
 {
     const struct hs_config *k = &c->config;
-    char ip[16], ep[16];
+    char ip[16], part[16];
     int ignored = 0;
     for (int i = 0; i < k->route_count; i++) {
-        uint32_t net = k->routes[i].net & ipv4_mask(k->routes[i].prefix);
+        struct ipv4_net parts[PUSH_ROUTE_PARTS_MAX];
+        int n;
         uint8_t prefix = k->routes[i].prefix;
-        int rc;
-        switch (push_route_verdict(&c->policy, net, prefix)) {
+        uint32_t net = k->routes[i].net & ipv4_mask(prefix);
+        switch (push_route_parts(&c->policy, net, prefix, parts, &n)) {
         case ROUTE_INSTALL:
-            rc = tun_add_route(c->tun_name, net, prefix);
-            if (rc != 0)
-                log_warn("Cannot add route %s/%u: %s", format_ipv4(net, ip), prefix,
-                         strerror(-rc));
+            add_route(q, parts[0]);
+            break;
+        case ROUTE_INSTALL_PARTS:
+            for (int j = 0; j < n; j++) {
+                log_info("Pushed route %s/%u: installing its part %s/%u ([network] "
+                         "allowed_routes)", format_ipv4(net, ip), prefix,
+                         format_ipv4(parts[j].addr, part), parts[j].prefix);
+                add_route(q, parts[j]);
+            }
             break;
         case ROUTE_SKIP_NOT_PULLING:
             ignored++;
             break;
-        case ROUTE_SKIP_NOT_ACCEPTED:
-            log_warn("Not installing pushed route %s/%u: outside [network] accept_routes",
+        case ROUTE_SKIP_NOT_ALLOWED:
+            log_warn("Not installing pushed route %s/%u: outside [network] allowed_routes",
                      format_ipv4(net, ip), prefix);
-            break;
-        case ROUTE_SKIP_COVERS_ENDPOINT:
-            /* Full tunnels need a host route to the server via the original gateway first
-             * (push_policy.h, endpoint_host_route); until then such a route would send the
-             * tunnel's own datagrams into the tunnel and cut it. */
-            log_warn("Not installing pushed route %s/%u: it covers the server's address %s, "
-                     "so the tunnel's own packets would go into the tunnel",
-                     format_ipv4(net, ip), prefix, format_ipv4(c->policy.endpoint, ep));
             break;
         }
     }
     if (ignored)
         log_info("Ignoring %d pushed route(s): [network] pull_routes = false", ignored);
+}
+
+/* The pushed resolvers (extension 4) unless [network] pull_dns = false; one the rules refuse
+ * (vpn/dns.h: 127.0.0.1 would be the client's own) is skipped with a warning. */
+static void choose_dns(struct client *c, struct helper_request *q)
+{
+    const struct hs_config *k = &c->config;
+    char ip[16];
+    if (!c->cfg->pull_dns || !k->dns_block)
+        return;
+    for (int i = 0; i < k->dns_count; i++) {
+        const char *why = dns_server_check(k->dns[i]);
+        if (why)
+            log_warn("Not using pushed resolver %s: %s", format_ipv4(k->dns[i], ip), why);
+        else
+            q->dns[q->n_dns++] = k->dns[i];
+    }
+    memcpy(q->dns_search, k->dns_search, sizeof(q->dns_search));
+}
+
+/* The session's routes and resolvers to the helper, when they differ from what it has.
+ * Returns true when a request went (its answer comes to conn_helper). */
+static bool apply_routes_and_dns(struct client *c)
+{
+    struct helper_request q;
+    char list[ROUTES_MAX * 20 + 1], ip[16];
+    memset(&q, 0, sizeof(q));
+    q.op = HELPER_APPLY;
+    choose_routes(c, &q);
+    choose_dns(c, &q);
+    if (memcmp(&q, &c->applied, sizeof(q)) == 0)
+        return false;
+    size_t n = 0;
+    list[0] = '\0';
+    for (uint32_t i = 0; i < q.n_routes && n < sizeof(list); i++)
+        n += (size_t)snprintf(list + n, sizeof(list) - n, "%s%s/%u", i ? ", " : "",
+                              format_ipv4(q.routes[i].addr, ip), q.routes[i].prefix);
+    if (q.n_routes)
+        log_info("Routing into the tunnel: %s (table %u)", list, c->cfg->route_table);
+    n = 0;
+    list[0] = '\0';
+    for (uint32_t i = 0; i < q.n_dns && n < sizeof(list); i++)
+        n += (size_t)snprintf(list + n, sizeof(list) - n, "%s%s", i ? ", " : "",
+                              format_ipv4(q.dns[i], ip));
+    if (q.n_dns || q.dns_search[0])
+        log_info("Using the pushed resolvers: %s%s%s", q.n_dns ? list : "(none)",
+                 q.dns_search[0] ? ", search " : "", q.dns_search);
+    int rc = helper_send(&c->helper, &q);
+    if (rc != 0) {
+        log_error("Cannot reach the helper for routes and resolvers: %s", strerror(-rc));
+        return false;
+    }
+    c->applied = q;
+    return true;
+}
+
+/* The lines that say the tunnel is usable, once its routes are in place. */
+static void announce(struct client *c)
+{
+    if (c->announce == NOTE_CONNECTED) {
+        log_info("TUN interface configured");
+        log_info("Connected! You can now access internal network.");
+    } else if (c->announce == NOTE_RECONNECTED) {
+        log_info("Reconnected");
+    }
+    c->announce = NOTE_NONE;
 }
 
 static int configure_tun(struct client *c)
@@ -95,9 +173,11 @@ static int configure_tun(struct client *c)
         log_error("Failed to configure %s (%s): %s", c->tun_name, step, strerror(-rc));
         return -1;
     }
-    install_routes(c);
     c->tun_configured = true;
     c->tun_ip = k->client_ip;
+    /* The kernel removed every route through the device with its old address (all tables):
+     * the helper must install them again. */
+    memset(&c->applied, 0, sizeof(c->applied));
     return 0;
 }
 
@@ -216,12 +296,11 @@ static int install(struct client *c, const struct sm_output *out, const struct h
     log_note(c, out);
     if (configure_tun(c) != 0)
         return -1;
-    if (out->note == NOTE_CONNECTED) {
-        log_info("TUN interface configured");
-        log_info("Connected! You can now access internal network.");
-    } else if (out->note == NOTE_RECONNECTED) {
-        log_info("Reconnected");
-    }
+    /* "Connected!" means what it says: when routes or resolvers change, it waits for the
+     * helper's answer (conn_helper), a few milliseconds. */
+    c->announce = out->note;
+    if (!apply_routes_and_dns(c))
+        announce(c);
     return 0;
 }
 
@@ -231,8 +310,11 @@ static int apply(struct client *c, const struct sm_output *out, const struct hs_
                  const struct session_keys *keys)
 {
     static const uint8_t reason = DISCONNECT_REASON_NORMAL;
-    if (out->todo & SM_DO_DROP_SESSIONS)
+    if (out->todo & SM_DO_DROP_SESSIONS) {
         slots_drop(&c->slots);
+        /* A reconnect: the server may have a new address (dynamic DNS), we a new network. */
+        underlay_want_lookup(c, clock_monotonic_ms());
+    }
     if (out->todo & SM_DO_RETIRE_PREVIOUS)
         slots_retire_previous(&c->slots);
     if (out->todo & SM_DO_FORGET_REQUEST)
@@ -269,6 +351,7 @@ int conn_tick(struct client *c)
 {
     slots_tick(&c->slots);
     struct sm_input in = input(SM_TICK);
+    underlay_tick(c, in.mono_ms, in.jitter);
     in.last_tx_ms = __atomic_load_n(&c->last_tx_mono, __ATOMIC_RELAXED);
     return step(c, &in);
 }
@@ -354,6 +437,36 @@ static int on_cookie(struct client *c, const struct client_event *ev)
     sodium_memzero(cookie, sizeof(cookie));
     struct sm_input in = input(SM_COOKIE);
     return step(c, &in) < 0 ? EV_EXIT : EV_TAKEN;
+}
+
+int conn_helper(struct client *c)
+{
+    struct helper_reply rep;
+    int rc;
+    while ((rc = helper_recv(&c->helper, &rep)) == 0) {
+        struct sm_input in = input(SM_TICK);
+        switch (rep.op) {
+        case HELPER_RESOLVE:
+            if (underlay_on_lookup(c, &rep, in.mono_ms, in.jitter))
+                conn_start(c);
+            break;
+        case HELPER_APPLY:
+            if (rep.status != 0) {
+                log_error("Routes or resolvers of the session not in place: %s", rep.why);
+                /* Not what the helper has: the next session's apply goes again. */
+                memset(&c->applied, 0, sizeof(c->applied));
+            }
+            announce(c);
+            break;
+        default:
+            break;
+        }
+    }
+    if (rc == -EAGAIN)
+        return 0;
+    log_error("The client's helper has gone: routes, resolvers and lookups are out of reach");
+    c->helper.fd = -1;
+    return -1;
 }
 
 int conn_event(struct client *c, const struct client_event *ev)

@@ -7,7 +7,6 @@
  */
 #include <errno.h>
 #include <getopt.h>
-#include <netdb.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -19,6 +18,7 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "client.h"
@@ -26,6 +26,7 @@
 #include "datapath.h"
 #include "sandbox.h"
 #include "vpn/aead.h"
+#include "underlay.h"
 #include "vpn/keyfile.h"
 #include "vpn/log.h"
 #include "vpn/netaddr.h"
@@ -40,40 +41,6 @@ static void usage(FILE *f)
     fprintf(f, "usage: vpn-client connect -c FILE [--server-key KEY] [-v]\n"
                "       vpn-client status [-c FILE]\n"
                "       vpn-client disconnect [-c FILE]\n");
-}
-
-static int resolve(struct client *c)
-{
-    struct addrinfo hints = { .ai_socktype = SOCK_DGRAM, .ai_family = AF_UNSPEC };
-    struct addrinfo *res = NULL;
-    char port[8];
-    snprintf(port, sizeof(port), "%u", c->cfg->server_port);
-    int rc = getaddrinfo(c->cfg->server_ip, port, &hints, &res);
-    if (rc != 0) {
-        log_error("Cannot resolve %s: %s", c->cfg->server_ip, gai_strerror(rc));
-        return -1;
-    }
-    memcpy(&c->server, res->ai_addr, res->ai_addrlen);
-    c->server_len = res->ai_addrlen;
-    freeaddrinfo(res);
-    snprintf(c->server_text, sizeof(c->server_text), "%s:%u", c->cfg->server_ip,
-             c->cfg->server_port);
-    return 0;
-}
-
-static int open_socket(struct client *c)
-{
-    c->udp_fd = socket(c->server.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (c->udp_fd < 0)
-        return -1;
-    int buf = 4 << 20;
-    if (setsockopt(c->udp_fd, SOL_SOCKET, SO_RCVBUFFORCE, &buf, sizeof(buf)) != 0)
-        setsockopt(c->udp_fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
-    if (setsockopt(c->udp_fd, SOL_SOCKET, SO_SNDBUFFORCE, &buf, sizeof(buf)) != 0)
-        setsockopt(c->udp_fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof(buf));
-    /* Connected: the kernel then delivers only the server's datagrams (PROTOCOL.md: the
-     * response must come from the server's address). */
-    return connect(c->udp_fd, (struct sockaddr *)&c->server, c->server_len);
 }
 
 /* The server's key: configured, else pinned, else given once with --server-key and pinned. */
@@ -112,6 +79,23 @@ static int server_key(struct client *c, const char *given)
         log_info("Pinned the key of %s in %s", c->server_text, c->cfg->known_servers_file);
     memcpy(c->s_pub, k, KEY_LEN);
     return 0;
+}
+
+/* The routes, resolvers and kill switch of `vpn-client status` (README "Full tunnel and
+ * DNS"): what the client last handed to its helper. */
+static int status_network(const struct client *c, char *out, size_t len)
+{
+    const struct helper_request *q = &c->applied;
+    char ip[16];
+    int n = snprintf(out, len, "routes into the tunnel: %u (table %u)\nresolvers:",
+                     q->n_routes, c->cfg->route_table);
+    for (uint32_t i = 0; i < q->n_dns; i++)
+        n += snprintf(out + n, len - (size_t)n, " %s", format_ipv4(q->dns[i], ip));
+    const char *none = c->cfg->pull_dns ? " none pushed" : " not used (pull_dns = false)";
+    n += snprintf(out + n, len - (size_t)n, "%s%s%s\nkill switch: %s\n", q->n_dns ? "" : none,
+                  q->dns_search[0] ? ", search " : "", q->dns_search,
+                  c->cfg->kill_switch ? "armed" : "off");
+    return n;
 }
 
 static void control_serve(struct client *c)
@@ -153,6 +137,7 @@ static void control_serve(struct client *c)
             n += snprintf(out + n, sizeof(out) - (size_t)n,
                           "\nsend drops: %llu\nother received: %llu\n",
                           (unsigned long long)c->tx_drops, (unsigned long long)c->rx_other);
+            n += status_network(c, out + n, sizeof(out) - (size_t)n);
         }
         ssize_t w = write(s, out, (size_t)n);
         (void)w;
@@ -196,15 +181,27 @@ static int ask_running(const char *config, const char *what)
     return 0;
 }
 
+/* Everything the helper put in place goes (routes, resolvers, kill switch), on every way out
+ * of run() once the helper runs. Returns status. */
+static int leave(struct client *c, int status)
+{
+    if (c->helper.fd < 0)
+        return status;
+    if (helper_restore(&c->helper, 10000) != 0)
+        log_error("The helper did not confirm that routes, resolvers and kill switch are "
+                  "removed");
+    else
+        waitpid(c->helper.pid, NULL, 0);    /* it exits right after its answer */
+    c->helper.fd = -1;
+    return status;
+}
+
 static int run(struct client *c, const char *given_key)
 {
+    char why[300];
     log_info("Connecting to %s...", c->server_text);
     if (server_key(c, given_key) != 0)
         return 1;
-    if (open_socket(c) != 0) {
-        log_error("Cannot open a UDP socket to %s: %s", c->server_text, strerror(errno));
-        return 1;
-    }
     snprintf(c->tun_name, sizeof(c->tun_name), "%s", c->cfg->tun_device);
     c->tun_fd = tun_open(c->tun_name, getenv("VPN_NO_OFFLOAD") == NULL, &c->tun_offload);
     if (c->tun_fd < 0) {
@@ -212,6 +209,20 @@ static int run(struct client *c, const char *given_key)
         return 1;
     }
     tun_disable_ipv6(c->tun_name);      /* now: the sandbox opens no file later */
+    /* The helper before anything else goes out: it clears what a crashed client left and
+     * arms the kill switch first. */
+    int private_fds[] = { c->tun_fd, c->signal_fd };
+    if (helper_start(&c->helper, c->cfg, c->tun_name, private_fds, 2, why, sizeof(why)) != 0) {
+        log_error("Cannot start the client's helper: %s", why);
+        return 1;
+    }
+    if (c->cfg->kill_switch)
+        log_info("Kill switch armed: nothing leaves but through %s and to the server",
+                 c->tun_name);
+    if (underlay_open(c) != 0) {
+        log_error("Cannot open a UDP socket: %s", strerror(errno));
+        return leave(c, 1);
+    }
     c->control_fd = unix_listen(c->cfg->control_socket);
     if (c->control_fd < 0)
         log_warn("No control socket at %s: %s", c->cfg->control_socket,
@@ -220,31 +231,33 @@ static int run(struct client *c, const char *given_key)
     c->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (c->stop_fd < 0 || sem_init(&c->tun_started, 0, 0) != 0) {
         log_error("Cannot start the TUN thread: %s", strerror(errno));
-        return 1;
+        return leave(c, 1);
     }
     if (sandbox(c) != 0)
-        return 1;
+        return leave(c, 1);
     pthread_t tun_thread;
     if (pthread_create(&tun_thread, NULL, datapath_tun_thread, c) != 0) {
         log_error("Cannot start the TUN thread: %s", strerror(errno));
-        return 1;
+        return leave(c, 1);
     }
     while (sem_wait(&c->tun_started) != 0 && errno == EINTR)
         ;
-    int rc = sandbox_install_filter();
+    int rc = sandbox_install_filter(c->helper.pid);
     if (rc != 0) {
         log_error("Cannot install the seccomp filter: %s", strerror(-rc));
-        return 1;
+        return leave(c, 1);
     }
-    conn_start(c);
+    /* The handshake starts once the helper has found the server's address (conn_helper). */
+    underlay_want_lookup(c, clock_monotonic_ms());
     int status = 0;
     while (!c->stop) {
         struct pollfd p[4] = {
             { .fd = c->udp_fd, .events = POLLIN },
             { .fd = c->signal_fd, .events = POLLIN },
+            { .fd = c->helper.fd, .events = POLLIN },
             { .fd = c->control_fd, .events = POLLIN },
         };
-        int n = poll(p, c->control_fd >= 0 ? 3 : 2, 250);
+        int n = poll(p, 4, 250);
         if (n < 0 && errno != EINTR)
             break;
         if (p[0].revents & POLLIN && datapath_from_udp(c, conn_event) < 0) {
@@ -256,7 +269,11 @@ static int run(struct client *c, const char *given_key)
             if (read(c->signal_fd, &si, sizeof(si)) == sizeof(si))
                 c->stop = true;
         }
-        if (c->control_fd >= 0 && (p[2].revents & POLLIN))
+        if (p[2].revents && conn_helper(c) < 0) {
+            status = 1;
+            break;
+        }
+        if (c->control_fd >= 0 && (p[3].revents & POLLIN))
             control_serve(c);
         if (conn_tick(c) < 0) {
             status = 1;
@@ -271,6 +288,7 @@ static int run(struct client *c, const char *given_key)
         conn_stop(c);
         log_info("Disconnected");
     }
+    status = leave(c, status);
     /* The control socket's file stays: an unprivileged user may not remove it from /run, and
      * the filter forbids unlink. The next start replaces it; status meanwhile says that no
      * client runs. */
@@ -352,8 +370,9 @@ int main(int argc, char **argv)
     client_sm_init(&c.sm);
     c.signal_fd = signalfd(-1, &mask, SFD_CLOEXEC);
     c.control_fd = -1;
-    if (resolve(&c) != 0)
-        return 1;
-    push_policy_init(&c.policy, &cfg, (const struct sockaddr *)&c.server);
+    c.helper.fd = -1;
+    c.udp_fd = c.sock4 = c.sock6 = -1;
+    snprintf(c.server_text, sizeof(c.server_text), "%s:%u", cfg.server_ip, cfg.server_port);
+    push_policy_init(&c.policy, &cfg);
     return run(&c, given_key);
 }

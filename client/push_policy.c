@@ -1,31 +1,16 @@
 /* The client's policy on what a server pushes (see push_policy.h). */
 #include "push_policy.h"
 
-#include <arpa/inet.h>
 #include <string.h>
 
 #include "vpn/limits.h"
 
-void push_policy_init(struct push_policy *p, const struct client_config *cfg,
-                      const struct sockaddr *server)
+void push_policy_init(struct push_policy *p, const struct client_config *cfg)
 {
     memset(p, 0, sizeof(*p));
     p->pull_routes = cfg->pull_routes;
-    p->accept = cfg->accept_routes;
-    p->n_accept = cfg->n_accept_routes;
-    if (server->sa_family == AF_INET) {
-        const struct sockaddr_in *sin = (const struct sockaddr_in *)server;
-        p->endpoint = ntohl(sin->sin_addr.s_addr);
-        p->have_endpoint = true;
-    } else if (server->sa_family == AF_INET6) {
-        const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)server;
-        if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
-            uint32_t a;
-            memcpy(&a, &sin6->sin6_addr.s6_addr[12], 4);
-            p->endpoint = ntohl(a);
-            p->have_endpoint = true;
-        }
-    }
+    p->allowed = cfg->allowed_routes;
+    p->n_allowed = cfg->n_allowed_routes;
 }
 
 const char *push_check_tunnel(const struct hs_config *cfg)
@@ -64,28 +49,31 @@ uint16_t push_clamp_mtu(uint16_t mtu)
     return mtu;
 }
 
-bool push_route_endangers_endpoint(const struct push_policy *p, uint32_t net, uint8_t prefix)
-{
-    struct ipv4_net route = { net, prefix };
-    /* With the endpoint routed outside the tunnel by a more specific host route, the kernel
-     * prefers that /32 and the pushed route is harmless (the full-tunnel case). */
-    return p->have_endpoint && !p->endpoint_host_route && ipv4_net_contains(&route, p->endpoint);
-}
-
-enum push_route_verdict push_route_verdict(const struct push_policy *p, uint32_t net,
-                                           uint8_t prefix)
+enum push_route_verdict push_route_parts(const struct push_policy *p, uint32_t net,
+                                         uint8_t prefix,
+                                         struct ipv4_net parts[PUSH_ROUTE_PARTS_MAX],
+                                         int *n_parts)
 {
     struct ipv4_net route = { net & ipv4_mask(prefix), prefix };
+    *n_parts = 0;
     if (!p->pull_routes)
         return ROUTE_SKIP_NOT_PULLING;
-    if (p->n_accept > 0) {
-        bool inside = false;
-        for (int i = 0; i < p->n_accept && !inside; i++)
-            inside = ipv4_net_within(&route, &p->accept[i]);
-        if (!inside)
-            return ROUTE_SKIP_NOT_ACCEPTED;
+    if (p->n_allowed == 0) {
+        parts[(*n_parts)++] = route;
+        return ROUTE_INSTALL;
     }
-    if (push_route_endangers_endpoint(p, route.addr, route.prefix))
-        return ROUTE_SKIP_COVERS_ENDPOINT;
-    return ROUTE_INSTALL;
+    for (int i = 0; i < p->n_allowed; i++) {
+        if (ipv4_net_within(&route, &p->allowed[i])) {
+            parts[0] = route;
+            *n_parts = 1;
+            return ROUTE_INSTALL;
+        }
+    }
+    for (int i = 0; i < p->n_allowed && *n_parts < PUSH_ROUTE_PARTS_MAX; i++) {
+        struct ipv4_net a = { p->allowed[i].addr & ipv4_mask(p->allowed[i].prefix),
+                              p->allowed[i].prefix };
+        if (ipv4_net_within(&a, &route))
+            parts[(*n_parts)++] = a;
+    }
+    return *n_parts ? ROUTE_INSTALL_PARTS : ROUTE_SKIP_NOT_ALLOWED;
 }

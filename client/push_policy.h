@@ -2,8 +2,9 @@
  * (PROTOCOL.md, "CONNECT_RESP", config block): the tunnel address, prefix and MTU, and the
  * routes it would send into the tunnel. The response is authentic, but authentic only means
  * "from whoever holds the server key": a compromised or misconfigured server must not be able
- * to take over the client's routing (0.0.0.0/1 + 128.0.0.0/1), loop the tunnel's own UDP into
- * the tunnel, or hand out an address or MTU the client's buffers and the kernel cannot use.
+ * to hand out an address or MTU the client's buffers and the kernel cannot use, and what it
+ * routes into the tunnel is the client's to narrow (pull_routes, allowed_routes). That the
+ * tunnel's own UDP never goes into the tunnel is the routing helper's job (routes.h).
  *
  * Pure functions of their arguments: no logging, no system calls (tests/unit/test_push_policy.c).
  * Addresses and networks are IPv4 in host order. */
@@ -28,22 +29,14 @@ enum push_limits {
 
 struct push_policy {
     bool pull_routes;                   /* [network] pull_routes */
-    const struct ipv4_net *accept;      /* [network] accept_routes; none: any network */
-    int n_accept;
-    bool have_endpoint;                 /* the server's underlay address is IPv4 ... */
-    uint32_t endpoint;                  /* ... and this is it */
-    /* Seam for full tunnels: when a host route to the endpoint via the original gateway is in
-     * place (a later feature adds it before installing the pushed routes), a route covering
-     * the endpoint no longer captures the tunnel's own UDP. Nothing sets it yet. */
-    bool endpoint_host_route;
+    const struct ipv4_net *allowed;     /* [network] allowed_routes; none: any network */
+    int n_allowed;
 };
 
-/* The policy of cfg ([network] pull_routes, accept_routes) for the server at the underlay
- * address server (AF_INET, or AF_INET6 where only a v4-mapped address can be covered by an
- * IPv4 route). p keeps pointing into cfg. When a later feature resolves the server's name
- * again on reconnect, it calls this again with the new address. */
-void push_policy_init(struct push_policy *p, const struct client_config *cfg,
-                      const struct sockaddr *server);
+/* The policy of cfg ([network] pull_routes, allowed_routes). p keeps pointing into cfg. A
+ * pushed route that covers the server's own address needs no rule here any more: the
+ * client's helper keeps the server's address out of the tunnel's routes (client/routes.h). */
+void push_policy_init(struct push_policy *p, const struct client_config *cfg);
 
 /* Checks the tunnel address and prefix of an accepted response. Returns NULL when they are
  * usable, else why not; the whole response must then be refused (nothing configured). */
@@ -54,19 +47,24 @@ const char *push_check_tunnel(const struct hs_config *cfg);
 uint16_t push_clamp_mtu(uint16_t mtu);
 
 enum push_route_verdict {
-    ROUTE_INSTALL,
+    ROUTE_INSTALL,                  /* the route as pushed */
+    ROUTE_INSTALL_PARTS,            /* only the allowed_routes networks inside it */
     ROUTE_SKIP_NOT_PULLING,         /* pull_routes = false */
-    ROUTE_SKIP_NOT_ACCEPTED,        /* inside none of the accept_routes networks */
-    ROUTE_SKIP_COVERS_ENDPOINT,     /* would send the tunnel's own UDP into the tunnel */
+    ROUTE_SKIP_NOT_ALLOWED,         /* it and allowed_routes do not overlap */
 };
 
-/* Decides whether the pushed route net/prefix (prefix 0..32; host bits are ignored, as the
- * kernel ignores them) may be installed. */
-enum push_route_verdict push_route_verdict(const struct push_policy *p, uint32_t net,
-                                           uint8_t prefix);
+enum { PUSH_ROUTE_PARTS_MAX = ALLOWED_ROUTES_MAX };
 
-/* true when installing net/prefix would route the server's own underlay address into the
- * tunnel, as things stand (see endpoint_host_route). */
-bool push_route_endangers_endpoint(const struct push_policy *p, uint32_t net, uint8_t prefix);
+/* What of the pushed route net/prefix (prefix 0..32; host bits are ignored, as the kernel
+ * ignores them) may be installed: with no allowed_routes, the route; else its overlap with
+ * them. Two networks overlap only as one inside the other, so that is the route itself when
+ * an allowed network holds it, else the allowed networks inside it (a pushed 0.0.0.0/0 with
+ * allowed_routes = 192.168.100.0/24 installs 192.168.100.0/24: a client can take a split
+ * tunnel from a server that pushes a full one). The networks to install go to parts
+ * (*n_parts of them, 0 for a skip). */
+enum push_route_verdict push_route_parts(const struct push_policy *p, uint32_t net,
+                                         uint8_t prefix,
+                                         struct ipv4_net parts[PUSH_ROUTE_PARTS_MAX],
+                                         int *n_parts);
 
 #endif

@@ -3,15 +3,19 @@
  * What the loop does after set-up, and so all it may do:
  *   main thread  recvmmsg from the UDP socket, write/writev into the TUN, send (handshakes,
  *                PING/PONG, DISCONNECT), poll, read the signalfd, accept4/read/write/close on
- *                the control socket, getrandom (ephemeral keys), the clock; on a reconnect
- *                with a new address, tun_configure and tun_add_route: socket(AF_INET) and six
- *                ioctls, which CAP_NET_ADMIN allows; at exit, DISCONNECT, join the TUN thread,
- *                close the TUN (the kernel removes the device and its routes with it).
+ *                the control socket, getrandom (ephemeral keys), the clock; send and recv on
+ *                the helper's socket (helper.h: routes, resolvers, lookups); on a new address
+ *                of the server, dup3 of the family's socket onto the UDP descriptor and
+ *                connect (underlay.h); on a reconnect with a new address, tun_configure:
+ *                socket(AF_INET) and five ioctls, which CAP_NET_ADMIN allows; at exit,
+ *                DISCONNECT, join the TUN thread, wait4 for the helper (its pid only), close
+ *                the TUN (the kernel removes the device with it).
  *   TUN thread   read the TUN, sendmmsg with UDP GSO, poll (the TUN and the stop eventfd).
  * Never after set-up: open files (known_servers_file is written, when --server-key pins a
- * key, before the drop), exec, create threads or processes, unlink (the control socket's
- * file stays behind as an unprivileged user may not remove it from /run; the next start
- * replaces it, and `vpn-client status` meanwhile says no client is running).
+ * key, before the drop), exec, create threads or processes, make sockets but for the ioctls',
+ * change routes (the helper does, in its own table), unlink (the control socket's file stays
+ * behind as an unprivileged user may not remove it from /run; the next start replaces it, and
+ * `vpn-client status` meanwhile says no client is running).
  *
  * The table follows STYLE.md and enclave/sandbox.c: the architecture check (libseccomp adds
  * it), the syscalls denied with an errno, then the allowed ones in alphabetical order with
@@ -19,22 +23,12 @@
  * kill. Names absent on an architecture (the 32-bit ARM variants such as mmap2,
  * futex_time64, clock_gettime64, ppoll_time64, recvmmsg_time64 on x86-64) are skipped.
  *
- * Room for later features, each one line here:
- *   - name resolution on reconnect (getaddrinfo with files and dns in nsswitch.conf). What
- *     glibc 2.36 does for it (strace, Debian 12, x86-64): it opens /etc/nsswitch.conf,
- *     host.conf, resolv.conf and hosts read-only, fstats and reads them, calls uname, then
- *     socket(AF_INET or AF_INET6, SOCK_DGRAM), setsockopt(IP_RECVERR), connect, sendmmsg,
- *     poll, ioctl(FIONREAD), recvfrom. So: replace the openat denial below by
- *     { "openat", RULE_ALLOW_IF, 2, O_ACCMODE, O_RDONLY }, and add ALLOW("connect"),
- *     ALLOW("fstat64"), ALLOW("lseek"), ALLOW("_llseek"), ALLOW("newfstatat"),
- *     ALLOW("recvfrom"), ALLOW("setsockopt"), ALLOW("statx"), ALLOW("uname"),
- *     ALLOW_ARG("ioctl", 1, FIONREAD), ALLOW_ARG("socket", 0, AF_INET6). Check the result
- *     with a -DSANDBOX_DEBUG build on the Pi (32-bit ARM names differ).
- *   - helpers such as resolvectl or nft: a filter and NO_NEW_PRIVS are inherited across
- *     execve, so they cannot be exec'd from this loop, and clone/execve must not be added
- *     here. They need a small launcher forked before the drop and keeping what they need,
- *     which the loop asks over a socketpair it already may read and write (the launcher then
- *     forks and execs as core/lib/run.c does for the server's tc). */
+ * What is not here, on purpose: name resolution (getaddrinfo would need files, sockets of
+ * its own and the parsing of whatever the network answers, in the process that holds the
+ * session keys); the helper's unprivileged lookup child does it (resolver.h). Tools such as
+ * ip, nft or resolvectl: a filter and NO_NEW_PRIVS are inherited across execve, so they
+ * cannot be exec'd from this loop, and clone/execve must not be added here; the helper,
+ * forked before the drop, runs them. */
 #include "sandbox.h"
 
 #include <errno.h>
@@ -78,6 +72,8 @@ static const struct rule LOOP_RULES[] = {
     ALLOW("clock_gettime"),
     ALLOW("clock_gettime64"),
     ALLOW("close"),
+    ALLOW("connect"),               /* the UDP socket to a new address of the server */
+    ALLOW("dup3"),                  /* ... of the other family, under the same number */
     ALLOW("exit"),
     ALLOW("exit_group"),
     ALLOW("futex"),                 /* joining the TUN thread, libc locks */
@@ -86,7 +82,6 @@ static const struct rule LOOP_RULES[] = {
     ALLOW("getrandom"),             /* ephemeral keys, backoff jitter */
     ALLOW("gettid"),
     ALLOW("gettimeofday"),
-    ALLOW_ARG("ioctl", 1, SIOCADDRT),   /* tun_add_route */
     ALLOW_ARG("ioctl", 1, SIOCGIFFLAGS),    /* tun_configure: */
     ALLOW_ARG("ioctl", 1, SIOCSIFADDR),
     ALLOW_ARG("ioctl", 1, SIOCSIFFLAGS),
@@ -102,6 +97,8 @@ static const struct rule LOOP_RULES[] = {
     ALLOW("ppoll"),
     ALLOW("ppoll_time64"),
     ALLOW("read"),                  /* TUN, signalfd, control socket */
+    ALLOW("recv"),                  /* the helper's answers (32-bit ARM has recv of its own) */
+    ALLOW("recvfrom"),
     ALLOW("recvmmsg"),
     ALLOW("recvmmsg_time64"),
     ALLOW("restart_syscall"),
@@ -143,7 +140,7 @@ static int add_rules(scmp_filter_ctx ctx, const struct rule *rules, size_t n)
     return 0;
 }
 
-int sandbox_install_filter(void)
+int sandbox_install_filter(pid_t helper)
 {
     scmp_filter_ctx ctx = SECCOMP_FILTER_NEW();
     if (!ctx)
@@ -153,6 +150,10 @@ int sandbox_install_filter(void)
     int rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);
     if (rc == 0)
         rc = add_rules(ctx, LOOP_RULES, sizeof(LOOP_RULES) / sizeof(LOOP_RULES[0]));
+    /* Reaping the helper at exit, and no other process. */
+    const struct rule wait_helper[] = { ALLOW_ARG("wait4", 0, (uint64_t)(uint32_t)helper) };
+    if (rc == 0 && helper > 0)
+        rc = add_rules(ctx, wait_helper, 1);
     if (rc == 0)
         rc = seccomp_load(ctx);
     seccomp_release(ctx);

@@ -3,13 +3,15 @@
  * NoNewPrivs, Seccomp (tests/integration/test_client_sandbox.sh).
  *
  * Order in vpn-client (main.c): everything that needs root or a path is done first (server
- * key pinned in known_servers_file, UDP socket, TUN device and its IPv6 switched off, control
- * socket, log file), then sandbox_drop_privileges, then the TUN thread starts, then
- * sandbox_install_filter covers both threads. */
+ * key pinned in known_servers_file, TUN device and its IPv6 switched off, the privileged
+ * helper forked (helper.h), UDP sockets, control socket, log file), then
+ * sandbox_drop_privileges, then the TUN thread starts, then sandbox_install_filter covers
+ * both threads. */
 #ifndef CLIENT_SANDBOX_H
 #define CLIENT_SANDBOX_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 struct client_config;
 
@@ -23,8 +25,8 @@ int sandbox_drop_privileges(const struct client_config *cfg, char *why, size_t w
     __attribute__((warn_unused_result));
 
 /* Installs the client loop's seccomp allowlist on every thread of the process (TSYNC):
- * anything else kills the process (-DSANDBOX_DEBUG: names the call on stderr first).
- * Returns 0 or -errno. */
-int sandbox_install_filter(void) __attribute__((warn_unused_result));
+ * anything else kills the process (-DSANDBOX_DEBUG: names the call on stderr first). wait4
+ * is allowed for the helper's pid only. Returns 0 or -errno. */
+int sandbox_install_filter(pid_t helper) __attribute__((warn_unused_result));
 
 #endif

@@ -10,9 +10,10 @@ void client_sm_init(struct client_sm *m)
 {
     memset(m, 0, sizeof(*m));
     m->state = CLIENT_IDLE;
-    /* Until a server shows otherwise, it is assumed to understand the flag: every server built
-     * from this tree does, and against an older one the fallback costs one backoff once. */
-    m->window_understood = true;
+    /* Until a server shows otherwise, it is assumed to understand the flags: every server
+     * built from this tree does, and against an older one the fallback costs one backoff
+     * once. */
+    m->flags_understood = true;
 }
 
 const char *client_sm_state_name(enum client_state s)
@@ -64,22 +65,26 @@ static uint64_t next_request_ts(const struct client_sm *m, const struct sm_input
     return ts > m->last_request_ts ? ts : m->last_request_ts + 1;
 }
 
-/* The WINDOW flag of the next attempt. The first request of an urgent handshake (no session
- * to fall back on) goes as the last answers showed the server understands; a rekey tries the
- * flag first anyway, since its session carries on meanwhile: so a server upgraded while we
- * run, or a lost datagram that made us think the flag unwelcome, is found out at the next
+/* The extension flags of the next attempt: all of REQ_FLAGS_WANTED (the WINDOW flag and
+ * extension 4's DNS flag) or none. The first request of an urgent handshake (no session to
+ * fall back on) goes as the last answers showed the server understands; a rekey tries the
+ * flags first anyway, since its session carries on meanwhile: so a server upgraded while we
+ * run, or a lost datagram that made us think the flags unwelcome, is found out at the next
  * rekey. A request that went unanswered is followed by one with the other choice: an older
- * server drops a flagged request without a word, and it cannot be told from a loss. */
+ * server drops a flagged request without a word, and it cannot be told from a loss. All or
+ * none, not a ladder: a server that knows WINDOW but not DNS (one of the release before
+ * extension 4) is then answered without flags, and the client assumes the default window
+ * with it; one more rung would cost every new server's clients a second lost second. */
 static uint8_t choose_flags(struct client_sm *m)
 {
     bool flag;
     if (m->attempt == 1)
-        flag = m->urgent ? m->window_understood : true;
+        flag = m->urgent ? m->flags_understood : true;
     else if (m->answered)
-        flag = m->request_flags & REQ_FLAG_WINDOW;
+        flag = m->request_flags != 0;
     else
-        flag = !(m->request_flags & REQ_FLAG_WINDOW);
-    return flag ? REQ_FLAG_WINDOW : 0;
+        flag = m->request_flags == 0;
+    return flag ? REQ_FLAGS_WANTED : 0;
 }
 
 /* The next request of the current handshake. */
@@ -114,7 +119,7 @@ static void lose_sessions(struct client_sm *m, const struct sm_input *in, struct
 static void learn_flag(struct client_sm *m)
 {
     m->answered = true;
-    m->window_understood = m->request_flags & REQ_FLAG_WINDOW;
+    m->flags_understood = m->request_flags != 0;
 }
 
 static void on_start(struct client_sm *m, const struct sm_input *in, struct sm_output *out)

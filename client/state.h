@@ -36,6 +36,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "vpn/limits.h"
+
 enum client_sm_timing {
     HANDSHAKE_TIMEOUT_MS = 1000,        /* first retry; doubles per attempt ... */
     BACKOFF_MAX_MS = 30000,             /* ... up to this, plus up to a quarter of jitter */
@@ -54,6 +56,9 @@ enum client_sm_timing {
     COOKIE_RESEND_MIN_MS = 200,
     COOKIE_RETRY_MS = 300,
 };
+
+/* The extension flags a request carries when it carries any (state.c, choose_flags). */
+enum { REQ_FLAGS_WANTED = REQ_FLAG_WINDOW | REQ_FLAG_DNS };
 
 enum client_state {
     CLIENT_IDLE,
@@ -129,7 +134,7 @@ struct sm_output {
     unsigned todo;              /* enum sm_do bits */
     enum sm_note note;
     uint64_t request_ts;        /* REQUEST */
-    uint8_t request_flags;      /* REQUEST: extension 1 flags (REQ_FLAG_WINDOW or 0) */
+    uint8_t request_flags;      /* REQUEST: extension 1 flags (REQ_FLAGS_WANTED or 0) */
     bool with_cookie;           /* REQUEST: add mac2 with the server's cookie */
     int64_t clock_offset;       /* INSTALL: server time - local wall clock, ms */
     uint8_t status;             /* REFUSED notes */
@@ -157,12 +162,12 @@ struct client_sm {
     uint64_t last_request_ts;
     uint64_t request_sent_real; /* wall clock when the pending request left */
 
-    /* Extension 1's WINDOW flag (docs/PROTOCOL.md, "Replay window in the response"): a
-     * server that predates it drops a request with the flag, unanswered, so the flag goes
-     * out as the last answers showed it is understood. */
-    uint8_t request_flags;      /* of the latest request */
-    bool window_understood;     /* the last answered request had the flag: an urgent
-                                   handshake sends it first */
+    /* Extension 1's WINDOW flag (docs/PROTOCOL.md, "Replay window in the response") and
+     * extension 4's DNS flag: a server that predates them drops a request with the flags,
+     * unanswered, so they go out as the last answers showed they are understood. */
+    uint8_t request_flags;      /* of the latest request: REQ_FLAGS_WANTED or 0 */
+    bool flags_understood;      /* the last answered request had the flags: an urgent
+                                   handshake sends them first */
 
     /* Sessions: ids mirror what conn.c keeps in its slots. */
     uint32_t cur_sid, prev_sid;

@@ -309,7 +309,9 @@ static void do_accept(struct worker *w, const struct pkt_meta *m, const uint8_t 
     struct hs_request r;
     struct hs_config cfg;
     copy_in(buf, shared, m->len);
-    if (!hs_config_decode(buf + CONNECT_REQ_LEN, m->len - CONNECT_REQ_LEN, &cfg))
+    /* The main process's block carries the DNS block (extension 4) when the server pushes
+     * DNS settings, whatever the request asked: what goes out is decided below. */
+    if (!hs_config_decode_from_main(buf + CONNECT_REQ_LEN, m->len - CONNECT_REQ_LEN, &cfg))
         fatal_request(w, "accept without a valid config block");
     /* The generation is read before the MAC is checked: if a reload changes the token in
      * between, the new key carries the old generation and dies at its first use. */
@@ -339,8 +341,15 @@ static void do_accept(struct worker *w, const struct pkt_meta *m, const uint8_t 
     /* The window this worker checks the session's packets against, to a client that asked
      * (docs/PROTOCOL.md, "Replay window in the response"); never to one that did not: it
      * would refuse the response. The main process cannot set it (its block must have zero
-     * there: hs_config_decode above). */
+     * there: hs_config_decode_from_main above). */
     cfg.replay_window_ms = (r.flags & REQ_FLAG_WINDOW) ? w->replay_window_ms : 0;
+    /* The DNS block goes to a client that asked, and only to one (an old client would refuse
+     * the longer config); a server without DNS settings answers with an empty block. */
+    cfg.dns_block = r.flags & REQ_FLAG_DNS;
+    if (!cfg.dns_block) {
+        cfg.dns_count = 0;
+        cfg.dns_search[0] = '\0';
+    }
 
     uint8_t e_s_priv[KEY_LEN];
     struct session_keys keys;

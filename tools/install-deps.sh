@@ -13,7 +13,8 @@ set -eu
 # and its test.
 PKGS="gcc make pkg-config libsodium-dev liburcu-dev libseccomp-dev libcap-dev libcriterion-dev
       libssl-dev libsqlite3-dev libsystemd-dev libmicrohttpd-dev libjansson-dev
-      clang libclang-rt-dev iproute2 iptables iperf3 procps iputils-ping python3
+      clang libclang-rt-dev iproute2 iptables nftables dnsmasq-base iperf3 procps iputils-ping
+      python3
       prometheus chromium curl dpkg-dev lintian file man-db logrotate systemd"
 
 # A Raspberry Pi builds natively: the cross builds are for the amd64 machines that test it.

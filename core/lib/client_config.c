@@ -94,15 +94,28 @@ static const struct key_spec client_keys[] = {
       .def = "/var/lib/vpn-client/known_servers" },
     { KEY("control_socket", KEY_SOCKET_PATH, control_socket), .def = "/run/vpn-client.sock" },
     { KEY("user", KEY_CUSTOM, user), .set = set_user, .def = "nobody" },
+    { KEY("state_dir", KEY_PATH, state_dir), .def = "/var/lib/vpn-client" },
 };
 
 static const struct key_spec network_keys[] = {
     { KEY("tun_device", KEY_IFNAME, tun_device), .def = "tun0" },
     { KEY("pull_routes", KEY_BOOL, pull_routes), .def = "true" },
-    { KEY("accept_routes", KEY_CIDR_LIST, accept_routes),
-      .aux = offsetof(struct client_config, n_accept_routes), .max = ACCEPT_ROUTES_MAX,
+    { KEY("allowed_routes", KEY_CIDR_LIST, allowed_routes),
+      .aux = offsetof(struct client_config, n_allowed_routes), .max = ALLOWED_ROUTES_MAX,
       .if_empty = "remove the line to accept any pushed route, or set pull_routes = false to "
                   "install none" },
+    /* allowed_routes' name before its parts-of-a-route rule (client/push_policy.h); the
+     * same list, so a file that still says accept_routes keeps working */
+    { KEY("accept_routes", KEY_CIDR_LIST, allowed_routes),
+      .aux = offsetof(struct client_config, n_allowed_routes), .max = ALLOWED_ROUTES_MAX,
+      .if_empty = "remove the line to accept any pushed route, or set pull_routes = false to "
+                  "install none" },
+    { KEY("pull_dns", KEY_BOOL, pull_dns), .def = "true" },
+    { KEY("kill_switch", KEY_BOOL, kill_switch), .def = "false" },
+    /* not 0 (unspec), 253 (default), 254 (main) or 255 (local): the kernel's own */
+    { KEY("route_table", KEY_UINT, route_table), .min = 256, .max = 2147483647,
+      .def = ROUTE_TABLE_DEFAULT, .expected = "a routing table number from 256 to 2147483647 "
+      "(not the kernel's main, local or default)" },
 };
 
 static const struct key_spec logging_keys[] = {
@@ -154,6 +167,12 @@ int client_config_load(const char *path, struct client_config *cfg, struct confi
     if (rc)
         goto fail;
     cfg->have_server_key = ini_schema_line(&st, "client", "server_public_key") != 0;
+    int old_name = ini_schema_line(&st, "network", "accept_routes");
+    if (old_name && ini_schema_line(&st, "network", "allowed_routes")) {
+        config_errorf(err, path, old_name, "network", "accept_routes",
+                      "allowed_routes is given too; accept_routes is its older name: keep one");
+        goto fail;
+    }
     return 0;
 
 fail:

@@ -5,6 +5,7 @@
 #include <sodium.h>
 #include <string.h>
 
+#include "vpn/dns.h"
 #include "vpn/hkdf.h"
 #include "vpn/proto.h"
 
@@ -92,7 +93,40 @@ size_t hs_config_encode(uint8_t *out, const struct hs_config *c)
         put_be32(out + RESP_CONFIG_BASE + ROUTE_ENTRY_LEN * i, c->routes[i].net);
         out[RESP_CONFIG_BASE + ROUTE_ENTRY_LEN * i + 4] = c->routes[i].prefix;
     }
-    return RESP_CONFIG_BASE + (size_t)ROUTE_ENTRY_LEN * n;
+    size_t len = RESP_CONFIG_BASE + (size_t)ROUTE_ENTRY_LEN * n;
+    if (!c->dns_block)
+        return len;
+    /* Extension 4's DNS block: count, resolvers, search length, search list. */
+    uint8_t k = c->dns_count > DNS_SERVERS_MAX ? DNS_SERVERS_MAX : c->dns_count;
+    size_t slen = strnlen(c->dns_search, DNS_SEARCH_MAX);
+    out[len++] = k;
+    for (uint8_t i = 0; i < k; i++, len += 4)
+        put_be32(out + len, c->dns[i]);
+    out[len++] = (uint8_t)slen;
+    memcpy(out + len, c->dns_search, slen);
+    return len + slen;
+}
+
+/* Extension 4's DNS block at in[0..len): exactly one, nothing after it. */
+static bool decode_dns(const uint8_t *in, size_t len, struct hs_config *c)
+{
+    if (len < RESP_DNS_BLOCK_MIN || in[0] > DNS_SERVERS_MAX)
+        return false;
+    c->dns_count = in[0];
+    size_t off = 1 + 4 * (size_t)c->dns_count;
+    if (len < off + 1)
+        return false;
+    size_t slen = in[off];
+    if (slen > DNS_SEARCH_MAX || len != off + 1 + slen)
+        return false;
+    for (uint8_t i = 0; i < c->dns_count; i++)
+        c->dns[i] = get_be32(in + 1 + 4 * i);
+    if (slen && dns_search_check((const char *)in + off + 1, slen))
+        return false;
+    memcpy(c->dns_search, in + off + 1, slen);
+    c->dns_search[slen] = '\0';
+    c->dns_block = true;
+    return true;
 }
 
 bool hs_config_decode(const uint8_t *in, size_t len, struct hs_config *c)
@@ -117,9 +151,17 @@ bool hs_config_decode_flags(const uint8_t *in, size_t len, uint8_t req_flags,
     c->route_count = in[18];
     c->idle_timeout_s = get_be32(in + 20);
     c->rekey_s = get_be32(in + 24);
-    if (c->route_count > MAX_ROUTES ||
-        len != RESP_CONFIG_BASE + (size_t)ROUTE_ENTRY_LEN * c->route_count)
+    size_t routes_end = RESP_CONFIG_BASE + (size_t)ROUTE_ENTRY_LEN * c->route_count;
+    if (c->route_count > MAX_ROUTES || len < routes_end)
         return false;
+    /* The DNS block (extension 4) is there exactly when the request asked for it: an old
+     * client, which never asks, sees the length it always saw. */
+    if (req_flags & REQ_FLAG_DNS) {
+        if (!decode_dns(in + routes_end, len - routes_end, c))
+            return false;
+    } else if (len != routes_end) {
+        return false;
+    }
     c->replay_window_ms = get_be32(in + RESP_CONFIG_WINDOW_OFF);
     if (in[19] != 0)
         return false;
@@ -136,6 +178,11 @@ bool hs_config_decode_flags(const uint8_t *in, size_t len, uint8_t req_flags,
             return false;
     }
     return true;
+}
+
+bool hs_config_decode_from_main(const uint8_t *in, size_t len, struct hs_config *c)
+{
+    return hs_config_decode_flags(in, len, REQ_FLAG_DNS, c) || hs_config_decode(in, len, c);
 }
 
 size_t hs_build_response(uint8_t *out, uint64_t ts, const uint8_t e_pub_or_null[KEY_LEN],

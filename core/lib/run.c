@@ -200,18 +200,43 @@ void run_drain(int fd, char *buf, size_t cap)
     buf[n] = '\0';
 }
 
-int run_cmd(char *const argv[], char *err, size_t err_len)
+int run_cmd_input(char *const argv[], const char *input, char *err, size_t err_len)
 {
-    int pfd[2];
+    int pfd[2], in[2] = { -1, -1 };
     if (err && err_len)
         err[0] = '\0';
-    if (pipe2(pfd, O_CLOEXEC) != 0)
+    if (input && pipe2(in, O_CLOEXEC) != 0)
         goto cannot;
-    pid_t pid = run_spawn(argv, -1, -1, pfd[1]);
+    if (pipe2(pfd, O_CLOEXEC) != 0) {
+        if (input) {
+            close(in[0]);
+            close(in[1]);
+        }
+        goto cannot;
+    }
+    pid_t pid = run_spawn(argv, in[0], -1, pfd[1]);
     close(pfd[1]);
+    if (input)
+        close(in[0]);
     if (pid < 0) {
         close(pfd[0]);
+        if (input)
+            close(in[1]);
         goto cannot;
+    }
+    if (input) {
+        /* All of it before reading stderr: fine while it fits the pipe (64 KiB), which every
+         * caller's few lines do; a tool that exits early makes write fail (EPIPE, SIGPIPE is
+         * ignored by our programs), and its status says why. */
+        for (size_t n = strlen(input), off = 0; off < n;) {
+            ssize_t w = write(in[1], input + off, n - off);
+            if (w < 0 && errno == EINTR)
+                continue;
+            if (w <= 0)
+                break;
+            off += (size_t)w;
+        }
+        close(in[1]);
     }
     char buf[512];
     run_drain(pfd[0], buf, sizeof(buf));
@@ -229,4 +254,27 @@ cannot:
     if (err && err_len)
         snprintf(err, err_len, "cannot run %s: %s", argv[0], strerror(errno));
     return -1;
+}
+
+int run_capture(char *const argv[], char *out, size_t out_len)
+{
+    int pfd[2];
+    out[0] = '\0';
+    if (pipe2(pfd, O_CLOEXEC) != 0)
+        return -1;
+    pid_t pid = run_spawn(argv, -1, pfd[1], -1);
+    close(pfd[1]);
+    if (pid < 0) {
+        close(pfd[0]);
+        return -1;
+    }
+    run_drain(pfd[0], out, out_len);
+    close(pfd[0]);
+    int status = run_wait(pid);
+    return status >= 128 ? -1 : status;
+}
+
+int run_cmd(char *const argv[], char *err, size_t err_len)
+{
+    return run_cmd_input(argv, NULL, err, err_len);
 }

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "config_common.h"
+#include "vpn/dns.h"
 #include "vpn/ini_schema.h"
 #include "vpn/log.h"
 #include "vpn/units.h"
@@ -95,6 +96,57 @@ static int set_metrics_listen(const struct ini_at *at, void *dst, const char *v,
     return 0;
 }
 
+/* [network] dns: the resolvers pushed to clients that ask (docs/PROTOCOL.md, extension 4),
+ * "10.8.0.1, 9.9.9.9": comma-separated, blanks around an item ignored, as push_routes. */
+static int set_dns(const struct ini_at *at, void *dst, const char *v, struct config_error *err)
+{
+    struct server_config *cfg = at->obj;
+    uint32_t *out = dst;
+    int n = 0;
+    for (const char *p = v;;) {
+        size_t len = strcspn(p, ",");
+        char item[32];
+        snprintf(item, sizeof(item), "%.*s", (int)(len < sizeof(item) ? len : sizeof(item) - 1),
+                 p);
+        char *a = item + strspn(item, " \t");
+        size_t end = strlen(a);
+        while (end > 0 && (a[end - 1] == ' ' || a[end - 1] == '\t'))
+            a[--end] = '\0';
+        uint32_t addr = 0;
+        const char *why =
+            parse_ipv4(a, &addr) != 0 ? "not an IPv4 address" : dns_server_check(addr);
+        if (why) {
+            ini_schema_errorf(err, at, "expected a comma-separated list of up to %d resolvers, "
+                              "each " DNS_SERVER_RULE "; \"%s\" is %s", DNS_SERVERS_MAX, a, why);
+            return -1;
+        }
+        if (n == DNS_SERVERS_MAX) {
+            ini_schema_errorf(err, at, "at most %d resolvers (a client's resolv.conf uses no "
+                              "more)", DNS_SERVERS_MAX);
+            return -1;
+        }
+        out[n++] = addr;
+        p += len;
+        if (!*p)
+            break;
+        p++;
+    }
+    cfg->n_dns = n;
+    return 0;
+}
+
+/* [network] dns_search: the search list pushed with them, "home.lan, corp.example". */
+static int set_dns_search(const struct ini_at *at, void *dst, const char *v,
+                          struct config_error *err)
+{
+    const char *why = dns_search_from_text(v, dst);
+    if (why) {
+        ini_schema_errorf(err, at, "expected " DNS_SEARCH_RULE "; %s", why);
+        return -1;
+    }
+    return 0;
+}
+
 /* A key stored in struct server_config. */
 #define KEY(n, t, f)                                                                         \
     .name = n, .type = t, .off = offsetof(struct server_config, f),                          \
@@ -116,6 +168,8 @@ static const struct key_spec network_keys[] = {
     { KEY("push_routes", KEY_CIDR_LIST, push_routes), AUX(n_push_routes), .max = MAX_ROUTES,
       .flags = KEY_EMPTY_OK, .too_many = "at most %d routes fit in the connect response" },
     { KEY("nat_interface", KEY_IFNAME, nat_interface), .flags = KEY_EMPTY_OK },
+    { KEY("dns", KEY_CUSTOM, dns), .set = set_dns },
+    { KEY("dns_search", KEY_CUSTOM, dns_search), .set = set_dns_search },
 };
 
 static const struct key_spec qos_keys[] = {

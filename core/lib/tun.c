@@ -6,7 +6,6 @@
 #include <fcntl.h>
 #include <linux/if_tun.h>
 #include <net/if.h>
-#include <net/route.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -113,39 +112,4 @@ fail:
     rc = -errno;
     close(s);
     return rc;
-}
-
-static int add_route(struct rtentry *rt)
-{
-    int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    if (s < 0)
-        return -errno;
-    int rc = ioctl(s, SIOCADDRT, rt) == 0 || errno == EEXIST ? 0 : -errno;
-    close(s);
-    return rc;
-}
-
-int tun_add_route(const char *name, uint32_t net, uint8_t prefix)
-{
-    struct rtentry rt;
-    char dev[IFNAMSIZ];
-    memset(&rt, 0, sizeof(rt));
-    strncpy(dev, name, IFNAMSIZ - 1);
-    dev[IFNAMSIZ - 1] = '\0';
-    set_sin(&rt.rt_dst, net & ipv4_mask(prefix));
-    set_sin(&rt.rt_genmask, ipv4_mask(prefix));
-    rt.rt_flags = RTF_UP;
-    rt.rt_dev = dev;
-    return add_route(&rt);
-}
-
-int route_add_host_via(uint32_t dst, uint32_t gw)
-{
-    struct rtentry rt;
-    memset(&rt, 0, sizeof(rt));
-    set_sin(&rt.rt_dst, dst);
-    set_sin(&rt.rt_genmask, 0xffffffffu);
-    set_sin(&rt.rt_gateway, gw);
-    rt.rt_flags = RTF_UP | RTF_HOST | RTF_GATEWAY;
-    return add_route(&rt);
 }

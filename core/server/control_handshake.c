@@ -32,6 +32,11 @@ static size_t build_config(const struct server_config *c, uint32_t ip, uint8_t *
         hc.routes[i].net = c->push_routes[i].addr;
         hc.routes[i].prefix = c->push_routes[i].prefix;
     }
+    /* Extension 4: the enclave sends the DNS block only to a client that asked. */
+    hc.dns_block = c->n_dns > 0 || c->dns_search[0];
+    hc.dns_count = (uint8_t)c->n_dns;
+    memcpy(hc.dns, c->dns, sizeof(hc.dns));
+    memcpy(hc.dns_search, c->dns_search, sizeof(hc.dns_search));
     return hs_config_encode(out, &hc);
 }
 

@@ -13,8 +13,12 @@
 #include "vpn/limits.h"
 #include "vpn/netaddr.h"
 
-/* Networks in [network] accept_routes: as many as a server may push. */
-enum { ACCEPT_ROUTES_MAX = MAX_ROUTES };
+/* Networks in [network] allowed_routes: as many as a server may push. */
+enum { ALLOWED_ROUTES_MAX = MAX_ROUTES };
+
+/* The routing table of the pushed routes unless [network] route_table says otherwise
+ * (README, "Full tunnel and DNS"): not wg-quick's 51820, so that both can run side by side. */
+#define ROUTE_TABLE_DEFAULT "51830"
 
 struct client_config {
     char path[PATH_MAX];
@@ -30,11 +34,15 @@ struct client_config {
     char user[64];                  /* default "nobody": who the client runs as after set-up */
     uid_t uid;                      /* user, looked up when the file is loaded */
     gid_t gid;
+    char state_dir[PATH_MAX];       /* default /var/lib/vpn-client: resolv.conf's backup */
     /* [network] */
     char tun_device[IFNAMSIZ];      /* default "tun0" */
     bool pull_routes;               /* default true: install the routes the server pushes */
-    struct ipv4_net accept_routes[ACCEPT_ROUTES_MAX];  /* if any: pushed routes must lie */
-    int n_accept_routes;                               /* inside one of these */
+    struct ipv4_net allowed_routes[ALLOWED_ROUTES_MAX]; /* if any: only what of the pushed */
+    int n_allowed_routes;                               /* routes lies inside these */
+    bool pull_dns;                  /* default true: use the resolvers the server pushes */
+    bool kill_switch;               /* default false: nothing leaves but through the tunnel */
+    uint32_t route_table;           /* default ROUTE_TABLE_DEFAULT: the pushed routes' table */
     /* [logging] */
     int log_level;
     char log_file[PATH_MAX];

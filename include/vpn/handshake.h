@@ -34,6 +34,12 @@ struct hs_config {
      * flag, else zero (docs/PROTOCOL.md, "Replay window in the response"). */
     uint32_t replay_window_ms;
     struct { uint32_t net; uint8_t prefix; } routes[MAX_ROUTES];
+    /* Extension 4 (docs/PROTOCOL.md): the DNS block after the routes, present only in the
+     * answer to a request with REQ_FLAG_DNS (dns_block says whether it is there). */
+    bool dns_block;
+    uint8_t dns_count;                      /* 0..DNS_SERVERS_MAX */
+    uint32_t dns[DNS_SERVERS_MAX];          /* host order */
+    char dns_search[DNS_SEARCH_MAX + 1];    /* "" or a list as vpn/dns.h says */
 };
 
 /* ck1 = HKDF-Extract(H("vpnse/1" || S_pub), es); k_id = Expand(ck1, "vpnse/1 identity").
@@ -52,16 +58,24 @@ bool hs_session_keys(struct session_keys *keys, const uint8_t ck1[32],
                      const uint8_t priv[KEY_LEN], const uint8_t peer_pub[KEY_LEN],
                      const uint8_t token[TOKEN_LEN]);
 
-/* Config block: encode into out (RESP_CONFIG_BASE + 5 * route_count bytes; returns that
- * length) and decode (returns false on a bad route_count, length mismatch or non-zero
- * reserved bytes). */
+/* Config block: encode into out (RESP_CONFIG_BASE + 5 * route_count bytes, plus the DNS
+ * block when dns_block is set; returns that length) and decode (returns false on a bad
+ * route_count, length mismatch or non-zero reserved bytes; a DNS block is refused). */
 size_t hs_config_encode(uint8_t *out, const struct hs_config *c);
 bool hs_config_decode(const uint8_t *in, size_t len, struct hs_config *c);
 /* The same for the answer to a request with these extension 1 flags: with REQ_FLAG_WINDOW,
  * offset 28 may hold a replay window (REPLAY_WINDOW_MS_MIN..MAX; anything else is refused);
- * without it, it must be zero as in hs_config_decode. */
+ * without it, it must be zero as in hs_config_decode. With REQ_FLAG_DNS the DNS block must
+ * follow the routes (at most DNS_SERVERS_MAX resolvers, a search list as vpn/dns.h says or
+ * none; the resolvers' addresses are the caller's to judge), without it there must be none. */
 bool hs_config_decode_flags(const uint8_t *in, size_t len, uint8_t req_flags,
                             struct hs_config *c);
+
+/* A config block as the main process hands it to the enclave for a success: with the DNS
+ * block (extension 4) when the server has DNS settings, without it otherwise, never with a
+ * replay window (the enclave writes that itself). The enclave decides what the client gets.
+ * Returns false when it is neither form. */
+bool hs_config_decode_from_main(const uint8_t *in, size_t len, struct hs_config *c);
 
 /* Extension 1 (docs/PROTOCOL.md): mac1_key = BLAKE2b-256("vpnse/1 mac1" || S_pub);
  * mac1 = BLAKE2b-128 keyed with it over header || payload[0 .. REQ_MAC1_OFF). */

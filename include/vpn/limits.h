@@ -31,12 +31,23 @@ enum wire_limits {
      * says. */
     REQ_EXT_FLAGS_OFF = 113,
     REQ_FLAG_WINDOW = 0x01,
-    REQ_FLAGS_KNOWN = REQ_FLAG_WINDOW,
+    /* Extension 4 (docs/PROTOCOL.md): "append your DNS block to a success config". */
+    REQ_FLAG_DNS = 0x02,
+    REQ_FLAGS_KNOWN = REQ_FLAG_WINDOW | REQ_FLAG_DNS,
     RESP_CONFIG_BASE = 32,      /* config block without routes */
     RESP_CONFIG_WINDOW_OFF = 28,/* replay_window_ms when the request had REQ_FLAG_WINDOW, else 0 */
     ROUTE_ENTRY_LEN = 5,
     MAX_ROUTES = 16,
-    RESP_CONFIG_MAX = RESP_CONFIG_BASE + ROUTE_ENTRY_LEN * MAX_ROUTES,
+    /* Extension 4's DNS block, after the routes of a success to a request with REQ_FLAG_DNS:
+     * count (1), count IPv4 resolvers (4 each), search length (1), search list (ASCII names
+     * separated by one space). At most 3 resolvers, as glibc's resolv.conf reads no more
+     * (MAXNS); the search list's 64 bytes keep the largest response (254 bytes) below a
+     * request's 272 with room to spare. */
+    DNS_SERVERS_MAX = 3,
+    DNS_SEARCH_MAX = 64,
+    RESP_DNS_BLOCK_MIN = 2,
+    RESP_DNS_BLOCK_MAX = 1 + 4 * DNS_SERVERS_MAX + 1 + DNS_SEARCH_MAX,
+    RESP_CONFIG_MAX = RESP_CONFIG_BASE + ROUTE_ENTRY_LEN * MAX_ROUTES + RESP_DNS_BLOCK_MAX,
     CONNECT_RESP_MIN = HDR_LEN + KEY_LEN + RESP_CONFIG_BASE + TAG_LEN,
     CONNECT_RESP_MAX = HDR_LEN + KEY_LEN + RESP_CONFIG_MAX + TAG_LEN,
     /* A failure CONNECT_RESP to an extended request: header, 32 zero bytes, a random 12-byte

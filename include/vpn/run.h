@@ -62,4 +62,13 @@ void run_drain(int fd, char *buf, size_t cap);
  * why it could not run) is copied there. */
 int run_cmd(char *const argv[], char *err, size_t err_len);
 
+/* Starts argv[0] as run_spawn does (stdin and stderr on /dev/null) and keeps the first
+ * out_len - 1 bytes of its stdout in out, NUL-terminated; returns its exit status, or -1. */
+int run_capture(char *const argv[], char *out, size_t out_len);
+
+/* run_cmd with input (NUL-terminated, at most a pipe's 64 KiB) written to the program's
+ * stdin, which is then closed: for batch modes such as `ip -batch -` and `nft -f -`, so that
+ * one program applies many changes, and `resolvconf -a`. input NULL: stdin on /dev/null. */
+int run_cmd_input(char *const argv[], const char *input, char *err, size_t err_len);
+
 #endif

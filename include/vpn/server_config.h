@@ -67,6 +67,9 @@ struct server_config {
     struct ipv4_net push_routes[MAX_ROUTES];    /* push_routes = a/p, b/q (comma-separated) */
     int n_push_routes;
     char nat_interface[IFNAMSIZ];   /* "" when NAT is off */
+    uint32_t dns[DNS_SERVERS_MAX];  /* dns = a, b: resolvers pushed to clients that ask */
+    int n_dns;
+    char dns_search[DNS_SEARCH_MAX + 1];    /* dns_search, as on the wire: "a b"; "" none */
 
     /* [qos] */
     bool qos_enabled;

@@ -1,5 +1,6 @@
-/* TUN devices (kernel Documentation/networking/tuntap.rst), set up with ioctls so that neither
- * server nor client needs ip(8) on the packet path's host. */
+/* TUN devices (kernel Documentation/networking/tuntap.rst), set up with ioctls so that the
+ * server needs no ip(8) and the sandboxed client can readdress its device by itself. The
+ * client's routes are its helper's (client/routes.h). */
 #ifndef VPN_TUN_H
 #define VPN_TUN_H
 
@@ -23,13 +24,5 @@ void tun_disable_ipv6(const char *name);
  * *step names what failed ("address", "netmask", "mtu", "up"). */
 int tun_configure(const char *name, uint32_t addr, uint8_t prefix, uint16_t mtu,
                   const char **step);
-
-/* Adds a route to net/prefix through the device (client pushed routes). Returns 0 or -errno;
- * an existing identical route counts as success. */
-int tun_add_route(const char *name, uint32_t net, uint8_t prefix);
-
-/* Adds a host route to dst via gateway gw (host order) on whatever device the kernel uses
- * for gw; used by the client to keep its tunnel's own UDP traffic off the tunnel. */
-int route_add_host_via(uint32_t dst, uint32_t gw);
 
 #endif

@@ -38,7 +38,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_ASSERT(n >= 1 && n <= USERNAME_MAX && cfg.server_ip[0] && cfg.server_port);
         FUZZ_ASSERT(username_check(cfg.username, n) == NULL);
         FUZZ_ASSERT(memchr(cfg.tun_device, '\0', sizeof(cfg.tun_device)));
-        FUZZ_ASSERT(cfg.n_accept_routes >= 0 && cfg.n_accept_routes <= ACCEPT_ROUTES_MAX);
+        FUZZ_ASSERT(cfg.n_allowed_routes >= 0 && cfg.n_allowed_routes <= ALLOWED_ROUTES_MAX);
         FUZZ_ASSERT(cfg.user[0] && memchr(cfg.user, '\0', sizeof(cfg.user)));
     } else {
         FUZZ_ASSERT(err.msg[0] != '\0');

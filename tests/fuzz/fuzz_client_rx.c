@@ -108,7 +108,7 @@ static void setup(void)
 {
     if (sodium_init() < 0)
         abort();
-    /* A private, empty network namespace: tun_configure and tun_add_route on an accepted
+    /* A private, empty network namespace: tun_configure on an accepted
      * response reach no real interface. Best effort (needs CAP_SYS_ADMIN). */
     (void)unshare(CLONE_NEWNET);
     log_init(LOG_ERROR + 1, NULL);
@@ -249,6 +249,7 @@ static void reset(void)
     c.udp_fd = udp[0];
     c.tun_fd = tun[0];
     c.signal_fd = c.control_fd = c.stop_fd = -1;
+    c.helper.fd = c.sock4 = c.sock6 = -1;    /* no helper: routes and lookups go nowhere */
     strcpy(c.tun_name, cfg.tun_device);
     strcpy(c.server_text, "fuzz");
     c.tun_configured = true;

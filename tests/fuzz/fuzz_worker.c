@@ -250,7 +250,8 @@ static bool expect_exit(int ring, const struct pkt_meta *m, const uint8_t *data)
     if (ring == CTL && m->op == OP_ACCEPT && m->len >= CONNECT_REQ_LEN + RESP_CONFIG_BASE &&
         m->len <= CONNECT_REQ_LEN + RESP_CONFIG_MAX && accept_decision_valid(m->aux)) {
         struct hs_config cfg;
-        return !hs_config_decode(data + CONNECT_REQ_LEN, m->len - CONNECT_REQ_LEN, &cfg);
+        return !hs_config_decode_from_main(data + CONNECT_REQ_LEN, m->len - CONNECT_REQ_LEN,
+                                           &cfg);
     }
     if (ring == CTL && m->op == OP_SEAL_CONTROL && m->aux == MSG_DISCONNECT &&
         m->len == DISCONNECT_PLAINTEXT)
@@ -362,8 +363,8 @@ static void check_results(int ring, const struct pkt_meta *m, const uint8_t *sen
             struct hs_config cfg;
             struct session_keys keys;
             struct hs_config sent;
-            FUZZ_ASSERT(hs_config_decode(req.data + CONNECT_REQ_LEN, m->len - CONNECT_REQ_LEN,
-                                         &sent));
+            FUZZ_ASSERT(hs_config_decode_from_main(req.data + CONNECT_REQ_LEN,
+                                                   m->len - CONNECT_REQ_LEN, &sent));
             enum hs_client_verdict v = hs_client_response(&hs, r->data, r->meta.len, hs_token,
                                                           &cfg, &keys);
             /* The enclave seals the main process's config as it is (the client clamps the
@@ -372,6 +373,10 @@ static void check_results(int ring, const struct pkt_meta *m, const uint8_t *sen
             FUZZ_ASSERT(cfg.session_id == r->meta.session_id);
             FUZZ_ASSERT(cfg.client_ip == sent.client_ip && cfg.mtu == sent.mtu &&
                         cfg.route_count == sent.route_count);
+            /* Extension 4: the DNS block to a request that asked, as the main process gave
+             * it (or empty), and to no other. */
+            FUZZ_ASSERT(cfg.dns_block == ((hs.flags & REQ_FLAG_DNS) != 0));
+            FUZZ_ASSERT(!cfg.dns_block || cfg.dns_count == (sent.dns_block ? sent.dns_count : 0));
             if (n_known < MAX_KNOWN) {
                 struct known *k = &known[n_known++];
                 k->sid = cfg.session_id;
@@ -554,7 +559,10 @@ static void build_request(struct cur *c)
     default: ts = (uint64_t)take32(c) << 32 | take32(c); break;
     }
     hs_ext = !(sel & 0x20);
-    bool ok = hs_ext ? hs_client_request(&hs, e, s_pub, hs_user, right ? token : wrong, ts, hs_req)
+    /* Extended requests with every flag known (WINDOW, extension 4's DNS) or none. */
+    uint8_t flags = (sel & 0x80) ? REQ_FLAGS_KNOWN : 0;
+    bool ok = hs_ext ? hs_client_request_flags(&hs, e, s_pub, hs_user, right ? token : wrong, ts,
+                                               flags, hs_req)
                      : hs_client_request_v1(&hs, e, s_pub, hs_user, right ? token : wrong, ts,
                                             hs_req);
     if (!ok)
@@ -614,6 +622,13 @@ static void accept_request(struct cur *c)
         for (int i = 0; i < cfg.route_count; i++) {
             cfg.routes[i].net = take32(c);
             cfg.routes[i].prefix = take(c) % 33;
+        }
+        if (take(c) & 1) {              /* a server with DNS settings (extension 4) */
+            cfg.dns_block = true;
+            cfg.dns_count = take(c) % (DNS_SERVERS_MAX + 1);
+            for (int i = 0; i < cfg.dns_count; i++)
+                cfg.dns[i] = take32(c);
+            strcpy(cfg.dns_search, take(c) & 1 ? "home.lan" : "");
         }
         cfg.session_id = take32(c);     /* ignored: the worker chooses */
         cfg_len = hs_config_encode(req.data + CONNECT_REQ_LEN, &cfg);

@@ -35,7 +35,8 @@ cleanup() {
         kill -KILL "$p" 2>/dev/null
     done
     "$LAB" down "$PREFIX" >/dev/null 2>&1
-    rm -rf "$WORK"
+    ip netns del "$PREFIX-rt" 2>/dev/null
+    rm -rf "$WORK" "/etc/netns/$PREFIX-c1" "/etc/netns/$PREFIX-srv"
 }
 trap cleanup EXIT
 # A signal (a timeout, ^C) must end in the same clean-up: make it an exit.
@@ -59,6 +60,48 @@ lan() { ip netns exec "$PREFIX-lan" "$@"; }
 
 lab_up() {   # lab_up [NCLIENTS]
     "$LAB" up "$PREFIX" "${1:-1}" >/dev/null
+}
+
+# A router between the client and the server, as on most real paths (routed_lab_up), instead
+# of vpn-lab's one subnet, which would hide every routing mistake of a full tunnel:
+#
+#   PREFIX-c1 (client)         PREFIX-rt (router)                   PREFIX-srv (server)
+#   10.66.1.2/24 ---c2r/r2c--- 10.66.1.1   172.31.0.254 ---r2s/s2r--- 172.31.0.1/24
+#   10.66.2.2/24 --c2r2/r2c2-- 10.66.2.1   203.0.113.1/32 on lo       tun0 10.8.0.1
+#   (the second link: a      ("the internet": no route to           192.168.100.1 ---s2l/l2s---
+#   network to move to)        10.8.0.0/24; the server NATs)          PREFIX-lan 192.168.100.10
+#
+# The client's default route points at the router; the router knows the client's networks
+# and the server's; the server's default route points at the router.
+ROUTED_OUTSIDE=203.0.113.1
+routed_lab_up() {
+    local p=$PREFIX c=$PREFIX-c1 rt=$PREFIX-rt srv=$PREFIX-srv lan=$PREFIX-lan ns
+    "$LAB" down "$p" >/dev/null 2>&1
+    ip netns del "$rt" 2>/dev/null
+    for ns in "$c" "$rt" "$srv" "$lan"; do
+        ip netns add "$ns" && ip -n "$ns" link set lo up || return 1
+    done
+    ip -n "$rt" link add "$p-r2c" type veth peer name "$p-c2r" netns "$c"
+    ip -n "$rt" link add "$p-r2c2" type veth peer name "$p-c2r2" netns "$c"
+    ip -n "$rt" link add "$p-r2s" type veth peer name "$p-s2r" netns "$srv"
+    ip -n "$srv" link add "$p-s2l" type veth peer name "$p-l2s" netns "$lan"
+    ip -n "$rt" addr add 10.66.1.1/24 dev "$p-r2c"
+    ip -n "$rt" addr add 10.66.2.1/24 dev "$p-r2c2"
+    ip -n "$rt" addr add 172.31.0.254/24 dev "$p-r2s"
+    ip -n "$rt" addr add "$ROUTED_OUTSIDE/32" dev lo
+    ip -n "$c" addr add 10.66.1.2/24 dev "$p-c2r"
+    ip -n "$c" addr add 10.66.2.2/24 dev "$p-c2r2"
+    ip -n "$srv" addr add 172.31.0.1/24 dev "$p-s2r"
+    ip -n "$srv" addr add 192.168.100.1/24 dev "$p-s2l"
+    ip -n "$lan" addr add 192.168.100.10/24 dev "$p-l2s"
+    for ns in "$rt:$p-r2c $p-r2c2 $p-r2s" "$c:$p-c2r $p-c2r2" "$srv:$p-s2r $p-s2l" "$lan:$p-l2s"; do
+        for dev in ${ns#*:}; do ip -n "${ns%%:*}" link set "$dev" up || return 1; done
+    done
+    ip -n "$c" route add default via 10.66.1.1
+    ip -n "$srv" route add default via 172.31.0.254
+    ip -n "$lan" route add default via 192.168.100.1
+    ip netns exec "$rt" sysctl -qw net.ipv4.ip_forward=1
+    ip netns exec "$srv" sysctl -qw net.ipv4.ip_forward=1
 }
 
 # Writes $WORK/server.conf from the shipped example with test paths; extra "section.key=value"
@@ -148,14 +191,22 @@ server_rings_size_kb() {
          r && /^Size:/ {s += $2} END {print s + 0}' "/proc/$SERVER_PID/smaps" 2>/dev/null
 }
 
-# start_client K NAME: client NAME.conf in namespace cK; waits for "Connected!".
+# start_client K NAME: client NAME.conf in namespace cK; waits for its own "Connected!" (the
+# log may hold an earlier client's: only a new line counts), which it logs once its routes
+# are in place.
 start_client() {
-    local k=$1 name=$2
+    local k=$1 name=$2 before
+    before=$(grep -c "Connected!" "$WORK/$name.log" 2>/dev/null)
     ip netns exec "$PREFIX-c$k" "$BIN/vpn-client" connect -c "$WORK/$name.conf" \
         --server-key "$(server_key)" >>"$WORK/$name.log" 2>&1 &
     eval "CLIENT_PID_$name=$!"
     PIDS+=("$!")
-    wait_for "$WORK/$name.log" "Connected!" 10
+    for _ in $(seq 1 100); do
+        [ "$(grep -c "Connected!" "$WORK/$name.log" 2>/dev/null)" -gt "${before:-0}" ] && return 0
+        sleep 0.1
+    done
+    echo "timeout waiting for a new 'Connected!' in $WORK/$name.log:"; tail -n 20 "$WORK/$name.log"
+    return 1
 }
 
 # wait_for FILE PATTERN SECONDS

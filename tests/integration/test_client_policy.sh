@@ -1,12 +1,14 @@
 #!/bin/bash
 # What the client accepts of the session configuration a server pushes (client/push_policy.c):
-# pushed routes that cover the server's own address are refused with one WARN each,
-# [network] accept_routes and pull_routes filter the others; a configuration with an unusable
+# every pushed route, also those that cover the server's own address (the helper's throw route
+# keeps that address outside the tunnel, client/routes.h); [network] allowed_routes narrows
+# them to their overlap, pull_routes = false installs none; a configuration with an unusable
 # tunnel prefix or client address is refused whole (nothing configured, retried later); an
 # MTU out of range is clamped with a WARN.
 #
-#   c1 (vpn-client) ==UDP 51820==> srv (vpn-server, pushes a full tunnel and a host route to
-#                                       itself besides the LAN) --> lan 192.168.100.10
+#   c1 (vpn-client) ==UDP 51820==> srv (vpn-server, pushes 128.0.0.0/1, which covers its own
+#                                       172.31.0.1, and a host route to itself besides the
+#                                       LAN) --> lan 192.168.100.10
 #   c1 (vpn-client) ==UDP 51821==> srv (vpn-fake-server: answers with the test's configuration)
 source "$(dirname "$0")/lib.sh"
 
@@ -14,36 +16,43 @@ lab_up 1
 make_server_conf "network.push_routes=192.168.100.0/24, 10.77.0.0/16, 128.0.0.0/1, 172.31.0.1/32"
 start_server -t 1 || { fail "server starts"; finish; }
 make_client_conf alice alice "$ALICE_TOKEN"
-routes() { ip netns exec "$PREFIX-c1" ip -4 route show dev tun0 2>/dev/null | grep -v 'proto kernel'; }
-has_route() { routes | grep -q "^$1 "; }
+routes() { ip netns exec "$PREFIX-c1" ip -4 route show table 51830 2>/dev/null | grep -v '^throw '; }
+has_route() { routes | grep -q "^$1 dev tun0"; }
 lacks_route() { ! has_route "$1"; }
+route_dev() { ip netns exec "$PREFIX-c1" ip route get "$1" 2>/dev/null | grep -o 'dev [^ ]*' | head -n1; }
 
-# 1. Default policy: everything pushed except what would capture the tunnel's own UDP.
+# 1. Default policy: everything pushed, the server's own address outside the tunnel.
 start_client 1 alice || fail "client connects"
 check "pushed 192.168.100.0/24 is installed" has_route 192.168.100.0/24
 check "pushed 10.77.0.0/16 is installed" has_route 10.77.0.0/16
-check "pushed 128.0.0.0/1 (covers the server 172.31.0.1) is not installed" lacks_route 128.0.0.0/1
-check "pushed 172.31.0.1/32 (the server itself) is not installed" lacks_route 172.31.0.1
-check "one WARN names 128.0.0.0/1" test "$(grep -c "\[WARN\] Not installing pushed route 128.0.0.0/1: it covers the server's address 172.31.0.1" "$WORK/alice.log")" = 1
-check "one WARN names 172.31.0.1/32" test "$(grep -c "\[WARN\] Not installing pushed route 172.31.0.1/32: it covers" "$WORK/alice.log")" = 1
+check "pushed 128.0.0.0/1 (covers the server 172.31.0.1) is installed" has_route 128.0.0.0/1
+check "the server's address is the throw route, not a route into tun0" \
+    bash -c "ip netns exec $PREFIX-c1 ip -4 route show table 51830 | grep -qx 'throw 172.31.0.1 ' && ! ip netns exec $PREFIX-c1 ip -4 route show table 51830 | grep -q '^172.31.0.1 dev'"
+check "the server's address stays outside the tunnel ($(route_dev 172.31.0.1))" test "$(route_dev 172.31.0.1)" = "dev $PREFIX-c1"
+check "an address under 128.0.0.0/1 goes into the tunnel" test "$(route_dev 172.31.9.9)" = "dev tun0"
+check "no WARN about any route" bash -c "! grep -q 'Not installing' $WORK/alice.log"
 check "the tunnel works" cli 1 ping -c 2 -i 0.2 -W 2 -q 192.168.100.10
 stop_pid "$CLIENT_PID_alice"
+check "exit: table 51830 is empty" test -z "$(ip netns exec "$PREFIX-c1" ip -4 route show table 51830 2>/dev/null)"
 
-# 2. accept_routes: only what lies inside the listed networks.
+# 2. allowed_routes: the overlap of each pushed route with the listed networks.
 : >"$WORK/alice.log"
-python3 "$ROOT/tools/ini-set.py" "$WORK/alice.conf" "network.accept_routes=192.168.0.0/16, 128.0.0.0/1"
-start_client 1 alice || fail "client connects with accept_routes"
-check "accept_routes: 192.168.100.0/24 (inside 192.168.0.0/16) is installed" has_route 192.168.100.0/24
-check "accept_routes: 10.77.0.0/16 is not" lacks_route 10.77.0.0/16
-check "accept_routes: a WARN names it" grep -q "\[WARN\] Not installing pushed route 10.77.0.0/16: outside \[network\] accept_routes" "$WORK/alice.log"
-check "accept_routes: 128.0.0.0/1 stays refused though listed" lacks_route 128.0.0.0/1
+python3 "$ROOT/tools/ini-set.py" "$WORK/alice.conf" "network.allowed_routes=192.168.0.0/16, 10.77.5.0/24"
+start_client 1 alice || fail "client connects with allowed_routes"
+check "allowed_routes: 192.168.100.0/24 (inside 192.168.0.0/16) is installed" has_route 192.168.100.0/24
+check "allowed_routes: of 10.77.0.0/16 only 10.77.5.0/24" bash -c "ip netns exec $PREFIX-c1 ip -4 route show table 51830 | grep -q '^10.77.5.0/24 dev tun0' && ! ip netns exec $PREFIX-c1 ip -4 route show table 51830 | grep -q '^10.77.0.0/16'"
+check "allowed_routes: an INFO line names the part" grep -q "\[INFO\] Pushed route 10.77.0.0/16: installing its part 10.77.5.0/24 (\[network\] allowed_routes)" "$WORK/alice.log"
+check "allowed_routes: of 128.0.0.0/1 only 192.168.0.0/16" bash -c "ip netns exec $PREFIX-c1 ip -4 route show table 51830 | grep -q '^192.168.0.0/16 dev tun0' && ! ip netns exec $PREFIX-c1 ip -4 route show table 51830 | grep -q '^128.0.0.0/1'"
+check "allowed_routes: 172.31.0.1/32 is not allowed, with a WARN" grep -q "\[WARN\] Not installing pushed route 172.31.0.1/32: outside \[network\] allowed_routes" "$WORK/alice.log"
+check "allowed_routes: the tunnel works" cli 1 ping -c 2 -i 0.2 -W 2 -q 192.168.100.10
 stop_pid "$CLIENT_PID_alice"
 
 # 3. pull_routes = false: no pushed route at all.
 : >"$WORK/alice.log"
 python3 "$ROOT/tools/ini-set.py" "$WORK/alice.conf" network.pull_routes=false
 start_client 1 alice || fail "client connects with pull_routes = false"
-check "pull_routes = false: no route through tun0 but the tunnel network" test -z "$(routes)"
+check "pull_routes = false: no route in the table" test -z "$(routes)"
+check "pull_routes = false: no rule either" bash -c "! ip netns exec $PREFIX-c1 ip -4 rule show | grep -q 'proto 86'"
 check "pull_routes = false: one line says so" grep -q "Ignoring 4 pushed route(s): \[network\] pull_routes = false" "$WORK/alice.log"
 check "pull_routes = false: the LAN is not routed into the tunnel" bash -c "! ip netns exec $PREFIX-c1 ping -c 1 -W 1 -q 192.168.100.10 >/dev/null 2>&1"
 stop_pid "$CLIENT_PID_alice"

@@ -59,7 +59,7 @@ check "still alive, still filtered" bash -c "[ \"\$(awk '\$1 == \"Seccomp:\" {pr
 tun_has() { ip netns exec "$PREFIX-c1" ip -4 addr show tun0 | grep -q "$1"; }
 check "new address 10.9.0.50/24 on tun0" tun_has 'inet 10.9.0.50/24'
 check "new MTU 1300 on tun0" bash -c "ip netns exec $PREFIX-c1 ip link show tun0 | grep -q 'mtu 1300 '"
-check "the pushed route is in place" bash -c "ip netns exec $PREFIX-c1 ip route show 192.168.100.0/24 | grep -q 'dev tun0'"
+check "the pushed route is in place" bash -c "ip netns exec $PREFIX-c1 ip route get 192.168.100.10 | grep -q 'dev tun0'"
 check "ping after the reconnect" cli 1 ping -c 2 -i 0.2 -W 2 -q 192.168.100.10
 
 # SIGTERM: DISCONNECT sent, exit 0, TUN and routes gone.
@@ -69,7 +69,8 @@ check "SIGTERM: exit status 0 (got $rc)" test $rc -eq 0
 check "SIGTERM: no seccomp kill in the log" bash -c "! grep -q 'seccomp' $WORK/alice.log"
 check "SIGTERM: the server got DISCONNECT" wait_for "$WORK/server.log" "alice (10.9.0.50) ended: client disconnected" 3
 check "SIGTERM: TUN gone" bash -c "! ip netns exec $PREFIX-c1 ip link show tun0 >/dev/null 2>&1"
-check "SIGTERM: no route to the LAN left" test -z "$(ip netns exec "$PREFIX-c1" ip route show 192.168.100.0/24)"
+check "SIGTERM: no route to the LAN left" bash -c "! ip netns exec $PREFIX-c1 ip route get 192.168.100.10 >/dev/null 2>&1"
+check "SIGTERM: no rule of the client left" bash -c "! ip netns exec $PREFIX-c1 ip -4 rule show | grep -q 'proto 86'"
 
 # user = root: the explicit opt-out keeps uid 0, says so loudly, gives up the rest.
 : >"$WORK/alice.log"

@@ -30,7 +30,7 @@ for line in "Connecting to 172.31.0.1:51820..." "Authentication successful" "VPN
     check "client prints '$line'" grep -q -F -- "[INFO] $line" "$WORK/alice.log"
 done
 check "client tun0 has the assigned address" bash -c "ip netns exec $PREFIX-c1 ip -4 addr show tun0 | grep -q 'inet 10.8.0.10/24'"
-check "pushed route 192.168.100.0/24 goes through tun0" bash -c "ip netns exec $PREFIX-c1 ip route show 192.168.100.0/24 | grep -q 'dev tun0'"
+check "pushed route 192.168.100.0/24 goes through tun0" bash -c "ip netns exec $PREFIX-c1 ip route get 192.168.100.10 | grep -q 'dev tun0'"
 check "ping 192.168.100.10 through the tunnel" cli 1 ping -c 3 -i 0.2 -W 2 -q 192.168.100.10
 
 # 50 MB each way, checksummed at both ends.

@@ -7,7 +7,10 @@
  *   vpn-fake-server ADDRESS PORT USER TOKEN_HEX [FIELD=VALUE...]
  *       FIELD: prefix, mtu, client, server (dotted quads), routes (a.b.c.d/p,...),
  *       window (ms, told to a request with extension 1's WINDOW flag, default 5000),
- *       flags (0: behave as a server before the WINDOW flag and drop any request with a flag)
+ *       flags (0: behave as a server before the WINDOW flag and drop any request with a flag;
+ *       1: a server before extension 4, which knows WINDOW only),
+ *       dns (a.b.c.d,... resolvers), search (a search list, names separated by commas), both
+ *       told to a request with extension 4's DNS flag
  *       Defaults: what conf/server.conf pushes (10.8.0.10/24, server 10.8.0.1, MTU 1400,
  *       route 192.168.100.0/24). Prints "pubkey BASE64", then "answered N" per response and
  *       "dropped N" per request dropped for its flags.
@@ -51,6 +54,20 @@ static int set_field(struct hs_config *c, const char *arg)
         window_ms = (uint32_t)strtoul(v, NULL, 10);
     } else if (strncmp(arg, "flags", n) == 0 && n == 5) {
         known_flags = (uint8_t)strtoul(v, NULL, 0);
+    } else if (strncmp(arg, "dns", n) == 0 && n == 3) {
+        c->dns_count = 0;
+        for (const char *p = v; *p && c->dns_count < DNS_SERVERS_MAX; p += strcspn(p, ",")) {
+            char one[16];
+            p += *p == ',';
+            snprintf(one, sizeof(one), "%.*s", (int)strcspn(p, ","), p);
+            if (parse_ipv4(one, &ip) != 0)
+                return -1;
+            c->dns[c->dns_count++] = ip;
+        }
+    } else if (strncmp(arg, "search", n) == 0 && n == 6) {
+        snprintf(c->dns_search, sizeof(c->dns_search), "%s", v);
+        for (char *p = c->dns_search; *p; p++)
+            *p = *p == ',' ? ' ' : *p;
     } else if (strncmp(arg, "routes", n) == 0 && n == 6) {
         struct ipv4_net nets[MAX_ROUTES];
         char bad[64];
@@ -122,6 +139,7 @@ int main(int argc, char **argv)
         struct session_keys keys;
         config.session_id = id++;
         config.replay_window_ms = (r.flags & REQ_FLAG_WINDOW) ? window_ms : 0;
+        config.dns_block = r.flags & REQ_FLAG_DNS;
         randombytes_buf(e_priv, sizeof(e_priv));
         size_t len = hs_server_accept(&r, users.users[0].token, e_priv, &config,
                                       clock_realtime_ms(), resp, &keys);

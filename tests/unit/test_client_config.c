@@ -115,7 +115,11 @@ Test(client_config, brief_example_with_a_real_token)
     cr_expect_eq(cfg.log_level, LOG_INFO);
     cr_expect_str_eq(cfg.log_file, "");
     cr_expect(cfg.pull_routes, "pushed routes are installed by default");
-    cr_expect_eq(cfg.n_accept_routes, 0, "no allowlist by default");
+    cr_expect_eq(cfg.n_allowed_routes, 0, "no allowlist by default");
+    cr_expect(cfg.pull_dns, "pushed resolvers are used by default");
+    cr_expect(!cfg.kill_switch, "no kill switch by default");
+    cr_expect_eq(cfg.route_table, 51830);
+    cr_expect_str_eq(cfg.state_dir, "/var/lib/vpn-client");
     cr_expect_str_eq(cfg.user, "nobody");
     cr_expect_eq(cfg.uid, 65534);
 }
@@ -143,10 +147,14 @@ Test(client_config, every_key_given)
              "known_servers_file = state/known\n"
              "control_socket = /run/user/1000/vpn.sock\n"
              "user = root\n"
+             "state_dir = state\n"
              "[network]\n"
              "tun_device = vpn1\n"
              "pull_routes = no\n"
-             "accept_routes = 192.168.100.0/24 ,10.0.0.0/8,\t172.16.5.128/25\n"
+             "allowed_routes = 192.168.100.0/24 ,10.0.0.0/8,\t172.16.5.128/25\n"
+             "pull_dns = off\n"
+             "kill_switch = yes\n"
+             "route_table = 4242\n"
              "[logging]\n"
              "level = ERROR\n"
              "file = client.log\n", upper, b64);
@@ -167,10 +175,14 @@ Test(client_config, every_key_given)
     cr_expect_eq(cfg.gid, 0);
     cr_expect_str_eq(cfg.tun_device, "vpn1");
     cr_expect(!cfg.pull_routes);
-    cr_assert_eq(cfg.n_accept_routes, 3);
-    cr_expect(cfg.accept_routes[0].addr == 0xc0a86400 && cfg.accept_routes[0].prefix == 24);
-    cr_expect(cfg.accept_routes[1].addr == 0x0a000000 && cfg.accept_routes[1].prefix == 8);
-    cr_expect(cfg.accept_routes[2].addr == 0xac100580 && cfg.accept_routes[2].prefix == 25);
+    cr_assert_eq(cfg.n_allowed_routes, 3);
+    cr_expect(cfg.allowed_routes[0].addr == 0xc0a86400 && cfg.allowed_routes[0].prefix == 24);
+    cr_expect(cfg.allowed_routes[1].addr == 0x0a000000 && cfg.allowed_routes[1].prefix == 8);
+    cr_expect(cfg.allowed_routes[2].addr == 0xac100580 && cfg.allowed_routes[2].prefix == 25);
+    cr_expect(!cfg.pull_dns);
+    cr_expect(cfg.kill_switch);
+    cr_expect_eq(cfg.route_table, 4242);
+    cr_expect_str_eq(cfg.state_dir, in_dir("state"));
     cr_expect_eq(cfg.log_level, LOG_ERROR);
     cr_expect_str_eq(cfg.log_file, in_dir("client.log"));
 }
@@ -280,6 +292,18 @@ static const struct {
     { GOOD "[network]\npull_routes =\n", 6, "[network] pull_routes", "empty value" },
     { GOOD "[network]\naccept_routes =\n", 6, "[network] accept_routes",
       "remove the line to accept any pushed route" },
+    { GOOD "[network]\nallowed_routes = 10.0.0.0/8\naccept_routes = 10.0.0.0/8\n", 7,
+      "[network] accept_routes", "allowed_routes is given too; accept_routes is its older "
+      "name" },
+    { GOOD "[network]\nallowed_routes = 10.0.0.1/8\n", 6, "[network] allowed_routes",
+      "got \"10.0.0.1/8\"" },
+    { GOOD "[network]\nkill_switch = always\n", 6, "[network] kill_switch",
+      "expected true or false" },
+    { GOOD "[network]\npull_dns = 1.1.1.1\n", 6, "[network] pull_dns", "expected true or false" },
+    { GOOD "[network]\nroute_table = 254\n", 6, "[network] route_table",
+      "a routing table number from 256 to 2147483647 (not the kernel's main" },
+    { GOOD "[network]\nroute_table = main\n", 6, "[network] route_table",
+      "a routing table number" },
     { GOOD "[network]\naccept_routes = 10.0.0.1/8\n", 6, "[network] accept_routes",
       "got \"10.0.0.1/8\"" },                                      /* host bits set */
     { GOOD "[network]\naccept_routes = 10.0.0.0/33\n", 6, "[network] accept_routes",

@@ -123,7 +123,7 @@ Test(client_state, start_sends_the_first_request_with_the_window_flag)
     cr_expect_eq(m.state, CLIENT_HANDSHAKE);
     cr_expect_eq(out.todo, SM_DO_REQUEST);
     cr_expect_eq(out.request_ts, real, "stamped with the wall clock");
-    cr_expect_eq(out.request_flags, REQ_FLAG_WINDOW);
+    cr_expect_eq(out.request_flags, REQ_FLAGS_WANTED);
     cr_expect_not(out.with_cookie);
     cr_expect(m.pending);
     feed(SM_START);
@@ -133,7 +133,7 @@ Test(client_state, start_sends_the_first_request_with_the_window_flag)
 Test(client_state, unanswered_requests_back_off_and_alternate_the_flag)
 {
     static const struct { uint64_t after; uint8_t flags; } want[] = {
-        { 1000, 0 }, { 2000, REQ_FLAG_WINDOW }, { 4000, 0 }, { 8000, REQ_FLAG_WINDOW },
+        { 1000, 0 }, { 2000, REQ_FLAGS_WANTED }, { 4000, 0 }, { 8000, REQ_FLAGS_WANTED },
     };
     feed(SM_START);
     uint64_t ts = out.request_ts;
@@ -212,12 +212,12 @@ Test(client_state, an_old_server_is_found_out_once)
 {
     /* A server that predates the WINDOW flag drops flagged requests without a word. */
     feed(SM_START);
-    cr_assert_eq(out.request_flags, REQ_FLAG_WINDOW);
+    cr_assert_eq(out.request_flags, REQ_FLAGS_WANTED);
     tick_after(1000);
     cr_assert_eq(out.request_flags, 0, "the fallback");
     later(10);
     accept_session(0x101, 25, 600);
-    cr_expect_not(m.window_understood);
+    cr_expect_not(m.flags_understood);
     /* A reconnect (urgent) starts without the flag at once ... */
     tick_after(76000);
     cr_expect_eq(out.note, NOTE_DEAD_PEER);
@@ -228,7 +228,7 @@ Test(client_state, an_old_server_is_found_out_once)
     /* ... a rekey (the session carries on meanwhile) tries the flag first, then not. */
     busy(600000);
     cr_expect_eq(m.state, CLIENT_REKEYING);
-    cr_expect_eq(out.request_flags, REQ_FLAG_WINDOW);
+    cr_expect_eq(out.request_flags, REQ_FLAGS_WANTED);
     busy(1000);
     cr_expect(asked(SM_DO_REQUEST));
     cr_expect_eq(out.request_flags, 0);
@@ -239,34 +239,34 @@ Test(client_state, a_new_server_keeps_the_flag_and_a_rekey_restores_it)
     feed(SM_START);
     later(10);
     accept_session(0x101, 25, 600);
-    cr_expect(m.window_understood);
+    cr_expect(m.flags_understood);
     /* A loss during a reconnect makes the unflagged retry win ... */
     tick_after(76000);
-    cr_expect_eq(out.request_flags, REQ_FLAG_WINDOW);
+    cr_expect_eq(out.request_flags, REQ_FLAGS_WANTED);
     tick_after(1000);
     cr_expect_eq(out.request_flags, 0);
     accept_session(0x102, 25, 600);
-    cr_expect_not(m.window_understood);
+    cr_expect_not(m.flags_understood);
     /* ... until the next rekey asks again and is answered. */
     busy(600000);
     cr_expect_eq(m.state, CLIENT_REKEYING);
-    cr_expect_eq(out.request_flags, REQ_FLAG_WINDOW);
+    cr_expect_eq(out.request_flags, REQ_FLAGS_WANTED);
     accept_session(0x103, 25, 600);
-    cr_expect(m.window_understood);
+    cr_expect(m.flags_understood);
     cr_expect_eq(out.note, NOTE_REKEYED);
 }
 
 Test(client_state, a_refusal_shows_the_flag_is_understood)
 {
-    m.window_understood = false;
+    m.flags_understood = false;
     feed(SM_START);
     cr_expect_eq(out.request_flags, 0);
     tick_after(1000);
-    cr_expect_eq(out.request_flags, REQ_FLAG_WINDOW, "unanswered: the other choice");
+    cr_expect_eq(out.request_flags, REQ_FLAGS_WANTED, "unanswered: the other choice");
     refuse(STATUS_RATE_LIMITED, real);
-    cr_expect(m.window_understood);
+    cr_expect(m.flags_understood);
     tick_after(2000);
-    cr_expect_eq(out.request_flags, REQ_FLAG_WINDOW, "answered: kept");
+    cr_expect_eq(out.request_flags, REQ_FLAGS_WANTED, "answered: kept");
 }
 
 Test(client_state, refusals_before_the_first_connection)
@@ -302,7 +302,7 @@ Test(client_state, stale_timestamp_is_retried_at_once_with_the_servers_time)
     refuse(STATUS_STALE_TIMESTAMP, server_min);
     cr_expect_eq(out.todo, SM_DO_REQUEST, "no FORGET: the retry replaces the request");
     cr_expect_eq(out.request_ts, server_min);
-    cr_expect_eq(out.request_flags, REQ_FLAG_WINDOW);
+    cr_expect_eq(out.request_flags, REQ_FLAGS_WANTED);
     cr_expect(m.pending);
     later(10);
     refuse(STATUS_STALE_TIMESTAMP, server_min + 20);
@@ -372,7 +372,7 @@ Test(client_state, rekey_overlap_and_the_previous_session)
     busy(1);
     cr_expect_eq(m.state, CLIENT_REKEYING);
     cr_expect_eq(out.todo, SM_DO_REQUEST);
-    cr_expect_eq(out.request_flags, REQ_FLAG_WINDOW);
+    cr_expect_eq(out.request_flags, REQ_FLAGS_WANTED);
     hint(0x101, 1, 10);
     cr_expect_eq(out.todo, 0, "no hint while rekeying");
     later(20);

@@ -1,7 +1,7 @@
 /* The client's policy on the session configuration a server pushes (client/push_policy.c):
  * tunnel prefix /8../30, a usable client address inside the tunnel network, MTU clamped to
- * 576..1500, and pushed routes filtered by pull_routes, accept_routes and the server's own
- * underlay address. One table per rule. */
+ * 576..1500, and pushed routes filtered by pull_routes and narrowed by allowed_routes. One
+ * table per rule. */
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <string.h>
@@ -127,144 +127,116 @@ Test(push_policy, mtu_is_clamped_to_576_1500)
 }
 
 /* The lab's server: 172.31.0.1. */
-static const uint32_t ENDPOINT = IP(172, 31, 0, 1);
-
-static struct push_policy policy(bool pull, const struct ipv4_net *accept, int n)
+static struct push_policy policy(bool pull, const struct ipv4_net *allowed, int n)
 {
     struct push_policy p;
     memset(&p, 0, sizeof(p));
     p.pull_routes = pull;
-    p.accept = accept;
-    p.n_accept = n;
-    p.have_endpoint = true;
-    p.endpoint = ENDPOINT;
+    p.allowed = allowed;
+    p.n_allowed = n;
     return p;
 }
 
+/* A pushed route, the verdict, and the networks to install (up to 3 here). */
 static const struct route_case {
     uint32_t net;
     uint8_t prefix;
     enum push_route_verdict want;
-} ANY_ACCEPTED[] = {
-    { IP(192, 168, 100, 0), 24, ROUTE_INSTALL },
-    { IP(10, 0, 0, 0), 8, ROUTE_INSTALL },
-    { IP(172, 31, 1, 0), 24, ROUTE_INSTALL },               /* next to the endpoint */
-    { IP(172, 31, 0, 2), 32, ROUTE_INSTALL },               /* a neighbour host */
-    /* The classic full-tunnel pair, each half covering some endpoint. */
-    { IP(0, 0, 0, 0), 1, ROUTE_INSTALL },                   /* 0/1 does not hold 172.x */
-    { IP(128, 0, 0, 0), 1, ROUTE_SKIP_COVERS_ENDPOINT },
-    { IP(0, 0, 0, 0), 0, ROUTE_SKIP_COVERS_ENDPOINT },      /* default route */
-    { IP(172, 16, 0, 0), 12, ROUTE_SKIP_COVERS_ENDPOINT },
-    { IP(172, 31, 0, 0), 24, ROUTE_SKIP_COVERS_ENDPOINT },  /* the underlay network */
-    { IP(172, 31, 0, 1), 32, ROUTE_SKIP_COVERS_ENDPOINT },  /* the server itself */
-    { IP(172, 31, 0, 77), 24, ROUTE_SKIP_COVERS_ENDPOINT }, /* host bits are ignored */
+    int n;
+    struct ipv4_net parts[3];
+} NO_ALLOWLIST[] = {
+    { IP(192, 168, 100, 0), 24, ROUTE_INSTALL, 1, { { IP(192, 168, 100, 0), 24 } } },
+    { IP(10, 0, 0, 0), 8, ROUTE_INSTALL, 1, { { IP(10, 0, 0, 0), 8 } } },
+    /* A full tunnel, and the routes that cover the server's own address: installed as they
+     * are (the helper's throw route keeps the server's address out, routes.h). */
+    { IP(0, 0, 0, 0), 0, ROUTE_INSTALL, 1, { { 0, 0 } } },
+    { IP(128, 0, 0, 0), 1, ROUTE_INSTALL, 1, { { IP(128, 0, 0, 0), 1 } } },
+    { IP(172, 31, 0, 1), 32, ROUTE_INSTALL, 1, { { IP(172, 31, 0, 1), 32 } } },
+    /* Host bits are ignored, as the kernel ignores them. */
+    { IP(172, 31, 0, 77), 24, ROUTE_INSTALL, 1, { { IP(172, 31, 0, 0), 24 } } },
 };
 
 static void run_routes(const struct push_policy *p, const struct route_case *cases, size_t n,
                        const char *label)
 {
     for (size_t i = 0; i < n; i++) {
-        char a[16];
-        enum push_route_verdict v = push_route_verdict(p, cases[i].net, cases[i].prefix);
+        char a[16], b[16];
+        struct ipv4_net parts[PUSH_ROUTE_PARTS_MAX];
+        int k = -1;
+        enum push_route_verdict v = push_route_parts(p, cases[i].net, cases[i].prefix, parts, &k);
         cr_expect_eq(v, cases[i].want, "%s: %s/%u: verdict %d, want %d", label,
                      format_ipv4(cases[i].net, a), cases[i].prefix, v, cases[i].want);
+        cr_expect_eq(k, cases[i].n, "%s: %s/%u: %d parts, want %d", label,
+                     format_ipv4(cases[i].net, a), cases[i].prefix, k, cases[i].n);
+        for (int j = 0; j < k && j < cases[i].n; j++)
+            cr_expect(parts[j].addr == cases[i].parts[j].addr &&
+                      parts[j].prefix == cases[i].parts[j].prefix,
+                      "%s: %s/%u: part %d is %s/%u, want %s/%u", label,
+                      format_ipv4(cases[i].net, a), cases[i].prefix, j,
+                      format_ipv4(parts[j].addr, b), parts[j].prefix,
+                      format_ipv4(cases[i].parts[j].addr, a), cases[i].parts[j].prefix);
     }
 }
 
-Test(push_policy, routes_covering_the_server_address_are_refused)
+Test(push_policy, without_an_allowlist_every_pushed_route_goes_in)
 {
     struct push_policy p = policy(true, NULL, 0);
-    run_routes(&p, ANY_ACCEPTED, N(ANY_ACCEPTED), "no allowlist");
-}
-
-Test(push_policy, endpoint_seam_a_host_route_outside_makes_covering_routes_harmless)
-{
-    struct push_policy p = policy(true, NULL, 0);
-    cr_expect(push_route_endangers_endpoint(&p, 0, 0));
-    cr_expect(push_route_endangers_endpoint(&p, IP(128, 0, 0, 0), 1));
-    cr_expect(!push_route_endangers_endpoint(&p, 0, 1));
-    p.endpoint_host_route = true;   /* what the full-tunnel feature will set */
-    cr_expect(!push_route_endangers_endpoint(&p, 0, 0));
-    cr_expect_eq(push_route_verdict(&p, IP(128, 0, 0, 0), 1), ROUTE_INSTALL);
-}
-
-Test(push_policy, an_ipv6_server_cannot_be_covered_by_ipv4_routes)
-{
-    struct push_policy p = policy(true, NULL, 0);
-    p.have_endpoint = false;
-    cr_expect_eq(push_route_verdict(&p, 0, 0), ROUTE_INSTALL);
-    cr_expect_eq(push_route_verdict(&p, IP(128, 0, 0, 0), 1), ROUTE_INSTALL);
+    run_routes(&p, NO_ALLOWLIST, N(NO_ALLOWLIST), "no allowlist");
 }
 
 Test(push_policy, pull_routes_false_installs_nothing)
 {
     static const struct ipv4_net lan = { IP(192, 168, 100, 0), 24 };
     static const struct route_case cases[] = {
-        { IP(192, 168, 100, 0), 24, ROUTE_SKIP_NOT_PULLING },
-        { IP(10, 0, 0, 0), 8, ROUTE_SKIP_NOT_PULLING },
-        { IP(0, 0, 0, 0), 0, ROUTE_SKIP_NOT_PULLING },
+        { IP(192, 168, 100, 0), 24, ROUTE_SKIP_NOT_PULLING, 0, { { 0, 0 } } },
+        { IP(10, 0, 0, 0), 8, ROUTE_SKIP_NOT_PULLING, 0, { { 0, 0 } } },
+        { IP(0, 0, 0, 0), 0, ROUTE_SKIP_NOT_PULLING, 0, { { 0, 0 } } },
     };
     struct push_policy p = policy(false, NULL, 0);
     run_routes(&p, cases, N(cases), "pull_routes = false");
     p = policy(false, &lan, 1);
-    run_routes(&p, cases, N(cases), "pull_routes = false with accept_routes");
+    run_routes(&p, cases, N(cases), "pull_routes = false with allowed_routes");
 }
 
-Test(push_policy, accept_routes_is_an_allowlist_of_networks)
+/* allowed_routes: what of each pushed route overlaps them. Two networks overlap only as one
+ * inside the other: the pushed route inside an allowed one goes in whole, allowed ones inside
+ * the pushed route go in instead of it (a split tunnel taken from a full one). */
+Test(push_policy, allowed_routes_install_the_overlap)
 {
-    static const struct ipv4_net accept[] = {
+    static const struct ipv4_net allowed[] = {
         { IP(192, 168, 100, 0), 24 },
         { IP(10, 0, 0, 0), 8 },
+        { IP(10, 1, 0, 0), 16 },    /* inside the one before: 10/8 wins for what it holds */
     };
     static const struct route_case cases[] = {
-        { IP(192, 168, 100, 0), 24, ROUTE_INSTALL },            /* equal */
-        { IP(192, 168, 100, 128), 25, ROUTE_INSTALL },          /* inside */
-        { IP(192, 168, 100, 7), 32, ROUTE_INSTALL },
-        { IP(10, 20, 0, 0), 16, ROUTE_INSTALL },                /* inside the second */
-        { IP(192, 168, 0, 0), 16, ROUTE_SKIP_NOT_ACCEPTED },    /* larger than allowed */
-        { IP(192, 168, 101, 0), 24, ROUTE_SKIP_NOT_ACCEPTED },  /* beside */
-        { IP(0, 0, 0, 0), 1, ROUTE_SKIP_NOT_ACCEPTED },         /* covers an allowed one */
-        { IP(0, 0, 0, 0), 0, ROUTE_SKIP_NOT_ACCEPTED },
-        { IP(11, 0, 0, 0), 8, ROUTE_SKIP_NOT_ACCEPTED },
+        { IP(192, 168, 100, 0), 24, ROUTE_INSTALL, 1, { { IP(192, 168, 100, 0), 24 } } },
+        { IP(192, 168, 100, 128), 25, ROUTE_INSTALL, 1, { { IP(192, 168, 100, 128), 25 } } },
+        { IP(192, 168, 100, 7), 32, ROUTE_INSTALL, 1, { { IP(192, 168, 100, 7), 32 } } },
+        { IP(10, 20, 0, 0), 16, ROUTE_INSTALL, 1, { { IP(10, 20, 0, 0), 16 } } },
+        { IP(192, 168, 0, 0), 16, ROUTE_INSTALL_PARTS, 1, { { IP(192, 168, 100, 0), 24 } } },
+        { IP(0, 0, 0, 0), 0, ROUTE_INSTALL_PARTS, 3,
+          { { IP(192, 168, 100, 0), 24 }, { IP(10, 0, 0, 0), 8 }, { IP(10, 1, 0, 0), 16 } } },
+        { IP(0, 0, 0, 0), 1, ROUTE_INSTALL_PARTS, 2,
+          { { IP(10, 0, 0, 0), 8 }, { IP(10, 1, 0, 0), 16 } } },
+        { IP(128, 0, 0, 0), 1, ROUTE_INSTALL_PARTS, 1, { { IP(192, 168, 100, 0), 24 } } },
+        { IP(192, 168, 101, 0), 24, ROUTE_SKIP_NOT_ALLOWED, 0, { { 0, 0 } } },  /* beside */
+        { IP(11, 0, 0, 0), 8, ROUTE_SKIP_NOT_ALLOWED, 0, { { 0, 0 } } },
     };
-    struct push_policy p = policy(true, accept, (int)N(accept));
-    run_routes(&p, cases, N(cases), "accept_routes");
+    struct push_policy p = policy(true, allowed, (int)N(allowed));
+    run_routes(&p, cases, N(cases), "allowed_routes");
 }
 
-Test(push_policy, accept_routes_does_not_override_the_endpoint_rule)
-{
-    static const struct ipv4_net everything = { 0, 0 };
-    static const struct route_case cases[] = {
-        { IP(192, 168, 100, 0), 24, ROUTE_INSTALL },
-        { IP(128, 0, 0, 0), 1, ROUTE_SKIP_COVERS_ENDPOINT },
-        { IP(172, 31, 0, 0), 16, ROUTE_SKIP_COVERS_ENDPOINT },
-    };
-    struct push_policy p = policy(true, &everything, 1);
-    run_routes(&p, cases, N(cases), "accept_routes = 0.0.0.0/0");
-}
-
-Test(push_policy, policy_from_the_configuration_and_the_server_address)
+Test(push_policy, policy_from_the_configuration)
 {
     struct client_config cfg;
     struct push_policy p;
     memset(&cfg, 0, sizeof(cfg));
     cfg.pull_routes = true;
-    cfg.accept_routes[0] = (struct ipv4_net){ IP(10, 0, 0, 0), 8 };
-    cfg.n_accept_routes = 1;
-
-    struct sockaddr_in v4 = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(ENDPOINT) };
-    push_policy_init(&p, &cfg, (const struct sockaddr *)&v4);
-    cr_expect(p.pull_routes && p.n_accept == 1 && p.accept == cfg.accept_routes);
-    cr_expect(p.have_endpoint && p.endpoint == ENDPOINT && !p.endpoint_host_route);
-
-    struct sockaddr_in6 mapped = { .sin6_family = AF_INET6 };
-    cr_assert_eq(inet_pton(AF_INET6, "::ffff:172.31.0.1", &mapped.sin6_addr), 1);
-    push_policy_init(&p, &cfg, (const struct sockaddr *)&mapped);
-    cr_expect(p.have_endpoint && p.endpoint == ENDPOINT);
-
-    struct sockaddr_in6 v6 = { .sin6_family = AF_INET6 };
-    cr_assert_eq(inet_pton(AF_INET6, "fd00:31::1", &v6.sin6_addr), 1);
+    cfg.allowed_routes[0] = (struct ipv4_net){ IP(10, 0, 0, 0), 8 };
+    cfg.n_allowed_routes = 1;
+    push_policy_init(&p, &cfg);
+    cr_expect(p.pull_routes && p.n_allowed == 1 && p.allowed == cfg.allowed_routes);
     cfg.pull_routes = false;
-    push_policy_init(&p, &cfg, (const struct sockaddr *)&v6);
-    cr_expect(!p.have_endpoint && !p.pull_routes);
+    push_policy_init(&p, &cfg);
+    cr_expect(!p.pull_routes);
 }

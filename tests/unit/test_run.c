@@ -264,3 +264,23 @@ Test(run, start_refuses_a_bad_map)
         cr_expect_eq(run_start(&c), -EINVAL, "map %zu", i);
     }
 }
+
+/* run_cmd_input: the text arrives on the tool's stdin whole, its stderr's first line comes
+ * back; run_capture keeps its stdout. (The client's helper feeds ip -batch and nft -f so.) */
+Test(run, input_goes_to_stdin_and_output_comes_back)
+{
+    char err[256], out[256];
+    char *const cat_to_stderr[] = { "sh", "-c", "cat >&2; exit 3", NULL };
+    cr_expect_eq(run_cmd_input(cat_to_stderr, "first line\nsecond\n", err, sizeof(err)), 3);
+    cr_expect_str_eq(err, "first line");
+    char *const count[] = { "sh", "-c", "wc -c >&2", NULL };
+    static char big[20000];
+    memset(big, 'x', sizeof(big) - 1);
+    cr_expect_eq(run_cmd_input(count, big, err, sizeof(err)), 0);
+    cr_expect_eq(atoi(err), (int)sizeof(big) - 1, "all of it: %s", err);
+    char *const echo[] = { "echo", "captured", NULL };
+    cr_expect_eq(run_capture(echo, out, sizeof(out)), 0);
+    cr_expect_str_eq(out, "captured\n");
+    char *const missing[] = { "no-such-tool-here", NULL };
+    cr_expect_eq(run_capture(missing, out, sizeof(out)), 127);
+}

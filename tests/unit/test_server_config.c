@@ -260,6 +260,8 @@ Test(server_config, every_key_given)
         "client_ip_pool_end = 10.8.1.254\n"
         "push_routes = 192.168.100.0/24, 10.0.0.0/8,172.16.0.0/12\n"
         "nat_interface = eth0\n"
+        "dns = 10.8.0.1 , 9.9.9.9\n"
+        "dns_search = home.lan,corp.example\n"
         "[qos]\n"
         "enabled = yes\n"
         "total_bandwidth = 1Gbps\n"
@@ -295,6 +297,10 @@ Test(server_config, every_key_given)
     cr_expect_eq(cfg.push_routes[1].prefix, 8);
     cr_expect_eq(cfg.push_routes[2].prefix, 12);
     cr_expect_str_eq(cfg.nat_interface, "eth0");
+    cr_assert_eq(cfg.n_dns, 2);
+    cr_expect_eq(cfg.dns[0], 0x0a080001);
+    cr_expect_eq(cfg.dns[1], 0x09090909);
+    cr_expect_str_eq(cfg.dns_search, "home.lan corp.example", "the wire form: one space");
     cr_expect(cfg.qos_enabled);
     cr_expect_eq(cfg.total_bandwidth_bps, 1000000000);
     cr_expect_eq(cfg.default_minor, 0xffff);
@@ -334,6 +340,10 @@ Test(server_config, small_things_that_are_fine)
             "7.0.0.0/8,8.0.0.0/8,9.0.0.0/8,10.0.0.0/8,11.0.0.0/8,12.0.0.0/8,13.0.0.0/8,"
             "14.0.0.0/8,15.0.0.0/8,16.0.0.0/8\n",           /* exactly MAX_ROUTES */
         MIN "nat_interface =\n",
+        MIN "dns = 10.8.0.1\n",
+        MIN "dns = 1.1.1.1,8.8.8.8, 9.9.9.9\n",            /* exactly DNS_SERVERS_MAX */
+        MIN "dns_search = home.lan\n",                     /* a search list without resolvers */
+        MIN "dns_search = a.b, c_d, e-f.g, h, i, j\n",      /* six names */
         MIN "[security]\nenclave_socket =\n",
         MIN "[security]\nuser = root\n",                  /* the explicit opt-out */
         "[server]\ntun_ip = 10.8.0.1\ntun_netmask = 30\n"
@@ -509,6 +519,33 @@ Test(server_config, network_section_errors)
           "[network] push_routes", "at most 16 routes" },
         { MIN "nat_interface = eth 0\n", NULL, "server.conf", 6, "[network] nat_interface",
           "interface name" },
+        { MIN "dns = 10.8.0.1, 9.9.9.9, 1.1.1.1, 8.8.8.8\n", NULL, "server.conf", 6,
+          "[network] dns", "at most 3 resolvers" },
+        { MIN "dns = 10.8.0.1 9.9.9.9\n", NULL, "server.conf", 6, "[network] dns",
+          "\"10.8.0.1 9.9.9.9\" is not an IPv4 address" },
+        { MIN "dns = 10.8.0.1,\n", NULL, "server.conf", 6, "[network] dns",
+          "\"\" is not an IPv4 address" },
+        { MIN "dns = 127.0.0.1\n", NULL, "server.conf", 6, "[network] dns", "loopback" },
+        { MIN "dns = 224.0.0.251\n", NULL, "server.conf", 6, "[network] dns", "multicast" },
+        { MIN "dns = 0.0.0.0\n", NULL, "server.conf", 6, "[network] dns", "0.0.0.0/8" },
+        { MIN "dns = dns.example\n", NULL, "server.conf", 6, "[network] dns",
+          "comma-separated list of up to 3 resolvers" },
+        { MIN "dns_search = home lan\n", NULL, "server.conf", 6, "[network] dns_search",
+          "a blank inside a name" },
+        { MIN "dns_search = home.lan,,x\n", NULL, "server.conf", 6, "[network] dns_search",
+          "an empty item" },
+        { MIN "dns_search = -x.lan\n", NULL, "server.conf", 6, "[network] dns_search",
+          "starts with '-'" },
+        { MIN "dns_search = home..lan\n", NULL, "server.conf", 6, "[network] dns_search",
+          "empty label" },
+        { MIN "dns_search = a;b\n", NULL, "server.conf", 6, "[network] dns_search",
+          "a character other than" },
+        { MIN "dns_search = a, b, c, d, e, f, g\n", NULL, "server.conf", 6,
+          "[network] dns_search", "more than 6 names" },
+        { MIN "dns_search = aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n", NULL,
+          "server.conf", 6, "[network] dns_search", "longer than 63" },
+        { MIN "dns_search = aaaaaaaaaa.aaaaaaaaaa.aaaaaaaaaa, aaaaaaaaaa.aaaaaaaaaa.aaaaaaaaaa.x\n",
+          NULL, "server.conf", 6, "[network] dns_search", "longer than 64 bytes" },
     };
     run_bad(cases, N(cases));
 }

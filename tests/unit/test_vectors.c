@@ -291,24 +291,32 @@ Test(vectors, ext_failure_matches_and_is_read_only_in_its_own_form)
     cr_assert_eq(hs_server_reject(&r, STATUS_AUTH_FAILED, 0, 1, out), 0);
 }
 
+/* The binding vectors' request with extension flags `flags` (the client code), which must be
+ * want_hex byte for byte and open at the server with those flags; st and r are its two ends. */
+static void flagged_request(uint8_t flags, const char *want_hex, struct hs_client *st,
+                            struct hs_request *r)
+{
+    uint8_t e_priv[32], req[CONNECT_REQ_LEN], want[CONNECT_REQ_LEN];
+    unhex(e_priv, 32, V_CLIENT_EPHEMERAL_PRIVATE);
+    cr_assert(hs_client_request_flags(st, e_priv, s_pub, V_USERNAME, token,
+                                      V_CONNECT_REQ_TIMESTAMP, flags, req));
+    cr_assert_eq(unhex(want, sizeof(want), want_hex), CONNECT_REQ_LEN);
+    assert_bytes_eq(req, want, CONNECT_REQ_LEN);
+    cr_assert_eq(hs_server_open(s_priv, s_pub, req, sizeof(req), &users, r), HS_AUTHENTICATED);
+    cr_assert_eq(r->flags, flags);
+}
+
 /* Extension 1's WINDOW flag: the request that asks, and the success response that tells the
  * server's replay window at offset 28, byte for byte; a client that did not ask refuses it. */
 Test(vectors, window_flag_request_and_response_match)
 {
-    uint8_t e_priv[32], se_priv[32], req[CONNECT_REQ_LEN], want[CONNECT_REQ_LEN];
-    uint8_t out[CONNECT_RESP_MAX], want_resp[CONNECT_RESP_MAX];
+    uint8_t se_priv[32], out[CONNECT_RESP_MAX], want_resp[CONNECT_RESP_MAX];
     struct hs_client st;
     struct hs_request r;
     struct hs_config cfg, got;
     struct session_keys server_keys, keys;
-    unhex(e_priv, 32, V_CLIENT_EPHEMERAL_PRIVATE);
     unhex(se_priv, 32, V_SERVER_EPHEMERAL_PRIVATE);
-    cr_assert(hs_client_request_flags(&st, e_priv, s_pub, V_USERNAME, token,
-                                      V_CONNECT_REQ_TIMESTAMP, REQ_FLAG_WINDOW, req));
-    cr_assert_eq(unhex(want, sizeof(want), VX_CONNECT_REQ_WINDOW), CONNECT_REQ_LEN);
-    assert_bytes_eq(req, want, CONNECT_REQ_LEN);
-    cr_assert_eq(hs_server_open(s_priv, s_pub, req, sizeof(req), &users, &r), HS_AUTHENTICATED);
-    cr_assert_eq(r.flags, REQ_FLAG_WINDOW);
+    flagged_request(REQ_FLAG_WINDOW, VX_CONNECT_REQ_WINDOW, &st, &r);
 
     vector_config(&cfg);
     cfg.replay_window_ms = VX_WINDOW_MS;
@@ -359,6 +367,97 @@ Test(vectors, window_field_is_read_only_when_asked_and_in_range)
     block[19] = 1;
     cr_expect_not(hs_config_decode_flags(block, n, REQ_FLAG_WINDOW, &got),
                   "offset 19 stays reserved");
+}
+
+/* Extension 4: the request with the WINDOW and DNS flags, and the success response whose
+ * config carries the DNS block after the routes, byte for byte (gen_ext_vectors.py); a client
+ * that did not ask for DNS refuses it, as an old client would. */
+Test(vectors, dns_flag_request_and_response_match)
+{
+    uint8_t se_priv[32], out[CONNECT_RESP_MAX], want_resp[CONNECT_RESP_MAX];
+    struct hs_client st;
+    struct hs_request r;
+    struct hs_config cfg, got;
+    struct session_keys server_keys, keys;
+    unhex(se_priv, 32, V_SERVER_EPHEMERAL_PRIVATE);
+    flagged_request(REQ_FLAG_WINDOW | REQ_FLAG_DNS, VX_CONNECT_REQ_DNS, &st, &r);
+
+    vector_config(&cfg);
+    cfg.replay_window_ms = VX_WINDOW_MS;
+    cfg.dns_block = true;
+    cfg.dns_count = 2;
+    cfg.dns[0] = 0x0a080001;
+    cfg.dns[1] = 0x09090909;
+    strcpy(cfg.dns_search, VX_DNS_SEARCH);
+    size_t n = hs_server_accept(&r, token, se_priv, &cfg, V_CONNECT_RESP_TIMESTAMP, out,
+                                &server_keys);
+    cr_assert_eq(n, unhex(want_resp, sizeof(want_resp), VX_CONNECT_RESP_DNS));
+    assert_bytes_eq(out, want_resp, n);
+    cr_assert_lt(n, CONNECT_REQ_LEN, "never larger than the request");
+    cr_assert_eq(hs_client_response(&st, out, n, token, &got, &keys), HSC_ACCEPTED);
+    cr_expect(got.dns_block);
+    cr_expect_eq(got.dns_count, 2);
+    cr_expect_eq(got.dns[0], 0x0a080001);
+    cr_expect_eq(got.dns[1], 0x09090909);
+    cr_expect_str_eq(got.dns_search, VX_DNS_SEARCH);
+    cr_expect_eq(got.replay_window_ms, VX_WINDOW_MS);
+    cr_expect_eq(got.route_count, cfg.route_count);
+
+    st.flags = REQ_FLAG_WINDOW;
+    cr_assert_eq(hs_client_response(&st, out, n, token, &got, &keys), HSC_INVALID,
+                 "not asked: the longer config is refused");
+}
+
+/* The DNS block's decoding (vpn/handshake.h): present exactly when asked, every length
+ * consistent, at most 3 resolvers, a search list as vpn/dns.h says. */
+Test(vectors, dns_block_is_read_only_when_asked_and_well_formed)
+{
+    struct hs_config c, got;
+    uint8_t block[RESP_CONFIG_MAX + 8];
+    vector_config(&c);
+    size_t base = hs_config_encode(block, &c);
+    cr_expect(hs_config_decode_flags(block, base, 0, &got));
+    cr_expect_not(hs_config_decode_flags(block, base, REQ_FLAG_DNS, &got), "asked, none there");
+
+    c.dns_block = true;
+    size_t n = hs_config_encode(block, &c);
+    cr_expect_eq(n, base + RESP_DNS_BLOCK_MIN, "an empty block: count 0, search length 0");
+    cr_expect(hs_config_decode_flags(block, n, REQ_FLAG_DNS, &got));
+    cr_expect(got.dns_block);
+    cr_expect_not(hs_config_decode_flags(block, n, 0, &got), "there, not asked");
+    cr_expect_not(hs_config_decode(block, n, &got));
+
+    c.dns_count = DNS_SERVERS_MAX;
+    c.dns[0] = 1, c.dns[1] = 2, c.dns[2] = 3;
+    memset(c.dns_search, 'a', DNS_SEARCH_MAX);
+    c.dns_search[DNS_SEARCH_MAX] = '\0';
+    n = hs_config_encode(block, &c);
+    cr_expect_eq(n, base + RESP_DNS_BLOCK_MAX);
+    cr_expect_not(hs_config_decode_flags(block, n, REQ_FLAG_DNS, &got),
+                  "a 64-character label is no name");
+    memset(c.dns_search, 'a', DNS_SEARCH_MAX);
+    for (int i = 10; i < DNS_SEARCH_MAX; i += 11)
+        c.dns_search[i] = '.';
+    n = hs_config_encode(block, &c);
+    cr_expect(hs_config_decode_flags(block, n, REQ_FLAG_DNS, &got), "the largest block");
+    cr_expect_str_eq(got.dns_search, c.dns_search);
+    cr_expect_eq(got.dns[2], 3);
+    cr_expect_not(hs_config_decode_flags(block, n - 1, REQ_FLAG_DNS, &got), "cut short");
+    block[n] = 0;
+    cr_expect_not(hs_config_decode_flags(block, n + 1, REQ_FLAG_DNS, &got), "a byte after it");
+    block[base] = DNS_SERVERS_MAX + 1;
+    cr_expect_not(hs_config_decode_flags(block, n, REQ_FLAG_DNS, &got), "4 resolvers");
+
+    static const char *const bad[] = { "home.lan\nnameserver 6.6.6.6", "-option", "a..b",
+                                       ".lan", "lan.", "a  b", " a", "a;b", "a#b" };
+    for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        vector_config(&c);
+        c.dns_block = true;
+        snprintf(c.dns_search, sizeof(c.dns_search), "%s", bad[i]);
+        n = hs_config_encode(block, &c);
+        cr_expect_not(hs_config_decode_flags(block, n, REQ_FLAG_DNS, &got), "search \"%s\"",
+                      bad[i]);
+    }
 }
 
 /* M1: a flipped padding byte (extended or not) is dropped, never answered with AUTH_FAILED. */

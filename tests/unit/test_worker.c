@@ -50,6 +50,10 @@ static struct pkt_slot *result(struct ring *r, uint32_t i)
     return &r->slots[(r->idx->head + i) & r->mask];   /* unpublished results of this batch */
 }
 
+/* The main process's config block carries a DNS block (extension 4), as when server.conf has
+ * [network] dns and dns_search. */
+static bool main_pushes_dns;
+
 /* Phase 1 and phase 2 of a handshake as the main process drives them, the request with
  * extension 1 flags `flags`; returns the session id and fills the client's keys and the
  * configuration it read. */
@@ -75,6 +79,13 @@ static uint32_t connect_alice_flags(struct session_keys *keys, uint64_t now, uin
 
     struct hs_config cfg = { .prefix_len = 24, .mtu = 1400, .client_ip = 0x0a08000a,
                              .server_ip = 0x0a080001, .keepalive_s = 25 };
+    if (main_pushes_dns) {
+        cfg.dns_block = true;
+        cfg.dns_count = 2;
+        cfg.dns[0] = 0x0a080001;
+        cfg.dns[1] = 0x09090909;
+        strcpy(cfg.dns_search, "home.lan corp.example");
+    }
     req.meta.op = OP_ACCEPT;
     req.meta.aux = STATUS_OK;
     req.meta.len = (uint16_t)(CONNECT_REQ_LEN + hs_config_encode(req.data + CONNECT_REQ_LEN, &cfg));
@@ -230,6 +241,30 @@ Test(worker, the_replay_window_goes_only_to_a_client_that_asked)
     cr_expect_eq(got.replay_window_ms, 1234, "the window the worker checks");
 }
 
+/* Extension 4: the DNS block goes to a client that asked (REQ_FLAG_DNS) and to no other, which
+ * would refuse the longer config; a server without DNS settings answers an empty block. */
+Test(worker, the_dns_block_goes_only_to_a_client_that_asked)
+{
+    struct session_keys k;
+    struct hs_config got;
+    uint64_t now = 1734220800000ULL;
+    main_pushes_dns = true;
+    connect_alice_flags(&k, now, REQ_FLAG_WINDOW, &got);
+    cr_expect_not(got.dns_block, "not asked: no DNS block");
+    cr_expect_eq(got.dns_count, 0);
+    connect_alice_flags(&k, now + 1, REQ_FLAG_DNS, &got);
+    cr_expect(got.dns_block);
+    cr_expect_eq(got.dns_count, 2);
+    cr_expect_eq(got.dns[0], 0x0a080001);
+    cr_expect_eq(got.dns[1], 0x09090909);
+    cr_expect_str_eq(got.dns_search, "home.lan corp.example");
+    main_pushes_dns = false;
+    connect_alice_flags(&k, now + 2, REQ_FLAG_WINDOW | REQ_FLAG_DNS, &got);
+    cr_expect(got.dns_block, "asked: a block even when the server pushes nothing");
+    cr_expect_eq(got.dns_count, 0);
+    cr_expect_str_eq(got.dns_search, "");
+}
+
 /* The main process's config block must leave offset 28 zero: the window is the enclave's to
  * tell, a main process must not make a client believe another. */
 Test(worker, accept_with_a_window_from_main_kills, .exit_code = WORKER_EXIT_MALFORMED)
@@ -269,7 +304,8 @@ static void reflag(uint8_t *req, const struct hs_client *st, uint8_t flags)
 Test(worker, a_request_with_an_unknown_flag_is_dropped)
 {
     static const struct { uint8_t flags; bool taken; } cases[] = {
-        { 0, true }, { REQ_FLAG_WINDOW, true }, { 0x02, false }, { 0x80, false },
+        { 0, true }, { REQ_FLAG_WINDOW, true }, { REQ_FLAG_DNS, true },
+        { REQ_FLAG_WINDOW | REQ_FLAG_DNS, true }, { 0x04, false }, { 0x80, false },
         { REQ_FLAG_WINDOW | 0x40, false },
     };
     uint64_t now = 1734220800000ULL;
@@ -290,7 +326,7 @@ Test(worker, a_request_with_an_unknown_flag_is_dropped)
         w.dec_pending = 0;
     }
     cr_expect_not(hs_client_request_flags(&(struct hs_client){ 0 }, token, w.sec->s_pub,
-                                          "alice", token, now, 0x02, (uint8_t[CONNECT_REQ_LEN]){ 0 }),
+                                          "alice", token, now, 0x04, (uint8_t[CONNECT_REQ_LEN]){ 0 }),
                   "the client code sends no flag it does not know");
 }
 
