@@ -5,7 +5,7 @@ set -eu
 # libmicrohttpd-dev, libjansson-dev: vpn-metrics and vpnctl metrics; prometheus (promtool),
 # chromium, curl: the metrics and status page tests.
 PKGS="gcc make pkg-config libsodium-dev liburcu-dev libseccomp-dev libcap-dev libcriterion-dev
-      libsqlite3-dev
+      libsqlite3-dev libssl-dev
       clang libclang-rt-dev iproute2 iptables iperf3 procps iputils-ping python3
       libmicrohttpd-dev libjansson-dev prometheus chromium curl"
 # Installed for this machine's architecture (or for all): `dpkg -s NAME` fails outright when a
