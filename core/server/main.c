@@ -219,6 +219,13 @@ int main(int argc, char **argv)
         fprintf(stderr, "[ERROR] Configuration error: %s\n", err.msg);
         return 2;
     }
+    /* Refused rather than ignored: an operator who enables it must not believe phones can
+     * connect while nothing listens (docs/WIREGUARD.md, "Plan"). */
+    if (cfg.wg_enabled) {
+        fprintf(stderr, "[ERROR] Configuration error: %s: [wireguard] enabled: the WireGuard "
+                "listener is not available in this build yet (docs/WIREGUARD.md)\n", opt.config);
+        return 2;
+    }
     if (opt.check_only) {
         printf("Configuration OK: %s\n", opt.config);
         return 0;
