@@ -3,11 +3,12 @@
 # so that `make check` and `make demo` work from a fresh Debian or Raspberry Pi OS machine.
 set -eu
 # libmicrohttpd-dev, libjansson-dev: vpn-metrics and vpnctl metrics; prometheus (promtool),
-# chromium, curl: the metrics and status page tests.
+# chromium, curl: the metrics and status page tests. libssl-dev: BLAKE2s for WireGuard;
+# wireguard-go, wireguard-tools: its interoperability tests.
 PKGS="gcc make pkg-config libsodium-dev liburcu-dev libseccomp-dev libcap-dev libcriterion-dev
       libsqlite3-dev libssl-dev
       clang libclang-rt-dev iproute2 iptables iperf3 procps iputils-ping python3
-      libmicrohttpd-dev libjansson-dev prometheus chromium curl"
+      libmicrohttpd-dev libjansson-dev prometheus chromium curl wireguard-go wireguard-tools"
 # Installed for this machine's architecture (or for all): `dpkg -s NAME` fails outright when a
 # cross-build installed the same package for another architecture too (arm64, armhf).
 arch=$(dpkg --print-architecture)
