@@ -24,7 +24,7 @@ OPT      ?= -O2 -g
 CFLAGS   += $(STD) $(WARN) $(HARDEN) $(OPT) -Iinclude -pthread $(EXTRA_CFLAGS)
 LDFLAGS  += -pie -Wl,-z,relro,-z,now -pthread
 
-LIBS_CRYPTO := -lsodium
+LIBS_CRYPTO := -lsodium -lcrypto
 LIBS_DB     := -lsqlite3
 LIBS_URCU   := -lurcu-qsbr -lurcu-cds -lurcu-common
 LIBS_SANDBOX:= -lseccomp -lcap

@@ -10,12 +10,14 @@ set -eu
 # libmicrohttpd-dev, libjansson-dev: vpn-metrics and vpnctl metrics; prometheus (promtool),
 # chromium, curl: the metrics and status page tests; libsqlite3-dev: usage; libsystemd-dev:
 # sd_notify; dpkg-dev, lintian, file, man-db, logrotate, systemd (systemd-analyze): the package
-# and its test.
+# and its test; libssl-dev: BLAKE2s for WireGuard (and the AEAD on ARM); wireguard-go,
+# wireguard-tools: its interoperability tests.
 PKGS="gcc make pkg-config libsodium-dev liburcu-dev libseccomp-dev libcap-dev libcriterion-dev
       libssl-dev libsqlite3-dev libsystemd-dev libmicrohttpd-dev libjansson-dev
       clang libclang-rt-dev iproute2 iptables nftables dnsmasq-base iperf3 procps iputils-ping
       python3
-      prometheus chromium curl dpkg-dev lintian file man-db logrotate systemd"
+      prometheus chromium curl dpkg-dev lintian file man-db logrotate systemd wireguard-go
+      wireguard-tools"
 
 # A Raspberry Pi builds natively: the cross builds are for the amd64 machines that test it.
 native=$(dpkg --print-architecture)

@@ -245,12 +245,22 @@ static const struct key_spec metrics_keys[] = {
       .set = set_group },
 };
 
+/* The WireGuard listener's own key: a WireGuard peer pins the server's public key, and it is
+ * a Curve25519 key of the same form as ours, but kept apart so that either can be replaced
+ * alone. */
+static const struct key_spec wireguard_keys[] = {
+    { KEY("enabled", KEY_BOOL, wg_enabled), .def = "false" },
+    { KEY("listen_port", KEY_UINT, wg_listen_port), .min = 1, .max = 65535, .def = "51821" },
+    { KEY("private_key_file", KEY_PATH, wg_private_key_file), .def = "wireguard.key" },
+};
+
 #define SECTION(n, k) { .name = n, .keys = k, .n_keys = sizeof(k) / sizeof(k[0]) }
 static const struct section_spec server_sections[] = {
     SECTION("server", server_keys),   SECTION("network", network_keys),
     SECTION("qos", qos_keys),         SECTION("security", security_keys),
     SECTION("usage", usage_keys),     SECTION("hooks", hooks_keys),
     SECTION("logging", logging_keys), SECTION("metrics", metrics_keys),
+    SECTION("wireguard", wireguard_keys),
 };
 
 const struct ini_schema server_config_schema = {
@@ -320,6 +330,15 @@ static int check_server(const struct ini_schema_state *st, const struct server_c
                       "%s is above total_bandwidth %s",
                       config_format_bw(cfg->default_ceil_bps, x, sizeof(x)),
                       config_format_bw(cfg->total_bandwidth_bps, y, sizeof(y)));
+        return -1;
+    }
+
+    /* One socket per port: both listeners share the listen address. */
+    if (cfg->wg_enabled && cfg->wg_listen_port == cfg->listen_port) {
+        int wl = ini_schema_line(st, "wireguard", "listen_port");
+        config_errorf(err, file, wl ? wl : ini_schema_section_line(st, "wireguard"), "wireguard",
+                      "listen_port", "%u is [server] listen_port already; WireGuard needs a "
+                      "port of its own", (unsigned)cfg->wg_listen_port);
         return -1;
     }
 

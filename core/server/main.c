@@ -244,6 +244,13 @@ int main(int argc, char **argv)
         log_error("Configuration error: %s", err.msg);
         return 2;
     }
+    /* Refused rather than ignored: an operator who enables it must not believe phones can
+     * connect while nothing listens (docs/WIREGUARD.md, "Plan"). */
+    if (cfg.wg_enabled) {
+        log_error("Configuration error: %s: [wireguard] enabled: the WireGuard listener is not "
+                  "available in this build yet (docs/WIREGUARD.md)", opt.config);
+        return 2;
+    }
     char path[PATH_MAX];
     if (opt.check_only) {
         bool found = enclave_path(path, sizeof(path), why, sizeof(why)) == 0;

@@ -115,6 +115,12 @@ struct server_config {
     struct sockaddr_in6 metrics_addr;   /* metrics_listen parsed (IPv4 as v4-mapped) */
     char control_socket_group[64];  /* "" = the control socket is root's alone (0600);
                                        else mode 0660 and this group's */
+
+    /* [wireguard]: a second listener speaking the WireGuard protocol (docs/WIREGUARD.md) */
+    bool wg_enabled;                /* enabled, default false */
+    uint16_t wg_listen_port;        /* listen_port, default 51821, not [server]'s */
+    char wg_private_key_file[PATH_MAX]; /* resolved; default "wireguard.key" beside
+                                       server.conf; read by the enclave only */
 };
 
 /* Fills *cfg with defaults, then reads path and the classes file it names, then checks the

@@ -674,6 +674,40 @@ Test(server_config, metrics_section)
     cr_expect_str_eq(cfg.control_socket_group, "vpnse-metrics");
 }
 
+/* [wireguard]: off by default, port 51821 and wireguard.key beside server.conf; a port of its
+ * own when enabled. */
+Test(server_config, wireguard_section)
+{
+    static const struct bad_case cases[] = {
+        { MIN "[wireguard]\nenabled = maybe\n", NULL, "server.conf", 7, "[wireguard] enabled",
+          "maybe" },
+        { MIN "[wireguard]\nlisten_port = 0\n", NULL, "server.conf", 7,
+          "[wireguard] listen_port", "from 1 to 65535" },
+        { MIN "[wireguard]\nenabled = true\nlisten_port = 51820\n", NULL, "server.conf", 8,
+          "[wireguard] listen_port", "51820 is [server] listen_port already" },
+        { MIN "[wireguard]\nprivate_key_file =\n", NULL, "server.conf", 7,
+          "[wireguard] private_key_file", "empty value" },
+        { MIN "[wireguard]\npeers = 3\n", NULL, "server.conf", 7, "[wireguard] peers",
+          "unknown" },
+    };
+    run_bad(cases, N(cases));
+
+    struct config_error err;
+    put("qos_classes.conf", NULL);
+    cr_assert_eq(load(put("server.conf", MIN), &err), 0, "%s", err.msg);
+    cr_expect_not(cfg.wg_enabled, "off by default");
+    cr_expect_eq(cfg.wg_listen_port, 51821);
+    cr_expect_str_eq(cfg.wg_private_key_file, in_dir("wireguard.key"));
+    /* Off, the same port is no conflict: no socket is opened for it. */
+    cr_assert_eq(load(put("server.conf", MIN "[wireguard]\nlisten_port = 51820\n"), &err), 0,
+                 "%s", err.msg);
+    cr_assert_eq(load(put("server.conf", MIN "[wireguard]\nenabled = yes\nlisten_port = 4500\n"
+                          "private_key_file = /etc/vpnse/wg.key\n"), &err), 0, "%s", err.msg);
+    cr_expect(cfg.wg_enabled);
+    cr_expect_eq(cfg.wg_listen_port, 4500);
+    cr_expect_str_eq(cfg.wg_private_key_file, "/etc/vpnse/wg.key");
+}
+
 Test(server_config, file_level_errors)
 {
     struct config_error err;

@@ -1,0 +1,72 @@
+#!/bin/bash
+# WireGuard interoperability of the enclave's handshake and transport (enclave/wg_noise.c,
+# wg_transport.c), before the server carries them: Debian's wireguard-go is the initiator,
+# tests/tools/wg-echo (our modules, one peer) the responder that answers pings.
+#
+#   PREFIX-c1 172.31.0.11                          PREFIX-srv 172.31.0.1
+#   wireguard-go PREFIXa 10.99.0.2 --udp/51821-->  wg-echo (no PSK) "10.99.0.1"
+#   wireguard-go PREFIXb 10.98.0.2 --udp/51822-->  wg-echo (PSK)    "10.98.0.1"
+#   wireguard-go PREFIXc 10.97.0.2 --udp/51821-->  (same no-PSK echo: an unknown key)
+#   wireguard-go PREFIXd 10.96.0.2 --udp/51822-->  (PSK echo, the right key, a wrong PSK)
+#
+# wireguard-go's control sockets (/var/run/wireguard/NAME.sock) are shared by all namespaces:
+# the interfaces carry the lab's prefix.
+source "$(dirname "$0")/lib.sh"
+ECHO=$ROOT/build/tests/tools/wg-echo
+command -v wireguard-go >/dev/null && command -v wg >/dev/null ||
+    { fail "wireguard-go and wireguard-tools are not installed (tools/install-deps.sh)"; finish; }
+
+lab_up 1
+umask 077
+wg genkey >"$WORK/server.wgkey"
+SERVER_PUB=$(wg pubkey <"$WORK/server.wgkey")
+for n in a b c d; do
+    wg genkey >"$WORK/$n.key"
+    eval "PUB_$n=\$(wg pubkey <\"$WORK/$n.key\")"
+done
+wg genpsk >"$WORK/psk"
+wg genpsk >"$WORK/wrong.psk"
+
+srv "$ECHO" 51821 "$(cat "$WORK/server.wgkey")" "$PUB_a" >"$WORK/echo1.log" 2>&1 &
+PIDS+=($!)
+srv "$ECHO" 51822 "$(cat "$WORK/server.wgkey")" "$PUB_b" "$(cat "$WORK/psk")" \
+    >"$WORK/echo2.log" 2>&1 &
+PIDS+=($!)
+
+# wg_peer NAME NET PORT PEER_KEY_FILE [PSK_FILE]: a wireguard-go interface PREFIX+NAME in c1 with
+# address NET.2/24, its one peer the echo at 172.31.0.1:PORT for NET.1/32.
+wg_peer() {
+    local ifn=$PREFIX$1 net=$2 port=$3 key=$4 psk=${5:-}
+    cli 1 env WG_PROCESS_FOREGROUND=1 wireguard-go "$ifn" >"$WORK/wg-$1.log" 2>&1 &
+    PIDS+=($!)
+    for _ in $(seq 1 50); do [ -S "/var/run/wireguard/$ifn.sock" ] && break; sleep 0.1; done
+    [ -S "/var/run/wireguard/$ifn.sock" ] || { cat "$WORK/wg-$1.log"; return 1; }
+    cli 1 wg set "$ifn" private-key "$key" peer "$SERVER_PUB" endpoint "172.31.0.1:$port" \
+        allowed-ips "$net.1/32" ${psk:+preshared-key "$psk"}
+    cli 1 ip addr add "$net.2/24" dev "$ifn"
+    cli 1 ip link set "$ifn" mtu 1420 up
+}
+handshakes() { cli 1 wg show "$PREFIX$1" latest-handshakes | awk '{print $2}'; }
+
+wg_peer a 10.99.0 51821 "$WORK/a.key"
+check "ping through wireguard-go to our responder (handshake, transport both ways)" \
+    cli 1 ping -c 3 -i 0.2 -W 3 -q 10.99.0.1
+check "  ... one handshake, three echoes" \
+    bash -c "grep -qx 'handshake 1' $WORK/echo1.log && grep -qx 'echo 3' $WORK/echo1.log"
+check "  ... and wireguard-go records the handshake" test "$(handshakes a)" -gt 0
+check "  ... nothing dropped as unauthenticated" bash -c "! grep -q dropped $WORK/echo1.log"
+
+wg_peer b 10.98.0 51822 "$WORK/b.key" "$WORK/psk"
+check "with a preshared key: ping through" cli 1 ping -c 2 -i 0.2 -W 3 -q 10.98.0.1
+
+wg_peer c 10.97.0 51821 "$WORK/c.key"
+check "an unknown peer key gets no answer" bash -c "! ip netns exec $PREFIX-c1 ping -c 2 -W 2 -q 10.97.0.1"
+check "  ... refused as unknown by the responder" grep -qx 'refused unknown-peer' "$WORK/echo1.log"
+check "  ... and wireguard-go has no handshake" test "$(handshakes c)" -eq 0
+
+# The PSK echo's peer key, with a PSK the echo does not have: the response does not open.
+wg_peer d 10.96.0 51822 "$WORK/b.key" "$WORK/wrong.psk"
+check "a wrong preshared key: no handshake completes" \
+    bash -c "! ip netns exec $PREFIX-c1 ping -c 2 -W 2 -q 10.96.0.1"
+check "  ... wireguard-go has no handshake" test "$(handshakes d)" -eq 0
+finish

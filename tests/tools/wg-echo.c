@@ -1,0 +1,164 @@
+/* wg-echo: a WireGuard responder for one peer, made of the enclave's own WireGuard modules
+ * (enclave/wg_noise.c, wg_transport.c), that answers ICMP echo requests through the tunnel.
+ * It lets test_wireguard_noise.sh check the handshake and transport against a real WireGuard
+ * implementation (wireguard-go) before the server carries them: what the peer accepts is what
+ * the whitepaper says, not only what our Python vectors say. Not a server: one peer, one
+ * session at a time, no timers, no cookies.
+ *
+ *   wg-echo PORT PRIVATE_KEY_B64 PEER_PUBLIC_KEY_B64 [PSK_B64]
+ *
+ * Prints one line per event: "handshake N", "refused unknown-peer", "refused replay",
+ * "refused mac1", "echo N", "keepalive", "dropped auth", "dropped index". */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "../../enclave/wg_noise.h"
+#include "../../enclave/wg_transport.h"
+#include "vpn/keyfile.h"
+#include "vpn/replay.h"
+#include "vpn/wg_blake2s.h"
+
+struct session {
+    bool up;
+    uint32_t our_index, peer_index;
+    struct wg_keypair keys;
+    uint64_t send_counter;
+    struct replay_window rx;
+};
+
+static uint16_t ip_checksum(const uint8_t *p, size_t n)
+{
+    uint32_t sum = 0;
+    for (size_t i = 0; i + 1 < n; i += 2)
+        sum += (uint32_t)(p[i] << 8 | p[i + 1]);
+    if (n & 1)
+        sum += (uint32_t)p[n - 1] << 8;
+    while (sum >> 16)
+        sum = (sum & 0xffff) + (sum >> 16);
+    return (uint16_t)~sum;
+}
+
+/* Turns an IPv4 ICMP echo request (in place) into its reply; false if it is not one. */
+static bool make_echo_reply(uint8_t *pkt, size_t *len)
+{
+    if (*len < 28 || pkt[0] >> 4 != 4 || pkt[9] != 1)
+        return false;
+    size_t ihl = (size_t)(pkt[0] & 15) * 4, total = (size_t)(pkt[2] << 8 | pkt[3]);
+    if (total > *len || total < ihl + 8 || pkt[ihl] != 8)
+        return false;
+    uint8_t tmp[4];
+    memcpy(tmp, pkt + 12, 4);
+    memcpy(pkt + 12, pkt + 16, 4);
+    memcpy(pkt + 16, tmp, 4);
+    pkt[ihl] = 0;
+    pkt[ihl + 2] = pkt[ihl + 3] = 0;
+    uint16_t c = ip_checksum(pkt + ihl, total - ihl);
+    pkt[ihl + 2] = (uint8_t)(c >> 8);
+    pkt[ihl + 3] = (uint8_t)c;
+    pkt[10] = pkt[11] = 0;
+    c = ip_checksum(pkt, ihl);
+    pkt[10] = (uint8_t)(c >> 8);
+    pkt[11] = (uint8_t)c;
+    *len = total;
+    return true;
+}
+
+int main(int argc, char **argv)
+{
+    struct wg_identity id;
+    uint8_t priv[WG_KEY_LEN], peer[WG_KEY_LEN], psk[WG_KEY_LEN] = { 0 };
+    uint8_t last_ts[WG_TAI64N_LEN] = { 0 };
+    struct session s = { 0 };
+    unsigned handshakes = 0, echoes = 0;
+
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    if (argc < 4 || argc > 5 || sodium_init() < 0 || wg_blake2s_init() != 0 ||
+        keyfile_decode(argv[2], priv) != 0 || keyfile_decode(argv[3], peer) != 0 ||
+        (argc == 5 && keyfile_decode(argv[4], psk) != 0) || !wg_identity_init(&id, priv)) {
+        fprintf(stderr, "usage: wg-echo PORT PRIVATE_KEY_B64 PEER_PUBLIC_KEY_B64 [PSK_B64]\n");
+        return 2;
+    }
+    int fd = socket(AF_INET, SOCK_DGRAM, 0);
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(argv[1])) };
+    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
+        perror("wg-echo: bind");
+        return 1;
+    }
+    for (;;) {
+        uint8_t msg[2048], pt[2048];
+        struct sockaddr_in from;
+        socklen_t fl = sizeof(from);
+        ssize_t n = recvfrom(fd, msg, sizeof(msg), 0, (struct sockaddr *)&from, &fl);
+        if (n < 0)
+            continue;
+        switch (wg_classify(msg, (unsigned)n)) {
+        case WG_MSG_INITIATION: {
+            struct wg_initiation in;
+            uint8_t e_priv[WG_KEY_LEN], resp[WG_RESP_LEN];
+            enum wg_init_verdict v = wg_noise_consume_initiation(&id, msg, &in);
+            if (v != WG_INIT_OK) {
+                printf("refused %s\n", v == WG_INIT_BAD_MAC1 ? "mac1" : "initiation");
+                break;
+            }
+            if (sodium_memcmp(in.peer_static, peer, WG_KEY_LEN) != 0) {
+                printf("refused unknown-peer\n");
+                wg_initiation_wipe(&in);
+                break;
+            }
+            if (!wg_tai64n_after(in.timestamp, last_ts)) {
+                printf("refused replay\n");
+                wg_initiation_wipe(&in);
+                break;
+            }
+            memcpy(last_ts, in.timestamp, WG_TAI64N_LEN);
+            randombytes_buf(e_priv, sizeof(e_priv));
+            s.our_index = randombytes_random();
+            s.peer_index = in.sender;
+            bool ok = wg_noise_create_response(&in, psk, e_priv, s.our_index, resp, &s.keys);
+            sodium_memzero(e_priv, sizeof(e_priv));
+            if (!ok)
+                break;
+            s.up = true;
+            s.send_counter = 0;
+            replay_init(&s.rx);
+            sendto(fd, resp, sizeof(resp), 0, (struct sockaddr *)&from, fl);
+            printf("handshake %u\n", ++handshakes);
+            break;
+        }
+        case WG_MSG_TRANSPORT: {
+            if (!s.up || wg_get_le32(msg + WG_DATA_RECEIVER) != s.our_index) {
+                printf("dropped index\n");
+                break;
+            }
+            uint64_t counter = wg_get_le64(msg + WG_DATA_COUNTER);
+            if (!replay_check(&s.rx, counter))
+                break;
+            size_t sealed = (size_t)n - WG_DATA_HEADER_LEN;
+            if (!wg_transport_open(pt, msg, msg + WG_DATA_HEADER_LEN, sealed, s.keys.recv)) {
+                printf("dropped auth\n");
+                break;
+            }
+            replay_mark(&s.rx, counter);
+            size_t len = sealed - WG_TAG_LEN;
+            if (len == 0) {
+                printf("keepalive\n");
+                break;
+            }
+            if (!make_echo_reply(pt, &len))
+                break;
+            size_t out = wg_transport_seal(msg, s.peer_index, s.send_counter++, s.keys.send, pt,
+                                           len, 1420);
+            sendto(fd, msg, out, 0, (struct sockaddr *)&from, fl);
+            printf("echo %u\n", ++echoes);
+            break;
+        }
+        default:
+            break;
+        }
+    }
+}

@@ -1,0 +1,193 @@
+#!/usr/bin/env python3
+"""Computes test vectors for WireGuard's handshake and transport (the whitepaper, section 5.4)
+independently of the C code: Python's hashlib (BLAKE2s), hmac and the `cryptography` package
+(X25519, ChaCha20-Poly1305; Debian's python3-cryptography). Both sides of the handshake are
+written here from the whitepaper: an initiator makes the initiation, a responder the response,
+and the script checks that both derive the same transport keys before it writes
+tests/unit/vectors_wg.inc.
+
+    python3 tests/unit/gen_wg_vectors.py > tests/unit/vectors_wg.inc
+"""
+import hashlib
+import hmac
+import struct
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
+from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
+
+CONSTRUCTION = b"Noise_IKpsk2_25519_ChaChaPoly_BLAKE2s"
+IDENTIFIER = b"WireGuard v1 zx2c4 Jason@zx2c4.com"
+LABEL_MAC1 = b"mac1----"
+ZERO_NONCE = bytes(12)
+
+
+def HASH(*parts):
+    return hashlib.blake2s(b"".join(parts)).digest()
+
+
+def MAC(key, msg):
+    return hashlib.blake2s(msg, key=key, digest_size=16).digest()
+
+
+def HMAC(key, msg):
+    return hmac.new(key, msg, hashlib.blake2s).digest()
+
+
+def KDF(n, key, data):
+    t0 = HMAC(key, data)
+    out, prev = [], b""
+    for i in range(1, n + 1):
+        prev = HMAC(t0, prev + bytes([i]))
+        out.append(prev)
+    return out
+
+
+def seed(label):
+    """A fixed 32-byte value per label: the vectors never change between runs."""
+    return hashlib.sha256(b"vpnse wireguard vectors " + label).digest()
+
+
+def pub_of(priv):
+    return X25519PrivateKey.from_private_bytes(priv).public_key().public_bytes(
+        serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
+
+def DH(priv, pub):
+    return X25519PrivateKey.from_private_bytes(priv).exchange(X25519PublicKey.from_public_bytes(pub))
+
+
+def AEAD(key, counter, pt, ad):
+    return ChaCha20Poly1305(key).encrypt(bytes(4) + struct.pack("<Q", counter), pt, ad)
+
+
+def tai64n(unix_s, ns):
+    return struct.pack(">QI", 0x400000000000000A + unix_s, ns & ~0xFFFFFF)
+
+
+def initiation(s_pub_r, s_priv_i, e_priv_i, sender, stamp):
+    """Whitepaper 5.4.2, the initiator: the message and the state it keeps."""
+    c = HASH(CONSTRUCTION)
+    h = HASH(HASH(c, IDENTIFIER), s_pub_r)
+    e_pub = pub_of(e_priv_i)
+    (c,) = KDF(1, c, e_pub)
+    h = HASH(h, e_pub)
+    c, k = KDF(2, c, DH(e_priv_i, s_pub_r))
+    static = AEAD(k, 0, pub_of(s_priv_i), h)
+    h = HASH(h, static)
+    c, k = KDF(2, c, DH(s_priv_i, s_pub_r))
+    ts = AEAD(k, 0, stamp, h)
+    h = HASH(h, ts)
+    msg = struct.pack("<B3xI", 1, sender) + e_pub + static + ts
+    msg += MAC(HASH(LABEL_MAC1, s_pub_r), msg) + bytes(16)
+    return msg, c, h
+
+
+def consume_initiation(s_priv_r, msg):
+    """The responder's reading of 5.4.2: (initiator static, timestamp, C, H)."""
+    s_pub_r = pub_of(s_priv_r)
+    assert MAC(HASH(LABEL_MAC1, s_pub_r), msg[:116]) == msg[116:132]
+    c = HASH(CONSTRUCTION)
+    h = HASH(HASH(c, IDENTIFIER), s_pub_r)
+    e_pub = msg[8:40]
+    (c,) = KDF(1, c, e_pub)
+    h = HASH(h, e_pub)
+    c, k = KDF(2, c, DH(s_priv_r, e_pub))
+    s_pub_i = ChaCha20Poly1305(k).decrypt(ZERO_NONCE, msg[40:88], h)
+    h = HASH(h, msg[40:88])
+    c, k = KDF(2, c, DH(s_priv_r, s_pub_i))
+    stamp = ChaCha20Poly1305(k).decrypt(ZERO_NONCE, msg[88:116], h)
+    h = HASH(h, msg[88:116])
+    return s_pub_i, stamp, e_pub, c, h
+
+
+def response(init_msg, s_priv_r, e_priv_r, sender, psk):
+    """Whitepaper 5.4.3 and 5.4.5, the responder: the message, (send, recv) keys."""
+    s_pub_i, _, e_pub_i, c, h = consume_initiation(s_priv_r, init_msg)
+    receiver = struct.unpack("<I", init_msg[4:8])[0]
+    e_pub = pub_of(e_priv_r)
+    (c,) = KDF(1, c, e_pub)
+    h = HASH(h, e_pub)
+    (c,) = KDF(1, c, DH(e_priv_r, e_pub_i))
+    (c,) = KDF(1, c, DH(e_priv_r, s_pub_i))
+    c, tau, k = KDF(3, c, psk)
+    h = HASH(h, tau)
+    empty = AEAD(k, 0, b"", h)
+    msg = struct.pack("<B3xII", 2, sender, receiver) + e_pub + empty
+    msg += MAC(HASH(LABEL_MAC1, s_pub_i), msg) + bytes(16)
+    recv, send = KDF(2, c, b"")
+    return msg, send, recv
+
+
+def initiator_keys(c, h, s_priv_i, e_priv_i, resp, psk):
+    """The initiator's reading of the response (5.4.4): its (send, recv) keys."""
+    assert MAC(HASH(LABEL_MAC1, pub_of(s_priv_i)), resp[:60]) == resp[60:76]
+    e_pub_r = resp[12:44]
+    (c,) = KDF(1, c, e_pub_r)
+    h = HASH(h, e_pub_r)
+    (c,) = KDF(1, c, DH(e_priv_i, e_pub_r))
+    (c,) = KDF(1, c, DH(s_priv_i, e_pub_r))
+    c, tau, k = KDF(3, c, psk)
+    h = HASH(h, tau)
+    ChaCha20Poly1305(k).decrypt(ZERO_NONCE, resp[44:60], h)
+    send, recv = KDF(2, c, b"")
+    return send, recv
+
+
+def transport(key, receiver, counter, packet, mtu):
+    padded = -(-len(packet) // 16) * 16
+    if padded > mtu:
+        padded = max(len(packet), mtu)
+    packet = packet + bytes(padded - len(packet))
+    return struct.pack("<B3xIQ", 4, receiver, counter) + AEAD(key, counter, packet, b"")
+
+
+def c_hex(name, value):
+    print('#define %s "%s"' % (name, value.hex()))
+
+
+s_priv_r, s_priv_i = seed(b"server static"), seed(b"peer static")
+e_priv_i, e_priv_r = seed(b"peer ephemeral"), seed(b"server ephemeral")
+psk = seed(b"preshared key")
+stamp = tai64n(1734220800, 123456789)
+init_sender, resp_sender = 0x11223344, 0xA1B2C3D4
+
+init_msg, c_i, h_i = initiation(pub_of(s_priv_r), s_priv_i, e_priv_i, init_sender, stamp)
+assert len(init_msg) == 148
+resp_psk, send_psk, recv_psk = response(init_msg, s_priv_r, e_priv_r, resp_sender, psk)
+resp_nopsk, send_nopsk, recv_nopsk = response(init_msg, s_priv_r, e_priv_r, resp_sender, bytes(32))
+assert len(resp_psk) == 92
+assert initiator_keys(c_i, h_i, s_priv_i, e_priv_i, resp_psk, psk) == (recv_psk, send_psk)
+assert initiator_keys(c_i, h_i, s_priv_i, e_priv_i, resp_nopsk, bytes(32)) == (recv_nopsk, send_nopsk)
+
+# An ICMP echo request 10.8.0.2 -> 192.168.50.1 from the peer (its counter 7), 28 bytes padded
+# to 32, and a 1420-byte packet back (padding capped at the MTU of 1420, not 1424).
+ping = bytes.fromhex("4500001c000000004001000a0a080002c0a83201") + bytes.fromhex("0800f7ff00000000")
+data_in = transport(recv_psk, resp_sender, 7, ping, 1420)
+big = bytes((i * 7) & 0xFF for i in range(1420))
+data_out = transport(send_psk, init_sender, 0, big, 1420)
+assert len(data_out) == 16 + 1420 + 16
+keepalive = transport(recv_psk, resp_sender, 8, b"", 1420)
+
+print("/* Generated by tests/unit/gen_wg_vectors.py (WireGuard whitepaper 5.4); do not edit. */")
+c_hex("WGV_SERVER_PRIV", s_priv_r)
+c_hex("WGV_SERVER_PUB", pub_of(s_priv_r))
+c_hex("WGV_MAC1_KEY", HASH(LABEL_MAC1, pub_of(s_priv_r)))
+c_hex("WGV_PEER_PUB", pub_of(s_priv_i))
+c_hex("WGV_TIMESTAMP", stamp)
+print("#define WGV_INIT_SENDER 0x%08xu" % init_sender)
+c_hex("WGV_INITIATION", init_msg)
+c_hex("WGV_SERVER_EPH_PRIV", e_priv_r)
+print("#define WGV_RESP_SENDER 0x%08xu" % resp_sender)
+c_hex("WGV_PSK", psk)
+c_hex("WGV_RESPONSE_PSK", resp_psk)
+c_hex("WGV_SEND_PSK", send_psk)
+c_hex("WGV_RECV_PSK", recv_psk)
+c_hex("WGV_RESPONSE_NOPSK", resp_nopsk)
+c_hex("WGV_SEND_NOPSK", send_nopsk)
+c_hex("WGV_RECV_NOPSK", recv_nopsk)
+c_hex("WGV_PING", ping)
+c_hex("WGV_DATA_IN", data_in)
+c_hex("WGV_KEEPALIVE_IN", keepalive)
+c_hex("WGV_BIG", big)
+c_hex("WGV_DATA_OUT", data_out)
