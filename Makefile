@@ -264,7 +264,7 @@ bench-micro: $(B)/bench/bench_micro
 # staged one (packaging) leaves that to the package.
 SBIN_PROGS := vpn-server vpn-client vpn-metrics
 BIN_PROGS  := vpnctl vpn-keygen vpn-token
-MAN8       := docs/man/vpn-server.8 docs/man/vpn-client.8 docs/man/vpnctl.8
+MAN8       := docs/man/vpn-server.8 docs/man/vpn-client.8 docs/man/vpnctl.8 docs/man/vpn-metrics.8
 MAN1       := docs/man/vpn-keygen.1 docs/man/vpn-token.1
 LIBEXEC    := $(PREFIX)/libexec/vpnse
 FROM       ?= bin
@@ -305,18 +305,14 @@ uninstall:
 #
 # The package is `make install-files PREFIX=/usr` of that architecture's programs plus
 # /etc/vpnse, the systemd units, the logrotate file and the maintainer scripts
-# (tools/package/build-deb.sh). The programs of the machine's own architecture come from bin/;
-# another architecture's from build-$(ARCH)/bin, where `make ARCH=...` (the cross build)
-# puts them: build those first.
+# (tools/package/build-deb.sh), programs from $(BINDIR): bin/ for the machine's own
+# architecture, build-ARCH/bin for a cross build (ARCH=arm64|armhf), built first if needed.
 VERSION   ?= 0.9.0
-HOST_ARCH := $(shell dpkg --print-architecture 2>/dev/null)
-ARCH      ?= $(HOST_ARCH)
+DEB_ARCH  := $(or $(ARCH),$(shell dpkg --print-architecture 2>/dev/null))
 DEB_DIR   ?= $(B)/deb
-DEB_FROM  := $(if $(filter $(ARCH),$(HOST_ARCH)),bin,build-$(ARCH)/bin)
-DEB_NEEDS := $(if $(filter $(ARCH),$(HOST_ARCH)),all)
 
-deb: $(DEB_NEEDS)
-	@tools/package/build-deb.sh $(ARCH) $(DEB_FROM) $(DEB_DIR) $(VERSION)
+deb: all
+	@tools/package/build-deb.sh $(DEB_ARCH) $(BINDIR) $(DEB_DIR) $(VERSION)
 
 .PHONY: install-files deb
 

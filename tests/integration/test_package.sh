@@ -30,8 +30,8 @@ has() { grep -q -- "$1" "$WORK/contents"; }
 check "  ... programs in /usr/sbin and /usr/bin, the enclave in /usr/libexec/vpnse" \
     bash -c "$(declare -f has); WORK=$WORK; has 'x root/root ./usr/sbin/vpn-server\$' && has './usr/sbin/vpn-client\$' &&
              has './usr/bin/vpnctl\$' && has './usr/bin/vpn-keygen\$' && has './usr/bin/vpn-token\$' &&
-             has './usr/libexec/vpnse/vpn-enclave\$'"
-check "  ... five manual pages" test "$(grep -c './usr/share/man/man[18]/vpn.*\.gz$' "$WORK/contents")" -eq 5
+             has './usr/libexec/vpnse/vpn-enclave\$' && has './usr/sbin/vpn-metrics\$'"
+check "  ... six manual pages" test "$(grep -c './usr/share/man/man[18]/vpn.*\.gz$' "$WORK/contents")" -eq 6
 check "  ... users.conf root's, mode 0600" has "^-rw------- root/root ./etc/vpnse/users.conf$"
 check "  ... conffiles: the configuration and the logrotate file" \
     bash -c "dpkg-deb --ctrl-tarfile '$DEB' | tar -xO ./conffiles | sort | tr '\n' ' ' |
@@ -93,7 +93,7 @@ cat "$WORK/verify.log"
 check "logrotate accepts /etc/logrotate.d/vpnse" \
     inside logrotate -d -s "$WORK/logrotate.state" /etc/logrotate.d/vpnse
 # (man -l: a page named by its file is not kept formatted in /var/cache/man.)
-check "the manual pages render without warnings" bash -c "for p in man8/vpn-server.8 man8/vpn-client.8 man8/vpnctl.8 man1/vpn-keygen.1 man1/vpn-token.1; do
+check "the manual pages render without warnings" bash -c "for p in man8/vpn-server.8 man8/vpn-client.8 man8/vpnctl.8 man8/vpn-metrics.8 man1/vpn-keygen.1 man1/vpn-token.1; do
     out=\$(nsenter --mount=/proc/$HOLDER/ns/mnt -- env MANWIDTH=80 man --warnings -l /usr/share/man/\$p.gz 2>&1 >/dev/null); [ -z \"\$out\" ] || { echo \"\$p: \$out\"; exit 1; }; done"
 
 # A user, and a client configuration as the vpn-client@test unit reads it.
