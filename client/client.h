@@ -53,6 +53,9 @@ struct client {
     struct client_config *cfg;
     struct push_policy policy;      /* what we accept of the server's session configuration */
     uint8_t s_pub[KEY_LEN];
+    bool has_device;                /* device_id drawn or read (device.h); else the requests
+                                       carry none (the user's implicit device) */
+    uint8_t device_id[DEVICE_ID_LEN];
     struct sockaddr_storage server;
     socklen_t server_len;
     char server_text[300];

@@ -30,9 +30,18 @@ static void send_request(struct client *c, const struct sm_output *out)
     uint8_t e_priv[KEY_LEN];
     randombytes_buf(e_priv, sizeof(e_priv));
     hs_client_wipe(&c->hs);
-    bool ok = hs_client_request_flags(&c->hs, e_priv, c->s_pub, c->cfg->username,
-                                      c->cfg->auth_token, out->request_ts, out->request_flags,
-                                      c->request);
+    /* The device id (extension 5) goes with the flags the state machine chose to send: a
+     * server that takes the WINDOW flag either knows extension 5 too or drops the request,
+     * and then the state machine's next attempt carries no flags at all (docs/PROTOCOL.md). */
+    uint8_t flags = out->request_flags;
+    const uint8_t *device = NULL;
+    if (c->has_device && (flags & REQ_FLAG_WINDOW)) {
+        flags |= REQ_FLAG_DEVICE;
+        device = c->device_id;
+    }
+    bool ok = hs_client_request_device(&c->hs, e_priv, c->s_pub, c->cfg->username,
+                                       c->cfg->auth_token, out->request_ts, flags, device,
+                                       c->request);
     sodium_memzero(e_priv, sizeof(e_priv));
     if (!ok) {
         log_error("The server public key is unusable");

@@ -24,6 +24,7 @@
 #include "client.h"
 #include "conn.h"
 #include "datapath.h"
+#include "device.h"
 #include "sandbox.h"
 #include "vpn/keyfile.h"
 #include "vpn/log.h"
@@ -200,6 +201,12 @@ static int run(struct client *c, const char *given_key)
     log_info("Connecting to %s...", c->server_text);
     if (server_key(c, given_key) != 0)
         return 1;
+    char why[PATH_MAX + 128];
+    if (device_id_load(c->cfg->device_file, c->device_id, why, sizeof(why)) == 0)
+        c->has_device = true;
+    else
+        log_warn("No device id (%s): this client connects as its user's one implicit device, "
+                 "which any other client of the user without an id replaces", why);
     if (open_socket(c) != 0) {
         log_error("Cannot open a UDP socket to %s: %s", c->server_text, strerror(errno));
         return 1;

@@ -1,6 +1,7 @@
 /* WireGuard-compatible base64 key files (see keyfile.h). */
 #include "vpn/keyfile.h"
 
+#include "vpn/atomic_file.h"
 #include "vpn/secret_file.h"
 
 #include <errno.h>
@@ -151,25 +152,12 @@ int keyfile_write(const char *path, const uint8_t key[32], bool force, char *err
         return 0;
     }
 
-    char tmp[PATH_MAX];
-    if (snprintf(tmp, sizeof(tmp), "%s.tmpXXXXXX", path) >= (int)sizeof(tmp)) {
-        snprintf(err, errlen, "%s: path too long", path);
-        return -1;
-    }
-    int fd = mkostemp(tmp, O_CLOEXEC);
-    if (fd < 0) {
-        snprintf(err, errlen, "%s: cannot create temporary key file: %s", path, strerror(errno));
-        return -1;
-    }
-    int rc = write_key_fd(fd, key);
-    if (close(fd) != 0 && rc == 0)
-        rc = -errno;
-    if (rc == 0 && rename(tmp, path) != 0)
-        rc = -errno;
-    if (rc != 0) {
-        unlink(tmp);
-        snprintf(err, errlen, "%s: cannot write key file: %s", path, strerror(-rc));
-        return -1;
-    }
-    return 0;
+    /* Replaced by rename: a crash never leaves a truncated key, and a symlink at path is
+     * replaced rather than followed. */
+    char line[KEYFILE_B64_LEN + 2];
+    keyfile_encode(key, line);
+    line[KEYFILE_B64_LEN] = '\n';
+    int rc = atomic_file_write(path, line, KEYFILE_B64_LEN + 1, 0600, err, errlen);
+    sodium_memzero(line, sizeof(line));
+    return rc;
 }

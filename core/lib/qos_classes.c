@@ -15,8 +15,8 @@
 #include "vpn/username.h"
 
 /* Keys of a [class:NAME] and of a [user:NAME], in their tables' order. */
-enum { CK_CLASSID, CK_RATE, CK_CEIL, CK_PRIORITY, N_CLASS_KEYS };
-enum { UK_VPN_IP, UK_CLASS, N_USER_KEYS };
+enum { CK_CLASSID, CK_RATE, CK_CEIL, CK_PRIORITY, CK_MAX_DEVICES, N_CLASS_KEYS };
+enum { UK_VPN_IP, UK_CLASS, UK_MAX_DEVICES, N_USER_KEYS };
 
 struct class_entry {
     struct qos_class q;
@@ -140,13 +140,16 @@ static const struct key_spec class_keys[N_CLASS_KEYS] = {
     [CK_CEIL] = { CLASS("ceil", KEY_BANDWIDTH, ceil_bps), .flags = KEY_REQUIRED },
     [CK_PRIORITY] = { CLASS("priority", KEY_UINT, priority), .min = 0, .max = 7,
                       .def = "0", .expected = "a priority from 0 (served first) to 7" },
+    [CK_MAX_DEVICES] = { CLASS("max_devices", KEY_UINT, max_devices), .min = 1,
+                         .max = USER_DEVICES_MAX },
 };
 
 static const struct key_spec user_keys[N_USER_KEYS] = {
-    [UK_VPN_IP] = { USER("vpn_ip", KEY_IPV4, u.vpn_ip), .flags = KEY_REQUIRED,
+    [UK_VPN_IP] = { USER("vpn_ip", KEY_IPV4, u.vpn_ip),
                     .expected = "a dotted IPv4 address like 10.8.0.10" },
-    [UK_CLASS] = { USER("class", KEY_CUSTOM, class_name), .flags = KEY_REQUIRED,
-                   .set = set_class_name },
+    [UK_CLASS] = { USER("class", KEY_CUSTOM, class_name), .set = set_class_name },
+    [UK_MAX_DEVICES] = { USER("max_devices", KEY_UINT, u.max_devices), .min = 1,
+                         .max = USER_DEVICES_MAX },
 };
 
 static const struct section_spec classes_sections[] = {
@@ -228,11 +231,24 @@ static int check_classes(struct classes_ctx *c, const char *file, struct config_
         for (int j = 0; j < c->n_classes && u->class_index < 0; j++)
             if (strcmp(c->classes[j].q.name, c->users[i].class_name) == 0)
                 u->class_index = j;
-        if (u->class_index < 0) {
+        if (c->users[i].class_name[0] && u->class_index < 0) {
             config_errorf(err, file, l[UK_CLASS], sec, "class", "no [class:%s] in this file",
                           c->users[i].class_name);
             return -1;
         }
+        if (u->class_index >= 0) {
+            guaranteed += c->classes[u->class_index].q.rate_bps;
+            if (cfg->qos_enabled && guaranteed > cfg->total_bandwidth_bps) {
+                config_errorf(err, file, l[UK_CLASS], sec, "class",
+                              "guaranteed rates reach %s with this user (default_rate plus "
+                              "each listed user's class rate), above [qos] total_bandwidth %s",
+                              config_format_bw(guaranteed, x, sizeof(x)),
+                              config_format_bw(cfg->total_bandwidth_bps, y, sizeof(y)));
+                return -1;
+            }
+        }
+        if (!u->vpn_ip && !l[UK_VPN_IP])
+            continue;   /* no fixed address: every device from the pool */
         if ((why = config_tunnel_host_problem(cfg, u->vpn_ip))) {
             config_errorf(err, file, l[UK_VPN_IP], sec, "vpn_ip", "%s %s %s",
                           format_ipv4(u->vpn_ip, a), why, net);
@@ -251,15 +267,6 @@ static int check_classes(struct classes_ctx *c, const char *file, struct config_
                               c->users[j].lines[UK_VPN_IP]);
                 return -1;
             }
-        }
-        guaranteed += c->classes[u->class_index].q.rate_bps;
-        if (cfg->qos_enabled && guaranteed > cfg->total_bandwidth_bps) {
-            config_errorf(err, file, l[UK_CLASS], sec, "class",
-                          "guaranteed rates reach %s with this user (default_rate plus each "
-                          "listed user's class rate), above [qos] total_bandwidth %s",
-                          config_format_bw(guaranteed, x, sizeof(x)),
-                          config_format_bw(cfg->total_bandwidth_bps, y, sizeof(y)));
-            return -1;
         }
     }
     return 0;
@@ -290,11 +297,28 @@ int server_config_load_classes(const char *path, struct server_config *cfg,
     return rc;
 }
 
-uint32_t server_config_user_ip(const struct server_config *cfg, const char *username)
+int server_config_user_index(const struct server_config *cfg, const char *username)
 {
     /* Linear: called once per handshake, over at most QOS_USER_MAX short names. */
     for (int i = 0; i < cfg->n_users; i++)
         if (strcmp(cfg->users[i].name, username) == 0)
-            return cfg->users[i].vpn_ip;
-    return 0;
+            return i;
+    return -1;
+}
+
+uint32_t server_config_user_ip(const struct server_config *cfg, const char *username)
+{
+    int i = server_config_user_index(cfg, username);
+    return i >= 0 ? cfg->users[i].vpn_ip : 0;
+}
+
+int server_config_max_devices(const struct server_config *cfg, const char *username)
+{
+    int i = server_config_user_index(cfg, username);
+    if (i >= 0 && cfg->users[i].max_devices)
+        return cfg->users[i].max_devices;
+    if (i >= 0 && cfg->users[i].class_index >= 0 &&
+        cfg->classes[cfg->users[i].class_index].max_devices)
+        return cfg->classes[cfg->users[i].class_index].max_devices;
+    return cfg->max_devices;
 }

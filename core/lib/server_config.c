@@ -63,6 +63,22 @@ static int set_enclave_socket(const struct ini_at *at, void *dst, const char *v,
     return 0;
 }
 
+/* [server] public_endpoint: where clients reach the server from outside (a router's address
+ * or a dynamic-DNS name), for the client bundles vpnctl prints. Not resolved here. */
+static int set_public_endpoint(const struct ini_at *at, void *dst, const char *v,
+                               struct config_error *err)
+{
+    char host[256];
+    uint16_t port;
+    if (strlen(v) >= at->key->size || parse_host_port(v, host, sizeof(host), &port) != 0) {
+        ini_schema_errorf(err, at, "expected host, host:port or [IPv6]:port (the address or "
+                          "name clients connect to), got \"%.64s\"", v);
+        return -1;
+    }
+    memcpy(dst, v, strlen(v) + 1);
+    return 0;
+}
+
 /* A key stored in struct server_config. */
 #define KEY(n, t, f)                                                                         \
     .name = n, .type = t, .off = offsetof(struct server_config, f),                          \
@@ -76,6 +92,7 @@ static const struct key_spec server_keys[] = {
     { KEY("tun_ip", KEY_IPV4, tun_ip), .flags = KEY_REQUIRED },
     { KEY("tun_netmask", KEY_PREFIX, tun_prefix), .def = "24" },
     { KEY("mtu", KEY_UINT, mtu), .min = MTU_MIN, .max = MTU_MAX, .def = "1400" },
+    { KEY("public_endpoint", KEY_CUSTOM, public_endpoint), .set = set_public_endpoint },
 };
 
 static const struct key_spec network_keys[] = {
@@ -101,6 +118,8 @@ static const struct key_spec security_keys[] = {
       .set = set_enclave_socket },
     { KEY("max_clients", KEY_UINT, max_clients), .min = 1, .max = MAX_CLIENTS_LIMIT,
       .def = "200" },
+    { KEY("max_devices", KEY_UINT, max_devices), .min = 1, .max = USER_DEVICES_MAX,
+      .def = "4" },
     { KEY("session_timeout", KEY_UINT, session_timeout_s), .min = 10, .max = 604800,
       .def = "3600" },
     { KEY("private_key_file", KEY_PATH, private_key_file), .def = "server.key" },

@@ -71,12 +71,11 @@ static void drain_events(struct control *c)
     }
 }
 
-void control_on_user_ended(struct control *c, const char *user, bool removed)
+void control_on_user_ended(struct control *c, const char *user, const char *why)
 {
     for (int i = c->n_all - 1; i >= 0; i--)
         if (strcmp(c->all[i]->username, user) == 0)
-            control_disconnect_session(c, c->all[i],
-                                       removed ? "user removed" : "user's token changed");
+            control_disconnect_session(c, c->all[i], why);
 }
 
 void control_on_enclave_lost(struct control *c)
@@ -90,9 +89,9 @@ void control_on_enclave_lost(struct control *c)
         log_warn("%d session(s) ended with the enclave", n);
 }
 
-static void user_ended(const char *user, bool removed, void *arg)
+static void user_ended(const char *user, const char *why, void *arg)
 {
-    control_on_user_ended(arg, user, removed);
+    control_on_user_ended(arg, user, why);
 }
 
 static void enclave_lost(void *arg)

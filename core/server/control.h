@@ -25,16 +25,23 @@ struct session;
 struct ctl_event;
 
 /* Phase-2 requests in flight. Only a request that passed phase 1 (its user is in the users
- * file and knows the token) takes an entry, and a user has one at most (a newer request
- * replaces it), so MAX_USERS entries are never all taken: a thousand users connecting or
- * rekeying at the same moment are all served, none dropped for want of an entry. */
-enum { PENDING_MAX = MAX_USERS, PENDING_TIMEOUT_MS = 5000, SWEEP_MS = 1000 };
+ * file and knows the token) takes an entry; a device has one at most (a newer request
+ * replaces it) and a user USER_DEVICES_MAX (beyond, its oldest is replaced), so that every
+ * session there may be (MAX_CLIENTS_LIMIT) can rekey at the same moment while every user
+ * (MAX_USERS) connects a new device: none is dropped for want of an entry. */
+enum { PENDING_MAX = MAX_CLIENTS_LIMIT + MAX_USERS, PENDING_TIMEOUT_MS = 5000, SWEEP_MS = 1000 };
+
+/* A device whose session has received nothing for this many keepalive intervals has given
+ * up on it (its client starts a new handshake after three): a new device of its user may
+ * take its place when the user is at max_devices. */
+enum { DEVICE_GONE_KEEPALIVES = 3 };
 
 /* A phase-2 request in flight: what the decision reserved, to be kept or given back. */
 struct pending {
     bool used;
     uint16_t gen;           /* with the index, the cookie that comes back with the result */
     char username[USERNAME_MAX + 1];
+    uint8_t device[DEVICE_ID_LEN];
     uint32_t ip;
     bool acquired;          /* the address came from the pool for this request */
     int worker;             /* the worker its OP_ACCEPT went to (counted in worker_pending),
@@ -78,11 +85,12 @@ void control_disconnect_all(struct control *c);
 /* One handshake or session event from the TX thread (RES_HELLO, RES_ACCEPTED, RES_REPLY,
  * RES_DISCONNECT); the loop calls it for each it dequeues. */
 void control_on_event(struct control *c, const struct ctl_event *ev);
-/* The enclave's reports: a user removed from the users file or given a new token (its
- * sessions end now; the enclave has already made their keys unusable); the enclave died (every
- * key died with it: the sessions end, handshakes in flight and requests not yet handed in
- * are dropped; clients are told by SESSION_UNKNOWN and handshake with the new enclave). */
-void control_on_user_ended(struct control *c, const char *user, bool removed);
+/* The enclave's reports: a user removed from the users file, given a new token or disabled
+ * (its sessions end now, why says which; the enclave has already made their keys
+ * unusable); the enclave died (every key died with it: the sessions end, handshakes in
+ * flight and requests not yet handed in are dropped; clients are told by SESSION_UNKNOWN and
+ * handshake with the new enclave). */
+void control_on_user_ended(struct control *c, const char *user, const char *why);
 void control_on_enclave_lost(struct control *c);
 
 /* control_handshake.c */
@@ -93,7 +101,11 @@ void control_forget_pending(struct control *c);
 void control_expire_pending(struct control *c, uint64_t now_ms);
 
 /* control_sessions.c */
-struct session *control_current_of(const struct control *c, const char *username);
+/* The current (not retiring) session of username's device, or NULL. */
+struct session *control_current_of(const struct control *c, const char *username,
+                                   const uint8_t device[DEVICE_ID_LEN]);
+/* How many devices of username have a current session. */
+int control_devices_online(const struct control *c, const char *username);
 struct session *control_find(const struct control *c, uint32_t id);
 /* Takes s into the list and the tables; false when out of memory (s is not taken). */
 bool control_add_session(struct control *c, struct session *s);

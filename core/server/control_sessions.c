@@ -8,12 +8,24 @@
 #include "vpn/log.h"
 #include "vpn/netaddr.h"
 
-struct session *control_current_of(const struct control *c, const char *username)
+struct session *control_current_of(const struct control *c, const char *username,
+                                   const uint8_t device[DEVICE_ID_LEN])
 {
-    for (int i = 0; i < c->n_all; i++)
-        if (!c->all[i]->retire_at_ms && strcmp(c->all[i]->username, username) == 0)
+    for (int i = 0; i < c->n_all; i++) {
+        const struct session *s = c->all[i];
+        if (!s->retire_at_ms && strcmp(s->username, username) == 0 &&
+            memcmp(s->device, device, DEVICE_ID_LEN) == 0)
             return c->all[i];
+    }
     return NULL;
+}
+
+int control_devices_online(const struct control *c, const char *username)
+{
+    int n = 0;
+    for (int i = 0; i < c->n_all; i++)
+        n += !c->all[i]->retire_at_ms && strcmp(c->all[i]->username, username) == 0;
+    return n;
 }
 
 struct session *control_find(const struct control *c, uint32_t id)

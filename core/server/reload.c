@@ -82,21 +82,27 @@ int control_reload(struct control *c)
         return -1;
     }
     /* Every current session keeps its address if the new pool gives it to its user; the
-     * others end (before the swap: their address goes back to the old pool, which goes). */
+     * others end (before the swap: their address goes back to the old pool, which goes).
+     * Sessions on their user's fixed address first: a user's other devices keep dynamic
+     * addresses only beside it (pool_reserve). */
     int ended = 0;
-    for (int i = c->n_all - 1; i >= 0; i--) {
-        struct session *s = c->all[i];
-        if (s->retire_at_ms || pool_reserve(&pool, s->vpn_ip, s->username))
-            continue;
-        char ip[16];
-        log_info("Reload: %s no longer belongs to %s", format_ipv4(s->vpn_ip, ip), s->username);
-        control_disconnect_session(c, s, "its address changed with the reload");
-        ended++;
+    for (int pass = 0; pass < 2; pass++) {
+        for (int i = c->n_all - 1; i >= 0; i--) {
+            struct session *s = c->all[i];
+            if (s->retire_at_ms || pool_is_fixed_of(&pool, s->vpn_ip, s->username) != !pass ||
+                pool_reserve(&pool, s->vpn_ip, s->username, s->device))
+                continue;
+            char ip[16];
+            log_info("Reload: %s no longer belongs to %s", format_ipv4(s->vpn_ip, ip),
+                     s->username);
+            control_disconnect_session(c, s, "its address changed with the reload");
+            ended++;
+        }
     }
-    /* Retiring sessions whose user's current one ended go too (they only lingered for it). */
+    /* Retiring sessions whose device's current one ended go too (they only lingered for it). */
     for (int i = c->n_all - 1; i >= 0; i--) {
         struct session *s = c->all[i];
-        if (s->retire_at_ms && !control_current_of(c, s->username))
+        if (s->retire_at_ms && !control_current_of(c, s->username, s->device))
             control_end_session(c, s, true, "its user's address changed with the reload");
     }
 

@@ -30,12 +30,17 @@ struct qos_class {
     uint64_t rate_bps;
     uint64_t ceil_bps;
     int priority;               /* 0..7, tc's prio: lower is served first */
+    int max_devices;            /* devices of one user of the class online at once; 0: unset */
 };
 
+/* A user's settings for the main process (the classes file's [user:NAME]); every key is
+ * optional. The user's token lives in the users file, which only the enclave reads. */
 struct qos_user {
     char name[NAME_MAX_LEN];    /* from "[user:NAME]" */
-    uint32_t vpn_ip;            /* host order; always assigned to this user */
+    uint32_t vpn_ip;            /* host order; the fixed address of the user's first device
+                                   online, never anyone else's; 0: none */
     int class_index;            /* index into server_config.classes, or -1 (default class) */
+    int max_devices;            /* 0: the class's, else [security] max_devices */
 };
 
 struct server_config {
@@ -48,6 +53,8 @@ struct server_config {
     uint32_t tun_ip;                /* tun_ip, host order, required */
     uint8_t tun_prefix;             /* tun_netmask, prefix length 1..30, default 24 */
     uint16_t mtu;                   /* default MTU_DEFAULT */
+    char public_endpoint[300];      /* "host[:port]" clients reach us at (vpnctl's bundles);
+                                       "" when unset. The server itself never uses it. */
 
     /* [network] */
     uint32_t pool_start, pool_end;  /* client_ip_pool_start/_end, inside the tunnel network,
@@ -69,6 +76,7 @@ struct server_config {
 
     /* [security] */
     int max_clients;                /* 1..MAX_CLIENTS_LIMIT, default 200 */
+    int max_devices;                /* per user, 1..USER_DEVICES_MAX, default 4 */
     uint32_t session_timeout_s;     /* idle timeout, default 3600 */
     char private_key_file[PATH_MAX];/* resolved; default "server.key" beside server.conf */
     char users_file[PATH_MAX];      /* resolved; default "users.conf" beside server.conf */
@@ -104,5 +112,12 @@ extern const struct ini_schema qos_classes_schema;
 
 /* Fixed address of a user from the classes file, or 0 when none. */
 uint32_t server_config_user_ip(const struct server_config *cfg, const char *username);
+
+/* Index of username in cfg->users, or -1. */
+int server_config_user_index(const struct server_config *cfg, const char *username);
+
+/* How many devices username may have online at once: its own max_devices, else its class's,
+ * else [security] max_devices. */
+int server_config_max_devices(const struct server_config *cfg, const char *username);
 
 #endif

@@ -38,6 +38,7 @@
 #include <sys/syscall.h>
 
 #include "../../client/handshake_client.h"
+#include "../../enclave/devices.h"
 #include "../../enclave/worker.h"
 #include "vpn/log.h"
 #include "vpn/proto.h"
@@ -183,7 +184,8 @@ static void reset(void)
     memcpy(k->k_c2s, vec_c2s, KEY_LEN);
     memcpy(k->k_s2c, vec_s2c, KEY_LEN);
     replay_init(&k->rx);
-    s->users.users[0].current_sid = SID;
+    static const uint8_t implicit[DEVICE_ID_LEN];
+    (void)devices_bind(s, &s->users.users[0], implicit, SID);
 
     memset(&w.shm->ctl, 0, sizeof(w.shm->ctl));
     w.shm->ctl.sessions = 1;
