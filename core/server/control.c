@@ -30,8 +30,10 @@ void control_uninit(struct control *c)
     pool_uninit(&c->pool);
     free(c->all);
     free(c->cfg_owned);
+    free(c->dyn_filters);
     c->all = NULL;
     c->cfg_owned = NULL;
+    c->dyn_filters = NULL;
 }
 
 void control_on_event(struct control *c, const struct ctl_event *ev)
@@ -184,6 +186,7 @@ int control_run(struct control *c)
         now = clock_monotonic_ms();
         enclave_tick(&srv->enclave, now);
         ctl_submit_flush(&c->submit);
+        control_sync_filters(c);
         if (now >= next_sweep) {
             control_sweep(c, now);
             control_expire_pending(c, now);

@@ -18,6 +18,7 @@
 #include "ctl_submit.h"
 #include "pool.h"
 #include "vpn/limits.h"
+#include "vpn/qos.h"
 
 struct server;
 struct server_config;
@@ -66,6 +67,12 @@ struct control {
      * to the same worker (whose key slots, SESSION_SLOTS / workers, a rekey of a thousand
      * sessions would then exceed). */
     int worker_pending[MAX_WORKERS];
+    /* The download filters of addresses that classed users' devices hold besides their fixed
+     * ones (qos.h, qos_filters_apply), as installed; brought in line with the sessions once
+     * per loop turn when filters_dirty (control_sync_filters). */
+    struct qos_filter_change *dyn_filters;
+    int n_dyn_filters, cap_dyn_filters;
+    bool filters_dirty;
     uint64_t handshakes_ok, handshakes_refused;
     uint64_t handshakes_dropped;    /* phase 1 passed but no pending entry was free */
     uint64_t reloads, reload_failures;
@@ -118,6 +125,9 @@ void control_disconnect_session(struct control *c, struct session *s, const char
 void control_sweep(struct control *c, uint64_t now_ms);
 /* Publishes the upload policer s gets under the configuration in force. */
 void control_choose_policy(struct control *c, struct session *s);
+/* When sessions came or went (or the tree was rebuilt): adds and removes the download filters
+ * of addresses classed users' devices hold besides their fixed ones, in one tc run. */
+void control_sync_filters(struct control *c);
 
 /* reload.c: SIGHUP. Returns 0, or -1 when the new files are refused (one clear line logged;
  * nothing changed). */

@@ -279,6 +279,7 @@ void control_on_accepted(struct control *c, const struct ctl_event *ev)
          * (PROTOCOL.md, session life). The address stays with the user, so the old session
          * no longer owns it. */
         old->retire_at_ms = now + REKEY_OVERLAP_MS;
+        c->filters_dirty = true;
         if (old->vpn_ip != s->vpn_ip) {
             sessions_unroute(&srv->sessions, old);
             pool_release(&c->pool, old->vpn_ip);

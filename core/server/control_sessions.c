@@ -49,6 +49,7 @@ bool control_add_session(struct control *c, struct session *s)
     c->all[c->n_all++] = s;
     c->worker_sessions[s->worker]++;
     sessions_add(&c->srv->sessions, s);
+    c->filters_dirty = true;
     return true;
 }
 
@@ -70,6 +71,7 @@ void control_end_session(struct control *c, struct session *s, bool erase_keys, 
             break;
         }
     sessions_remove(&c->srv->sessions, s);
+    c->filters_dirty = true;
 }
 
 void control_disconnect_session(struct control *c, struct session *s, const char *why)
@@ -84,7 +86,7 @@ void control_disconnect_session(struct control *c, struct session *s, const char
 void control_choose_policy(struct control *c, struct session *s)
 {
     struct upload_policy p;
-    upload_policy_for(c->cfg, c->srv->qos_active, s->vpn_ip, &p);
+    upload_policy_for(c->cfg, c->srv->qos_active, s->username, &p);
     upload_policy_publish(&s->policy, &p);
 }
 

@@ -61,7 +61,7 @@ static void show_one(const struct session *s, void *arg)
     format_endpoint(&e, ep, sizeof(ep));
     format_ipv4(s->vpn_ip, ip);
     uint16_t major, minor;
-    qos_classid_for(c->ctl->cfg, s->vpn_ip, &major, &minor);
+    qos_classid_for_user(c->ctl->cfg, s->username, &major, &minor);
     const struct qos_class_stats *tc = tc_of(c, major, minor);
     unsigned long long tc_drops = tc ? (unsigned long long)tc->drops : 0;
     unsigned long long tc_rate = tc ? (unsigned long long)tc->rate_bps : 0;

@@ -116,6 +116,9 @@ int control_reload(struct control *c)
 
     if (next->qos_enabled)
         c->srv->qos_active = apply_qos(c, next);
+    /* A rebuilt tree has only the fixed addresses' filters: the devices' come again. */
+    c->n_dyn_filters = 0;
+    c->filters_dirty = true;
     struct upload_link_policy link;
     upload_link_policy_for(next, c->srv->qos_active, &link);
     upload_link_publish(&c->srv->upload_link_policy, &link);

@@ -36,9 +36,8 @@ struct session {
     uint64_t last_rx_ms;            /* last authenticated packet (monotonic), read by control */
     uint64_t rx_bytes, rx_packets;
     uint64_t upload_drops;
-    struct qos_bucket *upload;      /* &upload_own, the default class's shared bucket, or NULL
-                                       (not policed) */
-    struct qos_bucket upload_own;
+    struct qos_bucket *upload;      /* its user's bucket, the default class's shared one, or
+                                       NULL (not policed): the server's (server.h) */
     uint32_t policy_seen;           /* the last policy seq applied */
     /* control -> TX thread: the upload policer this session should use */
     struct upload_policy_box policy;
