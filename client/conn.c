@@ -140,7 +140,9 @@ static const char *status_text(uint8_t status)
 {
     switch (status) {
     case STATUS_AUTH_FAILED: return "Authentication failed: wrong username or auth_token";
-    case STATUS_SERVER_FULL: return "Connection refused: the server is full (max_clients)";
+    case STATUS_SERVER_FULL:
+        return "Connection refused: the server is full (max_clients), or this user has as "
+               "many devices online as it may (max_devices)";
     case STATUS_POOL_EXHAUSTED: return "Connection refused: no free VPN address on the server";
     case STATUS_RATE_LIMITED: return "Connection refused: too many handshakes, try later";
     case STATUS_STALE_TIMESTAMP: return "Connection refused: request timestamp too old";

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 #include <sodium.h>
@@ -12,94 +13,17 @@
 #include <sys/stat.h>
 
 #include "vpn/secret_file.h"
-#include "vpn/hex.h"
-#include "vpn/units.h"
-#include "vpn/username.h"
+#include "vpn/users_file.h"
 
-struct users_ctx {
-    struct user_table *t;
-    int current;            /* index of the section being read, -1 outside a user section */
-    int section_line;
-    bool have_token, have_disabled;
-};
-
-static int finish_section(struct users_ctx *c, const char *file, struct config_error *err)
+/* One user of the file into the table (users_file_parse saw to unique names and the bound). */
+static int add_user(void *ctx, const struct users_file_entry *e, const char *file,
+                    struct config_error *err)
 {
-    if (c->current >= 0 && !c->have_token) {
-        config_errorf(err, file, c->section_line, "user", "auth_token",
-                      "missing for user '%s'", c->t->users[c->current].name);
-        return -1;
-    }
-    return 0;
-}
-
-static int on_entry(void *ctx, const char *file, int line, const char *section, const char *key,
-                    const char *value, struct config_error *err)
-{
-    struct users_ctx *c = ctx;
-    if (!key) {
-        if (finish_section(c, file, err))
-            return -1;
-        if (strncmp(section, "user:", 5) != 0) {
-            config_errorf(err, file, line, section, NULL, "unknown section (expected [user:NAME])");
-            return -1;
-        }
-        const char *name = section + 5;
-        size_t n = strlen(name);
-        /* The handshake applies the same rule to the name it receives (username.h). */
-        const char *why = username_check(name, n);
-        if (why) {
-            config_errorf(err, file, line, section, NULL, "user name %s; expected " USERNAME_RULE,
-                          why);
-            return -1;
-        }
-        if (users_find(c->t, name) >= 0) {
-            config_errorf(err, file, line, section, NULL, "duplicate user '%s'", name);
-            return -1;
-        }
-        if (c->t->count >= MAX_USERS) {
-            config_errorf(err, file, line, section, NULL, "more than %d users", MAX_USERS);
-            return -1;
-        }
-        c->current = c->t->count++;
-        memcpy(c->t->users[c->current].name, name, n + 1);
-        c->section_line = line;
-        c->have_token = c->have_disabled = false;
-        return 0;
-    }
-    if (c->current < 0) {
-        config_errorf(err, file, line, section, key, "key outside a [user:NAME] section");
-        return -1;
-    }
-    if (strcmp(key, "disabled") == 0) {
-        bool off;
-        if (c->have_disabled) {
-            config_errorf(err, file, line, section, key, "given twice");
-            return -1;
-        }
-        if (parse_bool(value, &off) != 0) {
-            config_errorf(err, file, line, section, key, "expected true or false");
-            return -1;
-        }
-        c->t->users[c->current].disabled = off;
-        c->have_disabled = true;
-        return 0;
-    }
-    if (strcmp(key, "auth_token") != 0) {
-        config_errorf(err, file, line, section, key,
-                      "unknown key (expected auth_token or disabled)");
-        return -1;
-    }
-    if (c->have_token) {
-        config_errorf(err, file, line, section, key, "given twice");
-        return -1;
-    }
-    if (hex_decode(value, c->t->users[c->current].token, TOKEN_LEN) != 0) {
-        config_errorf(err, file, line, section, key,
-                      "expected 64 hex characters (SHA-256 of \"user:password\", see vpn-token)");
-        return -1;
-    }
-    c->have_token = true;
+    struct user_table *t = ctx;
+    struct enclave_user *u = &t->users[t->count++];
+    memcpy(u->name, e->name, sizeof(u->name));
+    memcpy(u->token, e->token, TOKEN_LEN);
+    u->disabled = e->disabled;
     return 0;
 }
 
@@ -146,10 +70,8 @@ int users_load_fd(int fd, const char *path, struct user_table *t, struct config_
     while (len < cap && (n = pread(fd, buf + len, cap - len, (off_t)len)) > 0)
         len += (size_t)n;
     sodium_memzero(t, sizeof(*t));
-    struct users_ctx c = { .t = t, .current = -1 };
     int rc = 0;
-    if (ini_parse_buffer(path, buf, len, on_entry, &c, err) != 0 ||
-        finish_section(&c, path, err) != 0) {
+    if (users_file_parse(path, buf, len, add_user, t, err) != 0) {
         sodium_memzero(t, sizeof(*t));
         rc = -1;
     }

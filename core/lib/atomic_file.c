@@ -47,6 +47,12 @@ static int sync_dir(const char *path)
 int atomic_file_write(const char *path, const void *data, size_t len, mode_t mode, char *why,
                       size_t why_len)
 {
+    return atomic_file_replace(path, data, len, mode, NULL, NULL, why, why_len);
+}
+
+int atomic_file_replace(const char *path, const void *data, size_t len, mode_t mode,
+                        atomic_file_check check, void *ctx, char *why, size_t why_len)
+{
     char tmp[PATH_MAX];
     if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmpXXXXXX", path) >= sizeof(tmp)) {
         snprintf(why, why_len, "cannot write %s: path too long", path);
@@ -68,6 +74,10 @@ int atomic_file_write(const char *path, const void *data, size_t len, mode_t mod
         rc = -errno;
     if (close(fd) != 0 && rc == 0)
         rc = -errno;
+    if (rc == 0 && check && check(tmp, ctx, why, why_len) != 0) {
+        unlink(tmp);
+        return -1;
+    }
     if (rc == 0 && rename(tmp, path) != 0)
         rc = -errno;
     if (rc != 0) {

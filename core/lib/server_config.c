@@ -239,15 +239,23 @@ int server_config_load(const char *path, struct server_config *cfg, struct confi
     if (ini_schema_load_file(&server_config_schema, path, cfg, NULL, &st, err) ||
         check_server(&st, cfg, path, err))
         return -1;
+    memcpy(cfg->dir, st.dir, sizeof(cfg->dir));
 
     /* The classes file is read even with QoS off: users' fixed addresses live there. */
     if (!ini_schema_line(&st, "qos", "classes_file")) {
         char beside[PATH_MAX];
-        if ((size_t)snprintf(beside, sizeof(beside), "%sqos_classes.conf", st.dir) <
-                sizeof(beside) && access(beside, F_OK) == 0)
+        if (server_config_classes_path(cfg, beside, sizeof(beside)) == 0 &&
+            access(beside, F_OK) == 0)
             memcpy(cfg->classes_file, beside, sizeof(beside));
     }
     if (cfg->classes_file[0] && server_config_load_classes(cfg->classes_file, cfg, err))
         return -1;
     return 0;
+}
+
+int server_config_classes_path(const struct server_config *cfg, char *out, size_t len)
+{
+    int n = cfg->classes_file[0] ? snprintf(out, len, "%s", cfg->classes_file)
+                                 : snprintf(out, len, "%sqos_classes.conf", cfg->dir);
+    return n >= 0 && (size_t)n < len ? 0 : -1;
 }

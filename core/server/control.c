@@ -108,7 +108,7 @@ static bool on_signal(struct control *c)
         return true;
     if (si.ssi_signo == SIGHUP) {
         log_info("SIGHUP: reloading the configuration, users and QoS classes");
-        control_reload(c);
+        control_reload(c, NULL, 0);
         enclave_reload_users(&c->srv->enclave);
         return true;
     }

@@ -13,6 +13,7 @@
 #define SERVER_CONTROL_H
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdint.h>
 
 #include "ctl_submit.h"
@@ -36,6 +37,14 @@ enum { PENDING_MAX = MAX_CLIENTS_LIMIT + MAX_USERS, PENDING_TIMEOUT_MS = 5000, S
  * up on it (its client starts a new handshake after three): a new device of its user may
  * take its place when the user is at max_devices. */
 enum { DEVICE_GONE_KEEPALIVES = 3 };
+
+/* When a user was last heard from, kept for users whose sessions all ended (vpnctl user
+ * list), since the server started; the oldest entry goes when the table is full. */
+enum { LAST_SEEN_MAX = MAX_USERS };
+struct last_seen {
+    char user[USERNAME_MAX + 1];
+    uint64_t wall_ms;       /* realtime clock */
+};
 
 /* A phase-2 request in flight: what the decision reserved, to be kept or given back. */
 struct pending {
@@ -73,6 +82,8 @@ struct control {
     struct qos_filter_change *dyn_filters;
     int n_dyn_filters, cap_dyn_filters;
     bool filters_dirty;
+    struct last_seen seen[LAST_SEEN_MAX];
+    int n_seen;
     uint64_t handshakes_ok, handshakes_refused;
     uint64_t handshakes_dropped;    /* phase 1 passed but no pending entry was free */
     uint64_t reloads, reload_failures;
@@ -113,6 +124,8 @@ struct session *control_current_of(const struct control *c, const char *username
                                    const uint8_t device[DEVICE_ID_LEN]);
 /* How many devices of username have a current session. */
 int control_devices_online(const struct control *c, const char *username);
+/* The realtime ms username was last heard from on a session that ended, or 0. */
+uint64_t control_last_seen(const struct control *c, const char *username);
 struct session *control_find(const struct control *c, uint32_t id);
 /* Takes s into the list and the tables; false when out of memory (s is not taken). */
 bool control_add_session(struct control *c, struct session *s);
@@ -129,8 +142,12 @@ void control_choose_policy(struct control *c, struct session *s);
  * of addresses classed users' devices hold besides their fixed ones, in one tc run. */
 void control_sync_filters(struct control *c);
 
-/* reload.c: SIGHUP. Returns 0, or -1 when the new files are refused (one clear line logged;
- * nothing changed). */
-int control_reload(struct control *c);
+/* control_users.c: the control socket's "reload" and "users" replies (JSON) into out. */
+void control_users_reload(struct control *c, FILE *out);
+void control_users_show(const struct control *c, FILE *out);
+
+/* reload.c: SIGHUP (or vpnctl's "reload"). Returns 0, or -1 when the new files are refused
+ * (one clear line logged, and copied into why unless it is NULL; nothing changed). */
+int control_reload(struct control *c, char *why, size_t why_len);
 
 #endif

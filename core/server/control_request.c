@@ -10,7 +10,15 @@ enum control_request control_request_parse(const char *buf, size_t len)
      * into a zeroed buffer and parse it as a C string; this keeps that meaning exactly). */
     const char *nul = memchr(buf, '\0', len);
     size_t n = nul ? (size_t)(nul - buf) : len;
-    if (n < 4 || memcmp(buf, "show", 4) != 0)
-        return CONTROL_REQ_UNKNOWN;
-    return memmem(buf, n, "json", 4) ? CONTROL_REQ_SHOW_JSON : CONTROL_REQ_SHOW;
+    if (n >= 4 && memcmp(buf, "show", 4) == 0)
+        return memmem(buf, n, "json", 4) ? CONTROL_REQ_SHOW_JSON : CONTROL_REQ_SHOW;
+    /* vpnctl's requests are whole words; a trailing newline (a request typed into nc) is
+     * allowed. */
+    while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+        n--;
+    if (n == 6 && memcmp(buf, "reload", 6) == 0)
+        return CONTROL_REQ_RELOAD;
+    if (n == 5 && memcmp(buf, "users", 5) == 0)
+        return CONTROL_REQ_USERS;
+    return CONTROL_REQ_UNKNOWN;
 }

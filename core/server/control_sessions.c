@@ -1,4 +1,5 @@
 /* The control thread's list of sessions and their life (see control.h). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -53,8 +54,40 @@ bool control_add_session(struct control *c, struct session *s)
     return true;
 }
 
+uint64_t control_last_seen(const struct control *c, const char *username)
+{
+    for (int i = 0; i < c->n_seen; i++)
+        if (strcmp(c->seen[i].user, username) == 0)
+            return c->seen[i].wall_ms;
+    return 0;
+}
+
+/* Keeps when s's user was last heard from (its last authenticated packet, in wall time). */
+static void remember_seen(struct control *c, const struct session *s)
+{
+    uint64_t now = clock_monotonic_ms(), rx = __atomic_load_n(&s->last_rx_ms, __ATOMIC_RELAXED);
+    uint64_t wall = clock_realtime_ms() - (now > rx ? now - rx : 0);
+    int slot = -1;
+    for (int i = 0; i < c->n_seen && slot < 0; i++)
+        if (strcmp(c->seen[i].user, s->username) == 0)
+            slot = i;
+    if (slot < 0 && c->n_seen < LAST_SEEN_MAX)
+        slot = c->n_seen++;
+    if (slot < 0) {                                     /* full: the oldest goes */
+        slot = 0;
+        for (int i = 1; i < c->n_seen; i++)
+            if (c->seen[i].wall_ms < c->seen[slot].wall_ms)
+                slot = i;
+    }
+    if (strcmp(c->seen[slot].user, s->username) == 0 && c->seen[slot].wall_ms > wall)
+        return;     /* another device of the user was heard from later */
+    snprintf(c->seen[slot].user, sizeof(c->seen[slot].user), "%s", s->username);
+    c->seen[slot].wall_ms = wall;
+}
+
 void control_end_session(struct control *c, struct session *s, bool erase_keys, const char *why)
 {
+    remember_seen(c, s);
     char ip[16];
     log_info("Session of %s (%s) ended: %s", s->username, format_ipv4(s->vpn_ip, ip), why);
     if (!s->retire_at_ms) {

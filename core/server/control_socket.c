@@ -215,7 +215,7 @@ static bool send_all(int fd, const char *buf, size_t len, uint64_t deadline)
     return true;
 }
 
-void control_socket_serve(const struct control *ctl)
+void control_socket_serve(struct control *ctl)
 {
     const struct server *srv = ctl->srv;
     /* Non-blocking: neither the request nor the reply may hold the control thread, which
@@ -241,7 +241,12 @@ void control_socket_serve(const struct control *ctl)
     enum control_request what = control_request_parse(req, (size_t)req_len);
     bool json = what == CONTROL_REQ_SHOW_JSON;
     if (what == CONTROL_REQ_UNKNOWN) {
-        fprintf(out, "error: unknown request (expected \"show\" or \"show json\")\n");
+        fprintf(out, "error: unknown request (expected \"show\", \"show json\", \"reload\" "
+                     "or \"users\")\n");
+    } else if (what == CONTROL_REQ_RELOAD) {
+        control_users_reload(ctl, out);
+    } else if (what == CONTROL_REQ_USERS) {
+        control_users_show(ctl, out);
     } else {
         static struct show_ctx ctx;
         memset(&ctx, 0, sizeof(ctx));

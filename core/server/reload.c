@@ -4,6 +4,7 @@
  * address is no longer theirs end, the new configuration and pool replace the old, the tc tree
  * is rebuilt, and every session's upload policer is chosen again. The users file is the
  * enclave's: control.c asks it to reload that too. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -58,28 +59,31 @@ static bool apply_qos(struct control *c, const struct server_config *next)
     return true;
 }
 
-int control_reload(struct control *c)
+/* One clear line, logged and (for vpnctl) kept in why. */
+static int refuse(struct control *c, char *why, size_t why_len, const char *reason)
+{
+    log_error("Reload failed, keeping the running configuration: %s", reason);
+    if (why)
+        snprintf(why, why_len, "%s", reason);
+    c->reload_failures++;
+    return -1;
+}
+
+int control_reload(struct control *c, char *why, size_t why_len)
 {
     struct config_error err;
     struct server_config *next = calloc(1, sizeof(*next));
     struct pool pool;
-    if (!next) {
-        log_error("Reload failed, keeping the running configuration: out of memory");
-        c->reload_failures++;
-        return -1;
-    }
+    if (!next)
+        return refuse(c, why, why_len, "out of memory");
     if (server_config_load(c->config_path, next, &err) != 0) {
-        log_error("Reload failed, keeping the running configuration: %s", err.msg);
         free(next);
-        c->reload_failures++;
-        return -1;
+        return refuse(c, why, why_len, err.msg);
     }
     keep_restart_only(next, c->cfg);
     if (pool_init(&pool, next) != 0) {
-        log_error("Reload failed, keeping the running configuration: out of memory");
         free(next);
-        c->reload_failures++;
-        return -1;
+        return refuse(c, why, why_len, "out of memory");
     }
     /* Every current session keeps its address if the new pool gives it to its user; the
      * others end (before the swap: their address goes back to the old pool, which goes).

@@ -46,6 +46,7 @@ struct qos_user {
 struct server_config {
     char path[PATH_MAX];            /* server.conf itself; relative paths below resolve
                                        against its directory */
+    char dir[PATH_MAX];             /* that directory, absolute, with a trailing '/' */
     /* [server] */
     uint16_t listen_port;           /* listen_port, default 51820 */
     char listen_address[64];        /* default "::" (dual-stack) */
@@ -112,6 +113,11 @@ extern const struct ini_schema qos_classes_schema;
 
 /* Fixed address of a user from the classes file, or 0 when none. */
 uint32_t server_config_user_ip(const struct server_config *cfg, const char *username);
+
+/* The classes file: [qos] classes_file, else qos_classes.conf beside server.conf (where the
+ * server looks for it, and where vpnctl creates it when a user gets a class or an address).
+ * Returns 0, or -1 when the path does not fit len. */
+int server_config_classes_path(const struct server_config *cfg, char *out, size_t len);
 
 /* Index of username in cfg->users, or -1. */
 int server_config_user_index(const struct server_config *cfg, const char *username);

@@ -10,13 +10,28 @@
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
 /* What control_socket_serve did before control_request_parse existed. */
+/* vpnctl's whole-word requests, with any trailing newlines. */
+static enum control_request reference_words(const char *req)
+{
+    char w[CONTROL_REQUEST_MAX + 1];
+    snprintf(w, sizeof(w), "%s", req);
+    w[strcspn(w, "\r\n")] = '\0';
+    if (strspn(req + strlen(w), "\r\n") != strlen(req + strlen(w)))
+        return CONTROL_REQ_UNKNOWN;     /* something after the newlines */
+    if (strcmp(w, "reload") == 0)
+        return CONTROL_REQ_RELOAD;
+    if (strcmp(w, "users") == 0)
+        return CONTROL_REQ_USERS;
+    return CONTROL_REQ_UNKNOWN;
+}
+
 static enum control_request reference(const char *buf, size_t len)
 {
     char req[64] = { 0 };
     memcpy(req, buf, len < 63 ? len : 63);
     bool json = strstr(req, "json") != NULL;
     if (strncmp(req, "show", 4) != 0)
-        return CONTROL_REQ_UNKNOWN;
+        return reference_words(req);
     return json ? CONTROL_REQ_SHOW_JSON : CONTROL_REQ_SHOW;
 }
 
@@ -46,6 +61,15 @@ Test(control_request, table)
         { "show js\0on", 10, CONTROL_REQ_SHOW },
         { "show                                                       json", 0,
           CONTROL_REQ_SHOW_JSON },                          /* 63 bytes, json at the end */
+        { "reload", 0, CONTROL_REQ_RELOAD },
+        { "reload\n", 0, CONTROL_REQ_RELOAD },
+        { "users\r\n", 0, CONTROL_REQ_USERS },
+        { "users\0junk", 10, CONTROL_REQ_USERS },
+        { "reloads", 0, CONTROL_REQ_UNKNOWN },
+        { "reload now", 0, CONTROL_REQ_UNKNOWN },
+        { "reload\nshow", 0, CONTROL_REQ_UNKNOWN },
+        { " users", 0, CONTROL_REQ_UNKNOWN },
+        { "user", 0, CONTROL_REQ_UNKNOWN },
     };
     for (size_t i = 0; i < N(cases); i++) {
         size_t len = cases[i].len ? cases[i].len : strlen(cases[i].in);
