@@ -10,8 +10,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static int write_all(int fd, const char *buf, size_t len)
+int atomic_file_write_fd(int fd, const void *data, size_t len)
 {
+    const char *buf = data;
     while (len > 0) {
         ssize_t n = write(fd, buf, len);
         if (n < 0 && errno == EINTR)
@@ -69,7 +70,7 @@ int atomic_file_replace(const char *path, const void *data, size_t len, mode_t m
      * never readable by others for a moment. */
     int rc = fchmod(fd, mode) != 0 ? -errno : 0;
     if (rc == 0)
-        rc = write_all(fd, data, len);
+        rc = atomic_file_write_fd(fd, data, len);
     if (rc == 0 && fsync(fd) != 0)
         rc = -errno;
     if (close(fd) != 0 && rc == 0)

@@ -97,21 +97,6 @@ out:
     return rc;
 }
 
-/* Writes all of buf, retrying short writes. Returns 0 or -errno. */
-static int write_all(int fd, const char *buf, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = write(fd, buf, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return -errno;
-        buf += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
 /* Puts the key line into an open file and makes it durable. Returns 0 or -errno. */
 static int write_key_fd(int fd, const uint8_t key[32])
 {
@@ -123,7 +108,7 @@ static int write_key_fd(int fd, const uint8_t key[32])
      * mkstemp's 0600 is a glibc promise rather than POSIX. */
     int rc = fchmod(fd, 0600) != 0 ? -errno : 0;
     if (rc == 0)
-        rc = write_all(fd, line, KEYFILE_B64_LEN + 1);
+        rc = atomic_file_write_fd(fd, line, KEYFILE_B64_LEN + 1);
     if (rc == 0 && fsync(fd) != 0)
         rc = -errno;
     sodium_memzero(line, sizeof(line));

@@ -4,31 +4,7 @@
  * it, and the verdict must be the one of the code it was factored out of. */
 #include "fuzz_util.h"
 
-#include "../../core/server/control_socket.h"
-
-/* vpnctl's whole-word requests, with any trailing newlines. */
-static enum control_request reference_words(const char *req)
-{
-    char w[CONTROL_REQUEST_MAX + 1];
-    snprintf(w, sizeof(w), "%s", req);
-    w[strcspn(w, "\r\n")] = '\0';
-    if (strspn(req + strlen(w), "\r\n") != strlen(req + strlen(w)))
-        return CONTROL_REQ_UNKNOWN;     /* something after the newlines */
-    if (strcmp(w, "reload") == 0)
-        return CONTROL_REQ_RELOAD;
-    if (strcmp(w, "users") == 0)
-        return CONTROL_REQ_USERS;
-    return CONTROL_REQ_UNKNOWN;
-}
-
-static enum control_request reference(const char *buf, size_t len)
-{
-    char req[CONTROL_REQUEST_MAX + 1] = { 0 };
-    memcpy(req, buf, len);
-    if (strncmp(req, "show", 4) != 0)
-        return reference_words(req);
-    return strstr(req, "json") ? CONTROL_REQ_SHOW_JSON : CONTROL_REQ_SHOW;
-}
+#include "../unit/control_request_reference.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -41,7 +17,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     enum control_request v = control_request_parse(buf, size);
     FUZZ_ASSERT(v == CONTROL_REQ_UNKNOWN || v == CONTROL_REQ_SHOW || v == CONTROL_REQ_SHOW_JSON ||
                 v == CONTROL_REQ_RELOAD || v == CONTROL_REQ_USERS);
-    FUZZ_ASSERT(v == reference(buf, size));
+    FUZZ_ASSERT(v == control_request_reference(buf, size));
     free(buf);
     return 0;
 }

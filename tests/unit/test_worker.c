@@ -106,36 +106,14 @@ static uint32_t connect_alice_flags(struct session_keys *keys, uint64_t now, uin
                                     struct hs_config *got_out)
 {
     struct hs_client st;
-    uint8_t e[32];
-    struct pkt_slot req;
-    randombytes_buf(e, sizeof(e));
-    memset(&req, 0, sizeof(req));
-    cr_assert(hs_client_request_flags(&st, e, w.sec->s_pub, "alice", token, now, flags,
-                                      req.data));
-    req.meta.op = OP_HELLO;
-    req.meta.len = CONNECT_REQ_LEN;
-    worker_handle(&w, &w.rings.in_hs, &req, now);
-    cr_assert_eq(w.dec_pending, 1);
-    struct pkt_slot *hello = result(&w.rings.out_dec, 0);
-    cr_assert_eq(hello->meta.op, RES_HELLO);
-    cr_assert_eq(hello->meta.len - HELLO_USER_OFF, 5);
-    cr_assert_eq(memcmp(hello->data + HELLO_USER_OFF, "alice", 5), 0);
-    w.dec_pending = 0;
-
-    struct hs_config cfg = { .prefix_len = 24, .mtu = 1400, .client_ip = 0x0a08000a,
-                             .server_ip = 0x0a080001, .keepalive_s = 25 };
-    req.meta.op = OP_ACCEPT;
-    req.meta.aux = STATUS_OK;
-    req.meta.len = (uint16_t)(CONNECT_REQ_LEN + hs_config_encode(req.data + CONNECT_REQ_LEN, &cfg));
-    worker_handle(&w, &w.rings.in_ctl, &req, now);
-    cr_assert_eq(w.dec_pending, 1);
-    struct pkt_slot *acc = result(&w.rings.out_dec, 0);
-    cr_assert_eq(acc->meta.op, RES_ACCEPTED);
+    struct pkt_slot *acc;
+    uint16_t status;
+    cr_assert_eq(accept_device(&st, now, flags, NULL, &acc, &status), RES_ACCEPTED);
     struct hs_config got;
-    cr_assert_eq(hs_client_response(&st, acc->data, acc->meta.len, token, &got, keys), HSC_ACCEPTED);
+    cr_assert_eq(hs_client_response(&st, acc->data, acc->meta.len, token, &got, keys),
+                 HSC_ACCEPTED);
     cr_assert_eq(got.session_id, acc->meta.session_id);
     cr_assert_eq((got.session_id & (SESSION_SLOTS - 1)) % 2, 0, "a slot this worker owns");
-    w.dec_pending = 0;
     if (got_out)
         *got_out = got;
     return got.session_id;
