@@ -98,7 +98,8 @@ check "others undisturbed" test "$(probe bob "$BOB_TOKEN")" = 0
 # enable: accepted again.
 "${VPNCTL[@]}" user enable carol 2>>"$WORK/add.err"
 check "user enable succeeds" test $? -eq 0
-check "no disabled line left" bash -c "! grep -q 'disabled' '$WORK/users.conf'"
+check "no disabled line left in carol's section" \
+    bash -c "! grep -A3 '^\[user:carol\]' '$WORK/users.conf' | grep -q '^disabled'"
 check "carol is accepted again" test "$(probe carol "$token")" = 0
 
 # remove: refused, gone from both files.
