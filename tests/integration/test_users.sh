@@ -75,6 +75,26 @@ cli 1 ping -c 3 -i 0.2 -W 2 -q 192.168.100.10 >/dev/null
 cli 2 ping -c 3 -i 0.2 -W 2 -q 192.168.100.10 >/dev/null
 after=$(srv tc -s class show dev tun0 classid "$leaf" | sed -n 's/.*Sent [0-9]* bytes \([0-9]*\) pkt.*/\1/p')
 check "both devices' replies went through carol's leaf ($before -> $after packets)" test $((after - before)) -ge 6
+# Upload: both devices send 9 Mbit/s of UDP at once; they share carol's one policer (class vip:
+# ceiling 10 Mbit/s), so together they get about 10, not the 18 two policers would let through.
+lan_iperf=()
+for port in 5301 5302; do
+    lan iperf3 -s -1 -p $port >/dev/null 2>&1 &
+    lan_iperf+=($!)
+done
+PIDS+=("${lan_iperf[@]}")
+sleep 0.5
+for d in 1 2; do
+    cli $d iperf3 -c 192.168.100.10 -p $((5300 + d)) -u -b 9M -l 1200 -t 4 -O 1 -J \
+        >"$WORK/up$d.json" 2>/dev/null &
+    up[$d]=$!
+done
+wait "${up[1]}" "${up[2]}"
+mbps() { python3 -c 'import json,sys; print("%.1f" % (json.load(open(sys.argv[1]))["end"]["sum"]["bits_per_second"] * (1 - json.load(open(sys.argv[1]))["end"]["sum"]["lost_percent"] / 100) / 1e6))' "$1" 2>/dev/null; }
+u1=$(mbps "$WORK/up1.json"); u2=$(mbps "$WORK/up2.json")
+check "both devices upload ($u1 + $u2 Mbit/s)" python3 -c "import sys; sys.exit(not ($u1 > 0.5 and $u2 > 0.5))"
+check "together held near carol's one ceiling of 10 Mbit/s ($u1 + $u2)" \
+    python3 -c "import sys; sys.exit(not ($u1 + $u2 < 12.5))"
 list=$("${VPNCTL[@]}" user list)
 check "user list: carol enabled, class vip, 2 devices allowed, 2 online" \
     bash -c "grep -E '^carol +enabled +vip +- +2 +2 +online' <<<'$list'"
