@@ -23,6 +23,7 @@
 
 #include "handshake_client.h"
 #include "push_policy.h"
+#include "device.h"
 #include "slots.h"
 #include "state.h"
 #include "vpn/client_config.h"
@@ -53,9 +54,8 @@ struct client {
     struct client_config *cfg;
     struct push_policy policy;      /* what we accept of the server's session configuration */
     uint8_t s_pub[KEY_LEN];
-    bool has_device;                /* device_id drawn or read (device.h); else the requests
-                                       carry none (the user's implicit device) */
-    uint8_t device_id[DEVICE_ID_LEN];
+    uint8_t device_id[DEVICE_ID_LEN];   /* device.h; device.has_id when drawn or read */
+    struct device_policy device;    /* main thread (conn.c): whether a request carries it */
     struct sockaddr_storage server;
     socklen_t server_len;
     char server_text[300];

@@ -30,12 +30,11 @@ static void send_request(struct client *c, const struct sm_output *out)
     uint8_t e_priv[KEY_LEN];
     randombytes_buf(e_priv, sizeof(e_priv));
     hs_client_wipe(&c->hs);
-    /* The device id (extension 5) goes with the flags the state machine chose to send: a
-     * server that takes the WINDOW flag either knows extension 5 too or drops the request,
-     * and then the state machine's next attempt carries no flags at all (docs/PROTOCOL.md). */
+    /* The device id (extension 5) as device.h's policy says; the WINDOW flag as the state
+     * machine chose. */
     uint8_t flags = out->request_flags;
     const uint8_t *device = NULL;
-    if (c->has_device && (flags & REQ_FLAG_WINDOW)) {
+    if (device_policy_send(&c->device, flags & REQ_FLAG_WINDOW)) {
         flags |= REQ_FLAG_DEVICE;
         device = c->device_id;
     }
@@ -306,6 +305,7 @@ static int on_response(struct client *c, const struct client_event *ev)
                                                   &cfg, &keys);
     if (v == HSC_INVALID)
         return EV_DROPPED;
+    device_policy_answered(&c->device, true);
     struct sm_input in = input(SM_REFUSED);
     in.server_ts = get_be64(ev->buf + 8);
     int rc;
@@ -359,6 +359,7 @@ static int on_cookie(struct client *c, const struct client_event *ev)
         return EV_DROPPED;
     memcpy(c->cookie, cookie, sizeof(c->cookie));
     sodium_memzero(cookie, sizeof(cookie));
+    device_policy_answered(&c->device, false);
     struct sm_input in = input(SM_COOKIE);
     return step(c, &in) < 0 ? EV_EXIT : EV_TAKEN;
 }

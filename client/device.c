@@ -66,3 +66,26 @@ int device_id_load(const char *path, uint8_t id[DEVICE_ID_LEN], char *why, size_
              "file to draw a new device id", path, ID_HEX);
     return -1;
 }
+
+bool device_policy_send(struct device_policy *p, bool window)
+{
+    if (!p->has_id)
+        return false;
+    if (p->pending)
+        p->unanswered++;        /* the one before went unanswered */
+    if (p->understood && p->unanswered >= DEVICE_UNANSWERED_MAX) {
+        p->understood = false;
+        p->unanswered = 0;
+    }
+    p->pending = p->understood || window;
+    return p->pending;
+}
+
+void device_policy_answered(struct device_policy *p, bool understood)
+{
+    if (p->pending && understood) {
+        p->understood = true;
+        p->unanswered = 0;
+    }
+    p->pending = false;
+}

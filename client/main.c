@@ -203,7 +203,7 @@ static int run(struct client *c, const char *given_key)
         return 1;
     char why[PATH_MAX + 128];
     if (device_id_load(c->cfg->device_file, c->device_id, why, sizeof(why)) == 0)
-        c->has_device = true;
+        c->device.has_id = true;
     else
         log_warn("No device id (%s): this client connects as its user's one implicit device, "
                  "which any other client of the user without an id replaces", why);
