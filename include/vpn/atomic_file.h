@@ -21,9 +21,9 @@ int atomic_file_write(const char *path, const void *data, size_t len, mode_t mod
 int atomic_file_write_fd(int fd, const void *data, size_t len)
     __attribute__((warn_unused_result));
 
-/* atomic_file_write with a check of the new file before it replaces the old one: check(tmp_path, ctx,
- * why, why_len) reads the temporary file (as the real reader would, whatever it is) and
- * returns 0, or -1 with its reason in why; then nothing is replaced. */
+/* atomic_file_write with a check of the new file before it replaces the old one:
+ * check(tmp_path, ctx, why, why_len) reads the temporary file (as the real reader would,
+ * whatever it is) and returns 0, or -1 with its reason in why; then nothing is replaced. */
 typedef int (*atomic_file_check)(const char *tmp_path, void *ctx, char *why, size_t why_len);
 int atomic_file_replace(const char *path, const void *data, size_t len, mode_t mode,
                         atomic_file_check check, void *ctx, char *why, size_t why_len)

@@ -89,8 +89,10 @@ Test(json, every_single_byte)
  * numbers non-negative integers, what is not of the asked kind refused. */
 Test(json, get_string_and_uint)
 {
-    const char *reply = "{\"ok\":true,\"users_reloads\":12,\"error\":\"a \\\"b\\\" \\\\ c\\u0041\\u00e9\","
-                        "\"users\":[{\"user\":\"x\",\"devices\":2},{\"user\":\"y\",\"devices\":0}]}";
+    const char *reply = "{\"ok\":true,\"users_reloads\":12,"
+                        "\"error\":\"a \\\"b\\\" \\\\ c\\u0041\\u00e9\","
+                        "\"users\":[{\"user\":\"x\",\"devices\":2},"
+                        "{\"user\":\"y\",\"devices\":0}]}";
     char s[64];
     unsigned long long n;
     const char *end;

@@ -126,7 +126,8 @@ Test(users, disabled_users)
     cr_assert_eq(users_load(path, &table, &err), 0, "%s", err.msg);
     cr_expect_eq(table.users[0].disabled, 1);
     static const struct { const char *text, *want; } bad[] = {
-        { USERS "disabled = maybe\n", "users.conf:3: [user:alice] disabled: expected true or false" },
+        { USERS "disabled = maybe\n",
+          "users.conf:3: [user:alice] disabled: expected true or false" },
         { USERS "disabled = false\ndisabled = true\n", "disabled: given twice" },
         { USERS "enabled = true\n", "unknown key (expected auth_token or disabled)" },
     };
