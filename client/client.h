@@ -29,6 +29,7 @@
 #include "handshake_client.h"
 #include "helper.h"
 #include "push_policy.h"
+#include "device.h"
 #include "slots.h"
 #include "state.h"
 #include "vpn/client_config.h"
@@ -59,6 +60,8 @@ struct client {
     struct client_config *cfg;
     struct push_policy policy;      /* what we accept of the server's session configuration */
     uint8_t s_pub[KEY_LEN];
+    uint8_t device_id[DEVICE_ID_LEN];   /* device.h; device.has_id when drawn or read */
+    struct device_policy device;    /* main thread (conn.c): whether a request carries it */
     struct sockaddr_storage server;  /* its current address (underlay.h) */
     socklen_t server_len;
     bool have_server;

@@ -32,9 +32,17 @@ static void send_request(struct client *c, const struct sm_output *out)
     uint8_t e_priv[KEY_LEN];
     randombytes_buf(e_priv, sizeof(e_priv));
     hs_client_wipe(&c->hs);
-    bool ok = hs_client_request_flags(&c->hs, e_priv, c->s_pub, c->cfg->username,
-                                      c->cfg->auth_token, out->request_ts, out->request_flags,
-                                      c->request);
+    /* The device id (extension 5) as device.h's policy says; the WINDOW flag as the state
+     * machine chose. */
+    uint8_t flags = out->request_flags;
+    const uint8_t *device = NULL;
+    if (device_policy_send(&c->device, flags & REQ_FLAG_WINDOW)) {
+        flags |= REQ_FLAG_DEVICE;
+        device = c->device_id;
+    }
+    bool ok = hs_client_request_device(&c->hs, e_priv, c->s_pub, c->cfg->username,
+                                       c->cfg->auth_token, out->request_ts, flags, device,
+                                       c->request);
     sodium_memzero(e_priv, sizeof(e_priv));
     if (!ok) {
         log_error("The server public key is unusable");
@@ -214,7 +222,9 @@ static const char *status_text(const struct client *c, uint8_t status)
         return why;
     switch (status) {
     case STATUS_AUTH_FAILED: return "Authentication failed: wrong username or auth_token";
-    case STATUS_SERVER_FULL: return "Connection refused: the server is full (max_clients)";
+    case STATUS_SERVER_FULL:
+        return "Connection refused: the server is full (max_clients), or this user has as "
+               "many devices online as it may (max_devices)";
     case STATUS_POOL_EXHAUSTED: return "Connection refused: no free VPN address on the server";
     case STATUS_RATE_LIMITED: return "Connection refused: too many handshakes, try later";
     case STATUS_STALE_TIMESTAMP: return "Connection refused: request timestamp too old";
@@ -381,6 +391,7 @@ static int on_response(struct client *c, const struct client_event *ev)
                                                   &cfg, &keys);
     if (v == HSC_INVALID)
         return EV_DROPPED;
+    device_policy_answered(&c->device, true);
     struct sm_input in = input(SM_REFUSED);
     in.server_ts = get_be64(ev->buf + 8);
     int rc;
@@ -435,6 +446,7 @@ static int on_cookie(struct client *c, const struct client_event *ev)
         return EV_DROPPED;
     memcpy(c->cookie, cookie, sizeof(c->cookie));
     sodium_memzero(cookie, sizeof(cookie));
+    device_policy_answered(&c->device, false);
     struct sm_input in = input(SM_COOKIE);
     return step(c, &in) < 0 ? EV_EXIT : EV_TAKEN;
 }

@@ -7,10 +7,18 @@
 
 #include "vpn/proto.h"
 
+static bool all_zero(const uint8_t *p, size_t n)
+{
+    uint8_t acc = 0;
+    for (size_t i = 0; i < n; i++)
+        acc |= p[i];
+    return acc == 0;
+}
+
 static bool build_request(struct hs_client *st, const uint8_t e_priv[KEY_LEN],
                           const uint8_t s_pub[KEY_LEN], const char *username,
                           const uint8_t token[TOKEN_LEN], uint64_t ts, bool ext,
-                          uint8_t flags, uint8_t *out)
+                          uint8_t flags, const uint8_t *device_id, uint8_t *out)
 {
     uint8_t identity[IDENTITY_LEN] = { 0 };
     uint8_t ad[HDR_LEN + KEY_LEN + REQ_EXT_LEN];
@@ -19,6 +27,10 @@ static bool build_request(struct hs_client *st, const uint8_t e_priv[KEY_LEN],
     size_t ulen = strlen(username);
 
     if (ulen == 0 || ulen > USERNAME_MAX || (flags & ~REQ_FLAGS_KNOWN) || (flags && !ext))
+        return false;
+    /* Extension 5: the flag and a device id (never all zero: that is "no id") go together. */
+    if (!(flags & REQ_FLAG_DEVICE) != !device_id ||
+        (device_id && all_zero(device_id, DEVICE_ID_LEN)))
         return false;
     memset(st, 0, sizeof(*st));
     memcpy(st->e_priv, e_priv, KEY_LEN);
@@ -41,6 +53,8 @@ static bool build_request(struct hs_client *st, const uint8_t e_priv[KEY_LEN],
     crypto_aead_chacha20poly1305_ietf_encrypt(payload + REQ_SEALED_OFF, NULL, identity,
                                               IDENTITY_LEN, ad, ad_len, NULL, zero_nonce,
                                               st->k_id);
+    if (device_id)
+        hs_device_seal(out, st->k_id, device_id);
     if (ext) {
         uint8_t key[32];
         hs_mac1_key(key, s_pub);
@@ -56,7 +70,7 @@ bool hs_client_request(struct hs_client *st, const uint8_t e_priv[KEY_LEN],
                        const uint8_t s_pub[KEY_LEN], const char *username,
                        const uint8_t token[TOKEN_LEN], uint64_t ts, uint8_t *out)
 {
-    return build_request(st, e_priv, s_pub, username, token, ts, true, 0, out);
+    return build_request(st, e_priv, s_pub, username, token, ts, true, 0, NULL, out);
 }
 
 bool hs_client_request_flags(struct hs_client *st, const uint8_t e_priv[KEY_LEN],
@@ -64,14 +78,22 @@ bool hs_client_request_flags(struct hs_client *st, const uint8_t e_priv[KEY_LEN]
                              const uint8_t token[TOKEN_LEN], uint64_t ts, uint8_t flags,
                              uint8_t *out)
 {
-    return build_request(st, e_priv, s_pub, username, token, ts, true, flags, out);
+    return build_request(st, e_priv, s_pub, username, token, ts, true, flags, NULL, out);
+}
+
+bool hs_client_request_device(struct hs_client *st, const uint8_t e_priv[KEY_LEN],
+                              const uint8_t s_pub[KEY_LEN], const char *username,
+                              const uint8_t token[TOKEN_LEN], uint64_t ts, uint8_t flags,
+                              const uint8_t *device_id, uint8_t *out)
+{
+    return build_request(st, e_priv, s_pub, username, token, ts, true, flags, device_id, out);
 }
 
 bool hs_client_request_v1(struct hs_client *st, const uint8_t e_priv[KEY_LEN],
                           const uint8_t s_pub[KEY_LEN], const char *username,
                           const uint8_t token[TOKEN_LEN], uint64_t ts, uint8_t *out)
 {
-    return build_request(st, e_priv, s_pub, username, token, ts, false, 0, out);
+    return build_request(st, e_priv, s_pub, username, token, ts, false, 0, NULL, out);
 }
 
 /* A failure in extension 1's form: 32 zero bytes, the nonce, the config sealed with k_id. */

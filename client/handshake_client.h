@@ -44,6 +44,14 @@ bool hs_client_request_flags(struct hs_client *st, const uint8_t e_priv[KEY_LEN]
                              const uint8_t token[TOKEN_LEN], uint64_t ts, uint8_t flags,
                              uint8_t *out);
 
+/* The same with a device id (docs/PROTOCOL.md, extension 5): flags must hold REQ_FLAG_DEVICE
+ * exactly when device_id (DEVICE_ID_LEN bytes, not all zero) is given; it travels sealed
+ * under k_id. A server older than the flag drops the request, as for any unknown flag. */
+bool hs_client_request_device(struct hs_client *st, const uint8_t e_priv[KEY_LEN],
+                              const uint8_t s_pub[KEY_LEN], const char *username,
+                              const uint8_t token[TOKEN_LEN], uint64_t ts, uint8_t flags,
+                              const uint8_t *device_id, uint8_t *out);
+
 /* The same without the extension: the base v1 request of the binding test vectors. */
 bool hs_client_request_v1(struct hs_client *st, const uint8_t e_priv[KEY_LEN],
                           const uint8_t s_pub[KEY_LEN], const char *username,

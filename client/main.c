@@ -24,6 +24,7 @@
 #include "client.h"
 #include "conn.h"
 #include "datapath.h"
+#include "device.h"
 #include "sandbox.h"
 #include "vpn/aead.h"
 #include "underlay.h"
@@ -202,6 +203,12 @@ static int run(struct client *c, const char *given_key)
     log_info("Connecting to %s...", c->server_text);
     if (server_key(c, given_key) != 0)
         return 1;
+    char dwhy[PATH_MAX + 128];
+    if (device_id_load(c->cfg->device_file, c->device_id, dwhy, sizeof(dwhy)) == 0)
+        c->device.has_id = true;
+    else
+        log_warn("No device id (%s): this client connects as its user's one implicit device, "
+                 "which any other client of the user without an id replaces", dwhy);
     snprintf(c->tun_name, sizeof(c->tun_name), "%s", c->cfg->tun_device);
     c->tun_fd = tun_open(c->tun_name, getenv("VPN_NO_OFFLOAD") == NULL, &c->tun_offload);
     if (c->tun_fd < 0) {

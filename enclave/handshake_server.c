@@ -55,9 +55,12 @@ static bool padding_ok(const uint8_t *req, const uint8_t s_pub[KEY_LEN], bool *e
         return all_zero(pad, REQ_MAC_OFF - REQ_PAD_OFF);
     const uint8_t *p = req + HDR_LEN;
     *flags = p[REQ_EXT_FLAGS_OFF];
+    /* With extension 5's DEVICE flag the tail starts with the sealed device id, which
+     * hs_server_identify opens; the rest of the tail stays zero. */
+    size_t tail = (*flags & REQ_FLAG_DEVICE) ? REQ_DEVICE_END : REQ_EXT_TAIL_OFF;
     if ((*flags & ~REQ_FLAGS_KNOWN) ||
         !all_zero(p + REQ_EXT_FLAGS_OFF + 1, REQ_EXT_OFF + REQ_EXT_LEN - REQ_EXT_FLAGS_OFF - 1) ||
-        !all_zero(p + REQ_EXT_TAIL_OFF, REQ_MAC_OFF - REQ_EXT_TAIL_OFF))
+        !all_zero(p + tail, REQ_MAC_OFF - tail))
         return false;
     uint8_t key[32], mac1[REQ_MACX_LEN];
     hs_mac1_key(key, s_pub);
@@ -90,6 +93,14 @@ enum hs_verdict hs_server_identify(const uint8_t s_priv[KEY_LEN], const uint8_t 
                                                   IDENTITY_LEN + TAG_LEN, ad, ad_len,
                                                   zero_nonce, out->k_id) != 0)
         goto drop;
+    /* Extension 5: a device id that does not open, or is all zero (which means "none"), is
+     * a broken padding: dropped like one, never answered. */
+    if (out->flags & REQ_FLAG_DEVICE) {
+        if (!hs_device_open(out->device_id, out->k_id, req) ||
+            all_zero(out->device_id, DEVICE_ID_LEN))
+            goto drop;
+        out->has_device = true;
+    }
     memcpy(out->auth_mac, payload + REQ_MAC_OFF, 32);
     if (identity_name(identity, out->username))
         out->user_index = users_find(users, out->username);

@@ -19,6 +19,8 @@ struct hs_request {
     int user_index;             /* index in the user table, -1 for an unknown user */
     bool ext;                   /* the request carries extension 1 (mac1, failure nonce) */
     uint8_t flags;              /* its flags (REQ_FLAG_WINDOW: tell it the replay window) */
+    bool has_device;            /* extension 5: the sending device's id, never all zero; */
+    uint8_t device_id[DEVICE_ID_LEN];   /* without it, all zero: the user's implicit device */
     uint64_t ts;                /* header timestamp */
     uint8_t e_c_pub[KEY_LEN];
     uint8_t ck1[32];
@@ -36,7 +38,8 @@ enum hs_verdict {
 
 /* Steps 1-2 on a whole CONNECT_REQ datagram (len bytes, in private memory): header, padding
  * (all zero, or extension 1 with known flags, a valid mac1 and zero reserved bytes), mac1 before
- * any Diffie-Hellman, then es, k_id and the identity. Returns HS_DROP or HS_IDENTIFIED. */
+ * any Diffie-Hellman, then es, k_id, the identity and (extension 5) the device id. Returns
+ * HS_DROP or HS_IDENTIFIED. */
 enum hs_verdict hs_server_identify(const uint8_t s_priv[KEY_LEN], const uint8_t s_pub[KEY_LEN],
                                    const uint8_t *req, size_t len, const struct user_table *users,
                                    struct hs_request *out);

@@ -300,10 +300,12 @@ static void reap(struct supervisor *s)
     }
 }
 
-static void report_ended(const char *name, bool removed, void *ctx)
+static void report_ended(const char *name, enum user_end why, void *ctx)
 {
     (void)ctx;
-    report(removed ? SUP_USER_REMOVED : SUP_USER_CHANGED, 0, 0, 0, 0, "%s", name);
+    report(why == USER_END_REMOVED ? SUP_USER_REMOVED
+           : why == USER_END_DISABLED ? SUP_USER_DISABLED : SUP_USER_CHANGED,
+           0, 0, 0, 0, "%s", name);
 }
 
 /* SIGHUP, through the launcher: it opened the users file anew (so a file replaced by rename is

@@ -24,6 +24,7 @@ struct key_slot {
     uint32_t session_id;        /* 0 when free */
     uint32_t client_ip;         /* host order: inner source address the session may use */
     int user_index;
+    int device;                 /* the record of the user's device it belongs to (devices.h) */
     uint32_t user_gen;          /* the user's generation when the keys were made */
     uint64_t created_ms;        /* monotonic: the key is refused once older than the limit */
     uint8_t k_c2s[KEY_LEN];

@@ -1,9 +1,11 @@
 /* Users file of the enclave: "[user:NAME]" / "auth_token = <64 hex>" (REQUIREMENTS.md
- * section 2). The file holds secrets, so it must belong to no group or world readers. */
+ * section 2) / optionally "disabled = true" (vpnctl user disable). The file holds secrets,
+ * so it must belong to no group or world readers. */
 #include "users.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 #include <sodium.h>
@@ -11,78 +13,17 @@
 #include <sys/stat.h>
 
 #include "vpn/secret_file.h"
-#include "vpn/hex.h"
-#include "vpn/username.h"
+#include "vpn/users_file.h"
 
-struct users_ctx {
-    struct user_table *t;
-    int current;            /* index of the section being read, -1 outside a user section */
-    int section_line;
-    bool have_token;
-};
-
-static int finish_section(struct users_ctx *c, const char *file, struct config_error *err)
+/* One user of the file into the table (users_file_parse saw to unique names and the bound). */
+static int add_user(void *ctx, const struct users_file_entry *e, const char *file,
+                    struct config_error *err)
 {
-    if (c->current >= 0 && !c->have_token) {
-        config_errorf(err, file, c->section_line, "user", "auth_token",
-                      "missing for user '%s'", c->t->users[c->current].name);
-        return -1;
-    }
-    return 0;
-}
-
-static int on_entry(void *ctx, const char *file, int line, const char *section, const char *key,
-                    const char *value, struct config_error *err)
-{
-    struct users_ctx *c = ctx;
-    if (!key) {
-        if (finish_section(c, file, err))
-            return -1;
-        if (strncmp(section, "user:", 5) != 0) {
-            config_errorf(err, file, line, section, NULL, "unknown section (expected [user:NAME])");
-            return -1;
-        }
-        const char *name = section + 5;
-        size_t n = strlen(name);
-        /* The handshake applies the same rule to the name it receives (username.h). */
-        const char *why = username_check(name, n);
-        if (why) {
-            config_errorf(err, file, line, section, NULL, "user name %s; expected " USERNAME_RULE,
-                          why);
-            return -1;
-        }
-        if (users_find(c->t, name) >= 0) {
-            config_errorf(err, file, line, section, NULL, "duplicate user '%s'", name);
-            return -1;
-        }
-        if (c->t->count >= MAX_USERS) {
-            config_errorf(err, file, line, section, NULL, "more than %d users", MAX_USERS);
-            return -1;
-        }
-        c->current = c->t->count++;
-        memcpy(c->t->users[c->current].name, name, n + 1);
-        c->section_line = line;
-        c->have_token = false;
-        return 0;
-    }
-    if (c->current < 0) {
-        config_errorf(err, file, line, section, key, "key outside a [user:NAME] section");
-        return -1;
-    }
-    if (strcmp(key, "auth_token") != 0) {
-        config_errorf(err, file, line, section, key, "unknown key (expected auth_token)");
-        return -1;
-    }
-    if (c->have_token) {
-        config_errorf(err, file, line, section, key, "given twice");
-        return -1;
-    }
-    if (hex_decode(value, c->t->users[c->current].token, TOKEN_LEN) != 0) {
-        config_errorf(err, file, line, section, key,
-                      "expected 64 hex characters (SHA-256 of \"user:password\", see vpn-token)");
-        return -1;
-    }
-    c->have_token = true;
+    struct user_table *t = ctx;
+    struct enclave_user *u = &t->users[t->count++];
+    memcpy(u->name, e->name, sizeof(u->name));
+    memcpy(u->token, e->token, TOKEN_LEN);
+    u->disabled = e->disabled;
     return 0;
 }
 
@@ -129,10 +70,8 @@ int users_load_fd(int fd, const char *path, struct user_table *t, struct config_
     while (len < cap && (n = pread(fd, buf + len, cap - len, (off_t)len)) > 0)
         len += (size_t)n;
     sodium_memzero(t, sizeof(*t));
-    struct users_ctx c = { .t = t, .current = -1 };
     int rc = 0;
-    if (ini_parse_buffer(path, buf, len, on_entry, &c, err) != 0 ||
-        finish_section(&c, path, err) != 0) {
+    if (users_file_parse(path, buf, len, add_user, t, err) != 0) {
         sodium_memzero(t, sizeof(*t));
         rc = -1;
     }
@@ -151,13 +90,13 @@ void users_set_ts_floor(struct user_table *t, uint64_t now_ms)
 /* Kills every key made for entry u (workers compare generations on every use). */
 static void next_generation(struct enclave_user *u)
 {
-    __atomic_store_n(&u->current_sid, 0, __ATOMIC_RELEASE);
-    __atomic_store_n(&u->previous_sid, 0, __ATOMIC_RELEASE);
+    for (int d = 0; d < USER_DEVICES_MAX; d++)
+        __atomic_store_n(&u->devices[d].sids, 0, __ATOMIC_RELEASE);
     __atomic_add_fetch(&u->gen, 1, __ATOMIC_ACQ_REL);
 }
 
 int users_merge(struct user_table *live, const struct user_table *next, uint64_t now_ms,
-                void (*ended)(const char *name, bool removed, void *ctx), void *ctx)
+                void (*ended)(const char *name, enum user_end why, void *ctx), void *ctx)
 {
     int changes = 0;
     /* Users gone from the file: token first, then the name, so a worker comparing names
@@ -167,7 +106,7 @@ int users_merge(struct user_table *live, const struct user_table *next, uint64_t
         if (!u->name[0] || users_find(next, u->name) >= 0)
             continue;
         if (ended)
-            ended(u->name, true, ctx);
+            ended(u->name, USER_END_REMOVED, ctx);
         next_generation(u);
         sodium_memzero(u->token, sizeof(u->token));
         __atomic_store_n(&u->name[0], '\0', __ATOMIC_RELEASE);
@@ -177,11 +116,23 @@ int users_merge(struct user_table *live, const struct user_table *next, uint64_t
         const struct enclave_user *nu = &next->users[j];
         int i = users_find(live, nu->name);
         if (i >= 0) {
-            if (sodium_memcmp(live->users[i].token, nu->token, TOKEN_LEN) != 0) {
+            struct enclave_user *u = &live->users[i];
+            bool was_disabled = __atomic_load_n(&u->disabled, __ATOMIC_ACQUIRE);
+            /* Disabled first, so that no handshake succeeds between the generation's move
+             * and the flag. */
+            __atomic_store_n(&u->disabled, nu->disabled, __ATOMIC_RELEASE);
+            if (sodium_memcmp(u->token, nu->token, TOKEN_LEN) != 0) {
                 if (ended)
-                    ended(nu->name, false, ctx);
-                next_generation(&live->users[i]);
-                memcpy(live->users[i].token, nu->token, TOKEN_LEN);
+                    ended(nu->name, USER_END_TOKEN_CHANGED, ctx);
+                next_generation(u);
+                memcpy(u->token, nu->token, TOKEN_LEN);
+                changes++;
+            } else if (nu->disabled && !was_disabled) {
+                if (ended)
+                    ended(nu->name, USER_END_DISABLED, ctx);
+                next_generation(u);
+                changes++;
+            } else if (!nu->disabled && was_disabled) {
                 changes++;
             }
             continue;
@@ -197,6 +148,7 @@ int users_merge(struct user_table *live, const struct user_table *next, uint64_t
         __atomic_store_n(&u->last_request_ts, now_ms, __ATOMIC_RELAXED);
         __atomic_store_n(&u->auth_fail_tat[0], 0, __ATOMIC_RELAXED);
         __atomic_store_n(&u->auth_fail_tat[1], 0, __ATOMIC_RELAXED);
+        __atomic_store_n(&u->disabled, nu->disabled, __ATOMIC_RELEASE);
         memcpy(u->name + 1, nu->name + 1, sizeof(u->name) - 1);
         __atomic_store_n(&u->name[0], nu->name[0], __ATOMIC_RELEASE);
         if (i == live->count)

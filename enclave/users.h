@@ -1,7 +1,7 @@
-/* The users file (secrets): "[user:NAME]" sections with "auth_token = <64 hex>". Read by the
- * enclave only, from a file that must not be group- or world-readable. The table lives in the
- * enclave's locked shared memory so that every worker sees the same last-accepted request
- * timestamps (PROTOCOL.md step 4). */
+/* The users file (secrets): "[user:NAME]" sections with "auth_token = <64 hex>" and optionally
+ * "disabled = true". Read by the enclave only, from a file that must not be group- or
+ * world-readable. The table lives in the enclave's locked shared memory so that every worker
+ * sees the same last-accepted request timestamps (PROTOCOL.md step 4). */
 #ifndef ENCLAVE_USERS_H
 #define ENCLAVE_USERS_H
 
@@ -11,6 +11,14 @@
 #include "vpn/ini.h"
 #include "vpn/limits.h"
 
+/* One device's sessions. id is written only by the worker that claimed the record (devices.c,
+ * byte by byte under the CLAIMING mark); sids packs current << 32 | previous so that both move
+ * in one compare-and-swap. */
+struct user_device {
+    uint8_t id[DEVICE_ID_LEN];      /* all zero: the implicit device of requests without one */
+    uint64_t sids;
+};
+
 struct enclave_user {
     char name[USERNAME_MAX + 1];
     uint8_t token[TOKEN_LEN];
@@ -18,12 +26,17 @@ struct enclave_user {
     /* Failure budgets (auth_limit.h), compare-and-swap: one for requests whose source address
      * the main process proved with a cookie, one for the others (which may be forged). */
     uint64_t auth_fail_tat[2];
-    /* Bumped whenever the token changes or the entry is removed or reused: a key slot made
-     * under another generation is dead (the enclave ends sessions itself, not on request). */
+    /* Bumped whenever the token changes, the user is disabled, or the entry is removed or
+     * reused: a key slot made under another generation is dead (the enclave ends sessions
+     * itself, not on request). */
     uint32_t gen;
-    /* The user's live session and the one in its rekey overlap: a key slot of this user whose
-     * id is neither is dead, so re-handshaking cannot pile up slots (one retiring at most). */
-    uint32_t current_sid, previous_sid;
+    /* "disabled = true" in the users file: authenticated requests are refused (AUTH_FAILED)
+     * without spending a failure budget. Atomic: a reload writes it while workers read. */
+    uint32_t disabled;
+    /* The user's devices (docs/PROTOCOL.md, extension 5; devices.h): for each, its live
+     * session and the one in its rekey overlap. A key slot of this user whose id is neither
+     * in its device's record is dead, so re-handshaking cannot pile up slots. */
+    struct user_device devices[USER_DEVICES_MAX];
 };
 
 struct user_table {
@@ -51,14 +64,17 @@ int users_load_fd(int fd, const char *path, struct user_table *t, struct config_
  * a request recorded before a restart cannot be replayed after it (PROTOCOL.md step 4). */
 void users_set_ts_floor(struct user_table *t, uint64_t now_ms);
 
+/* Why a user's sessions end at a reload. */
+enum user_end { USER_END_REMOVED, USER_END_TOKEN_CHANGED, USER_END_DISABLED };
+
 /* SIGHUP: brings the live table (shared with running workers) in line with next, in place:
  * changed tokens are replaced, new users added (their timestamp floor now_ms), removed users'
- * entries erased; ended() is called for each removed or changed user, so that its sessions
- * can be ended. A changed
- * or removed user's generation moves on, so keys made for it die in the workers. Indexes of
- * remaining users never move. Returns the number of changes, or -1 when the table is full. */
+ * entries erased, disabled flags copied; ended() is called for each user removed, given a new
+ * token or newly disabled, so that its sessions can be ended. Such a user's generation moves
+ * on, so keys made for it die in the workers. Indexes of remaining users never move. Returns
+ * the number of changes (enabling a user is one), or -1 when the table is full. */
 int users_merge(struct user_table *live, const struct user_table *next, uint64_t now_ms,
-                void (*ended)(const char *name, bool removed, void *ctx), void *ctx);
+                void (*ended)(const char *name, enum user_end why, void *ctx), void *ctx);
 
 /* Index of name, or -1. Constant time is not needed here: the name is not secret, and an
  * unknown name is answered after the same amount of cryptography as a known one. */

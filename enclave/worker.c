@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "auth_limit.h"
+#include "devices.h"
 #include "handshake_server.h"
 #include "vpn/aead.h"
 #include "vpn/log.h"
@@ -98,18 +99,17 @@ static void retire_slot(struct worker *w, struct key_slot *k)
     erase_slot(w, k);
 }
 
-/* Whether the keys of live slot k may still be used: its user's token unchanged and the user
- * still there (generation), the session its user's current or retiring one (at most one
- * retiring per user), and the key younger than rekey_interval + grace. The enclave enforces
- * this itself rather than trusting the main process to send OP_ERASE. */
+/* Whether the keys of live slot k may still be used: its user's token unchanged, the user
+ * still there and not disabled (generation), the session its device's current or retiring
+ * one (at most one retiring per device, devices.h), and the key younger than rekey_interval
+ * + grace. The enclave enforces this itself rather than trusting the main process to send
+ * OP_ERASE. */
 static bool slot_alive(const struct worker *w, const struct key_slot *k)
 {
     const struct enclave_user *u = &w->sec->users.users[k->user_index];
-    uint32_t sid = k->session_id;
     if (__atomic_load_n(&u->gen, __ATOMIC_ACQUIRE) != k->user_gen)
         return false;
-    if (sid != __atomic_load_n(&u->current_sid, __ATOMIC_ACQUIRE) &&
-        sid != __atomic_load_n(&u->previous_sid, __ATOMIC_ACQUIRE))
+    if (!devices_holds(u, k->device, k->session_id))
         return false;
     return !w->key_max_age_ms || w->mono_ms - k->created_ms <= w->key_max_age_ms;
 }
@@ -197,10 +197,8 @@ static void reply(struct worker *w, const struct pkt_meta *m, const struct hs_re
  * the others. A flood from forged addresses can spend only the second; the real client, asked
  * for a cookie while the server is loaded, then draws on the first. A compromised main process
  * that claims every request proven gains nothing: both budgets are equally small. */
-static enum { AUTH_OK, AUTH_FAILED, AUTH_LIMITED } authenticate(struct worker *w,
-                                                                const uint8_t *req,
-                                                                const struct hs_request *r,
-                                                                bool proven)
+static enum { AUTH_OK, AUTH_FAILED, AUTH_LIMITED, AUTH_DISABLED } authenticate(
+    struct worker *w, const uint8_t *req, const struct hs_request *r, bool proven)
 {
     struct enclave_secrets *s = w->sec;
     uint64_t *user_tat;
@@ -216,8 +214,11 @@ static enum { AUTH_OK, AUTH_FAILED, AUTH_LIMITED } authenticate(struct worker *w
                            AUTH_FAIL_GLOBAL_BURST) ||
         !auth_limit_allows(user_tat, now, AUTH_FAIL_USER_INTERVAL_MS, AUTH_FAIL_USER_BURST))
         return AUTH_LIMITED;
+    /* A disabled user who knows the token is refused, but it was no guess: no budget is
+     * spent, and the answer is the one anybody else gets. */
     if (hs_server_authenticate(req, &s->users, r) == HS_AUTHENTICATED)
-        return AUTH_OK;
+        return __atomic_load_n(&s->users.users[r->user_index].disabled, __ATOMIC_ACQUIRE)
+                   ? AUTH_DISABLED : AUTH_OK;
     auth_limit_charge(user_tat, now, AUTH_FAIL_USER_INTERVAL_MS, AUTH_FAIL_USER_BURST);
     auth_limit_charge(&s->auth_fail_tat, now, AUTH_FAIL_GLOBAL_INTERVAL_MS,
                       AUTH_FAIL_GLOBAL_BURST);
@@ -243,6 +244,10 @@ static bool open_request(struct worker *w, const struct pkt_meta *m, const uint8
     case AUTH_FAILED:
         reply(w, m, r, STATUS_AUTH_FAILED, now_ms);
         return false;
+    case AUTH_DISABLED:
+        count_drop(w, DROP_DISABLED);
+        reply(w, m, r, STATUS_AUTH_FAILED, now_ms);
+        return false;
     case AUTH_OK:
         break;
     }
@@ -264,11 +269,14 @@ static void do_hello(struct worker *w, const struct pkt_meta *m, const uint8_t *
         struct pkt_slot *out = dec_result(w);
         if (out) {
             /* The request travels back so that the main process can hand it in again for
-             * phase 2 (OP_ACCEPT) without keeping a copy itself. */
+             * phase 2 (OP_ACCEPT) without keeping a copy itself, with the device id it
+             * carried (extension 5; not a secret: the main process tells devices apart by
+             * it) and the user's name. */
             size_t n = strlen(r.username);
             memcpy(out->data, req, CONNECT_REQ_LEN);
-            memcpy(out->data + CONNECT_REQ_LEN, r.username, n);
-            commit_dec(w, out, m, RES_HELLO, (uint16_t)(CONNECT_REQ_LEN + n));
+            memcpy(out->data + CONNECT_REQ_LEN, r.device_id, DEVICE_ID_LEN);
+            memcpy(out->data + HELLO_USER_OFF, r.username, n);
+            commit_dec(w, out, m, RES_HELLO, (uint16_t)(HELLO_USER_OFF + n));
             out->meta.ts = r.ts;
         }
     }
@@ -289,14 +297,6 @@ static struct key_slot *alloc_slot(struct worker *w, uint32_t *idx_out)
         }
     }
     return NULL;
-}
-
-/* The new session becomes its user's current one; the previous current one retires, and the
- * one retiring before it dies (slot_alive). */
-static void make_current(struct enclave_user *u, uint32_t session_id)
-{
-    uint32_t old = __atomic_exchange_n(&u->current_sid, session_id, __ATOMIC_ACQ_REL);
-    __atomic_store_n(&u->previous_sid, old, __ATOMIC_RELEASE);
 }
 
 /* OP_ACCEPT: steps 1-4 again (the worker trusts no earlier answer), then 5-6 with the main
@@ -368,14 +368,25 @@ static void do_accept(struct worker *w, const struct pkt_meta *m, const uint8_t 
     sodium_memzero(&keys, sizeof(keys));
     k->client_ip = cfg.client_ip;
     k->user_index = r.user_index;
+    k->device = -1;
     k->user_gen = gen;
     k->created_ms = w->mono_ms;
     k->peer = m->peer;
     k->has_peer = true;
     replay_init(&k->rx);
+    /* Live first, then bound: a record counts as taken while its sessions' slots are live
+     * (devices.h). Until bound, only this worker, which owns the slot, looks at it. */
     __atomic_store_n(&k->session_id, cfg.session_id, __ATOMIC_RELEASE);
-    make_current(&s->users.users[r.user_index], cfg.session_id);
     w->shm->ctl.sessions++;
+    k->device = devices_bind(s, &s->users.users[r.user_index], r.device_id, cfg.session_id);
+    if (k->device < 0) {
+        /* USER_DEVICES_MAX devices of this user are online: whatever the main process
+         * decided, no more keys for this user. */
+        erase_slot(w, k);
+        count_drop(w, DROP_DEVICES);
+        reply(w, m, &r, STATUS_SERVER_FULL, now_ms);
+        goto out;
+    }
 
     commit_dec(w, out, m, RES_ACCEPTED, (uint16_t)n);
     out->meta.session_id = cfg.session_id;

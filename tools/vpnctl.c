@@ -1,41 +1,164 @@
-/* vpnctl: the operator's view of a running vpn-server, like `wg show`.
+/* vpnctl: the operator's tool for a vpn-server, like `wg show` and `wg set` together.
  *
  *   vpnctl show [--json] [-s SOCKET]     sessions, endpoints, transfer, drops, QoS classes
  *   vpnctl metrics [-s SOCKET]           the same status as Prometheus text (for
  *                                        node_exporter's textfile collector)
  *   vpnctl reopen-logs [-s SOCKET]       open the log file anew (after logrotate renamed it)
  *   vpnctl usage | history ...           from the usage database (vpn/usage_report.h)
+ *   vpnctl [-c SERVER_CONF] user add NAME [--class C] [--ip A] [--devices N]
+ *                                         [--endpoint HOST[:PORT]] [--out FILE]
+ *   vpnctl [-c SERVER_CONF] user list
+ *   vpnctl [-c SERVER_CONF] user disable|enable|remove NAME
+ *   vpnctl [-c SERVER_CONF] user config NAME [--endpoint HOST[:PORT]] [--out FILE]
+ *   vpnctl ini-set FILE SECTION.KEY=VALUE...    (for scripts: edits an INI file in place)
  *
  * It asks the server's control socket (root's, mode 0600: made before the server drops root;
- * or a group's, [metrics] control_socket_group).
- * Exit status: 0, 1 when the server cannot be reached or answers an error, 2 for bad usage. */
+ * or a group's, [metrics] control_socket_group, which may read but not reload).
+ * The user commands edit the users file and the classes file (user_admin.h: locked, checked,
+ * replaced whole), then ask the running server to reload them and wait until the enclave has
+ * (no restart, and nobody else's session touched); a server that is not running reads them at
+ * its next start. `user add` and `user config` print a client.conf for the user: the endpoint
+ * from [server] public_endpoint (or --endpoint), the server's public key, the user's token.
+ *
+ * Exit status: 0 done, 1 failed (the reason on stderr), 2 usage or configuration error. */
 #include <errno.h>
-#include <stdbool.h>
+#include <limits.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "metrics/metrics_format.h"
 #include "metrics/status_ask.h"
+#include "vpn/atomic_file.h"
+#include "vpn/ini_edit.h"
+#include "vpn/json.h"
+#include "vpn/keyfile.h"
+#include "vpn/netaddr.h"
 #include "vpn/server_config.h"
 #include "vpn/unix_socket.h"
 #include "vpn/usage_report.h"
+#include "vpn/user_admin.h"
+
+#define SERVER_CONF_DEFAULT "/etc/vpnse/server.conf"
+
+enum {
+    RELOAD_WAIT_MS = 5000,      /* for the enclave to take the users file */
+    RELOAD_POLL_MS = 50,
+    REPLY_MAX = 1 << 20,
+};
 
 static int usage(void)
 {
-    fprintf(stderr, "usage: vpnctl show [--json] [-s SOCKET]\n"
-                    "       vpnctl metrics [-s SOCKET]\n"
-                    "       vpnctl reopen-logs [-s SOCKET]\n"
-                    "       vpnctl usage | history [--help]\n"
-                    "  -s SOCKET  the server's control socket (default %s)\n",
-            CONTROL_SOCKET_DEFAULT);
+    fprintf(stderr,
+            "usage: vpnctl show [--json] [-s SOCKET]   (default %s)\n"
+            "       vpnctl metrics | reopen-logs [-s SOCKET]\n"
+            "       vpnctl usage | history [--help]\n"
+            "       vpnctl [-c SERVER_CONF] [-s SOCKET] user add NAME [--class C] [--ip A]\n"
+            "              [--devices N] [--endpoint HOST[:PORT]] [--out FILE]\n"
+            "       vpnctl [-c SERVER_CONF] user list\n"
+            "       vpnctl [-c SERVER_CONF] user disable|enable|remove NAME\n"
+            "       vpnctl [-c SERVER_CONF] user config NAME [--endpoint HOST[:PORT]] "
+            "[--out FILE]\n"
+            "       vpnctl ini-set FILE SECTION.KEY=VALUE...\n"
+            "SERVER_CONF defaults to %s\n", CONTROL_SOCKET_DEFAULT, SERVER_CONF_DEFAULT);
     return 2;
 }
 
+/* What the command line said. */
+struct opts {
+    const char *config, *socket;
+    const char *class_name, *ip, *endpoint, *out;
+    int devices;
+    bool json;
+    const char *words[4];       /* "user", "add", NAME ... */
+    int n_words;
+};
+
+static int parse_opts(int argc, char **argv, struct opts *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->config = SERVER_CONF_DEFAULT;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        bool takes = true;
+        if (strcmp(a, "-c") == 0 && v)
+            o->config = v;
+        else if (strcmp(a, "-s") == 0 && v)
+            o->socket = v;
+        else if (strcmp(a, "--class") == 0 && v)
+            o->class_name = v;
+        else if (strcmp(a, "--ip") == 0 && v)
+            o->ip = v;
+        else if (strcmp(a, "--endpoint") == 0 && v)
+            o->endpoint = v;
+        else if (strcmp(a, "--out") == 0 && v)
+            o->out = v;
+        else if (strcmp(a, "--devices") == 0 && v) {
+            char *e;
+            long n = strtol(v, &e, 10);
+            if (*e || n < 1 || n > USER_DEVICES_MAX) {
+                fprintf(stderr, "vpnctl: --devices: expected 1 to %d, got \"%s\"\n",
+                        USER_DEVICES_MAX, v);
+                return -1;
+            }
+            o->devices = (int)n;
+        } else {
+            takes = false;
+            if (strcmp(a, "--json") == 0)
+                o->json = true;
+            else if (a[0] == '-' || o->n_words == 4)
+                return -1;
+            else
+                o->words[o->n_words++] = a;
+        }
+        i += takes;
+    }
+    return 0;
+}
+
+/* The server's reply to request into a heap string (NULL with -errno in *rc when nobody
+ * listens). */
+static char *ask(const char *socket_path, const char *request, int *rc)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    if (!f) {
+        *rc = -ENOMEM;
+        return NULL;
+    }
+    *rc = unix_request(socket_path, request, f);
+    fclose(f);
+    if (*rc != 0 || len > REPLY_MAX) {
+        free(buf);
+        return NULL;
+    }
+    return buf;
+}
+
+/* ---- vpnctl show ---- */
+
+static int cmd_show(const struct opts *o)
+{
+    const char *path = o->socket ? o->socket : CONTROL_SOCKET_DEFAULT;
+    int rc = unix_request(path, o->json ? "show json" : "show", stdout);
+    if (rc != 0) {
+        fprintf(stderr, "vpnctl: cannot reach the server at %s: %s\n", path, strerror(-rc));
+        return 1;
+    }
+    return 0;
+}
+
+/* ---- vpnctl metrics, reopen-logs ---- */
+
 /* Prometheus text of the server's JSON status on stdout; when the server cannot be asked,
  * vpn_up 0 (so that a textfile collector shows the server down) and exit status 1. */
-static int print_metrics(const char *path)
+static int cmd_metrics(const struct opts *o)
 {
+    const char *path = o->socket ? o->socket : CONTROL_SOCKET_DEFAULT;
     char *reply;
     size_t len;
     int rc = status_ask(path, "show json", &reply, &len);
@@ -52,53 +175,392 @@ static int print_metrics(const char *path)
     return status;
 }
 
-int main(int argc, char **argv)
+/* The server's answer to a request it could not carry out starts with "error:". */
+static int cmd_reopen_logs(const struct opts *o)
 {
-    const char *path = CONTROL_SOCKET_DEFAULT;
-    const char *request = "show";
-    bool metrics = false, reopen = false;
-    int i = 1;
-    if (i < argc && (strcmp(argv[i], "usage") == 0 || strcmp(argv[i], "history") == 0))
-        return usage_report_main(argc - 1, argv + 1);
-    if (i < argc && strcmp(argv[i], "show") == 0) {
-        i++;
-    } else if (i < argc && strcmp(argv[i], "metrics") == 0) {
-        metrics = true;
-        i++;
-    } else if (i < argc && strcmp(argv[i], "reopen-logs") == 0) {
-        request = "reopen-logs";
-        reopen = true;
-        i++;
-    } else if (i < argc && argv[i][0] != '-') {
-        return usage();
-    }
-    for (; i < argc; i++) {
-        if (strcmp(argv[i], "--json") == 0 && !metrics && !reopen)
-            request = "show json";
-        else if (strcmp(argv[i], "-s") == 0 && i + 1 < argc)
-            path = argv[++i];
-        else
-            return usage();
-    }
-    if (metrics)
-        return print_metrics(path);
-    char *reply = NULL;
-    size_t len = 0;
-    FILE *out = open_memstream(&reply, &len);
-    if (!out) {
-        fprintf(stderr, "vpnctl: %s\n", strerror(errno));
-        return 1;
-    }
-    int rc = unix_request(path, request, out);
-    fclose(out);
-    if (rc != 0) {
+    const char *path = o->socket ? o->socket : CONTROL_SOCKET_DEFAULT;
+    int rc;
+    char *reply = ask(path, "reopen-logs", &rc);
+    if (!reply) {
         fprintf(stderr, "vpnctl: cannot reach the server at %s: %s\n", path, strerror(-rc));
-        free(reply);
         return 1;
     }
-    /* The server's answer to a request it could not carry out starts with "error:". */
-    bool error = len >= 6 && strncmp(reply, "error:", 6) == 0;
-    fwrite(reply, 1, len, error ? stderr : stdout);
+    bool error = strncmp(reply, "error:", 6) == 0;
+    fputs(reply, error ? stderr : stdout);
     free(reply);
     return error ? 1 : 0;
+}
+
+/* ---- vpnctl ini-set ---- */
+
+static int cmd_ini_set(int argc, char **argv)
+{
+    if (argc < 4)
+        return usage();
+    const char *path = argv[2];
+    FILE *f = fopen(path, "r");
+    char *text = NULL;
+    size_t len = 0;
+    if (!f || getdelim(&text, &len, '\0', f) < 0) {
+        if (!f || ferror(f)) {
+            fprintf(stderr, "vpnctl ini-set: cannot read %s: %s\n", path, strerror(errno));
+            if (f)
+                fclose(f);
+            free(text);
+            return 1;
+        }
+        free(text);
+        text = strdup("");      /* an empty file */
+    }
+    fclose(f);
+    for (int i = 3; i < argc; i++) {
+        char section[256];
+        const char *dot = strchr(argv[i], '.'), *eq = strchr(argv[i], '=');
+        if (!dot || !eq || dot > eq || (size_t)(dot - argv[i]) >= sizeof(section)) {
+            fprintf(stderr, "vpnctl ini-set: expected SECTION.KEY=VALUE, got \"%s\"\n", argv[i]);
+            free(text);
+            return 2;
+        }
+        memcpy(section, argv[i], (size_t)(dot - argv[i]));
+        section[dot - argv[i]] = '\0';
+        char *key = strndup(dot + 1, (size_t)(eq - dot - 1));
+        int rc = key ? ini_edit_set(&text, section, key, eq + 1) : -1;
+        free(key);
+        if (rc != 0) {
+            fprintf(stderr, "vpnctl ini-set: cannot set \"%s\"\n", argv[i]);
+            free(text);
+            return 2;
+        }
+    }
+    /* In place, as the tests' and benchmarks' copies of the examples expect (same inode and
+     * mode): scripts edit files they own. */
+    f = fopen(path, "w");
+    int rc = f && fputs(text, f) >= 0 && fclose(f) == 0 ? 0 : 1;
+    if (rc)
+        fprintf(stderr, "vpnctl ini-set: cannot write %s: %s\n", path, strerror(errno));
+    free(text);
+    return rc;
+}
+
+/* ---- client bundles ---- */
+
+/* host and port clients reach the server at: --endpoint, else [server] public_endpoint, with
+ * listen_port when it names none. */
+static int bundle_endpoint(const struct opts *o, const struct server_config *cfg, char *host,
+                           size_t host_len, uint16_t *port)
+{
+    const char *ep = o->endpoint ? o->endpoint : cfg->public_endpoint;
+    if (!ep[0]) {
+        fprintf(stderr, "vpnctl: no endpoint for the client bundle: set [server] "
+                        "public_endpoint = HOST[:PORT] in %s (the address or name clients "
+                        "reach this server at), or give --endpoint HOST[:PORT]\n", cfg->path);
+        return -1;
+    }
+    if (split_host_port(ep, host, host_len, port) != 0) {
+        fprintf(stderr, "vpnctl: --endpoint: expected HOST, HOST:PORT or [IPv6]:PORT, got "
+                        "\"%s\"\n", ep);
+        return -1;
+    }
+    if (!*port)
+        *port = cfg->listen_port;
+    return 0;
+}
+
+/* The server's public key: from the running server, else derived from its key file (as
+ * `vpn-keygen pubkey` does; vpnctl runs as root). */
+static int server_public_key(const struct server_config *cfg, const char *socket_path,
+                             char out[KEYFILE_B64_LEN + 1])
+{
+    int rc;
+    char *reply = ask(socket_path, "users", &rc);
+    bool got = reply && json_get_string(reply, "public_key", out, KEYFILE_B64_LEN + 1, NULL) &&
+               strlen(out) == KEYFILE_B64_LEN;
+    free(reply);
+    if (got)
+        return 0;
+    uint8_t priv[KEY_LEN], pub[KEY_LEN];
+    char err[512];
+    if (keyfile_read(cfg->private_key_file, priv, err, sizeof(err)) != 0) {
+        fprintf(stderr, "vpnctl: no server public key for the bundle (%s); start the server "
+                        "once (it creates the key), then: vpnctl user config NAME\n", err);
+        return -1;
+    }
+    crypto_scalarmult_base(pub, priv);
+    sodium_memzero(priv, sizeof(priv));
+    keyfile_encode(pub, out);
+    return 0;
+}
+
+/* Prints (or with --out, writes mode 0600) the client.conf of user u. */
+static int print_bundle(const struct opts *o, const struct server_config *cfg,
+                        const char *socket_path, const struct user_admin_user *u)
+{
+    char host[256], key[KEYFILE_B64_LEN + 1], token[2 * TOKEN_LEN + 1];
+    uint16_t port;
+    if (bundle_endpoint(o, cfg, host, sizeof(host), &port) != 0 ||
+        server_public_key(cfg, socket_path, key) != 0)
+        return -1;
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    if (!f)
+        return -1;
+    sodium_bin2hex(token, sizeof(token), u->token, TOKEN_LEN);
+    fprintf(f, "# vpn-client configuration of %s for %s:%u (vpnctl user config %s prints it "
+               "again).\n# It holds %s's token: install it with mode 0600, e.g.\n"
+               "#     sudo install -m 600 %s.conf /etc/vpnse/client.conf\n"
+               "[client]\nserver_ip = %s\nserver_port = %u\nusername = %s\nauth_token = %s\n"
+               "server_public_key = %s\n", u->name, host, port, u->name, u->name, u->name, host,
+            port, u->name, token, key);
+    sodium_memzero(token, sizeof(token));
+    fclose(f);
+    int rc = 0;
+    if (o->out) {
+        char why[PATH_MAX + 128];
+        rc = atomic_file_write(o->out, text, len, 0600, why, sizeof(why));
+        if (rc)
+            fprintf(stderr, "vpnctl: %s\n", why);
+        else
+            fprintf(stderr, "vpnctl: client configuration of %s written to %s (mode 0600)\n",
+                    u->name, o->out);
+    } else {
+        fputs(text, stdout);
+    }
+    sodium_memzero(text, len);
+    free(text);
+    return rc;
+}
+
+/* ---- reload ---- */
+
+/* Asks the running server to reload and waits until the enclave has read the users file.
+ * Returns 0 (done, or no server running: it reads the files when it starts), -1 refused. */
+static int reload_server(const char *socket_path)
+{
+    int rc;
+    char *reply = ask(socket_path, "reload", &rc);
+    if (!reply) {
+        fprintf(stderr, "vpnctl: no server running at %s (%s): the change applies when it "
+                        "starts\n", socket_path, strerror(-rc));
+        return 0;
+    }
+    char why[600];
+    unsigned long long done0, failed0, done, failed;
+    if (!strstr(reply, "\"ok\":true")) {
+        if (!json_get_string(reply, "error", why, sizeof(why), NULL))
+            snprintf(why, sizeof(why), "%.200s", reply);
+        fprintf(stderr, "vpnctl: the server refused the new files, keeping the ones it runs "
+                        "with: %s\n", why);
+        free(reply);
+        return -1;
+    }
+    bool counts = json_get_uint(reply, "users_reloads", &done0, NULL) &&
+                  json_get_uint(reply, "users_reload_failures", &failed0, NULL);
+    free(reply);
+    for (int waited = 0; counts && waited < RELOAD_WAIT_MS; waited += RELOAD_POLL_MS) {
+        reply = ask(socket_path, "users", &rc);
+        bool read = reply && json_get_uint(reply, "users_reloads", &done, NULL) &&
+                    json_get_uint(reply, "users_reload_failures", &failed, NULL);
+        if (read && failed > failed0) {
+            json_get_string(reply, "users_reload_error", why, sizeof(why), NULL);
+            fprintf(stderr, "vpnctl: the enclave refused the users file: %s\n", why);
+            free(reply);
+            return -1;
+        }
+        free(reply);
+        if (read && done > done0)
+            return 0;
+        usleep(RELOAD_POLL_MS * 1000);
+    }
+    fprintf(stderr, "vpnctl: the server took the configuration, but its enclave did not "
+                    "answer about the users file within %d ms\n", RELOAD_WAIT_MS);
+    return -1;
+}
+
+/* ---- vpnctl user ---- */
+
+/* "now", "12 s ago", ... since a UNIX time, or "never" (since the server started). */
+static void format_seen(unsigned long long when, int devices, char *out, size_t len)
+{
+    time_t now = time(NULL);
+    if (devices) {
+        snprintf(out, len, "online");
+    } else if (!when) {
+        snprintf(out, len, "-");
+    } else {
+        long long ago = (long long)now - (long long)when;
+        struct tm tm;
+        time_t t = (time_t)when;
+        char date[32];
+        strftime(date, sizeof(date), "%Y-%m-%d %H:%M", localtime_r(&t, &tm));
+        if (ago < 120)
+            snprintf(out, len, "%s (%llds ago)", date, ago < 0 ? 0 : ago);
+        else if (ago < 7200)
+            snprintf(out, len, "%s (%lldm ago)", date, ago / 60);
+        else
+            snprintf(out, len, "%s (%lldh ago)", date, ago / 3600);
+    }
+}
+
+/* The server's entry for name in a "users" reply: devices online, addresses, last seen. */
+static bool server_entry(const char *reply, const char *name, int *devices, char *addrs,
+                         size_t addrs_len, unsigned long long *seen)
+{
+    const char *p = reply ? strstr(reply, "\"users\":[") : NULL;
+    char user[USERNAME_MAX + 1];
+    while (p && json_get_string(p, "user", user, sizeof(user), &p)) {
+        if (strcmp(user, name) != 0)
+            continue;
+        unsigned long long d = 0;
+        const char *a = strstr(p, "\"addresses\":[");
+        size_t n = 0;
+        addrs[0] = '\0';
+        for (const char *q = a ? a + 13 : NULL; q && *q == '"';) {
+            const char *e = strchr(q + 1, '"');
+            if (!e)
+                break;
+            int w = snprintf(addrs + n, addrs_len - n, "%s%.*s", n ? "," : "",
+                             (int)(e - q - 1), q + 1);
+            n += w > 0 && (size_t)w < addrs_len - n ? (size_t)w : 0;
+            q = e[1] == ',' ? e + 2 : NULL;
+        }
+        json_get_uint(p, "devices", &d, NULL);
+        json_get_uint(p, "last_seen_unix", seen, NULL);
+        *devices = (int)d;
+        return true;
+    }
+    return false;
+}
+
+static int cmd_user_list(struct user_admin *a, const struct server_config *cfg,
+                         const char *socket_path)
+{
+    int rc;
+    char *reply = ask(socket_path, "users", &rc);
+    if (!reply)
+        fprintf(stderr, "vpnctl: no server running at %s: devices online and last seen "
+                        "unknown\n", socket_path);
+    printf("%-20s %-9s %-10s %-15s %-7s %-8s %-26s %s\n", "USER", "STATE", "CLASS", "FIXED IP",
+           "DEVICES", "ONLINE", "LAST SEEN", "ADDRESSES");
+    for (int i = 0; i < a->n_users; i++) {
+        const struct user_admin_user *u = &a->users[i];
+        int k = server_config_user_index(cfg, u->name), online = 0;
+        const char *cls = k >= 0 && cfg->users[k].class_index >= 0
+                              ? cfg->classes[cfg->users[k].class_index].name : "-";
+        char ip[16] = "-", seen[64], addrs[256] = "";
+        unsigned long long when = 0;
+        if (k >= 0 && cfg->users[k].vpn_ip)
+            format_ipv4(cfg->users[k].vpn_ip, ip);
+        server_entry(reply, u->name, &online, addrs, sizeof(addrs), &when);
+        format_seen(when, online, seen, sizeof(seen));
+        if (!reply)
+            snprintf(seen, sizeof(seen), "?");
+        printf("%-20s %-9s %-10s %-15s %-7d %-8d %-26s %s\n", u->name,
+               u->disabled ? "disabled" : "enabled", cls, ip,
+               server_config_max_devices(cfg, u->name), online, seen, addrs);
+    }
+    free(reply);
+    return 0;
+}
+
+static int cmd_user(const struct opts *o)
+{
+    const char *verb = o->n_words > 1 ? o->words[1] : "";
+    const char *name = o->n_words > 2 ? o->words[2] : NULL;
+    bool list = strcmp(verb, "list") == 0;
+    bool known = list || strcmp(verb, "add") == 0 || strcmp(verb, "config") == 0 ||
+                 strcmp(verb, "disable") == 0 || strcmp(verb, "enable") == 0 ||
+                 strcmp(verb, "remove") == 0;
+    if (!known || (list != !name) || o->n_words > 3)
+        return usage();
+
+    static struct server_config cfg;
+    struct config_error err;
+    if (server_config_load(o->config, &cfg, &err) != 0) {
+        fprintf(stderr, "vpnctl: %s\n", err.msg);
+        return 2;
+    }
+    const char *socket_path = o->socket ? o->socket : cfg.control_socket;
+    /* Everything the bundle needs is checked before anything is changed. */
+    char host[256];
+    uint16_t port;
+    if ((strcmp(verb, "add") == 0 || strcmp(verb, "config") == 0) &&
+        bundle_endpoint(o, &cfg, host, sizeof(host), &port) != 0)
+        return 2;
+
+    bool changes = !list && strcmp(verb, "config") != 0;
+    static struct user_admin a;
+    char why[1024];
+    int status = 0;
+    if (user_admin_open(&a, &cfg, changes, why, sizeof(why)) != 0) {
+        fprintf(stderr, "vpnctl: %s\n", why);
+        user_admin_close(&a);
+        return 1;
+    }
+    if (list) {
+        status = cmd_user_list(&a, &cfg, socket_path);
+    } else if (strcmp(verb, "config") == 0) {
+        const struct user_admin_user *u = user_admin_find(&a, name);
+        if (!u) {
+            fprintf(stderr, "vpnctl: no user '%s' in %s\n", name, a.users_path);
+            status = 1;
+        } else {
+            status = print_bundle(o, &cfg, socket_path, u) ? 1 : 0;
+        }
+    } else {
+        uint8_t token[TOKEN_LEN];
+        int rc;
+        if (strcmp(verb, "add") == 0) {
+            /* 256 bits from the kernel's CSPRNG (getrandom): nothing to guess. */
+            randombytes_buf(token, sizeof(token));
+            rc = user_admin_add(&a, name, token, o->class_name, o->ip, o->devices, why,
+                                sizeof(why));
+            sodium_memzero(token, sizeof(token));
+        } else if (strcmp(verb, "remove") == 0) {
+            rc = user_admin_remove(&a, name, why, sizeof(why));
+        } else {
+            rc = user_admin_set_disabled(&a, name, strcmp(verb, "disable") == 0, why,
+                                         sizeof(why));
+        }
+        if (rc == 0)
+            rc = user_admin_commit(&a, why, sizeof(why));
+        if (rc != 0) {
+            fprintf(stderr, "vpnctl: %s; nothing changed\n", why);
+            status = 1;
+        } else {
+            /* Still under the lock: the server reloads what this run wrote. */
+            status = reload_server(socket_path) ? 1 : 0;
+            fprintf(stderr, "vpnctl: user %s %s\n", name,
+                    strcmp(verb, "add") == 0 ? "added" : strcmp(verb, "remove") == 0 ? "removed"
+                    : strcmp(verb, "disable") == 0 ? "disabled" : "enabled");
+            if (status == 0 && strcmp(verb, "add") == 0)
+                status = print_bundle(o, &cfg, socket_path, user_admin_find(&a, name)) ? 1 : 0;
+        }
+    }
+    user_admin_close(&a);
+    return status;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc > 1 && strcmp(argv[1], "ini-set") == 0)
+        return cmd_ini_set(argc, argv);
+    if (argc > 1 && (strcmp(argv[1], "usage") == 0 || strcmp(argv[1], "history") == 0))
+        return usage_report_main(argc - 1, argv + 1);
+    struct opts o;
+    if (parse_opts(argc, argv, &o) != 0)
+        return usage();
+    if (sodium_init() < 0) {
+        fprintf(stderr, "vpnctl: libsodium failed to initialise\n");
+        return 1;
+    }
+    if (o.n_words == 0 || strcmp(o.words[0], "show") == 0)
+        return o.n_words > 1 ? usage() : cmd_show(&o);
+    if (strcmp(o.words[0], "user") == 0)
+        return cmd_user(&o);
+    if (strcmp(o.words[0], "metrics") == 0 && o.n_words == 1 && !o.json)
+        return cmd_metrics(&o);
+    if (strcmp(o.words[0], "reopen-logs") == 0 && o.n_words == 1 && !o.json)
+        return cmd_reopen_logs(&o);
+    return usage();
 }

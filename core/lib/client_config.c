@@ -92,6 +92,7 @@ static const struct key_spec client_keys[] = {
       .if_empty = "remove the line to pin the server's key on first use" },
     { KEY("known_servers_file", KEY_PATH, known_servers_file),
       .def = "/var/lib/vpn-client/known_servers" },
+    { KEY("device_file", KEY_PATH, device_file), .def = "/var/lib/vpn-client/device_id" },
     { KEY("control_socket", KEY_SOCKET_PATH, control_socket), .def = "/run/vpn-client.sock" },
     { KEY("user", KEY_CUSTOM, user), .set = set_user, .def = "nobody" },
     { KEY("state_dir", KEY_PATH, state_dir), .def = "/var/lib/vpn-client" },

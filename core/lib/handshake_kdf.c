@@ -234,6 +234,33 @@ size_t hs_identity_ad(uint8_t ad[HDR_LEN + KEY_LEN + REQ_EXT_LEN], const uint8_t
     return HDR_LEN + KEY_LEN + REQ_EXT_LEN;
 }
 
+/* k_id seals more than one thing of a request: the identity under nonce 0, a base-form failure
+ * under 0...01, the device id under 0...02 (extended failures draw random nonces). */
+static void device_nonce(uint8_t nonce[NONCE_LEN])
+{
+    memset(nonce, 0, NONCE_LEN);
+    nonce[NONCE_LEN - 1] = 2;
+}
+
+void hs_device_seal(uint8_t *req, const uint8_t k_id[32], const uint8_t id[DEVICE_ID_LEN])
+{
+    uint8_t ad[HDR_LEN + KEY_LEN + REQ_EXT_LEN], nonce[NONCE_LEN];
+    size_t ad_len = hs_identity_ad(ad, req, true);
+    device_nonce(nonce);
+    crypto_aead_chacha20poly1305_ietf_encrypt(req + HDR_LEN + REQ_DEVICE_OFF, NULL, id,
+                                              DEVICE_ID_LEN, ad, ad_len, NULL, nonce, k_id);
+}
+
+bool hs_device_open(uint8_t id[DEVICE_ID_LEN], const uint8_t k_id[32], const uint8_t *req)
+{
+    uint8_t ad[HDR_LEN + KEY_LEN + REQ_EXT_LEN], nonce[NONCE_LEN];
+    size_t ad_len = hs_identity_ad(ad, req, true);
+    device_nonce(nonce);
+    return crypto_aead_chacha20poly1305_ietf_decrypt(id, NULL, NULL, req + HDR_LEN + REQ_DEVICE_OFF,
+                                                     REQ_DEVICE_SEALED_LEN, ad, ad_len, nonce,
+                                                     k_id) == 0;
+}
+
 size_t hs_build_failure_ext(uint8_t *out, uint64_t ts, const uint8_t k_id[32],
                             const uint8_t auth_mac[32], const uint8_t nonce[NONCE_LEN],
                             uint8_t status, uint8_t refusal)

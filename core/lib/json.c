@@ -2,6 +2,8 @@
 #include "vpn/json.h"
 
 #include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
 
 /* Length of the well-formed UTF-8 sequence at p (1 to 4), or 0 when the byte at p does not
  * start one. Ranges from RFC 3629 section 4: no overlong forms, no surrogates, nothing above
@@ -63,4 +65,84 @@ void json_write_string(FILE *out, const char *s)
         }
     }
     fputc('"', out);
+}
+
+/* Past "key": (and blanks) at or after text, or NULL. */
+static const char *value_of(const char *text, const char *key)
+{
+    size_t n = strlen(key);
+    for (const char *p = text; (p = strchr(p, '"')); p++) {
+        if (strncmp(p + 1, key, n) != 0 || p[n + 1] != '"')
+            continue;
+        const char *v = p + n + 2;
+        while (*v == ' ')
+            v++;
+        if (*v != ':')
+            continue;
+        for (v++; *v == ' '; v++)
+            ;
+        return v;
+    }
+    return NULL;
+}
+
+static int hex4(const char *p)
+{
+    int v = 0;
+    for (int i = 0; i < 4; i++) {
+        char c = p[i];
+        int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
+              : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+        if (d < 0)
+            return -1;
+        v = v * 16 + d;
+    }
+    return v;
+}
+
+bool json_get_string(const char *text, const char *key, char *out, size_t cap,
+                     const char **end)
+{
+    const char *p = value_of(text, key);
+    if (!p || *p != '"' || cap == 0)
+        return false;
+    size_t n = 0;
+    for (p++; *p && *p != '"'; p++) {
+        char c = *p;
+        if (c == '\\') {
+            static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
+            const char *k = p[1] ? strchr(from, p[1]) : NULL;
+            if (k) {
+                c = to[k - from];
+                p++;
+            } else if (p[1] == 'u' && hex4(p + 2) >= 0) {
+                int u = hex4(p + 2);
+                c = u < 0x80 ? (char)u : '?';
+                p += 5;
+            } else {
+                return false;
+            }
+        }
+        if (n + 1 < cap)
+            out[n++] = c;
+    }
+    if (*p != '"')
+        return false;
+    out[n] = '\0';
+    if (end)
+        *end = p + 1;
+    return true;
+}
+
+bool json_get_uint(const char *text, const char *key, unsigned long long *out,
+                   const char **end)
+{
+    const char *p = value_of(text, key);
+    if (!p || *p < '0' || *p > '9')
+        return false;
+    char *e;
+    *out = strtoull(p, &e, 10);
+    if (end)
+        *end = e;
+    return true;
 }

@@ -1,6 +1,7 @@
 /* WireGuard-compatible base64 key files (see keyfile.h). */
 #include "vpn/keyfile.h"
 
+#include "vpn/atomic_file.h"
 #include "vpn/secret_file.h"
 
 #include <errno.h>
@@ -96,21 +97,6 @@ out:
     return rc;
 }
 
-/* Writes all of buf, retrying short writes. Returns 0 or -errno. */
-static int write_all(int fd, const char *buf, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = write(fd, buf, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return -errno;
-        buf += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
 /* Puts the key line into an open file and makes it durable. Returns 0 or -errno. */
 static int write_key_fd(int fd, const uint8_t key[32])
 {
@@ -122,7 +108,7 @@ static int write_key_fd(int fd, const uint8_t key[32])
      * mkstemp's 0600 is a glibc promise rather than POSIX. */
     int rc = fchmod(fd, 0600) != 0 ? -errno : 0;
     if (rc == 0)
-        rc = write_all(fd, line, KEYFILE_B64_LEN + 1);
+        rc = atomic_file_write_fd(fd, line, KEYFILE_B64_LEN + 1);
     if (rc == 0 && fsync(fd) != 0)
         rc = -errno;
     sodium_memzero(line, sizeof(line));
@@ -151,25 +137,12 @@ int keyfile_write(const char *path, const uint8_t key[32], bool force, char *err
         return 0;
     }
 
-    char tmp[PATH_MAX];
-    if (snprintf(tmp, sizeof(tmp), "%s.tmpXXXXXX", path) >= (int)sizeof(tmp)) {
-        snprintf(err, errlen, "%s: path too long", path);
-        return -1;
-    }
-    int fd = mkostemp(tmp, O_CLOEXEC);
-    if (fd < 0) {
-        snprintf(err, errlen, "%s: cannot create temporary key file: %s", path, strerror(errno));
-        return -1;
-    }
-    int rc = write_key_fd(fd, key);
-    if (close(fd) != 0 && rc == 0)
-        rc = -errno;
-    if (rc == 0 && rename(tmp, path) != 0)
-        rc = -errno;
-    if (rc != 0) {
-        unlink(tmp);
-        snprintf(err, errlen, "%s: cannot write key file: %s", path, strerror(-rc));
-        return -1;
-    }
-    return 0;
+    /* Replaced by rename: a crash never leaves a truncated key, and a symlink at path is
+     * replaced rather than followed. */
+    char line[KEYFILE_B64_LEN + 2];
+    keyfile_encode(key, line);
+    line[KEYFILE_B64_LEN] = '\n';
+    int rc = atomic_file_write(path, line, KEYFILE_B64_LEN + 1, 0600, err, errlen);
+    sodium_memzero(line, sizeof(line));
+    return rc;
 }

@@ -10,6 +10,8 @@
 
 #include "vpn/units.h"
 
+#include "vpn/units.h"
+
 int parse_ipv4(const char *s, uint32_t *out)
 {
     struct in_addr a;
@@ -194,4 +196,39 @@ bool ifname_valid(const char *s)
             return false;
     }
     return true;
+}
+
+int split_host_port(const char *s, char *host, size_t host_len, uint16_t *port)
+{
+    const char *h = s, *end, *colon;
+    *port = 0;
+    if (*s == '[') {
+        /* "[v6]" or "[v6]:port": the brackets keep the port apart from the address. */
+        h = s + 1;
+        if (!(end = strchr(h, ']')))
+            return -1;
+        colon = end[1] == ':' ? end + 1 : NULL;
+        if (end[1] && !colon)
+            return -1;
+    } else {
+        colon = strchr(s, ':');
+        if (colon && strchr(colon + 1, ':'))
+            colon = NULL;       /* an IPv6 literal without brackets: no port */
+        end = colon ? colon : s + strlen(s);
+    }
+    size_t n = (size_t)(end - h);
+    if (n == 0 || n > 255 || n >= host_len)
+        return -1;
+    for (const char *p = h; p < end; p++)
+        if ((unsigned char)*p <= 0x20 || *p == 0x7f || *p == '[' || *p == ']' || *p == '/')
+            return -1;
+    if (colon) {
+        uint64_t v;
+        if (parse_uint(colon + 1, 1, 65535, &v) != 0)
+            return -1;
+        *port = (uint16_t)v;
+    }
+    memcpy(host, h, n);
+    host[n] = '\0';
+    return 0;
 }

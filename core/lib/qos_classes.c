@@ -15,8 +15,9 @@
 #include "vpn/username.h"
 
 /* Keys of a [class:NAME] and of a [user:NAME], in their tables' order. */
-enum { CK_CLASSID, CK_RATE, CK_CEIL, CK_PRIORITY, CK_QUOTA, CK_OVER_QUOTA, N_CLASS_KEYS };
-enum { UK_VPN_IP, UK_CLASS, UK_QUOTA, UK_OVER_QUOTA, UK_EXPIRES, N_USER_KEYS };
+enum { CK_CLASSID, CK_RATE, CK_CEIL, CK_PRIORITY, CK_QUOTA, CK_OVER_QUOTA, CK_MAX_DEVICES,
+       N_CLASS_KEYS };
+enum { UK_VPN_IP, UK_CLASS, UK_QUOTA, UK_OVER_QUOTA, UK_EXPIRES, UK_MAX_DEVICES, N_USER_KEYS };
 
 /* What "quota" sets: the pair it parses into. */
 struct quota_spec {
@@ -182,17 +183,20 @@ static const struct key_spec class_keys[N_CLASS_KEYS] = {
     [CK_OVER_QUOTA] = { .name = "over_quota_class", .type = KEY_CUSTOM,
                         .off = offsetof(struct class_entry, over_quota_name),
                         .size = NAME_MAX_LEN, .set = set_class_name },
+    [CK_MAX_DEVICES] = { CLASS("max_devices", KEY_UINT, max_devices), .min = 1,
+                         .max = USER_DEVICES_MAX },
 };
 
 static const struct key_spec user_keys[N_USER_KEYS] = {
-    [UK_VPN_IP] = { USER("vpn_ip", KEY_IPV4, u.vpn_ip), .flags = KEY_REQUIRED,
+    [UK_VPN_IP] = { USER("vpn_ip", KEY_IPV4, u.vpn_ip),
                     .expected = "a dotted IPv4 address like 10.8.0.10" },
-    [UK_CLASS] = { USER("class", KEY_CUSTOM, class_name), .flags = KEY_REQUIRED,
-                   .set = set_class_name },
+    [UK_CLASS] = { USER("class", KEY_CUSTOM, class_name), .set = set_class_name },
     [UK_QUOTA] = { USER("quota", KEY_CUSTOM, quota), .set = set_quota },
     [UK_OVER_QUOTA] = { USER("over_quota_class", KEY_CUSTOM, over_quota_name),
                         .set = set_class_name },
     [UK_EXPIRES] = { USER("expires", KEY_CUSTOM, u.expires_at), .set = set_expires },
+    [UK_MAX_DEVICES] = { USER("max_devices", KEY_UINT, u.max_devices), .min = 1,
+                         .max = USER_DEVICES_MAX },
 };
 
 static const struct section_spec classes_sections[] = {
@@ -302,7 +306,7 @@ static int check_classes(struct classes_ctx *c, const char *file, struct config_
         for (int j = 0; j < c->n_classes && u->class_index < 0; j++)
             if (strcmp(c->classes[j].q.name, c->users[i].class_name) == 0)
                 u->class_index = j;
-        if (u->class_index < 0) {
+        if (c->users[i].class_name[0] && u->class_index < 0) {
             config_errorf(err, file, l[UK_CLASS], sec, "class", "no [class:%s] in this file",
                           c->users[i].class_name);
             return -1;
@@ -312,6 +316,19 @@ static int check_classes(struct classes_ctx *c, const char *file, struct config_
         if (resolve_class(c, file, sec, c->users[i].over_quota_name, l[UK_OVER_QUOTA],
                           &u->over_quota_class, err) != 0)
             return -1;
+        if (u->class_index >= 0) {
+            guaranteed += c->classes[u->class_index].q.rate_bps;
+            if (cfg->qos_enabled && guaranteed > cfg->total_bandwidth_bps) {
+                config_errorf(err, file, l[UK_CLASS], sec, "class",
+                              "guaranteed rates reach %s with this user (default_rate plus "
+                              "each listed user's class rate), above [qos] total_bandwidth %s",
+                              config_format_bw(guaranteed, x, sizeof(x)),
+                              config_format_bw(cfg->total_bandwidth_bps, y, sizeof(y)));
+                return -1;
+            }
+        }
+        if (!u->vpn_ip && !l[UK_VPN_IP])
+            continue;   /* no fixed address: every device from the pool */
         if ((why = config_tunnel_host_problem(cfg, u->vpn_ip))) {
             config_errorf(err, file, l[UK_VPN_IP], sec, "vpn_ip", "%s %s %s",
                           format_ipv4(u->vpn_ip, a), why, net);
@@ -330,15 +347,6 @@ static int check_classes(struct classes_ctx *c, const char *file, struct config_
                               c->users[j].lines[UK_VPN_IP]);
                 return -1;
             }
-        }
-        guaranteed += c->classes[u->class_index].q.rate_bps;
-        if (cfg->qos_enabled && guaranteed > cfg->total_bandwidth_bps) {
-            config_errorf(err, file, l[UK_CLASS], sec, "class",
-                          "guaranteed rates reach %s with this user (default_rate plus each "
-                          "listed user's class rate), above [qos] total_bandwidth %s",
-                          config_format_bw(guaranteed, x, sizeof(x)),
-                          config_format_bw(cfg->total_bandwidth_bps, y, sizeof(y)));
-            return -1;
         }
     }
     return 0;
@@ -369,11 +377,28 @@ int server_config_load_classes(const char *path, struct server_config *cfg,
     return rc;
 }
 
-uint32_t server_config_user_ip(const struct server_config *cfg, const char *username)
+int server_config_user_index(const struct server_config *cfg, const char *username)
 {
     /* Linear: called once per handshake, over at most QOS_USER_MAX short names. */
     for (int i = 0; i < cfg->n_users; i++)
         if (strcmp(cfg->users[i].name, username) == 0)
-            return cfg->users[i].vpn_ip;
-    return 0;
+            return i;
+    return -1;
+}
+
+uint32_t server_config_user_ip(const struct server_config *cfg, const char *username)
+{
+    int i = server_config_user_index(cfg, username);
+    return i >= 0 ? cfg->users[i].vpn_ip : 0;
+}
+
+int server_config_max_devices(const struct server_config *cfg, const char *username)
+{
+    int i = server_config_user_index(cfg, username);
+    if (i >= 0 && cfg->users[i].max_devices)
+        return cfg->users[i].max_devices;
+    if (i >= 0 && cfg->users[i].class_index >= 0 &&
+        cfg->classes[cfg->users[i].class_index].max_devices)
+        return cfg->classes[cfg->users[i].class_index].max_devices;
+    return cfg->max_devices;
 }

@@ -80,6 +80,22 @@ static int set_group(const struct ini_at *at, void *dst, const char *v, struct c
     return 0;
 }
 
+/* [server] public_endpoint: where clients reach the server from outside (a router's address
+ * or a dynamic-DNS name), for the client bundles vpnctl prints. Not resolved here. */
+static int set_public_endpoint(const struct ini_at *at, void *dst, const char *v,
+                               struct config_error *err)
+{
+    char host[256];
+    uint16_t port;
+    if (strlen(v) >= at->key->size || split_host_port(v, host, sizeof(host), &port) != 0) {
+        ini_schema_errorf(err, at, "expected host, host:port or [IPv6]:port (the address or "
+                          "name clients connect to), got \"%.64s\"", v);
+        return -1;
+    }
+    memcpy(dst, v, strlen(v) + 1);
+    return 0;
+}
+
 /* [metrics] listen: where vpn-metrics serves (vpn-server itself only checks it). */
 static int set_metrics_listen(const struct ini_at *at, void *dst, const char *v,
                               struct config_error *err)
@@ -160,6 +176,7 @@ static const struct key_spec server_keys[] = {
     { KEY("tun_ip", KEY_IPV4, tun_ip), .flags = KEY_REQUIRED },
     { KEY("tun_netmask", KEY_PREFIX, tun_prefix), .def = "24" },
     { KEY("mtu", KEY_UINT, mtu), .min = MTU_MIN, .max = MTU_MAX, .def = "1400" },
+    { KEY("public_endpoint", KEY_CUSTOM, public_endpoint), .set = set_public_endpoint },
 };
 
 static const struct key_spec network_keys[] = {
@@ -187,6 +204,8 @@ static const struct key_spec security_keys[] = {
       .set = set_enclave_socket },
     { KEY("max_clients", KEY_UINT, max_clients), .min = 1, .max = MAX_CLIENTS_LIMIT,
       .def = "200" },
+    { KEY("max_devices", KEY_UINT, max_devices), .min = 1, .max = USER_DEVICES_MAX,
+      .def = "4" },
     { KEY("session_timeout", KEY_UINT, session_timeout_s), .min = 10, .max = 604800,
       .def = "3600" },
     { KEY("private_key_file", KEY_PATH, private_key_file), .def = "server.key" },
@@ -366,15 +385,23 @@ int server_config_load(const char *path, struct server_config *cfg, struct confi
     if (ini_schema_load_file(&server_config_schema, path, cfg, NULL, &st, err) ||
         check_server(&st, cfg, path, err))
         return -1;
+    memcpy(cfg->dir, st.dir, sizeof(cfg->dir));
 
     /* The classes file is read even with QoS off: users' fixed addresses live there. */
     if (!ini_schema_line(&st, "qos", "classes_file")) {
         char beside[PATH_MAX];
-        if ((size_t)snprintf(beside, sizeof(beside), "%sqos_classes.conf", st.dir) <
-                sizeof(beside) && access(beside, F_OK) == 0)
+        if (server_config_classes_path(cfg, beside, sizeof(beside)) == 0 &&
+            access(beside, F_OK) == 0)
             memcpy(cfg->classes_file, beside, sizeof(beside));
     }
     if (cfg->classes_file[0] && server_config_load_classes(cfg->classes_file, cfg, err))
         return -1;
     return 0;
+}
+
+int server_config_classes_path(const struct server_config *cfg, char *out, size_t len)
+{
+    int n = cfg->classes_file[0] ? snprintf(out, len, "%s", cfg->classes_file)
+                                 : snprintf(out, len, "%sqos_classes.conf", cfg->dir);
+    return n >= 0 && (size_t)n < len ? 0 : -1;
 }

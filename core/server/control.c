@@ -32,8 +32,10 @@ void control_uninit(struct control *c)
     pool_uninit(&c->pool);
     free(c->all);
     free(c->cfg_owned);
+    free(c->dyn_filters);
     c->all = NULL;
     c->cfg_owned = NULL;
+    c->dyn_filters = NULL;
 }
 
 void control_on_event(struct control *c, const struct ctl_event *ev)
@@ -73,12 +75,11 @@ static void drain_events(struct control *c)
     }
 }
 
-void control_on_user_ended(struct control *c, const char *user, bool removed)
+void control_on_user_ended(struct control *c, const char *user, const char *why)
 {
     for (int i = c->n_all - 1; i >= 0; i--)
         if (strcmp(c->all[i]->username, user) == 0)
-            control_disconnect_session(c, c->all[i],
-                                       removed ? "user removed" : "user's token changed");
+            control_disconnect_session(c, c->all[i], why);
 }
 
 void control_on_enclave_lost(struct control *c)
@@ -92,9 +93,9 @@ void control_on_enclave_lost(struct control *c)
         log_warn("%d session(s) ended with the enclave", n);
 }
 
-static void user_ended(const char *user, bool removed, void *arg)
+static void user_ended(const char *user, const char *why, void *arg)
 {
-    control_on_user_ended(arg, user, removed);
+    control_on_user_ended(arg, user, why);
 }
 
 static void enclave_lost(void *arg)
@@ -122,7 +123,7 @@ static bool on_signal(struct control *c)
         service_notify_reloading(&c->notify);
         control_reopen_logs("SIGHUP");
         log_info("SIGHUP: reloading the configuration, users and QoS classes");
-        control_reload(c);
+        control_reload(c, NULL, 0);
         enclave_reload_users(&c->srv->enclave);
         service_notify_reloaded(&c->notify, c->live_sessions, clock_monotonic_ms());
         return true;
@@ -204,6 +205,7 @@ int control_run(struct control *c)
         now = clock_monotonic_ms();
         enclave_tick(&srv->enclave, now);
         ctl_submit_flush(&c->submit);
+        control_sync_filters(c);
         if (now >= next_sweep) {
             control_sweep(c, now);
             control_expire_pending(c, now);

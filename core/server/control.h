@@ -13,6 +13,7 @@
 #define SERVER_CONTROL_H
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdint.h>
 
 #include "ctl_submit.h"
@@ -22,6 +23,7 @@
 #include "user_totals.h"
 #include "service_notify.h"
 #include "vpn/limits.h"
+#include "vpn/qos.h"
 
 struct server;
 struct server_config;
@@ -30,16 +32,31 @@ struct ctl_event;
 struct usage;
 
 /* Phase-2 requests in flight. Only a request that passed phase 1 (its user is in the users
- * file and knows the token) takes an entry, and a user has one at most (a newer request
- * replaces it), so MAX_USERS entries are never all taken: a thousand users connecting or
- * rekeying at the same moment are all served, none dropped for want of an entry. */
-enum { PENDING_MAX = MAX_USERS, PENDING_TIMEOUT_MS = 5000, SWEEP_MS = 1000 };
+ * file and knows the token) takes an entry; a device has one at most (a newer request
+ * replaces it) and a user USER_DEVICES_MAX (beyond, its oldest is replaced), so that every
+ * session there may be (MAX_CLIENTS_LIMIT) can rekey at the same moment while every user
+ * (MAX_USERS) connects a new device: none is dropped for want of an entry. */
+enum { PENDING_MAX = MAX_CLIENTS_LIMIT + MAX_USERS, PENDING_TIMEOUT_MS = 5000, SWEEP_MS = 1000 };
+
+/* A device whose session has received nothing for this many keepalive intervals has given
+ * up on it (its client starts a new handshake after three): a new device of its user may
+ * take its place when the user is at max_devices. */
+enum { DEVICE_GONE_KEEPALIVES = 3 };
+
+/* When a user was last heard from, kept for users whose sessions all ended (vpnctl user
+ * list), since the server started; the oldest entry goes when the table is full. */
+enum { LAST_SEEN_MAX = MAX_USERS };
+struct last_seen {
+    char user[USERNAME_MAX + 1];
+    uint64_t wall_ms;       /* realtime clock */
+};
 
 /* A phase-2 request in flight: what the decision reserved, to be kept or given back. */
 struct pending {
     bool used;
     uint16_t gen;           /* with the index, the cookie that comes back with the result */
     char username[USERNAME_MAX + 1];
+    uint8_t device[DEVICE_ID_LEN];
     uint32_t ip;
     bool acquired;          /* the address came from the pool for this request */
     int worker;             /* the worker its OP_ACCEPT went to (counted in worker_pending),
@@ -69,6 +86,14 @@ struct control {
      * to the same worker (whose key slots, SESSION_SLOTS / workers, a rekey of a thousand
      * sessions would then exceed). */
     int worker_pending[MAX_WORKERS];
+    /* The download filters of addresses that classed users' devices hold besides their fixed
+     * ones (qos.h, qos_filters_apply), as installed; brought in line with the sessions once
+     * per loop turn when filters_dirty (control_sync_filters). */
+    struct qos_filter_change *dyn_filters;
+    int n_dyn_filters, cap_dyn_filters;
+    bool filters_dirty;
+    struct last_seen seen[LAST_SEEN_MAX];
+    int n_seen;
     uint64_t handshakes_ok, handshakes_refused;
     uint64_t handshakes_dropped;    /* phase 1 passed but no pending entry was free */
     uint64_t refused_by_status[HANDSHAKE_STATUS_SLOTS];
@@ -95,11 +120,12 @@ void control_disconnect_all(struct control *c);
 /* One handshake or session event from the TX thread (RES_HELLO, RES_ACCEPTED, RES_REPLY,
  * RES_DISCONNECT); the loop calls it for each it dequeues. */
 void control_on_event(struct control *c, const struct ctl_event *ev);
-/* The enclave's reports: a user removed from the users file or given a new token (its
- * sessions end now; the enclave has already made their keys unusable); the enclave died (every
- * key died with it: the sessions end, handshakes in flight and requests not yet handed in
- * are dropped; clients are told by SESSION_UNKNOWN and handshake with the new enclave). */
-void control_on_user_ended(struct control *c, const char *user, bool removed);
+/* The enclave's reports: a user removed from the users file, given a new token or disabled
+ * (its sessions end now, why says which; the enclave has already made their keys
+ * unusable); the enclave died (every key died with it: the sessions end, handshakes in
+ * flight and requests not yet handed in are dropped; clients are told by SESSION_UNKNOWN and
+ * handshake with the new enclave). */
+void control_on_user_ended(struct control *c, const char *user, const char *why);
 void control_on_enclave_lost(struct control *c);
 
 /* control_handshake.c */
@@ -110,7 +136,13 @@ void control_forget_pending(struct control *c);
 void control_expire_pending(struct control *c, uint64_t now_ms);
 
 /* control_sessions.c */
-struct session *control_current_of(const struct control *c, const char *username);
+/* The current (not retiring) session of username's device, or NULL. */
+struct session *control_current_of(const struct control *c, const char *username,
+                                   const uint8_t device[DEVICE_ID_LEN]);
+/* How many devices of username have a current session. */
+int control_devices_online(const struct control *c, const char *username);
+/* The realtime ms username was last heard from on a session that ended, or 0. */
+uint64_t control_last_seen(const struct control *c, const char *username);
 struct session *control_find(const struct control *c, uint32_t id);
 /* Takes s into the list and the tables; false when out of memory (s is not taken). */
 bool control_add_session(struct control *c, struct session *s);
@@ -123,13 +155,20 @@ void control_disconnect_session(struct control *c, struct session *s, const char
 void control_sweep(struct control *c, uint64_t now_ms);
 /* Publishes the upload policer s gets under the configuration in force. */
 void control_choose_policy(struct control *c, struct session *s);
+/* When sessions came or went (or the tree was rebuilt): adds and removes the download filters
+ * of addresses classed users' devices hold besides their fixed ones, in one tc run. */
+void control_sync_filters(struct control *c);
 
 /* The log file opened anew after a rotation (SIGHUP, `vpnctl reopen-logs`); the outcome is
  * logged, naming why. Returns log_reopen's answer. */
 int control_reopen_logs(const char *why);
 
-/* reload.c: SIGHUP. Returns 0, or -1 when the new files are refused (one clear line logged;
- * nothing changed). */
-int control_reload(struct control *c);
+/* control_users.c: the control socket's "reload" and "users" replies (JSON) into out. */
+void control_users_reload(struct control *c, FILE *out);
+void control_users_show(const struct control *c, FILE *out);
+
+/* reload.c: SIGHUP (or vpnctl's "reload"). Returns 0, or -1 when the new files are refused
+ * (one clear line logged, and copied into why unless it is NULL; nothing changed). */
+int control_reload(struct control *c, char *why, size_t why_len);
 
 #endif

@@ -93,31 +93,109 @@ void control_expire_pending(struct control *c, uint64_t now_ms)
             release_pending(c, &c->pendings[i]);
 }
 
+/* The pending entry for this request of user's device: the device's own (a newer request
+ * replaces it), else a free one; a user with USER_DEVICES_MAX entries gives up its oldest, so
+ * that one user re-handshaking with ever new device ids cannot take the table. -1 when the
+ * table is full. */
+static int pending_slot(struct control *c, const char *user, const uint8_t device[DEVICE_ID_LEN])
+{
+    int free_slot = -1, oldest = -1, of_user = 0;
+    for (int i = 0; i < PENDING_MAX; i++) {
+        struct pending *p = &c->pendings[i];
+        if (!p->used) {
+            if (free_slot < 0)
+                free_slot = i;
+            continue;
+        }
+        if (strcmp(p->username, user) != 0)
+            continue;
+        if (memcmp(p->device, device, DEVICE_ID_LEN) == 0) {
+            release_pending(c, p);
+            return i;
+        }
+        of_user++;
+        if (oldest < 0 || p->at_ms < c->pendings[oldest].at_ms)
+            oldest = i;
+    }
+    if (of_user >= USER_DEVICES_MAX) {
+        release_pending(c, &c->pendings[oldest]);
+        return oldest;
+    }
+    return free_slot;
+}
+
+/* Other devices of user that hold or are about to hold a session. */
+static int devices_in_use(const struct control *c, const char *user,
+                          const uint8_t device[DEVICE_ID_LEN])
+{
+    int n = control_devices_online(c, user);
+    for (int i = 0; i < PENDING_MAX; i++) {
+        const struct pending *p = &c->pendings[i];
+        if (p->used && p->worker >= 0 && strcmp(p->username, user) == 0 &&
+            memcmp(p->device, device, DEVICE_ID_LEN) != 0 &&
+            !control_current_of(c, user, p->device))
+            n++;
+    }
+    return n;
+}
+
+/* The user's device session that has been silent longest, if silent for so long that its
+ * client has given up on it (DEVICE_GONE_KEEPALIVES), else NULL. */
+static struct session *gone_device(const struct control *c, const char *user, uint64_t now)
+{
+    struct session *quietest = NULL;
+    uint64_t limit = (uint64_t)c->cfg->keepalive_s * 1000 * DEVICE_GONE_KEEPALIVES;
+    for (int i = 0; i < c->n_all; i++) {
+        struct session *s = c->all[i];
+        if (s->retire_at_ms || strcmp(s->username, user) != 0)
+            continue;
+        if (!quietest || __atomic_load_n(&s->last_rx_ms, __ATOMIC_RELAXED) <
+                             __atomic_load_n(&quietest->last_rx_ms, __ATOMIC_RELAXED))
+            quietest = s;
+    }
+    if (quietest && now - __atomic_load_n(&quietest->last_rx_ms, __ATOMIC_RELAXED) > limit)
+        return quietest;
+    return NULL;
+}
+
+/* Whether a new device of user may come online: the user has fewer than max_devices, or
+ * one of them is gone (its session is ended here to make room). Otherwise it is refused
+ * rather than the oldest evicted: two devices cannot then take the place from each other in
+ * turns, and a stolen token cannot push its owner's devices off (docs/PROTOCOL.md,
+ * extension 5). */
+static bool device_room(struct control *c, const char *user, const uint8_t device[DEVICE_ID_LEN],
+                        uint64_t now)
+{
+    int most = server_config_max_devices(c->cfg, user);
+    if (devices_in_use(c, user, device) < most)
+        return true;
+    struct session *gone = gone_device(c, user, now);
+    if (gone) {
+        control_disconnect_session(c, gone, "silent, and another device of its user needs "
+                                   "the place");
+        return true;
+    }
+    static struct log_limit lim;
+    log_limited(&lim, LOG_WARN, "Handshake of %s refused: %d device(s) online, the most it "
+                "may have (max_devices)", user, most);
+    return false;
+}
+
 void control_on_hello(struct control *c, const struct ctl_event *ev)
 {
     char user[USERNAME_MAX + 1];
-    size_t ulen = ev->len - CONNECT_REQ_LEN;
-    if (ev->len <= CONNECT_REQ_LEN || ulen > USERNAME_MAX)
+    uint8_t device[DEVICE_ID_LEN];
+    size_t ulen = ev->len - HELLO_USER_OFF;
+    if (ev->len <= HELLO_USER_OFF || ulen > USERNAME_MAX)
         return;
-    memcpy(user, ev->data + CONNECT_REQ_LEN, ulen);
+    memcpy(device, ev->data + CONNECT_REQ_LEN, DEVICE_ID_LEN);
+    memcpy(user, ev->data + HELLO_USER_OFF, ulen);
     user[ulen] = '\0';
 
-    /* One request in flight per user: a newer one replaces it (its reservation is given back,
-     * and a late result for it finds no pending entry and is erased), so one user
-     * re-handshaking in a loop cannot take every pending entry. */
-    int slot = -1;
-    for (int i = 0; i < PENDING_MAX; i++)
-        if (c->pendings[i].used && strcmp(c->pendings[i].username, user) == 0) {
-            release_pending(c, &c->pendings[i]);
-            slot = i;
-            break;
-        }
-    for (int i = 0; slot < 0 && i < PENDING_MAX; i++)
-        if (!c->pendings[i].used)
-            slot = i;
+    int slot = pending_slot(c, user, device);
     if (slot < 0) {
-        /* Cannot happen while users <= PENDING_MAX (one entry per user); counted if a reload
-         * ever makes it. The client retries. */
+        /* Cannot happen while users and sessions stay within their limits (see
+         * PENDING_MAX); counted if it ever does. The client retries. */
         c->handshakes_dropped++;
         static struct log_limit lim;
         log_limited(&lim, LOG_WARN, "Handshake of %s dropped: %d handshakes in flight", user,
@@ -127,6 +205,7 @@ void control_on_hello(struct control *c, const struct ctl_event *ev)
     struct pending *p = &c->pendings[slot];
     memset(p->username, 0, sizeof(p->username));
     memcpy(p->username, user, ulen + 1);
+    memcpy(p->device, device, DEVICE_ID_LEN);
     p->at_us = clock_monotonic_us();
     p->at_ms = p->at_us / 1000;
     p->acquired = false;
@@ -134,14 +213,16 @@ void control_on_hello(struct control *c, const struct ctl_event *ev)
     p->worker = -1;
 
     uint16_t status = usage_admission(c, user);
-    struct session *existing = control_current_of(c, user);
+    struct session *existing = control_current_of(c, user, device);
     if (status != STATUS_OK) {
         /* quota or expiry (usage.h): refused with its reason */
     } else if (existing) {
         p->ip = existing->vpn_ip;   /* rekey or restarted client: same address */
+    } else if (!device_room(c, user, device, p->at_ms)) {
+        status = STATUS_SERVER_FULL;
     } else if (c->live_sessions >= c->cfg->max_clients) {
         status = STATUS_SERVER_FULL;
-    } else if ((p->ip = pool_acquire(&c->pool, user)) == 0) {
+    } else if ((p->ip = pool_acquire(&c->pool, user, device)) == 0) {
         status = STATUS_POOL_EXHAUSTED;
     } else {
         p->acquired = true;
@@ -185,6 +266,7 @@ void control_on_accepted(struct control *c, const struct ctl_event *ev)
     s->worker = w;
     s->vpn_ip = p->ip;
     memcpy(s->username, p->username, sizeof(s->username));
+    memcpy(s->device, p->device, DEVICE_ID_LEN);
     s->endpoint = ev->meta.peer;
     s->created_ms = now;
     s->last_rx_ms = now;
@@ -196,17 +278,19 @@ void control_on_accepted(struct control *c, const struct ctl_event *ev)
         return;
     }
     /* The new session is in by_ip now; a rekeyed or restarted client's old session is the
-     * other current one of the user. */
+     * other current one of the same device. */
     struct session *old = NULL;
     for (int i = 0; i < c->n_all; i++)
         if (c->all[i] != s && !c->all[i]->retire_at_ms &&
-            strcmp(c->all[i]->username, s->username) == 0)
+            strcmp(c->all[i]->username, s->username) == 0 &&
+            memcmp(c->all[i]->device, s->device, DEVICE_ID_LEN) == 0)
             old = c->all[i];
     if (old) {
         /* Send on the new session at once, keep receiving on the old one for the overlap
          * (PROTOCOL.md, session life). The address stays with the user, so the old session
          * no longer owns it. */
         old->retire_at_ms = now + REKEY_OVERLAP_MS;
+        c->filters_dirty = true;
         if (old->vpn_ip != s->vpn_ip) {
             sessions_unroute(&srv->sessions, old);
             pool_release(&c->pool, old->vpn_ip);

@@ -10,18 +10,21 @@ enum control_request control_request_parse(const char *buf, size_t len)
      * into a zeroed buffer and parse it as a C string; this keeps that meaning exactly). */
     const char *nul = memchr(buf, '\0', len);
     size_t n = nul ? (size_t)(nul - buf) : len;
+    if (n >= 4 && memcmp(buf, "show", 4) == 0)
+        return memmem(buf, n, "json", 4) ? CONTROL_REQ_SHOW_JSON : CONTROL_REQ_SHOW;
     if (n >= 10 && memcmp(buf, "usage json", 10) == 0)
         return CONTROL_REQ_USAGE_JSON;
-    static const char REOPEN[] = "reopen-logs";
-    enum { REOPEN_LEN = sizeof(REOPEN) - 1 };
-    /* Exactly the word (one newline allowed after it): a request that changes something is
-     * never guessed from a prefix. */
-    if ((n == REOPEN_LEN || (n == REOPEN_LEN + 1 && buf[REOPEN_LEN] == '\n')) &&
-        memcmp(buf, REOPEN, REOPEN_LEN) == 0)
+    /* Requests that change something are whole words; a trailing newline (a request typed
+     * into nc) is allowed. */
+    while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+        n--;
+    if (n == 11 && memcmp(buf, "reopen-logs", 11) == 0)
         return CONTROL_REQ_REOPEN_LOGS;
-    if (n < 4 || memcmp(buf, "show", 4) != 0)
-        return CONTROL_REQ_UNKNOWN;
-    return memmem(buf, n, "json", 4) ? CONTROL_REQ_SHOW_JSON : CONTROL_REQ_SHOW;
+    if (n == 6 && memcmp(buf, "reload", 6) == 0)
+        return CONTROL_REQ_RELOAD;
+    if (n == 5 && memcmp(buf, "users", 5) == 0)
+        return CONTROL_REQ_USERS;
+    return CONTROL_REQ_UNKNOWN;
 }
 
 int control_request_days(const char *buf, size_t len)

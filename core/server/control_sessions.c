@@ -1,4 +1,5 @@
 /* The control thread's list of sessions and their life (see control.h). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,12 +10,24 @@
 #include "vpn/log.h"
 #include "vpn/netaddr.h"
 
-struct session *control_current_of(const struct control *c, const char *username)
+struct session *control_current_of(const struct control *c, const char *username,
+                                   const uint8_t device[DEVICE_ID_LEN])
 {
-    for (int i = 0; i < c->n_all; i++)
-        if (!c->all[i]->retire_at_ms && strcmp(c->all[i]->username, username) == 0)
+    for (int i = 0; i < c->n_all; i++) {
+        const struct session *s = c->all[i];
+        if (!s->retire_at_ms && strcmp(s->username, username) == 0 &&
+            memcmp(s->device, device, DEVICE_ID_LEN) == 0)
             return c->all[i];
+    }
     return NULL;
+}
+
+int control_devices_online(const struct control *c, const char *username)
+{
+    int n = 0;
+    for (int i = 0; i < c->n_all; i++)
+        n += !c->all[i]->retire_at_ms && strcmp(c->all[i]->username, username) == 0;
+    return n;
 }
 
 struct session *control_find(const struct control *c, uint32_t id)
@@ -38,11 +51,44 @@ bool control_add_session(struct control *c, struct session *s)
     c->all[c->n_all++] = s;
     c->worker_sessions[s->worker]++;
     sessions_add(&c->srv->sessions, s);
+    c->filters_dirty = true;
     return true;
+}
+
+uint64_t control_last_seen(const struct control *c, const char *username)
+{
+    for (int i = 0; i < c->n_seen; i++)
+        if (strcmp(c->seen[i].user, username) == 0)
+            return c->seen[i].wall_ms;
+    return 0;
+}
+
+/* Keeps when s's user was last heard from (its last authenticated packet, in wall time). */
+static void remember_seen(struct control *c, const struct session *s)
+{
+    uint64_t now = clock_monotonic_ms(), rx = __atomic_load_n(&s->last_rx_ms, __ATOMIC_RELAXED);
+    uint64_t wall = clock_realtime_ms() - (now > rx ? now - rx : 0);
+    int slot = -1;
+    for (int i = 0; i < c->n_seen && slot < 0; i++)
+        if (strcmp(c->seen[i].user, s->username) == 0)
+            slot = i;
+    if (slot < 0 && c->n_seen < LAST_SEEN_MAX)
+        slot = c->n_seen++;
+    if (slot < 0) {                                     /* full: the oldest goes */
+        slot = 0;
+        for (int i = 1; i < c->n_seen; i++)
+            if (c->seen[i].wall_ms < c->seen[slot].wall_ms)
+                slot = i;
+    }
+    if (strcmp(c->seen[slot].user, s->username) == 0 && c->seen[slot].wall_ms > wall)
+        return;     /* another device of the user was heard from later */
+    snprintf(c->seen[slot].user, sizeof(c->seen[slot].user), "%s", s->username);
+    c->seen[slot].wall_ms = wall;
 }
 
 void control_end_session(struct control *c, struct session *s, bool erase_keys, const char *why)
 {
+    remember_seen(c, s);
     char ip[16];
     log_info("Session of %s (%s) ended: %s", s->username, format_ipv4(s->vpn_ip, ip), why);
     usage_session_ended(c, s, why);
@@ -63,6 +109,7 @@ void control_end_session(struct control *c, struct session *s, bool erase_keys, 
             break;
         }
     sessions_remove(&c->srv->sessions, s);
+    c->filters_dirty = true;
 }
 
 void control_disconnect_session(struct control *c, struct session *s, const char *why)
@@ -77,7 +124,7 @@ void control_disconnect_session(struct control *c, struct session *s, const char
 void control_choose_policy(struct control *c, struct session *s)
 {
     struct upload_policy p;
-    upload_policy_for(c->cfg, c->srv->qos_active, s->vpn_ip, &p);
+    upload_policy_for(c->cfg, c->srv->qos_active, s->username, &p);
     int over = usage_class_override(c, s->username);
     if (over >= 0 && p.limited) {
         /* Over its quota: policed as its over_quota_class until the next period. */

@@ -65,7 +65,7 @@ static void show_one(const struct session *s, void *arg)
     format_endpoint(&e, ep, sizeof(ep));
     format_ipv4(s->vpn_ip, ip);
     uint16_t major, minor;
-    qos_classid_for(c->ctl->cfg, s->vpn_ip, &major, &minor);
+    qos_classid_for_user(c->ctl->cfg, s->username, &major, &minor);
     const struct qos_class_stats *tc = tc_of(c, major, minor);
     unsigned long long tc_drops = tc ? (unsigned long long)tc->drops : 0;
     unsigned long long tc_rate = tc ? (unsigned long long)tc->rate_bps : 0;
@@ -277,7 +277,8 @@ static bool send_all(int fd, const char *buf, size_t len, uint64_t deadline)
     return true;
 }
 
-void control_socket_serve(const struct control *ctl)
+/* SO_PEERCRED: struct ucred, _GNU_SOURCE. */
+void control_socket_serve(struct control *ctl)
 {
     const struct server *srv = ctl->srv;
     /* Non-blocking: neither the request nor the reply may hold the control thread, which
@@ -302,11 +303,23 @@ void control_socket_serve(const struct control *ctl)
     }
     enum control_request what = control_request_parse(req, (size_t)req_len);
     bool json = what == CONTROL_REQ_SHOW_JSON;
+    struct ucred peer;
+    socklen_t peer_len = sizeof(peer);
+    bool peer_root = getsockopt(c, SOL_SOCKET, SO_PEERCRED, &peer, &peer_len) == 0 &&
+                     peer.uid == 0;
     if (what == CONTROL_REQ_UNKNOWN) {
-        fprintf(out, "error: unknown request (expected \"show\", \"show json\", \"usage json\" "
-                     "or \"reopen-logs\")\n");
+        fprintf(out, "error: unknown request (expected \"show\", \"show json\", \"usage json\", "
+                     "\"users\", \"reload\" or \"reopen-logs\")\n");
     } else if (what == CONTROL_REQ_USAGE_JSON) {
         usage_write_json(ctl, out, control_request_days(req, (size_t)req_len));
+    } else if (what == CONTROL_REQ_USERS) {
+        control_users_show(ctl, out);
+    } else if ((what == CONTROL_REQ_RELOAD || what == CONTROL_REQ_REOPEN_LOGS) && !peer_root) {
+        /* The socket may be a group's ([metrics] control_socket_group): reading is theirs,
+         * changing anything is root's. */
+        fprintf(out, "error: only root may ask for that\n");
+    } else if (what == CONTROL_REQ_RELOAD) {
+        control_users_reload(ctl, out);
     } else if (what == CONTROL_REQ_REOPEN_LOGS) {
         int rc = control_reopen_logs("vpnctl reopen-logs");
         if (rc < 0)

@@ -1,6 +1,8 @@
 /* The control socket (REQUIREMENTS.md section 2 and 7): a Unix stream socket of mode 0600 on
- * which the status tool asks "show" or "show json" (or "reopen-logs", after logrotate) and
- * gets one reply, then EOF. Served by the control thread, one short request at a time. */
+ * which vpnctl asks "show", "show json", "usage json", "users", "reload" or "reopen-logs" (after
+ * logrotate) and gets one reply, then EOF. Served by the control thread, one short request at a
+ * time. The socket may be readable by a group ([metrics] control_socket_group): the requests
+ * that change something ("reload", "reopen-logs") are answered only to root (SO_PEERCRED). */
 #ifndef SERVER_CONTROL_SOCKET_H
 #define SERVER_CONTROL_SOCKET_H
 
@@ -13,16 +15,19 @@ enum control_request {
     CONTROL_REQ_SHOW,       /* "show...": the text status */
     CONTROL_REQ_SHOW_JSON,  /* "show..." with "json" anywhere in it: the JSON status */
     CONTROL_REQ_USAGE_JSON, /* "usage json [days=N]": usage, quotas (usage.h), JSON */
-    CONTROL_REQ_REOPEN_LOGS,/* "reopen-logs" exactly (a newline may follow): the log file is
-                               opened anew; answered "ok" or "error: why" */
+    CONTROL_REQ_REOPEN_LOGS,/* "reopen-logs": the log file is opened anew; "ok" or "error: why" */
+    CONTROL_REQ_RELOAD,     /* "reload": what SIGHUP does; JSON reply: done, or why not */
+    CONTROL_REQ_USERS,      /* "users": JSON: per user devices online and last seen, the
+                               users file reloads the enclave answered, the public key */
 };
 
 /* Longest request read from a client; the rest of a longer one is ignored. */
 enum { CONTROL_REQUEST_MAX = 63 };
 
 /* What the len bytes a client sent ask for: a request starting with "show" is a status
- * request, in JSON when "json" appears anywhere in it; "reopen-logs" must be the whole
- * request (or with one newline after it); the request ends at the first NUL.
+ * request, in JSON when "json" appears anywhere in it; "usage json" starts its request;
+ * "reopen-logs", "reload" and "users" are those words alone (a trailing newline allowed); the
+ * request ends at the first NUL.
  * Pure: no state, reads exactly buf[0 .. len). */
 enum control_request control_request_parse(const char *buf, size_t len);
 
@@ -38,7 +43,7 @@ int control_request_days(const char *buf, size_t len);
 int control_socket_open(const char *path, int gid);
 void control_socket_close(int fd, const char *path);
 /* Control thread: accepts and answers one client from the control's state, which it reads
- * and never changes (reopen-logs changes only the log's file). */
-void control_socket_serve(const struct control *ctl);
+ * and changes only when root asks it to reload or reopen its log. */
+void control_socket_serve(struct control *ctl);
 
 #endif

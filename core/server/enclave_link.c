@@ -139,16 +139,26 @@ static void on_report(struct enclave_link *e, const struct sup_report *r,
         break;
     case SUP_USER_REMOVED:
     case SUP_USER_CHANGED:
-        log_info("User %s %s the users file", r->text,
-                 r->type == SUP_USER_REMOVED ? "removed from" : "has a new token in");
+    case SUP_USER_DISABLED: {
+        static const char *const how[] = { [SUP_USER_REMOVED] = "removed from",
+                                           [SUP_USER_CHANGED] = "has a new token in",
+                                           [SUP_USER_DISABLED] = "disabled in" };
+        static const char *const why[] = { [SUP_USER_REMOVED] = "user removed",
+                                           [SUP_USER_CHANGED] = "user's token changed",
+                                           [SUP_USER_DISABLED] = "user disabled" };
+        log_info("User %s %s the users file", r->text, how[r->type]);
         if (ev && ev->user_ended)
-            ev->user_ended(r->text, r->type == SUP_USER_REMOVED, ev->ctx);
+            ev->user_ended(r->text, why[r->type], ev->ctx);
         break;
+    }
     case SUP_RELOADED:
         e->users = r->users;
+        e->users_reloads++;
         log_info("Users reloaded: %d change(s), %d user(s)", r->value, r->users);
         break;
     case SUP_RELOAD_FAILED:
+        e->users_reload_failures++;
+        snprintf(e->users_reload_error, sizeof(e->users_reload_error), "%s", r->text);
         log_error("Users not reloaded, keeping the current ones: %s", r->text);
         break;
     default:

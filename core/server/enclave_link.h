@@ -25,7 +25,8 @@ enum enclave_state {
 
 /* What the enclave's reports mean for the control thread. */
 struct enclave_events {
-    void (*user_ended)(const char *user, bool removed, void *ctx); /* token changed / removed */
+    /* A user removed, given a new token or disabled (why says which): its sessions end. */
+    void (*user_ended)(const char *user, const char *why, void *ctx);
     void (*lost)(void *ctx);        /* the enclave died: every session's keys are gone */
     void (*ready)(void *ctx);       /* an enclave (re)started and serves */
     void *ctx;
@@ -46,6 +47,10 @@ struct enclave_link {
     size_t map_len;
     struct launcher launcher;
     int users;                          /* users the enclave loaded */
+    /* Users file reloads answered by the enclave, and the last refusal's reason (vpnctl waits
+     * for the count to move after asking for a reload). */
+    unsigned users_reloads, users_reload_failures;
+    char users_reload_error[SUP_TEXT_MAX];
     char public_key[KEYFILE_B64_LEN + 1];
     /* restarts: counted, and delayed more while they keep failing quickly */
     unsigned restarts, quick_failures;

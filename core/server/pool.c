@@ -46,35 +46,46 @@ void pool_uninit(struct pool *p)
     p->fixed_outside_in_use = NULL;
 }
 
+/* The index of username in the configuration if it has a fixed address, else -1. */
 static int fixed_index(const struct pool *p, const char *username)
 {
-    for (int i = 0; i < p->cfg->n_users; i++)
-        if (strcmp(p->cfg->users[i].name, username) == 0)
-            return i;
-    return -1;
+    int i = server_config_user_index(p->cfg, username);
+    return i >= 0 && p->cfg->users[i].vpn_ip ? i : -1;
 }
 
-uint32_t pool_acquire(struct pool *p, const char *username)
+/* The in-use flag of user fi's fixed address. */
+static bool *fixed_in_use(struct pool *p, int fi)
+{
+    uint32_t a = p->cfg->users[fi].vpn_ip;
+    if (a >= p->start && a - p->start < p->count)
+        return &p->entries[a - p->start].in_use;
+    return &p->fixed_outside_in_use[fi];
+}
+
+static void remember(struct pool_entry *e, const char *username,
+                     const uint8_t device[DEVICE_ID_LEN])
+{
+    strncpy(e->last_user, username, USERNAME_MAX);
+    e->last_user[USERNAME_MAX] = '\0';
+    memcpy(e->last_device, device, DEVICE_ID_LEN);
+}
+
+uint32_t pool_acquire(struct pool *p, const char *username, const uint8_t device[DEVICE_ID_LEN])
 {
     int fi = fixed_index(p, username);
     if (fi >= 0) {
-        uint32_t a = p->cfg->users[fi].vpn_ip;
-        if (a >= p->start && a - p->start < p->count) {
-            struct pool_entry *e = &p->entries[a - p->start];
-            if (e->in_use)
-                return 0;
-            e->in_use = true;
-        } else {
-            if (p->fixed_outside_in_use[fi])
-                return 0;
-            p->fixed_outside_in_use[fi] = true;
+        bool *used = fixed_in_use(p, fi);
+        if (!*used) {
+            *used = true;
+            return p->cfg->users[fi].vpn_ip;
         }
-        return a;
+        /* Another device of the user holds it: this one gets a dynamic address. */
     }
-    /* The address this user had last, if nobody took it since. */
+    /* The address this device had last, if nobody took it since. */
     for (uint32_t i = 0; i < p->count; i++) {
         struct pool_entry *e = &p->entries[i];
-        if (!e->in_use && !e->fixed && strcmp(e->last_user, username) == 0) {
+        if (!e->in_use && !e->fixed && strcmp(e->last_user, username) == 0 &&
+            memcmp(e->last_device, device, DEVICE_ID_LEN) == 0) {
             e->in_use = true;
             return p->start + i;
         }
@@ -87,8 +98,7 @@ uint32_t pool_acquire(struct pool *p, const char *username)
             if (e->in_use || e->fixed || (pass == 0 && e->last_user[0]))
                 continue;
             e->in_use = true;
-            strncpy(e->last_user, username, USERNAME_MAX);
-            e->last_user[USERNAME_MAX] = '\0';
+            remember(e, username, device);
             p->next = (i + 1) % p->count;
             return p->start + i;
         }
@@ -96,30 +106,38 @@ uint32_t pool_acquire(struct pool *p, const char *username)
     return 0;
 }
 
-bool pool_reserve(struct pool *p, uint32_t addr, const char *username)
+bool pool_reserve(struct pool *p, uint32_t addr, const char *username,
+                  const uint8_t device[DEVICE_ID_LEN])
 {
     int fi = fixed_index(p, username);
     bool inside = addr >= p->start && addr - p->start < p->count;
-    if (fi >= 0) {
-        /* A user with a fixed address may hold that one only. */
-        if (p->cfg->users[fi].vpn_ip != addr)
+    if (fi >= 0 && p->cfg->users[fi].vpn_ip == addr) {
+        bool *used = fixed_in_use(p, fi);
+        if (*used)
             return false;
-        if (!inside) {
-            if (p->fixed_outside_in_use[fi])
-                return false;
-            p->fixed_outside_in_use[fi] = true;
-            return true;
-        }
-    } else if (!inside) {
-        return false;   /* outside the range, and nobody's fixed address */
+        *used = true;
+        if (inside)
+            remember(&p->entries[addr - p->start], username, device);
+        return true;
     }
+    /* A user with a fixed address holds a dynamic one only beside it (a second device);
+     * otherwise the session must move to its fixed address. */
+    if (fi >= 0 && !*fixed_in_use(p, fi))
+        return false;
+    if (!inside)
+        return false;   /* outside the range, and not this user's fixed address */
     struct pool_entry *e = &p->entries[addr - p->start];
-    if (e->in_use || (e->fixed && fi < 0))
+    if (e->in_use || e->fixed)
         return false;
     e->in_use = true;
-    strncpy(e->last_user, username, USERNAME_MAX);
-    e->last_user[USERNAME_MAX] = '\0';
+    remember(e, username, device);
     return true;
+}
+
+bool pool_is_fixed_of(const struct pool *p, uint32_t addr, const char *username)
+{
+    int fi = fixed_index(p, username);
+    return fi >= 0 && p->cfg->users[fi].vpn_ip == addr;
 }
 
 void pool_release(struct pool *p, uint32_t addr)

@@ -1,6 +1,9 @@
 /* The tunnel address pool (REQUIREMENTS.md section 2): dynamic addresses from
  * client_ip_pool_start..end, fixed addresses of users named in qos_classes.conf (never handed
- * to anyone else), and stickiness: a user who comes back gets the address it had, if free.
+ * to anyone else), and stickiness: a device that comes back gets the address it had, if free.
+ * A user has one address per device online (docs/PROTOCOL.md, extension 5): its fixed address
+ * goes to whichever of its devices asks while it is free, the others get dynamic ones.
+ * Devices are named by their 16-byte id (all zero: the implicit device of an old client).
  * Control thread only. */
 #ifndef SERVER_POOL_H
 #define SERVER_POOL_H
@@ -16,6 +19,7 @@ enum { POOL_MAX_ADDRESSES = 65536 };
 
 struct pool_entry {
     char last_user[USERNAME_MAX + 1];   /* who had it last ("" = nobody yet) */
+    uint8_t last_device[DEVICE_ID_LEN]; /* and on which device */
     bool in_use;
     bool fixed;                         /* reserved for the user in last_user */
 };
@@ -34,13 +38,19 @@ struct pool {
 int pool_init(struct pool *p, const struct server_config *cfg);
 void pool_uninit(struct pool *p);
 
-/* An address for username: its fixed one, else the one it had last if free, else a fresh
- * one (never used, then least recently released). 0 when none is free. */
-uint32_t pool_acquire(struct pool *p, const char *username);
-/* Marks addr as held by username, as a running session holds it (a reload builds a new pool
- * and moves the sessions in): true when the new configuration lets that user have it (its
- * fixed address, or a free address of the range that is nobody's fixed one). */
-bool pool_reserve(struct pool *p, uint32_t addr, const char *username);
+/* An address for username's device: the user's fixed one if free, else the one this device
+ * had last if free, else a fresh one (never used, then least recently released). 0 when none
+ * is free. */
+uint32_t pool_acquire(struct pool *p, const char *username, const uint8_t device[DEVICE_ID_LEN]);
+/* Marks addr as held by username's device, as a running session holds it (a reload builds a
+ * new pool and moves the sessions in): true when the new configuration lets that user have it:
+ * its fixed address, or a free address of the range that is nobody's fixed one (for a user
+ * with a fixed address, only while that one is held: reserve the sessions that hold fixed
+ * addresses first, so that a user given one moves onto it). */
+bool pool_reserve(struct pool *p, uint32_t addr, const char *username,
+                  const uint8_t device[DEVICE_ID_LEN]);
+/* Whether addr is username's fixed address. */
+bool pool_is_fixed_of(const struct pool *p, uint32_t addr, const char *username);
 /* Gives addr back (it stays remembered for its last user). */
 void pool_release(struct pool *p, uint32_t addr);
 /* Addresses in use. */

@@ -124,9 +124,14 @@ static void batch_reason(const char *script, const char *err, int status, char *
 
 /* Runs script (newline-separated tc commands) as one `tc -batch -`. Returns 0, or -1 with the
  * reason in why. */
-static int run_batch(const char *script, size_t len, char *why, size_t why_len)
+static int run_batch(const char *script, size_t len, bool force, char *why, size_t why_len)
 {
-    char *argv[] = { "tc", "-batch", "-", NULL };
+    char *argv[] = { "tc", "-batch", "-", NULL, NULL };
+    if (force) {
+        argv[1] = "-force";
+        argv[2] = "-batch";
+        argv[3] = "-";
+    }
     int err_pipe[2] = { -1, -1 };
     int rc = -1;
 
@@ -189,17 +194,28 @@ static int script_open(struct script *s)
     return s->f ? 0 : -1;
 }
 
-/* Closes the stream and runs what was written; frees the buffer. */
-static int script_run(struct script *s, char *why, size_t why_len)
+/* Closes the stream and runs what was written (with tc -force: past failing lines); frees
+ * the buffer. */
+static int script_finish(struct script *s, bool force, char *why, size_t why_len)
 {
     int rc = -1;
     if (fclose(s->f) != 0 || !s->buf)
         set_why(why, why_len, "building the tc batch: %s", strerror(errno));
     else
-        rc = s->len ? run_batch(s->buf, s->len, why, why_len) : 0;
+        rc = s->len ? run_batch(s->buf, s->len, force, why, why_len) : 0;
     free(s->buf);
     s->buf = NULL;
     return rc;
+}
+
+static int script_run(struct script *s, char *why, size_t why_len)
+{
+    return script_finish(s, false, why, why_len);
+}
+
+static int script_run_forced(struct script *s, char *why, size_t why_len)
+{
+    return script_finish(s, true, why, why_len);
 }
 
 static void script_abandon(struct script *s)
@@ -263,11 +279,27 @@ static void emit_leaf(FILE *f, const char *dev, uint16_t minor, uint64_t rate, u
     }
 }
 
+/* One address's /32 filter into leaf minor, with a handle of its own (2:BUCKET:ITEM) so that
+ * it can be removed alone when the device holding the address goes. ITEM comes from the
+ * address's bits above the bucket byte: unique within a bucket for any tunnel network of
+ * /13 or longer (the pool holds at most 65536 addresses), and never tc's own 0x800 and up. */
+static void emit_filter(FILE *f, const char *dev, const char *verb, uint32_t addr,
+                        uint16_t minor)
+{
+    fprintf(f, "filter %s dev %s parent %u: protocol ip prio 1 handle %x:%x:%x u32", verb, dev,
+            QOS_ROOT_MAJOR, FILTER_HT, addr & 0xff, ((addr >> 8) & 0x7ff) + 1);
+    if (minor)
+        fprintf(f, " ht %x:%x: match ip dst %u.%u.%u.%u/32 flowid %u:%x", FILTER_HT,
+                addr & 0xff, addr >> 24, (addr >> 16) & 0xff, (addr >> 8) & 0xff, addr & 0xff,
+                QOS_ROOT_MAJOR, minor);
+    fputc('\n', f);
+}
+
 static void emit_filters(FILE *f, const char *dev, const struct server_config *cfg)
 {
     int any = 0;
     for (int i = 0; i < cfg->n_users; i++)
-        any |= cfg->users[i].class_index >= 0 && cfg->users[i].vpn_ip != 0;
+        any |= cfg->users[i].class_index >= 0;
     if (!any)
         return;
     /* Root table 800: sends every IPv4 packet to bucket (dst & 0xff) of table 2:; the bucket
@@ -277,15 +309,12 @@ static void emit_filters(FILE *f, const char *dev, const struct server_config *c
             dev, QOS_ROOT_MAJOR, FILTER_HT, FILTER_BUCKETS);
     fprintf(f, "filter add dev %s parent %u: protocol ip prio 1 u32 ht 800:: match u32 0 0 at 16"
                " hashkey mask 0x000000ff at 16 link %x:\n", dev, QOS_ROOT_MAJOR, FILTER_HT);
+    /* Fixed addresses are filtered from the start; the addresses a classed user's other
+     * devices get from the pool come and go with their sessions (qos_filters_apply). */
     for (int i = 0; i < cfg->n_users; i++) {
         const struct qos_user *u = &cfg->users[i];
-        if (u->class_index < 0 || u->vpn_ip == 0)
-            continue;
-        fprintf(f, "filter add dev %s parent %u: protocol ip prio 1 u32 ht %x:%x:"
-                   " match ip dst %u.%u.%u.%u/32 flowid %u:%x\n",
-                dev, QOS_ROOT_MAJOR, FILTER_HT, u->vpn_ip & 0xff, u->vpn_ip >> 24,
-                (u->vpn_ip >> 16) & 0xff, (u->vpn_ip >> 8) & 0xff, u->vpn_ip & 0xff,
-                QOS_ROOT_MAJOR, qos_user_minor(cfg, i));
+        if (u->class_index >= 0 && u->vpn_ip != 0)
+            emit_filter(f, dev, "add", u->vpn_ip, qos_user_minor(cfg, i));
     }
 }
 
@@ -488,17 +517,40 @@ uint16_t qos_user_minor(const struct server_config *cfg, int user_index)
     return (uint16_t)m;
 }
 
-void qos_classid_for(const struct server_config *cfg, uint32_t vpn_ip, uint16_t *major,
-                     uint16_t *minor)
+void qos_classid_for_user(const struct server_config *cfg, const char *username,
+                          uint16_t *major, uint16_t *minor)
 {
+    int i = server_config_user_index(cfg, username);
     *major = QOS_ROOT_MAJOR;
-    *minor = cfg->default_minor;
-    for (int i = 0; i < cfg->n_users; i++) {
-        if (cfg->users[i].vpn_ip == vpn_ip && cfg->users[i].class_index >= 0) {
-            *minor = qos_user_minor(cfg, i);
-            return;
-        }
+    *minor = i >= 0 && cfg->users[i].class_index >= 0 ? qos_user_minor(cfg, i)
+                                                       : cfg->default_minor;
+}
+
+int qos_filters_apply(const char *ifname, const struct qos_filter_change *changes, int n,
+                      char *why, size_t why_len)
+{
+    set_why(why, why_len, "%s", "");
+    if (!valid_ifname(ifname)) {
+        set_why(why, why_len, "invalid interface name for tc");
+        return -1;
     }
+    struct script s;
+    if (n <= 0)
+        return 0;
+    if (script_open(&s) != 0) {
+        set_why(why, why_len, "out of memory");
+        return -1;
+    }
+    for (int i = 0; i < n; i++)
+        emit_filter(s.f, ifname, changes[i].minor ? "add" : "del", changes[i].addr,
+                    changes[i].minor);
+    if (ferror(s.f)) {
+        script_abandon(&s);
+        set_why(why, why_len, "out of memory");
+        return -1;
+    }
+    /* -force: one refused line (a filter already gone) must not stop the others. */
+    return script_run_forced(&s, why, why_len);
 }
 
 const char *qos_class_name_for(const struct server_config *cfg, uint32_t vpn_ip)

@@ -4,6 +4,7 @@
  * address is no longer theirs end, the new configuration and pool replace the old, the tc tree
  * is rebuilt, and every session's upload policer is chosen again. The users file is the
  * enclave's: control.c asks it to reload that too. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -60,45 +61,54 @@ static bool apply_qos(struct control *c, const struct server_config *next)
     return true;
 }
 
-int control_reload(struct control *c)
+/* One clear line, logged and (for vpnctl) kept in why. */
+static int refuse(struct control *c, char *why, size_t why_len, const char *reason)
+{
+    log_error("Reload failed, keeping the running configuration: %s", reason);
+    if (why)
+        snprintf(why, why_len, "%s", reason);
+    c->reload_failures++;
+    return -1;
+}
+
+int control_reload(struct control *c, char *why, size_t why_len)
 {
     struct config_error err;
     struct server_config *next = calloc(1, sizeof(*next));
     struct pool pool;
-    if (!next) {
-        log_error("Reload failed, keeping the running configuration: out of memory");
-        c->reload_failures++;
-        return -1;
-    }
+    if (!next)
+        return refuse(c, why, why_len, "out of memory");
     if (server_config_load(c->config_path, next, &err) != 0) {
-        log_error("Reload failed, keeping the running configuration: %s", err.msg);
         free(next);
-        c->reload_failures++;
-        return -1;
+        return refuse(c, why, why_len, err.msg);
     }
     keep_restart_only(next, c->cfg);
     if (pool_init(&pool, next) != 0) {
-        log_error("Reload failed, keeping the running configuration: out of memory");
         free(next);
-        c->reload_failures++;
-        return -1;
+        return refuse(c, why, why_len, "out of memory");
     }
     /* Every current session keeps its address if the new pool gives it to its user; the
-     * others end (before the swap: their address goes back to the old pool, which goes). */
+     * others end (before the swap: their address goes back to the old pool, which goes).
+     * Sessions on their user's fixed address first: a user's other devices keep dynamic
+     * addresses only beside it (pool_reserve). */
     int ended = 0;
-    for (int i = c->n_all - 1; i >= 0; i--) {
-        struct session *s = c->all[i];
-        if (s->retire_at_ms || pool_reserve(&pool, s->vpn_ip, s->username))
-            continue;
-        char ip[16];
-        log_info("Reload: %s no longer belongs to %s", format_ipv4(s->vpn_ip, ip), s->username);
-        control_disconnect_session(c, s, "its address changed with the reload");
-        ended++;
+    for (int pass = 0; pass < 2; pass++) {
+        for (int i = c->n_all - 1; i >= 0; i--) {
+            struct session *s = c->all[i];
+            if (s->retire_at_ms || pool_is_fixed_of(&pool, s->vpn_ip, s->username) != !pass ||
+                pool_reserve(&pool, s->vpn_ip, s->username, s->device))
+                continue;
+            char ip[16];
+            log_info("Reload: %s no longer belongs to %s", format_ipv4(s->vpn_ip, ip),
+                     s->username);
+            control_disconnect_session(c, s, "its address changed with the reload");
+            ended++;
+        }
     }
-    /* Retiring sessions whose user's current one ended go too (they only lingered for it). */
+    /* Retiring sessions whose device's current one ended go too (they only lingered for it). */
     for (int i = c->n_all - 1; i >= 0; i--) {
         struct session *s = c->all[i];
-        if (s->retire_at_ms && !control_current_of(c, s->username))
+        if (s->retire_at_ms && !control_current_of(c, s->username, s->device))
             control_end_session(c, s, true, "its user's address changed with the reload");
     }
 
@@ -113,6 +123,9 @@ int control_reload(struct control *c)
 
     if (next->qos_enabled)
         c->srv->qos_active = apply_qos(c, next);
+    /* A rebuilt tree has only the fixed addresses' filters: the devices' come again. */
+    c->n_dyn_filters = 0;
+    c->filters_dirty = true;
     struct upload_link_policy link;
     upload_link_policy_for(next, c->srv->qos_active, &link);
     upload_link_publish(&c->srv->upload_link_policy, &link);

@@ -85,6 +85,12 @@ struct server {
     struct qos_link upload_link;    /* TX thread */
     struct qos_bucket default_upload; /* TX thread: one policer for every default-class user,
                                          as they share one tc class on the way down */
+    /* TX thread: one policer per user of a class (by index in the classes file), shared by
+     * all the user's devices as their one tc leaf is on the way down, and the policy each
+     * was last set up for (a bucket is set up again only when that changes, so that a
+     * device coming online does not refill its user's tokens). */
+    struct qos_bucket user_upload[QOS_USER_MAX];
+    struct upload_policy user_upload_set[QOS_USER_MAX];
     struct upload_link_box upload_link_policy;  /* control -> TX: link and default class */
 
     /* TX -> control */

@@ -24,6 +24,7 @@ struct session {
     uint32_t vpn_ip;                /* host order */
     int worker;                     /* enclave worker that owns the keys: (id & slots) % N */
     char username[USERNAME_MAX + 1];
+    uint8_t device[DEVICE_ID_LEN];  /* the user's device (extension 5; zero: the implicit one) */
     uint64_t created_ms;            /* monotonic */
     uint64_t retire_at_ms;          /* control: 0, or when the rekey overlap ends */
 
@@ -35,9 +36,8 @@ struct session {
     uint64_t last_rx_ms;            /* last authenticated packet (monotonic), read by control */
     uint64_t rx_bytes, rx_packets;
     uint64_t upload_drops;
-    struct qos_bucket *upload;      /* &upload_own, the default class's shared bucket, or NULL
-                                       (not policed) */
-    struct qos_bucket upload_own;
+    struct qos_bucket *upload;      /* its user's bucket, the default class's shared one, or
+                                       NULL (not policed): the server's (server.h) */
     uint32_t policy_seen;           /* the last policy seq applied */
     /* control -> TX thread: the upload policer this session should use */
     struct upload_policy_box policy;

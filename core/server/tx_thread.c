@@ -71,14 +71,19 @@ static void apply_policy(struct server *srv, struct session *ses, uint64_t t_us)
     struct upload_policy p;
     if (!upload_policy_changed(&ses->policy, &ses->policy_seen, &p))
         return;
-    if (!p.limited) {
+    if (!p.limited || p.user_slot >= QOS_USER_MAX) {
         ses->upload = NULL;
-    } else if (p.shared_default) {
+    } else if (p.shared_default || p.user_slot < 0) {
         ses->upload = &srv->default_upload;
     } else {
-        qos_bucket_init_htb(&ses->upload_own, &srv->upload_link, p.rate_bps, p.ceil_bps, t_us);
-        qos_bucket_set_prio(&ses->upload_own, p.prio);
-        ses->upload = &ses->upload_own;
+        struct qos_bucket *b = &srv->user_upload[p.user_slot];
+        struct upload_policy *set = &srv->user_upload_set[p.user_slot];
+        if (memcmp(set, &p, sizeof(p)) != 0) {
+            qos_bucket_init_htb(b, &srv->upload_link, p.rate_bps, p.ceil_bps, t_us);
+            qos_bucket_set_prio(b, p.prio);
+            *set = p;
+        }
+        ses->upload = b;
     }
 }
 

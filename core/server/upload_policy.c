@@ -7,22 +7,22 @@
 #include "vpn/qos.h"
 #include "vpn/server_config.h"
 
-void upload_policy_for(const struct server_config *cfg, bool qos_active, uint32_t vpn_ip,
+void upload_policy_for(const struct server_config *cfg, bool qos_active, const char *username,
                        struct upload_policy *out)
 {
     memset(out, 0, sizeof(*out));
+    out->user_slot = -1;
     if (!cfg->qos_enabled || !qos_active)
         return;     /* off, or tc refused: no QoS at all */
     out->limited = true;
-    for (int i = 0; i < cfg->n_users; i++) {
-        const struct qos_user *u = &cfg->users[i];
-        if (u->vpn_ip == vpn_ip && u->class_index >= 0) {
-            const struct qos_class *c = &cfg->classes[u->class_index];
-            out->rate_bps = c->rate_bps;
-            out->ceil_bps = c->ceil_bps;
-            out->prio = (uint8_t)c->priority;
-            return;
-        }
+    int i = server_config_user_index(cfg, username);
+    if (i >= 0 && cfg->users[i].class_index >= 0) {
+        const struct qos_class *c = &cfg->classes[cfg->users[i].class_index];
+        out->user_slot = i;
+        out->rate_bps = c->rate_bps;
+        out->ceil_bps = c->ceil_bps;
+        out->prio = (uint8_t)c->priority;
+        return;
     }
     out->shared_default = true;
 }

@@ -15,6 +15,8 @@ struct server_config;
 struct upload_policy {
     bool limited;               /* false: no policing (QoS off, or tc refused the tree) */
     bool shared_default;        /* the default class's one bucket, shared as tc shares it */
+    int user_slot;              /* else: the bucket of the user at this index of the classes
+                                   file, shared by all its devices (their one tc leaf) */
     uint64_t rate_bps, ceil_bps;
     uint8_t prio;
 };
@@ -36,8 +38,9 @@ struct upload_link_box {
     struct upload_link_policy p;
 };
 
-/* What a session at vpn_ip gets under cfg, with QoS in force or not. */
-void upload_policy_for(const struct server_config *cfg, bool qos_active, uint32_t vpn_ip,
+/* What a session of username gets under cfg, with QoS in force or not: its user's class is
+ * the same for every device of the user. */
+void upload_policy_for(const struct server_config *cfg, bool qos_active, const char *username,
                        struct upload_policy *out);
 void upload_link_policy_for(const struct server_config *cfg, bool qos_active,
                             struct upload_link_policy *out);

@@ -30,6 +30,8 @@ struct client_config {
     bool have_server_key;
     uint8_t server_public_key[KEY_LEN]; /* base64, optional: pinned on first use when absent */
     char known_servers_file[PATH_MAX];  /* default /var/lib/vpn-client/known_servers */
+    char device_file[PATH_MAX];     /* this machine's device id (extension 5), default
+                                       /var/lib/vpn-client/device_id; created on first use */
     char control_socket[PATH_MAX];  /* default /run/vpn-client.sock (status/disconnect) */
     char user[64];                  /* default "nobody": who the client runs as after set-up */
     uid_t uid;                      /* user, looked up when the file is loaded */

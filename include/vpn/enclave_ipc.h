@@ -52,13 +52,17 @@ enum enclave_op {
 
 enum { HELLO_SOURCE_PROVEN = 1 };
 
+/* Where RES_HELLO's username starts. */
+enum { HELLO_USER_OFF = CONNECT_REQ_LEN + DEVICE_ID_LEN };
+
 /* Results (pkt_meta.op on the out_* rings). */
 enum enclave_result {
     RES_DATA = 1,           /* out_dec: decrypted IP packet of session_id, from meta.peer */
     RES_KEEPALIVE = 2,      /* out_dec: authenticated PING/PONG (len 0): refreshes the session */
     RES_DISCONNECT = 3,     /* out_dec: the client ended session_id */
-    RES_HELLO = 4,          /* out_dec: phase 1 passed; data = the CONNECT_REQ || username
-                               (len - CONNECT_REQ_LEN bytes), ts = request timestamp */
+    RES_HELLO = 4,          /* out_dec: phase 1 passed; data = the CONNECT_REQ || its device
+                               id (DEVICE_ID_LEN, zero without extension 5) || username
+                               (len - HELLO_USER_OFF bytes), ts = request timestamp */
     RES_ACCEPTED = 5,       /* out_dec: data = CONNECT_RESP to send to meta.peer */
     RES_REPLY = 6,          /* out_dec: data = a failure CONNECT_RESP to send to meta.peer;
                                aux = its status */
@@ -77,7 +81,9 @@ enum enclave_result {
     X(DROP_HANDSHAKE, "handshake", "CONNECT_REQ that could not be opened")                   \
     X(DROP_OUT_FULL, "out_ring_full", "a result ring was full")                              \
     X(DROP_EXPIRED, "expired_key", "key too old, superseded, or its user's token changed")   \
-    X(DROP_UNANSWERED, "unanswered_legacy", "refused request without extension 1")
+    X(DROP_UNANSWERED, "unanswered_legacy", "refused request without extension 1")          \
+    X(DROP_DISABLED, "user_disabled", "authenticated request of a disabled user (refused)") \
+    X(DROP_DEVICES, "devices_full", "a user's every device record held a live session")
 
 enum worker_drop { WORKER_DROP_REASONS(COUNTER_ENUM) DROP_REASONS };
 

@@ -59,6 +59,7 @@ enum sup_report_type {
     SUP_USER_CHANGED,       /* text: user name whose token changed (its sessions must end) */
     SUP_RELOADED,           /* value: changes, users: users now */
     SUP_RELOAD_FAILED,      /* text: why; the users in force stay */
+    SUP_USER_DISABLED,      /* text: user name now disabled (its sessions must end) */
 };
 
 enum { SUP_TEXT_MAX = 256 };

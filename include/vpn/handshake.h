@@ -86,6 +86,13 @@ void hs_mac1(uint8_t mac[REQ_MACX_LEN], const uint8_t key[32], const uint8_t *re
  * 16-byte extension header too. Returns its length. */
 size_t hs_identity_ad(uint8_t ad[HDR_LEN + KEY_LEN + REQ_EXT_LEN], const uint8_t *req, bool ext);
 
+/* Extension 5 (docs/PROTOCOL.md, "Device identity"): sealed_device = AEAD(k_id, nonce 0...02,
+ * ad = the identity's associated data (header || E_c_pub || ext_hdr), device id). seal writes
+ * the REQ_DEVICE_SEALED_LEN bytes at req's REQ_DEVICE_OFF, whose header, E_c_pub and ext_hdr
+ * must already be in place; open reads them back, false when they do not open. */
+void hs_device_seal(uint8_t *req, const uint8_t k_id[32], const uint8_t id[DEVICE_ID_LEN]);
+bool hs_device_open(uint8_t id[DEVICE_ID_LEN], const uint8_t k_id[32], const uint8_t *req);
+
 /* Builds a failure CONNECT_RESP to an extended request: header, 32 zero bytes, nonce, and
  * the config with only `status` and `refusal` (offset 1, extension 6) set, sealed with k_id under that nonce, ad = header || 32 zero
  * bytes || nonce || auth_mac. The nonce must be fresh for every response (random): a failure

@@ -33,7 +33,14 @@ enum wire_limits {
     REQ_FLAG_WINDOW = 0x01,
     /* Extension 4 (docs/PROTOCOL.md): "append your DNS block to a success config". */
     REQ_FLAG_DNS = 0x02,
-    REQ_FLAGS_KNOWN = REQ_FLAG_WINDOW | REQ_FLAG_DNS,
+    /* Extension 5 (docs/PROTOCOL.md, "Device identity"): the request carries the sending
+     * device's id, sealed under k_id, at REQ_DEVICE_OFF (in extension 1's zero tail). */
+    REQ_FLAG_DEVICE = 0x04,
+    REQ_FLAGS_KNOWN = REQ_FLAG_WINDOW | REQ_FLAG_DNS | REQ_FLAG_DEVICE,
+    DEVICE_ID_LEN = 16,
+    REQ_DEVICE_OFF = REQ_EXT_TAIL_OFF,                  /* sealed_device: 16 + 16 tag */
+    REQ_DEVICE_SEALED_LEN = DEVICE_ID_LEN + TAG_LEN,
+    REQ_DEVICE_END = REQ_DEVICE_OFF + REQ_DEVICE_SEALED_LEN,   /* zero from here to the MAC */
     RESP_CONFIG_BASE = 32,      /* config block without routes */
     RESP_CONFIG_WINDOW_OFF = 28,/* replay_window_ms when the request had REQ_FLAG_WINDOW, else 0 */
     ROUTE_ENTRY_LEN = 5,
@@ -132,6 +139,11 @@ enum tuning {
     MAX_CLIENTS_LIMIT = SESSION_SLOTS / 2,
     MAX_WORKERS = 16,
     MAX_USERS = 1024,
+    /* Devices of one user online at once (extension 5): each has its own session and address.
+     * USER_DEVICES_MAX bounds the enclave's fixed per-user table (and [security] max_devices);
+     * USER_DEVICES_DEFAULT is max_devices' default. */
+    USER_DEVICES_MAX = 16,
+    USER_DEVICES_DEFAULT = 4,
     REKEY_OVERLAP_MS = 10000,
     /* Receiver step 6 (PROTOCOL.md): a transport message whose timestamp is further than the
      * replay window from the receiver's server time is stale. The server's window is

@@ -47,6 +47,12 @@ bool endpoint_equal(const struct sockaddr_in6 *a, const struct sockaddr_in6 *b);
 int parse_ipv4_net_list(const char *s, struct ipv4_net *out, int max, char *bad, size_t bad_len)
     __attribute__((warn_unused_result));
 
+/* "host", "host:port", "[v6]" or "[v6]:port" (an IPv6 literal without brackets has no port):
+ * host (1..255 bytes, no blanks, control characters, brackets or '/') into host[host_len],
+ * and the port, 0 when none was given. Not resolved. Returns 0 or -1. */
+int split_host_port(const char *s, char *host, size_t host_len, uint16_t *port)
+    __attribute__((warn_unused_result));
+
 /* true when addr (host order) lies inside net. */
 bool ipv4_net_contains(const struct ipv4_net *net, uint32_t addr);
 

@@ -22,7 +22,10 @@
  * classes of users and are not tc classes of their own: each user's guarantee is its own.
  * Users with class_index < 0 share the default class. Filters: u32 "match ip dst A/32
  * flowid 1:X" under the root, hashed on the address's last byte (256 buckets) so that a
- * packet is compared with the few users in its bucket rather than all of them. */
+ * packet is compared with the few users in its bucket rather than all of them: one for a
+ * user's fixed address from the start, one more for each address its other devices hold
+ * while they are online (qos_filters_apply), so that all of a user's devices share its leaf
+ * (docs/PROTOCOL.md, extension 5). */
 #ifndef VPN_QOS_H
 #define VPN_QOS_H
 
@@ -80,10 +83,22 @@ struct qos_class_stats {
  * (no process is started); returns how many, or -1 (no such device, netlink failed). */
 int qos_read_stats(const char *ifname, struct qos_class_stats *out, int max);
 
-/* The classid (major:minor) the download tree uses for a tunnel address (host order); the
- * default class for addresses of no configured user or of a user with no class. */
-void qos_classid_for(const struct server_config *cfg, uint32_t vpn_ip, uint16_t *major,
-                     uint16_t *minor);
+/* The classid (major:minor) of username's download leaf, shared by all its devices; the
+ * default class for a user not in the classes file or with no class. */
+void qos_classid_for_user(const struct server_config *cfg, const char *username,
+                          uint16_t *major, uint16_t *minor);
+
+/* The filters of the addresses a classed user's devices hold besides its fixed one (which the
+ * tree has from the start): each change adds addr's filter into leaf minor, or removes it
+ * (minor 0). All in one `tc -force -batch` (one process, not one per device). Returns 0, or
+ * -1 with the first failure in why (the other lines were still tried). Thread of the caller;
+ * same capability rule as qos_setup. */
+struct qos_filter_change {
+    uint32_t addr;          /* host order */
+    uint16_t minor;         /* qos_user_minor of its user, or 0 to remove */
+};
+int qos_filters_apply(const char *ifname, const struct qos_filter_change *changes, int n,
+                      char *why, size_t why_len) __attribute__((warn_unused_result));
 
 /* The name of the class a tunnel address (host order) belongs to: its user's "[class:NAME]",
  * or QOS_DEFAULT_CLASS_NAME for addresses of no configured user or of a user with no class

@@ -35,11 +35,15 @@ struct qos_class {
     uint64_t quota_bytes;
     int quota_period;           /* enum quota_period (units.h) */
     int over_quota_class;       /* index into server_config.classes, or -1 */
+    int max_devices;            /* devices of one user of the class online at once; 0: unset */
 };
 
+/* A user's settings for the main process (the classes file's [user:NAME]); every key is
+ * optional. The user's token lives in the users file, which only the enclave reads. */
 struct qos_user {
     char name[NAME_MAX_LEN];    /* from "[user:NAME]" */
-    uint32_t vpn_ip;            /* host order; always assigned to this user */
+    uint32_t vpn_ip;            /* host order; the fixed address of the user's first device
+                                   online, never anyone else's; 0: none */
     int class_index;            /* index into server_config.classes, or -1 (default class) */
     /* Its own quota, over the class's (QUOTA_NONE: the class's), and over_quota_class
      * (-1: the class's); expires_at: Unix time the account stops working (0: never), the end
@@ -48,11 +52,13 @@ struct qos_user {
     int quota_period;
     int over_quota_class;
     int64_t expires_at;
+    int max_devices;            /* 0: the class's, else [security] max_devices */
 };
 
 struct server_config {
     char path[PATH_MAX];            /* server.conf itself; relative paths below resolve
                                        against its directory */
+    char dir[PATH_MAX];             /* that directory, absolute, with a trailing '/' */
     /* [server] */
     uint16_t listen_port;           /* listen_port, default 51820 */
     char listen_address[64];        /* default "::" (dual-stack) */
@@ -60,6 +66,8 @@ struct server_config {
     uint32_t tun_ip;                /* tun_ip, host order, required */
     uint8_t tun_prefix;             /* tun_netmask, prefix length 1..30, default 24 */
     uint16_t mtu;                   /* default MTU_DEFAULT */
+    char public_endpoint[300];      /* "host[:port]" clients reach us at (vpnctl's bundles);
+                                       "" when unset. The server itself never uses it. */
 
     /* [network] */
     uint32_t pool_start, pool_end;  /* client_ip_pool_start/_end, inside the tunnel network,
@@ -84,6 +92,7 @@ struct server_config {
 
     /* [security] */
     int max_clients;                /* 1..MAX_CLIENTS_LIMIT, default 200 */
+    int max_devices;                /* per user, 1..USER_DEVICES_MAX, default 4 */
     uint32_t session_timeout_s;     /* idle timeout, default 3600 */
     char private_key_file[PATH_MAX];/* resolved; default "server.key" beside server.conf */
     char users_file[PATH_MAX];      /* resolved; default "users.conf" beside server.conf */
@@ -141,5 +150,17 @@ extern const struct ini_schema qos_classes_schema;
 
 /* Fixed address of a user from the classes file, or 0 when none. */
 uint32_t server_config_user_ip(const struct server_config *cfg, const char *username);
+
+/* The classes file: [qos] classes_file, else qos_classes.conf beside server.conf (where the
+ * server looks for it, and where vpnctl creates it when a user gets a class or an address).
+ * Returns 0, or -1 when the path does not fit len. */
+int server_config_classes_path(const struct server_config *cfg, char *out, size_t len);
+
+/* Index of username in cfg->users, or -1. */
+int server_config_user_index(const struct server_config *cfg, const char *username);
+
+/* How many devices username may have online at once: its own max_devices, else its class's,
+ * else [security] max_devices. */
+int server_config_max_devices(const struct server_config *cfg, const char *username);
 
 #endif

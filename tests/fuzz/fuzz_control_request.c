@@ -4,20 +4,7 @@
  * it, and the verdict must be the one of the code it was factored out of. */
 #include "fuzz_util.h"
 
-#include "../../core/server/control_socket.h"
-
-static enum control_request reference(const char *buf, size_t len)
-{
-    char req[CONTROL_REQUEST_MAX + 1] = { 0 };
-    memcpy(req, buf, len);
-    if (strncmp(req, "usage json", 10) == 0)
-        return CONTROL_REQ_USAGE_JSON;  /* added with the usage database */
-    if (strcmp(req, "reopen-logs") == 0 || strcmp(req, "reopen-logs\n") == 0)
-        return CONTROL_REQ_REOPEN_LOGS;
-    if (strncmp(req, "show", 4) != 0)
-        return CONTROL_REQ_UNKNOWN;
-    return strstr(req, "json") ? CONTROL_REQ_SHOW_JSON : CONTROL_REQ_SHOW;
-}
+#include "../unit/control_request_reference.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -29,8 +16,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(buf, data, size);
     enum control_request v = control_request_parse(buf, size);
     FUZZ_ASSERT(v == CONTROL_REQ_UNKNOWN || v == CONTROL_REQ_SHOW || v == CONTROL_REQ_SHOW_JSON ||
+                v == CONTROL_REQ_RELOAD || v == CONTROL_REQ_USERS ||
                 v == CONTROL_REQ_USAGE_JSON || v == CONTROL_REQ_REOPEN_LOGS);
-    FUZZ_ASSERT(v == reference(buf, size));
+    FUZZ_ASSERT(v == control_request_reference(buf, size));
     int days = control_request_days(buf, size);
     FUZZ_ASSERT(days >= 1 && days <= USAGE_DAYS_MAX);
     free(buf);

@@ -18,7 +18,8 @@
  *   1 OP_DECRYPT of a message sealed here with a session's key: type, counter, timestamp,
  *     plaintext (an IPv4 packet from the session's address or another, or raw bytes);
  *   2 OP_DECRYPT of a raw datagram, with consistent metadata;
- *   3 OP_HELLO of a CONNECT_REQ built by hs_client_request (extension 1) or
+ *   3 OP_HELLO of a CONNECT_REQ built by hs_client_request (extension 1; with a device id,
+ *     extension 5, when the selector's top bit is set) or
  *     hs_client_request_v1: user alice, bob, an unknown or any name, right or wrong token,
  *     timestamp around now, optionally bytes flipped;
  *   4 OP_ACCEPT of such a request with a config block (encoded from fields, or raw bytes) and
@@ -38,6 +39,7 @@
 #include <sys/syscall.h>
 
 #include "../../client/handshake_client.h"
+#include "../../enclave/devices.h"
 #include "../../enclave/worker.h"
 #include "vpn/log.h"
 #include "vpn/proto.h"
@@ -90,6 +92,7 @@ static const uint8_t *hs_token;
 static bool hs_valid, hs_ext, hs_tampered;
 static char hs_user[USERNAME_MAX + 1];
 static uint8_t hs_req[CONNECT_REQ_LEN];
+static uint8_t hs_device[DEVICE_ID_LEN];    /* extension 5's device id, zero when none */
 static bool hs_have_req;
 
 struct cur {
@@ -183,7 +186,8 @@ static void reset(void)
     memcpy(k->k_c2s, vec_c2s, KEY_LEN);
     memcpy(k->k_s2c, vec_s2c, KEY_LEN);
     replay_init(&k->rx);
-    s->users.users[0].current_sid = SID;
+    static const uint8_t implicit[DEVICE_ID_LEN];
+    (void)devices_bind(s, &s->users.users[0], implicit, SID);
 
     memset(&w.shm->ctl, 0, sizeof(w.shm->ctl));
     w.shm->ctl.sessions = 1;
@@ -330,12 +334,13 @@ static void check_results(int ring, const struct pkt_meta *m, const uint8_t *sen
             break;
         case RES_HELLO:
             FUZZ_ASSERT(ring == HS && m->op == OP_HELLO);
-            FUZZ_ASSERT(r->meta.len > CONNECT_REQ_LEN);
+            FUZZ_ASSERT(r->meta.len > HELLO_USER_OFF);
             /* Only an untouched request of a real user with the right token says hello. */
             FUZZ_ASSERT(hs_valid && !hs_tampered && hs_token != NULL);
-            FUZZ_ASSERT(r->meta.len - CONNECT_REQ_LEN == strlen(hs_user) &&
-                        memcmp(r->data + CONNECT_REQ_LEN, hs_user, strlen(hs_user)) == 0);
+            FUZZ_ASSERT(r->meta.len - HELLO_USER_OFF == strlen(hs_user) &&
+                        memcmp(r->data + HELLO_USER_OFF, hs_user, strlen(hs_user)) == 0);
             FUZZ_ASSERT(memcmp(r->data, hs_req, CONNECT_REQ_LEN) == 0);
+            FUZZ_ASSERT(memcmp(r->data + CONNECT_REQ_LEN, hs_device, DEVICE_ID_LEN) == 0);
             break;
         case RES_REPLY: {
             FUZZ_ASSERT((ring == HS && m->op == OP_HELLO) || (ring == CTL && m->op == OP_ACCEPT));
@@ -559,12 +564,20 @@ static void build_request(struct cur *c)
     default: ts = (uint64_t)take32(c) << 32 | take32(c); break;
     }
     hs_ext = !(sel & 0x20);
-    /* Extended requests with every flag known (WINDOW, extension 4's DNS) or none. */
-    uint8_t flags = (sel & 0x80) ? REQ_FLAGS_KNOWN : 0;
-    bool ok = hs_ext ? hs_client_request_flags(&hs, e, s_pub, hs_user, right ? token : wrong, ts,
-                                               flags, hs_req)
-                     : hs_client_request_v1(&hs, e, s_pub, hs_user, right ? token : wrong, ts,
-                                            hs_req);
+    memset(hs_device, 0, sizeof(hs_device));
+    if (hs_ext && (sel & 0x80)) {       /* extension 5: a device id (never all zero) */
+        for (int i = 0; i < DEVICE_ID_LEN; i++)
+            hs_device[i] = take(c);
+        hs_device[0] |= 1;
+    }
+    /* Extended requests with every flag known (WINDOW, extension 4's DNS, extension 5's
+     * device) or none. */
+    bool ok = !hs_ext ? hs_client_request_v1(&hs, e, s_pub, hs_user, right ? token : wrong, ts,
+                                             hs_req)
+            : (sel & 0x80) ? hs_client_request_device(&hs, e, s_pub, hs_user,
+                                                      right ? token : wrong, ts, REQ_FLAGS_KNOWN,
+                                                      hs_device, hs_req)
+            : hs_client_request(&hs, e, s_pub, hs_user, right ? token : wrong, ts, hs_req);
     if (!ok)
         abort();
     /* The right token for a real user: the enclave should accept it (if fresh). */

@@ -116,6 +116,7 @@ make_server_conf() {
 }
 
 # make_client_conf NAME USER TOKEN: mode 0600, as vpn-client requires of a file with a token.
+# Each NAME is a device of its own (its device id in $WORK/NAME.device, extension 5).
 make_client_conf() {
     local name=$1 user=$2 token=$3
     install -m 600 /dev/null "$WORK/$name.conf"
@@ -126,6 +127,7 @@ server_port = 51820
 username = $user
 auth_token = $token
 known_servers_file = $WORK/known_servers
+device_file = $WORK/$name.device
 control_socket = $WORK/$name.sock
 [network]
 tun_device = tun0

@@ -49,6 +49,7 @@ static void setup(void)
     cfg.pool_start = 0x0a08000a;
     cfg.pool_end = 0x0a08000d;
     cfg.max_clients = 10;
+    cfg.max_devices = 4;
     cfg.keepalive_s = 25;
     cfg.rekey_interval_s = 600;
     cfg.session_timeout_s = 60;
@@ -122,9 +123,13 @@ static unsigned requests_waiting(void)
     return n + ctl_submit_waiting(&ctl.submit, -1);
 }
 
-/* Phase 1 passed for user in worker `from`; returns the OP_ACCEPT it led to, with its config
- * decoded, or fails the test when none was submitted. */
-static struct submitted hello_from(const char *user, int from, struct hs_config *config)
+static unsigned ended_before_accept;     /* DISCONNECTs and erasures hello_dev passed over */
+
+/* Phase 1 passed for device `device` (0: the implicit one, else a device id of 16 such bytes)
+ * of user in worker `from`; returns the OP_ACCEPT it led to, with its config decoded, or
+ * fails the test when none was submitted. */
+static struct submitted hello_dev(const char *user, uint8_t device, int from,
+                                  struct hs_config *config)
 {
     static struct ctl_event ev;
     memset(&ev, 0, sizeof(ev));
@@ -132,17 +137,26 @@ static struct submitted hello_from(const char *user, int from, struct hs_config 
     ev.meta.worker = (uint16_t)from;
     ev.meta.peer = client_addr;
     memset(ev.data, 0x5a, CONNECT_REQ_LEN);     /* the request itself, passed on unchanged */
-    ev.len = (uint16_t)(CONNECT_REQ_LEN + strlen(user));
-    memcpy(ev.data + CONNECT_REQ_LEN, user, strlen(user));
+    memset(ev.data + CONNECT_REQ_LEN, device, DEVICE_ID_LEN);
+    ev.len = (uint16_t)(HELLO_USER_OFF + strlen(user));
+    memcpy(ev.data + HELLO_USER_OFF, user, strlen(user));
     control_on_event(&ctl, &ev);
     struct submitted s;
-    cr_assert(next_request(&s), "no OP_ACCEPT for %s", user);
+    /* A device that made room for this one was disconnected first (DISCONNECT, erasure). */
+    do
+        cr_assert(next_request(&s), "no OP_ACCEPT for %s", user);
+    while ((s.meta.op == OP_SEAL_CONTROL || s.meta.op == OP_ERASE) && ++ended_before_accept);
     cr_assert_eq(s.meta.op, OP_ACCEPT);
     cr_assert_geq(s.meta.len, CONNECT_REQ_LEN + RESP_CONFIG_BASE);
     cr_assert_eq(s.data[0], 0x5a, "the request goes to phase 2 as it came");
     cr_assert(hs_config_decode(s.data + CONNECT_REQ_LEN, s.meta.len - CONNECT_REQ_LEN, config));
     cr_assert_eq(config->replay_window_ms, 0, "the control thread never pushes a window");
     return s;
+}
+
+static struct submitted hello_from(const char *user, int from, struct hs_config *config)
+{
+    return hello_dev(user, 0, from, config);
 }
 
 static struct submitted hello(const char *user, struct hs_config *config)
@@ -234,11 +248,11 @@ static struct session *by_ip(uint32_t ip)
     return s;
 }
 
-/* A user connected through both phases: returns its session. */
-static struct session *connect_user(const char *user, uint32_t sid)
+/* A device of a user connected through both phases: returns its session. */
+static struct session *connect_device(const char *user, uint8_t device, uint32_t sid)
 {
     struct hs_config c;
-    struct submitted req = hello(user, &c);
+    struct submitted req = hello_dev(user, device, 1, &c);
     cr_assert_eq(req.meta.aux, STATUS_OK, "%s: status %u", user, req.meta.aux);
     accepted(&req, sid);
     expect_response(sid);
@@ -246,6 +260,11 @@ static struct session *connect_user(const char *user, uint32_t sid)
     cr_assert(s, "%s: session %08x made", user, sid);
     cr_assert_eq(s->vpn_ip, c.client_ip);
     return s;
+}
+
+static struct session *connect_user(const char *user, uint32_t sid)
+{
+    return connect_device(user, 0, sid);
 }
 
 static unsigned pending_used(void)
@@ -363,8 +382,8 @@ Test(control, the_pending_table_full_drops_the_request)
     memset(&ev, 0, sizeof(ev));
     ev.meta.op = RES_HELLO;
     ev.meta.peer = client_addr;
-    ev.len = CONNECT_REQ_LEN + 5;
-    memcpy(ev.data + CONNECT_REQ_LEN, "extra", 5);
+    ev.len = HELLO_USER_OFF + 5;
+    memcpy(ev.data + HELLO_USER_OFF, "extra", 5);
     control_on_event(&ctl, &ev);
     struct submitted s;
     cr_expect_not(next_request(&s), "a burst: dropped, the client retries");
@@ -443,7 +462,8 @@ Test(control, rekey_overlap_then_the_old_session_ends)
     cr_expect_eq(by_ip(ip), s, "sending on the new session at once");
     cr_expect_eq(by_id(0x1001), old, "receiving on the old one still");
     cr_expect_eq(ctl.live_sessions, 1);
-    cr_expect_eq(control_current_of(&ctl, "alice"), s);
+    static const uint8_t implicit[DEVICE_ID_LEN];
+    cr_expect_eq(control_current_of(&ctl, "alice", implicit), s);
 
     control_sweep(&ctl, old->retire_at_ms - 1);
     cr_expect(control_find(&ctl, 0x1001), "the overlap is not over");
@@ -500,7 +520,7 @@ Test(control, a_removed_user_is_disconnected)
 {
     connect_user("alice", 0x1001);
     connect_user("bob", 0x1002);
-    control_on_user_ended(&ctl, "alice", true);
+    control_on_user_ended(&ctl, "alice", "user removed");
     cr_expect_null(control_find(&ctl, 0x1001));
     cr_expect(control_find(&ctl, 0x1002));
     struct submitted r;
@@ -542,4 +562,77 @@ Test(control, the_enclave_lost_ends_everything)
     accepted(&req, 0x1003);
     cr_expect_null(control_find(&ctl, 0x1003));
     expect_nothing_received("no response after the enclave died");
+}
+
+/* Extension 5: two devices of one user are two sessions with two addresses; each one's
+ * rekey replaces its own session only; the implicit device is a device like the others. */
+Test(control, two_devices_of_one_user_have_a_session_each)
+{
+    struct session *a = connect_device("alice", 0xa1, 0x1001);
+    struct session *b = connect_device("alice", 0xb2, 0x1002);
+    cr_expect_neq(a->vpn_ip, b->vpn_ip, "an address each");
+    cr_expect_eq(ctl.live_sessions, 2);
+    cr_expect_eq(control_devices_online(&ctl, "alice"), 2);
+    cr_expect_eq(by_ip(a->vpn_ip), a);
+    cr_expect_eq(by_ip(b->vpn_ip), b);
+
+    /* Device a rekeys: same address, its own old session retires, b's stays current. */
+    struct hs_config c;
+    struct submitted req = hello_dev("alice", 0xa1, 1, &c);
+    cr_expect_eq(c.client_ip, a->vpn_ip);
+    accepted(&req, 0x1003);
+    expect_response(0x1003);
+    cr_expect_gt(a->retire_at_ms, 0);
+    cr_expect_eq(b->retire_at_ms, 0, "the other device's session is not replaced");
+    cr_expect_eq(ctl.live_sessions, 2);
+
+    /* A third device, and the old client without an id (the implicit device). */
+    struct session *i = connect_device("alice", 0, 0x1004);
+    cr_expect_neq(i->vpn_ip, a->vpn_ip);
+    cr_expect_neq(i->vpn_ip, b->vpn_ip);
+    cr_expect_eq(control_devices_online(&ctl, "alice"), 3);
+
+    /* Both devices' handshakes can be in flight at once. */
+    hello_dev("alice", 0xa1, 1, &c);
+    hello_dev("alice", 0xb2, 1, &c);
+    cr_expect_eq(pending_used(), 2);
+}
+
+/* max_devices: a device beyond it is refused (SERVER_FULL) unless one of the user's devices
+ * has gone silent for three keepalives, which then makes room; the fixed address goes to
+ * the first device and the others get dynamic ones. */
+Test(control, max_devices_refuses_unless_a_device_is_gone)
+{
+    cfg.max_devices = 2;
+    struct session *a = connect_device("carol", 0xa1, 0x1001);
+    cr_expect_eq(a->vpn_ip, 0x0a08000c, "carol's fixed address to her first device");
+    struct session *b = connect_device("carol", 0xb2, 0x1002);
+    cr_expect_neq(b->vpn_ip, 0x0a08000c);
+    struct hs_config c;
+    struct submitted req = hello_dev("carol", 0xc3, 1, &c);
+    cr_expect_eq(req.meta.aux, STATUS_SERVER_FULL);
+    reply(&req, STATUS_SERVER_FULL);
+    expect_refusal();
+    /* Another user is not concerned. */
+    connect_user("bob", 0x1003);
+
+    /* Device a goes quiet for longer than three keepalives: the newcomer takes its place. */
+    a->last_rx_ms = clock_monotonic_ms() - 3 * 25 * 1000 - 1;
+    ended_before_accept = 0;
+    req = hello_dev("carol", 0xc3, 1, &c);
+    cr_expect_eq(req.meta.aux, STATUS_OK);
+    cr_expect_null(control_find(&ctl, 0x1001), "the silent device's session ended");
+    struct submitted r;
+    while (next_request(&r))
+        ended_before_accept += (r.meta.op == OP_SEAL_CONTROL || r.meta.op == OP_ERASE) &&
+                               r.meta.session_id == 0x1001;
+    cr_expect_eq(ended_before_accept, 2, "with a DISCONNECT and its keys' erasure");
+    cr_expect_eq(c.client_ip, 0x0a08000c, "its fixed address is free again");
+    accepted(&req, 0x1004);
+    expect_response(0x1004);
+    cr_expect_eq(control_devices_online(&ctl, "carol"), 2);
+    /* The class or the user may allow more (server_config_max_devices). */
+    cfg.max_devices = 3;
+    req = hello_dev("carol", 0xd4, 1, &c);
+    cr_expect_eq(req.meta.aux, STATUS_OK);
 }

@@ -40,6 +40,7 @@ static void setup(void)
     cfg.pool_start = 0x0a08000a;
     cfg.pool_end = 0x0a0807fe;
     cfg.max_clients = MAX_CLIENTS_LIMIT;
+    cfg.max_devices = USER_DEVICES_DEFAULT;
     cfg.keepalive_s = 25;
     cfg.rekey_interval_s = 600;
     cfg.session_timeout_s = 3600;
@@ -58,7 +59,7 @@ static void teardown(void)
 TestSuite(control_handshake, .init = setup, .fini = teardown);
 
 /* Phase 1 passed in a worker for user NAME: the result the TX thread hands the control
- * thread (the request itself, then the user name). */
+ * thread (the request itself, its device id (none here), then the user name). */
 static void hello(const char *name)
 {
     static struct ctl_event ev;
@@ -66,8 +67,8 @@ static void hello(const char *name)
     ev.meta.op = RES_HELLO;
     ev.meta.worker = 0;
     ev.meta.peer.sin6_family = AF_INET6;
-    ev.len = (uint16_t)(CONNECT_REQ_LEN + strlen(name));
-    memcpy(ev.data + CONNECT_REQ_LEN, name, strlen(name));
+    ev.len = (uint16_t)(HELLO_USER_OFF + strlen(name));
+    memcpy(ev.data + HELLO_USER_OFF, name, strlen(name));
     control_on_hello(&ctl, &ev);
 }
 

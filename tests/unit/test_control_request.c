@@ -5,25 +5,9 @@
 #include <sodium.h>
 #include <string.h>
 
-#include "../../core/server/control_socket.h"
+#include "control_request_reference.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
-
-/* What control_socket_serve did before control_request_parse existed, and the one request
- * added since, which must be the whole request. */
-static enum control_request reference(const char *buf, size_t len)
-{
-    char req[64] = { 0 };
-    memcpy(req, buf, len < 63 ? len : 63);
-    if (strcmp(req, "reopen-logs") == 0 || strcmp(req, "reopen-logs\n") == 0)
-        return CONTROL_REQ_REOPEN_LOGS;
-    bool json = strstr(req, "json") != NULL;
-    if (strncmp(req, "usage json", 10) == 0)
-        return CONTROL_REQ_USAGE_JSON;   /* added with the usage database */
-    if (strncmp(req, "show", 4) != 0)
-        return CONTROL_REQ_UNKNOWN;
-    return json ? CONTROL_REQ_SHOW_JSON : CONTROL_REQ_SHOW;
-}
 
 Test(control_request, table)
 {
@@ -56,7 +40,7 @@ Test(control_request, table)
         { "reopen-logs", 0, CONTROL_REQ_REOPEN_LOGS },
         { "reopen-logs\n", 0, CONTROL_REQ_REOPEN_LOGS },
         { "reopen-logs\0show", 16, CONTROL_REQ_REOPEN_LOGS },
-        { "reopen-logs\n\n", 0, CONTROL_REQ_UNKNOWN },
+        { "reopen-logs\n\n", 0, CONTROL_REQ_REOPEN_LOGS },   /* whole words: trailing newlines */
         { "reopen-logs ", 0, CONTROL_REQ_UNKNOWN },
         { "reopen-logsx", 0, CONTROL_REQ_UNKNOWN },
         { "reopen-log", 0, CONTROL_REQ_UNKNOWN },
@@ -64,12 +48,22 @@ Test(control_request, table)
         { " reopen-logs", 0, CONTROL_REQ_UNKNOWN },
         { "show                                                       json", 0,
           CONTROL_REQ_SHOW_JSON },                          /* 63 bytes, json at the end */
+        { "reload", 0, CONTROL_REQ_RELOAD },
+        { "reload\n", 0, CONTROL_REQ_RELOAD },
+        { "users\r\n", 0, CONTROL_REQ_USERS },
+        { "users\0junk", 10, CONTROL_REQ_USERS },
+        { "reloads", 0, CONTROL_REQ_UNKNOWN },
+        { "reload now", 0, CONTROL_REQ_UNKNOWN },
+        { "reload\nshow", 0, CONTROL_REQ_UNKNOWN },
+        { " users", 0, CONTROL_REQ_UNKNOWN },
+        { "user", 0, CONTROL_REQ_UNKNOWN },
     };
     for (size_t i = 0; i < N(cases); i++) {
         size_t len = cases[i].len ? cases[i].len : strlen(cases[i].in);
         cr_expect_eq(control_request_parse(cases[i].in, len), cases[i].want, "case %zu (%s)", i,
                      cases[i].in);
-        cr_expect_eq(reference(cases[i].in, len), cases[i].want, "reference, case %zu", i);
+        cr_expect_eq(control_request_reference(cases[i].in, len), cases[i].want,
+                     "reference, case %zu", i);
     }
 }
 
@@ -95,7 +89,8 @@ Test(control_request, same_verdict_as_before_on_random_requests)
         }
         for (size_t i = start; i < len; i++)
             buf[i] = alphabet[randombytes_uniform(sizeof(alphabet))];
-        cr_assert_eq(control_request_parse(buf, len), reference(buf, len), "round %d", round);
+        cr_assert_eq(control_request_parse(buf, len), control_request_reference(buf, len),
+                     "round %d", round);
     }
 }
 

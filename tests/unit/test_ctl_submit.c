@@ -8,6 +8,7 @@
 
 #include "../../core/server/ctl_submit.h"
 #include "../../core/server/enclave_link.h"
+#include "../../enclave/devices.h"
 #include "../../enclave/worker.h"
 
 static struct enclave_link elink;
@@ -48,7 +49,8 @@ static uint32_t live_session(uint32_t i)
     uint32_t sid = (i + 1) << SESSION_SLOT_BITS | i;
     struct enclave_user *u = &w.sec->users.users[i];
     snprintf(u->name, sizeof(u->name), "user%u", i);
-    u->current_sid = sid;
+    static const uint8_t implicit[DEVICE_ID_LEN];
+    cr_assert_eq(devices_bind(w.sec, u, implicit, sid), 0);
     w.sec->users.count = (int)i + 1;
     struct key_slot *k = &w.sec->slots[i];
     memset(k->k_c2s, 0xaa, sizeof(k->k_c2s));

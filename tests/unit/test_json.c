@@ -84,3 +84,30 @@ Test(json, every_single_byte)
         free(got);
     }
 }
+
+/* Reading back the server's replies (vpnctl): the first "key": at any depth, strings decoded,
+ * numbers non-negative integers, what is not of the asked kind refused. */
+Test(json, get_string_and_uint)
+{
+    const char *reply = "{\"ok\":true,\"users_reloads\":12,"
+                        "\"error\":\"a \\\"b\\\" \\\\ c\\u0041\\u00e9\","
+                        "\"users\":[{\"user\":\"x\",\"devices\":2},"
+                        "{\"user\":\"y\",\"devices\":0}]}";
+    char s[64];
+    unsigned long long n;
+    const char *end;
+    cr_expect(json_get_uint(reply, "users_reloads", &n, NULL) && n == 12);
+    cr_expect(json_get_string(reply, "error", s, sizeof(s), NULL));
+    cr_expect_str_eq(s, "a \"b\" \\ cA?");
+    cr_expect(json_get_string(reply, "user", s, sizeof(s), &end));
+    cr_expect_str_eq(s, "x");
+    cr_expect(json_get_uint(end, "devices", &n, NULL) && n == 2);
+    cr_expect(json_get_string(end, "user", s, sizeof(s), &end));
+    cr_expect_str_eq(s, "y");
+    cr_expect_not(json_get_string(reply, "users_reloads", s, sizeof(s), NULL), "not a string");
+    cr_expect_not(json_get_uint(reply, "error", &n, NULL), "not a number");
+    cr_expect_not(json_get_uint(reply, "nosuch", &n, NULL));
+    cr_expect_not(json_get_string("{\"k\":\"open", "k", s, sizeof(s), NULL), "unterminated");
+    cr_expect(json_get_string("{\"k\":\"0123456789\"}", "k", s, 4, NULL));
+    cr_expect_str_eq(s, "012", "cut to the buffer");
+}

@@ -225,18 +225,18 @@ Test(qos_tree, minor_numbers)
 {
     brief_config();
     uint16_t maj, min;
-    qos_classid_for(&cfg, ip4("10.8.0.10"), &maj, &min);
+    qos_classid_for_user(&cfg, "alice", &maj, &min);
     cr_assert(maj == 1 && min == 0x100);
-    qos_classid_for(&cfg, ip4("10.8.0.20"), &maj, &min);
+    qos_classid_for_user(&cfg, "bob", &maj, &min);
     cr_assert(maj == 1 && min == 0x101, "bob has his own class, not the default 1:20");
-    qos_classid_for(&cfg, ip4("10.8.0.100"), &maj, &min);
+    qos_classid_for_user(&cfg, "guest1", &maj, &min);
     cr_assert(maj == 1 && min == 0x102);
-    qos_classid_for(&cfg, ip4("10.8.0.77"), &maj, &min);
-    cr_assert(maj == 1 && min == 0x20, "nobody's address: the default class");
+    qos_classid_for_user(&cfg, "dave", &maj, &min);
+    cr_assert(maj == 1 && min == 0x20, "nobody listed: the default class");
 
     /* A user without a class shares the default; the default's number is skipped. */
     cfg.users[1].class_index = -1;
-    qos_classid_for(&cfg, ip4("10.8.0.20"), &maj, &min);
+    qos_classid_for_user(&cfg, "bob", &maj, &min);
     cr_assert_eq(min, 0x20);
     cfg.default_minor = 0x101;
     cr_assert_eq(qos_user_minor(&cfg, 0), 0x100);
@@ -312,6 +312,23 @@ Test(qos_tree, builds_the_brief_tree)
     cr_expect_geq(find_stats(st, ns, 0x1)->packets, 18);
     cr_expect_eq(find_stats(st, ns, 0x100)->drops, 0);
     cr_expect_eq(qos_read_stats(DEV, st, 2), 2, "fills at most max");
+
+    /* A second device of alice online with a pool address: its filter joins her leaf, and
+     * goes again with the device (one forced tc batch; a filter already gone is no error
+     * for the others). */
+    struct qos_filter_change add[] = { { ip4("10.8.0.50"), 0x100 }, { ip4("10.8.1.10"), 0x101 } };
+    cr_assert_eq(qos_filters_apply(DEV, add, 2, why, sizeof(why)), 0, "%s", why);
+    cr_expect_eq(filter_flowid(ip4("10.8.0.50")), 0x100u, "alice's second device: her leaf");
+    cr_expect_eq(filter_flowid(ip4("10.8.1.10")), 0x101u, "same last byte as alice's .10");
+    cr_expect_eq(filter_flowid(ip4("10.8.0.10")), 0x100u);
+    send_udp("10.8.0.50", 2);
+    ns = qos_read_stats(DEV, st, 16);
+    cr_expect_eq(find_stats(st, ns, 0x100)->packets, 5, "both of alice's devices counted");
+    struct qos_filter_change del[] = { { ip4("10.8.2.99"), 0 }, { ip4("10.8.0.50"), 0 } };
+    cr_expect_eq(qos_filters_apply(DEV, del, 2, why, sizeof(why)), -1, "the first is unknown");
+    cr_expect_eq(filter_flowid(ip4("10.8.0.50")), 0u, "removed all the same");
+    cr_expect_eq(filter_flowid(ip4("10.8.1.10")), 0x101u);
+    cr_expect_eq(filter_flowid(ip4("10.8.0.10")), 0x100u, "the fixed address's stays");
 
     /* Set-up again (SIGHUP) replaces the tree instead of failing on the old root. */
     cr_assert_eq(qos_setup(&cfg, DEV, why, sizeof(why)), 0, "second setup: %s", why);

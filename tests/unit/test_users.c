@@ -106,3 +106,54 @@ Test(users, names_outside_the_rule_are_refused_at_their_header)
                   bad[i].want);
     }
 }
+
+static int ended_count[3];
+static void count_ended(const char *name, enum user_end why, void *ctx)
+{
+    (void)name;
+    (void)ctx;
+    ended_count[why]++;
+}
+
+/* "disabled = true" (vpnctl user disable): read, refused when malformed or given twice, and a
+ * reload that disables a user ends its sessions (USER_END_DISABLED); enabling is a change
+ * that ends nothing. */
+Test(users, disabled_users)
+{
+    const char *path = test_secret_file(dir, "users.conf", USERS "disabled = true\n", 0600,
+                                        (uid_t)-1, NULL);
+    struct config_error err = { "" };
+    cr_assert_eq(users_load(path, &table, &err), 0, "%s", err.msg);
+    cr_expect_eq(table.users[0].disabled, 1);
+    static const struct { const char *text, *want; } bad[] = {
+        { USERS "disabled = maybe\n",
+          "users.conf:3: [user:alice] disabled: expected true or false" },
+        { USERS "disabled = false\ndisabled = true\n", "disabled: given twice" },
+        { USERS "enabled = true\n", "unknown key (expected auth_token or disabled)" },
+    };
+    for (size_t i = 0; i < N(bad); i++) {
+        path = test_secret_file(dir, "users.conf", bad[i].text, 0600, (uid_t)-1, NULL);
+        cr_expect_eq(users_load(path, &table, &err), -1, "case %zu accepted", i);
+        cr_expect(strstr(err.msg, bad[i].want), "case %zu: \"%s\" lacks \"%s\"", i, err.msg,
+                  bad[i].want);
+    }
+
+    static struct user_table live, next;
+    path = test_secret_file(dir, "users.conf", USERS, 0600, (uid_t)-1, NULL);
+    cr_assert_eq(users_load(path, &live, &err), 0);
+    next = live;
+    next.users[0].disabled = 1;
+    uint32_t gen = live.users[0].gen;
+    cr_expect_eq(users_merge(&live, &next, 1, count_ended, NULL), 1);
+    cr_expect_eq(ended_count[USER_END_DISABLED], 1);
+    cr_expect_eq(live.users[0].disabled, 1);
+    cr_expect_neq(live.users[0].gen, gen, "its keys die");
+    cr_expect_eq(users_merge(&live, &next, 1, count_ended, NULL), 0, "nothing changed");
+    next.users[0].disabled = 0;
+    gen = live.users[0].gen;
+    cr_expect_eq(users_merge(&live, &next, 1, count_ended, NULL), 1);
+    cr_expect_eq(live.users[0].disabled, 0);
+    cr_expect_eq(live.users[0].gen, gen, "enabling ends nothing");
+    cr_expect_eq(ended_count[USER_END_DISABLED], 1);
+    cr_expect_eq(ended_count[USER_END_REMOVED] + ended_count[USER_END_TOKEN_CHANGED], 0);
+}

@@ -467,8 +467,14 @@ Test(vectors, tampered_padding_is_dropped)
     struct hs_client st;
     struct hs_request r;
     unhex(e_priv, 32, V_CLIENT_EPHEMERAL_PRIVATE);
-    for (int ext = 0; ext < 2; ext++) {
-        if (ext)
+    uint8_t dev[DEVICE_ID_LEN];
+    unhex(dev, sizeof(dev), VX_DEVICE_ID);
+    /* ext 0: base v1; 1: extension 1; 2: with extension 5's sealed device id in the tail. */
+    for (int ext = 0; ext < 3; ext++) {
+        if (ext == 2)
+            cr_assert(hs_client_request_device(&st, e_priv, s_pub, V_USERNAME, token, 1,
+                                               REQ_FLAG_DEVICE, dev, req));
+        else if (ext)
             cr_assert(hs_client_request(&st, e_priv, s_pub, V_USERNAME, token, 1, req));
         else
             cr_assert(hs_client_request_v1(&st, e_priv, s_pub, V_USERNAME, token, 1, req));
@@ -491,6 +497,63 @@ Test(vectors, tampered_padding_is_dropped)
             cr_assert_eq(hs_server_open(s_priv, s_pub, bad, sizeof(bad), &users, &r), HS_DROP);
         }
     }
+}
+
+/* Extension 5: the request with the WINDOW and DEVICE flags, byte for byte as computed in
+ * Python; the enclave reads the device id back; the flag needs a device id and vice versa. */
+Test(vectors, device_request_matches_and_opens)
+{
+    uint8_t e_priv[32], req[CONNECT_REQ_LEN], want[CONNECT_REQ_LEN], dev[DEVICE_ID_LEN];
+    uint8_t zero[DEVICE_ID_LEN] = { 0 };
+    struct hs_client st;
+    struct hs_request r;
+    unhex(e_priv, 32, V_CLIENT_EPHEMERAL_PRIVATE);
+    unhex(dev, sizeof(dev), VX_DEVICE_ID);
+    cr_assert(hs_client_request_device(&st, e_priv, s_pub, V_USERNAME, token,
+                                       V_CONNECT_REQ_TIMESTAMP,
+                                       REQ_FLAG_WINDOW | REQ_FLAG_DEVICE, dev, req));
+    cr_assert_eq(unhex(want, sizeof(want), VX_CONNECT_REQ_DEVICE), CONNECT_REQ_LEN);
+    assert_bytes_eq(req, want, CONNECT_REQ_LEN);
+    cr_assert_eq(hs_server_open(s_priv, s_pub, req, sizeof(req), &users, &r), HS_AUTHENTICATED);
+    cr_assert(r.has_device);
+    assert_bytes_eq(r.device_id, dev, DEVICE_ID_LEN);
+    cr_assert_eq(r.flags, REQ_FLAG_WINDOW | REQ_FLAG_DEVICE);
+
+    /* Without the flag: no device (the user's implicit one). */
+    cr_assert(hs_client_request_flags(&st, e_priv, s_pub, V_USERNAME, token, 1, REQ_FLAG_WINDOW,
+                                      req));
+    cr_assert_eq(hs_server_open(s_priv, s_pub, req, sizeof(req), &users, &r), HS_AUTHENTICATED);
+    cr_assert_not(r.has_device);
+    assert_bytes_eq(r.device_id, zero, DEVICE_ID_LEN);
+
+    /* The client refuses the flag without an id, an id without the flag, and a zero id. */
+    cr_assert_not(hs_client_request_flags(&st, e_priv, s_pub, V_USERNAME, token, 1,
+                                          REQ_FLAG_DEVICE, req));
+    cr_assert_not(hs_client_request_device(&st, e_priv, s_pub, V_USERNAME, token, 1, 0, dev,
+                                           req));
+    cr_assert_not(hs_client_request_device(&st, e_priv, s_pub, V_USERNAME, token, 1,
+                                           REQ_FLAG_DEVICE, zero, req));
+
+    /* A flag with a zero tail (as a server-side forger without k_id would send), or a sealed
+     * zero id, is dropped: never a genuine AUTH_FAILED, never the implicit device. */
+    uint8_t bad[CONNECT_REQ_LEN], key[32];
+    cr_assert(hs_client_request_flags(&st, e_priv, s_pub, V_USERNAME, token, 1, REQ_FLAG_WINDOW,
+                                      bad));
+    bad[HDR_LEN + REQ_EXT_FLAGS_OFF] |= REQ_FLAG_DEVICE;
+    hs_mac1_key(key, s_pub);
+    hs_mac1(bad + HDR_LEN + REQ_MAC1_OFF, key, bad);
+    cr_assert_eq(hs_server_open(s_priv, s_pub, bad, sizeof(bad), &users, &r), HS_DROP);
+    cr_assert(hs_client_request_device(&st, e_priv, s_pub, V_USERNAME, token, 1,
+                                       REQ_FLAG_DEVICE, dev, bad));
+    hs_device_seal(bad, st.k_id, zero);
+    hs_auth_mac(bad + HDR_LEN + REQ_MAC_OFF, st.ck1, token, bad);
+    cr_assert_eq(hs_server_open(s_priv, s_pub, bad, sizeof(bad), &users, &r), HS_DROP);
+    /* A byte after the sealed id (the rest of the tail stays zero). */
+    cr_assert(hs_client_request_device(&st, e_priv, s_pub, V_USERNAME, token, 1,
+                                       REQ_FLAG_DEVICE, dev, bad));
+    bad[HDR_LEN + REQ_DEVICE_END] = 1;
+    hs_auth_mac(bad + HDR_LEN + REQ_MAC_OFF, st.ck1, token, bad);
+    cr_assert_eq(hs_server_open(s_priv, s_pub, bad, sizeof(bad), &users, &r), HS_DROP);
 }
 
 /* Extension 2: the SESSION_UNKNOWN hint, byte for byte, and its strict length. */

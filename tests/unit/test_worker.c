@@ -57,24 +57,30 @@ static bool main_pushes_dns;
 /* Phase 1 and phase 2 of a handshake as the main process drives them, the request with
  * extension 1 flags `flags`; returns the session id and fills the client's keys and the
  * configuration it read. */
-static uint32_t connect_alice_flags(struct session_keys *keys, uint64_t now, uint8_t flags,
-                                    struct hs_config *got_out)
+/* Phase 1 and 2 for device `device` of alice (NULL: none, the implicit device); the accept's
+ * result op (RES_ACCEPTED, or RES_REPLY with its status in *status). */
+static uint16_t accept_device(struct hs_client *st, uint64_t now, uint8_t flags,
+                              const uint8_t *device, struct pkt_slot **out, uint16_t *status)
 {
-    struct hs_client st;
     uint8_t e[32];
-    struct pkt_slot req;
+    static struct pkt_slot req;
     randombytes_buf(e, sizeof(e));
     memset(&req, 0, sizeof(req));
-    cr_assert(hs_client_request_flags(&st, e, w.sec->s_pub, "alice", token, now, flags,
-                                      req.data));
+    if (device)
+        flags |= REQ_FLAG_DEVICE;
+    cr_assert(hs_client_request_device(st, e, w.sec->s_pub, "alice", token, now, flags, device,
+                                       req.data));
     req.meta.op = OP_HELLO;
     req.meta.len = CONNECT_REQ_LEN;
     worker_handle(&w, &w.rings.in_hs, &req, now);
     cr_assert_eq(w.dec_pending, 1);
     struct pkt_slot *hello = result(&w.rings.out_dec, 0);
     cr_assert_eq(hello->meta.op, RES_HELLO);
-    cr_assert_eq(hello->meta.len - CONNECT_REQ_LEN, 5);
-    cr_assert_eq(memcmp(hello->data + CONNECT_REQ_LEN, "alice", 5), 0);
+    cr_assert_eq(hello->meta.len - HELLO_USER_OFF, 5);
+    cr_assert_eq(memcmp(hello->data + HELLO_USER_OFF, "alice", 5), 0);
+    static const uint8_t none[DEVICE_ID_LEN];
+    cr_assert_eq(memcmp(hello->data + CONNECT_REQ_LEN, device ? device : none, DEVICE_ID_LEN),
+                 0, "the device id goes to the main process");
     w.dec_pending = 0;
 
     struct hs_config cfg = { .prefix_len = 24, .mtu = 1400, .client_ip = 0x0a08000a,
@@ -91,13 +97,34 @@ static uint32_t connect_alice_flags(struct session_keys *keys, uint64_t now, uin
     req.meta.len = (uint16_t)(CONNECT_REQ_LEN + hs_config_encode(req.data + CONNECT_REQ_LEN, &cfg));
     worker_handle(&w, &w.rings.in_ctl, &req, now);
     cr_assert_eq(w.dec_pending, 1);
-    struct pkt_slot *acc = result(&w.rings.out_dec, 0);
-    cr_assert_eq(acc->meta.op, RES_ACCEPTED);
+    *out = result(&w.rings.out_dec, 0);
+    *status = (*out)->meta.aux;
+    w.dec_pending = 0;
+    return (*out)->meta.op;
+}
+
+/* A device of alice connected: its session id. */
+static uint32_t connect_device(const uint8_t *device, uint64_t now)
+{
+    struct hs_client st;
+    struct pkt_slot *acc;
+    uint16_t status;
+    cr_assert_eq(accept_device(&st, now, REQ_FLAG_WINDOW, device, &acc, &status), RES_ACCEPTED);
+    return acc->meta.session_id;
+}
+
+static uint32_t connect_alice_flags(struct session_keys *keys, uint64_t now, uint8_t flags,
+                                    struct hs_config *got_out)
+{
+    struct hs_client st;
+    struct pkt_slot *acc;
+    uint16_t status;
+    cr_assert_eq(accept_device(&st, now, flags, NULL, &acc, &status), RES_ACCEPTED);
     struct hs_config got;
-    cr_assert_eq(hs_client_response(&st, acc->data, acc->meta.len, token, &got, keys), HSC_ACCEPTED);
+    cr_assert_eq(hs_client_response(&st, acc->data, acc->meta.len, token, &got, keys),
+                 HSC_ACCEPTED);
     cr_assert_eq(got.session_id, acc->meta.session_id);
     cr_assert_eq((got.session_id & (SESSION_SLOTS - 1)) % 2, 0, "a slot this worker owns");
-    w.dec_pending = 0;
     if (got_out)
         *got_out = got;
     return got.session_id;
@@ -556,4 +583,99 @@ Test(worker, proven_requests_have_their_own_budget)
     cr_assert_eq(aux, STATUS_RATE_LIMITED, "the unproven budget is spent");
     cr_assert_eq(hello_as("alice", token, ts + 101, false, true, &aux), RES_HELLO,
                  "a proven request is still checked");
+}
+
+/* Extension 5: each device of a user keeps its own current and retiring session; one
+ * device's re-handshakes never end another's; the implicit device is one more device. */
+Test(worker, devices_keep_their_own_sessions)
+{
+    uint64_t now = 1734220800000ULL;
+    uint8_t a[DEVICE_ID_LEN], b[DEVICE_ID_LEN];
+    memset(a, 0xa1, sizeof(a));
+    memset(b, 0xb2, sizeof(b));
+    uint32_t a1 = connect_device(a, now);
+    uint32_t b1 = connect_device(b, now + 1);
+    uint32_t i1 = connect_device(NULL, now + 2);
+    uint32_t a2 = connect_device(a, now + 3);
+    worker_sweep(&w);
+    cr_assert_not(slot_zero(a1), "a's first session retires for its overlap");
+    cr_assert_not(slot_zero(b1), "b's session is not touched by a's rekey");
+    cr_assert_not(slot_zero(i1));
+    uint32_t a3 = connect_device(a, now + 4);
+    worker_sweep(&w);
+    cr_assert(slot_zero(a1), "a's session before its retiring one dies");
+    cr_assert_not(slot_zero(a2));
+    cr_assert_not(slot_zero(a3));
+    cr_assert_not(slot_zero(b1), "and b's still lives");
+    cr_assert_not(slot_zero(i1));
+    /* Once all of b's sessions are gone, its record is free for another device. */
+    struct pkt_slot e;
+    memset(&e, 0, sizeof(e));
+    e.meta.op = OP_ERASE;
+    e.meta.session_id = b1;
+    worker_handle(&w, &w.rings.in_ctl, &e, now);
+    uint32_t c1 = connect_device((const uint8_t[DEVICE_ID_LEN]){ 0xc3 }, now + 5);
+    worker_sweep(&w);
+    cr_assert_not(slot_zero(c1));
+    cr_assert_not(slot_zero(a3));
+}
+
+/* The enclave's own bound: USER_DEVICES_MAX devices of one user with live sessions, whatever
+ * the main process decided; the next device is refused with SERVER_FULL and leaves no key. */
+Test(worker, a_user_has_at_most_user_devices_max_devices)
+{
+    uint64_t now = 1734220800000ULL;
+    uint8_t dev[DEVICE_ID_LEN] = { 0 };
+    for (int i = 0; i < USER_DEVICES_MAX; i++) {
+        dev[0] = (uint8_t)(i + 1);
+        connect_device(dev, now + (uint64_t)i);
+    }
+    int live = 0;
+    for (int i = 0; i < SESSION_SLOTS; i++)
+        live += w.sec->slots[i].session_id != 0;
+    cr_assert_eq(live, USER_DEVICES_MAX);
+    struct hs_client st;
+    struct pkt_slot *acc;
+    uint16_t status;
+    dev[0] = 0xff;
+    cr_assert_eq(accept_device(&st, now + 100, 0, dev, &acc, &status), RES_REPLY);
+    cr_assert_eq(status, STATUS_SERVER_FULL);
+    cr_assert_eq(w.shm->ctl.drops[DROP_DEVICES], 1);
+    live = 0;
+    for (int i = 0; i < SESSION_SLOTS; i++)
+        live += w.sec->slots[i].session_id != 0;
+    cr_assert_eq(live, USER_DEVICES_MAX, "the refused device's key was erased");
+    struct hs_config c;
+    struct session_keys k;
+    cr_assert_eq(hs_client_response(&st, acc->data, acc->meta.len, token, &c, &k), HSC_REJECTED);
+    /* A known device still rekeys. */
+    dev[0] = 1;
+    connect_device(dev, now + 101);
+}
+
+/* vpnctl user disable: the enclave refuses the user's right token with AUTH_FAILED, spends
+ * no failure budget on it, and ends its keys; enabling it again lets it in. */
+Test(worker, a_disabled_user_is_refused_and_its_keys_end)
+{
+    struct session_keys k;
+    uint64_t now = 1734220800000ULL;
+    uint32_t sid = connect_alice(&k, now);
+    struct user_table *next = calloc(1, sizeof(*next));
+    cr_assert(next);
+    *next = w.sec->users;
+    next->users[0].disabled = 1;
+    cr_assert_eq(users_merge(&w.sec->users, next, now, NULL, NULL), 1);
+    worker_sweep(&w);
+    cr_assert(slot_zero(sid), "the disabled user's key is erased");
+    uint16_t aux = 0;
+    w.mono_ms = 1000000;
+    for (int i = 0; i < AUTH_FAIL_USER_BURST + 2; i++) {
+        cr_assert_eq(hello("alice", token, now + 10 + (uint64_t)i, false, &aux), RES_REPLY);
+        cr_assert_eq(aux, STATUS_AUTH_FAILED, "never RATE_LIMITED: no guess was made");
+    }
+    cr_assert_eq(w.shm->ctl.drops[DROP_DISABLED], AUTH_FAIL_USER_BURST + 2);
+    next->users[0].disabled = 0;
+    cr_assert_eq(users_merge(&w.sec->users, next, now, NULL, NULL), 1, "enabled: a change");
+    cr_assert_eq(hello("alice", token, now + 100, false, &aux), RES_HELLO);
+    free(next);
 }

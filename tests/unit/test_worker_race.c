@@ -67,6 +67,7 @@
 
 #include "testutil.h"
 
+#include "../../enclave/devices.h"
 #include "../../enclave/secrets.h"
 #include "../../enclave/worker.h"
 #include "vpn/enclave_ipc.h"
@@ -308,7 +309,8 @@ static void fill_secrets(struct race *r)
         replay_init(&k->rx);
         k->session_id = sids[i];
         /* The enclave keeps a key alive only as its user's current (or retiring) session. */
-        s->users.users[i].current_sid = sids[i];
+        static const uint8_t implicit[DEVICE_ID_LEN];
+        cr_assert_eq(devices_bind(s, &s->users.users[i], implicit, sids[i]), 0);
     }
     memcpy(r->rx_key, s->slots[SLOT_RX].k_c2s, KEY_LEN);
     r->expect = malloc(sizeof(*s));
