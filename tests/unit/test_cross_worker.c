@@ -135,8 +135,8 @@ static void handshake(struct cross *x, struct session_keys *keys, uint32_t *sid)
     submit(x, &wr->in_hs);
     struct pkt_slot *hello = await_result(x, &wr->out_dec);
     cr_assert_eq(hello->meta.op, RES_HELLO, "op %u", hello->meta.op);
-    cr_assert_eq(hello->meta.len, CONNECT_REQ_LEN + strlen(V_USERNAME));
-    cr_assert_eq(memcmp(hello->data + CONNECT_REQ_LEN, V_USERNAME, strlen(V_USERNAME)), 0);
+    cr_assert_eq(hello->meta.len, HELLO_USER_OFF + strlen(V_USERNAME));
+    cr_assert_eq(memcmp(hello->data + HELLO_USER_OFF, V_USERNAME, strlen(V_USERNAME)), 0);
     ring_consume_release(&wr->out_dec, 1);
 
     struct hs_config cfg = { .prefix_len = 24, .mtu = 1400, .client_ip = 0x0a08000a,
