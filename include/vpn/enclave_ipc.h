@@ -48,9 +48,22 @@ enum enclave_op {
     OP_SEAL_CONTROL = 5,
     /* in_ctl: erase session_id's keys now (session end, rekey overlap over, shutdown). */
     OP_ERASE = 6,
+    /* WireGuard (docs/WIREGUARD.md, "Phase 2", the contract's table). in_hs: an initiation
+     * (WG_INIT_LEN bytes); RES_HELLO (aux HELLO_WIREGUARD) or nothing. */
+    OP_WG_HELLO = 7,
+    /* in_ctl: as OP_ACCEPT, the request block being RES_HELLO's (the initiation, zero to
+     * CONNECT_REQ_LEN). RES_ACCEPTED (aux HELLO_WIREGUARD, data = the response), or
+     * RES_REPLY with len 0 for a refusal (WireGuard has no refusal message). */
+    OP_WG_ACCEPT = 8,
+    /* in_rx: a WireGuard transport message; session_id = its receiver index. */
+    OP_WG_DECRYPT = 9,
 };
 
 enum { HELLO_SOURCE_PROVEN = 1 };
+
+/* aux of RES_HELLO, RES_ACCEPTED and RES_SEALED for a WireGuard session: its datagrams come
+ * from and go to the WireGuard port. */
+enum { HELLO_WIREGUARD = 0x100 };
 
 /* Where RES_HELLO's username starts. */
 enum { HELLO_USER_OFF = CONNECT_REQ_LEN + DEVICE_ID_LEN };
@@ -83,7 +96,9 @@ enum enclave_result {
     X(DROP_EXPIRED, "expired_key", "key too old, superseded, or its user's token changed")   \
     X(DROP_UNANSWERED, "unanswered_legacy", "refused request without extension 1")          \
     X(DROP_DISABLED, "user_disabled", "authenticated request of a disabled user (refused)") \
-    X(DROP_DEVICES, "devices_full", "a user's every device record held a live session")
+    X(DROP_DEVICES, "devices_full", "a user's every device record held a live session")    \
+    X(DROP_WG_PEER, "wg_unknown_peer", "WireGuard initiation from a key that is no device's")  \
+    X(DROP_WG_REPLAY, "wg_replayed_initiation", "WireGuard initiation not newer than the last")
 
 enum worker_drop { WORKER_DROP_REASONS(COUNTER_ENUM) DROP_REASONS };
 

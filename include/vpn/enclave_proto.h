@@ -60,6 +60,8 @@ enum sup_report_type {
     SUP_RELOADED,           /* value: changes, users: users now */
     SUP_RELOAD_FAILED,      /* text: why; the users in force stay */
     SUP_USER_DISABLED,      /* text: user name now disabled (its sessions must end) */
+    SUP_WG_IDENTITY,        /* before SUP_READY when [wireguard] is enabled; text: the
+                               WireGuard public key (base64) */
 };
 
 enum { SUP_TEXT_MAX = 256 };
