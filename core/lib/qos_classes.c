@@ -11,6 +11,7 @@
 
 #include "config_common.h"
 #include "vpn/log.h"
+#include "vpn/device_name.h"
 #include "vpn/units.h"
 #include "vpn/username.h"
 
@@ -18,6 +19,7 @@
 enum { CK_CLASSID, CK_RATE, CK_CEIL, CK_PRIORITY, CK_QUOTA, CK_OVER_QUOTA, CK_MAX_DEVICES,
        N_CLASS_KEYS };
 enum { UK_VPN_IP, UK_CLASS, UK_QUOTA, UK_OVER_QUOTA, UK_EXPIRES, UK_MAX_DEVICES, N_USER_KEYS };
+enum { DK_VPN_IP, N_DEVICE_KEYS };
 
 /* What "quota" sets: the pair it parses into. */
 struct quota_spec {
@@ -42,13 +44,21 @@ struct user_entry {
     int lines[N_USER_KEYS];
 };
 
+struct device_entry {
+    struct qos_device d;
+    char name[DEVICE_NAME_MAX + 1];
+    int header;
+    int lines[N_DEVICE_KEYS];
+};
+
 /* Everything is parsed here first and copied into the configuration only when the whole file
  * passed, so that a bad edit followed by SIGHUP leaves the running classes untouched. */
 struct classes_ctx {
     const struct server_config *cfg;
-    int n_classes, n_users;
+    int n_classes, n_users, n_devices;
     struct class_entry classes[QOS_CLASS_MAX];
     struct user_entry users[QOS_USER_MAX];
+    struct device_entry devices[QOS_DEVICE_MAX];
     struct ini_schema_state st;
 };
 
@@ -119,6 +129,38 @@ static void *open_user(void *ctx, const struct ini_at *at, const char *name, int
     struct user_entry *e = &c->users[c->n_users++];
     snprintf(e->u.name, sizeof(e->u.name), "%s", name);
     e->u.class_index = -1;
+    e->header = at->line;
+    *lines = e->lines;
+    return e;
+}
+
+/* [device:USER:DEVICE]: a WireGuard device's address. */
+static void *open_device(void *ctx, const struct ini_at *at, const char *name, int **lines,
+                         struct config_error *err)
+{
+    struct classes_ctx *c = ctx;
+    char user[USERNAME_MAX + 1], device[DEVICE_NAME_MAX + 1];
+    const char *why = device_section_split(name, user, device);
+
+    if (why) {
+        ini_schema_errorf(err, at, "%s", why);
+        return NULL;
+    }
+    for (int i = 0; i < c->n_devices; i++) {
+        if (strcmp(c->devices[i].d.user, user) == 0 && strcmp(c->devices[i].name, device) == 0) {
+            ini_schema_errorf(err, at, "duplicate device (first at line %d)",
+                              c->devices[i].header);
+            return NULL;
+        }
+    }
+    if (c->n_devices == QOS_DEVICE_MAX) {
+        ini_schema_errorf(err, at, "more than %d devices", QOS_DEVICE_MAX);
+        return NULL;
+    }
+    struct device_entry *e = &c->devices[c->n_devices++];
+    snprintf(e->d.user, sizeof(e->d.user), "%s", user);
+    snprintf(e->name, sizeof(e->name), "%s", device);
+    device_id_of_name(device, e->d.id);
     e->header = at->line;
     *lines = e->lines;
     return e;
@@ -199,11 +241,19 @@ static const struct key_spec user_keys[N_USER_KEYS] = {
                          .max = USER_DEVICES_MAX },
 };
 
+static const struct key_spec device_keys[N_DEVICE_KEYS] = {
+    [DK_VPN_IP] = { .name = "vpn_ip", .type = KEY_IPV4, .off = offsetof(struct device_entry, d.vpn_ip),
+                    .size = sizeof(uint32_t), .flags = KEY_REQUIRED,
+                    .expected = "a dotted IPv4 address like 10.8.0.31" },
+};
+
 static const struct section_spec classes_sections[] = {
     { .name = "class", .named = true, .keys = class_keys, .n_keys = N_CLASS_KEYS,
       .open = open_class },
     { .name = "user", .named = true, .keys = user_keys, .n_keys = N_USER_KEYS,
       .open = open_user },
+    { .name = "device", .named = true, .name_shape = "USER:DEVICE", .keys = device_keys, .n_keys = N_DEVICE_KEYS,
+      .open = open_device },
 };
 
 const struct ini_schema qos_classes_schema = {
@@ -236,10 +286,49 @@ static int resolve_class(const struct classes_ctx *c, const char *file, const ch
     return 0;
 }
 
+/* A fixed address (a user's or a WireGuard device's): a host of the tunnel network, not the
+ * server's, and nobody else's among the first n_users users and n_devices devices. */
+static int check_fixed_ip(const struct classes_ctx *c, const char *file, const char *sec,
+                          int line, uint32_t ip, int n_users, int n_devices,
+                          struct config_error *err)
+{
+    const struct server_config *cfg = c->cfg;
+    char a[16], net[32];
+    const char *why = config_tunnel_host_problem(cfg, ip);
+    if (why) {
+        config_tunnel_net_text(cfg, net, sizeof(net));
+        config_errorf(err, file, line, sec, "vpn_ip", "%s %s %s", format_ipv4(ip, a), why, net);
+        return -1;
+    }
+    if (ip == cfg->tun_ip) {
+        config_errorf(err, file, line, sec, "vpn_ip", "%s is the server's own tun_ip",
+                      format_ipv4(ip, a));
+        return -1;
+    }
+    for (int j = 0; j < n_users; j++) {
+        if (c->users[j].u.vpn_ip == ip) {
+            config_errorf(err, file, line, sec, "vpn_ip",
+                          "%s is already the address of [user:%s] (line %d)", format_ipv4(ip, a),
+                          c->users[j].u.name, c->users[j].lines[UK_VPN_IP]);
+            return -1;
+        }
+    }
+    for (int j = 0; j < n_devices; j++) {
+        if (c->devices[j].d.vpn_ip == ip) {
+            config_errorf(err, file, line, sec, "vpn_ip",
+                          "%s is already the address of [device:%s:%s] (line %d)",
+                          format_ipv4(ip, a), c->devices[j].d.user, c->devices[j].name,
+                          c->devices[j].lines[DK_VPN_IP]);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 static int check_classes(struct classes_ctx *c, const char *file, struct config_error *err)
 {
     const struct server_config *cfg = c->cfg;
-    char sec[NAME_MAX_LEN + 8], x[32], y[32], a[16], net[32];
+    char sec[NAME_MAX_LEN + 32], x[32], y[32];
 
     /* Required keys were checked as each section ended (ini_schema.h). */
     for (int i = 0; i < c->n_classes; i++) {
@@ -296,11 +385,9 @@ static int check_classes(struct classes_ctx *c, const char *file, struct config_
     /* Each listed user is guaranteed its class's rate, on top of what the default class is
      * guaranteed; HTB cannot promise more than the link. */
     uint64_t guaranteed = cfg->default_rate_bps;
-    config_tunnel_net_text(cfg, net, sizeof(net));
     for (int i = 0; i < c->n_users; i++) {
         struct qos_user *u = &c->users[i].u;
         const int *l = c->users[i].lines;
-        const char *why;
         sec_name(sec, sizeof(sec), "user", u->name);
 
         for (int j = 0; j < c->n_classes && u->class_index < 0; j++)
@@ -329,25 +416,15 @@ static int check_classes(struct classes_ctx *c, const char *file, struct config_
         }
         if (!u->vpn_ip && !l[UK_VPN_IP])
             continue;   /* no fixed address: every device from the pool */
-        if ((why = config_tunnel_host_problem(cfg, u->vpn_ip))) {
-            config_errorf(err, file, l[UK_VPN_IP], sec, "vpn_ip", "%s %s %s",
-                          format_ipv4(u->vpn_ip, a), why, net);
+        if (check_fixed_ip(c, file, sec, l[UK_VPN_IP], u->vpn_ip, i, 0, err) != 0)
             return -1;
-        }
-        if (u->vpn_ip == cfg->tun_ip) {
-            config_errorf(err, file, l[UK_VPN_IP], sec, "vpn_ip", "%s is the server's own tun_ip",
-                          format_ipv4(u->vpn_ip, a));
+    }
+    for (int i = 0; i < c->n_devices; i++) {
+        const struct device_entry *d = &c->devices[i];
+        snprintf(sec, sizeof(sec), "device:%s:%s", d->d.user, d->name);
+        if (check_fixed_ip(c, file, sec, d->lines[DK_VPN_IP], d->d.vpn_ip, c->n_users, i,
+                           err) != 0)
             return -1;
-        }
-        for (int j = 0; j < i; j++) {
-            if (c->users[j].u.vpn_ip == u->vpn_ip) {
-                config_errorf(err, file, l[UK_VPN_IP], sec, "vpn_ip",
-                              "%s is already the address of [user:%s] (line %d)",
-                              format_ipv4(u->vpn_ip, a), c->users[j].u.name,
-                              c->users[j].lines[UK_VPN_IP]);
-                return -1;
-            }
-        }
     }
     return 0;
 }
@@ -369,8 +446,11 @@ int server_config_load_classes(const char *path, struct server_config *cfg,
             cfg->classes[i] = c->classes[i].q;
         for (int i = 0; i < c->n_users; i++)
             cfg->users[i] = c->users[i].u;
+        for (int i = 0; i < c->n_devices; i++)
+            cfg->devices[i] = c->devices[i].d;
         cfg->n_classes = c->n_classes;
         cfg->n_users = c->n_users;
+        cfg->n_devices = c->n_devices;
         rc = 0;
     }
     free(c);
@@ -390,6 +470,16 @@ uint32_t server_config_user_ip(const struct server_config *cfg, const char *user
 {
     int i = server_config_user_index(cfg, username);
     return i >= 0 ? cfg->users[i].vpn_ip : 0;
+}
+
+int server_config_device_index(const struct server_config *cfg, const char *username,
+                               const uint8_t id[DEVICE_ID_LEN])
+{
+    for (int i = 0; i < cfg->n_devices; i++)
+        if (memcmp(cfg->devices[i].id, id, DEVICE_ID_LEN) == 0 &&
+            strcmp(cfg->devices[i].user, username) == 0)
+            return i;
+    return -1;
 }
 
 int server_config_max_devices(const struct server_config *cfg, const char *username)

@@ -13,6 +13,7 @@
 #include "control.h"
 #include "server.h"
 #include "usage.h"
+#include "vpn/device_name.h"
 #include "vpn/json.h"
 #include "vpn/limits.h"
 #include "vpn/log.h"
@@ -71,6 +72,10 @@ static void show_one(const struct session *s, void *arg)
     unsigned long long tc_rate = tc ? (unsigned long long)tc->rate_bps : 0;
     uint64_t age = (c->now - s->created_ms) / 1000;
     uint64_t idle = (c->now - __atomic_load_n(&s->last_rx_ms, __ATOMIC_RELAXED)) / 1000;
+    /* A WireGuard peer is shown as `wg show` names it: its device. */
+    char device[DEVICE_NAME_MAX + 1] = "";
+    if (s->wireguard && !device_name_of_id(s->device, device))
+        device[0] = '\0';
     if (c->json) {
         char id[16], cls[16];
         snprintf(id, sizeof(id), "%08x", s->id);
@@ -83,6 +88,11 @@ static void show_one(const struct session *s, void *arg)
         json_write_string(c->out, ip);
         fprintf(c->out, ",\"endpoint\":");
         json_write_string(c->out, ep);
+        fprintf(c->out, ",\"protocol\":\"%s\"", s->wireguard ? "wireguard" : "vpnse");
+        if (s->wireguard) {
+            fprintf(c->out, ",\"device\":");
+            json_write_string(c->out, device);
+        }
         fprintf(c->out,
                 ",\"worker\":%d,\"handshake_age_s\":%llu,\"idle_s\":%llu,\"rx_bytes\":%llu,"
                 "\"rx_packets\":%llu,\"tx_bytes\":%llu,\"tx_packets\":%llu,"
@@ -99,11 +109,12 @@ static void show_one(const struct session *s, void *arg)
                 (unsigned long long)s->tx_bps, tc_drops, tc_rate);
     } else {
         fprintf(c->out,
-                "session %08x%s\n  user: %s\n  vpn ip: %s\n  endpoint: %s\n  worker: %d\n"
+                "session %08x%s\n  user: %s%s%s\n  vpn ip: %s\n  endpoint: %s\n  worker: %d\n"
                 "  latest handshake: %llu s ago\n  transfer: %llu B received (%llu packets), "
                 "%llu B sent (%llu packets)\n  current rate: %.2f Mbit/s up, %.2f Mbit/s down\n"
                 "  upload drops (QoS): %llu\n  download drops (tc): %llu\n  class: %x:%x%s\n\n",
-                s->id, s->retire_at_ms ? " (rekey overlap)" : "", s->username, ip, ep,
+                s->id, s->retire_at_ms ? " (rekey overlap)" : "", s->username,
+                s->wireguard ? ", WireGuard device " : "", device, ip, ep,
                 s->worker, (unsigned long long)age, (unsigned long long)counter_read(&s->rx_bytes),
                 (unsigned long long)counter_read(&s->rx_packets), (unsigned long long)counter_read(&s->tx_bytes),
                 (unsigned long long)counter_read(&s->tx_packets), (double)s->rx_bps / 1e6,

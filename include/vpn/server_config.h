@@ -14,7 +14,7 @@
 #include "vpn/limits.h"
 #include "vpn/netaddr.h"
 
-enum { QOS_CLASS_MAX = 64, QOS_USER_MAX = MAX_USERS, NAME_MAX_LEN = 64 };
+enum { QOS_CLASS_MAX = 64, QOS_USER_MAX = MAX_USERS, NAME_MAX_LEN = 64, QOS_DEVICE_MAX = 1024 };
 
 /* The two system users (tools/create-users.sh creates both): the main process runs as
  * SERVER_USER_DEFAULT after set-up unless [security] user names another, and the enclave's
@@ -55,6 +55,14 @@ struct qos_user {
     int max_devices;            /* 0: the class's, else [security] max_devices */
 };
 
+/* A WireGuard device's address (the classes file's [device:USER:DEVICE]; docs/WIREGUARD.md):
+ * fixed, since its client has it in its own configuration (WireGuard pushes nothing). */
+struct qos_device {
+    char user[USERNAME_MAX + 1];
+    uint8_t id[DEVICE_ID_LEN];      /* device_id_of_name (device_name.h) */
+    uint32_t vpn_ip;                /* host order */
+};
+
 struct server_config {
     char path[PATH_MAX];            /* server.conf itself; relative paths below resolve
                                        against its directory */
@@ -89,6 +97,8 @@ struct server_config {
     int n_classes;
     struct qos_user users[QOS_USER_MAX];
     int n_users;
+    struct qos_device devices[QOS_DEVICE_MAX];
+    int n_devices;
 
     /* [security] */
     int max_clients;                /* 1..MAX_CLIENTS_LIMIT, default 200 */
@@ -161,6 +171,10 @@ int server_config_user_index(const struct server_config *cfg, const char *userna
 
 /* How many devices username may have online at once: its own max_devices, else its class's,
  * else [security] max_devices. */
+/* Index of user's device id in cfg->devices, or -1. */
+int server_config_device_index(const struct server_config *cfg, const char *username,
+                               const uint8_t id[DEVICE_ID_LEN]);
+
 int server_config_max_devices(const struct server_config *cfg, const char *username);
 
 #endif

@@ -1,0 +1,141 @@
+#!/bin/bash
+# WireGuard clients through vpn-server (issue 15, docs/WIREGUARD.md): Debian's wireguard-go in
+# the client namespace connects to the server's WireGuard port as alice's device "laptop";
+# our own client (bob) works on its own port at the same time.
+#
+#   c1: wireguard-go PREFIXw 10.8.0.31 --udp/51821--> srv: vpn-server (keys in the enclave)
+#       vpn-client tun0 (bob)          --udp/51820-->      tun0 10.8.0.1 --> lan 192.168.100.10
+#
+# wireguard-go's control sockets (/var/run/wireguard/NAME.sock) are shared by all namespaces:
+# the interfaces carry the lab's prefix.
+source "$(dirname "$0")/lib.sh"
+command -v wireguard-go >/dev/null && command -v wg >/dev/null ||
+    { fail "wireguard-go and wireguard-tools are not installed (tools/install-deps.sh)"; finish; }
+
+lab_up 1
+umask 077
+make_server_conf "wireguard.enabled=true" "wireguard.listen_port=51821"
+for n in laptop stranger carol; do
+    wg genkey >"$WORK/$n.key"
+    eval "PUB_$n=\$(wg pubkey <\"$WORK/$n.key\")"
+done
+cat >>"$WORK/users.conf" <<EOF2
+
+[wireguard:alice:laptop]
+public_key = $PUB_laptop
+
+[user:carol]
+auth_token = $(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
+disabled = true
+
+[wireguard:carol:phone]
+public_key = $PUB_carol
+EOF2
+cat >>"$WORK/qos_classes.conf" <<EOF2
+
+[device:alice:laptop]
+vpn_ip = 10.8.0.31
+
+[device:carol:phone]
+vpn_ip = 10.8.0.32
+EOF2
+umask 022
+start_server -t 2 || { fail "server starts with [wireguard] enabled"; finish; }
+check "the server listens on the WireGuard port" \
+    grep -q "WireGuard listening on UDP port 51821, public key " "$WORK/server.log"
+SERVER_WG_PUB=$(sed -n 's/.*WireGuard listening on UDP port 51821, public key \([^ ]*\).*/\1/p' "$WORK/server.log")
+check "  ... and its public key is the one of the key file it made (root's, 0600)" \
+    bash -c "test \"\$(wg pubkey <'$WORK/wireguard.key')\" = '$SERVER_WG_PUB' &&
+             test \"\$(stat -c %a '$WORK/wireguard.key')\" = 600"
+
+# wg_peer NAME KEY ADDRESS: a wireguard-go interface PREFIX+NAME in c1 with ADDRESS/32, its one
+# peer the server at 172.31.0.1:51821 for the tunnel network and the LAN.
+wg_peer() {
+    local ifn=$PREFIX$1 key=$2 addr=$3
+    cli 1 env WG_PROCESS_FOREGROUND=1 wireguard-go "$ifn" >"$WORK/wg-$1.log" 2>&1 &
+    PIDS+=($!)
+    for _ in $(seq 1 50); do [ -S "/var/run/wireguard/$ifn.sock" ] && break; sleep 0.1; done
+    [ -S "/var/run/wireguard/$ifn.sock" ] || { cat "$WORK/wg-$1.log"; return 1; }
+    cli 1 wg set "$ifn" private-key "$key" peer "$SERVER_WG_PUB" endpoint 172.31.0.1:51821 \
+        allowed-ips 10.8.0.0/24,192.168.100.0/24
+    cli 1 ip addr add "$addr/32" dev "$ifn"
+    cli 1 ip link set "$ifn" mtu 1420 up
+    cli 1 ip route add 192.168.100.0/24 dev "$ifn" 2>/dev/null
+    cli 1 ip route add 10.8.0.0/24 dev "$ifn" 2>/dev/null
+}
+handshakes() { cli 1 wg show "$PREFIX$1" latest-handshakes | awk '{print $2}'; }
+
+wg_peer w "$WORK/laptop.key" 10.8.0.31
+check "wireguard-go pings the LAN host through the server (handshake, transport both ways)" \
+    cli 1 ping -c 3 -i 0.2 -W 3 -q 192.168.100.10
+check "  ... wireguard-go records the handshake" test "$(handshakes w)" -gt 0
+check "  ... the server logs alice's WireGuard device" \
+    grep -q "Client alice WireGuard device laptop connected from 172.31.0.11:" "$WORK/server.log"
+check "  ... vpnctl show names the session's protocol and device" \
+    bash -c "$(declare -f server_status json_get); CONTROL_SOCKET=$CONTROL_SOCKET BIN=$BIN
+             json_get \"[s['device'] for s in j['sessions'] if s['protocol'] == 'wireguard']\" | grep -q laptop"
+check "the server pings the WireGuard device's address" srv ping -c 2 -i 0.2 -W 3 -q 10.8.0.31
+
+# 50 MB each way, checksummed at both ends (as test_tunnel.sh does for our own client).
+head -c 50000000 /dev/urandom >"$WORK/up.bin"
+want=$(sha256sum <"$WORK/up.bin" | cut -d' ' -f1)
+transfer() {   # transfer RECEIVER_NS BIND_ADDR PORT SENDER_NS DEST_ADDR OUT
+    ip netns exec "$1" python3 - "$2" "$3" "$6" <<'PY' &
+import socket, sys
+addr, port, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((addr, port)); s.listen(1); s.settimeout(60)
+c, _ = s.accept(); c.settimeout(60)
+with open(out, "wb") as f:
+    while True:
+        b = c.recv(1 << 16)
+        if not b: break
+        f.write(b)
+PY
+    local rpid=$!
+    PIDS+=("$rpid")
+    sleep 0.5
+    ip netns exec "$4" python3 - "$5" "$3" "$WORK/up.bin" <<'PY'
+import socket, sys
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=60)
+s.sendall(open(sys.argv[3], "rb").read()); s.shutdown(socket.SHUT_WR); s.recv(1)
+PY
+    wait "$rpid"
+}
+transfer "$PREFIX-lan" 192.168.100.10 7001 "$PREFIX-c1" 192.168.100.10 "$WORK/recv.bin"
+check "50 MB WireGuard device -> LAN arrives intact" \
+    test "$want" = "$(sha256sum <"$WORK/recv.bin" | cut -d' ' -f1)"
+transfer "$PREFIX-c1" 10.8.0.31 7002 "$PREFIX-lan" 10.8.0.31 "$WORK/down.bin"
+check "50 MB LAN -> WireGuard device arrives intact" \
+    test "$want" = "$(sha256sum <"$WORK/down.bin" | cut -d' ' -f1)"
+
+# Our own protocol on its port at the same time.
+make_client_conf bob bob "$BOB_TOKEN"
+python3 "$ROOT/tools/ini-set.py" "$WORK/bob.conf" "network.tun_device=tun7"
+start_client 1 bob || fail "bob's own client connects beside the WireGuard peer"
+check "bob pings through his tunnel while the WireGuard peer is up" \
+    cli 1 ping -c 2 -i 0.2 -W 3 -q -I tun7 192.168.100.10
+check "  ... and the WireGuard peer still does" cli 1 ping -c 2 -i 0.2 -W 3 -q -I "${PREFIX}w" 192.168.100.10
+
+# A spoofed inner source: the device may use its own address only.
+drops_before=$(json_get "j['drops'].get('enclave_spoofed_source', 0)")
+cli 1 ip addr add 10.8.0.99/32 dev "${PREFIX}w"
+cli 1 ping -c 3 -i 0.2 -W 1 -q -I 10.8.0.99 192.168.100.10 >/dev/null 2>&1
+drops_after=$(json_get "j['drops'].get('enclave_spoofed_source', 0)")
+check "packets from another inner source are dropped and counted ($drops_before -> $drops_after)" \
+    test "$drops_after" -ge $((drops_before + 3))
+
+# An unknown key and a disabled user's device: no answer at all.
+wg_peer s "$WORK/stranger.key" 10.8.0.33
+check "an unknown key gets no answer" \
+    bash -c "! ip netns exec $PREFIX-c1 ping -c 2 -W 2 -q -I ${PREFIX}s 192.168.100.10"
+check "  ... wireguard-go has no handshake" test "$(handshakes s)" -eq 0
+check "  ... counted by the enclave as an unknown peer" \
+    test "$(json_get "j['drops'].get('enclave_wg_unknown_peer', 0)")" -gt 0
+wg_peer c "$WORK/carol.key" 10.8.0.32
+check "a disabled user's device gets no answer" \
+    bash -c "! ip netns exec $PREFIX-c1 ping -c 2 -W 2 -q -I ${PREFIX}c 192.168.100.10"
+check "  ... wireguard-go has no handshake" test "$(handshakes c)" -eq 0
+check "  ... counted by the enclave as a disabled user's request" \
+    test "$(json_get "j['drops'].get('enclave_user_disabled', 0)")" -gt 0
+finish
