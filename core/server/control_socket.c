@@ -350,6 +350,9 @@ void control_socket_serve(struct control *ctl)
             ctx.n_tc = n > 0 ? n : 0;
         }
         char ip[16];
+        int wg_sessions = 0;
+        for (int i = 0; i < ctl->n_all; i++)
+            wg_sessions += ctl->all[i]->wireguard && !ctl->all[i]->retire_at_ms;
         if (json) {
             fprintf(out, "{\"version\":");
             json_write_string(out, vpn_version);
@@ -360,7 +363,7 @@ void control_socket_serve(struct control *ctl)
             fprintf(out, ",\"port\":%u,\"workers\":%d,\"sessions\":%d,\"handshakes_ok\":%llu,"
                          "\"handshakes_refused\":%llu,\"handshakes_dropped\":%llu,"
                          "\"under_load\":%s,\"cookies_sent\":%llu,\"hints_sent\":%llu,"
-                         "\"enclave_restarts\":%u,",
+                         "\"enclave_restarts\":%u,\"wireguard_sessions\":%d,",
                     ctl->cfg->listen_port, srv->enclave.workers, ctl->live_sessions,
                     (unsigned long long)ctl->handshakes_ok,
                     (unsigned long long)ctl->handshakes_refused,
@@ -368,7 +371,7 @@ void control_socket_serve(struct control *ctl)
                     __atomic_load_n(&srv->under_load, __ATOMIC_RELAXED) ? "true" : "false",
                     (unsigned long long)counter_read(&srv->cookies_sent),
                     (unsigned long long)counter_read(&srv->hints_sent),
-                    srv->enclave.restarts ? srv->enclave.restarts - 1 : 0);
+                    srv->enclave.restarts ? srv->enclave.restarts - 1 : 0, wg_sessions);
         } else {
             fprintf(out, "interface: %s\n  tunnel address: %s/%u\n  listening port: %u\n"
                          "  public key: %s\n  enclave workers: %d\n  sessions: %d\n"
@@ -379,6 +382,10 @@ void control_socket_serve(struct control *ctl)
                     (unsigned long long)ctl->handshakes_refused,
                     __atomic_load_n(&srv->under_load, __ATOMIC_RELAXED) ? " (under load)" : "",
                     (unsigned long long)counter_read(&srv->cookies_sent));
+            if (ctl->cfg->wg_enabled)
+                fprintf(out, "wireguard:\n  listening port: %u\n  public key: %s\n"
+                             "  sessions: %d\n\n", ctl->cfg->wg_listen_port,
+                        srv->enclave.wg_public_key, wg_sessions);
         }
         show_workers(srv, out, json);
         if (json) {

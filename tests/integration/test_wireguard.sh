@@ -75,7 +75,8 @@ check "  ... the server logs alice's WireGuard device" \
     grep -q "Client alice WireGuard device laptop connected from 172.31.0.11:" "$WORK/server.log"
 check "  ... vpnctl show names the session's protocol and device" \
     bash -c "$(declare -f server_status json_get); CONTROL_SOCKET=$CONTROL_SOCKET BIN=$BIN
-             json_get \"[s['device'] for s in j['sessions'] if s['protocol'] == 'wireguard']\" | grep -q laptop"
+             json_get \"[s['device'] for s in j['peers'] if s['protocol'] == 'wireguard']\" | grep -q laptop"
+check "  ... and counts it as a WireGuard session" test "$(json_get "j['wireguard_sessions']")" = 1
 check "the server pings the WireGuard device's address" srv ping -c 2 -i 0.2 -W 3 -q 10.8.0.31
 
 # 50 MB each way, checksummed at both ends (as test_tunnel.sh does for our own client).
