@@ -15,16 +15,22 @@ command -v wireguard-go >/dev/null && command -v wg >/dev/null ||
 lab_up 1
 umask 077
 make_server_conf "wireguard.enabled=true" "wireguard.listen_port=51821"
-for n in laptop stranger carol; do
+for n in laptop tablet stranger carol; do
     wg genkey >"$WORK/$n.key"
     eval "PUB_$n=\$(wg pubkey <\"$WORK/$n.key\")"
 done
 wg genpsk >"$WORK/laptop.psk"
+wg genpsk >"$WORK/tablet.psk"
+wg genpsk >"$WORK/wrong.psk"
 cat >>"$WORK/users.conf" <<EOF2
 
 [wireguard:alice:laptop]
 public_key = $PUB_laptop
 preshared_key = $(cat "$WORK/laptop.psk")
+
+[wireguard:alice:tablet]
+public_key = $PUB_tablet
+preshared_key = $(cat "$WORK/tablet.psk")
 
 [user:carol]
 auth_token = $(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
@@ -40,6 +46,9 @@ vpn_ip = 10.8.0.31
 
 [device:carol:phone]
 vpn_ip = 10.8.0.32
+
+[device:alice:tablet]
+vpn_ip = 10.8.0.34
 EOF2
 umask 022
 start_server -t 2 || { fail "server starts with [wireguard] enabled"; finish; }
@@ -177,10 +186,33 @@ check "an unknown key gets no answer" \
 check "  ... wireguard-go has no handshake" test "$(handshakes s)" -eq 0
 check "  ... counted by the enclave as an unknown peer" \
     test "$(json_get "j['drops'].get('enclave_wg_unknown_peer', 0)")" -gt 0
+# A device's key with a wrong preshared key: the response does not open at the client.
+wg_peer p "$WORK/tablet.key" 10.8.0.34 "$WORK/wrong.psk"
+check "a wrong preshared key: no handshake completes" \
+    bash -c "! ip netns exec $PREFIX-c1 ping -c 2 -W 2 -q -I ${PREFIX}p 192.168.100.10"
+check "  ... wireguard-go has no handshake" test "$(handshakes p)" -eq 0
+cli 1 ip link del "${PREFIX}p"
+
 wg_peer c "$WORK/carol.key" 10.8.0.32
 check "a disabled user's device gets no answer" \
     bash -c "! ip netns exec $PREFIX-c1 ping -c 2 -W 2 -q -I ${PREFIX}c 192.168.100.10"
 check "  ... wireguard-go has no handshake" test "$(handshakes c)" -eq 0
 check "  ... counted by the enclave as a disabled user's request" \
     test "$(json_get "j['drops'].get('enclave_user_disabled', 0)")" -gt 0
+
+# The device removed from the users file and the server reloaded: its session ends at once,
+# and its next handshake gets no answer.
+python3 - "$WORK/users.conf" <<'PY'
+import re, sys
+p = sys.argv[1]
+text = open(p).read()
+open(p, "w").write(re.sub(r"\[wireguard:alice:laptop\][^\[]*", "", text))
+PY
+before=$(grep -c "Users reloaded" "$WORK/server.log")
+kill -HUP "$SERVER_PID"
+for _ in $(seq 1 50); do [ "$(grep -c "Users reloaded" "$WORK/server.log")" -gt "$before" ] && break; sleep 0.1; done
+check "a removed device's session ends at the reload" \
+    bash -c "for _ in \$(seq 1 30); do [ \"\$(BIN=$BIN CONTROL_SOCKET=$CONTROL_SOCKET; $(declare -f server_status json_get); json_get \"j['wireguard_sessions']\")\" = 0 ] && exit 0; sleep 0.1; done; exit 1"
+check "  ... and it gets no answer any more" \
+    bash -c "! ip netns exec $PREFIX-c1 ping -c 3 -W 2 -q -I ${PREFIX}w 192.168.100.10"
 finish
