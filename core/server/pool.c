@@ -9,6 +9,19 @@
 #include "vpn/log.h"
 #include "vpn/server_config.h"
 
+/* Marks fixed address a (a user's, or a WireGuard device's) as nobody else's, if it lies in
+ * the dynamic range. */
+static void reserve_fixed(struct pool *p, uint32_t a, const char *user,
+                          const uint8_t device[DEVICE_ID_LEN])
+{
+    if (a < p->start || a - p->start >= p->count)
+        return;
+    struct pool_entry *e = &p->entries[a - p->start];
+    e->fixed = true;
+    strncpy(e->last_user, user, USERNAME_MAX);
+    memcpy(e->last_device, device, DEVICE_ID_LEN);
+}
+
 int pool_init(struct pool *p, const struct server_config *cfg)
 {
     memset(p, 0, sizeof(*p));
@@ -28,23 +41,11 @@ int pool_init(struct pool *p, const struct server_config *cfg)
         pool_uninit(p);
         return -ENOMEM;
     }
-    for (int i = 0; i < cfg->n_users; i++) {
-        uint32_t a = cfg->users[i].vpn_ip;
-        if (a >= p->start && a - p->start < p->count) {
-            struct pool_entry *e = &p->entries[a - p->start];
-            e->fixed = true;
-            strncpy(e->last_user, cfg->users[i].name, USERNAME_MAX);
-        }
-    }
-    for (int i = 0; i < cfg->n_devices; i++) {
-        uint32_t a = cfg->devices[i].vpn_ip;
-        if (a >= p->start && a - p->start < p->count) {
-            struct pool_entry *e = &p->entries[a - p->start];
-            e->fixed = true;
-            strncpy(e->last_user, cfg->devices[i].user, USERNAME_MAX);
-            memcpy(e->last_device, cfg->devices[i].id, DEVICE_ID_LEN);
-        }
-    }
+    static const uint8_t any_device[DEVICE_ID_LEN];
+    for (int i = 0; i < cfg->n_users; i++)
+        reserve_fixed(p, cfg->users[i].vpn_ip, cfg->users[i].name, any_device);
+    for (int i = 0; i < cfg->n_devices; i++)
+        reserve_fixed(p, cfg->devices[i].vpn_ip, cfg->devices[i].user, cfg->devices[i].id);
     return 0;
 }
 

@@ -275,3 +275,29 @@ http_get() {
     local path=$1; shift
     srv curl -sS --max-time 10 "$@" "$METRICS_URL$path"
 }
+
+# transfer RECEIVER_NS BIND_ADDR PORT SENDER_NS DEST_ADDR OUT: copies up.bin over TCP through
+# the tunnel; the receiver writes what arrives to OUT.
+transfer() {
+    ip netns exec "$1" python3 - "$2" "$3" "$6" <<'PY' &
+import socket, sys
+addr, port, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((addr, port)); s.listen(1); s.settimeout(60)
+c, _ = s.accept(); c.settimeout(60)
+with open(out, "wb") as f:
+    while True:
+        b = c.recv(1 << 16)
+        if not b: break
+        f.write(b)
+PY
+    local rpid=$!
+    PIDS+=("$rpid")
+    sleep 0.5
+    ip netns exec "$4" python3 - "$5" "$3" "$WORK/up.bin" <<'PY'
+import socket, sys
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=60)
+s.sendall(open(sys.argv[3], "rb").read()); s.shutdown(socket.SHUT_WR); s.recv(1)
+PY
+    wait "$rpid"
+}

@@ -36,31 +36,6 @@ check "ping 192.168.100.10 through the tunnel" cli 1 ping -c 3 -i 0.2 -W 2 -q 19
 # 50 MB each way, checksummed at both ends.
 head -c 50000000 /dev/urandom >"$WORK/up.bin"
 want=$(sha256sum <"$WORK/up.bin" | cut -d' ' -f1)
-# transfer RECEIVER_NS BIND_ADDR PORT SENDER_NS DEST_ADDR OUT: copies up.bin over TCP through
-# the tunnel; the receiver writes what arrives to OUT.
-transfer() {
-    ip netns exec "$1" python3 - "$2" "$3" "$6" <<'PY' &
-import socket, sys
-addr, port, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind((addr, port)); s.listen(1); s.settimeout(60)
-c, _ = s.accept(); c.settimeout(60)
-with open(out, "wb") as f:
-    while True:
-        b = c.recv(1 << 16)
-        if not b: break
-        f.write(b)
-PY
-    local rpid=$!
-    PIDS+=("$rpid")
-    sleep 0.5
-    ip netns exec "$4" python3 - "$5" "$3" "$WORK/up.bin" <<'PY'
-import socket, sys
-s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=60)
-s.sendall(open(sys.argv[3], "rb").read()); s.shutdown(socket.SHUT_WR); s.recv(1)
-PY
-    wait "$rpid"
-}
 start=$(date +%s.%N)
 transfer "$PREFIX-lan" 192.168.100.10 7001 "$PREFIX-c1" 192.168.100.10 "$WORK/recv.bin"
 secs=$(echo "$(date +%s.%N) - $start" | bc 2>/dev/null || echo "?")
