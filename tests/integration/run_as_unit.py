@@ -193,6 +193,12 @@ def main():
         os.lseek(fd, 0, os.SEEK_SET)
         os.set_inheritable(fd, True)
         calls_file = f"/proc/self/fd/{fd}"
+        # The filter program too, by descriptor: PrivateTmp's tmpfs below hides its path when
+        # the tree lives under /tmp (a fresh clone there, as CI may make).
+        global FILTER
+        filter_fd = os.open(FILTER, os.O_RDONLY)
+        os.set_inheritable(filter_fd, True)
+        FILTER = f"/proc/self/fd/{filter_fd}"
     families = ",".join(str(FAMILIES[f]) for f in words(keys, "RestrictAddressFamilies"))
     if one(keys, "WatchdogSec"):
         m = re.fullmatch(r"(\d+)s", one(keys, "WatchdogSec"))
