@@ -1,6 +1,7 @@
 /* The user name rule (see username.h for what it is and why). */
 #include "vpn/username.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "vpn/limits.h"
@@ -59,6 +60,22 @@ const char *username_check(const char *name, size_t len)
         if (cp == ':')
             return "contains ':' (the token is SHA-256 of \"name:password\")";
         i += n;
+    }
+    return NULL;
+}
+
+const char *device_name_check(const char *name, size_t len)
+{
+    if (len == 0)
+        return "is empty";
+    if (len > DEVICE_NAME_MAX)
+        return "is longer than 15 bytes";
+    for (size_t i = 0; i < len; i++) {
+        char c = name[i];
+        bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                  c == '_' || c == '.' || c == '-';
+        if (!ok)
+            return "contains a character other than A-Z, a-z, 0-9, '_', '.' or '-'";
     }
     return NULL;
 }

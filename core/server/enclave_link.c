@@ -276,7 +276,7 @@ int enclave_start(struct enclave_link *e, const struct server_config *cfg, int w
 {
     /* vpn-enclave's command line; the launcher keeps its own copy (it is forked). */
     static char n_workers[16], window[16], rekey[16], level[8], uid_s[16], gid_s[16];
-    static char *argv[20];
+    static char *argv[22];
     memset(e, 0, sizeof(*e));
     e->workers = workers;
     e->ctl_fd = e->shm_fd = -1;
@@ -315,8 +315,16 @@ int enclave_start(struct enclave_link *e, const struct server_config *cfg, int w
                            (char *)"--users", (char *)cfg->users_file,
                            (char *)"--replay-window-ms", window, (char *)"--rekey-interval",
                            rekey, (char *)"--log-level", level, (char *)"--uid", uid_s,
-                           (char *)"--gid", gid_s, NULL };
+                           (char *)"--gid", gid_s, NULL, NULL, NULL };
+    _Static_assert(sizeof(args) <= sizeof(argv), "argv holds vpn-enclave's options");
     memcpy(argv, args, sizeof(args));
+    /* [wireguard] enabled: the enclave holds WireGuard's static key too (docs/WIREGUARD.md,
+     * "Enclave identity"); it reads or creates the file as it does server.key. */
+    if (cfg->wg_enabled) {
+        size_t n = sizeof(args) / sizeof(args[0]) - 3;
+        argv[n] = (char *)"--wg-private-key";
+        argv[n + 1] = (char *)cfg->wg_private_key_file;
+    }
     int rc = launcher_spawn(&e->launcher, enclave_path, argv, cfg->users_file, workers);
     if (rc != 0) {
         errno = -rc;

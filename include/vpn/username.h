@@ -35,4 +35,14 @@
  * word "name": "is longer than 63 bytes", "contains ':' (...)". Pure; any thread. */
 const char *username_check(const char *name, size_t len) __attribute__((warn_unused_result));
 
+/* The device name rule of WireGuard peers ("[wireguard:USER:DEVICE]" in the users file,
+ * "[device:USER:DEVICE]" in the classes file, vpnctl device): 1 to DEVICE_NAME_MAX (15) bytes
+ * of ASCII letters, digits, '_', '.' and '-', so that the name, NUL-padded, is the device's
+ * 16-byte id (docs/WIREGUARD.md) and can be written in a file name or a section header. */
+#define DEVICE_NAME_RULE "1 to 15 bytes of A-Z, a-z, 0-9, '_', '.' or '-'"
+
+/* NULL when the len bytes at name are an acceptable device name, else why not (a phrase that
+ * follows the word "name", as username_check's). Pure; any thread. */
+const char *device_name_check(const char *name, size_t len) __attribute__((warn_unused_result));
+
 #endif
