@@ -70,8 +70,9 @@ static void run_worker(struct enclave_secrets *sec, int fd)
         printf("worker sandbox failed: %s\n", strerror(-rc));
         _exit(1);
     }
-    printf("worker filtered\n");
-    fflush(stdout);
+    /* write(2), not stdio: a first printf may fstat stdout, which the filter forbids. */
+    static const char filtered[] = "worker filtered\n";
+    (void)!write(STDOUT_FILENO, filtered, sizeof(filtered) - 1);
     worker_run(&w);
     _exit(0);
 }
