@@ -104,18 +104,25 @@ static int finish(struct reader *r, const char *file, struct config_error *err)
     return rc;
 }
 
+/* The user name of a header, by the rule the handshake applies to the name it receives
+ * (username.h). 0, or -1 with *err. */
+static int check_user_name(const char *name, size_t n, const char *file, int line,
+                           const char *section, struct config_error *err)
+{
+    const char *why = username_check(name, n);
+    if (!why)
+        return 0;
+    config_errorf(err, file, line, section, NULL, "user name %s; expected " USERNAME_RULE, why);
+    return -1;
+}
+
 static int open_user(struct reader *r, const char *file, int line, const char *section,
                      struct config_error *err)
 {
     const char *name = section + 5;
     size_t n = strlen(name);
-    /* The handshake applies the same rule to the name it receives (username.h). */
-    const char *why = username_check(name, n);
-    if (why) {
-        config_errorf(err, file, line, section, NULL, "user name %s; expected " USERNAME_RULE,
-                      why);
+    if (check_user_name(name, n, file, line, section, err))
         return -1;
-    }
     memcpy(r->cur.name, name, n + 1);
     r->cur.line = line;
     r->in = IN_USER;
@@ -138,13 +145,9 @@ static int open_wireguard(struct reader *r, const char *file, int line, const ch
     size_t ulen = (size_t)(colon - user);
     const char *device = colon + 1;
     size_t dlen = strlen(device);
-    const char *why = username_check(user, ulen);
-    if (why) {
-        config_errorf(err, file, line, section, NULL, "user name %s; expected " USERNAME_RULE,
-                      why);
+    if (check_user_name(user, ulen, file, line, section, err))
         return -1;
-    }
-    why = device_name_check(device, dlen);
+    const char *why = device_name_check(device, dlen);
     if (why) {
         config_errorf(err, file, line, section, NULL,
                       "device name %s; expected " DEVICE_NAME_RULE, why);

@@ -1,5 +1,6 @@
-/* An ICMP echo reply made in place from an IPv4 echo request: the answer of the test tools
- * that stand in for a host behind a WireGuard responder (wg-echo.c, wg-enclave-echo.c). */
+/* The Internet checksum (RFC 1071), and an ICMP echo reply made in place from an IPv4 echo
+ * request: the answer of the test tools that stand in for a host behind a WireGuard responder
+ * (wg-echo.c, wg-enclave-echo.c); vpn-garbage.c's headers use the checksum too. */
 #ifndef TESTS_TOOLS_ICMP_ECHO_H
 #define TESTS_TOOLS_ICMP_ECHO_H
 
