@@ -7,14 +7,15 @@
 #include <unistd.h>
 
 #include "users.h"
+#include "wg_peers.h"
 #include "vpn/keyfile.h"
 #include "vpn/limits.h"
 #include "vpn/log.h"
 
-static int check_key(const char *path)
+static int check_key(const char *path, const char *what)
 {
     if (access(path, F_OK) != 0 && errno == ENOENT) {
-        printf("%s: no server key yet; the first start creates it\n", path);
+        printf("%s: no %s yet; the first start creates it\n", path, what);
         return 0;
     }
     uint8_t priv[KEY_LEN], pub[KEY_LEN];
@@ -32,7 +33,7 @@ static int check_key(const char *path)
     }
     char b64[KEYFILE_B64_LEN + 1];
     keyfile_encode(pub, b64);
-    printf("%s: server key, public key %s\n", path, b64);
+    printf("%s: %s, public key %s\n", path, what, b64);
     return 0;
 }
 
@@ -40,26 +41,29 @@ static int check_users(const char *path)
 {
     /* The tokens in guarded, locked memory, wiped when freed, as in a running enclave. */
     struct user_table *t = sodium_malloc(sizeof(*t));
-    if (!t) {
-        log_error("Out of memory reading %s", path);
-        return 2;
-    }
+    struct wg_peer_list *peers = sodium_malloc(sizeof(*peers));
     struct config_error err;
     int status = 0;
-    if (users_load(path, t, &err) != 0) {
+    if (!t || !peers) {
+        log_error("Out of memory reading %s", path);
+        status = 2;
+    } else if (users_load_all(path, t, peers, &err) != 0) {
         log_error("Configuration error: %s", err.msg);
         status = 2;
     } else {
-        printf("%s: %d user%s\n", path, t->count, t->count == 1 ? "" : "s");
+        printf("%s: %d user%s, %d WireGuard peer%s\n", path, t->count,
+               t->count == 1 ? "" : "s", peers->count, peers->count == 1 ? "" : "s");
     }
     sodium_free(t);
+    sodium_free(peers);
     return status;
 }
 
-int check_files(const char *key_path, const char *users_path)
+int check_files(const char *key_path, const char *wg_key_path, const char *users_path)
 {
-    int key = check_key(key_path);
+    int key = check_key(key_path, "server key");
+    int wg_key = wg_key_path ? check_key(wg_key_path, "WireGuard key") : 0;
     int users = check_users(users_path);
     fflush(stdout);
-    return key ? key : users;
+    return key ? key : wg_key ? wg_key : users;
 }

@@ -31,6 +31,8 @@
 #include "sandbox.h"
 #include "secrets.h"
 #include "users.h"
+#include "wg_noise.h"
+#include "wg_peers.h"
 #include "worker.h"
 #include "vpn/aead.h"
 #include "vpn/enclave_ipc.h"
@@ -40,6 +42,7 @@
 #include "vpn/log.h"
 #include "vpn/proto.h"
 #include "vpn/server_config.h"   /* ENCLAVE_USER, for messages */
+#include "vpn/wg_blake2s.h"
 
 enum {
     FD_SHM = ENCLAVE_FD_SHM,
@@ -55,6 +58,7 @@ struct supervisor {
     uint32_t replay_window_ms;
     uint32_t rekey_interval_s;      /* keys older than this + KEY_AGE_GRACE_MS are refused */
     const char *key_path;
+    const char *wg_key_path;        /* [wireguard] private_key_file when enabled, else NULL */
     const char *users_path;
     struct enclave_secrets *sec;
     pid_t pids[MAX_WORKERS];
@@ -101,25 +105,60 @@ static void fail(const char *fmt, ...)
     exit(2);
 }
 
-/* Reads the server key, or creates it on first start (REQUIREMENTS.md section 2). */
-static void load_or_create_key(struct supervisor *s)
+/* Reads an X25519 private key file (server.key, or WireGuard's), or creates it on first
+ * start (REQUIREMENTS.md section 2), clamped as `wg genkey` clamps. */
+static void load_or_create_key(const char *path, const char *what, uint8_t priv[KEY_LEN])
 {
     char err[512];
-    if (access(s->key_path, F_OK) != 0 && errno == ENOENT) {
+    if (access(path, F_OK) != 0 && errno == ENOENT) {
         uint8_t k[KEY_LEN];
         randombytes_buf(k, sizeof(k));
         k[0] &= 248;
         k[31] &= 127;
         k[31] |= 64;
-        int rc = keyfile_write(s->key_path, k, false, err, sizeof(err));
+        int rc = keyfile_write(path, k, false, err, sizeof(err));
         sodium_memzero(k, sizeof(k));
         if (rc != 0)
-            fail("cannot create the server key: %s", err);
-        log_info("Generated a new server key in %s", s->key_path);
+            fail("cannot create the %s: %s", what, err);
+        log_info("Generated a new %s in %s", what, path);
     }
-    if (keyfile_read(s->key_path, s->sec->s_priv, err, sizeof(err)) != 0)
+    if (keyfile_read(path, priv, err, sizeof(err)) != 0)
         fail("%s", err);
-    crypto_scalarmult_base(s->sec->s_pub, s->sec->s_priv);
+}
+
+/* [wireguard] enabled: the server's WireGuard identity (docs/WIREGUARD.md, "Enclave
+ * identity"); its public key goes to the main process, which checks mac1 with it. */
+static void load_wireguard_key(struct supervisor *s)
+{
+    uint8_t priv[WG_KEY_LEN];
+    load_or_create_key(s->wg_key_path, "WireGuard key", priv);
+    bool ok = wg_identity_init(&s->sec->wg_id, priv);
+    sodium_memzero(priv, sizeof(priv));
+    if (!ok)
+        fail("%s: libcrypto failed to derive the WireGuard identity", s->wg_key_path);
+    s->sec->wg_enabled = 1;
+}
+
+/* The users file's users and WireGuard peers into the live tables (start: empty). Returns the
+ * number of peers added, or -1 with *err. */
+static int load_users(struct supervisor *s, struct config_error *err)
+{
+    struct wg_peer_list *peers = malloc(sizeof(*peers));
+    if (!peers) {
+        snprintf(err->msg, sizeof(err->msg), "out of memory reading %s", s->users_path);
+        return -1;
+    }
+    int added = -1, skipped = 0;
+    if (users_load_all(s->users_path, &s->sec->users, peers, err) == 0) {
+        /* Requests and initiations recorded before this start cannot be replayed now
+         * (PROTOCOL.md step 4; for WireGuard the peers' TAI64N floor, wg_peers_admit). */
+        uint64_t now = clock_realtime_ms();
+        users_set_ts_floor(&s->sec->users, now);
+        added = wg_peers_admit(&s->sec->wg_peers, &s->sec->users, peers, now, &skipped);
+    }
+    sodium_memzero(peers, sizeof(*peers));
+    free(peers);
+    return added;
 }
 
 /* Maps worker index's rings with a PROT_NONE page after them: with the guard pages around the
@@ -308,6 +347,12 @@ static void report_ended(const char *name, enum user_end why, void *ctx)
            0, 0, 0, 0, "%s", name);
 }
 
+static void report_peer_ended(const char *user, const char *device, void *ctx)
+{
+    (void)ctx;
+    report(SUP_WG_PEER_ENDED, 0, 0, 0, 0, "%s:%s", user, device);
+}
+
 /* SIGHUP, through the launcher: it opened the users file anew (so a file replaced by rename is
  * read too) and handed us the descriptor; we merge it into the live table. */
 static void reload_users(struct supervisor *s)
@@ -323,22 +368,37 @@ static void reload_users(struct supervisor *s)
         return;
     }
     struct user_table *next = malloc(sizeof(*next));
+    struct wg_peer_list *peers = malloc(sizeof(*peers));
     struct config_error err;
-    if (!next) {
+    if (!next || !peers) {
         report(SUP_RELOAD_FAILED, 0, 0, 0, 0, "out of memory");
-    } else if (users_load_fd(fd, s->users_path, next, &err) != 0) {
+    } else if (users_load_fd_all(fd, s->users_path, next, peers, &err) != 0) {
         report(SUP_RELOAD_FAILED, 0, 0, 0, 0, "%s", err.msg);
     } else {
-        int changes = users_merge(&s->sec->users, next, clock_realtime_ms(), report_ended, NULL);
+        /* Peers first out, then users, then peers in (wg_peers.h): an entry never names a
+         * user table entry that users_merge gave to someone else. */
+        uint64_t now = clock_realtime_ms();
+        struct enclave_secrets *sec = s->sec;
+        int retired = wg_peers_retire(&sec->wg_peers, &sec->users, peers, report_peer_ended,
+                                      NULL);
+        int changes = users_merge(&sec->users, next, now, report_ended, NULL);
+        int skipped = 0;
+        int added = wg_peers_admit(&sec->wg_peers, &sec->users, peers, now, &skipped);
         if (changes < 0)
             report(SUP_RELOAD_FAILED, 0, 0, 0, 0, "more than %d users", MAX_USERS);
+        else if (skipped)
+            report(SUP_RELOAD_FAILED, 0, 0, 0, 0, "%d WireGuard peer(s) left out", skipped);
         else
-            report(SUP_RELOADED, 0, 0, changes, next->count, NULL);
+            report(SUP_RELOADED, 0, 0, changes + retired + added, next->count, NULL);
     }
     close(fd);
     if (next) {
         sodium_memzero(next, sizeof(*next));
         free(next);
+    }
+    if (peers) {
+        sodium_memzero(peers, sizeof(*peers));
+        free(peers);
     }
 }
 
@@ -346,9 +406,10 @@ static void usage(void)
 {
     fprintf(stderr, "vpn-enclave is started by vpn-server; it is not meant to be run by hand.\n"
                     "usage: vpn-enclave --workers N --private-key FILE --users FILE "
-                    "--uid UID --gid GID [--replay-window-ms MS] [--rekey-interval S] "
-                    "[--log-level N]\n"
-                    "       vpn-enclave --check --private-key FILE --users FILE\n");
+                    "--uid UID --gid GID [--wg-private-key FILE] [--replay-window-ms MS] "
+                    "[--rekey-interval S] [--log-level N]\n"
+                    "       vpn-enclave --check --private-key FILE --users FILE "
+                    "[--wg-private-key FILE]\n");
     exit(2);
 }
 
@@ -359,6 +420,7 @@ int main(int argc, char **argv)
     static const struct option opts[] = {
         { "workers", required_argument, NULL, 'w' },
         { "private-key", required_argument, NULL, 'k' },
+        { "wg-private-key", required_argument, NULL, 'W' },
         { "users", required_argument, NULL, 'u' },
         { "replay-window-ms", required_argument, NULL, 'r' },
         { "rekey-interval", required_argument, NULL, 'R' },
@@ -376,6 +438,7 @@ int main(int argc, char **argv)
         switch (c) {
         case 'w': s.workers = atoi(optarg); break;
         case 'k': s.key_path = optarg; break;
+        case 'W': s.wg_key_path = optarg; break;
         case 'u': s.users_path = optarg; break;
         case 'r': s.replay_window_ms = (uint32_t)strtoul(optarg, NULL, 10); break;
         case 'R': s.rekey_interval_s = (uint32_t)strtoul(optarg, NULL, 10); break;
@@ -393,7 +456,7 @@ int main(int argc, char **argv)
             usage();
         if (sodium_init() < 0)
             fail("libsodium failed to initialise");
-        return check_files(s.key_path, s.users_path);
+        return check_files(s.key_path, s.wg_key_path, s.users_path);
     }
     if (!s.key_path || !s.users_path || s.workers < 1 || s.workers > MAX_WORKERS ||
         s.replay_window_ms < REPLAY_WINDOW_MS_MIN || s.replay_window_ms > REPLAY_WINDOW_MS_MAX ||
@@ -408,6 +471,11 @@ int main(int argc, char **argv)
     /* Before the privilege drop and the filters (aead.h); the workers inherit it. */
     if (aead_init() != 0)
         log_warn("enclave: OpenSSL's AEAD is unavailable: libsodium's serves instead");
+    /* BLAKE2s for WireGuard, fetched before any filter (wg_blake2s.h); the workers inherit
+     * it. */
+    if (s.wg_key_path && wg_blake2s_init() != 0)
+        fail("OpenSSL's libcrypto lacks BLAKE2s (BLAKE2S-256, BLAKE2SMAC): WireGuard cannot "
+             "run");
     /* Our own uid, never the main process's nor root's: vpn-server looked it up. */
     if (uid <= 0 || gid <= 0 || uid >= (long)UINT32_MAX || gid >= (long)UINT32_MAX)
         fail("no unprivileged uid and gid to run as (--uid, --gid: the system user %s's)",
@@ -422,12 +490,15 @@ int main(int argc, char **argv)
     s.sec = secrets_map();
     if (!s.sec)
         fail("cannot lock the enclave's secret memory: %s", strerror(errno));
-    load_or_create_key(&s);
+    load_or_create_key(s.key_path, "server key", s.sec->s_priv);
+    crypto_scalarmult_base(s.sec->s_pub, s.sec->s_priv);
+    if (s.wg_key_path)
+        load_wireguard_key(&s);
+    wg_peers_init(&s.sec->wg_peers);
     struct config_error err;
-    if (users_load(s.users_path, &s.sec->users, &err) != 0)
+    int wg_peers = load_users(&s, &err);
+    if (wg_peers < 0)
         fail("%s", err.msg);
-    /* Requests recorded before this start cannot be replayed now (PROTOCOL.md step 4). */
-    users_set_ts_floor(&s.sec->users, clock_realtime_ms());
     randombytes_buf(s.sec->phantom_key, sizeof(s.sec->phantom_key));
 
     rc = sandbox_drop_privileges(s.uid, s.gid);
@@ -450,6 +521,10 @@ int main(int argc, char **argv)
         if (spawn(&s, i) != 0)
             fail("cannot start worker %d: %s", i, strerror(errno));
     char pub[KEYFILE_B64_LEN + 1];
+    if (s.sec->wg_enabled) {
+        keyfile_encode(s.sec->wg_id.pub, pub);
+        report(SUP_WG_IDENTITY, 0, 0, wg_peers, 0, "%s", pub);
+    }
     keyfile_encode(s.sec->s_pub, pub);
     report(SUP_READY, 0, 0, s.sec->users.count, s.sec->users.count, "%s", pub);
 

@@ -1,7 +1,9 @@
 /* Users file of the enclave: "[user:NAME]" / "auth_token = <64 hex>" (REQUIREMENTS.md
- * section 2) / optionally "disabled = true" (vpnctl user disable). The file holds secrets,
- * so it must belong to no group or world readers. */
+ * section 2) / optionally "disabled = true" (vpnctl user disable), and the WireGuard peers'
+ * sections (core/lib/users_file.c reads them all; wg_peers.c keeps the peers). The file holds
+ * secrets, so it must belong to no group or world readers. */
 #include "users.h"
+#include "wg_peers.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -15,15 +17,32 @@
 #include "vpn/secret_file.h"
 #include "vpn/users_file.h"
 
+struct load {
+    struct user_table *users;
+    struct wg_peer_list *peers;     /* NULL: not kept */
+};
+
 /* One user of the file into the table (users_file_parse saw to unique names and the bound). */
 static int add_user(void *ctx, const struct users_file_entry *e, const char *file,
                     struct config_error *err)
 {
-    struct user_table *t = ctx;
+    struct user_table *t = ((struct load *)ctx)->users;
     struct enclave_user *u = &t->users[t->count++];
     memcpy(u->name, e->name, sizeof(u->name));
     memcpy(u->token, e->token, TOKEN_LEN);
     u->disabled = e->disabled;
+    return 0;
+}
+
+static int add_peer(void *ctx, const struct users_file_wg_entry *e, const char *file,
+                    struct config_error *err)
+{
+    struct wg_peer_list *l = ((struct load *)ctx)->peers;
+    if (l && wg_peers_list_add(l, e) != 0) {
+        config_errorf(err, file, e->line, NULL, NULL, "more than %d WireGuard peers",
+                      WG_PEERS_MAX);
+        return -1;
+    }
     return 0;
 }
 
@@ -38,15 +57,27 @@ int users_open(const char *path, struct config_error *err)
 
 int users_load(const char *path, struct user_table *t, struct config_error *err)
 {
+    return users_load_all(path, t, NULL, err);
+}
+
+int users_load_all(const char *path, struct user_table *t, struct wg_peer_list *peers,
+                   struct config_error *err)
+{
     int fd = users_open(path, err);
     if (fd < 0)
         return -1;
-    int rc = users_load_fd(fd, path, t, err);
+    int rc = users_load_fd_all(fd, path, t, peers, err);
     close(fd);
     return rc;
 }
 
 int users_load_fd(int fd, const char *path, struct user_table *t, struct config_error *err)
+{
+    return users_load_fd_all(fd, path, t, NULL, err);
+}
+
+int users_load_fd_all(int fd, const char *path, struct user_table *t, struct wg_peer_list *peers,
+                      struct config_error *err)
 {
     /* The launcher opened it (SIGHUP) by the same rule; the descriptor is checked again. */
     char why[400];
@@ -70,9 +101,15 @@ int users_load_fd(int fd, const char *path, struct user_table *t, struct config_
     while (len < cap && (n = pread(fd, buf + len, cap - len, (off_t)len)) > 0)
         len += (size_t)n;
     sodium_memzero(t, sizeof(*t));
+    if (peers)
+        sodium_memzero(peers, sizeof(*peers));
+    struct load ctx = { t, peers };
+    static const struct users_file_handlers handlers = { add_user, add_peer };
     int rc = 0;
-    if (users_file_parse(path, buf, len, add_user, t, err) != 0) {
+    if (users_file_parse_all(path, buf, len, &handlers, &ctx, err) != 0) {
         sodium_memzero(t, sizeof(*t));
+        if (peers)
+            sodium_memzero(peers, sizeof(*peers));
         rc = -1;
     }
     sodium_memzero(buf, cap);

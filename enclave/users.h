@@ -1,5 +1,5 @@
 /* The users file (secrets): "[user:NAME]" sections with "auth_token = <64 hex>" and optionally
- * "disabled = true". Read by the enclave only, from a file that must not be group- or
+ * "disabled = true", and WireGuard peers (wg_peers.h). Read by the enclave only, from a file that must not be group- or
  * world-readable. The table lives in the enclave's locked shared memory so that every worker
  * sees the same last-accepted request timestamps (PROTOCOL.md step 4). */
 #ifndef ENCLAVE_USERS_H
@@ -44,6 +44,8 @@ struct user_table {
     struct enclave_user users[MAX_USERS];
 };
 
+struct wg_peer_list;
+
 /* Opens the users file for users_load_fd: a symbolic link is refused, not followed.
  * Returns the descriptor, or -1 with *err. */
 int users_open(const char *path, struct config_error *err) __attribute__((warn_unused_result));
@@ -59,6 +61,13 @@ enum { USERS_FILE_MAX = 1 << 20 };
  * after it has given up the right to open it). path is for messages. */
 int users_load_fd(int fd, const char *path, struct user_table *t, struct config_error *err)
     __attribute__((warn_unused_result));
+
+/* users_load and users_load_fd that also keep the file's WireGuard peers in *peers (zeroed
+ * first; wg_peers.h). The plain ones check those sections all the same. */
+int users_load_all(const char *path, struct user_table *t, struct wg_peer_list *peers,
+                   struct config_error *err) __attribute__((warn_unused_result));
+int users_load_fd_all(int fd, const char *path, struct user_table *t, struct wg_peer_list *peers,
+                      struct config_error *err) __attribute__((warn_unused_result));
 
 /* Every user's last accepted request timestamp becomes at least now_ms (the enclave's start):
  * a request recorded before a restart cannot be replayed after it (PROTOCOL.md step 4). */

@@ -6,10 +6,12 @@
  *
  * The request slots live in memory the main process shares and may rewrite at any moment, so
  * nothing is read from them twice: the metadata, a handshake request and a datagram's header,
- * nonce and tag are copied once into private memory (copy_in) and only the copies are checked
- * and used. Bulk bytes that are never parsed (plaintext to seal, ciphertext to open) are read
- * in place, with the private length. */
+ * nonce and tag are copied once into private memory (worker_copy_in) and only the copies are
+ * checked and used. Bulk bytes that are never parsed (plaintext to seal, ciphertext to open)
+ * are read in place, with the private length. WireGuard's requests are served by wg_worker.c
+ * under the same rules, on the same key slots. */
 #include "worker.h"
+#include "worker_ops.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -21,55 +23,46 @@
 #include "auth_limit.h"
 #include "devices.h"
 #include "handshake_server.h"
+#include "wg_worker.h"
 #include "vpn/aead.h"
 #include "vpn/log.h"
 #include "vpn/proto.h"
 #include "vpn/spin.h"
 #include "vpn/transport.h"
 
-static void fatal_request(const struct worker *w, const char *why)
+void worker_fatal(const struct worker *w, const char *why)
 {
     log_error("enclave worker %d: malformed request from the main process (%s); exiting",
               w->index, why);
     _exit(WORKER_EXIT_MALFORMED);
 }
 
-static void count_drop(struct worker *w, enum worker_drop why)
+void worker_count_drop(struct worker *w, enum worker_drop why)
 {
     counter_inc(&w->shm->ctl.drops[why]);
-}
-
-/* Copies n bytes out of shared memory, once. The compiler barrier makes every later use read
- * the private copy: without it the compiler may legally load a field from the shared original
- * again after it was checked (a double fetch the main process can race). */
-static void copy_in(void *dst, const void *src, size_t n)
-{
-    memcpy(dst, src, n);
-    __asm__ __volatile__("" ::: "memory");
 }
 
 /* Next free result slot of ring r with *pending results already in this batch, or NULL. */
 static struct pkt_slot *result_slot(struct worker *w, struct ring *r, uint32_t *pending)
 {
     if (ring_free(r) <= *pending) {
-        count_drop(w, DROP_OUT_FULL);
+        worker_count_drop(w, DROP_OUT_FULL);
         return NULL;
     }
     return ring_produce_slot(r, *pending);
 }
 
-static struct pkt_slot *dec_result(struct worker *w)
+struct pkt_slot *worker_dec_result(struct worker *w)
 {
     return result_slot(w, &w->rings.out_dec, &w->dec_pending);
 }
 
-static struct pkt_slot *enc_result(struct worker *w)
+struct pkt_slot *worker_enc_result(struct worker *w)
 {
     return result_slot(w, &w->rings.out_enc, &w->enc_pending);
 }
 
-/* Fills a result's metadata from the (private) request's and counts it in the batch. */
-static void commit_dec(struct worker *w, struct pkt_slot *out, const struct pkt_meta *m,
+void worker_commit_dec(struct worker *w, struct pkt_slot *out, const struct pkt_meta *m,
                        uint16_t op, uint16_t len)
 {
     out->meta = *m;
@@ -79,7 +72,7 @@ static void commit_dec(struct worker *w, struct pkt_slot *out, const struct pkt_
     w->dec_pending++;
 }
 
-static void erase_slot(struct worker *w, struct key_slot *k)
+void worker_erase_slot(struct worker *w, struct key_slot *k)
 {
     secrets_erase_slot(k);
     w->shm->ctl.sessions--;
@@ -90,13 +83,14 @@ static bool seal_to(struct worker *w, struct key_slot *k, uint8_t type, const ui
 
 /* A slot the enclave ends by itself (slot_alive): its client hears DISCONNECT, sealed with the
  * dying key to the last address the client was authenticated from, so that it reconnects at
- * once; then the keys are erased. */
+ * once; then the keys are erased. WireGuard has no such message: its initiator finds out by
+ * itself (no answer) and handshakes again. */
 static void retire_slot(struct worker *w, struct key_slot *k)
 {
     static const uint8_t reason = DISCONNECT_REASON_KEY_RETIRED;
-    if (k->has_peer)
+    if (k->has_peer && k->format == KEY_FORMAT_OURS)
         seal_to(w, k, MSG_DISCONNECT, &reason, sizeof(reason), &k->peer, w->now_ms);
-    erase_slot(w, k);
+    worker_erase_slot(w, k);
 }
 
 /* Whether the keys of live slot k may still be used: its user's token unchanged, the user
@@ -111,24 +105,27 @@ static bool slot_alive(const struct worker *w, const struct key_slot *k)
         return false;
     if (!devices_holds(u, k->device, k->session_id))
         return false;
+    /* A WireGuard key also dies with its peer's entry (removed or re-keyed, wg_peers.h) and
+     * after REJECT_AFTER_TIME, whatever rekey_interval says (whitepaper 6.1). */
+    if (k->format == KEY_FORMAT_WG)
+        return wg_peers_gen(&w->sec->wg_peers, k->wg_peer) == k->wg_peer_gen &&
+               w->mono_ms - k->created_ms <= (uint64_t)WG_REJECT_AFTER_TIME_S * 1000;
     return !w->key_max_age_ms || w->mono_ms - k->created_ms <= w->key_max_age_ms;
 }
 
-/* The slot of session_id if it is live; ends the worker if the main process sent it a session
- * that another worker owns. A slot that died is erased here. */
-static struct key_slot *find_slot(struct worker *w, uint32_t session_id)
+struct key_slot *worker_find_slot(struct worker *w, uint32_t session_id)
 {
     uint32_t idx = session_id & (SESSION_SLOTS - 1);
     if ((int)(idx % (uint32_t)w->count) != w->index)
-        fatal_request(w, "session of another worker");
+        worker_fatal(w, "session of another worker");
     struct key_slot *k = &w->sec->slots[idx];
     if (session_id == 0 || k->session_id != session_id) {
-        count_drop(w, DROP_NO_SESSION);
+        worker_count_drop(w, DROP_NO_SESSION);
         return NULL;
     }
     if (!slot_alive(w, k)) {
         retire_slot(w, k);
-        count_drop(w, DROP_EXPIRED);
+        worker_count_drop(w, DROP_EXPIRED);
         return NULL;
     }
     return k;
@@ -150,13 +147,14 @@ static bool seal_to(struct worker *w, struct key_slot *k, uint8_t type, const ui
 {
     if (k->send_counter >= (1ULL << REKEY_AFTER_MESSAGES_LOG2))
         return false;   /* never reuse a nonce; the client rekeys long before */
-    struct pkt_slot *out = enc_result(w);
+    struct pkt_slot *out = worker_enc_result(w);
     if (!out)
         return false;
     size_t n = transport_seal(out->data, type, k->k_s2c, k->session_id, k->send_counter++,
                               now_ms, pt, pt_len);
     out->meta.op = RES_SEALED;
     out->meta.len = (uint16_t)n;
+    out->meta.aux = 0;      /* ours, sent from our port (a WireGuard session's says so) */
     out->meta.session_id = k->session_id;
     out->meta.worker = (uint16_t)w->index;
     out->meta.peer = *peer;
@@ -172,14 +170,14 @@ static void reply_why(struct worker *w, const struct pkt_meta *m, const struct h
     uint8_t resp[CONNECT_FAIL_EXT_LEN];
     size_t n = hs_server_reject(r, status, refusal, ts, resp);
     if (n == 0) {
-        count_drop(w, DROP_UNANSWERED);
+        worker_count_drop(w, DROP_UNANSWERED);
         return;
     }
-    struct pkt_slot *out = dec_result(w);
+    struct pkt_slot *out = worker_dec_result(w);
     if (!out)
         return;
     memcpy(out->data, resp, n);
-    commit_dec(w, out, m, RES_REPLY, (uint16_t)n);
+    worker_commit_dec(w, out, m, RES_REPLY, (uint16_t)n);
     out->meta.aux = status;
 }
 
@@ -234,7 +232,7 @@ static bool open_request(struct worker *w, const struct pkt_meta *m, const uint8
     struct enclave_secrets *s = w->sec;
     uint64_t min_ts;
     if (hs_server_identify(s->s_priv, s->s_pub, req, CONNECT_REQ_LEN, &s->users, r) == HS_DROP) {
-        count_drop(w, DROP_HANDSHAKE);
+        worker_count_drop(w, DROP_HANDSHAKE);
         return false;
     }
     switch (authenticate(w, req, r, proven)) {
@@ -245,7 +243,7 @@ static bool open_request(struct worker *w, const struct pkt_meta *m, const uint8
         reply(w, m, r, STATUS_AUTH_FAILED, now_ms);
         return false;
     case AUTH_DISABLED:
-        count_drop(w, DROP_DISABLED);
+        worker_count_drop(w, DROP_DISABLED);
         reply(w, m, r, STATUS_AUTH_FAILED, now_ms);
         return false;
     case AUTH_OK:
@@ -264,9 +262,9 @@ static void do_hello(struct worker *w, const struct pkt_meta *m, const uint8_t *
 {
     uint8_t req[CONNECT_REQ_LEN];
     struct hs_request r;
-    copy_in(req, shared, sizeof(req));
+    worker_copy_in(req, shared, sizeof(req));
     if (open_request(w, m, req, now_ms, false, m->aux == HELLO_SOURCE_PROVEN, &r)) {
-        struct pkt_slot *out = dec_result(w);
+        struct pkt_slot *out = worker_dec_result(w);
         if (out) {
             /* The request travels back so that the main process can hand it in again for
              * phase 2 (OP_ACCEPT) without keeping a copy itself, with the device id it
@@ -276,27 +274,56 @@ static void do_hello(struct worker *w, const struct pkt_meta *m, const uint8_t *
             memcpy(out->data, req, CONNECT_REQ_LEN);
             memcpy(out->data + CONNECT_REQ_LEN, r.device_id, DEVICE_ID_LEN);
             memcpy(out->data + HELLO_USER_OFF, r.username, n);
-            commit_dec(w, out, m, RES_HELLO, (uint16_t)(HELLO_USER_OFF + n));
+            worker_commit_dec(w, out, m, RES_HELLO, (uint16_t)(HELLO_USER_OFF + n));
             out->meta.ts = r.ts;
         }
     }
     hs_request_wipe(&r);
 }
 
-/* A free slot owned by this worker, or NULL. A dead slot (slot_alive) is reclaimed here, so
- * a user re-handshaking in a loop cannot exhaust the table. */
-static struct key_slot *alloc_slot(struct worker *w, uint32_t *idx_out)
+/* A dead slot (slot_alive) is reclaimed here, so a user re-handshaking in a loop cannot
+ * exhaust the table. */
+struct key_slot *worker_alloc_slot(struct worker *w, uint32_t *idx_out)
 {
     for (uint32_t i = (uint32_t)w->index; i < SESSION_SLOTS; i += (uint32_t)w->count) {
         struct key_slot *k = &w->sec->slots[i];
         if (k->session_id && !slot_alive(w, k))
-            erase_slot(w, k);
+            worker_erase_slot(w, k);
         if (k->session_id == 0) {
             *idx_out = i;
             return k;
         }
     }
     return NULL;
+}
+
+uint32_t worker_new_session_id(uint32_t idx)
+{
+    /* Random non-zero session id whose low bits name the slot: unique among live sessions by
+     * construction, and the owning worker follows from it. */
+    uint32_t rnd;
+    do
+        rnd = randombytes_random() >> SESSION_SLOT_BITS;
+    while (rnd == 0);
+    return rnd << SESSION_SLOT_BITS | idx;
+}
+
+bool worker_publish_slot(struct worker *w, struct key_slot *k, uint32_t session_id,
+                         const uint8_t device_id[DEVICE_ID_LEN])
+{
+    struct enclave_secrets *s = w->sec;
+    /* Live first, then bound: a record counts as taken while its sessions' slots are live
+     * (devices.h). Until bound, only this worker, which owns the slot, looks at it. */
+    k->device = -1;
+    __atomic_store_n(&k->session_id, session_id, __ATOMIC_RELEASE);
+    w->shm->ctl.sessions++;
+    k->device = devices_bind(s, &s->users.users[k->user_index], device_id, session_id);
+    if (k->device < 0) {
+        worker_erase_slot(w, k);
+        worker_count_drop(w, DROP_DEVICES);
+        return false;
+    }
+    return true;
 }
 
 /* OP_ACCEPT: steps 1-4 again (the worker trusts no earlier answer), then 5-6 with the main
@@ -308,11 +335,11 @@ static void do_accept(struct worker *w, const struct pkt_meta *m, const uint8_t 
     uint8_t buf[CONNECT_REQ_LEN + RESP_CONFIG_MAX];
     struct hs_request r;
     struct hs_config cfg;
-    copy_in(buf, shared, m->len);
+    worker_copy_in(buf, shared, m->len);
     /* The main process's block carries the DNS block (extension 4) when the server pushes
      * DNS settings, whatever the request asked: what goes out is decided below. */
     if (!hs_config_decode_from_main(buf + CONNECT_REQ_LEN, m->len - CONNECT_REQ_LEN, &cfg))
-        fatal_request(w, "accept without a valid config block");
+        worker_fatal(w, "accept without a valid config block");
     /* The generation is read before the MAC is checked: if a reload changes the token in
      * between, the new key carries the old generation and dies at its first use. */
     uint32_t gen = 0;
@@ -320,23 +347,17 @@ static void do_accept(struct worker *w, const struct pkt_meta *m, const uint8_t 
         goto out;
     gen = __atomic_load_n(&s->users.users[r.user_index].gen, __ATOMIC_ACQUIRE);
     uint32_t idx = 0;
-    struct key_slot *k = m->aux == STATUS_OK ? alloc_slot(w, &idx) : NULL;
+    struct key_slot *k = m->aux == STATUS_OK ? worker_alloc_slot(w, &idx) : NULL;
     if (!k) {
         /* aux: the main process's decision, a refusal's reason in its high byte. */
         uint8_t status = m->aux == STATUS_OK ? STATUS_SERVER_FULL : (uint8_t)(m->aux & 0xff);
         reply_why(w, m, &r, status, (uint8_t)(m->aux >> 8), now_ms);
         goto out;
     }
-    struct pkt_slot *out = dec_result(w);
+    struct pkt_slot *out = worker_dec_result(w);
     if (!out)
         goto out;
-    /* Random non-zero session id whose low bits name the slot: unique among live sessions by
-     * construction, and the owning worker follows from it. */
-    uint32_t rnd;
-    do
-        rnd = randombytes_random() >> SESSION_SLOT_BITS;
-    while (rnd == 0);
-    cfg.session_id = rnd << SESSION_SLOT_BITS | idx;
+    cfg.session_id = worker_new_session_id(idx);
     cfg.status = STATUS_OK;
     /* The window this worker checks the session's packets against, to a client that asked
      * (docs/PROTOCOL.md, "Replay window in the response"); never to one that did not: it
@@ -359,7 +380,7 @@ static void do_accept(struct worker *w, const struct pkt_meta *m, const uint8_t 
     sodium_memzero(e_s_priv, sizeof(e_s_priv));
     if (n == 0) {
         sodium_memzero(&keys, sizeof(keys));
-        count_drop(w, DROP_HANDSHAKE);
+        worker_count_drop(w, DROP_HANDSHAKE);
         goto out;
     }
     memset(k, 0, sizeof(*k));
@@ -374,32 +395,23 @@ static void do_accept(struct worker *w, const struct pkt_meta *m, const uint8_t 
     k->peer = m->peer;
     k->has_peer = true;
     replay_init(&k->rx);
-    /* Live first, then bound: a record counts as taken while its sessions' slots are live
-     * (devices.h). Until bound, only this worker, which owns the slot, looks at it. */
-    __atomic_store_n(&k->session_id, cfg.session_id, __ATOMIC_RELEASE);
-    w->shm->ctl.sessions++;
-    k->device = devices_bind(s, &s->users.users[r.user_index], r.device_id, cfg.session_id);
-    if (k->device < 0) {
+    if (!worker_publish_slot(w, k, cfg.session_id, r.device_id)) {
         /* USER_DEVICES_MAX devices of this user are online: whatever the main process
          * decided, no more keys for this user. */
-        erase_slot(w, k);
-        count_drop(w, DROP_DEVICES);
         reply(w, m, &r, STATUS_SERVER_FULL, now_ms);
         goto out;
     }
 
-    commit_dec(w, out, m, RES_ACCEPTED, (uint16_t)n);
+    worker_commit_dec(w, out, m, RES_ACCEPTED, (uint16_t)n);
     out->meta.session_id = cfg.session_id;
 out:
     hs_request_wipe(&r);
 }
 
-/* true when pt (shared memory: each byte read once) is an IPv4 packet from the session's own
- * address; *len is then trimmed to its total length. */
-static bool inner_ok(struct worker *w, const struct key_slot *k, const uint8_t *pt, size_t *len)
+bool worker_inner_ok(struct worker *w, const struct key_slot *k, const uint8_t *pt, size_t *len)
 {
     if (*len < 20) {
-        count_drop(w, DROP_MALFORMED);
+        worker_count_drop(w, DROP_MALFORMED);
         return false;
     }
     uint8_t first = pt[0];
@@ -407,11 +419,11 @@ static bool inner_ok(struct worker *w, const struct key_slot *k, const uint8_t *
     size_t total = get_be16(pt + 2);
     uint32_t src = get_be32(pt + 12);
     if ((first >> 4) != 4 || ihl < 20 || total < ihl || total > *len) {
-        count_drop(w, DROP_MALFORMED);
+        worker_count_drop(w, DROP_MALFORMED);
         return false;
     }
     if (src != k->client_ip) {
-        count_drop(w, DROP_SPOOFED_SOURCE);
+        worker_count_drop(w, DROP_SPOOFED_SOURCE);
         return false;
     }
     *len = total;
@@ -429,40 +441,44 @@ static void do_decrypt(struct worker *w, const struct pkt_meta *m, const uint8_t
     uint64_t counter;
     size_t len = m->len;
     if (len < TRANSPORT_OVERHEAD) {
-        count_drop(w, DROP_MALFORMED);
+        worker_count_drop(w, DROP_MALFORMED);
         return;
     }
-    copy_in(head, shared, sizeof(head));
+    worker_copy_in(head, shared, sizeof(head));
     if (proto_hdr_parse(head, len, &h) != HDR_OK || !proto_is_transport(h.type)) {
-        count_drop(w, DROP_MALFORMED);
+        worker_count_drop(w, DROP_MALFORMED);
         return;
     }
     /* Receiver step 3 has its own counter: it is what the network sends (a forged or
      * corrupted sequence field), not a malformed inner packet. */
     if (!proto_transport_ids(head, &h, &sid, &counter)) {
-        count_drop(w, DROP_SEQUENCE);
+        worker_count_drop(w, DROP_SEQUENCE);
         return;
     }
     if (sid != m->session_id)
-        fatal_request(w, "session id differs from the datagram's");
-    struct key_slot *k = find_slot(w, sid);
+        worker_fatal(w, "session id differs from the datagram's");
+    struct key_slot *k = worker_find_slot(w, sid);
     if (!k)
         return;
-    if (!replay_check(&k->rx, counter)) {
-        count_drop(w, DROP_REPLAY);
+    if (k->format != KEY_FORMAT_OURS) {
+        worker_count_drop(w, DROP_NO_SESSION);     /* a WireGuard session's id on our port */
         return;
     }
-    struct pkt_slot *out = dec_result(w);
+    if (!replay_check(&k->rx, counter)) {
+        worker_count_drop(w, DROP_REPLAY);
+        return;
+    }
+    struct pkt_slot *out = worker_dec_result(w);
     if (!out)
         return;
     size_t pt_len = len - TRANSPORT_OVERHEAD;
     if (!transport_open_split(out->data, head, shared + TRANSPORT_OVERHEAD, pt_len, k->k_c2s)) {
-        count_drop(w, DROP_AUTH);
+        worker_count_drop(w, DROP_AUTH);
         return;
     }
     uint64_t diff = now_ms > h.ts ? now_ms - h.ts : h.ts - now_ms;
     if (diff > w->replay_window_ms) {
-        count_drop(w, DROP_STALE);
+        worker_count_drop(w, DROP_STALE);
         return;
     }
     replay_mark(&k->rx, counter);
@@ -470,40 +486,46 @@ static void do_decrypt(struct worker *w, const struct pkt_meta *m, const uint8_t
     counter_inc(&w->shm->ctl.packets_decrypted);
     switch (h.type) {
     case MSG_DATA:
-        if (!inner_ok(w, k, out->data, &pt_len))
+        if (!worker_inner_ok(w, k, out->data, &pt_len))
             return;
-        commit_dec(w, out, m, RES_DATA, (uint16_t)pt_len);
+        worker_commit_dec(w, out, m, RES_DATA, (uint16_t)pt_len);
         return;
     case MSG_PING: {
         uint8_t stamp[PONG_PLAINTEXT];
         put_be64(stamp, h.ts);
         seal_to(w, k, MSG_PONG, stamp, sizeof(stamp), &m->peer, now_ms);
-        commit_dec(w, out, m, RES_KEEPALIVE, 0);
+        worker_commit_dec(w, out, m, RES_KEEPALIVE, 0);
         return;
     }
     case MSG_PONG:
-        commit_dec(w, out, m, RES_KEEPALIVE, 0);
+        worker_commit_dec(w, out, m, RES_KEEPALIVE, 0);
         return;
     case MSG_DISCONNECT:
-        erase_slot(w, k);
-        commit_dec(w, out, m, RES_DISCONNECT, 0);
+        worker_erase_slot(w, k);
+        worker_commit_dec(w, out, m, RES_DISCONNECT, 0);
         return;
     }
 }
 
+/* OP_ENCRYPT (type MSG_DATA) and OP_SEAL_CONTROL (MSG_DISCONNECT). WireGuard has no
+ * DISCONNECT: its session just ends (the main process erases it). */
 static void do_encrypt(struct worker *w, const struct pkt_meta *m, const uint8_t *shared,
                        uint64_t now_ms, uint8_t type)
 {
-    struct key_slot *k = find_slot(w, m->session_id);
-    if (k)
+    struct key_slot *k = worker_find_slot(w, m->session_id);
+    if (!k)
+        return;
+    if (k->format == KEY_FORMAT_OURS)
         seal_to(w, k, type, shared, m->len, &m->peer, now_ms);
+    else if (type == MSG_DATA)
+        wg_worker_seal(w, k, m, shared);
 }
 
 static void do_erase(struct worker *w, const struct pkt_meta *m)
 {
-    struct key_slot *k = find_slot(w, m->session_id);
+    struct key_slot *k = worker_find_slot(w, m->session_id);
     if (k)
-        erase_slot(w, k);
+        worker_erase_slot(w, k);
 }
 
 /* The decisions the main process may hand an accept (enclave_ipc.h, OP_ACCEPT): anything
@@ -527,9 +549,9 @@ void worker_handle(struct worker *w, struct ring *from, struct pkt_slot *req, ui
 {
     struct pkt_meta m;
     w->now_ms = now_ms;
-    copy_in(&m, &req->meta, sizeof(m));
+    worker_copy_in(&m, &req->meta, sizeof(m));
     if (m.len > SLOT_DATA)
-        fatal_request(w, "length beyond the slot");
+        worker_fatal(w, "length beyond the slot");
     /* The dispatch table: which request may arrive on which ring, with which length. */
     if (from == &w->rings.in_hs && m.op == OP_HELLO && m.len == CONNECT_REQ_LEN)
         do_hello(w, &m, req->data, now_ms);
@@ -546,9 +568,21 @@ void worker_handle(struct worker *w, struct ring *from, struct pkt_slot *req, ui
         do_encrypt(w, &m, req->data, now_ms, MSG_DISCONNECT);
     else if (from == &w->rings.in_ctl && m.op == OP_ERASE)
         do_erase(w, &m);
+    /* WireGuard's (docs/WIREGUARD.md), only when it is enabled: a main process without its
+     * socket has no reason to send them. */
+    else if (w->sec->wg_enabled && from == &w->rings.in_hs && m.op == OP_WG_HELLO &&
+             m.len == WG_INIT_LEN)
+        wg_worker_hello(w, &m, req->data);
+    else if (w->sec->wg_enabled && from == &w->rings.in_ctl && m.op == OP_WG_ACCEPT &&
+             m.len >= CONNECT_REQ_LEN + RESP_CONFIG_BASE &&
+             m.len <= CONNECT_REQ_LEN + RESP_CONFIG_MAX && accept_status_valid(m.aux))
+        wg_worker_accept(w, &m, req->data);
+    else if (w->sec->wg_enabled && from == &w->rings.in_rx && m.op == OP_WG_DECRYPT)
+        wg_worker_decrypt(w, &m, req->data);
     else
-        fatal_request(w, "request not permitted on this ring");
+        worker_fatal(w, "request not permitted on this ring");
 }
+
 void worker_flush(struct worker *w)
 {
     struct worker_ctl *ctl = &w->shm->ctl;
@@ -583,7 +617,7 @@ uint32_t worker_drain(struct worker *w, struct ring *r, uint64_t now_ms)
 {
     uint32_t n;
     if (!ring_available_checked(r, &n))
-        fatal_request(w, "ring indexes out of range");
+        worker_fatal(w, "ring indexes out of range");
     /* Handshakes (an X25519 each, tens of microseconds) only a few per turn, after the data
      * rings: a flood of them delays a data packet by at most HS_PER_TURN exchanges. */
     uint32_t most = r == &w->rings.in_hs ? HS_PER_TURN : BATCH_MAX;

@@ -21,6 +21,9 @@ struct worker {
     uint64_t next_sweep_ms;     /* monotonic: when to look for dead key slots again */
     /* results produced in the current batch and not yet published */
     uint32_t dec_pending, enc_pending;
+    /* Tests only (NULL in the enclave): the ephemeral private key of every WireGuard response,
+     * so that a test can compare the response with an independent implementation's. */
+    const uint8_t *wg_test_ephemeral;
 };
 
 /* Serves requests forever; returns only when the main process closed the doorbell (then the

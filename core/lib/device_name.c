@@ -11,15 +11,21 @@ static bool name_char(char ch)
            ch == '_' || ch == '.' || ch == '-';
 }
 
+const char *device_name_check(const char *name, size_t len)
+{
+    if (len == 0)
+        return "is empty";
+    if (len > DEVICE_NAME_MAX)
+        return "is longer than 15 bytes";
+    for (size_t i = 0; i < len; i++)
+        if (!name_char(name[i]))
+            return "contains a character other than A-Z, a-z, 0-9, '_', '.' or '-'";
+    return NULL;
+}
+
 bool device_name_valid(const char *name)
 {
-    size_t n = strlen(name);
-    if (n == 0 || n > DEVICE_NAME_MAX)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if (!name_char(name[i]))
-            return false;
-    return true;
+    return device_name_check(name, strlen(name)) == NULL;
 }
 
 const char *device_section_split(const char *section, char user[USERNAME_MAX + 1],

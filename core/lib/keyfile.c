@@ -62,7 +62,7 @@ int keyfile_read(const char *path, uint8_t key[32], char *err, size_t errlen)
     int rc = -1;
 
     char why[400];
-    int fd = secret_file_open(path, "the server key", why, sizeof(why));
+    int fd = secret_file_open(path, "a private key", why, sizeof(why));
     if (fd < 0) {
         snprintf(err, errlen, "%s: key file %s", path, why);
         return -1;

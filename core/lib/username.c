@@ -1,6 +1,7 @@
 /* The user name rule (see username.h for what it is and why). */
 #include "vpn/username.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "vpn/limits.h"

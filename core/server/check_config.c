@@ -15,7 +15,11 @@ static int check_secret_files(const struct server_config *cfg, const char *encla
 {
     char *argv[] = { (char *)"vpn-enclave", (char *)"--check",
                      (char *)"--private-key", (char *)cfg->private_key_file,
-                     (char *)"--users", (char *)cfg->users_file, NULL };
+                     (char *)"--users", (char *)cfg->users_file, NULL, NULL, NULL };
+    if (cfg->wg_enabled) {      /* the WireGuard key, as the start reads it */
+        argv[6] = (char *)"--wg-private-key";
+        argv[7] = (char *)cfg->wg_private_key_file;
+    }
     const struct run_fd fds[] = { { 0, 0 }, { 1, 1 }, { 2, 2 } };
     struct run_child c = { .path = enclave, .argv = argv, .envp = environ, .fds = fds,
                            .n_fds = 3, .say_exec_error = true };

@@ -12,6 +12,7 @@
 #include "control_socket.h"
 #include "server.h"
 #include "service_notify.h"
+#include "vpn/device_name.h"
 #include "vpn/log.h"
 
 int control_init(struct control *c, struct server *srv, struct server_config *cfg,
@@ -82,6 +83,18 @@ void control_on_user_ended(struct control *c, const char *user, const char *why)
             control_disconnect_session(c, c->all[i], why);
 }
 
+void control_on_device_ended(struct control *c, const char *user, const char *device)
+{
+    uint8_t id[DEVICE_ID_LEN];
+    device_id_of_name(device, id);
+    for (int i = c->n_all - 1; i >= 0; i--) {
+        struct session *s = c->all[i];
+        if (s->wireguard && strcmp(s->username, user) == 0 &&
+            memcmp(s->device, id, sizeof(id)) == 0)
+            control_end_session(c, s, true, "WireGuard peer removed or re-keyed");
+    }
+}
+
 void control_on_enclave_lost(struct control *c)
 {
     int n = c->n_all;
@@ -96,6 +109,11 @@ void control_on_enclave_lost(struct control *c)
 static void user_ended(const char *user, const char *why, void *arg)
 {
     control_on_user_ended(arg, user, why);
+}
+
+static void device_ended(const char *user, const char *device, void *arg)
+{
+    control_on_device_ended(arg, user, device);
 }
 
 static void enclave_lost(void *arg)
@@ -162,7 +180,7 @@ int control_run(struct control *c)
 {
     struct server *srv = c->srv;
     uint64_t next_sweep = clock_monotonic_ms() + SWEEP_MS;
-    const struct enclave_events ev = { .user_ended = user_ended, .lost = enclave_lost,
+    const struct enclave_events ev = { .user_ended = user_ended, .device_ended = device_ended, .lost = enclave_lost,
                                        .ctx = c };
     rcu_register_thread();
     for (;;) {

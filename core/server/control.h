@@ -127,6 +127,8 @@ void control_on_event(struct control *c, const struct ctl_event *ev);
  * flight and requests not yet handed in are dropped; clients are told by SESSION_UNKNOWN and
  * handshake with the new enclave). */
 void control_on_user_ended(struct control *c, const char *user, const char *why);
+/* The WireGuard device DEVICE of USER has no peer any more (or a new key): its sessions end. */
+void control_on_device_ended(struct control *c, const char *user, const char *device);
 void control_on_enclave_lost(struct control *c);
 
 /* control_handshake.c */

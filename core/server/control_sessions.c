@@ -117,7 +117,9 @@ void control_disconnect_session(struct control *c, struct session *s, const char
     static const uint8_t reason = 0;
     struct sockaddr_in6 ep;
     session_get_endpoint(s, &ep);
-    ctl_submit(&c->submit, s->worker, OP_SEAL_CONTROL, s->id, MSG_DISCONNECT, &reason, 1, &ep, 0);
+    if (!s->wireguard)  /* WireGuard has no DISCONNECT: its peer learns at its next handshake */
+        ctl_submit(&c->submit, s->worker, OP_SEAL_CONTROL, s->id, MSG_DISCONNECT, &reason, 1,
+                   &ep, 0);
     control_end_session(c, s, true, why);
 }
 
@@ -141,6 +143,11 @@ void control_choose_policy(struct control *c, struct session *s)
  * enforces it); its initiator rekeys before that while it has traffic, and an idle one
  * handshakes again when it next sends. */
 enum { WG_SESSION_MAX_MS = (WG_REJECT_AFTER_TIME_S + 5) * 1000 };
+/* The responder's keys are confirmed by the initiator's first transport message, which
+ * follows the handshake at once (data or a keepalive, whitepaper 6.5). A session with none
+ * after two REKEY_TIMEOUTs has keys its peer could not open (a wrong preshared key, a
+ * response lost while the peer moved on): it ends rather than hold an address and a slot. */
+enum { WG_UNCONFIRMED_MS = 2 * WG_REKEY_TIMEOUT_S * 1000 };
 
 void control_sweep(struct control *c, uint64_t now)
 {
@@ -162,6 +169,9 @@ void control_sweep(struct control *c, uint64_t now)
             control_end_session(c, s, true, "replaced by a new handshake");
         else if (now - __atomic_load_n(&s->last_rx_ms, __ATOMIC_RELAXED) > idle_ms)
             control_end_session(c, s, true, "idle timeout");
+        else if (s->wireguard && now - s->created_ms > WG_UNCONFIRMED_MS &&
+                 counter_read(&s->rx_packets) == 0)
+            control_end_session(c, s, true, "WireGuard handshake never confirmed by its peer");
         else if (s->wireguard && now - s->created_ms > WG_SESSION_MAX_MS)
             control_end_session(c, s, true, "WireGuard keys expired without a new handshake");
     }

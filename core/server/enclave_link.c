@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "vpn/device_name.h"
 #include "vpn/enclave_proto.h"
 #include "vpn/log.h"
 #include "vpn/proto.h"
@@ -155,6 +156,16 @@ static void on_report(struct enclave_link *e, const struct sup_report *r,
             ev->user_ended(r->text, why[r->type], ev->ctx);
         break;
     }
+    case SUP_WG_PEER_ENDED: {
+        char user[USERNAME_MAX + 1], device[DEVICE_NAME_MAX + 1];
+        if (device_section_split(r->text, user, device))
+            break;  /* the enclave writes only names it read through the same rule */
+        log_info("WireGuard device %s of user %s removed or re-keyed in the users file", device,
+                 user);
+        if (ev && ev->device_ended)
+            ev->device_ended(user, device, ev->ctx);
+        break;
+    }
     case SUP_RELOADED:
         e->users = r->users;
         e->users_reloads++;
@@ -280,7 +291,7 @@ int enclave_start(struct enclave_link *e, const struct server_config *cfg, int w
 {
     /* vpn-enclave's command line; the launcher keeps its own copy (it is forked). */
     static char n_workers[16], window[16], rekey[16], level[8], uid_s[16], gid_s[16];
-    static char *argv[20];
+    static char *argv[22];
     memset(e, 0, sizeof(*e));
     e->workers = workers;
     e->ctl_fd = e->shm_fd = -1;
@@ -319,8 +330,16 @@ int enclave_start(struct enclave_link *e, const struct server_config *cfg, int w
                            (char *)"--users", (char *)cfg->users_file,
                            (char *)"--replay-window-ms", window, (char *)"--rekey-interval",
                            rekey, (char *)"--log-level", level, (char *)"--uid", uid_s,
-                           (char *)"--gid", gid_s, NULL };
+                           (char *)"--gid", gid_s, NULL, NULL, NULL };
+    _Static_assert(sizeof(args) <= sizeof(argv), "argv holds vpn-enclave's options");
     memcpy(argv, args, sizeof(args));
+    /* [wireguard] enabled: the enclave holds WireGuard's static key too (docs/WIREGUARD.md,
+     * "Enclave identity"); it reads or creates the file as it does server.key. */
+    if (cfg->wg_enabled) {
+        size_t n = sizeof(args) / sizeof(args[0]) - 3;
+        argv[n] = (char *)"--wg-private-key";
+        argv[n + 1] = (char *)cfg->wg_private_key_file;
+    }
     int rc = launcher_spawn(&e->launcher, enclave_path, argv, cfg->users_file, workers);
     if (rc != 0) {
         errno = -rc;

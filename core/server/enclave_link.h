@@ -27,6 +27,9 @@ enum enclave_state {
 struct enclave_events {
     /* A user removed, given a new token or disabled (why says which): its sessions end. */
     void (*user_ended)(const char *user, const char *why, void *ctx);
+    /* A WireGuard device's peer removed from the users file or given a new key: its sessions
+     * end (the enclave has already forgotten their keys). */
+    void (*device_ended)(const char *user, const char *device, void *ctx);
     void (*lost)(void *ctx);        /* the enclave died: every session's keys are gone */
     void (*ready)(void *ctx);       /* an enclave (re)started and serves */
     void *ctx;

@@ -5,15 +5,19 @@
 #define VPN_DEVICE_NAME_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "vpn/limits.h"
 
-enum { DEVICE_NAME_MAX = DEVICE_ID_LEN - 1 };
-
 #define DEVICE_NAME_RULE "1 to 15 letters, digits, '_', '.' or '-'"
 
-/* Whether name follows DEVICE_NAME_RULE. */
+/* NULL when the len bytes at name follow DEVICE_NAME_RULE (they need not be NUL-terminated;
+ * a NUL among them is refused), else why not, as a phrase that follows the word "name" (as
+ * username_check's). Pure; any thread. */
+const char *device_name_check(const char *name, size_t len) __attribute__((warn_unused_result));
+
+/* Whether the string name follows DEVICE_NAME_RULE. */
 bool device_name_valid(const char *name);
 
 /* Splits "USER:DEVICE" (a section's name) at its last ':' (user names have none) into user

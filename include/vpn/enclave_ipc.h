@@ -98,7 +98,8 @@ enum enclave_result {
     X(DROP_DISABLED, "user_disabled", "authenticated request of a disabled user (refused)") \
     X(DROP_DEVICES, "devices_full", "a user's every device record held a live session")    \
     X(DROP_WG_PEER, "wg_unknown_peer", "WireGuard initiation from a key that is no device's")  \
-    X(DROP_WG_REPLAY, "wg_replayed_initiation", "WireGuard initiation not newer than the last")
+    X(DROP_WG_REPLAY, "wg_replayed_initiation",                                               \
+      "WireGuard initiation not newer than its peer's last, or too soon after it")
 
 enum worker_drop { WORKER_DROP_REASONS(COUNTER_ENUM) DROP_REASONS };
 

@@ -61,7 +61,10 @@ enum sup_report_type {
     SUP_RELOAD_FAILED,      /* text: why; the users in force stay */
     SUP_USER_DISABLED,      /* text: user name now disabled (its sessions must end) */
     SUP_WG_IDENTITY,        /* before SUP_READY when [wireguard] is enabled; text: the
-                               WireGuard public key (base64) */
+                               WireGuard public key (base64); value: WireGuard peers */
+    SUP_WG_PEER_ENDED,      /* text: "USER:DEVICE", a WireGuard peer removed from the users
+                               file or given another key or preshared key: its sessions'
+                               keys are dead in the enclave, the main process ends them */
 };
 
 enum { SUP_TEXT_MAX = 256 };

@@ -144,6 +144,12 @@ enum tuning {
      * USER_DEVICES_DEFAULT is max_devices' default. */
     USER_DEVICES_MAX = 16,
     USER_DEVICES_DEFAULT = 4,
+    /* WireGuard peers ("[wireguard:USER:DEVICE]" in the users file, docs/WIREGUARD.md): at
+     * most this many in the file, every user's devices at their most. The enclave keeps them
+     * all in its locked memory (about 2 MB, enclave/wg_peers.h). A device's name is 1 to
+     * DEVICE_NAME_MAX bytes (device_name.h), NUL-padded into its 16-byte id. */
+    WG_PEERS_MAX = MAX_USERS * USER_DEVICES_MAX,
+    DEVICE_NAME_MAX = DEVICE_ID_LEN - 1,
     REKEY_OVERLAP_MS = 10000,
     /* Receiver step 6 (PROTOCOL.md): a transport message whose timestamp is further than the
      * replay window from the receiver's server time is stale. The server's window is

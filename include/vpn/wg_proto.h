@@ -62,6 +62,7 @@ enum wg_sizes {
 enum wg_limits {
     WG_REKEY_AFTER_TIME_S = 120,
     WG_REJECT_AFTER_TIME_S = 180,
+    WG_REKEY_TIMEOUT_S = 5,
     WG_KEEPALIVE_TIMEOUT_S = 10,
     /* An initiation from a peer less than this after its previous accepted one is dropped
      * (a replayed message cannot then even cost us a response). */

@@ -26,13 +26,25 @@
  *     a status; an accepted session's keys are learnt from the client's side and used later;
  *   5 OP_ENCRYPT on in_tun; 6 OP_SEAL_CONTROL (DISCONNECT); 7 OP_ERASE;
  *   8 the clocks move (realtime by a signed amount, monotonic forward);
- *   9 a user's token changes (generation bumped, as a SIGHUP reload does).
+ *   9 a user's token changes (generation bumped, as a SIGHUP reload does);
+ * and from op byte 240 on (op % 4), WireGuard's:
+ *   0 OP_WG_HELLO of one of the WireGuard vectors' initiations (tests/unit/gen_wg_vectors.py:
+ *     peer A of alice with a preshared key at three times, B of bob, C nobody's), optionally
+ *     bytes flipped; 1 OP_WG_ACCEPT of such an initiation (the last one or a new pick), a
+ *     config block and a decision, sometimes a request block that is no RES_HELLO's; an
+ *     accepted session of A's or B's T1 initiation is one the harness has keys for (the
+ *     worker's ephemeral fixed through its test seam); 2 OP_WG_DECRYPT of a transport
+ *     message sealed with such keys or another, optionally tampered; 3 a reload takes A out
+ *     of the users file and puts it back (its entry renewed: its sessions die).
  *
  * After every request: at most one result on each out ring; each result consistent (sealed
  * datagrams open with the session's s2c key to what was asked, handshake answers open on the
  * client's side with the status given, a HELLO names the user who sent it and never comes
- * from a tampered request); no result contains the server's private key, a token or a
- * session key; and at the end, the worker's session count matches its live slots. */
+ * from a tampered request; WireGuard's the same by its rules: a response is the Python
+ * responder's, a sealed message opens with the initiator's key and says it is WireGuard's,
+ * ours say they are ours); no result contains the server's private keys, a token, a
+ * preshared key or a session key; and at the end, the worker's session count matches its
+ * live slots. */
 #include "fuzz_util.h"
 
 #include <setjmp.h>
@@ -40,12 +52,18 @@
 
 #include "../../client/handshake_client.h"
 #include "../../enclave/devices.h"
+#include "../../enclave/wg_peers.h"
+#include "../../enclave/wg_transport.h"
 #include "../../enclave/worker.h"
 #include "vpn/log.h"
 #include "vpn/proto.h"
 #include "vpn/transport.h"
+#include "vpn/wg_blake2s.h"
+
+#include "../unit/vectors_wg.inc"
 
 enum { RX, TUN, CTL, HS };
+enum { WG_RECORDS = 240 };      /* op bytes from here: the WireGuard records (op % 4) */
 enum { MAX_RECORDS = 32, MAX_KNOWN = 8, OTHER_WORKER_SLOT = 3148 };
 
 static const uint32_t SID = 0x1a2b3c4d;         /* the vectors' session id: slot 3149 */
@@ -85,6 +103,27 @@ struct known {
 };
 static struct known known[MAX_KNOWN];
 static int n_known;
+
+/* WireGuard: the vectors' initiations, the peers of the users file, the sessions the harness
+ * holds keys for, and the initiation of the last WireGuard record. */
+enum { WG_A_T0, WG_A_T1, WG_A_T2, WG_B_T1, WG_C_T1, WG_INITS };
+static const uint32_t A_DEV_IP = 0x0a08001f, B_DEV_IP = 0x0a080020;
+static uint8_t wg_inits[WG_INITS][WG_INIT_LEN], wg_eph[WG_KEY_LEN], wg_psk[WG_KEY_LEN];
+static uint8_t wg_a_send[WG_KEY_LEN], wg_a_recv[WG_KEY_LEN], wg_b_send[WG_KEY_LEN],
+    wg_b_recv[WG_KEY_LEN];
+static struct wg_peer_list wg_list, wg_list_b_only;
+struct wg_known {
+    uint32_t sid;
+    uint32_t client_ip;
+    uint32_t peer_index;                /* the initiator's index: our messages' receiver */
+    const uint8_t *send, *recv;         /* the initiator's keys */
+    uint64_t counter;
+};
+static struct wg_known wg_known[MAX_KNOWN];
+static int n_wg_known;
+static int wg_which;
+static bool wg_tampered;
+static uint8_t wg_msg[WG_INIT_LEN];
 
 /* The pending handshake of the last request built (to check the answers). */
 static struct hs_client hs;
@@ -155,6 +194,53 @@ static void setup(void)
     fuzz_unhex(vec_c2s, KEY_LEN, V_K_C2S);
     fuzz_unhex(vec_s2c, KEY_LEN, V_K_S2C);
     memset(w.sec->phantom_key, 7, sizeof(w.sec->phantom_key));
+
+    /* WireGuard, as the supervisor sets it up with [wireguard] enabled. */
+    uint8_t wg_priv[WG_KEY_LEN];
+    fuzz_unhex(wg_priv, WG_KEY_LEN, WGV_SERVER_PRIV);
+    if (wg_blake2s_init() != 0 || !wg_identity_init(&w.sec->wg_id, wg_priv))
+        abort();
+    w.sec->wg_enabled = 1;
+    static const char *const inits[WG_INITS] = { WGW_INIT_A_T0, WGW_INIT_A_T1, WGW_INIT_A_T2,
+                                                 WGW_INIT_B_T1, WGW_INIT_C_T1 };
+    for (int i = 0; i < WG_INITS; i++)
+        fuzz_unhex(wg_inits[i], WG_INIT_LEN, inits[i]);
+    fuzz_unhex(wg_eph, WG_KEY_LEN, WGW_SERVER_EPH_PRIV);
+    w.wg_test_ephemeral = wg_eph;
+    fuzz_unhex(wg_psk, WG_KEY_LEN, WGW_PEER_A_PSK);
+    fuzz_unhex(wg_a_send, WG_KEY_LEN, WGW_A_SEND);
+    fuzz_unhex(wg_a_recv, WG_KEY_LEN, WGW_A_RECV);
+    fuzz_unhex(wg_b_send, WG_KEY_LEN, WGW_B_SEND);
+    fuzz_unhex(wg_b_recv, WG_KEY_LEN, WGW_B_RECV);
+    struct wg_peer_def *a = &wg_list.defs[0], *b = &wg_list.defs[1];
+    strcpy(a->user, "alice");
+    memcpy(a->device_id, "phone", 5);
+    fuzz_unhex(a->public_key, WG_KEY_LEN, WGW_PEER_A_PUB);
+    memcpy(a->psk, wg_psk, WG_KEY_LEN);
+    strcpy(b->user, "bob");
+    memcpy(b->device_id, "laptop", 6);
+    fuzz_unhex(b->public_key, WG_KEY_LEN, WGW_PEER_B_PUB);
+    wg_list.count = 2;
+    wg_list_b_only.defs[0] = *b;
+    wg_list_b_only.count = 1;
+}
+
+/* The peer table as a start makes it: A and B, the stamp floor at the vectors' base time (so
+ * that all their initiations are new), a fixed index key (the runs repeat exactly). */
+static void reset_wg_peers(void)
+{
+    struct wg_peer_table *t = &w.sec->wg_peers;
+    int skipped;
+    memset(t, 0, sizeof(*t));
+    wg_peers_init(t);
+    memset(t->hash_key, 9, sizeof(t->hash_key));
+    if (wg_peers_admit(t, &w.sec->users, &wg_list, (uint64_t)WGW_BASE_UNIX_S * 1000,
+                       &skipped) != 2)
+        abort();
+    n_wg_known = 0;
+    wg_which = WG_A_T1;
+    memcpy(wg_msg, wg_inits[wg_which], WG_INIT_LEN);
+    wg_tampered = false;
 }
 
 static void reset(void)
@@ -200,17 +286,21 @@ static void reset(void)
     memcpy(known[0].s2c, vec_s2c, KEY_LEN);
     n_known = 1;
     hs_valid = hs_have_req = false;
+    reset_wg_peers();
 }
 
-/* A session id for the next request: a known one, another of this worker's, one of the
- * other worker's, or any. */
+/* A session id for the next request: a known one (ours, or WireGuard's when there is one),
+ * another of this worker's, one of the other worker's, or any. */
 static uint32_t pick_session(struct cur *c, struct known **kn)
 {
     uint8_t sel = take(c);
     *kn = NULL;
     switch (sel % 5) {
-    case 0:
     case 1:
+        if (n_wg_known)
+            return wg_known[take(c) % n_wg_known].sid;
+        /* fall through */
+    case 0:
         *kn = &known[take(c) % n_known];
         return (*kn)->sid;
     case 2:
@@ -238,6 +328,27 @@ static bool expect_exit(int ring, const struct pkt_meta *m, const uint8_t *data)
 {
     if (m->len > SLOT_DATA)
         return true;
+    /* WireGuard's (enabled here): the request block of an accept must be RES_HELLO's (the
+     * initiation, then zeros) and its config valid with an MTU in range; a transport
+     * message's receiver must be the metadata's session, one of this worker's. */
+    if (ring == HS && m->op == OP_WG_HELLO && m->len == WG_INIT_LEN)
+        return false;
+    if (ring == CTL && m->op == OP_WG_ACCEPT && m->len >= CONNECT_REQ_LEN + RESP_CONFIG_BASE &&
+        m->len <= CONNECT_REQ_LEN + RESP_CONFIG_MAX && accept_decision_valid(m->aux)) {
+        for (size_t i = WG_INIT_LEN; i < CONNECT_REQ_LEN; i++)
+            if (data[i])
+                return true;
+        struct hs_config cfg;
+        return !hs_config_decode_from_main(data + CONNECT_REQ_LEN, m->len - CONNECT_REQ_LEN,
+                                           &cfg) ||
+               cfg.mtu < MTU_MIN || cfg.mtu > MTU_MAX;
+    }
+    if (ring == RX && m->op == OP_WG_DECRYPT) {
+        if (m->len < WG_DATA_MIN_LEN || data[0] != WG_MSG_TRANSPORT || (data[1] | data[2] | data[3]))
+            return false;   /* the network's garbage */
+        uint32_t receiver = wg_get_le32(data + WG_DATA_RECEIVER);
+        return receiver != m->session_id || !owned(receiver);
+    }
     if (ring == HS && m->op == OP_HELLO && m->len == CONNECT_REQ_LEN)
         return false;
     if (ring == RX && m->op == OP_DECRYPT) {
@@ -274,10 +385,74 @@ static bool contains(const uint8_t *hay, size_t n, const uint8_t *needle)
 
 static void no_secret_in(const uint8_t *d, size_t n)
 {
-    FUZZ_ASSERT(!contains(d, n, w.sec->s_priv));
+    FUZZ_ASSERT(!contains(d, n, w.sec->s_priv) && !contains(d, n, w.sec->wg_id.priv));
     FUZZ_ASSERT(!contains(d, n, alice_token) && !contains(d, n, bob_token));
+    FUZZ_ASSERT(!contains(d, n, wg_psk) && !contains(d, n, wg_eph));
     for (int i = 0; i < n_known; i++)
         FUZZ_ASSERT(!contains(d, n, known[i].c2s) && !contains(d, n, known[i].s2c));
+    FUZZ_ASSERT(!contains(d, n, wg_a_send) && !contains(d, n, wg_a_recv) &&
+                !contains(d, n, wg_b_send) && !contains(d, n, wg_b_recv));
+}
+
+static struct wg_known *wg_known_of(uint32_t sid)
+{
+    for (int i = 0; i < n_wg_known; i++)
+        if (wg_known[i].sid == sid)
+            return &wg_known[i];
+    return NULL;
+}
+
+/* A WireGuard datagram out of OP_ENCRYPT: a transport message to the initiator's index,
+ * opening with the initiator's key (when the harness has it) to what was asked, padded. */
+static void check_wg_sealed(const struct pkt_slot *r, const struct pkt_meta *m,
+                            const uint8_t *sent_pt)
+{
+    const struct key_slot *k = &w.sec->slots[r->meta.session_id & (SESSION_SLOTS - 1)];
+    FUZZ_ASSERT(m->op == OP_ENCRYPT && r->meta.session_id == m->session_id);
+    FUZZ_ASSERT(k->session_id == r->meta.session_id && k->format == KEY_FORMAT_WG);
+    FUZZ_ASSERT(wg_classify(r->data, r->meta.len) == WG_MSG_TRANSPORT);
+    FUZZ_ASSERT(wg_get_le32(r->data + WG_DATA_RECEIVER) == k->peer_index);
+    FUZZ_ASSERT(r->meta.len == wg_transport_sealed_len(m->len, k->mtu));
+    struct wg_known *kn = wg_known_of(r->meta.session_id);
+    if (kn) {
+        uint8_t pt[SLOT_DATA];
+        size_t padded = r->meta.len - WG_DATA_MIN_LEN;
+        FUZZ_ASSERT(wg_transport_open(pt, r->data, r->data + WG_DATA_HEADER_LEN,
+                                      r->meta.len - WG_DATA_HEADER_LEN, kn->recv));
+        if (sent_pt)
+            FUZZ_ASSERT(memcmp(pt, sent_pt, m->len) == 0);
+        for (size_t i = m->len; i < padded; i++)
+            FUZZ_ASSERT(pt[i] == 0);
+    }
+}
+
+/* A WireGuard response: to the initiation's sender, from our index (the session id); for A's
+ * and B's T1 initiations the Python responder's bytes, and then the harness knows the keys. */
+static void check_wg_accepted(const struct pkt_slot *r, const struct pkt_meta *m)
+{
+    FUZZ_ASSERT(m->op == OP_WG_ACCEPT && m->aux == STATUS_OK);
+    FUZZ_ASSERT(!wg_tampered && wg_which != WG_C_T1);
+    FUZZ_ASSERT(r->meta.len == WG_RESP_LEN && r->data[0] == WG_MSG_RESPONSE);
+    FUZZ_ASSERT(owned(r->meta.session_id));
+    FUZZ_ASSERT(wg_get_le32(r->data + WG_RESP_SENDER) == r->meta.session_id);
+    FUZZ_ASSERT(wg_get_le32(r->data + WG_RESP_RECEIVER) == wg_get_le32(wg_msg + WG_INIT_SENDER));
+    if (wg_which != WG_A_T1 && wg_which != WG_B_T1)
+        return;
+    bool a = wg_which == WG_A_T1;
+    uint8_t want[WG_RESP_LEN], mac1_key[WG_HASH_LEN];
+    fuzz_unhex(want, sizeof(want), a ? WGW_RESPONSE_A_T1 : WGW_RESPONSE_B_T1);
+    fuzz_unhex(mac1_key, sizeof(mac1_key), a ? WGW_A_MAC1_KEY : WGW_B_MAC1_KEY);
+    wg_put_le32(want + WG_RESP_SENDER, r->meta.session_id);
+    FUZZ_ASSERT(wg_mac(want + WG_RESP_MAC1, mac1_key, sizeof(mac1_key), want, WG_RESP_MAC1));
+    FUZZ_ASSERT(memcmp(r->data, want, WG_RESP_LEN) == 0);
+    struct hs_config sent;
+    FUZZ_ASSERT(hs_config_decode_from_main(req.data + CONNECT_REQ_LEN, m->len - CONNECT_REQ_LEN,
+                                           &sent));
+    if (n_wg_known < MAX_KNOWN)
+        wg_known[n_wg_known++] = (struct wg_known){
+            .sid = r->meta.session_id, .client_ip = sent.client_ip,
+            .peer_index = wg_get_le32(wg_msg + WG_INIT_SENDER),
+            .send = a ? wg_a_send : wg_b_send, .recv = a ? wg_a_recv : wg_b_recv };
 }
 
 static struct known *known_of(uint32_t sid)
@@ -298,12 +473,18 @@ static void check_results(int ring, const struct pkt_meta *m, const uint8_t *sen
         uint32_t sid;
         uint64_t counter;
         FUZZ_ASSERT(r->meta.op == RES_SEALED && r->meta.worker == w.index);
-        FUZZ_ASSERT(r->meta.len >= TRANSPORT_OVERHEAD && r->meta.len <= SLOT_DATA);
+        FUZZ_ASSERT(r->meta.len <= SLOT_DATA);
+        no_secret_in(r->data, r->meta.len);
+        if (r->meta.aux == HELLO_WIREGUARD) {
+            check_wg_sealed(r, m, sent_pt);
+            continue;
+        }
+        FUZZ_ASSERT(r->meta.aux == 0);      /* ours: sent from our port */
+        FUZZ_ASSERT(r->meta.len >= TRANSPORT_OVERHEAD);
         FUZZ_ASSERT(proto_hdr_parse(r->data, r->meta.len, &h) == HDR_OK &&
                     proto_is_transport(h.type) &&
                     proto_transport_ids(r->data, &h, &sid, &counter));
         FUZZ_ASSERT(sid == r->meta.session_id && owned(sid));
-        no_secret_in(r->data, r->meta.len);
         struct known *k = known_of(sid);
         if (k) {
             uint8_t pt[SLOT_DATA];
@@ -319,20 +500,43 @@ static void check_results(int ring, const struct pkt_meta *m, const uint8_t *sen
         struct pkt_slot *r = ring_produce_slot(&w.rings.out_dec, i);
         FUZZ_ASSERT(r->meta.worker == w.index && r->meta.len <= SLOT_DATA);
         no_secret_in(r->data, r->meta.len);
+        bool wg = m->op == OP_WG_HELLO || m->op == OP_WG_ACCEPT || m->op == OP_WG_DECRYPT;
         switch (r->meta.op) {
         case RES_DATA: {
             const struct key_slot *k = &w.sec->slots[r->meta.session_id & (SESSION_SLOTS - 1)];
-            FUZZ_ASSERT(ring == RX && m->op == OP_DECRYPT && r->meta.len >= 20);
-            FUZZ_ASSERT(r->meta.len + TRANSPORT_OVERHEAD <= m->len);
+            FUZZ_ASSERT(ring == RX && (m->op == OP_DECRYPT || m->op == OP_WG_DECRYPT) &&
+                        r->meta.len >= 20);
+            FUZZ_ASSERT(r->meta.len + (wg ? WG_DATA_MIN_LEN : TRANSPORT_OVERHEAD) <= m->len);
+            FUZZ_ASSERT(k->format == (wg ? KEY_FORMAT_WG : KEY_FORMAT_OURS));
             FUZZ_ASSERT(r->data[0] >> 4 == 4 && get_be16(r->data + 2) == r->meta.len);
             FUZZ_ASSERT(get_be32(r->data + 12) == k->client_ip);
             break;
         }
         case RES_KEEPALIVE:
+            FUZZ_ASSERT(ring == RX && (m->op == OP_DECRYPT || m->op == OP_WG_DECRYPT) &&
+                        r->meta.len == 0);
+            break;
         case RES_DISCONNECT:
             FUZZ_ASSERT(ring == RX && m->op == OP_DECRYPT && r->meta.len == 0);
             break;
         case RES_HELLO:
+            if (wg) {
+                /* Only an untouched initiation of a device of an enabled user. */
+                static const char *const who[WG_INITS] = { "alice", "alice", "alice", "bob" };
+                static const char *const dev[WG_INITS] = { "phone", "phone", "phone", "laptop" };
+                uint8_t id[DEVICE_ID_LEN] = { 0 };
+                FUZZ_ASSERT(ring == HS && m->op == OP_WG_HELLO && r->meta.aux == HELLO_WIREGUARD);
+                FUZZ_ASSERT(!wg_tampered && wg_which != WG_C_T1);
+                FUZZ_ASSERT(memcmp(r->data, wg_msg, WG_INIT_LEN) == 0);
+                for (size_t j = WG_INIT_LEN; j < CONNECT_REQ_LEN; j++)
+                    FUZZ_ASSERT(r->data[j] == 0);
+                memcpy(id, dev[wg_which], strlen(dev[wg_which]));
+                FUZZ_ASSERT(memcmp(r->data + CONNECT_REQ_LEN, id, DEVICE_ID_LEN) == 0);
+                FUZZ_ASSERT(r->meta.len == HELLO_USER_OFF + strlen(who[wg_which]) &&
+                            memcmp(r->data + HELLO_USER_OFF, who[wg_which],
+                                   strlen(who[wg_which])) == 0);
+                break;
+            }
             FUZZ_ASSERT(ring == HS && m->op == OP_HELLO);
             FUZZ_ASSERT(r->meta.len > HELLO_USER_OFF);
             /* Only an untouched request of a real user with the right token says hello. */
@@ -343,6 +547,12 @@ static void check_results(int ring, const struct pkt_meta *m, const uint8_t *sen
             FUZZ_ASSERT(memcmp(r->data + CONNECT_REQ_LEN, hs_device, DEVICE_ID_LEN) == 0);
             break;
         case RES_REPLY: {
+            if (wg) {
+                /* WireGuard has no refusal message: nothing to send, the status kept. */
+                FUZZ_ASSERT(ring == CTL && m->op == OP_WG_ACCEPT && r->meta.len == 0 &&
+                            r->meta.aux != STATUS_OK);
+                break;
+            }
             FUZZ_ASSERT((ring == HS && m->op == OP_HELLO) || (ring == CTL && m->op == OP_ACCEPT));
             FUZZ_ASSERT(r->meta.len == CONNECT_FAIL_EXT_LEN && r->meta.aux != STATUS_OK);
             /* A base v1 request is never answered with a failure (extension 1). */
@@ -362,6 +572,11 @@ static void check_results(int ring, const struct pkt_meta *m, const uint8_t *sen
             break;
         }
         case RES_ACCEPTED: {
+            if (wg) {
+                FUZZ_ASSERT(ring == CTL && r->meta.aux == HELLO_WIREGUARD);
+                check_wg_accepted(r, m);
+                break;
+            }
             FUZZ_ASSERT(ring == CTL && m->op == OP_ACCEPT && m->aux == STATUS_OK);
             FUZZ_ASSERT(hs_valid && !hs_tampered && hs_token != NULL);
             FUZZ_ASSERT(owned(r->meta.session_id));
@@ -437,7 +652,7 @@ static void set_peer(struct cur *c)
 static void raw_request(struct cur *c)
 {
     static const uint16_t ops[] = { OP_HELLO, OP_ACCEPT, OP_DECRYPT, OP_ENCRYPT,
-                                    OP_SEAL_CONTROL, OP_ERASE, 0, 7 };
+                                    OP_SEAL_CONTROL, OP_ERASE, 0, OP_WG_HELLO };
     struct known *kn;
     int ring = take(c) % 4;
     uint8_t sel = take(c);
@@ -681,6 +896,114 @@ static void control_op(struct cur *c, uint16_t op)
     submit(CTL, NULL);
 }
 
+/* ---- WireGuard records ---- */
+
+/* One of the vectors' initiations into wg_msg, maybe with bytes flipped. */
+static void wg_pick(struct cur *c)
+{
+    uint8_t sel = take(c);
+    wg_which = sel % WG_INITS;
+    memcpy(wg_msg, wg_inits[wg_which], WG_INIT_LEN);
+    wg_tampered = false;
+    if (sel & 0x80) {
+        int flips = take(c) % 4 + 1;
+        for (int i = 0; i < flips; i++) {
+            size_t at = take16(c) % WG_INIT_LEN;
+            wg_msg[at] ^= take(c);
+        }
+        /* mac2 is the main process's business (cookies): a flip there changes nothing. */
+        wg_tampered = memcmp(wg_msg, wg_inits[wg_which], WG_INIT_MAC2) != 0;
+    }
+}
+
+static void wg_hello(struct cur *c)
+{
+    wg_pick(c);
+    memset(&req.meta, 0, sizeof(req.meta));
+    req.meta.op = OP_WG_HELLO;
+    req.meta.len = WG_INIT_LEN;
+    memcpy(req.data, wg_msg, WG_INIT_LEN);
+    set_peer(c);
+    hs_valid = false;
+    submit(HS, NULL);
+}
+
+static void wg_accept(struct cur *c)
+{
+    uint8_t sel = take(c);
+    if (sel & 1)
+        wg_pick(c);
+    memset(&req.meta, 0, sizeof(req.meta));
+    req.meta.op = OP_WG_ACCEPT;
+    req.meta.aux = sel & 2 ? take(c) % 8 : STATUS_OK;
+    memcpy(req.data, wg_msg, WG_INIT_LEN);
+    memset(req.data + WG_INIT_LEN, 0, CONNECT_REQ_LEN - WG_INIT_LEN);
+    if (sel & 8)        /* not RES_HELLO's block: only a hostile main process sends that */
+        req.data[WG_INIT_LEN + take(c) % (CONNECT_REQ_LEN - WG_INIT_LEN)] = take(c) | 1;
+    size_t cfg_len;
+    if (sel & 4) {
+        cfg_len = take(c) % (RESP_CONFIG_MAX + 16);
+        take_bytes(c, req.data + CONNECT_REQ_LEN, cfg_len);
+    } else {
+        struct hs_config cfg = { .prefix_len = 24, .mtu = 1420, .server_ip = 0x0a080001,
+                                 .keepalive_s = 25 };
+        cfg.client_ip = wg_which == WG_B_T1 ? B_DEV_IP : A_DEV_IP;
+        if (sel & 16)
+            cfg.mtu = take16(c);
+        cfg_len = hs_config_encode(req.data + CONNECT_REQ_LEN, &cfg);
+    }
+    req.meta.len = (uint16_t)(CONNECT_REQ_LEN + cfg_len);
+    set_peer(c);
+    hs_valid = false;
+    submit(CTL, NULL);
+}
+
+static void wg_decrypt(struct cur *c)
+{
+    uint8_t sel = take(c), pt[SLOT_DATA];
+    struct known *kn_ours;
+    struct wg_known *kn = n_wg_known ? &wg_known[take(c) % n_wg_known] : NULL;
+    uint32_t sid = kn && !(sel & 1) ? kn->sid : pick_session(c, &kn_ours);
+    const uint8_t *key = kn ? kn->send : wg_a_send;
+    uint64_t counter;
+    switch ((sel >> 1) & 3) {
+    case 0: counter = kn ? kn->counter++ : 0; break;
+    case 1: counter = kn && kn->counter ? kn->counter - 1 - take(c) % 8 : 0; break;
+    case 2: counter = (kn ? kn->counter : 0) + take16(c); if (kn) kn->counter = counter + 1; break;
+    default: counter = (uint64_t)take32(c) << 32 | take32(c); break;
+    }
+    /* Room for padding to 16 within the slot. */
+    size_t pt_len = take16(c) % (SLOT_DATA - WG_DATA_MIN_LEN - WG_PADDING + 1);
+    take_bytes(c, pt, pt_len);
+    if (!(sel & 0x40)) {
+        uint8_t how = take(c);
+        uint16_t total = how & 1 ? (uint16_t)pt_len : take16(c);
+        uint32_t src = how & 2 && kn ? kn->client_ip : take32(c);
+        ipv4(pt, pt_len, total, src, how & 4 ? take(c) : 0x45);
+    }
+    memset(&req.meta, 0, sizeof(req.meta));
+    req.meta.op = OP_WG_DECRYPT;
+    req.meta.len = (uint16_t)wg_transport_seal(req.data, sid, counter, key, pt, pt_len, 1420);
+    if (sel & 0x20)
+        req.data[take16(c) % req.meta.len] ^= take(c) | 1;
+    req.meta.session_id = sid;
+    set_peer(c);
+    if (!owned(sid))
+        return;     /* the RX thread hands it to the other worker */
+    hs_valid = false;
+    submit(RX, NULL);
+}
+
+/* A reload without A, then one with it again: A's entry is renewed, its sessions die. */
+static void wg_reload(struct cur *c)
+{
+    int skipped;
+    (void)c;
+    wg_peers_retire(&w.sec->wg_peers, &w.sec->users, &wg_list_b_only, NULL, NULL);
+    wg_peers_admit(&w.sec->wg_peers, &w.sec->users, &wg_list, (uint64_t)WGW_BASE_UNIX_S * 1000,
+                   &skipped);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static bool ready;
@@ -692,6 +1015,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct cur c = { data, size };
     for (int r = 0; r < MAX_RECORDS && c.n; r++) {
         uint8_t op = take(&c);
+        /* The WireGuard records have op bytes of their own, so that the corpus made before
+         * them keeps its meaning. */
+        if (op >= WG_RECORDS) {
+            switch (op % 4) {
+            case 0: wg_hello(&c); break;
+            case 1: wg_accept(&c); break;
+            case 2: wg_decrypt(&c); break;
+            default: wg_reload(&c); break;
+            }
+            continue;
+        }
         switch (op % 10) {
         case 0: raw_request(&c); break;
         case 1: decrypt_sealed(&c); break;

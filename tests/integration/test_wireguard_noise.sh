@@ -8,11 +8,15 @@
 #   wireguard-go PREFIXb 10.98.0.2 --udp/51822-->  wg-echo (PSK)    "10.98.0.1"
 #   wireguard-go PREFIXc 10.97.0.2 --udp/51821-->  (same no-PSK echo: an unknown key)
 #   wireguard-go PREFIXd 10.96.0.2 --udp/51822-->  (PSK echo, the right key, a wrong PSK)
+#   wireguard-go PREFIXe 10.95.0.2 --udp/51823-->  wg-enclave-echo (PSK) "10.95.0.1": the
+#                                                  enclave worker itself, seccomp-filtered
+#   wireguard-go PREFIXf 10.94.0.2 --udp/51823-->  (same: an unknown key)
 #
 # wireguard-go's control sockets (/var/run/wireguard/NAME.sock) are shared by all namespaces:
 # the interfaces carry the lab's prefix.
 source "$(dirname "$0")/lib.sh"
 ECHO=$ROOT/build/tests/tools/wg-echo
+ENCLAVE_ECHO=$ROOT/build/tests/tools/wg-enclave-echo
 command -v wireguard-go >/dev/null && command -v wg >/dev/null ||
     { fail "wireguard-go and wireguard-tools are not installed (tools/install-deps.sh)"; finish; }
 
@@ -20,17 +24,41 @@ lab_up 1
 umask 077
 wg genkey >"$WORK/server.wgkey"
 SERVER_PUB=$(wg pubkey <"$WORK/server.wgkey")
-for n in a b c d; do
+for n in a b c d e f; do
     wg genkey >"$WORK/$n.key"
     eval "PUB_$n=\$(wg pubkey <\"$WORK/$n.key\")"
 done
 wg genpsk >"$WORK/psk"
 wg genpsk >"$WORK/wrong.psk"
 
+# vpn-enclave --check as --check-config runs it with [wireguard] enabled: the WireGuard key read
+# with server.key's rules, the users file's WireGuard devices counted, or refused by line.
+printf '[user:alice]\nauth_token = %s\n[wireguard:alice:phone]\npublic_key = %s\n' \
+    "$ALICE_TOKEN" "$PUB_a" >"$WORK/users.conf"
+printf '[user:alice]\nauth_token = %s\n[wireguard:alice:phone]\npublic_key = x\n' \
+    "$ALICE_TOKEN" >"$WORK/bad-users.conf"
+enclave_check() {   # enclave_check USERS_FILE: vpn-enclave --check's output, status last
+    "$BIN/vpn-enclave" --check --private-key "$WORK/none.key" --users "$1" \
+        --wg-private-key "$WORK/server.wgkey" 2>&1
+    echo "status $?"
+}
+enclave_check "$WORK/users.conf" >"$WORK/check.log"
+check "vpn-enclave --check reads the WireGuard key and counts the devices" \
+    bash -c "grep -qx '$WORK/server.wgkey: WireGuard key, public key $SERVER_PUB' $WORK/check.log &&
+             grep -qx '$WORK/users.conf: 1 user, 1 WireGuard peer' $WORK/check.log &&
+             grep -qx 'status 0' $WORK/check.log"
+enclave_check "$WORK/bad-users.conf" >"$WORK/check-bad.log"
+check "  ... and refuses a bad device section by file, line and key" \
+    bash -c "grep -q 'bad-users.conf:4: \[wireguard:alice:phone\] public_key: expected the base64' $WORK/check-bad.log &&
+             grep -qx 'status 2' $WORK/check-bad.log"
+
 srv "$ECHO" 51821 "$(cat "$WORK/server.wgkey")" "$PUB_a" >"$WORK/echo1.log" 2>&1 &
 PIDS+=($!)
 srv "$ECHO" 51822 "$(cat "$WORK/server.wgkey")" "$PUB_b" "$(cat "$WORK/psk")" \
     >"$WORK/echo2.log" 2>&1 &
+PIDS+=($!)
+srv "$ENCLAVE_ECHO" 51823 "$(cat "$WORK/server.wgkey")" "$PUB_e" 10.95.0.2 "$(cat "$WORK/psk")" \
+    >"$WORK/echo3.log" 2>&1 &
 PIDS+=($!)
 
 # wg_peer NAME NET PORT PEER_KEY_FILE [PSK_FILE]: a wireguard-go interface PREFIX+NAME in c1 with
@@ -69,4 +97,16 @@ wg_peer d 10.96.0 51822 "$WORK/b.key" "$WORK/wrong.psk"
 check "a wrong preshared key: no handshake completes" \
     bash -c "! ip netns exec $PREFIX-c1 ping -c 2 -W 2 -q 10.96.0.1"
 check "  ... wireguard-go has no handshake" test "$(handshakes d)" -eq 0
+
+# The enclave worker's own WireGuard ops (enclave/wg_worker.c) under the worker's seccomp
+# filter, driven over its rings as vpn-server drives them: BLAKE2s after wg_blake2s_init must
+# need no syscall the filter forbids (it would kill the worker with SIGSYS).
+wg_peer e 10.95.0 51823 "$WORK/e.key" "$WORK/psk"
+check "through the enclave worker (filtered): ping" cli 1 ping -c 3 -i 0.2 -W 3 -q 10.95.0.1
+check "  ... the worker ran filtered, one handshake, three echoes" \
+    bash -c "grep -qx 'worker filtered' $WORK/echo3.log && grep -qx 'handshake 1' $WORK/echo3.log && grep -qx 'echo 3' $WORK/echo3.log"
+wg_peer f 10.94.0 51823 "$WORK/f.key"
+check "  ... an unknown key gets no answer" bash -c "! ip netns exec $PREFIX-c1 ping -c 2 -W 2 -q 10.94.0.1"
+check "  ... counted as wg_unknown_peer by the worker" grep -qx 'refused wg_unknown_peer' "$WORK/echo3.log"
+check "  ... and the worker never died" bash -c "! grep -q 'worker died' $WORK/echo3.log"
 finish

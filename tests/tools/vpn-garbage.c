@@ -67,6 +67,8 @@
 #include "vpn/proto.h"
 #include "vpn/transport.h"
 
+#include "icmp_echo.h"     /* ip_checksum */
+
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
 enum {
@@ -270,18 +272,6 @@ static int handshake(void)
     return -2;
 }
 
-static uint16_t csum(const uint8_t *p, size_t n)
-{
-    uint32_t s = 0;
-    for (size_t i = 0; i + 1 < n; i += 2)
-        s += (uint32_t)(p[i] << 8 | p[i + 1]);
-    if (n & 1)
-        s += (uint32_t)p[n - 1] << 8;
-    while (s >> 16)
-        s = (s & 0xffff) + (s >> 16);
-    return (uint16_t)~s;
-}
-
 /* An IPv4/UDP packet from src to the LAN host's discard port (9), payload random. */
 static size_t inner_udp(uint8_t *p, uint32_t src)
 {
@@ -293,7 +283,7 @@ static size_t inner_udp(uint8_t *p, uint32_t src)
     p[9] = 17;
     put_be32(p + 12, src);
     put_be32(p + 16, 0xc0a8640a);
-    put_be16(p + 10, csum(p, 20));
+    put_be16(p + 10, ip_checksum(p, 20));
     put_be16(p + 20, 40000);
     put_be16(p + 22, 9);
     put_be16(p + 24, (uint16_t)(8 + payload));
@@ -679,11 +669,11 @@ static bool session_alive(void)
         pkt[9] = 1;
         put_be32(pkt + 12, cfg.client_ip);
         put_be32(pkt + 16, 0xc0a8640a);
-        put_be16(pkt + 10, csum(pkt, 20));
+        put_be16(pkt + 10, ip_checksum(pkt, 20));
         pkt[20] = 8;
         put_be16(pkt + 24, 0x6762);
         put_be16(pkt + 26, (uint16_t)attempt);
-        put_be16(pkt + 22, csum(pkt + 20, 40));
+        put_be16(pkt + 22, ip_checksum(pkt + 20, 40));
         size_t n = transport_seal(d, MSG_DATA, keys.k_c2s, cfg.session_id, counter++,
                                   server_now(), pkt, 60);
         if (send(fd, d, n, 0) < 0)

@@ -12,6 +12,7 @@
 #include "../../enclave/users.h"
 #include "vpn/client_config.h"
 #include "vpn/server_config.h"
+#include "vpn/device_name.h"
 #include "vpn/username.h"
 
 #include "vectors.inc"
@@ -79,6 +80,34 @@ Test(username, length_counts_and_nul_is_refused)
     memset(full, 'x', sizeof(full));
     cr_expect_not_null(username_check(full, sizeof(full)));
     cr_expect_null(username_check(full, sizeof(full) - 1));
+}
+
+/* The device name rule of WireGuard peers (device_name_check): the name, NUL-padded, is a
+ * 16-byte device id, and it stands in section headers and file names. */
+Test(username, device_names)
+{
+    static const struct {
+        const char *name, *why;
+    } DEVICES[] = {
+        { "phone", NULL },
+        { "A-z_0.9", NULL },
+        { "123456789012345", NULL },
+        { "", "is empty" },
+        { "1234567890123456", "longer than 15 bytes" },
+        { "my phone", "other than A-Z" },
+        { "a:b", "other than A-Z" },
+        { "j\xc3\xb6rg", "other than A-Z" },
+        { "a/b", "other than A-Z" },
+    };
+    for (size_t i = 0; i < N(DEVICES); i++) {
+        const char *why = device_name_check(DEVICES[i].name, strlen(DEVICES[i].name));
+        if (!DEVICES[i].why)
+            cr_expect_null(why, "\"%s\": refused: %s", DEVICES[i].name, why);
+        else
+            cr_expect(why && strstr(why, DEVICES[i].why), "\"%s\": want \"%s\", got \"%s\"",
+                      DEVICES[i].name, DEVICES[i].why, why ? why : "accepted");
+    }
+    cr_expect_not_null(device_name_check("a\0b", 3), "a NUL is no name's");
 }
 
 static char dir[PATH_MAX];

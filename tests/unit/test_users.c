@@ -1,6 +1,7 @@
 /* Opening the enclave's users file (enclave/users.c): who may own it, what its mode may be,
  * and that a symbolic link is refused rather than followed. Each refusal names the path and
- * says what to do; an accepted file is loaded. */
+ * says what to do; an accepted file is loaded. Its WireGuard peers: read, refused by the
+ * file's rules, and a reload's effect on the live peer table (enclave/wg_peers.c). */
 #include <criterion/criterion.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -10,6 +11,7 @@
 
 #include "testutil.h"
 #include "../../enclave/users.h"
+#include "../../enclave/wg_peers.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -156,4 +158,153 @@ Test(users, disabled_users)
     cr_expect_eq(live.users[0].gen, gen, "enabling ends nothing");
     cr_expect_eq(ended_count[USER_END_DISABLED], 1);
     cr_expect_eq(ended_count[USER_END_REMOVED] + ended_count[USER_END_TOKEN_CHANGED], 0);
+}
+
+/* ---- WireGuard peers: "[wireguard:USER:DEVICE]" (docs/WIREGUARD.md) ---- */
+
+#define KEY1 "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE="
+#define KEY2 "AgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgI="
+#define KEY3 "AwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwM="
+#define BOB "[user:bob]\n" \
+            "auth_token = 0000000000000000000000000000000000000000000000000000000000000001\n"
+/* alice's phone (line 3) with a preshared key; bob's laptop; carol's tablet written before
+ * carol herself (a peer's user may come anywhere in the file). */
+#define PEERS "[wireguard:alice:phone]\npublic_key = " KEY1 "\npreshared_key = " KEY3 "\n" \
+              "[wireguard:carol:tab-1.x_y]\npublic_key = " KEY3 "\n"                        \
+              BOB "[wireguard:bob:laptop]\npublic_key = " KEY2 "\n"                         \
+              "[user:carol]\n"                                                              \
+              "auth_token = 0000000000000000000000000000000000000000000000000000000000000002\n"
+
+static struct wg_peer_list peer_list;
+
+Test(users, wireguard_peers_are_read)
+{
+    const char *path = test_secret_file(dir, "users.conf", USERS PEERS, 0600, (uid_t)-1, NULL);
+    struct config_error err = { "" };
+    cr_assert_eq(users_load_all(path, &table, &peer_list, &err), 0, "%s", err.msg);
+    cr_assert_eq(table.count, 3);
+    cr_assert_eq(peer_list.count, 3);
+    static const uint8_t phone[DEVICE_ID_LEN] = "phone", tablet[DEVICE_ID_LEN] = "tab-1.x_y";
+    uint8_t k1[32], k3[32], zero[32] = { 0 };
+    memset(k1, 1, sizeof(k1));
+    memset(k3, 3, sizeof(k3));
+    const struct wg_peer_def *d = &peer_list.defs[0];
+    cr_expect_str_eq(d->user, "alice");
+    cr_expect(memcmp(d->device_id, phone, DEVICE_ID_LEN) == 0, "the id is the name, padded");
+    cr_expect(memcmp(d->public_key, k1, 32) == 0 && memcmp(d->psk, k3, 32) == 0);
+    d = &peer_list.defs[1];
+    cr_expect_str_eq(d->user, "carol");
+    cr_expect(memcmp(d->device_id, tablet, DEVICE_ID_LEN) == 0);
+    cr_expect(memcmp(d->psk, zero, 32) == 0, "no preshared key: the zero key");
+    cr_expect_str_eq(peer_list.defs[2].user, "bob");
+    /* vpnctl's reader and the plain load take the same file. */
+    cr_expect_eq(users_load(path, &table, &err), 0, "%s", err.msg);
+}
+
+Test(users, wireguard_sections_outside_the_rules_are_refused)
+{
+    static const struct {
+        const char *text, *want;
+    } bad[] = {
+        { USERS "[wireguard:alice:phone]\npublic_key = abc\n",
+          "users.conf:4: [wireguard:alice:phone] public_key: expected the base64 of 32 bytes "
+          "(44 characters, as `wg pubkey` prints)" },
+        { USERS "[wireguard:alice:phone]\npublic_key = " KEY1 "\npreshared_key = " KEY1 "x\n",
+          "users.conf:5: [wireguard:alice:phone] preshared_key: expected the base64 of 32 "
+          "bytes (44 characters, as `wg genpsk` prints)" },
+        { USERS "[wireguard:alice:phone]\npublic_key = AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n",
+          "public_key: the all-zero key is no device's key" },
+        { USERS "[wireguard:alice:phone]\npreshared_key = " KEY1 "\n",
+          "users.conf:3: [wireguard:alice:phone] public_key: missing" },
+        { USERS "[wireguard:alice:phone]\npublic_key = " KEY1 "\npublic_key = " KEY2 "\n",
+          "users.conf:5: [wireguard:alice:phone] public_key: given twice" },
+        { USERS "[wireguard:alice:phone]\npublic_key = " KEY1 "\nendpoint = 1.2.3.4:5\n",
+          "endpoint: unknown key (expected public_key or preshared_key)" },
+        { USERS "[wireguard:zed:phone]\npublic_key = " KEY1 "\n",
+          "users.conf:3: [wireguard:zed:phone]: no [user:zed] in this file" },
+        { USERS "[wireguard:alice:phone]\npublic_key = " KEY1 "\n"
+          "[wireguard:alice:phone]\npublic_key = " KEY2 "\n",
+          "users.conf:5: [wireguard:alice:phone]: duplicate device (first at line 3)" },
+        { USERS BOB "[wireguard:alice:phone]\npublic_key = " KEY1 "\n"
+          "[wireguard:bob:laptop]\npublic_key = " KEY1 "\n",
+          "users.conf:7: [wireguard:bob:laptop] public_key: also the key of "
+          "[wireguard:alice:phone] (line 5); a key belongs to one device" },
+        { USERS "[wireguard:alice]\n", "[wireguard:alice]: expected [wireguard:USER:DEVICE]" },
+        { USERS "[wireguard:alice:]\n", "device name is empty; expected 1 to 15 bytes" },
+        { USERS "[wireguard:alice:my phone]\n",
+          "device name contains a character other than A-Z, a-z, 0-9, '_', '.' or '-'" },
+        { USERS "[wireguard:alice:0123456789abcdef]\n", "device name is longer than 15 bytes" },
+        { USERS "[wireguard: alice:phone]\n", "user name begins or ends with a space" },
+        { USERS "[peer:alice]\n",
+          "unknown section (expected [user:NAME] or [wireguard:USER:DEVICE])" },
+    };
+    for (size_t i = 0; i < N(bad); i++) {
+        const char *path = test_secret_file(dir, "users.conf", bad[i].text, 0600, (uid_t)-1,
+                                            NULL);
+        struct config_error err = { "" };
+        cr_expect_eq(users_load_all(path, &table, &peer_list, &err), -1, "case %zu accepted", i);
+        cr_expect(strstr(err.msg, bad[i].want), "case %zu: \"%s\" lacks \"%s\"", i, err.msg,
+                  bad[i].want);
+        cr_expect(!strstr(err.msg, KEY1 "x"), "case %zu: a preshared key is never quoted", i);
+        cr_expect_eq(peer_list.count, 0, "case %zu: nothing kept of a refused file", i);
+    }
+}
+
+static char ended_peers[4][80];
+static int n_ended_peers;
+static void peer_ended(const char *user, const char *device, void *ctx)
+{
+    (void)ctx;
+    snprintf(ended_peers[n_ended_peers++ % 4], sizeof(ended_peers[0]), "%s:%s", user, device);
+}
+
+/* A reload as the supervisor makes it (enclave/main.c, reload_users): peers out, users merged,
+ * peers in. A removed peer's entry and a re-keyed one's get a new generation (their keys die,
+ * test_wg_worker), each is reported; an unchanged one keeps its entry and generation. */
+Test(users, a_reload_ends_removed_and_re_keyed_peers)
+{
+    static struct user_table live, next;
+    static struct wg_peer_table peers_live;
+    static struct wg_peer_list next_peers;
+    struct config_error err = { "" };
+    const char *path = test_secret_file(dir, "users.conf", USERS PEERS, 0600, (uid_t)-1, NULL);
+    cr_assert_eq(users_load_all(path, &live, &peer_list, &err), 0, "%s", err.msg);
+    wg_peers_init(&peers_live);
+    int skipped = -1;
+    cr_assert_eq(wg_peers_admit(&peers_live, &live, &peer_list, 1000, &skipped), 3);
+    cr_assert_eq(skipped, 0);
+    cr_assert_eq(wg_peers_count(&peers_live), 3);
+    uint8_t k1[32], k2[32], k3[32];
+    memset(k1, 1, 32);
+    memset(k2, 2, 32);
+    memset(k3, 3, 32);
+    struct wg_peer_view phone, laptop, tablet, v;
+    cr_assert(wg_peers_find(&peers_live, k1, &phone) && wg_peers_find(&peers_live, k2, &laptop) &&
+              wg_peers_find(&peers_live, k3, &tablet));
+    cr_expect_eq(phone.user_index, 0);
+    cr_expect_eq(laptop.user_index, users_find(&live, "bob"));
+
+    /* alice's phone gone, bob's laptop with a preshared key now, carol's tablet unchanged. */
+    path = test_secret_file(dir, "users.conf",
+                            USERS "[wireguard:carol:tab-1.x_y]\npublic_key = " KEY3 "\n" BOB
+                            "[wireguard:bob:laptop]\npublic_key = " KEY2 "\npreshared_key = "
+                            KEY1 "\n[user:carol]\nauth_token = "
+                            "0000000000000000000000000000000000000000000000000000000000000002\n",
+                            0600, (uid_t)-1, NULL);
+    cr_assert_eq(users_load_all(path, &next, &next_peers, &err), 0, "%s", err.msg);
+    n_ended_peers = 0;
+    cr_expect_eq(wg_peers_retire(&peers_live, &live, &next_peers, peer_ended, NULL), 2);
+    cr_expect_eq(n_ended_peers, 2);
+    cr_expect_str_eq(ended_peers[0], "alice:phone");
+    cr_expect_str_eq(ended_peers[1], "bob:laptop");
+    cr_expect_eq(users_merge(&live, &next, 2000, NULL, NULL), 0);
+    cr_expect_eq(wg_peers_admit(&peers_live, &live, &next_peers, 2000, &skipped), 1);
+    cr_expect_eq(wg_peers_count(&peers_live), 2);
+    cr_expect(!wg_peers_find(&peers_live, k1, &v), "the removed key is nobody's");
+    cr_expect_neq(wg_peers_gen(&peers_live, phone.index), phone.gen, "its keys die");
+    cr_assert(wg_peers_find(&peers_live, k2, &v));
+    cr_expect(v.gen != laptop.gen || v.index != laptop.index, "re-keyed: its old keys die");
+    cr_expect(memcmp(v.psk, k1, 32) == 0, "with the new preshared key");
+    cr_assert(wg_peers_find(&peers_live, k3, &v));
+    cr_expect(v.index == tablet.index && v.gen == tablet.gen, "unchanged: its keys live on");
 }
