@@ -819,7 +819,7 @@ Test(server_config, classes_structure_errors)
 {
     static const struct bad_case cases[] = {
         { MIN QOS_ON, "[group:x]\n", "qos_classes.conf", 1, "[group:x]",
-          "expected [class:NAME] or [user:NAME]" },
+          "expected [class:NAME], [user:NAME] or [device:NAME]" },
         { MIN QOS_ON, "[vip]\n", "qos_classes.conf", 1, "[vip]", "unknown section" },
         { MIN QOS_ON, "rate = 5Mbps\n", "qos_classes.conf", 1, "rate", "outside any" },
         { MIN QOS_ON, "[class:]\n", "qos_classes.conf", 1, "[class:]", "NAME must be 1 to 63" },
