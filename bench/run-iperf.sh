@@ -13,6 +13,8 @@
 #   raw veth      no tunnel: a temporary route 192.168.100.0/24 via 172.31.0.1 in c1 (MTU 1500)
 #   ours -t N     vpn-server -t N in srv, vpn-client in c1; the pushed route 192.168.100.0/24
 #   wireguard-go  PREFIX-wgs (srv, 10.66.0.1) <-> PREFIX-wgc (c1, 10.66.0.2), UDP 51821
+#   ours via WG   vpn-server -t 2 with [wireguard] enabled (UDP 51822), wireguard-go in c1 as
+#                 alice's device "bench" (10.8.0.31): WireGuard clients through our pipeline
 #   OpenVPN       p2p TLS, srv --tls-server 10.67.0.1 <-> c1 --tls-client 10.67.0.2, UDP 1194,
 #                 CHACHA20-POLY1305, self-signed certificates pinned with --peer-fingerprint
 # The LAN host's default route points at srv, so replies to any tunnel subnet find their way.
@@ -27,7 +29,7 @@
 # Environment:   DURATION=10  seconds per iperf3 test (QUICK=1 makes it 3)
 #                REPEAT=1     runs of each iperf3 test; the table shows medians
 #                THREADS="1 2 4"  the -t N values of our server to measure
-#                SYSTEMS="raw ours wg ovpn"  which rows to measure
+#                SYSTEMS="raw ours ourswg wg ovpn"  which rows to measure
 #                PINGS=200 PING_INTERVAL=0.01  the RTT probe
 #                TCP=1        0: the ping alone (no iperf3 tests), to iterate on latency
 #                PEER_MTU=1420  tunnel MTU of wireguard-go and OpenVPN (ours: the server's 1400)
@@ -52,7 +54,7 @@ PINGS=${PINGS:-200}
 PING_INTERVAL=${PING_INTERVAL:-0.01}
 TCP=${TCP:-1}
 PEER_MTU=${PEER_MTU:-1420}
-SYSTEMS=${SYSTEMS:-"raw ours wg ovpn"}
+SYSTEMS=${SYSTEMS:-"raw ours ourswg wg ovpn"}
 PREFIX=${PREFIX:-ib$(($$ % 100000))}
 STAMP=$(date +%Y%m%d-%H%M%S)
 OUT=${OUT:-$ROOT/bench/results/iperf-$STAMP.md}
@@ -534,6 +536,67 @@ teardown_ours() {
 }
 
 # ---------------------------------------------------------------------------------------------
+# wireguard-go as a client of our server's WireGuard port (docs/WIREGUARD.md): the same server
+# as "ours -t 2", plus the device's key in users.conf and its address in the classes file.
+
+OURS_WG_PORT=51822 OURS_WG_IP=10.8.0.31
+setup_ourswg() {
+    local d=$WORK/ourswg key
+    [ -z "$PEERS_WG_ERR" ] || { FAIL_REASON=$PEERS_WG_ERR; return 1; }
+    [ -n "$OURS" ] || prepare_ours || { FAIL_REASON="could not write the configuration"; return 1; }
+    mkdir -p "$d"
+    [ -e "/var/run/wireguard/$WG_C.sock" ] &&
+        { FAIL_REASON="/var/run/wireguard/$WG_C.sock exists (another run?)"; return 1; }
+    (umask 077; wg genkey >"$d/c.key") || { FAIL_REASON="wg genkey failed"; return 1; }
+    cp "$OURS/server.conf" "$d/server.conf" && cp "$OURS/qos_classes.conf" "$d/" &&
+        install -m 600 "$OURS/users.conf" "$d/users.conf" || { FAIL_REASON="copy failed"; return 1; }
+    printf '\n[wireguard:alice:bench]\npublic_key = %s\n' "$(wg pubkey <"$d/c.key")" >>"$d/users.conf"
+    printf '\n[device:alice:bench]\nvpn_ip = %s\n' "$OURS_WG_IP" >>"$d/qos_classes.conf"
+    python3 "$ROOT/tools/ini-set.py" "$d/server.conf" "wireguard.enabled=true" \
+        "wireguard.listen_port=$OURS_WG_PORT" "security.control_socket=$d/server.sock" \
+        "logging.file=$d/server-daemon.log" "usage.database=$d/usage.db" ||
+        { FAIL_REASON="could not write the configuration"; return 1; }
+    bg "$d/server.log" ip netns exec "$SRV" "$BIN/vpn-server" -c "$d/server.conf" -t 2
+    SERVER_PID=$LAST_PID
+    if ! wait_for "$d/server.log" "VPN server is running" 15 "$SERVER_PID"; then
+        FAIL_REASON="vpn-server did not start: $(last_line "$d/server.log")"
+        return 1
+    fi
+    key=$(sed -n 's/.*WireGuard listening on UDP port [0-9]*, public key \([^ ]*\).*/\1/p' "$d/server.log")
+    bg "$d/wgc.log" ip netns exec "$C1" env LOG_LEVEL=error wireguard-go -f "$WG_C"
+    WGC_PID=$LAST_PID
+    for ((i = 0; i < 50; i++)); do
+        [ -S "/var/run/wireguard/$WG_C.sock" ] && break
+        alive "$WGC_PID" || break
+        sleep 0.1
+    done
+    if ! ip netns exec "$C1" wg set "$WG_C" private-key "$d/c.key" peer "$key" \
+            endpoint "$SRV_WAN_IP:$OURS_WG_PORT" allowed-ips "10.8.0.0/24,$LAN_NET" ||
+        ! ip -n "$C1" addr add "$OURS_WG_IP/32" dev "$WG_C" ||
+        ! ip -n "$C1" link set "$WG_C" mtu "$PEER_MTU" up ||
+        ! ip -n "$C1" route add "$LAN_NET" dev "$WG_C"; then
+        FAIL_REASON="configuring the wireguard-go interface failed"
+        return 1
+    fi
+    ip netns exec "$C1" ping -n -q -c 3 -i 0.2 -W 2 "$TARGET" >/dev/null 2>&1 ||
+        NOTE[ourswg]+="first handshake slow; "
+    CPU_ROOTS="$SERVER_PID $WGC_PID"
+    TUN_IFS="tun0 $WG_C"
+    MTU[ourswg]=$(link_mtu "$C1" "$WG_C")
+    NOTE[ourswg]+="client wireguard-go $(pkg_version wireguard-go); "
+}
+
+teardown_ourswg() {
+    [ -n "$SERVER_PID" ] && alive "$SERVER_PID" &&
+        server_show "$WORK/ourswg/server.sock" >"$WORK/ourswg/server-status.txt" 2>&1
+    [ -n "$WGC_PID" ] && stop_pid "$WGC_PID" 5
+    [ -n "$SERVER_PID" ] && stop_pid "$SERVER_PID" 8
+    WGC_PID="" SERVER_PID=""
+    ip -n "$C1" route del "$LAN_NET" 2>/dev/null
+    rm -f "/var/run/wireguard/$WG_C.sock"
+}
+
+# ---------------------------------------------------------------------------------------------
 # wireguard-go (Debian's; the kernel has no WireGuard module). Its UAPI socket lives in
 # /var/run/wireguard/IFNAME.sock, shared by all namespaces: each side gets its own name.
 
@@ -777,6 +840,7 @@ main() {
             run_system "ours$t" "this VPN -t $t" setup_ours teardown_ours
         done
     fi
+    want ourswg && run_system ourswg "this VPN -t 2, wireguard-go client" setup_ourswg teardown_ourswg
     want wg && run_system wg "wireguard-go" setup_wg teardown_wg
     want ovpn && run_system ovpn "OpenVPN 2.6" setup_ovpn teardown_ovpn
 

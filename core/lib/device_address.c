@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "config_common.h"
+#include "vpn/device_name.h"
 #include "vpn/netaddr.h"
 #include "vpn/server_config.h"
 
@@ -31,9 +32,12 @@ int device_address_check(const struct server_config *cfg, uint32_t addr,
         }
     }
     for (int i = 0; i < cfg->n_devices; i++) {
+        char name[DEVICE_NAME_MAX + 1];
         if (cfg->devices[i].vpn_ip == addr) {
+            if (!device_name_of_id(cfg->devices[i].id, name))
+                snprintf(name, sizeof(name), "?");
             snprintf(why, why_len, "%s is already the address of [device:%s:%s]",
-                     format_ipv4(addr, a), cfg->devices[i].user, cfg->devices[i].name);
+                     format_ipv4(addr, a), cfg->devices[i].user, name);
             return -1;
         }
     }

@@ -41,9 +41,8 @@ int device_admin_add(struct user_admin *a, const char *user, const char *device,
                      uint32_t vpn_ip, char *why, size_t why_len)
 {
     char keys[USERNAME_MAX + DEVICE_NAME_MAX + 16], address[USERNAME_MAX + DEVICE_NAME_MAX + 16];
-    const char *bad = device_name_check(device, strlen(device));
-    if (bad) {
-        snprintf(why, why_len, "the device name %s; expected " DEVICE_NAME_RULE, bad);
+    if (!device_name_valid(device)) {
+        snprintf(why, why_len, "the device name \"%.32s\" is not " DEVICE_NAME_RULE, device);
         return -1;
     }
     if (!user_admin_find(a, user)) {

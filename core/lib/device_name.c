@@ -1,51 +1,59 @@
-/* The device name rule (see device_name.h). */
+/* The WireGuard device name rule (device_name.h). */
 #include "vpn/device_name.h"
 
-#include <stdbool.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "vpn/username.h"
 
-static bool allowed(char c)
+static bool name_char(char ch)
 {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-           c == '_' || c == '.' || c == '-';
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+           ch == '_' || ch == '.' || ch == '-';
 }
 
-const char *device_name_check(const char *name, size_t len)
+bool device_name_valid(const char *name)
 {
-    if (len == 0)
-        return "is empty";
-    if (len > DEVICE_NAME_MAX)
-        return "is longer than 15 bytes";
-    for (size_t i = 0; i < len; i++)
-        if (!allowed(name[i]))
-            return "has a character other than A-Z a-z 0-9 _ . -";
+    size_t n = strlen(name);
+    if (n == 0 || n > DEVICE_NAME_MAX)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!name_char(name[i]))
+            return false;
+    return true;
+}
+
+const char *device_section_split(const char *section, char user[USERNAME_MAX + 1],
+                                 char device[DEVICE_NAME_MAX + 1])
+{
+    const char *colon = strrchr(section, ':');
+    if (!colon)
+        return "expected USER:DEVICE";
+    size_t ulen = (size_t)(colon - section);
+    const char *why = username_check(section, ulen);
+    if (why)
+        return "the user name is not one (" USERNAME_RULE ")";
+    if (!device_name_valid(colon + 1))
+        return "the device name must be " DEVICE_NAME_RULE;
+    memcpy(user, section, ulen);
+    user[ulen] = '\0';
+    strcpy(device, colon + 1);
     return NULL;
 }
 
-int device_section_split(const char *name, char user[USERNAME_MAX + 1],
-                         char device[DEVICE_NAME_MAX + 1], char *why, size_t why_len)
+void device_id_of_name(const char *name, uint8_t id[DEVICE_ID_LEN])
 {
-    const char *colon = strchr(name, ':');
-    if (!colon) {
-        snprintf(why, why_len, "has no ':DEVICE' after the user name");
-        return -1;
-    }
-    size_t ulen = (size_t)(colon - name), dlen = strlen(colon + 1);
-    const char *bad = username_check(name, ulen);
-    if (bad) {
-        snprintf(why, why_len, "has a user name that %s; expected " USERNAME_RULE, bad);
-        return -1;
-    }
-    bad = device_name_check(colon + 1, dlen);
-    if (bad) {
-        snprintf(why, why_len, "has a device name that %s; expected " DEVICE_NAME_RULE, bad);
-        return -1;
-    }
-    memcpy(user, name, ulen);
-    user[ulen] = '\0';
-    memcpy(device, colon + 1, dlen + 1);
-    return 0;
+    memset(id, 0, DEVICE_ID_LEN);
+    memcpy(id, name, strnlen(name, DEVICE_NAME_MAX));
+}
+
+bool device_name_of_id(const uint8_t id[DEVICE_ID_LEN], char out[DEVICE_NAME_MAX + 1])
+{
+    memcpy(out, id, DEVICE_NAME_MAX);
+    out[DEVICE_NAME_MAX] = '\0';
+    if (id[DEVICE_NAME_MAX] != 0 || !device_name_valid(out))
+        return false;
+    for (size_t i = strlen(out); i < DEVICE_ID_LEN; i++)
+        if (id[i])
+            return false;
+    return true;
 }

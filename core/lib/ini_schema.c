@@ -30,8 +30,10 @@ static const char *section_list(const struct ini_schema *s, char *buf, size_t le
     buf[0] = '\0';
     for (int i = 0; i < s->n_sections && used < len; i++) {
         const char *sep = i == 0 ? "" : i == s->n_sections - 1 ? " or " : ", ";
-        int n = snprintf(buf + used, len - used, "%s[%s%s]", sep, s->sections[i].name,
-                         s->sections[i].named ? ":NAME" : "");
+        const struct section_spec *sec = &s->sections[i];
+        int n = snprintf(buf + used, len - used, "%s[%s%s%s]", sep, sec->name,
+                         sec->named ? ":" : "",
+                         !sec->named ? "" : sec->name_shape ? sec->name_shape : "NAME");
         used += n > 0 ? (size_t)n : 0;
     }
     return buf;

@@ -1,7 +1,6 @@
 /* The QoS classes file (server_config.h: server_config_load_classes; REQUIREMENTS.md
- * section 6): [class:NAME], [user:NAME] and [device:USER:DEVICE] sections, checked against
- * server.conf as a whole once read, and copied into the configuration only when everything
- * passed. */
+ * section 6): [class:NAME] and [user:NAME] sections, checked against server.conf as a whole
+ * once read, and copied into the configuration only when everything passed. */
 #include "vpn/server_config.h"
 
 #include <inttypes.h>
@@ -11,8 +10,8 @@
 #include <string.h>
 
 #include "config_common.h"
-#include "vpn/device_name.h"
 #include "vpn/log.h"
+#include "vpn/device_name.h"
 #include "vpn/units.h"
 #include "vpn/username.h"
 
@@ -47,6 +46,7 @@ struct user_entry {
 
 struct device_entry {
     struct qos_device d;
+    char name[DEVICE_NAME_MAX + 1];
     int header;
     int lines[N_DEVICE_KEYS];
 };
@@ -134,24 +134,33 @@ static void *open_user(void *ctx, const struct ini_at *at, const char *name, int
     return e;
 }
 
-/* Duplicates are found once the file is read (check_devices), sorted: a file may hold
- * QOS_DEVICE_MAX of them. */
+/* [device:USER:DEVICE]: a WireGuard device's address. */
 static void *open_device(void *ctx, const struct ini_at *at, const char *name, int **lines,
                          struct config_error *err)
 {
     struct classes_ctx *c = ctx;
-    struct device_entry *e = &c->devices[c->n_devices];
-    char why[256];
+    char user[USERNAME_MAX + 1], device[DEVICE_NAME_MAX + 1];
+    const char *why = device_section_split(name, user, device);
 
+    if (why) {
+        ini_schema_errorf(err, at, "%s", why);
+        return NULL;
+    }
+    for (int i = 0; i < c->n_devices; i++) {
+        if (strcmp(c->devices[i].d.user, user) == 0 && strcmp(c->devices[i].name, device) == 0) {
+            ini_schema_errorf(err, at, "duplicate device (first at line %d)",
+                              c->devices[i].header);
+            return NULL;
+        }
+    }
     if (c->n_devices == QOS_DEVICE_MAX) {
         ini_schema_errorf(err, at, "more than %d devices", QOS_DEVICE_MAX);
         return NULL;
     }
-    if (device_section_split(name, e->d.user, e->d.name, why, sizeof(why)) != 0) {
-        ini_schema_errorf(err, at, "USER:DEVICE %s", why);
-        return NULL;
-    }
-    c->n_devices++;
+    struct device_entry *e = &c->devices[c->n_devices++];
+    snprintf(e->d.user, sizeof(e->d.user), "%s", user);
+    snprintf(e->name, sizeof(e->name), "%s", device);
+    device_id_of_name(device, e->d.id);
     e->header = at->line;
     *lines = e->lines;
     return e;
@@ -233,10 +242,9 @@ static const struct key_spec user_keys[N_USER_KEYS] = {
 };
 
 static const struct key_spec device_keys[N_DEVICE_KEYS] = {
-    [DK_VPN_IP] = { .name = "vpn_ip", .type = KEY_IPV4,
-                    .off = offsetof(struct device_entry, d.vpn_ip), .size = sizeof(uint32_t),
-                    .flags = KEY_REQUIRED,
-                    .expected = "a dotted IPv4 address like 10.8.0.31 (the device's own)" },
+    [DK_VPN_IP] = { .name = "vpn_ip", .type = KEY_IPV4, .off = offsetof(struct device_entry, d.vpn_ip),
+                    .size = sizeof(uint32_t), .flags = KEY_REQUIRED,
+                    .expected = "a dotted IPv4 address like 10.8.0.31" },
 };
 
 static const struct section_spec classes_sections[] = {
@@ -244,7 +252,7 @@ static const struct section_spec classes_sections[] = {
       .open = open_class },
     { .name = "user", .named = true, .keys = user_keys, .n_keys = N_USER_KEYS,
       .open = open_user },
-    { .name = "device", .named = true, .keys = device_keys, .n_keys = N_DEVICE_KEYS,
+    { .name = "device", .named = true, .name_shape = "USER:DEVICE", .keys = device_keys, .n_keys = N_DEVICE_KEYS,
       .open = open_device },
 };
 
@@ -278,10 +286,49 @@ static int resolve_class(const struct classes_ctx *c, const char *file, const ch
     return 0;
 }
 
+/* A fixed address (a user's or a WireGuard device's): a host of the tunnel network, not the
+ * server's, and nobody else's among the first n_users users and n_devices devices. */
+static int check_fixed_ip(const struct classes_ctx *c, const char *file, const char *sec,
+                          int line, uint32_t ip, int n_users, int n_devices,
+                          struct config_error *err)
+{
+    const struct server_config *cfg = c->cfg;
+    char a[16], net[32];
+    const char *why = config_tunnel_host_problem(cfg, ip);
+    if (why) {
+        config_tunnel_net_text(cfg, net, sizeof(net));
+        config_errorf(err, file, line, sec, "vpn_ip", "%s %s %s", format_ipv4(ip, a), why, net);
+        return -1;
+    }
+    if (ip == cfg->tun_ip) {
+        config_errorf(err, file, line, sec, "vpn_ip", "%s is the server's own tun_ip",
+                      format_ipv4(ip, a));
+        return -1;
+    }
+    for (int j = 0; j < n_users; j++) {
+        if (c->users[j].u.vpn_ip == ip) {
+            config_errorf(err, file, line, sec, "vpn_ip",
+                          "%s is already the address of [user:%s] (line %d)", format_ipv4(ip, a),
+                          c->users[j].u.name, c->users[j].lines[UK_VPN_IP]);
+            return -1;
+        }
+    }
+    for (int j = 0; j < n_devices; j++) {
+        if (c->devices[j].d.vpn_ip == ip) {
+            config_errorf(err, file, line, sec, "vpn_ip",
+                          "%s is already the address of [device:%s:%s] (line %d)",
+                          format_ipv4(ip, a), c->devices[j].d.user, c->devices[j].name,
+                          c->devices[j].lines[DK_VPN_IP]);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 static int check_classes(struct classes_ctx *c, const char *file, struct config_error *err)
 {
     const struct server_config *cfg = c->cfg;
-    char sec[NAME_MAX_LEN + 8], x[32], y[32], a[16], net[32];
+    char sec[NAME_MAX_LEN + 32], x[32], y[32];
 
     /* Required keys were checked as each section ended (ini_schema.h). */
     for (int i = 0; i < c->n_classes; i++) {
@@ -338,11 +385,9 @@ static int check_classes(struct classes_ctx *c, const char *file, struct config_
     /* Each listed user is guaranteed its class's rate, on top of what the default class is
      * guaranteed; HTB cannot promise more than the link. */
     uint64_t guaranteed = cfg->default_rate_bps;
-    config_tunnel_net_text(cfg, net, sizeof(net));
     for (int i = 0; i < c->n_users; i++) {
         struct qos_user *u = &c->users[i].u;
         const int *l = c->users[i].lines;
-        const char *why;
         sec_name(sec, sizeof(sec), "user", u->name);
 
         for (int j = 0; j < c->n_classes && u->class_index < 0; j++)
@@ -371,134 +416,17 @@ static int check_classes(struct classes_ctx *c, const char *file, struct config_
         }
         if (!u->vpn_ip && !l[UK_VPN_IP])
             continue;   /* no fixed address: every device from the pool */
-        if ((why = config_tunnel_host_problem(cfg, u->vpn_ip))) {
-            config_errorf(err, file, l[UK_VPN_IP], sec, "vpn_ip", "%s %s %s",
-                          format_ipv4(u->vpn_ip, a), why, net);
+        if (check_fixed_ip(c, file, sec, l[UK_VPN_IP], u->vpn_ip, i, 0, err) != 0)
             return -1;
-        }
-        if (u->vpn_ip == cfg->tun_ip) {
-            config_errorf(err, file, l[UK_VPN_IP], sec, "vpn_ip", "%s is the server's own tun_ip",
-                          format_ipv4(u->vpn_ip, a));
+    }
+    for (int i = 0; i < c->n_devices; i++) {
+        const struct device_entry *d = &c->devices[i];
+        snprintf(sec, sizeof(sec), "device:%s:%s", d->d.user, d->name);
+        if (check_fixed_ip(c, file, sec, d->lines[DK_VPN_IP], d->d.vpn_ip, c->n_users, i,
+                           err) != 0)
             return -1;
-        }
-        for (int j = 0; j < i; j++) {
-            if (c->users[j].u.vpn_ip == u->vpn_ip) {
-                config_errorf(err, file, l[UK_VPN_IP], sec, "vpn_ip",
-                              "%s is already the address of [user:%s] (line %d)",
-                              format_ipv4(u->vpn_ip, a), c->users[j].u.name,
-                              c->users[j].lines[UK_VPN_IP]);
-                return -1;
-            }
-        }
     }
     return 0;
-}
-
-/* One fixed address and whose it is, for the check across users and devices. */
-struct fixed_addr {
-    uint32_t addr;
-    int line;
-    int user, device;       /* the index of its section, the other -1 */
-};
-
-static int cmp_fixed(const void *a, const void *b)
-{
-    const struct fixed_addr *x = a, *y = b;
-    if (x->addr != y->addr)
-        return x->addr < y->addr ? -1 : 1;
-    return x->line - y->line;
-}
-
-static int cmp_device_names(const void *a, const void *b)
-{
-    const struct device_entry *x = *(const struct device_entry *const *)a;
-    const struct device_entry *y = *(const struct device_entry *const *)b;
-    int c = strcmp(x->d.user, y->d.user);
-    c = c ? c : strcmp(x->d.name, y->d.name);
-    return c ? c : x->header - y->header;
-}
-
-/* The devices: each USER:DEVICE once, each address a host of the tunnel network, not the
- * server's and no one else's (users' fixed addresses were checked among themselves above).
- * Sorted rather than pairwise, as a file may hold QOS_DEVICE_MAX of them; the later of two
- * sections is the one reported. */
-static int check_devices(struct classes_ctx *c, const char *file, struct config_error *err)
-{
-    const struct server_config *cfg = c->cfg;
-    char sec[NAME_MAX_LEN + DEVICE_NAME_MAX + 16], a[16], net[32];
-    const char *why;
-    int rc = -1;
-
-    config_tunnel_net_text(cfg, net, sizeof(net));
-    for (int i = 0; i < c->n_devices; i++) {
-        const struct device_entry *e = &c->devices[i];
-        snprintf(sec, sizeof(sec), "device:%s:%s", e->d.user, e->d.name);
-        if ((why = config_tunnel_host_problem(cfg, e->d.vpn_ip))) {
-            config_errorf(err, file, e->lines[DK_VPN_IP], sec, "vpn_ip", "%s %s %s",
-                          format_ipv4(e->d.vpn_ip, a), why, net);
-            return -1;
-        }
-        if (e->d.vpn_ip == cfg->tun_ip) {
-            config_errorf(err, file, e->lines[DK_VPN_IP], sec, "vpn_ip",
-                          "%s is the server's own tun_ip", format_ipv4(e->d.vpn_ip, a));
-            return -1;
-        }
-    }
-    if (!c->n_devices)
-        return 0;
-
-    const struct device_entry **byname = malloc(sizeof(*byname) * (size_t)c->n_devices);
-    struct fixed_addr *fixed = malloc(sizeof(*fixed) * (size_t)(c->n_devices + c->n_users));
-    if (!byname || !fixed) {
-        config_errorf(err, file, 0, NULL, NULL, "out of memory");
-        goto out;
-    }
-    for (int i = 0; i < c->n_devices; i++)
-        byname[i] = &c->devices[i];
-    qsort(byname, (size_t)c->n_devices, sizeof(*byname), cmp_device_names);
-    for (int i = 1; i < c->n_devices; i++) {
-        const struct device_entry *p = byname[i - 1], *e = byname[i];
-        if (strcmp(p->d.user, e->d.user) == 0 && strcmp(p->d.name, e->d.name) == 0) {
-            snprintf(sec, sizeof(sec), "device:%s:%s", e->d.user, e->d.name);
-            config_errorf(err, file, e->header, sec, NULL, "duplicate device (first at line "
-                          "%d)", p->header);
-            goto out;
-        }
-    }
-
-    int n = 0;
-    for (int i = 0; i < c->n_users; i++)
-        if (c->users[i].u.vpn_ip)
-            fixed[n++] = (struct fixed_addr){ c->users[i].u.vpn_ip,
-                                              c->users[i].lines[UK_VPN_IP], i, -1 };
-    for (int i = 0; i < c->n_devices; i++)
-        fixed[n++] = (struct fixed_addr){ c->devices[i].d.vpn_ip,
-                                          c->devices[i].lines[DK_VPN_IP], -1, i };
-    qsort(fixed, (size_t)n, sizeof(*fixed), cmp_fixed);
-    for (int i = 1; i < n; i++) {
-        const struct fixed_addr *pair[2] = { &fixed[i - 1], &fixed[i] };
-        char names[2][sizeof(sec)];
-        if (pair[0]->addr != pair[1]->addr)
-            continue;
-        for (int k = 0; k < 2; k++) {
-            if (pair[k]->user >= 0)
-                snprintf(names[k], sizeof(names[k]), "user:%s",
-                         c->users[pair[k]->user].u.name);
-            else
-                snprintf(names[k], sizeof(names[k]), "device:%s:%s",
-                         c->devices[pair[k]->device].d.user,
-                         c->devices[pair[k]->device].d.name);
-        }
-        config_errorf(err, file, pair[1]->line, names[1], "vpn_ip", "%s is already the "
-                      "address of [%s] (line %d)", format_ipv4(pair[1]->addr, a), names[0],
-                      pair[0]->line);
-        goto out;
-    }
-    rc = 0;
-out:
-    free(byname);
-    free(fixed);
-    return rc;
 }
 
 int server_config_load_classes(const char *path, struct server_config *cfg,
@@ -513,7 +441,7 @@ int server_config_load_classes(const char *path, struct server_config *cfg,
     }
     c->cfg = cfg;
     if (ini_schema_load_file(&qos_classes_schema, path, NULL, c, &c->st, err) == 0 &&
-        check_classes(c, path, err) == 0 && check_devices(c, path, err) == 0) {
+        check_classes(c, path, err) == 0) {
         for (int i = 0; i < c->n_classes; i++)
             cfg->classes[i] = c->classes[i].q;
         for (int i = 0; i < c->n_users; i++)
@@ -544,15 +472,14 @@ uint32_t server_config_user_ip(const struct server_config *cfg, const char *user
     return i >= 0 ? cfg->users[i].vpn_ip : 0;
 }
 
-uint32_t server_config_device_ip(const struct server_config *cfg, const char *username,
-                                 const char *device)
+int server_config_device_index(const struct server_config *cfg, const char *username,
+                               const uint8_t id[DEVICE_ID_LEN])
 {
-    /* Linear, as server_config_user_index: once per handshake of a named device. */
     for (int i = 0; i < cfg->n_devices; i++)
-        if (strcmp(cfg->devices[i].user, username) == 0 &&
-            strcmp(cfg->devices[i].name, device) == 0)
-            return cfg->devices[i].vpn_ip;
-    return 0;
+        if (memcmp(cfg->devices[i].id, id, DEVICE_ID_LEN) == 0 &&
+            strcmp(cfg->devices[i].user, username) == 0)
+            return i;
+    return -1;
 }
 
 int server_config_max_devices(const struct server_config *cfg, const char *username)

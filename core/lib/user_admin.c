@@ -79,7 +79,7 @@ static int collect_user(void *ctx, const struct users_file_entry *e, const char 
     return 0;
 }
 
-static int collect_device(void *ctx, const struct users_file_peer *p, const char *file,
+static int collect_device(void *ctx, const struct users_file_wg_entry *p, const char *file,
                           struct config_error *err)
 {
     struct user_admin *a = ctx;
@@ -97,8 +97,8 @@ static int parse_users(struct user_admin *a, const char *name, char *why, size_t
     struct config_error err;
     sodium_memzero(a->users, sizeof(*a->users) * MAX_USERS);
     a->n_users = a->n_devices = 0;
-    if (users_file_read(name, a->users_text, strlen(a->users_text), collect_user,
-                        collect_device, a, &err)) {
+    static const struct users_file_handlers h = { collect_user, collect_device };
+    if (users_file_parse_all(name, a->users_text, strlen(a->users_text), &h, a, &err)) {
         snprintf(why, why_len, "%s", err.msg);
         return -1;
     }

@@ -17,19 +17,18 @@ enum { PEERS_MAX = MAX_USERS * USER_DEVICES_MAX };
 enum section_kind { IN_NONE, IN_USER, IN_PEER };
 
 struct reader {
-    users_file_fn fn;
-    users_file_peer_fn peer_fn;
+    const struct users_file_handlers *h;
     void *ctx;
     enum section_kind in;
     struct users_file_entry cur;
     bool have_token, have_disabled;
-    struct users_file_peer peer;
+    struct users_file_wg_entry peer;
     bool have_public, have_psk;
     char (*names)[USERNAME_MAX + 1];    /* the users so far: names are unique */
     int count;
     /* Every device, in file order, handed out once the whole file passed (a device may
      * come before its user). Erased at the end: it holds preshared keys. */
-    struct users_file_peer *peers;
+    struct users_file_wg_entry *peers;
     int n_peers, cap_peers;
 };
 
@@ -55,7 +54,7 @@ static int finish_user(struct reader *r, const char *file, struct config_error *
         return -1;
     }
     memcpy(r->names[r->count++], r->cur.name, sizeof(r->cur.name));
-    int rc = r->fn(r->ctx, &r->cur, file, err);
+    int rc = r->h->user ? r->h->user(r->ctx, &r->cur, file, err) : 0;
     sodium_memzero(&r->cur, sizeof(r->cur));
     return rc;
 }
@@ -79,7 +78,7 @@ static int finish_peer(struct reader *r, const char *file, struct config_error *
     if (r->n_peers == r->cap_peers) {
         int cap = r->cap_peers ? r->cap_peers * 2 : 16;
         cap = cap < PEERS_MAX ? cap : PEERS_MAX;
-        struct users_file_peer *grown = malloc(sizeof(*grown) * (size_t)cap);
+        struct users_file_wg_entry *grown = malloc(sizeof(*grown) * (size_t)cap);
         if (!grown) {
             config_errorf(err, file, r->peer.line, section, NULL, "out of memory");
             return -1;
@@ -110,11 +109,10 @@ static int open_section(struct reader *r, const char *file, int line, const char
                         struct config_error *err)
 {
     if (strncmp(section, "wireguard:", 10) == 0) {
-        char why[256];
         memset(&r->peer, 0, sizeof(r->peer));
-        if (device_section_split(section + 10, r->peer.user, r->peer.device, why,
-                                 sizeof(why)) != 0) {
-            config_errorf(err, file, line, section, NULL, "USER:DEVICE %s", why);
+        const char *why = device_section_split(section + 10, r->peer.user, r->peer.device);
+        if (why) {
+            config_errorf(err, file, line, section, NULL, "%s", why);
             return -1;
         }
         r->peer.line = line;
@@ -220,8 +218,8 @@ static int cmp_names(const void *a, const void *b)
  * the later one second. */
 static int cmp_peer_names(const void *a, const void *b)
 {
-    const struct users_file_peer *x = *(const struct users_file_peer *const *)a;
-    const struct users_file_peer *y = *(const struct users_file_peer *const *)b;
+    const struct users_file_wg_entry *x = *(const struct users_file_wg_entry *const *)a;
+    const struct users_file_wg_entry *y = *(const struct users_file_wg_entry *const *)b;
     int c = strcmp(x->user, y->user);
     c = c ? c : strcmp(x->device, y->device);
     return c ? c : x->line - y->line;
@@ -229,21 +227,21 @@ static int cmp_peer_names(const void *a, const void *b)
 
 static int cmp_peer_keys(const void *a, const void *b)
 {
-    const struct users_file_peer *x = *(const struct users_file_peer *const *)a;
-    const struct users_file_peer *y = *(const struct users_file_peer *const *)b;
+    const struct users_file_wg_entry *x = *(const struct users_file_wg_entry *const *)a;
+    const struct users_file_wg_entry *y = *(const struct users_file_wg_entry *const *)b;
     int c = memcmp(x->public_key, y->public_key, KEY_LEN);
     return c ? c : x->line - y->line;
 }
 
 /* The checks across the file (users_file.h), sorted rather than pairwise: a file may hold
  * PEERS_MAX devices. */
-static int check_peers(struct reader *r, const char *file, const struct users_file_peer **idx,
+static int check_peers(struct reader *r, const char *file, const struct users_file_wg_entry **idx,
                        struct config_error *err)
 {
     char section[USERNAME_MAX + DEVICE_NAME_MAX + 16];
     qsort(r->names, (size_t)r->count, sizeof(r->names[0]), cmp_names);
     for (int i = 0; i < r->n_peers; i++) {
-        const struct users_file_peer *p = &r->peers[i];
+        const struct users_file_wg_entry *p = &r->peers[i];
         idx[i] = p;
         if (!bsearch(p->user, r->names, (size_t)r->count, sizeof(r->names[0]), cmp_names)) {
             snprintf(section, sizeof(section), "wireguard:%s:%s", p->user, p->device);
@@ -254,7 +252,7 @@ static int check_peers(struct reader *r, const char *file, const struct users_fi
     }
     qsort(idx, (size_t)r->n_peers, sizeof(*idx), cmp_peer_names);
     for (int i = 0, run = 0; i < r->n_peers; i++) {
-        const struct users_file_peer *p = idx[i], *prev = i ? idx[i - 1] : NULL;
+        const struct users_file_wg_entry *p = idx[i], *prev = i ? idx[i - 1] : NULL;
         bool same_user = prev && strcmp(prev->user, p->user) == 0;
         snprintf(section, sizeof(section), "wireguard:%s:%s", p->user, p->device);
         if (same_user && strcmp(prev->device, p->device) == 0) {
@@ -271,7 +269,7 @@ static int check_peers(struct reader *r, const char *file, const struct users_fi
     }
     qsort(idx, (size_t)r->n_peers, sizeof(*idx), cmp_peer_keys);
     for (int i = 1; i < r->n_peers; i++) {
-        const struct users_file_peer *p = idx[i], *prev = idx[i - 1];
+        const struct users_file_wg_entry *p = idx[i], *prev = idx[i - 1];
         if (memcmp(prev->public_key, p->public_key, KEY_LEN) == 0) {
             snprintf(section, sizeof(section), "wireguard:%s:%s", p->user, p->device);
             config_errorf(err, file, p->line, section, "public_key", "the key of "
@@ -287,22 +285,23 @@ static int hand_out_peers(struct reader *r, const char *file, struct config_erro
 {
     if (!r->n_peers)
         return 0;
-    const struct users_file_peer **idx = malloc(sizeof(*idx) * (size_t)r->n_peers);
+    const struct users_file_wg_entry **idx = malloc(sizeof(*idx) * (size_t)r->n_peers);
     if (!idx) {
         config_errorf(err, file, 0, NULL, NULL, "out of memory");
         return -1;
     }
     int rc = check_peers(r, file, idx, err);
     free(idx);
-    for (int i = 0; rc == 0 && r->peer_fn && i < r->n_peers; i++)
-        rc = r->peer_fn(r->ctx, &r->peers[i], file, err);
+    for (int i = 0; rc == 0 && r->h->wireguard && i < r->n_peers; i++)
+        rc = r->h->wireguard(r->ctx, &r->peers[i], file, err);
     return rc;
 }
 
-int users_file_read(const char *name, const char *buf, size_t len, users_file_fn fn,
-                    users_file_peer_fn peer_fn, void *ctx, struct config_error *err)
+int users_file_parse_all(const char *name, const char *buf, size_t len,
+                         const struct users_file_handlers *h, void *ctx,
+                         struct config_error *err)
 {
-    struct reader r = { .fn = fn, .peer_fn = peer_fn, .ctx = ctx };
+    struct reader r = { .h = h, .ctx = ctx };
     r.names = malloc(sizeof(*r.names) * MAX_USERS);
     if (!r.names) {
         config_errorf(err, name, 0, NULL, NULL, "out of memory");
@@ -323,5 +322,6 @@ int users_file_read(const char *name, const char *buf, size_t len, users_file_fn
 int users_file_parse(const char *name, const char *buf, size_t len, users_file_fn fn, void *ctx,
                      struct config_error *err)
 {
-    return users_file_read(name, buf, len, fn, NULL, ctx, err);
+    const struct users_file_handlers h = { .user = fn };
+    return users_file_parse_all(name, buf, len, &h, ctx, err);
 }

@@ -57,6 +57,7 @@ struct pending {
     uint16_t gen;           /* with the index, the cookie that comes back with the result */
     char username[USERNAME_MAX + 1];
     uint8_t device[DEVICE_ID_LEN];
+    bool wireguard;         /* a WireGuard initiation (OP_WG_ACCEPT, the WireGuard port) */
     uint32_t ip;
     bool acquired;          /* the address came from the pool for this request */
     int worker;             /* the worker its OP_ACCEPT went to (counted in worker_pending),

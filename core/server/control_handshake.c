@@ -192,6 +192,7 @@ void control_on_hello(struct control *c, const struct ctl_event *ev)
     memcpy(user, ev->data + HELLO_USER_OFF, ulen);
     user[ulen] = '\0';
 
+    bool wireguard = ev->meta.aux & HELLO_WIREGUARD;
     int slot = pending_slot(c, user, device);
     if (slot < 0) {
         /* Cannot happen while users and sessions stay within their limits (see
@@ -206,6 +207,7 @@ void control_on_hello(struct control *c, const struct ctl_event *ev)
     memset(p->username, 0, sizeof(p->username));
     memcpy(p->username, user, ulen + 1);
     memcpy(p->device, device, DEVICE_ID_LEN);
+    p->wireguard = wireguard;
     p->at_us = clock_monotonic_us();
     p->at_ms = p->at_us / 1000;
     p->acquired = false;
@@ -218,6 +220,12 @@ void control_on_hello(struct control *c, const struct ctl_event *ev)
         /* quota or expiry (usage.h): refused with its reason */
     } else if (existing) {
         p->ip = existing->vpn_ip;   /* rekey or restarted client: same address */
+    } else if (wireguard && server_config_device_index(c->cfg, user, device) < 0) {
+        /* Its client is configured with an address we cannot know. */
+        static struct log_limit lim;
+        log_limited(&lim, LOG_WARN, "WireGuard handshake of %s refused: no [device:%s:%.15s] "
+                    "with a vpn_ip in the classes file", user, user, (const char *)device);
+        status = STATUS_POOL_EXHAUSTED;
     } else if (!device_room(c, user, device, p->at_ms)) {
         status = STATUS_SERVER_FULL;
     } else if (c->live_sessions >= c->cfg->max_clients) {
@@ -240,8 +248,8 @@ void control_on_hello(struct control *c, const struct ctl_event *ev)
         c->worker_pending[w]++;
     }
     uint32_t cookie = (uint32_t)p->gen << 16 | (uint32_t)slot;
-    if (!ctl_submit(&c->submit, w, OP_ACCEPT, 0, status, data, (uint16_t)n, &ev->meta.peer,
-                    cookie))
+    if (!ctl_submit(&c->submit, w, wireguard ? OP_WG_ACCEPT : OP_ACCEPT, 0, status, data,
+                    (uint16_t)n, &ev->meta.peer, cookie))
         release_pending(c, p);
 }
 
@@ -267,6 +275,7 @@ void control_on_accepted(struct control *c, const struct ctl_event *ev)
     s->vpn_ip = p->ip;
     memcpy(s->username, p->username, sizeof(s->username));
     memcpy(s->device, p->device, DEVICE_ID_LEN);
+    s->wireguard = p->wireguard;
     s->endpoint = ev->meta.peer;
     s->created_ms = now;
     s->last_rx_ms = now;
@@ -303,12 +312,13 @@ void control_on_accepted(struct control *c, const struct ctl_event *ev)
         hooks_session(c, s, NULL);
     uint64_t started_us = p->at_us;
     pending_done(c, p);
-    server_send_datagram(srv, ev->data, ev->len, &ev->meta.peer);
+    server_send_datagram(srv, s->wireguard, ev->data, ev->len, &ev->meta.peer);
     c->handshakes_ok++;
     handshake_latency_observe(&c->handshake_latency, clock_monotonic_us() - started_us);
     user_totals_session_made(&c->totals, s, qos_class_name_for(c->cfg, s->vpn_ip));
     char ep[64], ip[16];
-    log_info("Client %s %s from %s, VPN IP %s (session %08x, worker %d)", s->username,
+    log_info("Client %s%s%.15s %s from %s, VPN IP %s (session %08x, worker %d)", s->username,
+             s->wireguard ? " WireGuard device " : "", s->wireguard ? (const char *)s->device : "",
              old ? "rekeyed" : "connected", format_endpoint(&s->endpoint, ep, sizeof(ep)),
              format_ipv4(s->vpn_ip, ip), s->id, s->worker);
 }
@@ -318,7 +328,9 @@ void control_on_reply(struct control *c, const struct ctl_event *ev)
     struct pending *p = ev->meta.cookie ? pending_of(c, ev->meta.cookie) : NULL;
     if (p)
         release_pending(c, p);
-    server_send_datagram(c->srv, ev->data, ev->len, &ev->meta.peer);
+    /* A WireGuard refusal has nothing to send (len 0): WireGuard has no refusal message. */
+    if (ev->len)
+        server_send_datagram(c->srv, false, ev->data, ev->len, &ev->meta.peer);
     c->handshakes_refused++;
     c->refused_by_status[ev->meta.aux < HANDSHAKE_STATUS_SLOTS ? ev->meta.aux
                                                                : HANDSHAKE_STATUS_SLOTS - 1]++;

@@ -137,6 +137,11 @@ void control_choose_policy(struct control *c, struct session *s)
     upload_policy_publish(&s->policy, &p);
 }
 
+/* A WireGuard peer's keys are refused after REJECT_AFTER_TIME (whitepaper 6.1; the enclave
+ * enforces it); its initiator rekeys before that while it has traffic, and an idle one
+ * handshakes again when it next sends. */
+enum { WG_SESSION_MAX_MS = (WG_REJECT_AFTER_TIME_S + 5) * 1000 };
+
 void control_sweep(struct control *c, uint64_t now)
 {
     uint64_t idle_ms = (uint64_t)c->cfg->session_timeout_s * 1000;
@@ -157,6 +162,8 @@ void control_sweep(struct control *c, uint64_t now)
             control_end_session(c, s, true, "replaced by a new handshake");
         else if (now - __atomic_load_n(&s->last_rx_ms, __ATOMIC_RELAXED) > idle_ms)
             control_end_session(c, s, true, "idle timeout");
+        else if (s->wireguard && now - s->created_ms > WG_SESSION_MAX_MS)
+            control_end_session(c, s, true, "WireGuard keys expired without a new handshake");
     }
     usage_tick(c, now);
     hooks_tick(c, now);

@@ -13,6 +13,7 @@
 #include "control.h"
 #include "server.h"
 #include "usage.h"
+#include "vpn/device_name.h"
 #include "vpn/json.h"
 #include "vpn/limits.h"
 #include "vpn/log.h"
@@ -71,6 +72,10 @@ static void show_one(const struct session *s, void *arg)
     unsigned long long tc_rate = tc ? (unsigned long long)tc->rate_bps : 0;
     uint64_t age = (c->now - s->created_ms) / 1000;
     uint64_t idle = (c->now - __atomic_load_n(&s->last_rx_ms, __ATOMIC_RELAXED)) / 1000;
+    /* A WireGuard peer is shown as `wg show` names it: its device. */
+    char device[DEVICE_NAME_MAX + 1] = "";
+    if (s->wireguard && !device_name_of_id(s->device, device))
+        device[0] = '\0';
     if (c->json) {
         char id[16], cls[16];
         snprintf(id, sizeof(id), "%08x", s->id);
@@ -83,6 +88,11 @@ static void show_one(const struct session *s, void *arg)
         json_write_string(c->out, ip);
         fprintf(c->out, ",\"endpoint\":");
         json_write_string(c->out, ep);
+        fprintf(c->out, ",\"protocol\":\"%s\"", s->wireguard ? "wireguard" : "vpnse");
+        if (s->wireguard) {
+            fprintf(c->out, ",\"device\":");
+            json_write_string(c->out, device);
+        }
         fprintf(c->out,
                 ",\"worker\":%d,\"handshake_age_s\":%llu,\"idle_s\":%llu,\"rx_bytes\":%llu,"
                 "\"rx_packets\":%llu,\"tx_bytes\":%llu,\"tx_packets\":%llu,"
@@ -99,11 +109,12 @@ static void show_one(const struct session *s, void *arg)
                 (unsigned long long)s->tx_bps, tc_drops, tc_rate);
     } else {
         fprintf(c->out,
-                "session %08x%s\n  user: %s\n  vpn ip: %s\n  endpoint: %s\n  worker: %d\n"
+                "session %08x%s\n  user: %s%s%s\n  vpn ip: %s\n  endpoint: %s\n  worker: %d\n"
                 "  latest handshake: %llu s ago\n  transfer: %llu B received (%llu packets), "
                 "%llu B sent (%llu packets)\n  current rate: %.2f Mbit/s up, %.2f Mbit/s down\n"
                 "  upload drops (QoS): %llu\n  download drops (tc): %llu\n  class: %x:%x%s\n\n",
-                s->id, s->retire_at_ms ? " (rekey overlap)" : "", s->username, ip, ep,
+                s->id, s->retire_at_ms ? " (rekey overlap)" : "", s->username,
+                s->wireguard ? ", WireGuard device " : "", device, ip, ep,
                 s->worker, (unsigned long long)age, (unsigned long long)counter_read(&s->rx_bytes),
                 (unsigned long long)counter_read(&s->rx_packets), (unsigned long long)counter_read(&s->tx_bytes),
                 (unsigned long long)counter_read(&s->tx_packets), (double)s->rx_bps / 1e6,
@@ -339,6 +350,9 @@ void control_socket_serve(struct control *ctl)
             ctx.n_tc = n > 0 ? n : 0;
         }
         char ip[16];
+        int wg_sessions = 0;
+        for (int i = 0; i < ctl->n_all; i++)
+            wg_sessions += ctl->all[i]->wireguard && !ctl->all[i]->retire_at_ms;
         if (json) {
             fprintf(out, "{\"version\":");
             json_write_string(out, vpn_version);
@@ -349,7 +363,7 @@ void control_socket_serve(struct control *ctl)
             fprintf(out, ",\"port\":%u,\"workers\":%d,\"sessions\":%d,\"handshakes_ok\":%llu,"
                          "\"handshakes_refused\":%llu,\"handshakes_dropped\":%llu,"
                          "\"under_load\":%s,\"cookies_sent\":%llu,\"hints_sent\":%llu,"
-                         "\"enclave_restarts\":%u,",
+                         "\"enclave_restarts\":%u,\"wireguard_sessions\":%d,",
                     ctl->cfg->listen_port, srv->enclave.workers, ctl->live_sessions,
                     (unsigned long long)ctl->handshakes_ok,
                     (unsigned long long)ctl->handshakes_refused,
@@ -357,7 +371,7 @@ void control_socket_serve(struct control *ctl)
                     __atomic_load_n(&srv->under_load, __ATOMIC_RELAXED) ? "true" : "false",
                     (unsigned long long)counter_read(&srv->cookies_sent),
                     (unsigned long long)counter_read(&srv->hints_sent),
-                    srv->enclave.restarts ? srv->enclave.restarts - 1 : 0);
+                    srv->enclave.restarts ? srv->enclave.restarts - 1 : 0, wg_sessions);
         } else {
             fprintf(out, "interface: %s\n  tunnel address: %s/%u\n  listening port: %u\n"
                          "  public key: %s\n  enclave workers: %d\n  sessions: %d\n"
@@ -368,6 +382,10 @@ void control_socket_serve(struct control *ctl)
                     (unsigned long long)ctl->handshakes_refused,
                     __atomic_load_n(&srv->under_load, __ATOMIC_RELAXED) ? " (under load)" : "",
                     (unsigned long long)counter_read(&srv->cookies_sent));
+            if (ctl->cfg->wg_enabled)
+                fprintf(out, "wireguard:\n  listening port: %u\n  public key: %s\n"
+                             "  sessions: %d\n\n", ctl->cfg->wg_listen_port,
+                        srv->enclave.wg_public_key, wg_sessions);
         }
         show_workers(srv, out, json);
         if (json) {

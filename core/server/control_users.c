@@ -61,6 +61,12 @@ void control_users_show(const struct control *c, FILE *out)
     const struct enclave_link *e = &c->srv->enclave;
     fprintf(out, "{\"public_key\":");
     json_write_string(out, e->public_key);
+    if (c->cfg->wg_enabled) {
+        /* For `vpnctl device add --wireguard`'s wg-quick configuration. */
+        fprintf(out, ",\"wireguard_public_key\":");
+        json_write_string(out, e->wg_public_key);
+        fprintf(out, ",\"wireguard_port\":%u", c->cfg->wg_listen_port);
+    }
     fprintf(out, ",\"port\":%u,\"users_reloads\":%u,\"users_reload_failures\":%u,"
                  "\"users_reload_error\":", c->cfg->listen_port, e->users_reloads,
             e->users_reload_failures);

@@ -121,6 +121,10 @@ static void on_report(struct enclave_link *e, const struct sup_report *r,
         if (ev && ev->ready)
             ev->ready(ev->ctx);
         break;
+    case SUP_WG_IDENTITY:
+        memcpy(e->wg_public_key, r->text, sizeof(e->wg_public_key) - 1);
+        e->wg_public_key[sizeof(e->wg_public_key) - 1] = '\0';
+        break;
     case SUP_ERROR:
         log_error("Enclave: %s", r->text);
         break;

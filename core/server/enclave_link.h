@@ -52,6 +52,7 @@ struct enclave_link {
     unsigned users_reloads, users_reload_failures;
     char users_reload_error[SUP_TEXT_MAX];
     char public_key[KEYFILE_B64_LEN + 1];
+    char wg_public_key[KEYFILE_B64_LEN + 1];    /* "" unless [wireguard] is enabled */
     /* restarts: counted, and delayed more while they keep failing quickly */
     unsigned restarts, quick_failures;
     unsigned worker_restarts[MAX_WORKERS];  /* by the supervisor while the enclave served */

@@ -25,10 +25,11 @@ bool server_wait_readable(struct server *srv, const int *fds, int nfds, int time
     return !srv->stopping && !(p[nfds].revents & POLLIN);
 }
 
-void server_send_datagram(struct server *srv, const uint8_t *buf, size_t len,
+void server_send_datagram(struct server *srv, bool wireguard, const uint8_t *buf, size_t len,
                           const struct sockaddr_in6 *to)
 {
-    if (sendto(srv->udp_fd, buf, len, 0, (const struct sockaddr *)to, sizeof(*to)) < 0) {
+    int fd = wireguard ? srv->wg_fd : srv->udp_fd;
+    if (fd >= 0 && sendto(fd, buf, len, 0, (const struct sockaddr *)to, sizeof(*to)) < 0) {
         static struct log_limit lim;
         log_limited(&lim, LOG_WARN, "UDP send: %s", strerror(errno));
     }

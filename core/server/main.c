@@ -33,6 +33,7 @@
 #include "vpn/log.h"
 #include "vpn/netaddr.h"
 #include "vpn/tun.h"
+#include "vpn/wg_blake2s.h"
 
 struct options {
     const char *config;
@@ -244,13 +245,6 @@ int main(int argc, char **argv)
         log_error("Configuration error: %s", err.msg);
         return 2;
     }
-    /* Refused rather than ignored: an operator who enables it must not believe phones can
-     * connect while nothing listens (docs/WIREGUARD.md, "Plan"). */
-    if (cfg.wg_enabled) {
-        log_error("Configuration error: %s: [wireguard] enabled: the WireGuard listener is not "
-                  "available in this build yet (docs/WIREGUARD.md)", opt.config);
-        return 2;
-    }
     char path[PATH_MAX];
     if (opt.check_only) {
         bool found = enclave_path(path, sizeof(path), why, sizeof(why)) == 0;
@@ -290,7 +284,7 @@ int main(int argc, char **argv)
 
     srv.cfg = &cfg;
     srv.mtu = cfg.mtu;
-    srv.tun_fd = srv.udp_fd = srv.control_fd = -1;
+    srv.tun_fd = srv.udp_fd = srv.wg_fd = srv.control_fd = -1;
     cds_wfcq_init(&srv.events_head, &srv.events_tail);
     log_info("Starting VPN server...");
     if (priv.stay_root)
@@ -348,6 +342,15 @@ int main(int argc, char **argv)
         log_error("The enclave reported an unreadable public key");
         goto err_enclave;
     }
+    if (cfg.wg_enabled && keyfile_decode(srv.enclave.wg_public_key, srv.wg_pub) != 0) {
+        log_error("The enclave did not load the WireGuard key ([wireguard] private_key_file)");
+        goto err_enclave;
+    }
+    /* BLAKE2s checks the WireGuard port's mac1 in the RX thread: fetched once, now. */
+    if (cfg.wg_enabled && wg_blake2s_init() != 0) {
+        log_error("WireGuard: this libcrypto has no BLAKE2s");
+        goto err_enclave;
+    }
 
     snprintf(srv.tun_name, sizeof(srv.tun_name), "%s", cfg.tun_device);
     srv.tun_fd = tun_open(srv.tun_name, getenv("VPN_NO_OFFLOAD") == NULL, &srv.tun_offload);
@@ -396,6 +399,15 @@ int main(int argc, char **argv)
         goto err_nat;
     }
     log_info("UDP server listening on port %u", cfg.listen_port);
+    if (cfg.wg_enabled) {
+        srv.wg_fd = udp_listen(cfg.listen_address, cfg.wg_listen_port, why, sizeof(why));
+        if (srv.wg_fd < 0) {
+            log_error("Failed to listen on the WireGuard port %u: %s", cfg.wg_listen_port, why);
+            goto err_udp;
+        }
+        log_info("WireGuard listening on UDP port %u, public key %s", cfg.wg_listen_port,
+                 srv.enclave.wg_public_key);
+    }
 
     srv.control_fd = control_socket_open(cfg.control_socket, priv.socket_gid);
     if (srv.control_fd < 0) {
@@ -442,6 +454,9 @@ err_usage:
     usage_close(&usage);
 err_control:
     control_socket_close(srv.control_fd, cfg.control_socket);
+    if (srv.wg_fd >= 0)
+        close(srv.wg_fd);
+err_udp:
     close(srv.udp_fd);
 err_nat:
     if (srv.nat_active)

@@ -22,7 +22,8 @@ int pool_init(struct pool *p, const struct server_config *cfg)
     }
     p->count = (uint32_t)count;
     p->entries = calloc(p->count, sizeof(*p->entries));
-    p->fixed_outside_in_use = calloc((size_t)cfg->n_users + 1, sizeof(bool));
+    p->fixed_outside_in_use = calloc((size_t)cfg->n_users + (size_t)cfg->n_devices + 1,
+                                     sizeof(bool));
     if (!p->entries || !p->fixed_outside_in_use) {
         pool_uninit(p);
         return -ENOMEM;
@@ -33,6 +34,15 @@ int pool_init(struct pool *p, const struct server_config *cfg)
             struct pool_entry *e = &p->entries[a - p->start];
             e->fixed = true;
             strncpy(e->last_user, cfg->users[i].name, USERNAME_MAX);
+        }
+    }
+    for (int i = 0; i < cfg->n_devices; i++) {
+        uint32_t a = cfg->devices[i].vpn_ip;
+        if (a >= p->start && a - p->start < p->count) {
+            struct pool_entry *e = &p->entries[a - p->start];
+            e->fixed = true;
+            strncpy(e->last_user, cfg->devices[i].user, USERNAME_MAX);
+            memcpy(e->last_device, cfg->devices[i].id, DEVICE_ID_LEN);
         }
     }
     return 0;
@@ -53,13 +63,25 @@ static int fixed_index(const struct pool *p, const char *username)
     return i >= 0 && p->cfg->users[i].vpn_ip ? i : -1;
 }
 
+/* The in-use flag of fixed address a, whose flag outside the range is at outside (users
+ * first, then WireGuard devices). */
+static bool *in_use_of(struct pool *p, uint32_t a, int outside)
+{
+    if (a >= p->start && a - p->start < p->count)
+        return &p->entries[a - p->start].in_use;
+    return &p->fixed_outside_in_use[outside];
+}
+
 /* The in-use flag of user fi's fixed address. */
 static bool *fixed_in_use(struct pool *p, int fi)
 {
-    uint32_t a = p->cfg->users[fi].vpn_ip;
-    if (a >= p->start && a - p->start < p->count)
-        return &p->entries[a - p->start].in_use;
-    return &p->fixed_outside_in_use[fi];
+    return in_use_of(p, p->cfg->users[fi].vpn_ip, fi);
+}
+
+/* The in-use flag of WireGuard device di's address. */
+static bool *device_in_use(struct pool *p, int di)
+{
+    return in_use_of(p, p->cfg->devices[di].vpn_ip, p->cfg->n_users + di);
 }
 
 static void remember(struct pool_entry *e, const char *username,
@@ -72,6 +94,16 @@ static void remember(struct pool_entry *e, const char *username,
 
 uint32_t pool_acquire(struct pool *p, const char *username, const uint8_t device[DEVICE_ID_LEN])
 {
+    /* A device with an address of its own has that one or none: its client is configured
+     * with it. */
+    int di = server_config_device_index(p->cfg, username, device);
+    if (di >= 0) {
+        bool *used = device_in_use(p, di);
+        if (*used)
+            return 0;
+        *used = true;
+        return p->cfg->devices[di].vpn_ip;
+    }
     int fi = fixed_index(p, username);
     if (fi >= 0) {
         bool *used = fixed_in_use(p, fi);
@@ -109,6 +141,14 @@ uint32_t pool_acquire(struct pool *p, const char *username, const uint8_t device
 bool pool_reserve(struct pool *p, uint32_t addr, const char *username,
                   const uint8_t device[DEVICE_ID_LEN])
 {
+    int di = server_config_device_index(p->cfg, username, device);
+    if (di >= 0) {
+        bool *used = device_in_use(p, di);
+        if (p->cfg->devices[di].vpn_ip != addr || *used)
+            return false;
+        *used = true;
+        return true;
+    }
     int fi = fixed_index(p, username);
     bool inside = addr >= p->start && addr - p->start < p->count;
     if (fi >= 0 && p->cfg->users[fi].vpn_ip == addr) {
@@ -137,7 +177,12 @@ bool pool_reserve(struct pool *p, uint32_t addr, const char *username,
 bool pool_is_fixed_of(const struct pool *p, uint32_t addr, const char *username)
 {
     int fi = fixed_index(p, username);
-    return fi >= 0 && p->cfg->users[fi].vpn_ip == addr;
+    if (fi >= 0 && p->cfg->users[fi].vpn_ip == addr)
+        return true;
+    for (int i = 0; i < p->cfg->n_devices; i++)
+        if (p->cfg->devices[i].vpn_ip == addr && strcmp(p->cfg->devices[i].user, username) == 0)
+            return true;
+    return false;
 }
 
 void pool_release(struct pool *p, uint32_t addr)
@@ -149,6 +194,9 @@ void pool_release(struct pool *p, uint32_t addr)
     for (int i = 0; i < p->cfg->n_users; i++)
         if (p->cfg->users[i].vpn_ip == addr)
             p->fixed_outside_in_use[i] = false;
+    for (int i = 0; i < p->cfg->n_devices; i++)
+        if (p->cfg->devices[i].vpn_ip == addr)
+            p->fixed_outside_in_use[p->cfg->n_users + i] = false;
 }
 
 uint32_t pool_in_use(const struct pool *p)
@@ -156,7 +204,7 @@ uint32_t pool_in_use(const struct pool *p)
     uint32_t n = 0;
     for (uint32_t i = 0; i < p->count; i++)
         n += p->entries[i].in_use;
-    for (int i = 0; i < p->cfg->n_users; i++)
+    for (int i = 0; i < p->cfg->n_users + p->cfg->n_devices; i++)
         n += p->fixed_outside_in_use[i];
     return n;
 }

@@ -3,7 +3,8 @@
  * to anyone else), and stickiness: a device that comes back gets the address it had, if free.
  * A user has one address per device online (docs/PROTOCOL.md, extension 5): its fixed address
  * goes to whichever of its devices asks while it is free, the others get dynamic ones.
- * Devices are named by their 16-byte id (all zero: the implicit device of an old client).
+ * Devices are named by their 16-byte id (all zero: the implicit device of an old client). A
+ * WireGuard device with an address of its own ([device:USER:DEVICE]) gets that one or none.
  * Control thread only. */
 #ifndef SERVER_POOL_H
 #define SERVER_POOL_H

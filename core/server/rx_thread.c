@@ -1,9 +1,12 @@
-/* RX thread: UDP datagrams in batches (recvmmsg) to the enclave workers' in_rx rings.
+/* RX thread: UDP datagrams in batches (recvmmsg) to the enclave workers' in_rx rings, from
+ * our own port and, when [wireguard] is enabled, from the WireGuard port.
  *
- * Per datagram it does only the cheap checks of PROTOCOL.md (header, known session) and one
- * copy into the owning worker's ring; the doorbell of each worker touched is rung once per
- * batch. A full ring drops (counted), it never blocks this thread. */
+ * Per datagram it does only the cheap checks of PROTOCOL.md (header, known session) or of
+ * WireGuard's wire format, and one copy into the owning worker's ring; the doorbell of each
+ * worker touched is rung once per batch. A full ring drops (counted), it never blocks this
+ * thread. */
 #include <errno.h>
+#include <sodium.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -13,6 +16,7 @@
 #include "source_limit.h"
 #include "vpn/cookie.h"
 #include "vpn/log.h"
+#include "vpn/wg_blake2s.h"
 
 /* SESSION_UNKNOWN hints are limited per source to a trickle (source_limit.h). */
 enum { HINT_RATE = 1, HINT_BURST = 2, HINT_GLOBAL_RATE = 1000, HINT_GLOBAL_BURST = 1000 };
@@ -36,6 +40,7 @@ struct rx_batch {
     struct handshake_guard guard;
     struct source_limit hints;
     struct rx_replies replies;
+    uint8_t wg_mac1_key[WG_HASH_LEN];   /* HASH("mac1----" || the WireGuard public key) */
     uint64_t now_ms, wall_ms;
 };
 
@@ -92,6 +97,7 @@ static void reply(struct rx_batch *b, const uint8_t *data, size_t len,
 static void send_replies(struct server *srv, struct rx_batch *b)
 {
     struct rx_replies *r = &b->replies;
+    /* Replies (hints and cookies of our protocol) are sent only for our port's batches. */
     if (r->n && sendmmsg(srv->udp_fd, r->msgs, (unsigned)r->n, MSG_DONTWAIT) < r->n)
         counter_inc(&srv->rx_drops[RX_DROP_REPLY_SEND]);
     r->n = 0;
@@ -183,6 +189,51 @@ static void classify(struct server *srv, struct rx_batch *b, int i)
             &b->from[i]);
 }
 
+/* Whether a WireGuard initiation was made for our public key (whitepaper 5.4.4): checked
+ * before a worker spends a Diffie-Hellman on it. */
+static bool wg_mac1_ok(const struct rx_batch *b, const uint8_t *pkt)
+{
+    uint8_t mac[WG_MAC_LEN];
+    return wg_mac(mac, b->wg_mac1_key, WG_HASH_LEN, pkt, WG_INIT_MAC1) &&
+           sodium_memcmp(mac, pkt + WG_INIT_MAC1, WG_MAC_LEN) == 0;
+}
+
+/* A datagram on the WireGuard port: initiations to a worker's handshake ring, transport
+ * messages to their session's worker (our session id is the receiver index we gave the
+ * peer). We never initiate, so responses and cookie replies are not for us. */
+static void classify_wireguard(struct server *srv, struct rx_batch *b, int i)
+{
+    const uint8_t *pkt = b->buf[i];
+    size_t len = b->msgs[i].msg_len;
+    switch (wg_classify(pkt, (unsigned)len)) {
+    case WG_MSG_INITIATION: {
+        if (!wg_mac1_ok(b, pkt)) {
+            counter_inc(&srv->rx_drops[RX_DROP_WG_BAD_MAC1]);
+            return;
+        }
+        int w = (int)(srv->rx_rr++ % (uint32_t)srv->enclave.workers);
+        enqueue(srv, w, &srv->enclave.rings[w].in_hs, b->pending_hs, OP_WG_HELLO, 0, 0, pkt,
+                len, &b->from[i]);
+        return;
+    }
+    case WG_MSG_TRANSPORT: {
+        uint32_t sid = wg_get_le32(pkt + WG_DATA_RECEIVER);
+        struct session *s = sessions_find_id(&srv->sessions, sid);
+        if (!s || !s->wireguard) {
+            counter_inc(&srv->rx_drops[RX_DROP_WG_NO_SESSION]);
+            return;
+        }
+        int w = enclave_worker_of(&srv->enclave, sid);
+        enqueue(srv, w, &srv->enclave.rings[w].in_rx, b->pending, OP_WG_DECRYPT, 0, sid, pkt,
+                len, &b->from[i]);
+        return;
+    }
+    default:
+        counter_inc(&srv->rx_drops[RX_DROP_WG_MALFORMED]);
+        return;
+    }
+}
+
 static bool batch_has_data(const struct server *srv, const struct rx_batch *b)
 {
     for (int w = 0; w < srv->enclave.workers; w++)
@@ -199,25 +250,42 @@ void *rx_thread_main(void *arg)
     prepare(b);
     handshake_guard_init(&b->guard, srv->s_pub, clock_monotonic_ms());
     source_limit_init(&b->hints, HINT_RATE, HINT_BURST, HINT_GLOBAL_RATE, HINT_GLOBAL_BURST);
+    if (srv->wg_fd >= 0 && !wg_hash(b->wg_mac1_key, "mac1----", 8, srv->wg_pub, WG_KEY_LEN))
+        log_error("WireGuard: cannot derive the mac1 key; initiations will be dropped");
+    /* Our port, then the WireGuard port (if any), each read in turn. */
+    int fds[2] = { srv->udp_fd, srv->wg_fd };
+    int nfds = srv->wg_fd >= 0 ? 2 : 1, turn = 0, idle = 0;
     rcu_register_thread();
     while (!srv->stopping) {
+        int fd = fds[turn];
+        bool wireguard = turn == 1;
+        turn = (turn + 1) % nfds;
         for (int i = 0; i < BATCH_MAX; i++)
             b->msgs[i].msg_hdr.msg_namelen = sizeof(b->from[i]);
-        int n = recvmmsg(srv->udp_fd, b->msgs, BATCH_MAX, MSG_DONTWAIT, NULL);
+        int n = recvmmsg(fd, b->msgs, BATCH_MAX, MSG_DONTWAIT, NULL);
         if (n <= 0) {
             if (n < 0 && errno != EAGAIN && errno != EINTR) {
                 static struct log_limit lim;
                 log_limited(&lim, LOG_WARN, "UDP receive: %s", strerror(errno));
             }
-            if (!server_wait_readable(srv, &srv->udp_fd, 1, -1))
-                break;
+            /* Sleep only when every socket came back empty in a row. */
+            if (++idle >= nfds) {
+                idle = 0;
+                if (!server_wait_readable(srv, fds, nfds, -1))
+                    break;
+            }
             continue;
         }
+        idle = 0;
         b->now_ms = clock_monotonic_ms();
         b->wall_ms = clock_realtime_ms();
         rcu_read_lock();
-        for (int i = 0; i < n; i++)
-            classify(srv, b, i);
+        for (int i = 0; i < n; i++) {
+            if (wireguard)
+                classify_wireguard(srv, b, i);
+            else
+                classify(srv, b, i);
+        }
         rcu_read_unlock();
         /* A packet or two: see them through the worker ourselves (tx_role.h). */
         bool borrowed = n <= BORROW_BATCH_MAX && batch_has_data(srv, b) && tx_role_take(srv);

@@ -25,6 +25,7 @@
 #include "vpn/proto.h"
 #include "vpn/qos.h"
 #include "vpn/server_config.h"
+#include "vpn/wg_proto.h"
 
 /* Drop reasons of the main process's threads, declared once (counter.h). */
 #define RX_DROP_REASONS(X)                                                                    \
@@ -36,7 +37,10 @@
     X(RX_DROP_BAD_MAC1, "handshake_bad_mac1", "CONNECT_REQ whose mac1 is wrong")             \
     X(RX_DROP_LEGACY_LOADED, "handshake_v1_loaded", "base v1 CONNECT_REQ while under load") \
     X(RX_DROP_COOKIE_RATE, "cookie_rate", "cookie reply over its source's rate")            \
-    X(RX_DROP_REPLY_SEND, "reply_send", "sending hints or cookie replies failed")
+    X(RX_DROP_REPLY_SEND, "reply_send", "sending hints or cookie replies failed")         \
+    X(RX_DROP_WG_MALFORMED, "wg_malformed", "not a WireGuard message a server takes")      \
+    X(RX_DROP_WG_BAD_MAC1, "wg_bad_mac1", "WireGuard initiation whose mac1 is wrong")        \
+    X(RX_DROP_WG_NO_SESSION, "wg_no_session", "WireGuard transport of no session we know")
 
 #define TUN_DROP_REASONS(X)                                                                   \
     X(TUN_DROP_NOT_IPV4, "tun_not_ipv4", "not an IPv4 packet (the tunnel carries IPv4)")    \
@@ -71,6 +75,7 @@ struct server {
     int tun_fd;
     bool tun_offload;               /* IFF_VNET_HDR + TSO: reads are super-packets */
     int udp_fd;
+    int wg_fd;                      /* the WireGuard port's socket, or -1 ([wireguard]) */
     int stop_fd;                    /* eventfd: readable when the data threads must stop */
     int event_fd;                   /* eventfd: ctl_events waiting */
     int signal_fd;
@@ -111,6 +116,7 @@ struct server {
                                                lately; until then the RX thread asks for
                                                cookies (monotonic ms) */
     uint8_t s_pub[KEY_LEN];                 /* the server's public key (mac1, cookies) */
+    uint8_t wg_pub[WG_KEY_LEN];             /* the WireGuard one (SUP_WG_IDENTITY) */
     uint64_t tun_drops[TUN_DROPS];          /* TUN thread */
     uint64_t tx_drops[TX_DROPS];            /* TX thread */
 };
@@ -138,8 +144,8 @@ static inline void role_release(uint32_t *token)
 void *tx_thread_main(void *arg);
 
 
-/* Sends one datagram from the control thread. */
-void server_send_datagram(struct server *srv, const uint8_t *buf, size_t len,
+/* Sends one datagram from the control thread, from the WireGuard port when wireguard. */
+void server_send_datagram(struct server *srv, bool wireguard, const uint8_t *buf, size_t len,
                           const struct sockaddr_in6 *to);
 
 /* Blocks until fd is readable or the server stops; the calling thread is offline for RCU

@@ -25,6 +25,7 @@ struct session {
     int worker;                     /* enclave worker that owns the keys: (id & slots) % N */
     char username[USERNAME_MAX + 1];
     uint8_t device[DEVICE_ID_LEN];  /* the user's device (extension 5; zero: the implicit one) */
+    bool wireguard;                 /* a WireGuard peer's: its datagrams use the WireGuard port */
     uint64_t created_ms;            /* monotonic */
     uint64_t retire_at_ms;          /* control: 0, or when the rekey overlap ends */
 

@@ -29,19 +29,25 @@ static uint64_t now_us(void)
 /* Coalesces what goes into an offloading TUN (vpn/offload.h). */
 static struct tcp_gro tx_gro;
 
-/* Sealed datagrams straight from the ring slots, grouped into UDP GSO runs. */
-static uint32_t send_sealed(struct server *srv, struct udp_batch *ub, struct ring *r)
+/* Sealed datagrams straight from the ring slots, grouped into UDP GSO runs: from our port,
+ * or from the WireGuard port for a WireGuard session's (aux, enclave_ipc.h). */
+static uint32_t send_sealed(struct server *srv, struct udp_batch ub[2], struct ring *r)
 {
     uint32_t n = ring_available(r);
     if (n > BATCH_MAX)
         n = BATCH_MAX;
     if (!n)
         return 0;
+    bool wireguard = false;
     for (uint32_t i = 0; i < n; i++) {
         struct pkt_slot *s = ring_consume_slot(r, i);
-        udp_batch_add(ub, s->data, s->meta.len, &s->meta.peer);
+        bool wg = (s->meta.aux & HELLO_WIREGUARD) && srv->wg_fd >= 0;
+        wireguard |= wg;
+        udp_batch_add(&ub[wg], s->data, s->meta.len, &s->meta.peer);
     }
-    counter_add(&srv->tx_drops[TX_DROP_UDP_SEND], udp_batch_flush(ub));
+    counter_add(&srv->tx_drops[TX_DROP_UDP_SEND], udp_batch_flush(&ub[0]));
+    if (wireguard)
+        counter_add(&srv->tx_drops[TX_DROP_UDP_SEND], udp_batch_flush(&ub[1]));
     ring_consume_release(r, n);
     return n;
 }
@@ -163,13 +169,15 @@ static uint32_t deliver(struct server *srv, struct ring *r, uint64_t now_ms, uin
     return n;
 }
 
-/* The TX role's state: whoever holds the role (tx_role.c) uses it, one holder at a time. */
-static struct udp_batch tx_udp;
+/* The TX role's state: whoever holds the role (tx_role.c) uses it, one holder at a time.
+ * tx_udp[1] sends from the WireGuard port. */
+static struct udp_batch tx_udp[2];
 static uint32_t tx_link_seen;
 
 void tx_init(struct server *srv)
 {
-    udp_batch_init(&tx_udp, srv->udp_fd, false, sizeof(struct sockaddr_in6));
+    udp_batch_init(&tx_udp[0], srv->udp_fd, false, sizeof(struct sockaddr_in6));
+    udp_batch_init(&tx_udp[1], srv->wg_fd, false, sizeof(struct sockaddr_in6));
     gro_init(&tx_gro, srv->tun_fd);
     tx_link_seen = 0;
 }
@@ -183,7 +191,7 @@ uint32_t tx_pass(struct server *srv)
     apply_link_policy(srv, &tx_link_seen, t_us);
     rcu_read_lock();
     for (int w = 0; w < srv->enclave.workers; w++) {
-        done += send_sealed(srv, &tx_udp, &srv->enclave.rings[w].out_enc);
+        done += send_sealed(srv, tx_udp, &srv->enclave.rings[w].out_enc);
         done += deliver(srv, &srv->enclave.rings[w].out_dec, now_ms, t_us, &events);
     }
     rcu_read_unlock();

@@ -92,6 +92,7 @@ struct key_spec {
 struct section_spec {
     const char *name;           /* "server", or the kind of a named section: "class" */
     bool named;                 /* "[name:NAME]", once per NAME */
+    const char *name_shape;     /* named: how messages spell NAME ("USER:DEVICE"); NULL: NAME */
     const struct key_spec *keys;
     int n_keys;
     /* Named sections: called at each "[name:NAME]" header with NAME; checks it (its rule,

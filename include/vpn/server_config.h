@@ -9,15 +9,12 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "vpn/device_name.h"
 #include "vpn/ini.h"
 #include "vpn/ini_schema.h"
 #include "vpn/limits.h"
 #include "vpn/netaddr.h"
 
-enum { QOS_CLASS_MAX = 64, QOS_USER_MAX = MAX_USERS, NAME_MAX_LEN = 64,
-       /* as many as the users file may hold WireGuard devices (users_file.h) */
-       QOS_DEVICE_MAX = MAX_USERS * USER_DEVICES_MAX };
+enum { QOS_CLASS_MAX = 64, QOS_USER_MAX = MAX_USERS, NAME_MAX_LEN = 64, QOS_DEVICE_MAX = 1024 };
 
 /* The two system users (tools/create-users.sh creates both): the main process runs as
  * SERVER_USER_DEFAULT after set-up unless [security] user names another, and the enclave's
@@ -58,13 +55,12 @@ struct qos_user {
     int max_devices;            /* 0: the class's, else [security] max_devices */
 };
 
-/* A named device of a user (the classes file's [device:USER:DEVICE]): a WireGuard peer, whose
- * key is the users file's [wireguard:USER:DEVICE] (docs/WIREGUARD.md, phase 2). WireGuard
- * pushes no address, so every such device has a fixed one, in its own configuration. */
+/* A WireGuard device's address (the classes file's [device:USER:DEVICE]; docs/WIREGUARD.md):
+ * fixed, since its client has it in its own configuration (WireGuard pushes nothing). */
 struct qos_device {
-    char user[NAME_MAX_LEN];            /* username.h's rule */
-    char name[DEVICE_NAME_MAX + 1];     /* device_name.h's rule */
-    uint32_t vpn_ip;                    /* host order, required; never anyone else's */
+    char user[USERNAME_MAX + 1];
+    uint8_t id[DEVICE_ID_LEN];      /* device_id_of_name (device_name.h) */
+    uint32_t vpn_ip;                /* host order */
 };
 
 struct server_config {
@@ -101,7 +97,7 @@ struct server_config {
     int n_classes;
     struct qos_user users[QOS_USER_MAX];
     int n_users;
-    struct qos_device devices[QOS_DEVICE_MAX];  /* in file order */
+    struct qos_device devices[QOS_DEVICE_MAX];
     int n_devices;
 
     /* [security] */
@@ -162,10 +158,6 @@ int server_config_load_classes(const char *path, struct server_config *cfg,
 extern const struct ini_schema server_config_schema;
 extern const struct ini_schema qos_classes_schema;
 
-/* Fixed address of a user's named device from the classes file, or 0 when none. */
-uint32_t server_config_device_ip(const struct server_config *cfg, const char *username,
-                                 const char *device);
-
 /* Fixed address of a user from the classes file, or 0 when none. */
 uint32_t server_config_user_ip(const struct server_config *cfg, const char *username);
 
@@ -179,6 +171,10 @@ int server_config_user_index(const struct server_config *cfg, const char *userna
 
 /* How many devices username may have online at once: its own max_devices, else its class's,
  * else [security] max_devices. */
+/* Index of user's device id in cfg->devices, or -1. */
+int server_config_device_index(const struct server_config *cfg, const char *username,
+                               const uint8_t id[DEVICE_ID_LEN]);
+
 int server_config_max_devices(const struct server_config *cfg, const char *username);
 
 #endif

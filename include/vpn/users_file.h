@@ -31,12 +31,12 @@ typedef int (*users_file_fn)(void *ctx, const struct users_file_entry *e, const 
 
 /* Parses len bytes of a users file named name (for messages). Returns 0, or -1 with *err
  * ("FILE:LINE: [user:NAME] key: what was expected"). The WireGuard sections are checked as
- * users_file_read checks them, and not handed out. */
+ * users_file_parse_all checks them, and not handed out. */
 int users_file_parse(const char *name, const char *buf, size_t len, users_file_fn fn, void *ctx,
                      struct config_error *err) __attribute__((warn_unused_result));
 
-/* One WireGuard device of a user, complete. */
-struct users_file_peer {
+/* One WireGuard device of a user, complete (its section ended). */
+struct users_file_wg_entry {
     char user[USERNAME_MAX + 1];        /* a [user:USER] of the same file */
     char device[DEVICE_NAME_MAX + 1];   /* device_name.h's rule; unique per user */
     uint8_t public_key[KEY_LEN];        /* unique in the file */
@@ -46,17 +46,22 @@ struct users_file_peer {
 };
 
 /* Called once per device, as users_file_fn is per user. */
-typedef int (*users_file_peer_fn)(void *ctx, const struct users_file_peer *p, const char *file,
-                                  struct config_error *err);
+typedef int (*users_file_wg_fn)(void *ctx, const struct users_file_wg_entry *e,
+                                const char *file, struct config_error *err);
 
-/* users_file_parse, and the devices too: peer_fn (NULL: checked only) is called once per
- * "[wireguard:USER:DEVICE]", in file order, after fn has had every user and only when the
- * whole file passed: public_key given (once), preshared_key at most once, no other key; its
- * user in the file (before or after it); at most USER_DEVICES_MAX devices per user; a
+struct users_file_handlers {
+    users_file_fn user;                 /* may be NULL */
+    users_file_wg_fn wireguard;         /* may be NULL: the sections are still checked */
+};
+
+/* users_file_parse, and the devices too: h->wireguard is called once per
+ * "[wireguard:USER:DEVICE]", in file order, after h->user has had every user and only when
+ * the whole file passed: public_key given (once), preshared_key at most once, no other key;
+ * its user in the file (before or after it); at most USER_DEVICES_MAX devices per user; a
  * USER:DEVICE once; a public key once in the file. Each entry is erased after its callback
  * (the preshared key is a secret). */
-int users_file_read(const char *name, const char *buf, size_t len, users_file_fn fn,
-                    users_file_peer_fn peer_fn, void *ctx, struct config_error *err)
-    __attribute__((warn_unused_result));
+int users_file_parse_all(const char *name, const char *buf, size_t len,
+                         const struct users_file_handlers *h, void *ctx,
+                         struct config_error *err) __attribute__((warn_unused_result));
 
 #endif

@@ -50,8 +50,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             const struct qos_device *d = &cfg.devices[i];
             uint32_t a = d->vpn_ip;
             FUZZ_ASSERT(username_check(d->user, strlen(d->user)) == NULL);
-            FUZZ_ASSERT(device_name_check(d->name, strlen(d->name)) == NULL);
-            FUZZ_ASSERT(server_config_device_ip(&cfg, d->user, d->name) == a);
+            char name[DEVICE_NAME_MAX + 1];
+            FUZZ_ASSERT(device_name_of_id(d->id, name));
+            FUZZ_ASSERT(server_config_device_index(&cfg, d->user, d->id) == i);
             FUZZ_ASSERT((a >> 8) == 0x0a0800 && (a & 0xff) != 0 && (a & 0xff) != 0xff &&
                         a != cfg.tun_ip);
             for (int j = 0; j < cfg.n_users; j++)

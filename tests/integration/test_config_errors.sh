@@ -24,8 +24,6 @@ bad_case "bad bandwidth unit" "total_bandwidth" qos.enabled=true qos.total_bandw
 bad_case "bad mtu" "\[server\] mtu" server.mtu=100000
 bad_case "the enclave's user as the main process's" "\[security\] user: .*vpnse-enclave" \
     security.user=vpnse-enclave
-bad_case "the WireGuard listener enabled before it exists" "\[wireguard\] enabled: .*not available" \
-    wireguard.enabled=true
 bad_case "the WireGuard port the same as ours" "\[wireguard\] listen_port: 51820 is \[server\]" \
     wireguard.enabled=true wireguard.listen_port=51820
 

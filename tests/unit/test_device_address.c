@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "vpn/device_address.h"
+#include "vpn/device_name.h"
 #include "vpn/server_config.h"
 
 static struct server_config cfg;
@@ -25,7 +26,7 @@ static void setup(void)
     cfg.users[0].vpn_ip = 0x0a080002;
     cfg.n_devices = 1;
     snprintf(cfg.devices[0].user, sizeof(cfg.devices[0].user), "bob");
-    snprintf(cfg.devices[0].name, sizeof(cfg.devices[0].name), "phone");
+    device_id_of_name("phone", cfg.devices[0].id);
     cfg.devices[0].vpn_ip = 0x0a08000b;
 }
 

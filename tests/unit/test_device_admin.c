@@ -14,6 +14,7 @@
 #include "testutil.h"
 #include "vpn/atomic_file.h"
 #include "vpn/device_admin.h"
+#include "vpn/device_name.h"
 #include "vpn/keyfile.h"
 #include "vpn/server_config.h"
 #include "vpn/user_admin.h"
@@ -101,8 +102,13 @@ Test(device_admin, add_writes_both_files_and_reads_back)
 
     /* The server's readers: the main process's classes file, the enclave's users file. */
     load();
-    cr_expect_eq(server_config_device_ip(&cfg, "alice", "phone"), 0x0a080002);
-    cr_expect_eq(server_config_device_ip(&cfg, "alice", "laptop"), 0);
+    uint8_t id[DEVICE_ID_LEN];
+    device_id_of_name("phone", id);
+    int k = server_config_device_index(&cfg, "alice", id);
+    cr_assert_geq(k, 0);
+    cr_expect_eq(cfg.devices[k].vpn_ip, 0x0a080002);
+    device_id_of_name("laptop", id);
+    cr_expect_eq(server_config_device_index(&cfg, "alice", id), -1);
     open_locked();
     const struct user_admin_device *d = device_admin_find(&a, "alice", "phone");
     cr_assert(d);
@@ -133,9 +139,9 @@ Test(device_admin, refusals_change_nothing)
     static const struct { const char *user, *device; bool same_key; const char *want; } bad[] = {
         { "bob", "phone", false, "no user 'bob'" },
         { "alice", "phone", false, "has a device 'phone' already" },
-        { "alice", "my phone", false, "the device name has a character" },
-        { "alice", "", false, "the device name is empty" },
-        { "alice", "a-very-long-name", false, "longer than 15 bytes" },
+        { "alice", "my phone", false, "the device name \"my phone\" is not 1 to 15" },
+        { "alice", "", false, "the device name \"\" is not" },
+        { "alice", "a-very-long-name", false, "the device name \"a-very-long-name\" is not" },
         { "alice", "tablet", true, "belongs to device 'alice:phone'" },
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {

@@ -4,6 +4,7 @@
 #include "testutil.h"
 
 #include "../../core/server/pool.h"
+#include "vpn/device_name.h"
 #include "vpn/server_config.h"
 
 static struct server_config cfg;
@@ -15,13 +16,21 @@ static void setup(void)
     memset(&cfg, 0, sizeof(cfg));
     cfg.tun_ip = 0x0a080001;
     cfg.tun_prefix = 24;
-    cfg.pool_start = 0x0a08000a;    /* 10.8.0.10 .. 10.8.0.13 */
-    cfg.pool_end = 0x0a08000d;
+    cfg.pool_start = 0x0a08000a;    /* 10.8.0.10 .. 10.8.0.14 */
+    cfg.pool_end = 0x0a08000e;
     cfg.n_users = 2;
     strcpy(cfg.users[0].name, "alice");
     cfg.users[0].vpn_ip = 0x0a08000a;   /* inside the range */
     strcpy(cfg.users[1].name, "vip");
     cfg.users[1].vpn_ip = 0x0a080064;   /* outside the range, inside the network */
+    /* WireGuard devices with addresses of their own (docs/WIREGUARD.md) */
+    cfg.n_devices = 2;
+    strcpy(cfg.devices[0].user, "bob");
+    device_id_of_name("phone", cfg.devices[0].id);
+    cfg.devices[0].vpn_ip = 0x0a08000d;     /* inside the range */
+    strcpy(cfg.devices[1].user, "bob");
+    device_id_of_name("laptop", cfg.devices[1].id);
+    cfg.devices[1].vpn_ip = 0x0a080065;     /* outside it */
 }
 
 TestSuite(pool, .init = setup);
@@ -84,5 +93,36 @@ Test(pool, devices_of_one_user)
     cr_assert(pool_reserve(&p, 0x0a08000a, "alice", D1));
     cr_assert(pool_reserve(&p, second, "alice", D2));
     cr_assert_not(pool_reserve(&p, 0x0a080064, "alice", D2), "vip's fixed address, never");
+    pool_uninit(&p);
+}
+
+Test(pool, wireguard_devices_have_their_own_address_or_none)
+{
+    struct pool p;
+    uint8_t phone[DEVICE_ID_LEN], laptop[DEVICE_ID_LEN];
+    device_id_of_name("phone", phone);
+    device_id_of_name("laptop", laptop);
+    cr_assert_eq(pool_init(&p, &cfg), 0);
+    /* Nobody else gets a device's address, even with the pool exhausted. */
+    uint32_t got[3];
+    for (int i = 0; i < 3; i++) {
+        got[i] = pool_acquire(&p, "carol", (const uint8_t[DEVICE_ID_LEN]){ (uint8_t)(i + 1) });
+        cr_assert(got[i] >= 0x0a08000b && got[i] <= 0x0a08000e && got[i] != 0x0a08000d);
+    }
+    cr_assert_eq(pool_acquire(&p, "carol", (const uint8_t[DEVICE_ID_LEN]){ 9 }), 0u);
+    cr_assert_eq(pool_acquire(&p, "bob", D0), 0u, "bob's own devices' addresses are theirs");
+    cr_assert_eq(pool_acquire(&p, "bob", phone), 0x0a08000du);
+    cr_assert_eq(pool_acquire(&p, "bob", laptop), 0x0a080065u);
+    cr_assert_eq(pool_acquire(&p, "bob", phone), 0u, "held: the device has no other address");
+    cr_assert(pool_is_fixed_of(&p, 0x0a080065, "bob"));
+    cr_assert(!pool_is_fixed_of(&p, 0x0a080065, "carol"));
+    cr_assert_eq(pool_in_use(&p), 5u);
+    pool_release(&p, 0x0a080065);
+    pool_release(&p, 0x0a08000d);
+    cr_assert_eq(pool_in_use(&p), 3u);
+    /* A reload moves the sessions in: a device keeps only its own address. */
+    cr_assert(!pool_reserve(&p, got[0], "bob", laptop));
+    cr_assert(pool_reserve(&p, 0x0a080065, "bob", laptop));
+    cr_assert(!pool_reserve(&p, 0x0a080065, "bob", laptop), "not twice");
     pool_uninit(&p);
 }

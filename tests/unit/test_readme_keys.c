@@ -98,7 +98,8 @@ static int mismatches(const char *heading, const struct ini_schema *schema, bool
     for (int s = 0; s < schema->n_sections; s++) {
         const struct section_spec *sec = &schema->sections[s];
         char name[CELL_MAX];
-        snprintf(name, sizeof(name), "%s%s", sec->name, sec->named ? ":NAME" : "");
+        snprintf(name, sizeof(name), "%s%s%s", sec->name, sec->named ? ":" : "",
+                 !sec->named ? "" : sec->name_shape ? sec->name_shape : "NAME");
         for (int k = 0; k < sec->n_keys; k++) {
             const struct key_spec *key = &sec->keys[k];
             struct row *r = NULL;

@@ -1,11 +1,11 @@
 /* The users file's WireGuard devices (core/lib/users_file.c, "[wireguard:USER:DEVICE]";
- * docs/WIREGUARD.md, phase 2) and the device name rule (device_name.c): what is handed out,
- * in file order and after every user, and each refusal with its file, line and reason. */
+ * docs/WIREGUARD.md, phase 2): what is handed out,
+ * in file order and after every user, and each refusal with its file, line and reason. The
+ * device name rule itself is device_name.c's. */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "vpn/device_name.h"
 #include "vpn/keyfile.h"
 #include "vpn/users_file.h"
 
@@ -32,7 +32,7 @@ static int on_user(void *ctx, const struct users_file_entry *e, const char *file
     return 0;
 }
 
-static int on_peer(void *ctx, const struct users_file_peer *p, const char *file,
+static int on_peer(void *ctx, const struct users_file_wg_entry *p, const char *file,
                    struct config_error *err)
 {
     struct seen *s = ctx;
@@ -46,7 +46,8 @@ static int on_peer(void *ctx, const struct users_file_peer *p, const char *file,
 static int parse(const char *text, struct seen *s, struct config_error *err)
 {
     memset(s, 0, sizeof(*s));
-    return users_file_read("users.conf", text, strlen(text), on_user, on_peer, s, err);
+    static const struct users_file_handlers h = { on_user, on_peer };
+    return users_file_parse_all("users.conf", text, strlen(text), &h, s, err);
 }
 
 Test(users_file_peers, devices_after_users_in_file_order)
@@ -79,11 +80,10 @@ Test(users_file_peers, refusals)
           "preshared_key: expected a 32-byte key in base64 (44 characters, as `wg genpsk`" },
         { ALICE "[wireguard:alice:phone]\npublic_key = " K1 "\nauth_token = " TOKEN "\n",
           "auth_token: unknown key (expected public_key or preshared_key)" },
-        { ALICE "[wireguard:alice]\n", "users.conf:3: [wireguard:alice]: USER:DEVICE has no "
-          "':DEVICE'" },
-        { ALICE "[wireguard:alice:my phone]\n", "has a device name that has a character" },
-        { ALICE "[wireguard:alice:0123456789abcdef]\n", "longer than 15 bytes" },
-        { ALICE "[wireguard::phone]\n", "has a user name that" },
+        { ALICE "[wireguard:alice]\n", "users.conf:3: [wireguard:alice]: expected USER:DEVICE" },
+        { ALICE "[wireguard:alice:my phone]\n", "the device name must be 1 to 15" },
+        { ALICE "[wireguard:alice:0123456789abcdef]\n", "the device name must be" },
+        { ALICE "[wireguard::phone]\n", "the user name is not one" },
         { ALICE "[wireguard:bob:phone]\npublic_key = " K1 "\n", "users.conf:3: "
           "[wireguard:bob:phone]: no [user:bob] in this file" },
         { ALICE "[wireguard:alice:phone]\npublic_key = " K1 "\n[wireguard:alice:phone]\n"
@@ -124,23 +124,4 @@ Test(users_file_peers, at_most_sixteen_per_user)
     *strstr(text, "[wireguard:alice:d16]") = '\0';
     cr_expect_eq(parse(text, &s, &err), 0, "%s", err.msg);
     cr_expect_eq(s.peers, USER_DEVICES_MAX);
-}
-
-Test(users_file_peers, device_name_rule)
-{
-    cr_expect_null(device_name_check("phone", 5));
-    cr_expect_null(device_name_check("Pixel_8.work-2", 14));
-    cr_expect_null(device_name_check("123456789012345", 15));
-    cr_expect_str_eq(device_name_check("1234567890123456", 16), "is longer than 15 bytes");
-    cr_expect_str_eq(device_name_check("", 0), "is empty");
-    cr_expect_not_null(device_name_check("a:b", 3));
-    cr_expect_not_null(device_name_check("a]", 2));
-    cr_expect_not_null(device_name_check("caf\xc3\xa9", 5));
-    cr_expect_not_null(device_name_check("a\0b", 3), "a NUL is not a name's");
-    char user[USERNAME_MAX + 1], device[DEVICE_NAME_MAX + 1], why[256];
-    cr_expect_eq(device_section_split("Alice Smith:phone", user, device, why, sizeof(why)), 0);
-    cr_expect_str_eq(user, "Alice Smith");
-    cr_expect_str_eq(device, "phone");
-    cr_expect_eq(device_section_split("alice:ph:one", user, device, why, sizeof(why)), -1,
-                 "the first ':' ends the user");
 }

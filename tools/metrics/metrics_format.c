@@ -17,6 +17,8 @@ struct metric {
 static const struct metric SERVER[] = {
     { "vpn_sessions", "gauge", "Sessions now (current ones; rekey overlaps not counted).",
       "sessions" },
+    { "vpn_wireguard_sessions", "gauge", "Of those, sessions of WireGuard peers (the "
+      "WireGuard port).", "wireguard_sessions" },
     { "vpn_enclave_workers", "gauge", "Enclave worker processes (-t).", "workers" },
     { "vpn_under_load", "gauge", "1 while handshakes must prove their source with a cookie.",
       "under_load" },

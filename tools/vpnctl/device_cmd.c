@@ -7,10 +7,21 @@
 #include "server_link.h"
 #include "wg_onboard.h"
 #include "vpn/device_admin.h"
+#include "vpn/device_name.h"
 #include "vpn/json.h"
 #include "vpn/netaddr.h"
 #include "vpn/server_config.h"
 #include "vpn/user_admin.h"
+
+/* The classes file's address of the device, or 0. */
+static uint32_t device_address_of(const struct server_config *cfg, const char *user,
+                                  const char *device)
+{
+    uint8_t id[DEVICE_ID_LEN];
+    device_id_of_name(device, id);
+    int k = server_config_device_index(cfg, user, id);
+    return k >= 0 ? cfg->devices[k].vpn_ip : 0;
+}
 
 static int device_add(const struct vpnctl_opts *o, struct server_config *cfg,
                       const char *socket_path, const char *user)
@@ -60,7 +71,7 @@ static void list_json(const struct user_admin *a, const struct server_config *cf
         const struct user_admin_device *d = &a->devices[i];
         if (user && strcmp(d->user, user) != 0)
             continue;
-        uint32_t addr = server_config_device_ip(cfg, d->user, d->name);
+        uint32_t addr = device_address_of(cfg, d->user, d->name);
         keyfile_encode(d->public_key, key);
         printf("%s{\"user\":", n++ ? "," : "");
         json_write_string(stdout, d->user);
@@ -99,7 +110,7 @@ static int device_list(const struct vpnctl_opts *o, const struct server_config *
             const struct user_admin_device *d = &a.devices[i];
             if (user && strcmp(d->user, user) != 0)
                 continue;
-            uint32_t addr = server_config_device_ip(cfg, d->user, d->name);
+            uint32_t addr = device_address_of(cfg, d->user, d->name);
             snprintf(ip, sizeof(ip), "-");
             if (addr)
                 format_ipv4(addr, ip);

@@ -47,10 +47,9 @@ int wg_onboard_prepare(struct wg_onboard *w, const struct vpnctl_opts *o,
                 (unsigned)cfg->wg_listen_port);
         return 2;
     }
-    const char *bad = o->name ? device_name_check(o->name, strlen(o->name)) : NULL;
-    if (bad) {
-        fprintf(stderr, "vpnctl: --name: the device name %s; expected " DEVICE_NAME_RULE "\n",
-                bad);
+    if (o->name && !device_name_valid(o->name)) {
+        fprintf(stderr, "vpnctl: --name: the device name \"%s\" is not " DEVICE_NAME_RULE
+                        "\n", o->name);
         return 2;
     }
     if (o->address && parse_ipv4(o->address, &w->address) != 0) {
