@@ -23,16 +23,30 @@ WG_PUB=$(wg pubkey <"$WORK/wireguard.key")
 make_server_conf server.public_endpoint=172.31.0.1 network.dns=10.8.0.1 \
     network.dns_search=home.lan "wireguard.private_key_file=$WORK/wireguard.key" \
     wireguard.listen_port=51821
+cp "$WORK/server.conf" "$WORK/wg-off.conf"
+python3 "$ROOT/tools/ini-set.py" "$WORK/server.conf" wireguard.enabled=true
 cp "$WORK/server.conf" "$WORK/wg.conf"
-python3 "$ROOT/tools/ini-set.py" "$WORK/wg.conf" wireguard.enabled=true
-# Until the listener lands vpn-server refuses enabled = true: it then runs with WireGuard off
-# and the same files (users.conf, qos_classes.conf and the socket beside wg.conf), and
-# vpnctl reads wg.conf. Once the listener exists, the server runs with wg.conf itself.
-if "$BIN/vpn-server" --check-config -c "$WORK/wg.conf" >/dev/null 2>&1; then
-    cp "$WORK/wg.conf" "$WORK/server.conf"
+chmod 644 "$WORK"/*.conf
+chmod 600 "$WORK/users.conf"
+# The server runs with WireGuard on when it can (the listener and the enclave's WireGuard key:
+# docs/WIREGUARD.md, phase 2); a build without the enclave's part refuses to start with it, and
+# then the server runs with WireGuard off and the same files (users.conf, qos_classes.conf,
+# the control socket), while vpnctl reads wg.conf. What is tested here is the same either way.
+ip netns exec "$PREFIX-srv" "$BIN/vpn-server" -c "$WORK/server.conf" -t 1 >>"$WORK/server.log" 2>&1 &
+SERVER_PID=$!
+PIDS+=("$SERVER_PID")
+for _ in $(seq 1 100); do
+    grep -q "VPN server is running" "$WORK/server.log" && break
+    kill -0 "$SERVER_PID" 2>/dev/null || break
+    sleep 0.1
+done
+if ! grep -q "VPN server is running" "$WORK/server.log"; then
+    echo "(vpn-server does not run with WireGuard on here: $(grep -m1 ERROR "$WORK/server.log"))"
+    kill "$SERVER_PID" 2>/dev/null
+    wait "$SERVER_PID" 2>/dev/null
+    cp "$WORK/wg-off.conf" "$WORK/server.conf"
+    start_server -t 1 || { fail "server starts"; finish; }
 fi
-chmod 644 "$WORK/server.conf" "$WORK/wg.conf" "$WORK/qos_classes.conf"
-start_server -t 1 || { fail "server starts"; finish; }
 VPNCTL=("$BIN/vpnctl" -c "$WORK/wg.conf")
 vpnctl() { "${VPNCTL[@]}" "$@"; }
 conf_value() { sed -n "s/^$2 = //p" "$1"; }   # conf_value FILE KEY
@@ -42,7 +56,7 @@ keys_of() {   # keys_of FILE SECTION: the key lines of [SECTION], sorted
 
 # --- refused before anything changes ---
 check "WireGuard off in server.conf: refused (exit 2)" \
-    bash -c "'$BIN/vpnctl' -c '$WORK/server.conf' device add alice --wireguard --no-qr \
+    bash -c "'$BIN/vpnctl' -c '$WORK/wg-off.conf' device add alice --wireguard --no-qr \
              >/dev/null 2>'$WORK/err'; [ \$? = 2 ] && grep -q 'enabled = true' '$WORK/err'"
 cp "$WORK/users.conf" "$WORK/users.before"
 cp "$WORK/qos_classes.conf" "$WORK/classes.before"
@@ -58,8 +72,8 @@ refused() {   # refused WHAT EXPECTED ARGS...: vpnctl fails, saying EXPECTED
     fi
 }
 refused "unknown user" "no user 'zoe'" device add zoe --wireguard
-refused "bad device name" "the device name has a character" device add alice --wireguard --name 'my phone'
-refused "too long a device name" "longer than 15 bytes" device add alice --wireguard --name abcdefghijklmnop
+refused "bad device name" "the device name \"my phone\" is not 1 to 15" device add alice --wireguard --name 'my phone'
+refused "too long a device name" "the device name \"abcdefghijklmnop\" is not" device add alice --wireguard --name abcdefghijklmnop
 refused "address of another user" "10.8.0.10 is already the address of [user:alice]" \
     device add bob --wireguard --address 10.8.0.10
 refused "address outside the network" "10.9.0.5 is outside the tunnel network 10.8.0.0/24" \
