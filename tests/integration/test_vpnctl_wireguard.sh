@@ -7,7 +7,9 @@
 # preshared key, endpoint, allowed IPs and keepalive as configured); the PNG decodes with
 # zbarimg to exactly that configuration; list, remove, user add --wireguard, user remove;
 # bad input refused with its reason and nothing changed; two concurrent adds both land.
-# WireGuard carries no traffic here: the listener is another part's (docs/WIREGUARD.md).
+# When this build's server runs with WireGuard on (the listener and the enclave's part,
+# docs/WIREGUARD.md), the printed configuration also connects: wireguard-go pings the server
+# through it, as a WireGuard session of that device.
 #
 #   c1: vpn-client carol (holds a pool address)    srv: vpn-server (control socket),
 #       wireguard-go PREFIXw (configuration only)        public_endpoint 172.31.0.1
@@ -40,7 +42,9 @@ for _ in $(seq 1 100); do
     kill -0 "$SERVER_PID" 2>/dev/null || break
     sleep 0.1
 done
+WG_LIVE=1
 if ! grep -q "VPN server is running" "$WORK/server.log"; then
+    WG_LIVE=
     echo "(vpn-server does not run with WireGuard on here: $(grep -m1 ERROR "$WORK/server.log"))"
     kill "$SERVER_PID" 2>/dev/null
     wait "$SERVER_PID" 2>/dev/null
@@ -120,6 +124,19 @@ check "the interface's key pair is the device's" test "$(sed -n 1p <<<"$dump" | 
 check "its one peer is the server's WireGuard key, with the preshared key, endpoint, allowed IPs, keepalive 25" \
     test "$(sed -n 2p <<<"$dump" | cut -f1-4,8)" = "$(printf '%s\t%s\t172.31.0.1:51821\t10.8.0.0/24,192.168.100.0/24\t25' "$WG_PUB" "$psk")"
 
+# With the listener running, the configuration connects: the device pings the server's
+# tunnel address through wireguard-go, as wg-quick would set it up.
+if [ -n "$WG_LIVE" ]; then
+    cli 1 ip addr add 10.8.0.2/32 dev "$WGIF"
+    cli 1 ip link set "$WGIF" mtu 1400 up
+    cli 1 ip route add 10.8.0.0/24 dev "$WGIF"
+    check "with the listener running, the device's configuration connects (ping 10.8.0.1)" \
+        cli 1 ping -c 3 -i 0.2 -W 3 -q 10.8.0.1
+    check "  ... a WireGuard session of alice's device phone, at 10.8.0.2" \
+        test "$(json_get "[(p['protocol'], p['device'], p['vpn_ip']) for p in j['peers'] if p['user'] == 'alice']")" = "[('wireguard', 'phone', '10.8.0.2')]"
+    cli 1 ip link del "$WGIF" 2>/dev/null
+fi
+
 python3 - "$WORK/phone.png" "$WORK/phone.conf" <<'EOF'
 import subprocess, sys
 out = subprocess.run(["zbarimg", "--raw", "-q", sys.argv[1]], capture_output=True).stdout
@@ -180,7 +197,7 @@ check "... as their configurations say" \
 vpnctl device remove alice phone 2>/dev/null
 check "device remove succeeds" test $? -eq 0
 check "... both sections gone" \
-    bash -c "! grep -q 'alice:phone' '$WORK/users.conf' && ! grep -q 'alice:phone' '$WORK/qos_classes.conf'"
+    bash -c "! grep -q '^\[wireguard:alice:phone\]' '$WORK/users.conf' && ! grep -q '^\[device:alice:phone\]' '$WORK/qos_classes.conf'"
 refused "removing it again" "has no device 'phone'" device remove alice phone
 
 # --- user add --wireguard, user remove ---
@@ -190,7 +207,7 @@ check "... the user, its first device (device1) and the configuration (mode 0600
     bash -c "grep -q '^\[user:dave\]' '$WORK/users.conf' && grep -q '^\[wireguard:dave:device1\]' '$WORK/users.conf' && grep -q '^\[device:dave:device1\]' '$WORK/qos_classes.conf' && test \"\$(stat -c %a '$WORK/dave.conf')\" = 600 && grep -q '^PrivateKey = ' '$WORK/dave.conf'"
 vpnctl user remove dave 2>/dev/null
 check "user remove takes its devices from both files" \
-    bash -c "! grep -q dave '$WORK/users.conf' && ! grep -q dave '$WORK/qos_classes.conf'"
+    bash -c "! grep -q '^\[.*dave' '$WORK/users.conf' && ! grep -q '^\[.*dave' '$WORK/qos_classes.conf'"
 
 check "the server took every change (no reload refused)" \
     bash -c "! grep -qiE 'reload.*(refused|failed)|keeping the' '$WORK/server.log'"
