@@ -33,6 +33,9 @@ LIBS_HTTP   := -lmicrohttpd
 # sd_notify for vpn-server under systemd (core/server/service_notify.c); libsystemd0 is on
 # every Debian and Raspberry Pi OS system, and without NOTIFY_SOCKET it does nothing.
 LIBS_SYSTEMD:= -lsystemd
+# QR codes of WireGuard devices' configurations (vpnctl device add: tools/vpnctl/qr_code.c):
+# libqrencode encodes, libpng draws the PNG; both Debian's (libqrencode-dev, libpng-dev).
+LIBS_QR     := -lqrencode -lpng
 
 B := build
 BINDIR := bin
@@ -107,6 +110,12 @@ TEST_TOOLS  := $(patsubst tests/tools/%.c,$(B)/tests/tools/%,$(wildcard tests/to
 
 LIBVPN := $(B)/libvpn.a
 
+# vpnctl's commands beyond tools/vpnctl.c (tools/vpnctl/: the WireGuard devices, the server
+# link, the wg-quick text and QR codes), in an archive the unit tests link too.
+VPNCTL_SRC := $(wildcard tools/vpnctl/*.c)
+VPNCTL_OBJ := $(VPNCTL_SRC:%.c=$(B)/%.o)
+LIBVPNCTL  := $(B)/libvpnctl.a
+
 # vpn-metrics (tools/metrics/): a program of several files, with the status page's files
 # (tools/metrics/www/) compiled in; its formatter is shared with vpnctl (libmetrics.a).
 METRICS_SRC := $(wildcard tools/metrics/*.c)
@@ -156,9 +165,13 @@ $(BINDIR)/%: $(B)/tools/%.o $(B)/libclient.a $(LIBVPN)
 	@mkdir -p $(BINDIR)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_CRYPTO) $(LIBS_DB)
 
-$(BINDIR)/vpnctl: $(B)/tools/vpnctl.o $(LIBMETRICS) $(LIBVPN)
+$(BINDIR)/vpnctl: $(B)/tools/vpnctl.o $(LIBVPNCTL) $(LIBMETRICS) $(LIBVPN)
 	@mkdir -p $(BINDIR)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_JSON) $(LIBS_DB) $(LIBS_CRYPTO)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_JSON) $(LIBS_DB) $(LIBS_CRYPTO) $(LIBS_QR)
+
+$(LIBVPNCTL): $(VPNCTL_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
 
 $(BINDIR)/vpn-metrics: $(B)/tools/metrics/main.o $(LIBMETRICS) $(LIBVPN)
 	@mkdir -p $(BINDIR)
@@ -198,11 +211,11 @@ CRITERION_LIBS := $(CRITERION_DEP)
 $(B)/tests/unit/%.o: CFLAGS += -isystem tests/criterion-lite
 endif
 
-PROG_LIBS := $(B)/libserver.a $(B)/libenclave.a $(B)/libclient.a $(LIBMETRICS)
+PROG_LIBS := $(B)/libserver.a $(B)/libenclave.a $(B)/libclient.a $(LIBMETRICS) $(LIBVPNCTL)
 $(B)/tests/%: $(B)/tests/unit/%.o $(PROG_LIBS) $(LIBVPN) $(CRITERION_DEP)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $< $(PROG_LIBS) $(LIBVPN) $(CRITERION_LIBS) $(LIBS_URCU) \
-	    $(LIBS_SANDBOX) $(LIBS_JSON) $(LIBS_BOTH_AEAD) $(LIBS_DB) $(LIBS_SYSTEMD)
+	    $(LIBS_SANDBOX) $(LIBS_JSON) $(LIBS_BOTH_AEAD) $(LIBS_DB) $(LIBS_SYSTEMD) $(LIBS_QR)
 
 # Programs the integration tests drive (a probing client, ...), not installed.
 $(B)/tests/tools/%: $(B)/tests/tools/%.o $(PROG_LIBS) $(LIBVPN)
@@ -373,7 +386,7 @@ ASAN_CC     ?= gcc
 ASAN_FLAGS  := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 ASAN_CFLAGS := $(STD) $(filter-out -Werror,$(WARN)) -g -O1 -Iinclude -pthread $(ASAN_FLAGS)
 ASAN_LIBS   := $(ASAN_B)/libserver.a $(ASAN_B)/libenclave.a $(ASAN_B)/libclient.a \
-               $(ASAN_B)/libmetrics.a $(ASAN_B)/libvpn.a
+               $(ASAN_B)/libmetrics.a $(ASAN_B)/libvpnctl.a $(ASAN_B)/libvpn.a
 ASAN_BINS   := $(UNIT_SRC:tests/unit/%.c=$(ASAN_B)/tests/%)
 
 $(ASAN_B)/%.o: %.c
@@ -386,6 +399,7 @@ $(ASAN_B)/libenclave.a: $(filter-out %/main.o,$(ENCLAVE_OBJ:$(B)/%=$(ASAN_B)/%))
 $(ASAN_B)/libclient.a: $(filter-out %/main.o,$(CLIENT_OBJ:$(B)/%=$(ASAN_B)/%))
 # The metrics modules the unit tests reach (not the HTTP side or the page).
 $(ASAN_B)/libmetrics.a: $(filter-out %/main.o %/http.o %/www.o,$(METRICS_OBJ:$(B)/%=$(ASAN_B)/%))
+$(ASAN_B)/libvpnctl.a: $(VPNCTL_OBJ:$(B)/%=$(ASAN_B)/%)
 $(ASAN_LIBS):
 	@rm -f $@
 	$(AR) rcs $@ $^
@@ -393,7 +407,7 @@ $(ASAN_LIBS):
 $(ASAN_B)/tests/%: $(ASAN_B)/tests/unit/%.o $(ASAN_LIBS)
 	@mkdir -p $(dir $@)
 	$(ASAN_CC) $(ASAN_FLAGS) -pthread -o $@ $< $(ASAN_LIBS) -lcriterion $(LIBS_URCU) \
-	    $(LIBS_SANDBOX) $(LIBS_JSON) $(LIBS_BOTH_AEAD) $(LIBS_DB) $(LIBS_SYSTEMD)
+	    $(LIBS_SANDBOX) $(LIBS_JSON) $(LIBS_BOTH_AEAD) $(LIBS_DB) $(LIBS_SYSTEMD) $(LIBS_QR)
 
 sanitize: $(ASAN_BINS)
 

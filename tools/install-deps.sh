@@ -11,13 +11,14 @@ set -eu
 # chromium, curl: the metrics and status page tests; libsqlite3-dev: usage; libsystemd-dev:
 # sd_notify; dpkg-dev, lintian, file, man-db, logrotate, systemd (systemd-analyze): the package
 # and its test; libssl-dev: BLAKE2s for WireGuard (and the AEAD on ARM); wireguard-go,
-# wireguard-tools: its interoperability tests.
+# wireguard-tools: its interoperability tests; libqrencode-dev, libpng-dev: the QR codes of
+# vpnctl device add, zbar-tools (zbarimg): their test.
 PKGS="gcc make pkg-config libsodium-dev liburcu-dev libseccomp-dev libcap-dev libcriterion-dev
       libssl-dev libsqlite3-dev libsystemd-dev libmicrohttpd-dev libjansson-dev
       clang libclang-rt-dev iproute2 iptables nftables dnsmasq-base iperf3 procps iputils-ping
       python3
       prometheus chromium curl dpkg-dev lintian file man-db logrotate systemd wireguard-go
-      wireguard-tools"
+      wireguard-tools libqrencode-dev libpng-dev zbar-tools"
 
 # A Raspberry Pi builds natively: the cross builds are for the amd64 machines that test it.
 native=$(dpkg --print-architecture)
@@ -28,6 +29,7 @@ if [ "$native" = amd64 ]; then
     for a in $CROSS_ARCHS; do
         PKGS="$PKGS libsodium-dev:$a liburcu-dev:$a libseccomp-dev:$a libcap-dev:$a libssl-dev:$a"
         PKGS="$PKGS libsqlite3-dev:$a libsystemd-dev:$a libmicrohttpd-dev:$a libjansson-dev:$a"
+        PKGS="$PKGS libqrencode-dev:$a libpng-dev:$a"
     done
     # The Multi-Arch: same part of Criterion's runtime; the rest is tools/cross-criterion.sh's.
     PKGS="$PKGS libffi8:arm64 libgit2-1.5:arm64"

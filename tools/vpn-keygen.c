@@ -42,16 +42,6 @@ static int usage_error(const char *msg)
     return 2;
 }
 
-/* RFC 7748 section 5 clamping, done on the stored key as `wg genkey` does, so a key made here
- * is byte-identical in kind to one made by wg. */
-static void generate_private(uint8_t key[32])
-{
-    randombytes_buf(key, 32);
-    key[0] &= 248;
-    key[31] &= 127;
-    key[31] |= 64;
-}
-
 /* Returns 0, or -1 when libsodium refuses the scalar (it rejects an all-zero result). */
 static int public_of(const uint8_t priv[32], uint8_t pub[32])
 {
@@ -79,7 +69,7 @@ static int cmd_genkey(void)
                         "consider umask 077\n");
 
     uint8_t priv[32];
-    generate_private(priv);
+    keyfile_generate(priv);
     int rc = print_key(priv);
     sodium_memzero(priv, sizeof(priv));
     return rc == 0 ? 0 : 1;
@@ -132,7 +122,7 @@ static int cmd_write(const char *path, bool force)
     char err[PATH_MAX + 256];
     int status = 1;
 
-    generate_private(priv);
+    keyfile_generate(priv);
     if (public_of(priv, pub) != 0) {
         /* Cannot happen for a clamped scalar; checked because the API can fail. */
         fprintf(stderr, "vpn-keygen: key generation failed\n");

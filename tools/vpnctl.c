@@ -7,9 +7,15 @@
  *   vpnctl usage | history ...           from the usage database (vpn/usage_report.h)
  *   vpnctl [-c SERVER_CONF] user add NAME [--class C] [--ip A] [--devices N]
  *                                         [--endpoint HOST[:PORT]] [--out FILE]
+ *                                         [--wireguard [device add's options]]
  *   vpnctl [-c SERVER_CONF] user list
  *   vpnctl [-c SERVER_CONF] user disable|enable|remove NAME
  *   vpnctl [-c SERVER_CONF] user config NAME [--endpoint HOST[:PORT]] [--out FILE]
+ *   vpnctl [-c SERVER_CONF] device add USER --wireguard [--name DEVICE] [--psk]
+ *                                         [--address IP] [--endpoint HOST[:PORT]] [--out FILE]
+ *                                         [--png FILE] [--full-tunnel] [--qr | --no-qr]
+ *   vpnctl [-c SERVER_CONF] device list [USER] [--json]
+ *   vpnctl [-c SERVER_CONF] device remove USER DEVICE
  *   vpnctl ini-set FILE SECTION.KEY=VALUE...    (for scripts: edits an INI file in place)
  *
  * It asks the server's control socket (root's, mode 0600: made before the server drops root;
@@ -19,6 +25,9 @@
  * (no restart, and nobody else's session touched); a server that is not running reads them at
  * its next start. `user add` and `user config` print a client.conf for the user: the endpoint
  * from [server] public_endpoint (or --endpoint), the server's public key, the user's token.
+ * The device commands (vpnctl/device_cmd.h) add, list and remove users' WireGuard devices the
+ * same way; `device add` and `user add --wireguard` print the device's wg-quick configuration
+ * with its new private key, and its QR code (vpnctl/wg_onboard.h).
  *
  * Exit status: 0 done, 1 failed (the reason on stderr), 2 usage or configuration error. */
 #include <errno.h>
@@ -32,6 +41,10 @@
 
 #include "metrics/metrics_format.h"
 #include "metrics/status_ask.h"
+#include "vpnctl/device_cmd.h"
+#include "vpnctl/opts.h"
+#include "vpnctl/server_link.h"
+#include "vpnctl/wg_onboard.h"
 #include "vpn/atomic_file.h"
 #include "vpn/ini_edit.h"
 #include "vpn/json.h"
@@ -43,12 +56,6 @@
 #include "vpn/user_admin.h"
 
 #define SERVER_CONF_DEFAULT "/etc/vpnse/server.conf"
-
-enum {
-    RELOAD_WAIT_MS = 5000,      /* for the enclave to take the users file */
-    RELOAD_POLL_MS = 50,
-    REPLY_MAX = 1 << 20,
-};
 
 static int usage(void)
 {
@@ -62,22 +69,18 @@ static int usage(void)
             "       vpnctl [-c SERVER_CONF] user disable|enable|remove NAME\n"
             "       vpnctl [-c SERVER_CONF] user config NAME [--endpoint HOST[:PORT]] "
             "[--out FILE]\n"
+            "       vpnctl [-c SERVER_CONF] user add NAME --wireguard [device add's options]\n"
+            "       vpnctl [-c SERVER_CONF] [-s SOCKET] device add USER --wireguard [--name DEVICE]\n"
+            "              [--psk] [--address IP] [--endpoint HOST[:PORT]] [--out FILE]\n"
+            "              [--png FILE] [--full-tunnel] [--qr | --no-qr]\n"
+            "       vpnctl [-c SERVER_CONF] device list [USER] [--json]\n"
+            "       vpnctl [-c SERVER_CONF] device remove USER DEVICE\n"
             "       vpnctl ini-set FILE SECTION.KEY=VALUE...\n"
             "SERVER_CONF defaults to %s\n", CONTROL_SOCKET_DEFAULT, SERVER_CONF_DEFAULT);
     return 2;
 }
 
-/* What the command line said. */
-struct opts {
-    const char *config, *socket;
-    const char *class_name, *ip, *endpoint, *out;
-    int devices;
-    bool json;
-    const char *words[4];       /* "user", "add", NAME ... */
-    int n_words;
-};
-
-static int parse_opts(int argc, char **argv, struct opts *o)
+static int parse_opts(int argc, char **argv, struct vpnctl_opts *o)
 {
     memset(o, 0, sizeof(*o));
     o->config = SERVER_CONF_DEFAULT;
@@ -96,6 +99,12 @@ static int parse_opts(int argc, char **argv, struct opts *o)
             o->endpoint = v;
         else if (strcmp(a, "--out") == 0 && v)
             o->out = v;
+        else if (strcmp(a, "--name") == 0 && v)
+            o->name = v;
+        else if (strcmp(a, "--address") == 0 && v)
+            o->address = v;
+        else if (strcmp(a, "--png") == 0 && v)
+            o->png = v;
         else if (strcmp(a, "--devices") == 0 && v) {
             char *e;
             long n = strtol(v, &e, 10);
@@ -109,6 +118,16 @@ static int parse_opts(int argc, char **argv, struct opts *o)
             takes = false;
             if (strcmp(a, "--json") == 0)
                 o->json = true;
+            else if (strcmp(a, "--wireguard") == 0)
+                o->wireguard = true;
+            else if (strcmp(a, "--psk") == 0)
+                o->psk = true;
+            else if (strcmp(a, "--full-tunnel") == 0)
+                o->full_tunnel = true;
+            else if (strcmp(a, "--no-qr") == 0)
+                o->no_qr = true;
+            else if (strcmp(a, "--qr") == 0)
+                o->qr = true;
             else if (a[0] == '-' || o->n_words == 4)
                 return -1;
             else
@@ -119,29 +138,9 @@ static int parse_opts(int argc, char **argv, struct opts *o)
     return 0;
 }
 
-/* The server's reply to request into a heap string (NULL with -errno in *rc when nobody
- * listens). */
-static char *ask(const char *socket_path, const char *request, int *rc)
-{
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&buf, &len);
-    if (!f) {
-        *rc = -ENOMEM;
-        return NULL;
-    }
-    *rc = unix_request(socket_path, request, f);
-    fclose(f);
-    if (*rc != 0 || len > REPLY_MAX) {
-        free(buf);
-        return NULL;
-    }
-    return buf;
-}
-
 /* ---- vpnctl show ---- */
 
-static int cmd_show(const struct opts *o)
+static int cmd_show(const struct vpnctl_opts *o)
 {
     const char *path = o->socket ? o->socket : CONTROL_SOCKET_DEFAULT;
     int rc = unix_request(path, o->json ? "show json" : "show", stdout);
@@ -156,7 +155,7 @@ static int cmd_show(const struct opts *o)
 
 /* Prometheus text of the server's JSON status on stdout; when the server cannot be asked,
  * vpn_up 0 (so that a textfile collector shows the server down) and exit status 1. */
-static int cmd_metrics(const struct opts *o)
+static int cmd_metrics(const struct vpnctl_opts *o)
 {
     const char *path = o->socket ? o->socket : CONTROL_SOCKET_DEFAULT;
     char *reply;
@@ -176,11 +175,11 @@ static int cmd_metrics(const struct opts *o)
 }
 
 /* The server's answer to a request it could not carry out starts with "error:". */
-static int cmd_reopen_logs(const struct opts *o)
+static int cmd_reopen_logs(const struct vpnctl_opts *o)
 {
     const char *path = o->socket ? o->socket : CONTROL_SOCKET_DEFAULT;
     int rc;
-    char *reply = ask(path, "reopen-logs", &rc);
+    char *reply = server_ask(path, "reopen-logs", &rc);
     if (!reply) {
         fprintf(stderr, "vpnctl: cannot reach the server at %s: %s\n", path, strerror(-rc));
         return 1;
@@ -246,7 +245,7 @@ static int cmd_ini_set(int argc, char **argv)
 
 /* host and port clients reach the server at: --endpoint, else [server] public_endpoint, with
  * listen_port when it names none. */
-static int bundle_endpoint(const struct opts *o, const struct server_config *cfg, char *host,
+static int bundle_endpoint(const struct vpnctl_opts *o, const struct server_config *cfg, char *host,
                            size_t host_len, uint16_t *port)
 {
     const char *ep = o->endpoint ? o->endpoint : cfg->public_endpoint;
@@ -266,40 +265,22 @@ static int bundle_endpoint(const struct opts *o, const struct server_config *cfg
     return 0;
 }
 
-/* The server's public key: from the running server, else derived from its key file (as
- * `vpn-keygen pubkey` does; vpnctl runs as root). */
-static int server_public_key(const struct server_config *cfg, const char *socket_path,
-                             char out[KEYFILE_B64_LEN + 1])
-{
-    int rc;
-    char *reply = ask(socket_path, "users", &rc);
-    bool got = reply && json_get_string(reply, "public_key", out, KEYFILE_B64_LEN + 1, NULL) &&
-               strlen(out) == KEYFILE_B64_LEN;
-    free(reply);
-    if (got)
-        return 0;
-    uint8_t priv[KEY_LEN], pub[KEY_LEN];
-    char err[512];
-    if (keyfile_read(cfg->private_key_file, priv, err, sizeof(err)) != 0) {
-        fprintf(stderr, "vpnctl: no server public key for the bundle (%s); start the server "
-                        "once (it creates the key), then: vpnctl user config NAME\n", err);
-        return -1;
-    }
-    crypto_scalarmult_base(pub, priv);
-    sodium_memzero(priv, sizeof(priv));
-    keyfile_encode(pub, out);
-    return 0;
-}
-
 /* Prints (or with --out, writes mode 0600) the client.conf of user u. */
-static int print_bundle(const struct opts *o, const struct server_config *cfg,
+static int print_bundle(const struct vpnctl_opts *o, const struct server_config *cfg,
                         const char *socket_path, const struct user_admin_user *u)
 {
     char host[256], key[KEYFILE_B64_LEN + 1], token[2 * TOKEN_LEN + 1];
     uint16_t port;
-    if (bundle_endpoint(o, cfg, host, sizeof(host), &port) != 0 ||
-        server_public_key(cfg, socket_path, key) != 0)
+    char why[PATH_MAX + 128];
+    if (bundle_endpoint(o, cfg, host, sizeof(host), &port) != 0)
         return -1;
+    if (server_public_key(socket_path, "public_key", cfg->private_key_file, key, why,
+                          sizeof(why)) != 0) {
+        fprintf(stderr, "vpnctl: no server public key for the bundle (%s); start the server "
+                        "once (it creates the key), then: vpnctl user config %s\n", why,
+                u->name);
+        return -1;
+    }
     char *text = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&text, &len);
@@ -316,7 +297,6 @@ static int print_bundle(const struct opts *o, const struct server_config *cfg,
     fclose(f);
     int rc = 0;
     if (o->out) {
-        char why[PATH_MAX + 128];
         rc = atomic_file_write(o->out, text, len, 0600, why, sizeof(why));
         if (rc)
             fprintf(stderr, "vpnctl: %s\n", why);
@@ -329,52 +309,6 @@ static int print_bundle(const struct opts *o, const struct server_config *cfg,
     sodium_memzero(text, len);
     free(text);
     return rc;
-}
-
-/* ---- reload ---- */
-
-/* Asks the running server to reload and waits until the enclave has read the users file.
- * Returns 0 (done, or no server running: it reads the files when it starts), -1 refused. */
-static int reload_server(const char *socket_path)
-{
-    int rc;
-    char *reply = ask(socket_path, "reload", &rc);
-    if (!reply) {
-        fprintf(stderr, "vpnctl: no server running at %s (%s): the change applies when it "
-                        "starts\n", socket_path, strerror(-rc));
-        return 0;
-    }
-    char why[600];
-    unsigned long long done0, failed0, done, failed;
-    if (!strstr(reply, "\"ok\":true")) {
-        if (!json_get_string(reply, "error", why, sizeof(why), NULL))
-            snprintf(why, sizeof(why), "%.200s", reply);
-        fprintf(stderr, "vpnctl: the server refused the new files, keeping the ones it runs "
-                        "with: %s\n", why);
-        free(reply);
-        return -1;
-    }
-    bool counts = json_get_uint(reply, "users_reloads", &done0, NULL) &&
-                  json_get_uint(reply, "users_reload_failures", &failed0, NULL);
-    free(reply);
-    for (int waited = 0; counts && waited < RELOAD_WAIT_MS; waited += RELOAD_POLL_MS) {
-        reply = ask(socket_path, "users", &rc);
-        bool read = reply && json_get_uint(reply, "users_reloads", &done, NULL) &&
-                    json_get_uint(reply, "users_reload_failures", &failed, NULL);
-        if (read && failed > failed0) {
-            json_get_string(reply, "users_reload_error", why, sizeof(why), NULL);
-            fprintf(stderr, "vpnctl: the enclave refused the users file: %s\n", why);
-            free(reply);
-            return -1;
-        }
-        free(reply);
-        if (read && done > done0)
-            return 0;
-        usleep(RELOAD_POLL_MS * 1000);
-    }
-    fprintf(stderr, "vpnctl: the server took the configuration, but its enclave did not "
-                    "answer about the users file within %d ms\n", RELOAD_WAIT_MS);
-    return -1;
 }
 
 /* ---- vpnctl user ---- */
@@ -436,7 +370,7 @@ static int cmd_user_list(struct user_admin *a, const struct server_config *cfg,
                          const char *socket_path)
 {
     int rc;
-    char *reply = ask(socket_path, "users", &rc);
+    char *reply = server_ask(socket_path, "users", &rc);
     if (!reply)
         fprintf(stderr, "vpnctl: no server running at %s: devices online and last seen "
                         "unknown\n", socket_path);
@@ -463,15 +397,17 @@ static int cmd_user_list(struct user_admin *a, const struct server_config *cfg,
     return 0;
 }
 
-static int cmd_user(const struct opts *o)
+static int cmd_user(const struct vpnctl_opts *o)
 {
     const char *verb = o->n_words > 1 ? o->words[1] : "";
     const char *name = o->n_words > 2 ? o->words[2] : NULL;
-    bool list = strcmp(verb, "list") == 0;
-    bool known = list || strcmp(verb, "add") == 0 || strcmp(verb, "config") == 0 ||
-                 strcmp(verb, "disable") == 0 || strcmp(verb, "enable") == 0 ||
-                 strcmp(verb, "remove") == 0;
-    if (!known || (list != !name) || o->n_words > 3)
+    bool list = strcmp(verb, "list") == 0, add = strcmp(verb, "add") == 0;
+    bool known = list || add || strcmp(verb, "config") == 0 || strcmp(verb, "disable") == 0 ||
+                 strcmp(verb, "enable") == 0 || strcmp(verb, "remove") == 0;
+    /* --wireguard: the user's first device is a WireGuard one (wg_onboard.h), and the
+     * output its wg-quick configuration rather than a client.conf. */
+    bool wg = o->wireguard;
+    if (!known || (list != !name) || o->n_words > 3 || (wg && !add))
         return usage();
 
     static struct server_config cfg;
@@ -481,20 +417,26 @@ static int cmd_user(const struct opts *o)
         return 2;
     }
     const char *socket_path = o->socket ? o->socket : cfg.control_socket;
-    /* Everything the bundle needs is checked before anything is changed. */
+    /* Everything the bundle (or the WireGuard configuration) needs is checked before
+     * anything is changed. */
+    static struct wg_onboard w;
     char host[256];
     uint16_t port;
-    if ((strcmp(verb, "add") == 0 || strcmp(verb, "config") == 0) &&
+    int status = 0;
+    if (wg && (status = wg_onboard_prepare(&w, o, &cfg, socket_path)) != 0)
+        return status;
+    if (((add && !wg) || strcmp(verb, "config") == 0) &&
         bundle_endpoint(o, &cfg, host, sizeof(host), &port) != 0)
         return 2;
 
     bool changes = !list && strcmp(verb, "config") != 0;
     static struct user_admin a;
     char why[1024];
-    int status = 0;
-    if (user_admin_open(&a, &cfg, changes, why, sizeof(why)) != 0) {
+    if (user_admin_open(&a, &cfg, changes, why, sizeof(why)) != 0 ||
+        (wg && wg_onboard_refresh(&w, &a, why, sizeof(why)) != 0)) {
         fprintf(stderr, "vpnctl: %s\n", why);
         user_admin_close(&a);
+        wg_onboard_close(&w);
         return 1;
     }
     if (list) {
@@ -510,12 +452,14 @@ static int cmd_user(const struct opts *o)
     } else {
         uint8_t token[TOKEN_LEN];
         int rc;
-        if (strcmp(verb, "add") == 0) {
+        if (add) {
             /* 256 bits from the kernel's CSPRNG (getrandom): nothing to guess. */
             randombytes_buf(token, sizeof(token));
             rc = user_admin_add(&a, name, token, o->class_name, o->ip, o->devices, why,
                                 sizeof(why));
             sodium_memzero(token, sizeof(token));
+            if (rc == 0 && wg)
+                rc = wg_onboard_add(&w, &a, o, name, why, sizeof(why));
         } else if (strcmp(verb, "remove") == 0) {
             rc = user_admin_remove(&a, name, why, sizeof(why));
         } else {
@@ -526,18 +470,25 @@ static int cmd_user(const struct opts *o)
             rc = user_admin_commit(&a, why, sizeof(why));
         if (rc != 0) {
             fprintf(stderr, "vpnctl: %s; nothing changed\n", why);
+            if (wg)
+                wg_onboard_finish(&w, o, false);
             status = 1;
         } else {
             /* Still under the lock: the server reloads what this run wrote. */
-            status = reload_server(socket_path) ? 1 : 0;
+            status = server_reload(socket_path) ? 1 : 0;
             fprintf(stderr, "vpnctl: user %s %s\n", name,
-                    strcmp(verb, "add") == 0 ? "added" : strcmp(verb, "remove") == 0 ? "removed"
+                    add ? "added" : strcmp(verb, "remove") == 0 ? "removed"
                     : strcmp(verb, "disable") == 0 ? "disabled" : "enabled");
-            if (status == 0 && strcmp(verb, "add") == 0)
+            /* A WireGuard configuration is shown even when the server refused the reload:
+             * the device is in the files, and its private key nowhere else. */
+            if (wg && wg_onboard_finish(&w, o, true) != 0)
+                status = 1;
+            else if (status == 0 && add && !wg)
                 status = print_bundle(o, &cfg, socket_path, user_admin_find(&a, name)) ? 1 : 0;
         }
     }
     user_admin_close(&a);
+    wg_onboard_close(&w);
     return status;
 }
 
@@ -547,7 +498,7 @@ int main(int argc, char **argv)
         return cmd_ini_set(argc, argv);
     if (argc > 1 && (strcmp(argv[1], "usage") == 0 || strcmp(argv[1], "history") == 0))
         return usage_report_main(argc - 1, argv + 1);
-    struct opts o;
+    struct vpnctl_opts o;
     if (parse_opts(argc, argv, &o) != 0)
         return usage();
     if (sodium_init() < 0) {
@@ -558,6 +509,10 @@ int main(int argc, char **argv)
         return o.n_words > 1 ? usage() : cmd_show(&o);
     if (strcmp(o.words[0], "user") == 0)
         return cmd_user(&o);
+    if (strcmp(o.words[0], "device") == 0) {
+        int status = device_cmd(&o);
+        return status < 0 ? usage() : status;
+    }
     if (strcmp(o.words[0], "metrics") == 0 && o.n_words == 1 && !o.json)
         return cmd_metrics(&o);
     if (strcmp(o.words[0], "reopen-logs") == 0 && o.n_words == 1 && !o.json)

@@ -51,15 +51,17 @@ int atomic_file_write(const char *path, const void *data, size_t len, mode_t mod
     return atomic_file_replace(path, data, len, mode, NULL, NULL, why, why_len);
 }
 
-int atomic_file_replace(const char *path, const void *data, size_t len, mode_t mode,
-                        atomic_file_check check, void *ctx, char *why, size_t why_len)
+int atomic_file_prepare(struct atomic_file_pending *p, const char *path, const void *data,
+                        size_t len, mode_t mode, atomic_file_check check, void *ctx, char *why,
+                        size_t why_len)
 {
-    char tmp[PATH_MAX];
-    if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmpXXXXXX", path) >= sizeof(tmp)) {
+    memset(p, 0, sizeof(*p));
+    if ((size_t)snprintf(p->path, sizeof(p->path), "%s", path) >= sizeof(p->path) ||
+        (size_t)snprintf(p->tmp, sizeof(p->tmp), "%s.tmpXXXXXX", path) >= sizeof(p->tmp)) {
         snprintf(why, why_len, "cannot write %s: path too long", path);
         return -1;
     }
-    int fd = mkostemp(tmp, O_CLOEXEC);
+    int fd = mkostemp(p->tmp, O_CLOEXEC);
     if (fd < 0) {
         snprintf(why, why_len, "cannot create a temporary file beside %s: %s", path,
                  strerror(errno));
@@ -75,19 +77,49 @@ int atomic_file_replace(const char *path, const void *data, size_t len, mode_t m
         rc = -errno;
     if (close(fd) != 0 && rc == 0)
         rc = -errno;
-    if (rc == 0 && check && check(tmp, ctx, why, why_len) != 0) {
-        unlink(tmp);
-        return -1;
-    }
-    if (rc == 0 && rename(tmp, path) != 0)
-        rc = -errno;
     if (rc != 0) {
-        unlink(tmp);
+        unlink(p->tmp);
         snprintf(why, why_len, "cannot write %s: %s", path, strerror(-rc));
         return -1;
     }
+    if (check && check(p->tmp, ctx, why, why_len) != 0) {
+        unlink(p->tmp);
+        return -1;
+    }
+    p->ready = true;
+    return 0;
+}
+
+int atomic_file_install(struct atomic_file_pending *p, char *why, size_t why_len)
+{
+    if (!p->ready) {
+        snprintf(why, why_len, "cannot write %s: not prepared", p->path);
+        return -1;
+    }
+    if (rename(p->tmp, p->path) != 0) {
+        snprintf(why, why_len, "cannot write %s: %s", p->path, strerror(errno));
+        atomic_file_discard(p);
+        return -1;
+    }
+    p->ready = false;
     /* The new content is in place; a directory that cannot be synced only makes the rename
      * less durable, which is no reason to report a failure. */
-    (void)sync_dir(path);
+    (void)sync_dir(p->path);
     return 0;
+}
+
+void atomic_file_discard(struct atomic_file_pending *p)
+{
+    if (p->ready)
+        unlink(p->tmp);
+    p->ready = false;
+}
+
+int atomic_file_replace(const char *path, const void *data, size_t len, mode_t mode,
+                        atomic_file_check check, void *ctx, char *why, size_t why_len)
+{
+    struct atomic_file_pending p;
+    if (atomic_file_prepare(&p, path, data, len, mode, check, ctx, why, why_len) != 0)
+        return -1;
+    return atomic_file_install(&p, why, why_len);
 }

@@ -204,3 +204,28 @@ int ini_edit_remove_section(char **text, const char *section)
     }
     return splice(text, head, last, "") ? 1 : -1;
 }
+
+int ini_edit_remove_sections(char **text, const char *prefix)
+{
+    if (!*prefix || !safe(prefix, "[]"))
+        return -1;
+    char name[1024];
+    struct line l;
+    int removed = 0;
+    /* Each removal changes the text: look again from the top until no header matches. */
+    for (bool again = true; again;) {
+        again = false;
+        for (size_t at = 0; next_line(*text, at, &l); at = l.next) {
+            if (!header(*text, &l, name, sizeof(name)) ||
+                strncmp(name, prefix, strlen(prefix)) != 0)
+                continue;
+            int rc = ini_edit_remove_section(text, name);
+            if (rc <= 0)
+                return rc < 0 ? -1 : removed;  /* 0 cannot happen: it was just read */
+            removed++;
+            again = true;
+            break;
+        }
+    }
+    return removed;
+}

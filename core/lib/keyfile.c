@@ -23,6 +23,14 @@ static bool is_blank(char c)
     return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
+void keyfile_generate(uint8_t key[32])
+{
+    randombytes_buf(key, 32);
+    key[0] &= 248;
+    key[31] &= 127;
+    key[31] |= 64;
+}
+
 int keyfile_decode(const char *b64, uint8_t key[32])
 {
     size_t len = strlen(b64);

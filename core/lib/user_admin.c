@@ -79,17 +79,35 @@ static int collect_user(void *ctx, const struct users_file_entry *e, const char 
     return 0;
 }
 
-/* users_text into users[], by the enclave's rules. */
+static int collect_device(void *ctx, const struct users_file_wg_entry *p, const char *file,
+                          struct config_error *err)
+{
+    struct user_admin *a = ctx;
+    struct user_admin_device *d = &a->devices[a->n_devices++];
+    memcpy(d->user, p->user, sizeof(d->user));
+    memcpy(d->name, p->device, sizeof(d->name));
+    memcpy(d->public_key, p->public_key, KEY_LEN);
+    d->has_preshared_key = p->has_preshared_key;
+    return 0;
+}
+
+/* users_text into users[] and devices[], by the enclave's rules. */
 static int parse_users(struct user_admin *a, const char *name, char *why, size_t why_len)
 {
     struct config_error err;
     sodium_memzero(a->users, sizeof(*a->users) * MAX_USERS);
-    a->n_users = 0;
-    if (users_file_parse(name, a->users_text, strlen(a->users_text), collect_user, a, &err)) {
+    a->n_users = a->n_devices = 0;
+    static const struct users_file_handlers h = { collect_user, collect_device };
+    if (users_file_parse_all(name, a->users_text, strlen(a->users_text), &h, a, &err)) {
         snprintf(why, why_len, "%s", err.msg);
         return -1;
     }
     return 0;
+}
+
+int user_admin_reparse(struct user_admin *a, char *why, size_t why_len)
+{
+    return parse_users(a, a->users_path, why, why_len);
 }
 
 int user_admin_open(struct user_admin *a, const struct server_config *cfg, bool locked,
@@ -105,7 +123,9 @@ int user_admin_open(struct user_admin *a, const struct server_config *cfg, bool 
         return -1;
     }
     a->users = calloc(MAX_USERS, sizeof(*a->users));
-    if (!a->users) {
+    /* The users file's bound (users_file.h); pages are touched only as devices are read. */
+    a->devices = calloc((size_t)MAX_USERS * USER_DEVICES_MAX, sizeof(*a->devices));
+    if (!a->users || !a->devices) {
         snprintf(why, why_len, "out of memory");
         return -1;
     }
@@ -142,7 +162,8 @@ int user_admin_open(struct user_admin *a, const struct server_config *cfg, bool 
         a->classes_text = read_all(fd, a->classes_path, why, why_len);
         close(fd);
     }
-    if (!a->classes_text) {
+    a->classes_before = a->classes_text ? strdup(a->classes_text) : NULL;
+    if (!a->classes_before) {
         snprintf(why, why_len, "out of memory");
         return -1;
     }
@@ -159,7 +180,9 @@ void user_admin_close(struct user_admin *a)
         sodium_memzero(a->users, sizeof(*a->users) * MAX_USERS);
         free(a->users);
     }
+    free(a->devices);
     free(a->classes_text);
+    free(a->classes_before);
     if (a->lock_fd >= 0)
         close(a->lock_fd);      /* releases the lock */
     memset(a, 0, sizeof(*a));
@@ -271,15 +294,21 @@ int user_admin_remove(struct user_admin *a, const char *name, char *why, size_t 
 {
     if (known(a, name, why, why_len) != 0)
         return -1;
-    char section[USERNAME_MAX + 8];
+    char section[USERNAME_MAX + 8], keys[USERNAME_MAX + 16], addresses[USERNAME_MAX + 16];
     section_of(name, section, sizeof(section));
+    /* Its WireGuard devices go with it: the users file's reader refuses a device whose user
+     * is not there. */
+    snprintf(keys, sizeof(keys), "wireguard:%s:", name);
+    snprintf(addresses, sizeof(addresses), "device:%s:", name);
     int in_classes = ini_edit_remove_section(&a->classes_text, section);
-    if (ini_edit_remove_section(&a->users_text, section) < 0 || in_classes < 0) {
+    int devices = ini_edit_remove_sections(&a->classes_text, addresses);
+    if (ini_edit_remove_section(&a->users_text, section) < 0 || in_classes < 0 ||
+        devices < 0 || ini_edit_remove_sections(&a->users_text, keys) < 0) {
         snprintf(why, why_len, "out of memory");
         return -1;
     }
     a->users_changed = true;
-    a->classes_changed |= in_classes > 0;
+    a->classes_changed |= in_classes > 0 || devices > 0;
     return parse_users(a, a->users_path, why, why_len);
 }
 
@@ -332,15 +361,44 @@ static int check_users(const char *tmp, void *ctx, char *why, size_t why_len)
 
 int user_admin_commit(struct user_admin *a, char *why, size_t why_len)
 {
-    /* The users text was parsed after every change (parse_users): its rules hold. */
+    struct atomic_file_pending classes = { .ready = false }, users = { .ready = false };
+    /* The users text was parsed after every change (parse_users): its rules hold. Both new
+     * files are written and checked before either replaces its old one. */
     if (a->classes_changed &&
-        atomic_file_replace(a->classes_path, a->classes_text, strlen(a->classes_text),
-                            a->classes_mode, check_classes, a, why, why_len) != 0)
+        atomic_file_prepare(&classes, a->classes_path, a->classes_text,
+                            strlen(a->classes_text), a->classes_mode, check_classes, a, why,
+                            why_len) != 0)
         return -1;
     if (a->users_changed &&
-        atomic_file_replace(a->users_path, a->users_text, strlen(a->users_text), 0600,
-                            check_users, a, why, why_len) != 0)
+        atomic_file_prepare(&users, a->users_path, a->users_text, strlen(a->users_text), 0600,
+                            check_users, a, why, why_len) != 0) {
+        atomic_file_discard(&classes);
         return -1;
+    }
+    if (classes.ready && atomic_file_install(&classes, why, why_len) != 0) {
+        atomic_file_discard(&users);
+        return -1;
+    }
+    if (users.ready && atomic_file_install(&users, why, why_len) != 0) {
+        /* A rename in the directory the other just succeeded in failed: put the classes file
+         * back as it was, so that the two still agree. */
+        char undo[512];
+        if (a->classes_changed &&
+            atomic_file_write(a->classes_path, a->classes_before, strlen(a->classes_before),
+                              a->classes_mode, undo, sizeof(undo)) != 0) {
+            size_t n = strlen(why);
+            snprintf(why + n, why_len - n, "; and %s, which now holds the change alone: %s",
+                     a->classes_path, undo);
+        }
+        return -1;
+    }
+    if (a->classes_changed) {
+        char *now = strdup(a->classes_text);
+        if (now) {
+            free(a->classes_before);
+            a->classes_before = now;
+        }
+    }
     a->users_changed = a->classes_changed = false;
     return 0;
 }

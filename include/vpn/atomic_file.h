@@ -8,6 +8,8 @@
 #ifndef VPN_ATOMIC_FILE_H
 #define VPN_ATOMIC_FILE_H
 
+#include <limits.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -28,5 +30,26 @@ typedef int (*atomic_file_check)(const char *tmp_path, void *ctx, char *why, siz
 int atomic_file_replace(const char *path, const void *data, size_t len, mode_t mode,
                         atomic_file_check check, void *ctx, char *why, size_t why_len)
     __attribute__((warn_unused_result));
+
+/* The two halves of atomic_file_replace, for a change that spans files and must land in all
+ * or none (vpnctl's users and classes files): prepare each new file (written beside its path,
+ * synced, checked), and only when every one is ready install them (rename, directory sync);
+ * discard what was not installed. A failed install leaves the others as they were: the
+ * caller puts back what it had already installed. */
+struct atomic_file_pending {
+    char path[PATH_MAX];
+    char tmp[PATH_MAX];
+    bool ready;                 /* tmp exists and waits for install or discard */
+};
+
+/* Returns 0 with p ready, or -1 with why (nothing left behind). */
+int atomic_file_prepare(struct atomic_file_pending *p, const char *path, const void *data,
+                        size_t len, mode_t mode, atomic_file_check check, void *ctx, char *why,
+                        size_t why_len) __attribute__((warn_unused_result));
+/* Renames p's file over its path. Returns 0, or -1 with why (p discarded). */
+int atomic_file_install(struct atomic_file_pending *p, char *why, size_t why_len)
+    __attribute__((warn_unused_result));
+/* Removes p's file if it is still ready; harmless otherwise (and on a zeroed p). */
+void atomic_file_discard(struct atomic_file_pending *p);
 
 #endif

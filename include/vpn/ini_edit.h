@@ -23,6 +23,11 @@ int ini_edit_remove_key(char **text, const char *section, const char *key);
  * ini_edit_remove_key. */
 int ini_edit_remove_section(char **text, const char *section);
 
+/* Removes every section whose name starts with prefix ("wireguard:alice:"), as
+ * ini_edit_remove_section each. Returns how many, or -1 (refused prefix, out of memory: *text
+ * as it was before the first removal that failed). */
+int ini_edit_remove_sections(char **text, const char *prefix);
+
 /* Whether [section] is in text. */
 bool ini_edit_has_section(const char *text, const char *section);
 

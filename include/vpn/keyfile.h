@@ -12,6 +12,10 @@
 
 enum { KEYFILE_B64_LEN = 44 };  /* base64 of 32 bytes with one '=' of padding */
 
+/* A new X25519 private key from the kernel's CSPRNG, clamped as RFC 7748 section 5 says and
+ * as `wg genkey` stores it, so that keys made here and by wg are alike. */
+void keyfile_generate(uint8_t key[32]);
+
 /* Decodes a base64 key; blanks (space, tab, CR, LF) before and after it are ignored, anything
  * else (wrong length, other alphabet, non-canonical last character) is refused.
  * Returns 0, or -1 with key[] zeroed. */

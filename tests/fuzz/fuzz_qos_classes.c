@@ -3,6 +3,7 @@
  * does. A refused file must leave the running classes untouched. */
 #include "fuzz_util.h"
 
+#include "vpn/device_name.h"
 #include "vpn/server_config.h"
 #include "vpn/username.h"
 
@@ -31,8 +32,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_ASSERT(cfg.n_users >= 0 && cfg.n_users <= QOS_USER_MAX);
         uint64_t sum = cfg.default_rate_bps;
         for (int i = 0; i < cfg.n_users; i++) {
-            FUZZ_ASSERT(cfg.users[i].class_index >= 0 && cfg.users[i].class_index < cfg.n_classes);
-            sum += cfg.classes[cfg.users[i].class_index].rate_bps;
+            /* -1: no class given, the default class (its rate is default_rate's). */
+            FUZZ_ASSERT(cfg.users[i].class_index >= -1 && cfg.users[i].class_index < cfg.n_classes);
+            if (cfg.users[i].class_index >= 0)
+                sum += cfg.classes[cfg.users[i].class_index].rate_bps;
             FUZZ_ASSERT(server_config_user_ip(&cfg, cfg.users[i].name) == cfg.users[i].vpn_ip);
             FUZZ_ASSERT(username_check(cfg.users[i].name, strlen(cfg.users[i].name)) == NULL);
         }
@@ -40,6 +43,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         for (int i = 0; i < cfg.n_classes; i++)
             FUZZ_ASSERT(cfg.classes[i].rate_bps <= cfg.classes[i].ceil_bps &&
                         cfg.classes[i].major == 1 && cfg.classes[i].minor > 1);
+        /* Named devices: each by the rules, found again, its address in the tunnel network
+         * (10.8.0.1-254), not the server's and nobody else's. */
+        FUZZ_ASSERT(cfg.n_devices >= 0 && cfg.n_devices <= QOS_DEVICE_MAX);
+        for (int i = 0; i < cfg.n_devices; i++) {
+            const struct qos_device *d = &cfg.devices[i];
+            uint32_t a = d->vpn_ip;
+            FUZZ_ASSERT(username_check(d->user, strlen(d->user)) == NULL);
+            char name[DEVICE_NAME_MAX + 1];
+            FUZZ_ASSERT(device_name_of_id(d->id, name));
+            FUZZ_ASSERT(server_config_device_index(&cfg, d->user, d->id) == i);
+            FUZZ_ASSERT((a >> 8) == 0x0a0800 && (a & 0xff) != 0 && (a & 0xff) != 0xff &&
+                        a != cfg.tun_ip);
+            for (int j = 0; j < cfg.n_users; j++)
+                FUZZ_ASSERT(cfg.users[j].vpn_ip != a);
+            for (int j = 0; j < i; j++)
+                FUZZ_ASSERT(cfg.devices[j].vpn_ip != a);
+        }
     } else {
         FUZZ_ASSERT(memcmp(&cfg, &base, sizeof(cfg)) == 0);
     }

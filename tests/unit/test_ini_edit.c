@@ -77,6 +77,21 @@ Test(ini_edit, remove_key_and_section)
     free(t);
 }
 
+/* Every section of a prefix: a user's WireGuard devices, and only theirs. */
+Test(ini_edit, remove_sections_by_prefix)
+{
+    char *t = text_of("[user:al]\nauth_token = aa\n\n[wireguard:al:phone]\npublic_key = p\n\n"
+                      "[wireguard:alice:phone]\npublic_key = q\n\n[wireguard:al:laptop]\n"
+                      "public_key = r\n");
+    cr_expect_eq(ini_edit_remove_sections(&t, "wireguard:al:"), 2);
+    cr_expect_str_eq(t, "[user:al]\nauth_token = aa\n\n[wireguard:alice:phone]\n"
+                        "public_key = q\n\n", "alice's device is not al's");
+    cr_expect_eq(ini_edit_remove_sections(&t, "wireguard:al:"), 0);
+    cr_expect_eq(ini_edit_remove_sections(&t, ""), -1);
+    cr_expect_eq(ini_edit_remove_sections(&t, "a]b"), -1);
+    free(t);
+}
+
 /* A key of the same name in another section, or in a comment, is not the one edited. */
 Test(ini_edit, only_the_named_section_and_real_keys)
 {
