@@ -8,6 +8,8 @@
 #   wireguard-go PREFIXb 10.98.0.2 --udp/51822-->  wg-echo (PSK)    "10.98.0.1"
 #   wireguard-go PREFIXc 10.97.0.2 --udp/51821-->  (same no-PSK echo: an unknown key)
 #   wireguard-go PREFIXd 10.96.0.2 --udp/51822-->  (PSK echo, the right key, a wrong PSK)
+#   wireguard-go PREFIXe 10.95.0.2 --udp/51823-->  wg-echo --always-busy     "10.95.0.1"
+#                                                  (the main process's guard, always loaded)
 #
 # wireguard-go's control sockets (/var/run/wireguard/NAME.sock) are shared by all namespaces:
 # the interfaces carry the lab's prefix.
@@ -20,7 +22,7 @@ lab_up 1
 umask 077
 wg genkey >"$WORK/server.wgkey"
 SERVER_PUB=$(wg pubkey <"$WORK/server.wgkey")
-for n in a b c d; do
+for n in a b c d e; do
     wg genkey >"$WORK/$n.key"
     eval "PUB_$n=\$(wg pubkey <\"$WORK/$n.key\")"
 done
@@ -31,6 +33,8 @@ srv "$ECHO" 51821 "$(cat "$WORK/server.wgkey")" "$PUB_a" >"$WORK/echo1.log" 2>&1
 PIDS+=($!)
 srv "$ECHO" 51822 "$(cat "$WORK/server.wgkey")" "$PUB_b" "$(cat "$WORK/psk")" \
     >"$WORK/echo2.log" 2>&1 &
+PIDS+=($!)
+srv "$ECHO" --always-busy 51823 "$(cat "$WORK/server.wgkey")" "$PUB_e" >"$WORK/echo3.log" 2>&1 &
 PIDS+=($!)
 
 # wg_peer NAME NET PORT PEER_KEY_FILE [PSK_FILE]: a wireguard-go interface PREFIX+NAME in c1 with
@@ -69,4 +73,14 @@ wg_peer d 10.96.0 51822 "$WORK/b.key" "$WORK/wrong.psk"
 check "a wrong preshared key: no handshake completes" \
     bash -c "! ip netns exec $PREFIX-c1 ping -c 2 -W 2 -q 10.96.0.1"
 check "  ... wireguard-go has no handshake" test "$(handshakes d)" -eq 0
+# Under load (whitepaper 5.4.7): the first initiation is answered with a cookie reply, which
+# wireguard-go opens and keeps; its next initiation, a retransmission timeout (5 s) later,
+# carries mac2 made with that cookie from the same address and port, and is answered.
+wg_peer e 10.95.0 51823 "$WORK/e.key"
+check "always under load: ping through once wireguard-go has answered a cookie reply" \
+    cli 1 ping -c 1 -w 20 -q 10.95.0.1
+check "  ... a cookie reply first, then one handshake" \
+    bash -c "[ \"\$(head -n1 $WORK/echo3.log)\" = 'cookie 1' ] && grep -qx 'handshake 1' $WORK/echo3.log"
+check "  ... nothing refused by the guard" bash -c "! grep -q refused $WORK/echo3.log"
+check "  ... and wireguard-go records the handshake" test "$(handshakes e)" -gt 0
 finish
