@@ -105,17 +105,25 @@ Test(handshake_guard, the_request_rate_alone_means_load)
     cr_assert_gt(cookies, GUARD_LOAD_RATE / 2, "%d cookie replies", cookies);
 }
 
-Test(handshake_guard, cookies_survive_one_rotation_only)
+/* A request from a with mac2, made with the cookie the loaded guard sent a at time 2000. */
+static void request_with_cookie(uint8_t *req, const struct sockaddr_in6 *a)
 {
-    uint8_t req[CONNECT_REQ_LEN], reply[COOKIE_REPLY_LEN], cookie[COOKIE_LEN], key[32];
+    uint8_t reply[COOKIE_REPLY_LEN], cookie[COOKIE_LEN], key[32];
     size_t len = 0;
-    struct sockaddr_in6 a = test_endpoint("172.31.0.11", 40000);
     request(req, false);
-    cr_assert_eq(check(req, &a, true, 2000, reply, &len), GUARD_COOKIE);
+    cr_assert_eq(check(req, a, true, 2000, reply, &len), GUARD_COOKIE);
     cookie_key(key, s_pub);
     cr_assert(cookie_reply_open(reply, len, key, req + HDR_LEN + REQ_MAC1_OFF, cookie));
     request(req, false);
     cookie_mac2(req + HDR_LEN + REQ_MAC2_OFF, cookie, req);
+}
+
+Test(handshake_guard, cookies_survive_one_rotation_only)
+{
+    uint8_t req[CONNECT_REQ_LEN], reply[COOKIE_REPLY_LEN];
+    size_t len = 0;
+    struct sockaddr_in6 a = test_endpoint("172.31.0.11", 40000);
+    request_with_cookie(req, &a);
     uint64_t t = 2000 + COOKIE_SECRET_ROTATE_MS + 10;     /* one rotation: still good */
     cr_assert_eq(check(req, &a, true, t, reply, &len), GUARD_PASS_PROVEN);
     t += COOKIE_SECRET_ROTATE_MS + 10;                    /* two: a new cookie is asked for */
@@ -126,15 +134,10 @@ Test(handshake_guard, cookies_survive_one_rotation_only)
  * periods or more, the old cookie must be gone too (it used to survive as "previous"). */
 Test(handshake_guard, a_quiet_spell_does_not_stretch_a_cookie)
 {
-    uint8_t req[CONNECT_REQ_LEN], reply[COOKIE_REPLY_LEN], cookie[COOKIE_LEN], key[32];
+    uint8_t req[CONNECT_REQ_LEN], reply[COOKIE_REPLY_LEN];
     size_t len = 0;
     struct sockaddr_in6 a = test_endpoint("172.31.0.11", 40000);
-    request(req, false);
-    cr_assert_eq(check(req, &a, true, 2000, reply, &len), GUARD_COOKIE);
-    cookie_key(key, s_pub);
-    cr_assert(cookie_reply_open(reply, len, key, req + HDR_LEN + REQ_MAC1_OFF, cookie));
-    request(req, false);
-    cookie_mac2(req + HDR_LEN + REQ_MAC2_OFF, cookie, req);
+    request_with_cookie(req, &a);
     uint64_t t = 1000 + 2 * COOKIE_SECRET_ROTATE_MS + 10;    /* no request in between */
     cr_assert_eq(check(req, &a, true, t, reply, &len), GUARD_COOKIE);
 }
