@@ -59,13 +59,44 @@ static bool mac_once(EVP_MAC *alg, const OSSL_PARAM *params, const uint8_t *key,
     return ok;
 }
 
-bool wg_mac(uint8_t out[WG_MAC_LEN], const uint8_t *key, size_t key_len, const void *msg,
-            size_t msg_len)
+/* The keyed BLAKE2s's one parameter: a 16-byte output. */
+static bool mac_init(EVP_MAC_CTX *ctx, const uint8_t *key, size_t key_len)
 {
     size_t size = WG_MAC_LEN;
     OSSL_PARAM params[] = { OSSL_PARAM_construct_size_t(OSSL_MAC_PARAM_SIZE, &size),
                             OSSL_PARAM_construct_end() };
-    return mac_once(keyed_blake2s, params, key, key_len, msg, msg_len, out, WG_MAC_LEN);
+    return EVP_MAC_init(ctx, key, key_len, params);
+}
+
+bool wg_mac(uint8_t out[WG_MAC_LEN], const uint8_t *key, size_t key_len, const void *msg,
+            size_t msg_len)
+{
+    struct wg_mac_ctx *c = wg_mac_ctx_new();
+    bool ok = c && wg_mac_with(c, out, key, key_len, msg, msg_len);
+    wg_mac_ctx_free(c);
+    return ok;
+}
+
+/* The context is libcrypto's own; the type only keeps callers from handing us another. */
+struct wg_mac_ctx *wg_mac_ctx_new(void)
+{
+    return keyed_blake2s ? (struct wg_mac_ctx *)EVP_MAC_CTX_new(keyed_blake2s) : NULL;
+}
+
+void wg_mac_ctx_free(struct wg_mac_ctx *c)
+{
+    EVP_MAC_CTX_free((EVP_MAC_CTX *)c);     /* cleanses the key it holds */
+}
+
+/* EVP_MAC_init rekeys the context in place (OpenSSL's BLAKE2 MAC keeps its state inline):
+ * no allocation from here on. */
+bool wg_mac_with(struct wg_mac_ctx *c, uint8_t out[WG_MAC_LEN], const uint8_t *key,
+                 size_t key_len, const void *msg, size_t msg_len)
+{
+    EVP_MAC_CTX *ctx = (EVP_MAC_CTX *)c;
+    size_t n = 0;
+    return mac_init(ctx, key, key_len) && EVP_MAC_update(ctx, msg, msg_len) &&
+           EVP_MAC_final(ctx, out, &n, WG_MAC_LEN) && n == WG_MAC_LEN;
 }
 
 bool wg_hmac(uint8_t out[WG_HASH_LEN], const uint8_t key[WG_HASH_LEN], const void *msg,

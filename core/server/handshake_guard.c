@@ -25,44 +25,16 @@ void handshake_guard_init(struct handshake_guard *g, const uint8_t s_pub[KEY_LEN
     memset(g, 0, sizeof(*g));
     hs_mac1_key(g->mac1_key, s_pub);
     cookie_key(g->reply_key, s_pub);
-    randombytes_buf(g->secret[0], sizeof(g->secret[0]));
-    randombytes_buf(g->secret[1], sizeof(g->secret[1]));
-    g->rotated_ms = now_ms;
+    cookie_secrets_init(&g->secrets, now_ms);
     source_limit_init(&g->handshakes, HANDSHAKE_RATE, HANDSHAKE_BURST, HANDSHAKE_GLOBAL_RATE,
                       HANDSHAKE_GLOBAL_BURST);
     source_limit_init(&g->replies, REPLY_RATE, REPLY_BURST, REPLY_GLOBAL_RATE,
                       REPLY_GLOBAL_BURST);
 }
 
-static void rotate(struct handshake_guard *g, uint64_t now_ms)
-{
-    if (now_ms - g->rotated_ms < COOKIE_SECRET_ROTATE_MS)
-        return;
-    memcpy(g->secret[1], g->secret[0], sizeof(g->secret[0]));
-    randombytes_buf(g->secret[0], sizeof(g->secret[0]));
-    g->rotated_ms = now_ms;
-}
-
-/* Counts one request in the sliding window; returns the requests of the last second. */
-static uint32_t count(struct handshake_guard *g, uint64_t now_ms)
-{
-    uint64_t slot = now_ms / GUARD_SLOT_MS;
-    if (slot != g->window_slot) {
-        uint64_t gap = slot - g->window_slot;
-        for (uint64_t i = 1; i <= gap && i <= GUARD_WINDOW_SLOTS; i++)
-            g->window[(g->window_slot + i) % GUARD_WINDOW_SLOTS] = 0;
-        g->window_slot = slot;
-    }
-    g->window[slot % GUARD_WINDOW_SLOTS]++;
-    uint32_t sum = 0;
-    for (int i = 0; i < GUARD_WINDOW_SLOTS; i++)
-        sum += g->window[i];
-    return sum;
-}
-
 bool handshake_guard_loaded(const struct handshake_guard *g, uint64_t now_ms)
 {
-    return now_ms < g->loaded_until_ms;
+    return handshake_load_active(&g->load, now_ms);
 }
 
 static bool mac2_ok(const struct handshake_guard *g, const uint8_t *req,
@@ -71,7 +43,7 @@ static bool mac2_ok(const struct handshake_guard *g, const uint8_t *req,
     const uint8_t *got = req + HDR_LEN + REQ_MAC2_OFF;
     for (int i = 0; i < 2; i++) {
         uint8_t cookie[COOKIE_LEN], mac2[REQ_MACX_LEN];
-        cookie_make(cookie, g->secret[i], from->sin6_addr.s6_addr, ntohs(from->sin6_port));
+        cookie_make(cookie, g->secrets.secret[i], from->sin6_addr.s6_addr, ntohs(from->sin6_port));
         cookie_mac2(mac2, cookie, req);
         if (sodium_memcmp(mac2, got, REQ_MACX_LEN) == 0)
             return true;
@@ -91,9 +63,8 @@ enum guard_verdict handshake_guard_check(struct handshake_guard *g, const uint8_
         if (sodium_memcmp(mac1, req + HDR_LEN + REQ_MAC1_OFF, REQ_MACX_LEN) != 0)
             return GUARD_BAD_MAC1;
     }
-    rotate(g, now_ms);
-    if (count(g, now_ms) > GUARD_LOAD_RATE || busy)
-        g->loaded_until_ms = now_ms + GUARD_LOAD_HOLD_MS;
+    cookie_secrets_rotate(&g->secrets, now_ms);
+    handshake_load_note(&g->load, busy, now_ms);
     static const uint8_t no_mac2[REQ_MACX_LEN];
     bool proven = ext && sodium_memcmp(req + HDR_LEN + REQ_MAC2_OFF, no_mac2, REQ_MACX_LEN) != 0 &&
                   mac2_ok(g, req, from);
@@ -104,7 +75,8 @@ enum guard_verdict handshake_guard_check(struct handshake_guard *g, const uint8_
             if (!source_limit_allow(&g->replies, from, now_ms))
                 return GUARD_COOKIE_LIMITED;
             uint8_t cookie[COOKIE_LEN], nonce[COOKIE_NONCE_LEN];
-            cookie_make(cookie, g->secret[0], from->sin6_addr.s6_addr, ntohs(from->sin6_port));
+            cookie_make(cookie, g->secrets.secret[0], from->sin6_addr.s6_addr,
+                        ntohs(from->sin6_port));
             randombytes_buf(nonce, sizeof(nonce));
             *reply_len = cookie_reply_build(reply, wall_ms, g->reply_key,
                                             req + HDR_LEN + REQ_MAC1_OFF, cookie, nonce);

@@ -3,8 +3,8 @@
  *
  *   1. mac1 (extension 1): proves the sender knows the server's public key. One keyed hash;
  *      a request that fails it is dropped.
- *   2. load: more than GUARD_LOAD_RATE requests a second, or a worker's handshake ring an
- *      eighth full, puts the server under load for GUARD_LOAD_HOLD_MS.
+ *   2. load (handshake_load.h): more than GUARD_LOAD_RATE requests a second, or a worker's
+ *      handshake ring an eighth full, puts the server under load for GUARD_LOAD_HOLD_MS.
  *   3. under load, a request must carry mac2 made with the cookie of its source address and
  *      port (extension 3): without it the answer is a COOKIE_REPLY (smaller than the
  *      request), never a Diffie-Hellman; a base v1 request (no mac2 possible) is dropped.
@@ -12,8 +12,8 @@
  * A request with a valid mac2 is marked proven (its source address is real) whether the
  * server is loaded or not: the enclave then charges a failed token to the user's budget for
  * proven requests, which a flood from forged addresses cannot spend.
- * The cookie secret is random and changes every COOKIE_SECRET_ROTATE_MS; it protects nothing
- * but this check, so the main process holds it. RX thread only. */
+ * The cookie secret is random and changes every COOKIE_SECRET_ROTATE_MS (cookie_secrets.h);
+ * it protects nothing but this check, so the main process holds it. RX thread only. */
 #ifndef SERVER_HANDSHAKE_GUARD_H
 #define SERVER_HANDSHAKE_GUARD_H
 
@@ -22,24 +22,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cookie_secrets.h"
+#include "handshake_load.h"
 #include "source_limit.h"
 #include "vpn/limits.h"
-
-enum guard_tuning {
-    GUARD_LOAD_RATE = 500,          /* requests per second above which the server is loaded */
-    GUARD_LOAD_HOLD_MS = 1000,      /* how long load lasts after it was last seen */
-    GUARD_WINDOW_SLOTS = 10,        /* the rate is counted in 10 slots of 100 ms */
-    GUARD_SLOT_MS = 100,
-};
 
 struct handshake_guard {
     uint8_t mac1_key[32];
     uint8_t reply_key[32];
-    uint8_t secret[2][32];          /* current, previous */
-    uint64_t rotated_ms;
-    uint64_t loaded_until_ms;
-    uint32_t window[GUARD_WINDOW_SLOTS];
-    uint64_t window_slot;           /* index of the newest slot (ms / GUARD_SLOT_MS) */
+    struct cookie_secrets secrets;
+    struct handshake_load load;
     struct source_limit handshakes; /* requests that may reach the enclave */
     struct source_limit replies;    /* cookie replies: per source only (no reflection) */
 };

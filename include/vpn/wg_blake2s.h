@@ -28,6 +28,23 @@ bool wg_hash(uint8_t out[WG_HASH_LEN], const void *a, size_t a_len, const void *
 bool wg_mac(uint8_t out[WG_MAC_LEN], const uint8_t *key, size_t key_len, const void *msg,
             size_t msg_len) __attribute__((warn_unused_result));
 
+/* A keyed-BLAKE2s context made once and rekeyed for every MAC: a thread that checks many
+ * messages (the RX thread's guard, core/server/wg_guard.h) does it without an allocation. The
+ * last key stays in the context until the next MAC or wg_mac_ctx_free, so a context is for
+ * keys that are not long-term secrets (mac1 keys, cookies, the cookie secret). One thread
+ * at a time. */
+struct wg_mac_ctx;
+
+/* A new context, or NULL (out of memory; wg_blake2s_init not run). */
+struct wg_mac_ctx *wg_mac_ctx_new(void) __attribute__((warn_unused_result));
+
+void wg_mac_ctx_free(struct wg_mac_ctx *c);
+
+/* MAC(key, msg) as wg_mac computes it, in c. */
+bool wg_mac_with(struct wg_mac_ctx *c, uint8_t out[WG_MAC_LEN], const uint8_t *key,
+                 size_t key_len, const void *msg, size_t msg_len)
+    __attribute__((warn_unused_result));
+
 /* HMAC(key, msg) over BLAKE2s-256 (RFC 2104, block size 64). */
 bool wg_hmac(uint8_t out[WG_HASH_LEN], const uint8_t key[WG_HASH_LEN], const void *msg,
              size_t msg_len) __attribute__((warn_unused_result));

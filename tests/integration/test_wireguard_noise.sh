@@ -11,6 +11,8 @@
 #   wireguard-go PREFIXe 10.95.0.2 --udp/51823-->  wg-enclave-echo (PSK) "10.95.0.1": the
 #                                                  enclave worker itself, seccomp-filtered
 #   wireguard-go PREFIXf 10.94.0.2 --udp/51823-->  (same: an unknown key)
+#   wireguard-go PREFIXg 10.93.0.2 --udp/51824-->  wg-echo --always-busy     "10.93.0.1"
+#                                                  (the main process's guard, always loaded)
 #
 # wireguard-go's control sockets (/var/run/wireguard/NAME.sock) are shared by all namespaces:
 # the interfaces carry the lab's prefix.
@@ -24,7 +26,7 @@ lab_up 1
 umask 077
 wg genkey >"$WORK/server.wgkey"
 SERVER_PUB=$(wg pubkey <"$WORK/server.wgkey")
-for n in a b c d e f; do
+for n in a b c d e f g; do
     wg genkey >"$WORK/$n.key"
     eval "PUB_$n=\$(wg pubkey <\"$WORK/$n.key\")"
 done
@@ -59,6 +61,8 @@ srv "$ECHO" 51822 "$(cat "$WORK/server.wgkey")" "$PUB_b" "$(cat "$WORK/psk")" \
 PIDS+=($!)
 srv "$ENCLAVE_ECHO" 51823 "$(cat "$WORK/server.wgkey")" "$PUB_e" 10.95.0.2 "$(cat "$WORK/psk")" \
     >"$WORK/echo3.log" 2>&1 &
+PIDS+=($!)
+srv "$ECHO" --always-busy 51824 "$(cat "$WORK/server.wgkey")" "$PUB_g" >"$WORK/echo4.log" 2>&1 &
 PIDS+=($!)
 
 # wg_peer NAME NET PORT PEER_KEY_FILE [PSK_FILE]: a wireguard-go interface PREFIX+NAME in c1 with
@@ -109,4 +113,15 @@ wg_peer f 10.94.0 51823 "$WORK/f.key"
 check "  ... an unknown key gets no answer" bash -c "! ip netns exec $PREFIX-c1 ping -c 2 -W 2 -q 10.94.0.1"
 check "  ... counted as wg_unknown_peer by the worker" grep -qx 'refused wg_unknown_peer' "$WORK/echo3.log"
 check "  ... and the worker never died" bash -c "! grep -q 'worker died' $WORK/echo3.log"
+
+# Under load (whitepaper 5.4.7): the first initiation is answered with a cookie reply, which
+# wireguard-go opens and keeps; its next initiation, a retransmission timeout (5 s) later,
+# carries mac2 made with that cookie from the same address and port, and is answered.
+wg_peer g 10.93.0 51824 "$WORK/g.key"
+check "always under load: ping through once wireguard-go has answered a cookie reply" \
+    cli 1 ping -c 1 -w 20 -q 10.93.0.1
+check "  ... a cookie reply first, then one handshake" \
+    bash -c "[ \"\$(head -n1 $WORK/echo4.log)\" = 'cookie 1' ] && grep -qx 'handshake 1' $WORK/echo4.log"
+check "  ... nothing refused by the guard" bash -c "! grep -q refused $WORK/echo4.log"
+check "  ... and wireguard-go records the handshake" test "$(handshakes g)" -gt 0
 finish

@@ -3,12 +3,17 @@
  * It lets test_wireguard_noise.sh check the handshake and transport against a real WireGuard
  * implementation (wireguard-go) before the server carries them: what the peer accepts is what
  * the whitepaper says, not only what our Python vectors say. Not a server: one peer, one
- * session at a time, no timers, no cookies.
+ * session at a time, no timers.
  *
- *   wg-echo PORT PRIVATE_KEY_B64 PEER_PUBLIC_KEY_B64 [PSK_B64]
+ *   wg-echo [--always-busy] PORT PRIVATE_KEY_B64 PEER_PUBLIC_KEY_B64 [PSK_B64]
  *
- * Prints one line per event: "handshake N", "refused unknown-peer", "refused replay",
- * "refused mac1", "echo N", "keepalive", "dropped auth", "dropped index". */
+ * --always-busy puts the main process's guard (core/server/wg_guard.c) in front, told that the
+ * server is always under load: an initiation gets a cookie reply until it carries mac2 made
+ * with that cookie from the same address and port.
+ *
+ * Prints one line per event: "handshake N", "cookie N", "refused guard", "refused
+ * unknown-peer", "refused replay", "refused mac1", "echo N", "keepalive", "dropped auth",
+ * "dropped index". */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sodium.h>
@@ -16,7 +21,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 
+#include "../../core/server/wg_guard.h"
 #include "../../enclave/wg_noise.h"
 #include "../../enclave/wg_transport.h"
 #include "vpn/keyfile.h"
@@ -33,6 +40,46 @@ struct session {
     struct replay_window rx;
 };
 
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* The guard's view of an IPv4 source: v4-mapped, as the server's dual-stack socket gives it. */
+static struct sockaddr_in6 v4_mapped(const struct sockaddr_in *from)
+{
+    struct sockaddr_in6 a;
+    memset(&a, 0, sizeof(a));
+    a.sin6_family = AF_INET6;
+    a.sin6_port = from->sin_port;
+    a.sin6_addr.s6_addr[10] = a.sin6_addr.s6_addr[11] = 0xff;
+    memcpy(&a.sin6_addr.s6_addr[12], &from->sin_addr, 4);
+    return a;
+}
+
+/* --always-busy: the guard decides first. true when the initiation goes on to the handshake. */
+static bool guard_passes(struct wg_guard *guard, int fd, const uint8_t *msg,
+                         const struct sockaddr_in *from)
+{
+    static unsigned cookies;
+    uint8_t reply[WG_COOKIE_REPLY_LEN];
+    size_t len = 0;
+    struct sockaddr_in6 src = v4_mapped(from);
+    switch (wg_guard_check(guard, msg, &src, true, now_ms(), reply, &len)) {
+    case WG_GUARD_PASS:
+        return true;
+    case WG_GUARD_COOKIE:
+        sendto(fd, reply, len, 0, (const struct sockaddr *)from, sizeof(*from));
+        printf("cookie %u\n", ++cookies);
+        return false;
+    default:
+        printf("refused guard\n");
+        return false;
+    }
+}
+
 int main(int argc, char **argv)
 {
     struct wg_identity id;
@@ -41,11 +88,20 @@ int main(int argc, char **argv)
     struct session s = { 0 };
     unsigned handshakes = 0, echoes = 0;
 
+    struct wg_guard guard;
+    bool always_busy = argc > 1 && strcmp(argv[1], "--always-busy") == 0;
+
     setvbuf(stdout, NULL, _IOLBF, 0);
+    if (always_busy) {
+        argc--;
+        argv++;
+    }
     if (argc < 4 || argc > 5 || sodium_init() < 0 || wg_blake2s_init() != 0 ||
         keyfile_decode(argv[2], priv) != 0 || keyfile_decode(argv[3], peer) != 0 ||
-        (argc == 5 && keyfile_decode(argv[4], psk) != 0) || !wg_identity_init(&id, priv)) {
-        fprintf(stderr, "usage: wg-echo PORT PRIVATE_KEY_B64 PEER_PUBLIC_KEY_B64 [PSK_B64]\n");
+        (argc == 5 && keyfile_decode(argv[4], psk) != 0) || !wg_identity_init(&id, priv) ||
+        (always_busy && wg_guard_init(&guard, id.pub, now_ms()) != 0)) {
+        fprintf(stderr, "usage: wg-echo [--always-busy] PORT PRIVATE_KEY_B64 "
+                        "PEER_PUBLIC_KEY_B64 [PSK_B64]\n");
         return 2;
     }
     int fd = socket(AF_INET, SOCK_DGRAM, 0);
@@ -65,6 +121,8 @@ int main(int argc, char **argv)
         case WG_MSG_INITIATION: {
             struct wg_initiation in;
             uint8_t e_priv[WG_KEY_LEN], resp[WG_RESP_LEN];
+            if (always_busy && !guard_passes(&guard, fd, msg, &from))
+                break;
             enum wg_init_verdict v = wg_noise_consume_initiation(&id, msg, &in);
             if (v != WG_INIT_OK) {
                 printf("refused %s\n", v == WG_INIT_BAD_MAC1 ? "mac1" : "initiation");

@@ -15,6 +15,8 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 from cryptography.hazmat.primitives import serialization
 
+from xchacha import xchacha20poly1305_encrypt
+
 src = sys.argv[1] if len(sys.argv) > 1 else "../shared/spec/vectors.json"
 v = json.load(open(src))
 h = bytes.fromhex
@@ -70,31 +72,6 @@ hint = bytes([0x07, 0x01]) + struct.pack(">HIQ", 12, 0, fail_ts) + struct.pack("
 assert len(hint) == 28
 
 # Extension 3: a COOKIE_REPLY to the extended request above, and the request again with mac2.
-def rotl(v, n):
-    return ((v << n) & 0xffffffff) | (v >> (32 - n))
-
-
-def hchacha20(key, nonce16):
-    """HChaCha20 (draft-irtf-cfrg-xchacha): ChaCha20's rounds on key and 16 bytes of nonce."""
-    st = [0x61707865, 0x3320646e, 0x79622d32, 0x6b206574]
-    st += list(struct.unpack("<8I", key)) + list(struct.unpack("<4I", nonce16))
-
-    def qr(a, b, c, d):
-        st[a] = (st[a] + st[b]) & 0xffffffff; st[d] = rotl(st[d] ^ st[a], 16)
-        st[c] = (st[c] + st[d]) & 0xffffffff; st[b] = rotl(st[b] ^ st[c], 12)
-        st[a] = (st[a] + st[b]) & 0xffffffff; st[d] = rotl(st[d] ^ st[a], 8)
-        st[c] = (st[c] + st[d]) & 0xffffffff; st[b] = rotl(st[b] ^ st[c], 7)
-    for _ in range(10):
-        qr(0, 4, 8, 12); qr(1, 5, 9, 13); qr(2, 6, 10, 14); qr(3, 7, 11, 15)
-        qr(0, 5, 10, 15); qr(1, 6, 11, 12); qr(2, 7, 8, 13); qr(3, 4, 9, 14)
-    return struct.pack("<8I", *(st[0:4] + st[12:16]))
-
-
-def xchacha20poly1305_encrypt(key, nonce24, plaintext, ad):
-    subkey = hchacha20(key, nonce24[:16])
-    return ChaCha20Poly1305(subkey).encrypt(bytes(4) + nonce24[16:], plaintext, ad)
-
-
 cookie_secret = bytes(range(0x40, 0x60))
 src = bytes(10) + b"\xff\xff" + bytes([172, 31, 0, 11]) + struct.pack(">H", 40000)
 cookie = hashlib.blake2b(src, key=cookie_secret, digest_size=16).digest()

@@ -2,9 +2,7 @@
  * the request rate or a busy ring, cookies demanded under load and accepted from the right
  * source only, base v1 requests dropped under load, and the answer never larger than the
  * request. */
-#include <arpa/inet.h>
-
-#include "testutil.h"
+#include "testaddr.h"
 
 #include "../../client/handshake_client.h"
 #include "../../core/server/handshake_guard.h"
@@ -25,17 +23,6 @@ static void setup(void)
 }
 
 TestSuite(handshake_guard, .init = setup);
-
-static struct sockaddr_in6 source(const char *v4, uint16_t port)
-{
-    struct sockaddr_in6 a;
-    memset(&a, 0, sizeof(a));
-    a.sin6_family = AF_INET6;
-    a.sin6_port = htons(port);
-    a.sin6_addr.s6_addr[10] = a.sin6_addr.s6_addr[11] = 0xff;
-    cr_assert_eq(inet_pton(AF_INET, v4, &a.sin6_addr.s6_addr[12]), 1);
-    return a;
-}
 
 static void request(uint8_t *req, bool v1)
 {
@@ -58,7 +45,7 @@ Test(handshake_guard, quiet_server_passes_both_forms)
 {
     uint8_t req[CONNECT_REQ_LEN], reply[COOKIE_REPLY_LEN];
     size_t len = 0;
-    struct sockaddr_in6 a = source("172.31.0.11", 40000);
+    struct sockaddr_in6 a = test_endpoint("172.31.0.11", 40000);
     request(req, false);
     cr_assert_eq(check(req, &a, false, 2000, reply, &len), GUARD_PASS);
     request(req, true);
@@ -70,7 +57,7 @@ Test(handshake_guard, wrong_mac1_is_dropped_before_anything)
 {
     uint8_t req[CONNECT_REQ_LEN], reply[COOKIE_REPLY_LEN];
     size_t len = 0;
-    struct sockaddr_in6 a = source("172.31.0.11", 40000);
+    struct sockaddr_in6 a = test_endpoint("172.31.0.11", 40000);
     request(req, false);
     req[HDR_LEN + REQ_MAC1_OFF] ^= 1;
     cr_assert_eq(check(req, &a, false, 2000, reply, &len), GUARD_BAD_MAC1);
@@ -80,7 +67,8 @@ Test(handshake_guard, under_load_a_cookie_from_the_same_source_is_required)
 {
     uint8_t req[CONNECT_REQ_LEN], reply[COOKIE_REPLY_LEN], cookie[COOKIE_LEN], key[32];
     size_t len = 0;
-    struct sockaddr_in6 a = source("172.31.0.11", 40000), b = source("172.31.0.12", 40000);
+    struct sockaddr_in6 a = test_endpoint("172.31.0.11", 40000);
+    struct sockaddr_in6 b = test_endpoint("172.31.0.12", 40000);
     request(req, false);
     /* A busy handshake ring means load. */
     cr_assert_eq(check(req, &a, true, 2000, reply, &len), GUARD_COOKIE);
@@ -111,25 +99,45 @@ Test(handshake_guard, the_request_rate_alone_means_load)
     char ip[32];
     for (int i = 0; i < 2 * GUARD_LOAD_RATE; i++) {
         snprintf(ip, sizeof(ip), "10.99.%d.%d", i / 250, i % 250 + 1);
-        struct sockaddr_in6 a = source(ip, 1234);
+        struct sockaddr_in6 a = test_endpoint(ip, 1234);
         cookies += check(req, &a, false, 5000 + (uint64_t)i / 10, reply, &len) == GUARD_COOKIE;
     }
     cr_assert_gt(cookies, GUARD_LOAD_RATE / 2, "%d cookie replies", cookies);
 }
 
-Test(handshake_guard, cookies_survive_one_rotation_only)
+/* A request from a with mac2, made with the cookie the loaded guard sent a at time 2000. */
+static void request_with_cookie(uint8_t *req, const struct sockaddr_in6 *a)
 {
-    uint8_t req[CONNECT_REQ_LEN], reply[COOKIE_REPLY_LEN], cookie[COOKIE_LEN], key[32];
+    uint8_t reply[COOKIE_REPLY_LEN], cookie[COOKIE_LEN], key[32];
     size_t len = 0;
-    struct sockaddr_in6 a = source("172.31.0.11", 40000);
     request(req, false);
-    cr_assert_eq(check(req, &a, true, 2000, reply, &len), GUARD_COOKIE);
+    cr_assert_eq(check(req, a, true, 2000, reply, &len), GUARD_COOKIE);
     cookie_key(key, s_pub);
     cr_assert(cookie_reply_open(reply, len, key, req + HDR_LEN + REQ_MAC1_OFF, cookie));
     request(req, false);
     cookie_mac2(req + HDR_LEN + REQ_MAC2_OFF, cookie, req);
+}
+
+Test(handshake_guard, cookies_survive_one_rotation_only)
+{
+    uint8_t req[CONNECT_REQ_LEN], reply[COOKIE_REPLY_LEN];
+    size_t len = 0;
+    struct sockaddr_in6 a = test_endpoint("172.31.0.11", 40000);
+    request_with_cookie(req, &a);
     uint64_t t = 2000 + COOKIE_SECRET_ROTATE_MS + 10;     /* one rotation: still good */
     cr_assert_eq(check(req, &a, true, t, reply, &len), GUARD_PASS_PROVEN);
     t += COOKIE_SECRET_ROTATE_MS + 10;                    /* two: a new cookie is asked for */
+    cr_assert_eq(check(req, &a, true, t, reply, &len), GUARD_COOKIE);
+}
+
+/* The secret rotates lazily, at the first request of a new period: after a quiet spell of two
+ * periods or more, the old cookie must be gone too (it used to survive as "previous"). */
+Test(handshake_guard, a_quiet_spell_does_not_stretch_a_cookie)
+{
+    uint8_t req[CONNECT_REQ_LEN], reply[COOKIE_REPLY_LEN];
+    size_t len = 0;
+    struct sockaddr_in6 a = test_endpoint("172.31.0.11", 40000);
+    request_with_cookie(req, &a);
+    uint64_t t = 1000 + 2 * COOKIE_SECRET_ROTATE_MS + 10;    /* no request in between */
     cr_assert_eq(check(req, &a, true, t, reply, &len), GUARD_COOKIE);
 }

@@ -1,30 +1,14 @@
 /* The per-source limiter (core/server/source_limit.c): bursts and rates per source, the
  * global budget, IPv6 sources by their /64, and a keyed hash that differs per instance. */
-#include <arpa/inet.h>
-
-#include "testutil.h"
+#include "testaddr.h"
 
 #include "../../core/server/source_limit.h"
 
 static struct source_limit lim;
 
-static struct sockaddr_in6 addr(const char *text)
-{
-    struct sockaddr_in6 a;
-    memset(&a, 0, sizeof(a));
-    a.sin6_family = AF_INET6;
-    if (strchr(text, ':')) {
-        cr_assert_eq(inet_pton(AF_INET6, text, &a.sin6_addr), 1);
-    } else {
-        a.sin6_addr.s6_addr[10] = a.sin6_addr.s6_addr[11] = 0xff;
-        cr_assert_eq(inet_pton(AF_INET, text, &a.sin6_addr.s6_addr[12]), 1);
-    }
-    return a;
-}
-
 static int allowed(const char *src, int tries, uint64_t now)
 {
-    struct sockaddr_in6 a = addr(src);
+    struct sockaddr_in6 a = test_endpoint(src, 0);
     int n = 0;
     for (int i = 0; i < tries; i++)
         n += source_limit_allow(&lim, &a, now);
@@ -59,8 +43,9 @@ Test(source_limit, global_budget_over_all_sources)
 Test(source_limit, ipv6_sources_share_their_slash64)
 {
     source_limit_init(&lim, 1, 5, 100000, 100000);
-    struct sockaddr_in6 a = addr("2001:db8:1:2::1"), b = addr("2001:db8:1:2:ffff::9");
-    struct sockaddr_in6 c = addr("2001:db8:1:3::1");
+    struct sockaddr_in6 a = test_endpoint("2001:db8:1:2::1", 0);
+    struct sockaddr_in6 b = test_endpoint("2001:db8:1:2:ffff::9", 0);
+    struct sockaddr_in6 c = test_endpoint("2001:db8:1:3::1", 0);
     cr_assert_eq(source_limit_bucket(&lim, &a), source_limit_bucket(&lim, &b));
     cr_assert_eq(allowed("2001:db8:1:2::1", 5, 1000), 5);
     cr_assert_eq(allowed("2001:db8:1:2:abcd::1", 5, 1000), 0, "same /64, same bucket");
@@ -79,7 +64,7 @@ Test(source_limit, the_hash_is_keyed)
     char src[32];
     for (int i = 0; i < 64; i++) {
         snprintf(src, sizeof(src), "203.0.113.%d", i);
-        struct sockaddr_in6 a = addr(src);
+        struct sockaddr_in6 a = test_endpoint(src, 0);
         same += source_limit_bucket(&lim, &a) == source_limit_bucket(&other, &a);
     }
     cr_assert_lt(same, 8, "%d of 64 sources in the same bucket under two keys", same);

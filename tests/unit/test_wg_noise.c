@@ -22,13 +22,6 @@ static void setup(void)
     cr_assert_eq(unhex(init_msg, sizeof(init_msg), WGV_INITIATION), WG_INIT_LEN);
 }
 
-static void assert_hex(const uint8_t *got, size_t n, const char *want_hex, const char *what)
-{
-    uint8_t want[2048];
-    cr_assert_eq(unhex(want, sizeof(want), want_hex), n, "%s: length", what);
-    cr_assert(memcmp(got, want, n) == 0, "%s differs", what);
-}
-
 /* mac1 recomputed after a change to the message, so that the check behind it is reached. */
 static void fix_mac1(uint8_t *msg)
 {

@@ -45,6 +45,14 @@ static inline void test_tmpdir_remove(const char *dir)
     nftw(dir, test_tmpdir_remove_entry, 8, FTW_DEPTH | FTW_PHYS);
 }
 
+/* n bytes at got are the hex text want_hex (no more, no less); what names them in a failure. */
+static inline void assert_hex(const uint8_t *got, size_t n, const char *want_hex, const char *what)
+{
+    uint8_t want[2048];
+    cr_assert_eq(unhex(want, sizeof(want), want_hex), n, "%s: length", what);
+    cr_assert(memcmp(got, want, n) == 0, "%s differs", what);
+}
+
 #define assert_bytes_eq(a, b, n)                                                             \
     cr_assert((n) == 0 || memcmp((a), (b), (n)) == 0, "bytes differ: %s", #a)
 
