@@ -26,13 +26,31 @@ CROSS_ARCHS=""
 if [ "$native" = amd64 ]; then
     CROSS_ARCHS="arm64 armhf"
     PKGS="$PKGS gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf qemu-user qemu-user-binfmt"
-    for a in $CROSS_ARCHS; do
-        PKGS="$PKGS libsodium-dev:$a liburcu-dev:$a libseccomp-dev:$a libcap-dev:$a libssl-dev:$a"
-        PKGS="$PKGS libsqlite3-dev:$a libsystemd-dev:$a libmicrohttpd-dev:$a libjansson-dev:$a"
-        PKGS="$PKGS libqrencode-dev:$a libpng-dev:$a"
+fi
+
+# The libraries one cross build links against (ARCH-qualified package names).
+cross_pkgs() {
+    for p in libsodium-dev liburcu-dev libseccomp-dev libcap-dev libssl-dev libsqlite3-dev \
+             libsystemd-dev libmicrohttpd-dev libjansson-dev libqrencode-dev libpng-dev; do
+        printf '%s:%s ' "$p" "$1"
     done
     # The Multi-Arch: same part of Criterion's runtime; the rest is tools/cross-criterion.sh's.
-    PKGS="$PKGS libffi8:arm64 libgit2-1.5:arm64"
+    [ "$1" = arm64 ] && printf 'libffi8:arm64 libgit2-1.5:arm64'
+    printf '\n'
+}
+
+# "install-deps.sh --cross-ready ARCH": whether that cross build can be made here (its libraries
+# installed), saying why not on stderr. `make check` and tests/run.sh ask before they use one.
+if [ "${1:-}" = --cross-ready ]; then
+    arch=${2:?usage: install-deps.sh --cross-ready ARCH}
+    absent=""
+    for p in $(cross_pkgs "$arch"); do
+        dpkg -s "$p" >/dev/null 2>&1 || absent="$absent $p"
+    done
+    [ -z "$absent" ] && exit 0
+    echo "SKIP: the $arch cross build: its packages are not installed:$absent" \
+         "(tools/install-deps.sh could not install them from this machine's package lists)" >&2
+    exit 1
 fi
 
 need_root() {
@@ -68,7 +86,26 @@ if [ -n "$new_archs$missing" ]; then
 fi
 
 [ -n "$CROSS_ARCHS" ] || exit 0
-if [ ! -e /usr/local/lib/vpnse-cross/arm64/usr/lib/aarch64-linux-gnu/libcriterion.so.3 ]; then
+# Each cross build's libraries go in apart from the native set, so that one architecture the
+# mirror cannot supply costs that build only. A Multi-Arch: same library must have one version
+# across architectures; a mirror whose index for armhf lags amd64's (a security update half
+# synced) leaves none that both share, and apt refuses the whole set. `make check` then skips
+# that build, saying so (--cross-ready).
+for a in $CROSS_ARCHS; do
+    missing=""
+    for p in $(cross_pkgs "$a"); do
+        installed "$p" || missing="$missing $p"
+    done
+    [ -n "$missing" ] || continue
+    need_root "missing $a packages:$missing"
+    echo "install-deps: installing$missing"
+    apt-get -o DPkg::Lock::Timeout=900 install -y -q --no-install-recommends $missing >/dev/null ||
+        echo "install-deps: the $a packages cannot be installed (apt-get install$missing says why):" \
+             "make check skips the $a cross build" >&2
+done
+
+if "$0" --cross-ready arm64 2>/dev/null &&
+   [ ! -e /usr/local/lib/vpnse-cross/arm64/usr/lib/aarch64-linux-gnu/libcriterion.so.3 ]; then
     need_root "Criterion's arm64 runtime is missing"
     "$(dirname "$0")/cross-criterion.sh" arm64
 fi

@@ -8,6 +8,7 @@
 
 #include "vpn/hex.h"
 #include "vpn/keyfile.h"
+#include "vpn/limits.h"
 #include "vpn/units.h"
 #include "vpn/device_name.h"
 #include "vpn/username.h"
@@ -278,7 +279,8 @@ static int by_public_key(const void *a, const void *b)
 }
 
 /* The rules of the whole file (docs/WIREGUARD.md): each peer's user is in the file, a device
- * is named once, a public key belongs to one device. Sorting keeps this O(n log n) for the
+ * is named once, a user has at most USER_DEVICES_MAX devices (the enclave's per-user table, as
+ * vpnctl device add keeps it), a public key belongs to one device. Sorting keeps this O(n log n) for the
  * largest file (WG_PEERS_MAX peers, MAX_USERS users); the names are not needed in file order
  * any more. */
 static int check_peers(struct reader *r, const char *file, struct config_error *err)
@@ -300,6 +302,12 @@ static int check_peers(struct reader *r, const char *file, struct config_error *
         if (i > 0 && strcmp(p->user, p[-1].user) == 0 && strcmp(p->device, p[-1].device) == 0) {
             config_errorf(err, file, p->line, section, NULL, "duplicate device (first at line %d)",
                           p[-1].line);
+            return -1;
+        }
+        if (i >= USER_DEVICES_MAX && strcmp(p->user, p[-USER_DEVICES_MAX].user) == 0) {
+            config_errorf(err, file, p->line, section, NULL,
+                          "user '%s' has more than %d WireGuard devices", p->user,
+                          USER_DEVICES_MAX);
             return -1;
         }
     }

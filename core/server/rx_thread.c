@@ -14,9 +14,9 @@
 #include "tx_role.h"
 #include "handshake_guard.h"
 #include "source_limit.h"
+#include "wg_guard.h"
 #include "vpn/cookie.h"
 #include "vpn/log.h"
-#include "vpn/wg_blake2s.h"
 
 /* SESSION_UNKNOWN hints are limited per source to a trickle (source_limit.h). */
 enum { HINT_RATE = 1, HINT_BURST = 2, HINT_GLOBAL_RATE = 1000, HINT_GLOBAL_BURST = 1000 };
@@ -26,9 +26,10 @@ struct rx_replies {
     struct mmsghdr msgs[BATCH_MAX];
     struct iovec iov[BATCH_MAX];
     struct sockaddr_in6 to[BATCH_MAX];
-    uint8_t buf[BATCH_MAX][COOKIE_REPLY_LEN];
+    uint8_t buf[BATCH_MAX][COOKIE_REPLY_LEN];   /* our port's, the largest reply */
     int n;
 };
+_Static_assert((int)COOKIE_REPLY_LEN >= (int)WG_COOKIE_REPLY_LEN, "a reply slot holds either port's");
 
 struct rx_batch {
     struct mmsghdr msgs[BATCH_MAX];
@@ -40,7 +41,8 @@ struct rx_batch {
     struct handshake_guard guard;
     struct source_limit hints;
     struct rx_replies replies;
-    uint8_t wg_mac1_key[WG_HASH_LEN];   /* HASH("mac1----" || the WireGuard public key) */
+    struct wg_guard wg_guard;           /* the WireGuard port's, when it is open... */
+    bool wg_guarded;                    /* ...and started */
     uint64_t now_ms, wall_ms;
 };
 
@@ -94,11 +96,11 @@ static void reply(struct rx_batch *b, const uint8_t *data, size_t len,
     r->n++;
 }
 
-static void send_replies(struct server *srv, struct rx_batch *b)
+/* The batch's replies, from the socket it was read from (a batch holds one port's datagrams). */
+static void send_replies(struct server *srv, struct rx_batch *b, int fd)
 {
     struct rx_replies *r = &b->replies;
-    /* Replies (hints and cookies of our protocol) are sent only for our port's batches. */
-    if (r->n && sendmmsg(srv->udp_fd, r->msgs, (unsigned)r->n, MSG_DONTWAIT) < r->n)
+    if (r->n && sendmmsg(fd, r->msgs, (unsigned)r->n, MSG_DONTWAIT) < r->n)
         counter_inc(&srv->rx_drops[RX_DROP_REPLY_SEND]);
     r->n = 0;
 }
@@ -120,16 +122,24 @@ static void hint_unknown(struct server *srv, struct rx_batch *b, const uint8_t *
 
 /* A CONNECT_REQ: the guard decides (handshake_guard.h); what passes goes to a worker's
  * handshake ring, apart from data so that a flood of handshakes cannot hold data up. */
+/* Whether the handshake ring of worker w is an eighth full or more, or the workers lately
+ * refused many handshakes (auth pressure): either port's guard then asks for cookies. */
+static bool handshakes_busy(struct server *srv, const struct rx_batch *b, int w)
+{
+    struct ring *r = &srv->enclave.rings[w].in_hs;
+    uint32_t used = ring_capacity(r) - ring_free(r) + b->pending_hs[w];
+    return used >= ring_capacity(r) / 8 ||
+           b->now_ms < __atomic_load_n(&srv->auth_pressure_until_ms, __ATOMIC_RELAXED);
+}
+
 static void handshake(struct server *srv, struct rx_batch *b, const uint8_t *pkt, size_t len,
                       const struct sockaddr_in6 *from)
 {
     int w = (int)(srv->rx_rr % (uint32_t)srv->enclave.workers);
     struct ring *r = &srv->enclave.rings[w].in_hs;
-    uint32_t used = ring_capacity(r) - ring_free(r) + b->pending_hs[w];
     uint8_t answer[COOKIE_REPLY_LEN];
     size_t answer_len = 0;
-    bool busy = used >= ring_capacity(r) / 8 ||
-                b->now_ms < __atomic_load_n(&srv->auth_pressure_until_ms, __ATOMIC_RELAXED);
+    bool busy = handshakes_busy(srv, b, w);
     enum guard_verdict v = handshake_guard_check(&b->guard, pkt, from, busy, b->now_ms,
                                                  b->wall_ms, answer, &answer_len);
     switch (v) {
@@ -189,13 +199,39 @@ static void classify(struct server *srv, struct rx_batch *b, int i)
             &b->from[i]);
 }
 
-/* Whether a WireGuard initiation was made for our public key (whitepaper 5.4.4): checked
- * before a worker spends a Diffie-Hellman on it. */
-static bool wg_mac1_ok(const struct rx_batch *b, const uint8_t *pkt)
+/* A WireGuard initiation: the WireGuard guard decides (wg_guard.h: mac1, load, cookies,
+ * budgets) before a worker spends a Diffie-Hellman on it. */
+static void wg_handshake(struct server *srv, struct rx_batch *b, const uint8_t *pkt, size_t len,
+                         const struct sockaddr_in6 *from)
 {
-    uint8_t mac[WG_MAC_LEN];
-    return wg_mac(mac, b->wg_mac1_key, WG_HASH_LEN, pkt, WG_INIT_MAC1) &&
-           sodium_memcmp(mac, pkt + WG_INIT_MAC1, WG_MAC_LEN) == 0;
+    int w = (int)(srv->rx_rr % (uint32_t)srv->enclave.workers);
+    uint8_t answer[WG_COOKIE_REPLY_LEN];
+    size_t answer_len = 0;
+    if (!b->wg_guarded) {
+        counter_inc(&srv->rx_drops[RX_DROP_WG_BAD_MAC1]);
+        return;
+    }
+    switch (wg_guard_check(&b->wg_guard, pkt, from, handshakes_busy(srv, b, w), b->now_ms,
+                           answer, &answer_len)) {
+    case WG_GUARD_PASS:
+        srv->rx_rr++;
+        enqueue(srv, w, &srv->enclave.rings[w].in_hs, b->pending_hs, OP_WG_HELLO, 0, 0, pkt,
+                len, from);
+        return;
+    case WG_GUARD_COOKIE:
+        reply(b, answer, answer_len, from);
+        counter_inc(&srv->cookies_sent);
+        return;
+    case WG_GUARD_BAD_MAC1:
+        counter_inc(&srv->rx_drops[RX_DROP_WG_BAD_MAC1]);
+        return;
+    case WG_GUARD_COOKIE_LIMITED:
+        counter_inc(&srv->rx_drops[RX_DROP_WG_COOKIE_RATE]);
+        return;
+    case WG_GUARD_RATE:
+        counter_inc(&srv->rx_drops[RX_DROP_WG_HANDSHAKE_RATE]);
+        return;
+    }
 }
 
 /* A datagram on the WireGuard port: initiations to a worker's handshake ring, transport
@@ -206,16 +242,9 @@ static void classify_wireguard(struct server *srv, struct rx_batch *b, int i)
     const uint8_t *pkt = b->buf[i];
     size_t len = b->msgs[i].msg_len;
     switch (wg_classify(pkt, (unsigned)len)) {
-    case WG_MSG_INITIATION: {
-        if (!wg_mac1_ok(b, pkt)) {
-            counter_inc(&srv->rx_drops[RX_DROP_WG_BAD_MAC1]);
-            return;
-        }
-        int w = (int)(srv->rx_rr++ % (uint32_t)srv->enclave.workers);
-        enqueue(srv, w, &srv->enclave.rings[w].in_hs, b->pending_hs, OP_WG_HELLO, 0, 0, pkt,
-                len, &b->from[i]);
+    case WG_MSG_INITIATION:
+        wg_handshake(srv, b, pkt, len, &b->from[i]);
         return;
-    }
     case WG_MSG_TRANSPORT: {
         uint32_t sid = wg_get_le32(pkt + WG_DATA_RECEIVER);
         struct session *s = sessions_find_id(&srv->sessions, sid);
@@ -250,8 +279,12 @@ void *rx_thread_main(void *arg)
     prepare(b);
     handshake_guard_init(&b->guard, srv->s_pub, clock_monotonic_ms());
     source_limit_init(&b->hints, HINT_RATE, HINT_BURST, HINT_GLOBAL_RATE, HINT_GLOBAL_BURST);
-    if (srv->wg_fd >= 0 && !wg_hash(b->wg_mac1_key, "mac1----", 8, srv->wg_pub, WG_KEY_LEN))
-        log_error("WireGuard: cannot derive the mac1 key; initiations will be dropped");
+    /* main.c fetched BLAKE2s before the filter (wg_blake2s_init), so only memory can fail
+     * here; the port then stays open for the sessions there are, its initiations dropped. */
+    b->wg_guarded = srv->wg_fd >= 0 &&
+                    wg_guard_init(&b->wg_guard, srv->wg_pub, clock_monotonic_ms()) == 0;
+    if (srv->wg_fd >= 0 && !b->wg_guarded)
+        log_error("WireGuard: the guard could not start; initiations will be dropped");
     /* Our port, then the WireGuard port (if any), each read in turn. */
     int fds[2] = { srv->udp_fd, srv->wg_fd };
     int nfds = srv->wg_fd >= 0 ? 2 : 1, turn = 0, idle = 0;
@@ -291,15 +324,19 @@ void *rx_thread_main(void *arg)
         bool borrowed = n <= BORROW_BATCH_MAX && batch_has_data(srv, b) && tx_role_take(srv);
         enclave_publish_batch(&srv->enclave, offsetof(struct worker_rings, in_rx), b->pending);
         enclave_publish_batch(&srv->enclave, offsetof(struct worker_rings, in_hs), b->pending_hs);
-        send_replies(srv, b);
+        send_replies(srv, b, fd);
         /* What we wrote to the TUN is usually answered before the write returns: read the
          * answer too, rather than wake the TUN thread for it. */
         if (borrowed && tx_role_run(srv, BORROW_WAIT_US))
             tun_role_pass(srv);
-        __atomic_store_n(&srv->under_load, handshake_guard_loaded(&b->guard, b->now_ms),
+        __atomic_store_n(&srv->under_load,
+                         handshake_guard_loaded(&b->guard, b->now_ms) ||
+                             (b->wg_guarded && wg_guard_loaded(&b->wg_guard, b->now_ms)),
                          __ATOMIC_RELAXED);
         rcu_quiescent_state();
     }
     rcu_unregister_thread();
+    if (b->wg_guarded)
+        wg_guard_uninit(&b->wg_guard);
     return NULL;
 }

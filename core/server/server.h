@@ -40,7 +40,9 @@
     X(RX_DROP_REPLY_SEND, "reply_send", "sending hints or cookie replies failed")         \
     X(RX_DROP_WG_MALFORMED, "wg_malformed", "not a WireGuard message a server takes")      \
     X(RX_DROP_WG_BAD_MAC1, "wg_bad_mac1", "WireGuard initiation whose mac1 is wrong")        \
-    X(RX_DROP_WG_NO_SESSION, "wg_no_session", "WireGuard transport of no session we know")
+    X(RX_DROP_WG_NO_SESSION, "wg_no_session", "WireGuard transport of no session we know") \
+    X(RX_DROP_WG_HANDSHAKE_RATE, "wg_handshake_rate", "WireGuard initiation over its source's rate") \
+    X(RX_DROP_WG_COOKIE_RATE, "wg_cookie_rate", "WireGuard cookie reply over its source's rate")
 
 #define TUN_DROP_REASONS(X)                                                                   \
     X(TUN_DROP_NOT_IPV4, "tun_not_ipv4", "not an IPv4 packet (the tunnel carries IPv4)")    \

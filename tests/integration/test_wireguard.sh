@@ -156,6 +156,56 @@ drops_after=$(json_get "j['drops'].get('enclave_spoofed_source', 0)")
 check "packets from another inner source are dropped and counted ($drops_before -> $drops_after)" \
     test "$drops_after" -ge $((drops_before + 3))
 
+# A flood of initiations from spoofed sources (correct mac1, so each would cost a worker a
+# Diffie-Hellman): the WireGuard port goes under load and answers cookie replies instead; the
+# device, handshaking anew in the middle of it, gets a cookie reply, comes back with mac2 and
+# is let through (whitepaper 5.4.7).
+srv ip route add 10.99.0.0/16 via 172.31.0.11
+cookies_before=$(json_get "j['cookies_sent']")
+to_workers_before=$(json_get "j['drops'].get('enclave_handshake', 0)")
+ip netns exec "$PREFIX-c1" "$ROOT/build/tests/tools/vpn-flood" --wireguard 172.31.0.1 51821 "$SERVER_WG_PUB" - \
+    20000 30 10.99.0.0/16 >"$WORK/flood.log" 2>&1 &
+flood_pid=$!
+PIDS+=("$flood_pid")
+loaded() {
+    for _ in $(seq 1 30); do
+        [ "$(json_get "j['under_load']")" = True ] && return 0
+        sleep 0.1
+    done
+    return 1
+}
+check "a flood of WireGuard initiations puts the server under load" loaded
+handshakes_before=$(grep -c "Client alice WireGuard device laptop rekeyed" "$WORK/server.log")
+cli 1 wg set "${PREFIX}w" peer "$SERVER_WG_PUB" remove
+cli 1 wg set "${PREFIX}w" peer "$SERVER_WG_PUB" endpoint 172.31.0.1:51821 \
+    allowed-ips 10.8.0.0/24,192.168.100.0/24 preshared-key "$WORK/laptop.psk"
+cli 1 ip route add 192.168.100.0/24 dev "${PREFIX}w" 2>/dev/null
+check "  ... the device handshakes through it (cookie reply, then mac2) and pings" \
+    cli 1 ping -c 1 -w 20 -q 192.168.100.10
+check "  ... a new session of the device" \
+    test "$(grep -c "Client alice WireGuard device laptop rekeyed" "$WORK/server.log")" -gt "$handshakes_before"
+cookies_after=$(json_get "j['cookies_sent']")
+check "  ... cookie replies were sent ($cookies_before -> $cookies_after)" \
+    test "$cookies_after" -gt "$cookies_before"
+kill -TERM "$flood_pid" 2>/dev/null
+wait "$flood_pid" 2>/dev/null
+check "  ... while the flood ran ($(cat "$WORK/flood.log"))" grep -q "per second" "$WORK/flood.log"
+# Each flood initiation a worker saw is one it refused (its key is random): the count of those
+# refusals is what reached the enclave. Under load only mac2-bearing ones may pass, which the
+# flood cannot make, so all but the first few (before the load was seen) stay in RX.
+flood_sent=$(sed -n 's/^sent \([0-9]*\) requests.*/\1/p' "$WORK/flood.log")
+to_workers=$(( $(json_get "j['drops'].get('enclave_handshake', 0)") - to_workers_before ))
+check "  ... of which at most 1 % reached the workers ($to_workers of ${flood_sent:-?})" \
+    test "${flood_sent:-0}" -gt 1000 -a "$to_workers" -lt $(( ${flood_sent:-0} / 100 ))
+unloaded() {
+    for _ in $(seq 1 50); do
+        [ "$(json_get "j['under_load']")" = False ] && return 0
+        sleep 0.1
+    done
+    return 1
+}
+check "  ... and the load ends with it" unloaded
+
 # An unknown key and a disabled user's device: no answer at all.
 wg_peer s "$WORK/stranger.key" 10.8.0.33
 check "an unknown key gets no answer" \

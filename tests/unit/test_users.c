@@ -10,6 +10,8 @@
 #include <unistd.h>
 
 #include "testutil.h"
+#include "vpn/keyfile.h"
+#include "vpn/limits.h"
 #include "../../enclave/users.h"
 #include "../../enclave/wg_peers.h"
 
@@ -230,7 +232,7 @@ Test(users, wireguard_sections_outside_the_rules_are_refused)
           "users.conf:7: [wireguard:bob:laptop] public_key: also the key of "
           "[wireguard:alice:phone] (line 5); a key belongs to one device" },
         { USERS "[wireguard:alice]\n", "[wireguard:alice]: expected [wireguard:USER:DEVICE]" },
-        { USERS "[wireguard:alice:]\n", "device name is empty; expected 1 to 15 bytes" },
+        { USERS "[wireguard:alice:]\n", "device name is empty; expected 1 to 15 letters, digits" },
         { USERS "[wireguard:alice:my phone]\n",
           "device name contains a character other than A-Z, a-z, 0-9, '_', '.' or '-'" },
         { USERS "[wireguard:alice:0123456789abcdef]\n", "device name is longer than 15 bytes" },
@@ -248,6 +250,33 @@ Test(users, wireguard_sections_outside_the_rules_are_refused)
         cr_expect(!strstr(err.msg, KEY1 "x"), "case %zu: a preshared key is never quoted", i);
         cr_expect_eq(peer_list.count, 0, "case %zu: nothing kept of a refused file", i);
     }
+}
+
+/* A user's devices are bounded by the enclave's per-user table: sixteen load, a seventeenth
+ * is refused with its line, wherever in the file the user's sections are. */
+Test(users, at_most_sixteen_devices_per_user)
+{
+    static char text[8192];
+    snprintf(text, sizeof(text), "%s", USERS BOB);
+    for (int i = 0; i <= USER_DEVICES_MAX; i++) {
+        uint8_t key[32] = { (uint8_t)(i + 1), 0xaa };
+        char b64[KEYFILE_B64_LEN + 1];
+        keyfile_encode(key, b64);
+        size_t n = strlen(text);
+        /* bob's one device between alice's, so that hers are not all adjacent in the file */
+        snprintf(text + n, sizeof(text) - n, "%s[wireguard:alice:d%d]\npublic_key = %s\n",
+                 i == 3 ? "[wireguard:bob:phone]\npublic_key = " KEY1 "\n" : "", i, b64);
+    }
+    const char *path = test_secret_file(dir, "users.conf", text, 0600, (uid_t)-1, NULL);
+    struct config_error err = { "" };
+    cr_expect_eq(users_load_all(path, &table, &peer_list, &err), -1);
+    cr_expect(strstr(err.msg, ": user 'alice' has more than 16 WireGuard devices"), "%s",
+              err.msg);
+    cr_expect(strstr(err.msg, "[wireguard:alice:d"), "names one of hers: %s", err.msg);
+    *strstr(text, "[wireguard:alice:d16]") = '\0';
+    path = test_secret_file(dir, "users.conf", text, 0600, (uid_t)-1, NULL);
+    cr_expect_eq(users_load_all(path, &table, &peer_list, &err), 0, "%s", err.msg);
+    cr_expect_eq(peer_list.count, USER_DEVICES_MAX + 1);
 }
 
 static char ended_peers[4][80];
