@@ -243,6 +243,19 @@ void wg_worker_decrypt(struct worker *w, const struct pkt_meta *m, const uint8_t
     worker_commit_dec(w, out, m, RES_DATA, (uint16_t)pt_len);
 }
 
+void wg_worker_keepalive(struct worker *w, const struct pkt_meta *m)
+{
+    static const uint8_t nothing[1];
+    struct key_slot *k = worker_find_slot(w, m->session_id);
+    if (!k)
+        return;
+    if (k->format != KEY_FORMAT_WG) {
+        worker_count_drop(w, DROP_NO_SESSION);     /* one of our sessions: it has PING/PONG */
+        return;
+    }
+    wg_worker_seal(w, k, m, nothing);     /* m->len is 0 */
+}
+
 void wg_worker_seal(struct worker *w, struct key_slot *k, const struct pkt_meta *m,
                     const uint8_t *pt)
 {

@@ -31,6 +31,10 @@ void wg_worker_accept(struct worker *w, const struct pkt_meta *m, const uint8_t 
  * session's endpoint follows (roaming). */
 void wg_worker_decrypt(struct worker *w, const struct pkt_meta *m, const uint8_t *shared);
 
+/* OP_WG_KEEPALIVE (in_ctl): an empty transport message to session_id's initiator, sealed as
+ * OP_ENCRYPT seals a packet; nothing for a session that is gone or is not WireGuard's. */
+void wg_worker_keepalive(struct worker *w, const struct pkt_meta *m);
+
 /* OP_ENCRYPT on WireGuard slot k: pt (m->len bytes, 0 for a keepalive; shared memory, read
  * once) sealed to the initiator's index, padded within the session's MTU: RES_SEALED, aux
  * HELLO_WIREGUARD, to m->peer. */

@@ -579,6 +579,9 @@ void worker_handle(struct worker *w, struct ring *from, struct pkt_slot *req, ui
         wg_worker_accept(w, &m, req->data);
     else if (w->sec->wg_enabled && from == &w->rings.in_rx && m.op == OP_WG_DECRYPT)
         wg_worker_decrypt(w, &m, req->data);
+    else if (w->sec->wg_enabled && from == &w->rings.in_ctl && m.op == OP_WG_KEEPALIVE &&
+             m.len == 0)
+        wg_worker_keepalive(w, &m);
     else
         worker_fatal(w, "request not permitted on this ring");
 }

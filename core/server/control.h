@@ -97,6 +97,7 @@ struct control {
     int n_seen;
     uint64_t handshakes_ok, handshakes_refused;
     uint64_t handshakes_dropped;    /* phase 1 passed but no pending entry was free */
+    uint64_t wg_keepalives_sent;    /* WireGuard's passive keepalives asked of the workers */
     uint64_t refused_by_status[HANDSHAKE_STATUS_SLOTS];
     struct handshake_latency handshake_latency;
     struct user_totals totals;      /* per user since the start, for the status */

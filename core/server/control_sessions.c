@@ -149,6 +149,35 @@ enum { WG_SESSION_MAX_MS = (WG_REJECT_AFTER_TIME_S + 5) * 1000 };
  * response lost while the peer moved on): it ends rather than hold an address and a slot. */
 enum { WG_UNCONFIRMED_MS = 2 * WG_REKEY_TIMEOUT_S * 1000 };
 
+/* Passive keepalive (whitepaper 6.5): a peer that sent us data and has had nothing back for
+ * KEEPALIVE_TIMEOUT gets an empty message, or its initiator would take the silence for a dead
+ * responder and handshake again. The data counters are sampled once a sweep, so the data path
+ * does nothing for it; a received keepalive is no data, so two peers never keep each other
+ * talking. Within one sweep's second the order of what came and went is unknown: data both
+ * ways restarts the wait (steady traffic never owes one; its end may cost one keepalive too
+ * many), data in alone starts it, data out alone cancels it. */
+static void wg_passive_keepalive(struct control *c, struct session *s, uint64_t now)
+{
+    static const uint8_t nothing[1];
+    uint64_t rx = counter_read(&s->rx_packets), tx = counter_read(&s->tx_packets);
+    bool data_in = rx != s->ka_rx_seen, data_out = tx != s->ka_tx_seen;
+    s->ka_rx_seen = rx;
+    s->ka_tx_seen = tx;
+    if (data_in && data_out)
+        s->ka_due_ms = now + WG_KEEPALIVE_TIMEOUT_S * 1000;
+    else if (data_in && !s->ka_due_ms)
+        s->ka_due_ms = now + WG_KEEPALIVE_TIMEOUT_S * 1000;
+    else if (data_out)
+        s->ka_due_ms = 0;
+    if (s->ka_due_ms && now >= s->ka_due_ms) {
+        struct sockaddr_in6 ep;
+        session_get_endpoint(s, &ep);
+        if (ctl_submit(&c->submit, s->worker, OP_WG_KEEPALIVE, s->id, 0, nothing, 0, &ep, 0))
+            c->wg_keepalives_sent++;
+        s->ka_due_ms = 0;
+    }
+}
+
 void control_sweep(struct control *c, uint64_t now)
 {
     uint64_t idle_ms = (uint64_t)c->cfg->session_timeout_s * 1000;
@@ -174,6 +203,8 @@ void control_sweep(struct control *c, uint64_t now)
             control_end_session(c, s, true, "WireGuard handshake never confirmed by its peer");
         else if (s->wireguard && now - s->created_ms > WG_SESSION_MAX_MS)
             control_end_session(c, s, true, "WireGuard keys expired without a new handshake");
+        else if (s->wireguard && !s->retire_at_ms)
+            wg_passive_keepalive(c, s, now);
     }
     usage_tick(c, now);
     hooks_tick(c, now);

@@ -363,15 +363,17 @@ void control_socket_serve(struct control *ctl)
             fprintf(out, ",\"port\":%u,\"workers\":%d,\"sessions\":%d,\"handshakes_ok\":%llu,"
                          "\"handshakes_refused\":%llu,\"handshakes_dropped\":%llu,"
                          "\"under_load\":%s,\"cookies_sent\":%llu,\"hints_sent\":%llu,"
-                         "\"enclave_restarts\":%u,\"wireguard_sessions\":%d,",
+                         "\"enclave_restarts\":%u,\"wireguard_sessions\":%d,"
+                         "\"wireguard_keepalives_sent\":%llu,",
                     ctl->cfg->listen_port, srv->enclave.workers, ctl->live_sessions,
                     (unsigned long long)ctl->handshakes_ok,
                     (unsigned long long)ctl->handshakes_refused,
                     (unsigned long long)ctl->handshakes_dropped,
-                    __atomic_load_n(&srv->under_load, __ATOMIC_RELAXED) ? "true" : "false",
+                    server_under_load(srv, ctx.now) ? "true" : "false",
                     (unsigned long long)counter_read(&srv->cookies_sent),
                     (unsigned long long)counter_read(&srv->hints_sent),
-                    srv->enclave.restarts ? srv->enclave.restarts - 1 : 0, wg_sessions);
+                    srv->enclave.restarts ? srv->enclave.restarts - 1 : 0, wg_sessions,
+                    (unsigned long long)ctl->wg_keepalives_sent);
         } else {
             fprintf(out, "interface: %s\n  tunnel address: %s/%u\n  listening port: %u\n"
                          "  public key: %s\n  enclave workers: %d\n  sessions: %d\n"
@@ -380,7 +382,7 @@ void control_socket_serve(struct control *ctl)
                     ctl->cfg->listen_port, srv->enclave.public_key, srv->enclave.workers,
                     ctl->live_sessions, (unsigned long long)ctl->handshakes_ok,
                     (unsigned long long)ctl->handshakes_refused,
-                    __atomic_load_n(&srv->under_load, __ATOMIC_RELAXED) ? " (under load)" : "",
+                    server_under_load(srv, ctx.now) ? " (under load)" : "",
                     (unsigned long long)counter_read(&srv->cookies_sent));
             if (ctl->cfg->wg_enabled)
                 fprintf(out, "wireguard:\n  listening port: %u\n  public key: %s\n"

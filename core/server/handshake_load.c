@@ -28,3 +28,8 @@ bool handshake_load_active(const struct handshake_load *l, uint64_t now_ms)
 {
     return now_ms < l->loaded_until_ms;
 }
+
+uint64_t handshake_load_until(const struct handshake_load *l)
+{
+    return l->loaded_until_ms;
+}

@@ -28,5 +28,7 @@ void handshake_load_note(struct handshake_load *l, bool busy, uint64_t now_ms);
 
 /* Whether the server counts as under load at now_ms. */
 bool handshake_load_active(const struct handshake_load *l, uint64_t now_ms);
+/* When the load seen so far ends (monotonic ms; in the past: none). */
+uint64_t handshake_load_until(const struct handshake_load *l);
 
 #endif

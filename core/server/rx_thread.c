@@ -329,10 +329,10 @@ void *rx_thread_main(void *arg)
          * answer too, rather than wake the TUN thread for it. */
         if (borrowed && tx_role_run(srv, BORROW_WAIT_US))
             tun_role_pass(srv);
-        __atomic_store_n(&srv->under_load,
-                         handshake_guard_loaded(&b->guard, b->now_ms) ||
-                             (b->wg_guarded && wg_guard_loaded(&b->wg_guard, b->now_ms)),
-                         __ATOMIC_RELAXED);
+        uint64_t until = handshake_load_until(&b->guard.load);
+        if (b->wg_guarded && handshake_load_until(&b->wg_guard.load) > until)
+            until = handshake_load_until(&b->wg_guard.load);
+        __atomic_store_n(&srv->under_load_until_ms, until, __ATOMIC_RELAXED);
         rcu_quiescent_state();
     }
     rcu_unregister_thread();

@@ -113,7 +113,10 @@ struct server {
     uint64_t rx_hdr_verdicts[HDR_VERDICTS]; /* RX thread */
     uint64_t hints_sent;                    /* RX thread: SESSION_UNKNOWN hints */
     uint64_t cookies_sent;                  /* RX thread: COOKIE_REPLYs */
-    bool under_load;                        /* RX thread: handshakes need cookies now */
+    /* RX thread: handshakes need cookies until then (monotonic ms). A time rather than a
+     * flag, so that the load ends when its hold does even if no datagram comes after the
+     * flood to update it: read with server_under_load. */
+    uint64_t under_load_until_ms;
     uint64_t auth_pressure_until_ms;        /* control: the enclave answered RATE_LIMITED
                                                lately; until then the RX thread asks for
                                                cookies (monotonic ms) */
@@ -153,5 +156,11 @@ void server_send_datagram(struct server *srv, bool wireguard, const uint8_t *buf
 /* Blocks until fd is readable or the server stops; the calling thread is offline for RCU
  * meanwhile. Returns false when stopping. */
 bool server_wait_readable(struct server *srv, const int *fds, int nfds, int timeout_ms);
+
+/* Whether handshakes on either port need cookies at now_ms (monotonic). */
+static inline bool server_under_load(const struct server *srv, uint64_t now_ms)
+{
+    return now_ms < __atomic_load_n(&srv->under_load_until_ms, __ATOMIC_RELAXED);
+}
 
 #endif

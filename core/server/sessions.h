@@ -52,6 +52,10 @@ struct session {
     uint64_t usage_row_rx, usage_row_tx;    /* the row's bytes before this session (rekeys) */
     int usage_user;
 
+    /* control thread: WireGuard's passive keepalive (control_sessions.c): rx_packets and
+     * tx_packets at the last sweep, and 0 or when a keepalive is owed */
+    uint64_t ka_rx_seen, ka_tx_seen, ka_due_ms;
+
     /* control thread: rates over the last sweep interval, for the status tool */
     uint64_t rate_rx_bytes, rate_tx_bytes, rate_at_ms;
     uint64_t rx_bps, tx_bps;

@@ -57,6 +57,9 @@ enum enclave_op {
     OP_WG_ACCEPT = 8,
     /* in_rx: a WireGuard transport message; session_id = its receiver index. */
     OP_WG_DECRYPT = 9,
+    /* in_ctl, len 0: an empty transport message (a keepalive) for the WireGuard session
+     * session_id, sent to meta.peer: RES_SEALED (aux HELLO_WIREGUARD), or nothing. */
+    OP_WG_KEEPALIVE = 10,
 };
 
 enum { HELLO_SOURCE_PROVEN = 1 };

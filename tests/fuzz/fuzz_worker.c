@@ -35,7 +35,8 @@
  *     accepted session of A's or B's T1 initiation is one the harness has keys for (the
  *     worker's ephemeral fixed through its test seam); 2 OP_WG_DECRYPT of a transport
  *     message sealed with such keys or another, optionally tampered; 3 a reload takes A out
- *     of the users file and puts it back (its entry renewed: its sessions die).
+ *     of the users file and puts it back (its entry renewed: its sessions die), except op
+ *     byte 255: OP_WG_KEEPALIVE on in_ctl for a picked session.
  *
  * After every request: at most one result on each out ring; each result consistent (sealed
  * datagrams open with the session's s2c key to what was asked, handshake answers open on the
@@ -373,6 +374,8 @@ static bool expect_exit(int ring, const struct pkt_meta *m, const uint8_t *data)
         return !owned(m->session_id);
     if (ring == CTL && m->op == OP_ERASE)
         return !owned(m->session_id);
+    if (ring == CTL && m->op == OP_WG_KEEPALIVE && m->len == 0)
+        return !owned(m->session_id);
     return true;
 }
 
@@ -408,7 +411,8 @@ static void check_wg_sealed(const struct pkt_slot *r, const struct pkt_meta *m,
                             const uint8_t *sent_pt)
 {
     const struct key_slot *k = &w.sec->slots[r->meta.session_id & (SESSION_SLOTS - 1)];
-    FUZZ_ASSERT(m->op == OP_ENCRYPT && r->meta.session_id == m->session_id);
+    FUZZ_ASSERT((m->op == OP_ENCRYPT || (m->op == OP_WG_KEEPALIVE && m->len == 0)) &&
+                r->meta.session_id == m->session_id);
     FUZZ_ASSERT(k->session_id == r->meta.session_id && k->format == KEY_FORMAT_WG);
     FUZZ_ASSERT(wg_classify(r->data, r->meta.len) == WG_MSG_TRANSPORT);
     FUZZ_ASSERT(wg_get_le32(r->data + WG_DATA_RECEIVER) == k->peer_index);
@@ -1022,7 +1026,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             case 0: wg_hello(&c); break;
             case 1: wg_accept(&c); break;
             case 2: wg_decrypt(&c); break;
-            default: wg_reload(&c); break;
+            default:
+                if (op == 255)
+                    control_op(&c, OP_WG_KEEPALIVE);
+                else
+                    wg_reload(&c);
+                break;
             }
             continue;
         }

@@ -148,6 +148,35 @@ check "roaming: the server follows the device to its new port" \
 check "  ... and the ping lost at most 3 of 30 ($(grep -o '[0-9]* received' "$WORK/roam-ping.txt"))" \
     test "$(grep -o '[0-9]* received' "$WORK/roam-ping.txt" | cut -d' ' -f1)" -ge 27
 
+# Passive keepalive (whitepaper 6.5): data from the device that nothing answers (the LAN host
+# drops it) is answered by an empty message after KEEPALIVE_TIMEOUT (10 s), or wireguard-go
+# would take the server for gone after 15 s and handshake again.
+lan iptables -A INPUT -p udp --dport 9 -j DROP
+ka_before=$(json_get "j['wireguard_keepalives_sent']")
+wg_rx() { cli 1 wg show "${PREFIX}w" transfer | awk '{print $2}'; }
+rx_before=$(wg_rx)
+hs_before=$(handshakes w)
+# Bound to the WireGuard interface: bob's tunnel in the same namespace routes the LAN too.
+cli 1 python3 -c "import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, b'${PREFIX}w')
+s.sendto(b'one-way', ('192.168.100.10', 9))"
+keepalive_sent() {
+    for _ in $(seq 1 70); do
+        [ "$(json_get "j['wireguard_keepalives_sent']")" -gt "$ka_before" ] && return 0
+        sleep 0.2
+    done
+    return 1
+}
+check "one-way data from the device gets a keepalive back within 14 s" keepalive_sent
+sleep 0.5
+check "  ... which wireguard-go received: 32 bytes ($rx_before -> $(wg_rx))" \
+    test "$(wg_rx)" = $((rx_before + 32))
+sleep 5
+check "  ... and 15 s after its data, wireguard-go has made no new handshake" \
+    test "$(handshakes w)" = "$hs_before"
+check "  ... one keepalive for one datagram" \
+    test "$(json_get "j['wireguard_keepalives_sent']")" = $((ka_before + 1))
+
 # A spoofed inner source: the device may use its own address only.
 drops_before=$(json_get "j['drops'].get('enclave_spoofed_source', 0)")
 cli 1 ip addr add 10.8.0.99/32 dev "${PREFIX}w"

@@ -413,6 +413,13 @@ Test(wg_worker, encrypt_seals_for_the_initiator_and_keepalives_are_empty)
     cr_assert_eq(open_sealed(sid, 1, pt), 0, "a keepalive is an empty message");
     cr_assert_eq(w.shm->ctl.packets_encrypted, 2);
 
+    /* The control thread's passive keepalive: the same empty message, asked on in_ctl. */
+    memset(&req, 0, sizeof(req));
+    req.meta.op = OP_WG_KEEPALIVE;
+    req.meta.session_id = sid;
+    worker_handle(&w, &w.rings.in_ctl, &req, 0);
+    cr_assert_eq(open_sealed(sid, 2, pt), 0, "OP_WG_KEEPALIVE seals an empty message");
+
     /* WireGuard has no DISCONNECT: sealing one for its session makes nothing. */
     memset(&req, 0, sizeof(req));
     req.meta.op = OP_SEAL_CONTROL;
@@ -524,6 +531,31 @@ Test(wg_worker, a_devices_sessions_rekey_in_its_own_record)
     req.meta.session_id = s2;
     worker_handle(&w, &w.rings.in_tun, &req, 0);
     cr_assert_eq(w.enc_pending, 1);
+}
+
+/* A keepalive for one of our sessions (it has PING and PONG) or a gone one: nothing, counted. */
+Test(wg_worker, a_keepalive_for_no_wireguard_session_makes_nothing)
+{
+    uint32_t sid = connect_a(WGW_INIT_A_T1);
+    w.sec->slots[sid & (SESSION_SLOTS - 1)].format = KEY_FORMAT_OURS;
+    memset(&req, 0, sizeof(req));
+    req.meta.op = OP_WG_KEEPALIVE;
+    req.meta.session_id = sid;
+    worker_handle(&w, &w.rings.in_ctl, &req, 0);
+    req.meta.session_id = sid + (2u << SESSION_SLOT_BITS);
+    worker_handle(&w, &w.rings.in_ctl, &req, 0);
+    assert_nothing_out();
+    cr_assert_eq(w.shm->ctl.drops[DROP_NO_SESSION], 2);
+}
+
+Test(wg_worker, a_keepalive_with_a_payload_kills, .exit_code = WORKER_EXIT_MALFORMED)
+{
+    uint32_t sid = connect_a(WGW_INIT_A_T1);
+    memset(&req, 0, sizeof(req));
+    req.meta.op = OP_WG_KEEPALIVE;
+    req.meta.session_id = sid;
+    req.meta.len = 1;
+    worker_handle(&w, &w.rings.in_ctl, &req, 0);
 }
 
 Test(wg_worker, wireguard_requests_without_wireguard_kill, .exit_code = WORKER_EXIT_MALFORMED)
