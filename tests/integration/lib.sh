@@ -301,3 +301,70 @@ s.sendall(open(sys.argv[3], "rb").read()); s.shutdown(socket.SHUT_WR); s.recv(1)
 PY
     wait "$rpid"
 }
+
+# ---- QoS: what tc shows on the server's tun0 (test_qos.sh, test_wireguard_qos.sh) ----
+
+# tc_classes: "minor rate_bit ceil_bit prio packets bytes" per htb class of tun0 (rates in bit/s).
+tc_classes() {
+    srv tc -s class show dev tun0 | python3 -c '
+import re, sys
+units = {"": 1, "K": 1e3, "M": 1e6, "G": 1e9}
+def bits(s):
+    m = re.fullmatch(r"(\d+(?:\.\d+)?)([KMG]?)bit", s)
+    return int(float(m.group(1)) * units[m.group(2)]) if m else -1
+cur = None
+for line in sys.stdin:
+    m = re.match(r"class htb 1:([0-9a-f]+) (?:root|parent 1:([0-9a-f]+))", line)
+    if m:
+        prio = re.search(r" prio (\d+)", line)
+        rate = re.search(r" rate (\S+)", line).group(1)
+        ceil = re.search(r" ceil (\S+)", line).group(1)
+        cur = [m.group(1), m.group(2) or "-", bits(rate), bits(ceil), prio.group(1) if prio else "-"]
+        continue
+    m = re.match(r"\s*Sent (\d+) bytes (\d+) pkt", line)
+    if m and cur:
+        print(*cur, m.group(2), m.group(1))
+        cur = None'
+}
+
+# flowid_of IP: the class the u32 filters send IP to (e.g. 100), empty when none does.
+flowid_of() {
+    local hex
+    hex=$(printf '%02x%02x%02x%02x' ${1//./ })
+    srv tc filter show dev tun0 | awk -v h="$hex/ffffffff" '
+        /flowid/ { for (i = 1; i <= NF; i++) if ($i ~ /flowid/) f = $(i + 1) }
+        $1 == "match" && $2 == h { sub(/^1:/, "", f); print f; exit }'
+}
+
+# packets_of MINOR: the packet counter of class 1:MINOR.
+packets_of() { tc_classes | awk -v m="$1" '$1 == m { print $6 }'; }
+
+# iperf_mbps ARGS...: alice's iperf3 against the LAN host; prints the receiver's Mbit/s.
+iperf_mbps() {
+    cli 1 iperf3 -c 192.168.100.10 -p 5201 -t "${RATE_SECS:-3}" -O 1 -J "$@" 2>/dev/null |
+        python3 -c 'import json, sys; print("%.2f" % (json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"] / 1e6))' 2>/dev/null
+}
+
+within() {   # within VALUE LO HI (floats)
+    python3 -c "import sys; v, lo, hi = map(float, sys.argv[1:]); sys.exit(not lo <= v <= hi)" "$@" 2>/dev/null
+}
+
+# ---- WireGuard clients (test_wireguard.sh, test_wireguard_qos.sh); SERVER_WG_PUB is the
+# server's WireGuard public key ----
+
+# wg_peer NAME KEY ADDRESS [PSK_FILE]: a wireguard-go interface PREFIX+NAME in c1 with
+# ADDRESS/32, its one peer the server at 172.31.0.1:51821 for the tunnel network and the LAN.
+wg_peer() {
+    local ifn=$PREFIX$1 key=$2 addr=$3 psk=${4:-}
+    cli 1 env WG_PROCESS_FOREGROUND=1 wireguard-go "$ifn" >"$WORK/wg-$1.log" 2>&1 &
+    PIDS+=($!)
+    for _ in $(seq 1 50); do [ -S "/var/run/wireguard/$ifn.sock" ] && break; sleep 0.1; done
+    [ -S "/var/run/wireguard/$ifn.sock" ] || { cat "$WORK/wg-$1.log"; return 1; }
+    cli 1 wg set "$ifn" private-key "$key" peer "$SERVER_WG_PUB" endpoint 172.31.0.1:51821 \
+        allowed-ips 10.8.0.0/24,192.168.100.0/24 ${psk:+preshared-key "$psk"}
+    cli 1 ip addr add "$addr/32" dev "$ifn"
+    cli 1 ip link set "$ifn" mtu 1420 up
+    cli 1 ip route add 192.168.100.0/24 dev "$ifn" 2>/dev/null
+    cli 1 ip route add 10.8.0.0/24 dev "$ifn" 2>/dev/null
+}
+handshakes() { cli 1 wg show "$PREFIX$1" latest-handshakes | awk '{print $2}'; }

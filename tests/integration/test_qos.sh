@@ -19,51 +19,6 @@ RATE_SECS=3
 QOS_CONF=(qos.enabled=true qos.total_bandwidth=12Mbps qos.default_rate=1Mbps
           qos.default_ceil=2Mbps qos.default_class=1:40)
 
-# tc_classes: "minor rate_bit ceil_bit prio packets bytes" per htb class of tun0 (rates in bit/s).
-tc_classes() {
-    srv tc -s class show dev tun0 | python3 -c '
-import re, sys
-units = {"": 1, "K": 1e3, "M": 1e6, "G": 1e9}
-def bits(s):
-    m = re.fullmatch(r"(\d+(?:\.\d+)?)([KMG]?)bit", s)
-    return int(float(m.group(1)) * units[m.group(2)]) if m else -1
-cur = None
-for line in sys.stdin:
-    m = re.match(r"class htb 1:([0-9a-f]+) (?:root|parent 1:([0-9a-f]+))", line)
-    if m:
-        prio = re.search(r" prio (\d+)", line)
-        rate = re.search(r" rate (\S+)", line).group(1)
-        ceil = re.search(r" ceil (\S+)", line).group(1)
-        cur = [m.group(1), m.group(2) or "-", bits(rate), bits(ceil), prio.group(1) if prio else "-"]
-        continue
-    m = re.match(r"\s*Sent (\d+) bytes (\d+) pkt", line)
-    if m and cur:
-        print(*cur, m.group(2), m.group(1))
-        cur = None'
-}
-
-# flowid_of IP: the class the u32 filters send IP to (e.g. 100), empty when none does.
-flowid_of() {
-    local hex
-    hex=$(printf '%02x%02x%02x%02x' ${1//./ })
-    srv tc filter show dev tun0 | awk -v h="$hex/ffffffff" '
-        /flowid/ { for (i = 1; i <= NF; i++) if ($i ~ /flowid/) f = $(i + 1) }
-        $1 == "match" && $2 == h { sub(/^1:/, "", f); print f; exit }'
-}
-
-# packets_of MINOR: the packet counter of class 1:MINOR.
-packets_of() { tc_classes | awk -v m="$1" '$1 == m { print $6 }'; }
-
-# iperf_mbps ARGS...: alice's iperf3 against the LAN host; prints the receiver's Mbit/s.
-iperf_mbps() {
-    cli 1 iperf3 -c 192.168.100.10 -p 5201 -t "$RATE_SECS" -O 1 -J "$@" 2>/dev/null |
-        python3 -c 'import json, sys; print("%.2f" % (json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"] / 1e6))' 2>/dev/null
-}
-
-within() {   # within VALUE LO HI (floats)
-    python3 -c "import sys; v, lo, hi = map(float, sys.argv[1:]); sys.exit(not lo <= v <= hi)" "$@" 2>/dev/null
-}
-
 lab_up 3
 make_client_conf alice alice "$ALICE_TOKEN"
 make_client_conf bob bob "$BOB_TOKEN"

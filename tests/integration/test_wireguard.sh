@@ -59,22 +59,6 @@ check "  ... and its public key is the one of the key file it made (root's, 0600
     bash -c "test \"\$(wg pubkey <'$WORK/wireguard.key')\" = '$SERVER_WG_PUB' &&
              test \"\$(stat -c %a '$WORK/wireguard.key')\" = 600"
 
-# wg_peer NAME KEY ADDRESS [PSK_FILE]: a wireguard-go interface PREFIX+NAME in c1 with
-# ADDRESS/32, its one peer the server at 172.31.0.1:51821 for the tunnel network and the LAN.
-wg_peer() {
-    local ifn=$PREFIX$1 key=$2 addr=$3 psk=${4:-}
-    cli 1 env WG_PROCESS_FOREGROUND=1 wireguard-go "$ifn" >"$WORK/wg-$1.log" 2>&1 &
-    PIDS+=($!)
-    for _ in $(seq 1 50); do [ -S "/var/run/wireguard/$ifn.sock" ] && break; sleep 0.1; done
-    [ -S "/var/run/wireguard/$ifn.sock" ] || { cat "$WORK/wg-$1.log"; return 1; }
-    cli 1 wg set "$ifn" private-key "$key" peer "$SERVER_WG_PUB" endpoint 172.31.0.1:51821 \
-        allowed-ips 10.8.0.0/24,192.168.100.0/24 ${psk:+preshared-key "$psk"}
-    cli 1 ip addr add "$addr/32" dev "$ifn"
-    cli 1 ip link set "$ifn" mtu 1420 up
-    cli 1 ip route add 192.168.100.0/24 dev "$ifn" 2>/dev/null
-    cli 1 ip route add 10.8.0.0/24 dev "$ifn" 2>/dev/null
-}
-handshakes() { cli 1 wg show "$PREFIX$1" latest-handshakes | awk '{print $2}'; }
 
 wg_peer w "$WORK/laptop.key" 10.8.0.31 "$WORK/laptop.psk"
 check "wireguard-go pings the LAN host through the server (handshake, transport both ways)" \
