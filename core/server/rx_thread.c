@@ -120,8 +120,6 @@ static void hint_unknown(struct server *srv, struct rx_batch *b, const uint8_t *
     counter_inc(&srv->hints_sent);
 }
 
-/* A CONNECT_REQ: the guard decides (handshake_guard.h); what passes goes to a worker's
- * handshake ring, apart from data so that a flood of handshakes cannot hold data up. */
 /* Whether the handshake ring of worker w is an eighth full or more, or the workers lately
  * refused many handshakes (auth pressure): either port's guard then asks for cookies. */
 static bool handshakes_busy(struct server *srv, const struct rx_batch *b, int w)
@@ -132,6 +130,8 @@ static bool handshakes_busy(struct server *srv, const struct rx_batch *b, int w)
            b->now_ms < __atomic_load_n(&srv->auth_pressure_until_ms, __ATOMIC_RELAXED);
 }
 
+/* A CONNECT_REQ: the guard decides (handshake_guard.h); what passes goes to a worker's
+ * handshake ring, apart from data so that a flood of handshakes cannot hold data up. */
 static void handshake(struct server *srv, struct rx_batch *b, const uint8_t *pkt, size_t len,
                       const struct sockaddr_in6 *from)
 {
