@@ -29,6 +29,7 @@
 #include "handshake_client.h"
 #include "helper.h"
 #include "push_policy.h"
+#include "datapath.h"
 #include "device.h"
 #include "slots.h"
 #include "state.h"
@@ -100,6 +101,15 @@ struct client {
     uint64_t last_tx_mono;          /* atomic: both threads send */
     int stop_fd;                    /* eventfd: tells the TUN thread to stop */
     sem_t tun_started;              /* posted by the TUN thread once it runs (sandbox.h) */
+
+    /* The receive role (vpn/role.h): the UDP socket's receive path and the connection's
+     * state, everything marked "main thread" in this file and in slots.h. The main thread
+     * holds it except while it sleeps in poll; the TUN thread borrows it after sending a lone
+     * packet, to take the reply without a wake-up (reply_wait.h). */
+    uint32_t rx_role;
+    client_event_fn on_event;       /* what the receive path reports to (conn_event) */
+    int exit_fd;                    /* eventfd: the TUN thread's receive asked to exit */
+    bool rx_exit;                   /* atomic: ... and this says so */
 
     uint64_t rx_bytes, rx_packets;          /* main thread: DATA delivered */
     uint64_t rx_other;                      /* main thread: other datagrams taken (PING, PONG,

@@ -7,17 +7,23 @@
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <sodium.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "client.h"
+#include "reply_wait.h"
 #include "vpn/aead.h"
 #include "vpn/log.h"
 #include "vpn/offload.h"
+#include "vpn/thread_slice.h"
 #include "vpn/udp_batch.h"
 #include "vpn/proto.h"
+#include "vpn/role.h"
+#include "vpn/spin.h"
 #include "vpn/transport.h"
 
 enum { CLIENT_BATCH = BATCH_MAX, DATAGRAM_MAX = MTU_MAX + TRANSPORT_OVERHEAD };
@@ -79,8 +85,9 @@ static int read_tun(struct client *c, uint16_t mtu, int n, size_t lens[])
     return k < 0 ? 0 : k;
 }
 
-/* TUN thread: a batch of TUN reads, sealed and sent with sendmmsg. */
-static void from_tun(struct client *c)
+/* TUN thread: a batch of TUN reads, sealed and sent with sendmmsg. Returns how many packets
+ * went out. */
+static int from_tun(struct client *c)
 {
     size_t lens[TX_SLOTS];
     int n = 0;
@@ -96,7 +103,7 @@ static void from_tun(struct client *c)
     if (!n || !s) {
         c->tx_drops += (uint64_t)n;     /* not connected (yet, or any more) */
         slots_tx_end(&c->slots);
-        return;
+        return 0;
     }
     uint64_t first = __atomic_fetch_add(&s->send_counter, (uint64_t)n, __ATOMIC_RELAXED);
     for (int i = 0; i < n; i++) {
@@ -109,6 +116,28 @@ static void from_tun(struct client *c)
     slots_tx_end(&c->slots);    /* sealed: the datagrams no longer need the session */
     c->tx_drops += udp_batch_flush(&c->tx_batch);
     __atomic_store_n(&c->last_tx_mono, clock_monotonic_ms(), __ATOMIC_RELAXED);
+    return n;
+}
+
+/* TUN thread: after `sent` packets went out, takes their reply with the receive role, as the
+ * main thread would, if reply_wait.h says to wait and the main thread is asleep. */
+static void await_reply(struct client *c, struct reply_wait *w, int sent)
+{
+    uint32_t window_us = reply_wait_window(w, sent);
+    if (!window_us || !role_take(&c->rx_role))
+        return;
+    uint64_t start = spin_clock_ns(), deadline = start + (uint64_t)window_us * 1000u;
+    int got;
+    while (!(got = datapath_from_udp(c, c->on_event)) && spin_clock_ns() < deadline)
+        sched_yield();  /* the server's side of the reply may be waiting for this CPU */
+    role_release(&c->rx_role);
+    reply_wait_done(w, got != 0, (uint32_t)((spin_clock_ns() - start) / 1000u));
+    if (got < 0) {      /* an event asked the client to exit: the main thread does */
+        uint64_t one = 1;
+        __atomic_store_n(&c->rx_exit, true, __ATOMIC_RELEASE);
+        if (write(c->exit_fd, &one, sizeof(one)) != sizeof(one))
+            log_warn("Cannot tell the main thread to exit: %s", strerror(errno));
+    }
 }
 
 void *datapath_tun_thread(void *arg)
@@ -118,19 +147,21 @@ void *datapath_tun_thread(void *arg)
      * a non-dumpable process. Then main may install the filter, which this thread's start-up
      * in libc would not pass. */
     pthread_setname_np(pthread_self(), "vpn-client-tun");
+    thread_short_slice();       /* likewise */
     if (aead_init() != 0)       /* before main installs the filter */
         log_warn("OpenSSL's AEAD is unavailable to the TUN thread: libsodium's serves instead");
     sem_post(&c->tun_started);
     udp_batch_init(&c->tx_batch, c->udp_fd, true, 0);
     struct pollfd p[2] = { { .fd = c->tun_fd, .events = POLLIN },
                            { .fd = c->stop_fd, .events = POLLIN } };
+    struct reply_wait wait = { 0 };
     for (;;) {
         if (poll(p, 2, -1) < 0 && errno != EINTR)
             break;
         if (p[1].revents & POLLIN)
             break;
         if (p[0].revents & POLLIN)
-            from_tun(c);
+            await_reply(c, &wait, from_tun(c));
     }
     return NULL;
 }
@@ -324,5 +355,5 @@ int datapath_from_udp(struct client *c, client_event_fn report_fn)
         gro_init(&rx_gro, c->tun_fd);
     for (int i = 0; i < n && rc >= 0; i++)
         rc = handle(c, &b, in_buf[i], msgs[i].msg_len);
-    return finish_batch(c, &b, rc);
+    return finish_batch(c, &b, rc) < 0 ? -1 : n;
 }

@@ -42,8 +42,9 @@ typedef int (*client_event_fn)(struct client *c, const struct client_event *ev);
 /* TUN thread. */
 void *datapath_tun_thread(void *arg);
 
-/* Main thread: one batch from the UDP socket; every datagram lands in exactly one of
- * rx_packets, rx_other and the receive drop counters. Returns -1 when report asked to exit. */
+/* The receive role's holder (client.h): one batch from the UDP socket; every datagram lands
+ * in exactly one of rx_packets, rx_other and the receive drop counters. Returns how many
+ * datagrams it took, or -1 when report asked to exit. */
 int datapath_from_udp(struct client *c, client_event_fn report);
 
 /* Main thread: one datagram (decrypted in place), as datapath_from_udp does for each; DATA

@@ -32,6 +32,8 @@
 #include "vpn/log.h"
 #include "vpn/netaddr.h"
 #include "vpn/proto.h"
+#include "vpn/role.h"
+#include "vpn/thread_slice.h"
 #include "vpn/tun.h"
 #include "vpn/unix_socket.h"
 
@@ -236,10 +238,14 @@ static int run(struct client *c, const char *given_key)
                  strerror(-c->control_fd));
 
     c->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    if (c->stop_fd < 0 || sem_init(&c->tun_started, 0, 0) != 0) {
+    c->exit_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    c->on_event = conn_event;
+    role_take(&c->rx_role);     /* the main thread's, but while it sleeps (client.h) */
+    if (c->stop_fd < 0 || c->exit_fd < 0 || sem_init(&c->tun_started, 0, 0) != 0) {
         log_error("Cannot start the TUN thread: %s", strerror(errno));
         return leave(c, 1);
     }
+    thread_short_slice();   /* the receive path's thread (vpn/thread_slice.h) */
     if (sandbox(c) != 0)
         return leave(c, 1);
     pthread_t tun_thread;
@@ -258,16 +264,20 @@ static int run(struct client *c, const char *given_key)
     underlay_want_lookup(c, clock_monotonic_ms());
     int status = 0;
     while (!c->stop) {
-        struct pollfd p[4] = {
+        struct pollfd p[5] = {
             { .fd = c->udp_fd, .events = POLLIN },
             { .fd = c->signal_fd, .events = POLLIN },
             { .fd = c->helper.fd, .events = POLLIN },
             { .fd = c->control_fd, .events = POLLIN },
+            { .fd = c->exit_fd, .events = POLLIN },
         };
-        int n = poll(p, 4, 250);
+        role_release(&c->rx_role);      /* the TUN thread may take a reply meanwhile */
+        int n = poll(p, 5, 250);
+        role_wait(&c->rx_role);
         if (n < 0 && errno != EINTR)
             break;
-        if (p[0].revents & POLLIN && datapath_from_udp(c, conn_event) < 0) {
+        if (__atomic_load_n(&c->rx_exit, __ATOMIC_ACQUIRE) ||
+            (p[0].revents & POLLIN && datapath_from_udp(c, conn_event) < 0)) {
             status = 1;
             break;
         }

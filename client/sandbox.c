@@ -10,7 +10,9 @@
  *                socket(AF_INET) and five ioctls, which CAP_NET_ADMIN allows; at exit,
  *                DISCONNECT, join the TUN thread, wait4 for the helper (its pid only), close
  *                the TUN (the kernel removes the device with it).
- *   TUN thread   read the TUN, sendmmsg with UDP GSO, poll (the TUN and the stop eventfd).
+ *   TUN thread   read the TUN, sendmmsg with UDP GSO, poll (the TUN and the stop eventfd);
+ *                after a lone packet, the main thread's receive (reply_wait.h): recvmmsg,
+ *                sched_yield, and what the main thread does with what it receives.
  * Never after set-up: open files (known_servers_file is written, when --server-key pins a
  * key, before the drop), exec, create threads or processes, make sockets but for the ioctls',
  * change routes (the helper does, in its own table), unlink (the control socket's file stays
@@ -104,6 +106,7 @@ static const struct rule LOOP_RULES[] = {
     ALLOW("restart_syscall"),
     ALLOW("rt_sigprocmask"),
     ALLOW("rt_sigreturn"),
+    ALLOW("sched_yield"),           /* TUN thread, waiting for a reply (reply_wait.h) */
     ALLOW("send"),                  /* 32-bit ARM has send of its own */
     ALLOW("sendmmsg"),              /* TUN thread, UDP GSO (a cmsg, no setsockopt) */
     ALLOW("sendto"),

@@ -42,6 +42,7 @@
 #include "vpn/log.h"
 #include "vpn/proto.h"
 #include "vpn/server_config.h"   /* ENCLAVE_USER, for messages */
+#include "vpn/thread_slice.h"
 #include "vpn/wg_blake2s.h"
 
 enum {
@@ -276,6 +277,7 @@ static void run_worker(struct supervisor *s, int index)
 #ifdef ENCLAVE_TEST_HOOKS
     test_hooks_arm();   /* before the filter: installing a handler is not allowed after */
 #endif
+    thread_short_slice();   /* before the filter, which has no sched_setattr */
     int rc = sandbox_lock_memory(s->sec, sizeof(*s->sec));
     if (rc == 1 && index == 0)
         log_debug("enclave: memlock limit too small for everything; locked secrets and stack");

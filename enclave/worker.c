@@ -647,8 +647,8 @@ static bool rings_empty(struct worker *w)
 
 enum {
     SWEEP_INTERVAL_MS = 1000,
-    /* How long a worker keeps looking at its rings after work before it sleeps: a ping's
-     * reply comes back from the LAN to the TUN thread within tens of microseconds of its
+    /* How long a worker keeps looking at its rings after work before it sleeps, at most: a
+     * ping's reply comes back from the LAN to the TUN within tens of microseconds of its
      * request's decryption (docs/PERFORMANCE.md, "Latency"). */
     WORKER_SPIN_US = 100,
 };
@@ -676,7 +676,11 @@ void worker_run(struct worker *w)
             spin_worked(&spin, WORKER_SPIN_US);
             continue;
         }
-        if (spin_again(&spin))
+        /* Look again only while the main process is looking at our results (a thread holds
+         * its TX role): that is when the next hop of what we just did (the reply coming back
+         * from the LAN) may reach us. Once it lets go, a look would only take the CPU from
+         * the threads that carry the packet on: the client's, on a machine that runs both. */
+        if (!__atomic_load_n(&m->ctl.main_sleeping, __ATOMIC_RELAXED) && spin_again(&spin))
             continue;
         if (!rings_empty(w)) {
             /* Requests wait but the result rings are full: the TX thread is draining them

@@ -17,6 +17,7 @@
 #include "wg_guard.h"
 #include "vpn/cookie.h"
 #include "vpn/log.h"
+#include "vpn/thread_slice.h"
 
 /* SESSION_UNKNOWN hints are limited per source to a trickle (source_limit.h). */
 enum { HINT_RATE = 1, HINT_BURST = 2, HINT_GLOBAL_RATE = 1000, HINT_GLOBAL_BURST = 1000 };
@@ -289,6 +290,7 @@ void *rx_thread_main(void *arg)
     int fds[2] = { srv->udp_fd, srv->wg_fd };
     int nfds = srv->wg_fd >= 0 ? 2 : 1, turn = 0, idle = 0;
     rcu_register_thread();
+    thread_short_slice();
     while (!srv->stopping) {
         int fd = fds[turn];
         bool wireguard = turn == 1;

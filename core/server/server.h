@@ -24,6 +24,7 @@
 #include "vpn/counter.h"
 #include "vpn/proto.h"
 #include "vpn/qos.h"
+#include "vpn/role.h"
 #include "vpn/server_config.h"
 #include "vpn/wg_proto.h"
 
@@ -133,19 +134,6 @@ void *tun_thread_main(void *arg);
  * reads what the device holds (the reply, usually) as the TUN thread would. */
 void tun_role_pass(struct server *srv);
 
-/* A role: state that any of several threads may run, one at a time. The token is only ever
- * tried, never waited for: a thread that finds it held leaves the work to its holder. */
-static inline bool role_take(uint32_t *token)
-{
-    uint32_t free_token = 0;
-    return __atomic_compare_exchange_n(token, &free_token, 1, false, __ATOMIC_ACQUIRE,
-                                       __ATOMIC_RELAXED);
-}
-
-static inline void role_release(uint32_t *token)
-{
-    __atomic_store_n(token, 0, __ATOMIC_RELEASE);
-}
 void *tx_thread_main(void *arg);
 
 

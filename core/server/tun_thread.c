@@ -12,6 +12,7 @@
 #include "tx_role.h"
 #include "vpn/log.h"
 #include "vpn/offload.h"
+#include "vpn/thread_slice.h"
 
 /* Yields the TUN thread may spend waiting for ring room for one super-packet (each a few
  * microseconds when the worker is running, a scheduler slice when it must be woken). */
@@ -171,6 +172,7 @@ void *tun_thread_main(void *arg)
 {
     struct server *srv = arg;
     rcu_register_thread();
+    thread_short_slice();
     while (!srv->stopping) {
         int got = 0;
         if (role_take(&srv->tun_role)) {

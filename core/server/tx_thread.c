@@ -17,6 +17,7 @@
 #include "vpn/log.h"
 #include "vpn/netaddr.h"
 #include "vpn/offload.h"
+#include "vpn/thread_slice.h"
 #include "vpn/udp_batch.h"
 
 static uint64_t now_us(void)
@@ -209,6 +210,7 @@ void *tx_thread_main(void *arg)
     struct server *srv = arg;
     int nw = srv->enclave.workers;
     rcu_register_thread();
+    thread_short_slice();
     while (!srv->stopping) {
         if (tx_role_take(srv))
             tx_role_run(srv, 0);
