@@ -116,6 +116,8 @@ struct client {
                                                DISCONNECT, responses, cookies, believed hints) */
     uint64_t rx_drops[CLIENT_RX_DROPS];     /* main thread */
     uint64_t tx_bytes, tx_packets, tx_drops;/* TUN thread */
+    uint64_t reply_waits, replies_caught;   /* atomic, TUN thread: waits after a lone packet,
+                                               and those that took a datagram (reply_wait.h) */
     struct udp_batch tx_batch;              /* TUN thread */
 };
 

@@ -132,6 +132,9 @@ static void await_reply(struct client *c, struct reply_wait *w, int sent)
         sched_yield();  /* the server's side of the reply may be waiting for this CPU */
     role_release(&c->rx_role);
     reply_wait_done(w, got != 0, (uint32_t)((spin_clock_ns() - start) / 1000u));
+    __atomic_fetch_add(&c->reply_waits, 1, __ATOMIC_RELAXED);
+    if (got)
+        __atomic_fetch_add(&c->replies_caught, 1, __ATOMIC_RELAXED);
     if (got < 0) {      /* an event asked the client to exit: the main thread does */
         uint64_t one = 1;
         __atomic_store_n(&c->rx_exit, true, __ATOMIC_RELEASE);

@@ -138,8 +138,12 @@ static void control_serve(struct client *c)
                 n += snprintf(out + n, sizeof(out) - (size_t)n, "%s %s %llu", i ? "," : "",
                               names[i], (unsigned long long)c->rx_drops[i]);
             n += snprintf(out + n, sizeof(out) - (size_t)n,
-                          "\nsend drops: %llu\nother received: %llu\n",
-                          (unsigned long long)c->tx_drops, (unsigned long long)c->rx_other);
+                          "\nsend drops: %llu\nother received: %llu\n"
+                          "replies waited for: %llu, taken by the TUN thread: %llu\n",
+                          (unsigned long long)c->tx_drops, (unsigned long long)c->rx_other,
+                          (unsigned long long)__atomic_load_n(&c->reply_waits, __ATOMIC_RELAXED),
+                          (unsigned long long)__atomic_load_n(&c->replies_caught,
+                                                              __ATOMIC_RELAXED));
             n += status_network(c, out + n, sizeof(out) - (size_t)n);
         }
         ssize_t w = write(s, out, (size_t)n);

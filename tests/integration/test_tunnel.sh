@@ -33,6 +33,16 @@ check "client tun0 has the assigned address" bash -c "ip netns exec $PREFIX-c1 i
 check "pushed route 192.168.100.0/24 goes through tun0" bash -c "ip netns exec $PREFIX-c1 ip route get 192.168.100.10 | grep -q 'dev tun0'"
 check "ping 192.168.100.10 through the tunnel" cli 1 ping -c 3 -i 0.2 -W 2 -q 192.168.100.10
 
+# A lone packet's reply is taken by the client's TUN thread when it comes soon (reply_wait.h):
+# 50 pings all answered, and the status says most replies came that way (the server is a few
+# hundred microseconds away here; a busy machine may let some come later than the window).
+waits() { cli 1 "$BIN/vpn-client" status -c "$WORK/alice.conf" | sed -n "s/^replies waited for: \([0-9]*\), taken by the TUN thread: \([0-9]*\)$/\1 \2/p"; }
+read -r waits0 caught0 <<<"$(waits)"
+check "50 pings at 20 ms all answered" cli 1 ping -c 50 -i 0.02 -W 2 -q 192.168.100.10
+read -r waits1 caught1 <<<"$(waits)"
+check "the client waited for the replies ($((waits1 - waits0)) waits) and took at least 25 itself ($((caught1 - caught0)))" \
+    test "$((waits1 - waits0))" -ge 25 -a "$((caught1 - caught0))" -ge 25
+
 # 50 MB each way, checksummed at both ends.
 head -c 50000000 /dev/urandom >"$WORK/up.bin"
 want=$(sha256sum <"$WORK/up.bin" | cut -d' ' -f1)
