@@ -277,7 +277,6 @@ static void run_worker(struct supervisor *s, int index)
 #ifdef ENCLAVE_TEST_HOOKS
     test_hooks_arm();   /* before the filter: installing a handler is not allowed after */
 #endif
-    thread_short_slice();   /* before the filter, which has no sched_setattr */
     int rc = sandbox_lock_memory(s->sec, sizeof(*s->sec));
     if (rc == 1 && index == 0)
         log_debug("enclave: memlock limit too small for everything; locked secrets and stack");
@@ -519,6 +518,9 @@ int main(int argc, char **argv)
     signal(SIGHUP, SIG_IGN);
     signal(SIGPIPE, SIG_IGN);
 
+    /* The workers' short slice (vpn/thread_slice.h), set here because fork passes it on: a
+     * worker restarted by the filtered supervisor could not set it itself. */
+    thread_short_slice();
     for (int i = 0; i < s.workers; i++)
         if (spawn(&s, i) != 0)
             fail("cannot start worker %d: %s", i, strerror(errno));
