@@ -53,6 +53,22 @@ static uint8_t s_priv[KEY_LEN], s_pub[KEY_LEN], token[TOKEN_LEN];
 static struct user_table users;
 static uint8_t prev_c2s[KEY_LEN], prev_s2c[KEY_LEN];
 
+/* Every session the harness (the server) made in this input, by id: what the client sends
+ * must open with one of their c2s keys. Checked against these rather than the client's live
+ * slots, which a later datagram of the same batch may have emptied (a PONG sealed on the
+ * current session, then a DISCONNECT ending it, both read before the harness looks). */
+enum { ISSUED_MAX = 256 };
+static struct { uint32_t id; uint8_t k_c2s[KEY_LEN]; } issued[ISSUED_MAX];
+static int issued_count;
+
+static void issue(uint32_t id, const uint8_t k_c2s[KEY_LEN])
+{
+    if (issued_count < ISSUED_MAX) {
+        issued[issued_count].id = id;
+        memcpy(issued[issued_count++].k_c2s, k_c2s, KEY_LEN);
+    }
+}
+
 /* The server's view of the client's pending request. */
 static struct hs_request pending;
 static bool have_pending;
@@ -148,9 +164,9 @@ static void read_client(void)
         FUZZ_ASSERT(proto_is_transport(h.type));
         uint8_t pt[DG_MAX];
         bool ok = false;
-        for (int i = 0; i < CLIENT_SESSION_SLOTS && !ok; i++)
-            if (c.slots.slot[i].live && c.slots.slot[i].id == get_be32(d + HDR_LEN))
-                ok = transport_open(pt, d, (size_t)n, c.slots.slot[i].k_c2s);
+        for (int i = 0; i < issued_count && !ok; i++)
+            if (issued[i].id == get_be32(d + HDR_LEN))
+                ok = transport_open(pt, d, (size_t)n, issued[i].k_c2s);
         FUZZ_ASSERT(ok);
     }
 }
@@ -260,6 +276,7 @@ static void reset(void)
     c.config.server_ip = 0x0a080001u;
     c.config.prefix_len = 24;
     have_pending = false;
+    issued_count = 0;
     connect_in_memory();
 }
 
@@ -299,6 +316,7 @@ static void connect_in_memory(void)
             memcpy(k.k_s2c, prev_s2c, KEY_LEN);
         }
         FUZZ_ASSERT(slots_install(&c.slots, in.sid, &k, window, 1400));
+        issue(in.sid, k.k_c2s);
         /* Rekey due: the next tick asks for a request. */
         c.sm.cur_started_ms -= c.sm.rekey_ms;
         in = now_input(SM_TICK);
@@ -411,6 +429,7 @@ static void op_response(struct cur *k)
         crypto_scalarmult_base(e_s_pub, e_s_priv);
         if (!hs_session_keys(&keys, pending.ck1, e_s_priv, pending.e_c_pub, token))
             return;
+        issue(cfg_out.session_id, keys.k_c2s);
         len = hs_build_response(d, ts, e_s_pub, keys.k_resp, pending.auth_mac, &cfg_out);
         /* A new address makes the client configure its TUN, which fails here: it exits. */
         if (cfg_out.client_ip != CLIENT_IP)
