@@ -14,20 +14,14 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 #include <unistd.h>
+
+#include "vpn/spin.h"
 
 enum { ROUNDS_MAX = 100000 };
 
 static int to_echo[2], from_echo[2];
 static int echo_cpu;
-
-static uint64_t now_ns(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
-}
 
 static void pin(int cpu)
 {
@@ -89,12 +83,12 @@ int main(int argc, char **argv)
         if (gap_us)
             usleep((useconds_t)gap_us);
         char c = 1;
-        uint64_t t0 = now_ns();
+        uint64_t t0 = spin_clock_ns();
         if (write(to_echo[1], &c, 1) != 1 || take(from_echo[0], &c) != 0) {
             perror("bench_wake");
             return 1;
         }
-        rtt[i] = now_ns() - t0;
+        rtt[i] = spin_clock_ns() - t0;
         sum += rtt[i];
     }
     qsort(rtt, (size_t)rounds, sizeof(rtt[0]), by_value);

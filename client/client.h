@@ -26,10 +26,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "datapath.h"
 #include "handshake_client.h"
 #include "helper.h"
 #include "push_policy.h"
-#include "datapath.h"
 #include "device.h"
 #include "slots.h"
 #include "state.h"
@@ -108,8 +108,8 @@ struct client {
      * packet, to take the reply without a wake-up (reply_wait.h). */
     uint32_t rx_role;
     client_event_fn on_event;       /* what the receive path reports to (conn_event) */
-    int exit_fd;                    /* eventfd: the TUN thread's receive asked to exit */
-    bool rx_exit;                   /* atomic: ... and this says so */
+    int exit_fd;                    /* eventfd: wakes the main thread for rx_exit */
+    bool rx_exit;                   /* receive role: the TUN thread's receive asked to exit */
 
     uint64_t rx_bytes, rx_packets;          /* main thread: DATA delivered */
     uint64_t rx_other;                      /* main thread: other datagrams taken (PING, PONG,

@@ -7,7 +7,6 @@
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
-#include <sched.h>
 #include <sodium.h>
 #include <stdint.h>
 #include <string.h>
@@ -19,12 +18,11 @@
 #include "vpn/aead.h"
 #include "vpn/log.h"
 #include "vpn/offload.h"
-#include "vpn/thread_slice.h"
-#include "vpn/udp_batch.h"
 #include "vpn/proto.h"
 #include "vpn/role.h"
 #include "vpn/spin.h"
 #include "vpn/transport.h"
+#include "vpn/udp_batch.h"
 
 enum { CLIENT_BATCH = BATCH_MAX, DATAGRAM_MAX = MTU_MAX + TRANSPORT_OVERHEAD };
 
@@ -126,21 +124,26 @@ static void await_reply(struct client *c, struct reply_wait *w, int sent)
     uint32_t window_us = reply_wait_window(w, sent);
     if (!window_us || !role_take(&c->rx_role))
         return;
-    uint64_t start = spin_clock_ns(), deadline = start + (uint64_t)window_us * 1000u;
+    uint64_t start = spin_clock_ns();
+    struct spin look;
+    spin_worked(&look, window_us);
     int got;
-    while (!(got = datapath_from_udp(c, c->on_event)) && spin_clock_ns() < deadline)
-        sched_yield();  /* the server's side of the reply may be waiting for this CPU */
+    /* spin_again yields at each look: the server's side of the reply may need this CPU. */
+    while (!(got = datapath_from_udp(c, c->on_event)) && spin_again(&look))
+        ;
+    if (got < 0) {
+        /* An event asked the client to exit: the main thread does. Said under the role, so
+         * that the main thread, taking it next, handles nothing more. */
+        uint64_t one = 1;
+        c->rx_exit = true;
+        if (write(c->exit_fd, &one, sizeof(one)) != sizeof(one))
+            log_warn("Cannot tell the main thread to exit: %s", strerror(errno));
+    }
     role_release(&c->rx_role);
     reply_wait_done(w, got != 0, (uint32_t)((spin_clock_ns() - start) / 1000u));
     __atomic_fetch_add(&c->reply_waits, 1, __ATOMIC_RELAXED);
     if (got)
         __atomic_fetch_add(&c->replies_caught, 1, __ATOMIC_RELAXED);
-    if (got < 0) {      /* an event asked the client to exit: the main thread does */
-        uint64_t one = 1;
-        __atomic_store_n(&c->rx_exit, true, __ATOMIC_RELEASE);
-        if (write(c->exit_fd, &one, sizeof(one)) != sizeof(one))
-            log_warn("Cannot tell the main thread to exit: %s", strerror(errno));
-    }
 }
 
 void *datapath_tun_thread(void *arg)
@@ -150,7 +153,6 @@ void *datapath_tun_thread(void *arg)
      * a non-dumpable process. Then main may install the filter, which this thread's start-up
      * in libc would not pass. */
     pthread_setname_np(pthread_self(), "vpn-client-tun");
-    thread_short_slice();       /* likewise */
     if (aead_init() != 0)       /* before main installs the filter */
         log_warn("OpenSSL's AEAD is unavailable to the TUN thread: libsodium's serves instead");
     sem_post(&c->tun_started);

@@ -244,12 +244,12 @@ static int run(struct client *c, const char *given_key)
     c->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     c->exit_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     c->on_event = conn_event;
-    role_take(&c->rx_role);     /* the main thread's, but while it sleeps (client.h) */
+    role_take(&c->rx_role);     /* the main thread holds it but while it sleeps (client.h) */
     if (c->stop_fd < 0 || c->exit_fd < 0 || sem_init(&c->tun_started, 0, 0) != 0) {
         log_error("Cannot start the TUN thread: %s", strerror(errno));
         return leave(c, 1);
     }
-    thread_short_slice();   /* the receive path's thread (vpn/thread_slice.h) */
+    thread_short_slice();   /* both threads': the TUN thread, started below, inherits it */
     if (sandbox(c) != 0)
         return leave(c, 1);
     pthread_t tun_thread;
@@ -280,7 +280,7 @@ static int run(struct client *c, const char *given_key)
         role_wait(&c->rx_role);
         if (n < 0 && errno != EINTR)
             break;
-        if (__atomic_load_n(&c->rx_exit, __ATOMIC_ACQUIRE) ||
+        if (c->rx_exit ||
             (p[0].revents & POLLIN && datapath_from_udp(c, conn_event) < 0)) {
             status = 1;
             break;

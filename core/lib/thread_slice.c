@@ -32,7 +32,7 @@ int thread_short_slice(void)
     struct slice_attr a;
     memset(&a, 0, sizeof(a));
     a.size = sizeof(a);
-    a.sched_policy = 0;     /* SCHED_OTHER */
+    a.sched_policy = SCHED_OTHER;
     a.sched_nice = nice;
     a.sched_runtime = (uint64_t)THREAD_SLICE_US * 1000u;
     return syscall(SYS_sched_setattr, 0, &a, 0) == 0 ? 0 : -errno;
