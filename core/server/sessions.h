@@ -39,6 +39,7 @@ struct session {
     uint64_t upload_drops;
     struct qos_bucket *upload;      /* its user's bucket, the default class's shared one, or
                                        NULL (not policed): the server's (server.h) */
+    struct qos_share upload_share;  /* its fair share of that bucket (TX role) */
     uint32_t policy_seen;           /* the last policy seq applied */
     /* control -> TX thread: the upload policer this session should use */
     struct upload_policy_box policy;

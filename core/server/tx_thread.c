@@ -78,6 +78,7 @@ static void apply_policy(struct server *srv, struct session *ses, uint64_t t_us)
     struct upload_policy p;
     if (!upload_policy_changed(&ses->policy, &ses->policy_seen, &p))
         return;
+    struct qos_bucket *was = ses->upload;
     if (!p.limited || p.user_slot >= QOS_USER_MAX) {
         ses->upload = NULL;
     } else if (p.shared_default || p.user_slot < 0) {
@@ -92,6 +93,8 @@ static void apply_policy(struct server *srv, struct session *ses, uint64_t t_us)
         }
         ses->upload = b;
     }
+    if (ses->upload != was)
+        qos_share_reset(&ses->upload_share);
 }
 
 /* The link-wide policy (total bandwidth, the default class): at start and after a reload. */
@@ -138,7 +141,7 @@ static uint32_t deliver(struct server *srv, struct ring *r, uint64_t now_ms, uin
                 break;
             }
             apply_policy(srv, ses, t_us);
-            if (ses->upload && !qos_bucket_pass(ses->upload, s->meta.len, t_us)) {
+            if (ses->upload && !qos_share_pass(ses->upload, &ses->upload_share, s->meta.len, t_us)) {
                 counter_inc(&ses->upload_drops);
                 counter_inc(&srv->tx_drops[TX_DROP_UPLOAD_QOS]);
                 break;

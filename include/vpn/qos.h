@@ -136,6 +136,12 @@ struct qos_link {
     uint64_t last_us;
     uint64_t hungry_until_us[QOS_PRIO_LEVELS];  /* a level that wanted to borrow lately */
 };
+/* How many sessions send through one bucket (qos_share.c counts them in epochs). */
+struct qos_senders {
+    uint32_t epoch;
+    uint64_t epoch_start_us;
+    uint32_t now, before;   /* distinct senders in this epoch so far, and in the last one */
+};
 struct qos_bucket {
     struct qos_tb rate;     /* guaranteed */
     struct qos_tb ceil;     /* rate_bps 0 = the session is unlimited */
@@ -143,6 +149,7 @@ struct qos_bucket {
     struct qos_link *link;  /* NULL = nothing to borrow from but the ceiling bucket */
     uint8_t prio;           /* borrowing priority, 0 (first) .. 7 */
     uint64_t borrowed_bytes, dropped_bytes;     /* for the status tool */
+    struct qos_senders senders;
 };
 
 /* total_bps 0 = unlimited. Rates above 100 Gbit/s are treated as 100 Gbit/s. */
@@ -158,6 +165,27 @@ void qos_bucket_init_htb(struct qos_bucket *b, struct qos_link *link, uint64_t r
 bool qos_bucket_pass(struct qos_bucket *b, uint32_t len, uint64_t now_us);
 /* HTB's prio: lower borrows first (clamped to 0..7; init sets 0). */
 void qos_bucket_set_prio(struct qos_bucket *b, int prio);
+/* Whether the bucket (its ceiling, or the link it borrows from) has less than half its burst
+ * left at now_us: what its senders take is then more than it refills. */
+bool qos_bucket_contended(struct qos_bucket *b, uint64_t now_us);
+
+/* Fairness between the sessions that share one bucket (a user's devices; every user of the
+ * default class). A policer drops first come, first served: two devices flooding one user's
+ * ceiling would split it by the phase of their packets, one of them getting nearly nothing.
+ * Each session therefore also has a fair share of its bucket: the ceiling divided by the
+ * sessions that sent through it lately. While the bucket is contended, a packet beyond its
+ * session's share is dropped even if the bucket holds it; otherwise anyone may use what is
+ * spare, so a light device keeps all it sends and a heavy one takes the rest. A bucket with
+ * one sender behaves exactly as qos_bucket_pass. Owned by the thread that owns the bucket. */
+struct qos_share {
+    struct qos_tb tb;
+    uint64_t last_us;
+    uint32_t epoch;         /* the bucket's epoch this session last counted itself in, + 1 */
+};
+/* Before a session's first packet through a bucket, and whenever its bucket changes. */
+void qos_share_reset(struct qos_share *s);
+/* qos_bucket_pass for session s: true when len bytes may pass (and takes the tokens). */
+bool qos_share_pass(struct qos_bucket *b, struct qos_share *s, uint32_t len, uint64_t now_us);
 
 
 #endif

@@ -92,9 +92,10 @@ done
 wait "${up[1]}" "${up[2]}"
 mbps() { python3 -c 'import json,sys; print("%.1f" % (json.load(open(sys.argv[1]))["end"]["sum"]["bits_per_second"] * (1 - json.load(open(sys.argv[1]))["end"]["sum"]["lost_percent"] / 100) / 1e6))' "$1" 2>/dev/null; }
 u1=$(mbps "$WORK/up1.json"); u2=$(mbps "$WORK/up2.json")
-# (The policer drops what exceeds the user's ceiling, first come, first served: it is not
-# fair between the user's devices, only their sum is held; two UDP floods split unevenly.)
-check "both devices upload ($u1 + $u2 Mbit/s)" python3 -c "import sys; sys.exit(not ($u1 > 0.1 and $u2 > 0.1))"
+# The policer gives each of the user's devices a fair share while the ceiling is contended
+# (qos_share.c): about 5 + 5. Before, first come first served split it 0.0 + 8.5 at times.
+check "both devices upload, fairly ($u1 + $u2 Mbit/s)" \
+    python3 -c "import sys; sys.exit(not ($u1 > 3 and $u2 > 3))"
 check "together held near carol's one ceiling of 10 Mbit/s ($u1 + $u2)" \
     python3 -c "import sys; sys.exit(not ($u1 + $u2 < 12.5))"
 list=$("${VPNCTL[@]}" user list)
