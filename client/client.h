@@ -69,6 +69,10 @@ struct client {
     char server_text[300];          /* server_ip:server_port as configured */
     int udp_fd, tun_fd, signal_fd, control_fd;
     int sock4, sock6;               /* underlay.c: udp_fd is a duplicate of one of them */
+    int udp_watch;                  /* what the main thread sleeps on: a watch of udp_fd's socket
+                                       (vpn/fd_watch.h), -1 for none; the TUN thread pauses it
+                                       while it takes a reply (datapath.c) */
+    int udp_watched;                /* receive role: the descriptor it watches, sock4 or sock6 */
     int udp_family;
     struct {                        /* underlay.c: looking up server_ip */
         bool wanted, in_flight;

@@ -269,7 +269,7 @@ static int run(struct client *c, const char *given_key)
     int status = 0;
     while (!c->stop) {
         struct pollfd p[5] = {
-            { .fd = c->udp_fd, .events = POLLIN },
+            { .fd = c->udp_watch, .events = POLLIN },
             { .fd = c->signal_fd, .events = POLLIN },
             { .fd = c->helper.fd, .events = POLLIN },
             { .fd = c->control_fd, .events = POLLIN },
@@ -317,6 +317,7 @@ static int run(struct client *c, const char *given_key)
         close(c->control_fd);
     close(c->tun_fd);   /* the device and its routes go with it */
     close(c->udp_fd);
+    close(c->udp_watch);
     conn_wipe(c);
     return status;
 }
@@ -392,7 +393,7 @@ int main(int argc, char **argv)
     c.signal_fd = signalfd(-1, &mask, SFD_CLOEXEC);
     c.control_fd = -1;
     c.helper.fd = -1;
-    c.udp_fd = c.sock4 = c.sock6 = -1;
+    c.udp_fd = c.udp_watch = c.sock4 = c.sock6 = -1;
     snprintf(c.server_text, sizeof(c.server_text), "%s:%u", cfg.server_ip, cfg.server_port);
     push_policy_init(&c.policy, &cfg);
     return run(&c, given_key);

@@ -76,6 +76,7 @@ static const struct rule LOOP_RULES[] = {
     ALLOW("close"),
     ALLOW("connect"),               /* the UDP socket to a new address of the server */
     ALLOW("dup3"),                  /* ... of the other family, under the same number */
+    ALLOW("epoll_ctl"),             /* pausing and moving the UDP socket's watch (fd_watch.h) */
     ALLOW("exit"),
     ALLOW("exit_group"),
     ALLOW("futex"),                 /* joining the TUN thread, libc locks */

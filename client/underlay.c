@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "vpn/fd_watch.h"
 #include "vpn/log.h"
 #include "vpn/netaddr.h"
 
@@ -32,7 +33,13 @@ int underlay_open(struct client *c)
     if (c->sock4 < 0)
         return -1;
     c->udp_fd = fcntl(c->sock4, F_DUPFD_CLOEXEC, 0);
-    return c->udp_fd < 0 ? -1 : 0;
+    if (c->udp_fd < 0)
+        return -1;
+    /* The watch holds the family's own descriptor, not udp_fd: dup3 below replaces what
+     * udp_fd is, which an epoll entry keyed by udp_fd would not follow. */
+    c->udp_watched = c->sock4;
+    c->udp_watch = fd_watch_open(c->sock4);
+    return c->udp_watch < 0 ? -1 : 0;
 }
 
 /* udp_fd to addr: the family's socket under udp_fd's number, disconnected, connected. */
@@ -43,8 +50,12 @@ static int point(struct client *c, const struct sockaddr *sa, socklen_t len)
         errno = EAFNOSUPPORT;
         return -1;
     }
-    if (c->udp_family != sa->sa_family && dup3(s, c->udp_fd, O_CLOEXEC) < 0)
-        return -1;
+    if (c->udp_family != sa->sa_family) {
+        if (dup3(s, c->udp_fd, O_CLOEXEC) < 0 ||
+            fd_watch_move(c->udp_watch, c->udp_watched, s) != 0)
+            return -1;
+        c->udp_watched = s;
+    }
     c->udp_family = sa->sa_family;
     struct sockaddr unspec = { .sa_family = AF_UNSPEC };
     (void)connect(c->udp_fd, &unspec, sizeof(unspec));

@@ -30,6 +30,7 @@
 #include "usage.h"
 #include "service_notify.h"
 #include "udp.h"
+#include "vpn/fd_watch.h"
 #include "vpn/log.h"
 #include "vpn/netaddr.h"
 #include "vpn/tun.h"
@@ -284,7 +285,7 @@ int main(int argc, char **argv)
 
     srv.cfg = &cfg;
     srv.mtu = cfg.mtu;
-    srv.tun_fd = srv.udp_fd = srv.wg_fd = srv.control_fd = -1;
+    srv.tun_fd = srv.tun_watch = srv.udp_fd = srv.wg_fd = srv.control_fd = -1;
     cds_wfcq_init(&srv.events_head, &srv.events_tail);
     log_info("Starting VPN server...");
     if (priv.stay_root)
@@ -359,6 +360,11 @@ int main(int argc, char **argv)
         goto err_enclave;
     }
     log_info("TUN interface created: %s", srv.tun_name);
+    srv.tun_watch = fd_watch_open(srv.tun_fd);
+    if (srv.tun_watch < 0) {
+        log_error("Cannot watch %s: %s", srv.tun_name, strerror(errno));
+        goto err_tun;
+    }
     log_debug("TUN segmentation offload: %s", srv.tun_offload ? "on (TSO4)" : "off");
     const char *step;
     rc = tun_configure(srv.tun_name, cfg.tun_ip, cfg.tun_prefix, cfg.mtu, &step);
@@ -465,6 +471,8 @@ err_qos:
     if (srv.qos_active)
         qos_teardown(srv.tun_name);
 err_tun:
+    if (srv.tun_watch >= 0)
+        close(srv.tun_watch);
     close(srv.tun_fd);
 err_enclave:
     enclave_stop(&srv.enclave);

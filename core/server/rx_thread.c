@@ -322,15 +322,20 @@ void *rx_thread_main(void *arg)
                 classify(srv, b, i);
         }
         rcu_read_unlock();
-        /* A packet or two: see them through the worker ourselves (tx_role.h). */
+        /* A packet or two: see them through the worker ourselves (tx_role.h). What we
+         * write to the TUN is usually answered before the write returns: read the answer
+         * too, and keep the TUN thread asleep meanwhile. */
         bool borrowed = n <= BORROW_BATCH_MAX && batch_has_data(srv, b) && tx_role_take(srv);
+        if (borrowed)
+            tun_wakeups_pause(srv);
         enclave_publish_batch(&srv->enclave, offsetof(struct worker_rings, in_rx), b->pending);
         enclave_publish_batch(&srv->enclave, offsetof(struct worker_rings, in_hs), b->pending_hs);
         send_replies(srv, b, fd);
-        /* What we wrote to the TUN is usually answered before the write returns: read the
-         * answer too, rather than wake the TUN thread for it. */
-        if (borrowed && tx_role_run(srv, BORROW_WAIT_US))
-            tun_role_pass(srv);
+        if (borrowed) {
+            if (tx_role_run(srv, BORROW_WAIT_US))
+                tun_role_pass(srv);
+            tun_wakeups_resume(srv);
+        }
         uint64_t until = handshake_load_until(&b->guard.load);
         if (b->wg_guarded && handshake_load_until(&b->wg_guard.load) > until)
             until = handshake_load_until(&b->wg_guard.load);

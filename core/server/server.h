@@ -76,6 +76,8 @@ struct server {
     uint16_t mtu;                   /* TUN thread: segment size (cfg->mtu) */
     char tun_name[16];
     int tun_fd;
+    int tun_watch;                  /* what the TUN thread sleeps on: a watch of tun_fd that the
+                                       RX thread pauses (vpn/fd_watch.h, tun_thread.c) */
     bool tun_offload;               /* IFF_VNET_HDR + TSO: reads are super-packets */
     int udp_fd;
     int wg_fd;                      /* the WireGuard port's socket, or -1 ([wireguard]) */
@@ -133,6 +135,12 @@ void *tun_thread_main(void *arg);
 /* The RX thread, after writing a lone packet to the TUN: takes the TUN role if it is free and
  * reads what the device holds (the reply, usually) as the TUN thread would. */
 void tun_role_pass(struct server *srv);
+
+/* The RX thread, around seeing a lone packet through to the TUN and reading the reply there
+ * itself: the TUN thread is not woken for that reply meanwhile (vpn/fd_watch.h). Every pause
+ * is followed by a resume, which wakes the TUN thread if the device still holds anything. */
+void tun_wakeups_pause(struct server *srv);
+void tun_wakeups_resume(struct server *srv);
 
 void *tx_thread_main(void *arg);
 

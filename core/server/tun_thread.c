@@ -2,7 +2,8 @@
  * that owns the destination's session. Reads until the device is empty or a batch is full,
  * then publishes and rings each touched worker once. The TUN thread holds the role while
  * awake; the RX thread borrows it right after it wrote a lone packet to the TUN, whose reply
- * is then usually already queued there (tx_role.h). */
+ * is then usually already queued there (tx_role.h), and pauses the TUN thread's wake-ups
+ * meanwhile: the TUN thread sleeps on a watch of the device (vpn/fd_watch.h). */
 #include <errno.h>
 #include <sched.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 
 #include "server.h"
 #include "tx_role.h"
+#include "vpn/fd_watch.h"
 #include "vpn/log.h"
 #include "vpn/offload.h"
 #include "vpn/thread_slice.h"
@@ -168,6 +170,22 @@ void tun_role_pass(struct server *srv)
     role_release(&srv->tun_role);
 }
 
+void tun_wakeups_pause(struct server *srv)
+{
+    if (fd_watch_pause(srv->tun_watch, srv->tun_fd) != 0) {
+        static struct log_limit lim;
+        log_limited(&lim, LOG_WARN, "Cannot pause the TUN watch: %s", strerror(errno));
+    }
+}
+
+void tun_wakeups_resume(struct server *srv)
+{
+    /* Cannot fail once the watch exists (a modification allocates nothing); said if it does,
+     * as the TUN thread would then sleep through the device's packets. */
+    if (fd_watch_resume(srv->tun_watch, srv->tun_fd) != 0)
+        log_error("Cannot resume the TUN watch: %s", strerror(errno));
+}
+
 void *tun_thread_main(void *arg)
 {
     struct server *srv = arg;
@@ -181,7 +199,7 @@ void *tun_thread_main(void *arg)
         } else {
             sched_yield();  /* a borrower is reading the device: it empties it */
         }
-        if (got < BATCH_MAX && !server_wait_readable(srv, &srv->tun_fd, 1, -1))
+        if (got < BATCH_MAX && !server_wait_readable(srv, &srv->tun_watch, 1, -1))
             break;
     }
     rcu_unregister_thread();

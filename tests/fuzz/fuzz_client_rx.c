@@ -266,6 +266,7 @@ static void reset(void)
     c.tun_fd = tun[0];
     c.signal_fd = c.control_fd = c.stop_fd = -1;
     c.helper.fd = c.sock4 = c.sock6 = -1;    /* no helper: routes and lookups go nowhere */
+    c.udp_watch = -1;
     strcpy(c.tun_name, cfg.tun_device);
     strcpy(c.server_text, "fuzz");
     c.tun_configured = true;

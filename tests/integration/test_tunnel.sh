@@ -37,11 +37,23 @@ check "ping 192.168.100.10 through the tunnel" cli 1 ping -c 3 -i 0.2 -W 2 -q 19
 # 50 pings all answered, and the status says most replies came that way (the server is a few
 # hundred microseconds away here; a busy machine may let some come later than the window).
 waits() { cli 1 "$BIN/vpn-client" status -c "$WORK/alice.conf" | sed -n "s/^replies waited for: \([0-9]*\), taken by the TUN thread: \([0-9]*\)$/\1 \2/p"; }
+# Neither the client's main thread nor the server's TUN thread, asleep meanwhile, is woken for
+# those replies (vpn/fd_watch.h): before, each reply woke both (50-odd switches each); now the
+# main thread wakes for its 250 ms timeouts and the TUN thread not at all.
+switches() { sed -n 's/^voluntary_ctxt_switches:[[:space:]]*//p' "/proc/$1/status"; }
+tun_tid=$(grep -lx vpn-tun /proc/"$SERVER_PID"/task/*/comm | cut -d/ -f5)
+main_tid=$CLIENT_PID_alice
 read -r waits0 caught0 <<<"$(waits)"
+main0=$(switches "$main_tid"); tun0=$(switches "$tun_tid")
 check "50 pings at 20 ms all answered" cli 1 ping -c 50 -i 0.02 -W 2 -q 192.168.100.10
+main1=$(switches "$main_tid"); tun1=$(switches "$tun_tid")
 read -r waits1 caught1 <<<"$(waits)"
 check "the client waited for the replies ($((waits1 - waits0)) waits) and took at least 25 itself ($((caught1 - caught0)))" \
     test "$((waits1 - waits0))" -ge 25 -a "$((caught1 - caught0))" -ge 25
+check "the client's main thread slept through the replies ($((main1 - main0)) wake-ups)" \
+    test "$((main1 - main0))" -lt 25
+check "the server's TUN thread slept through the replies ($((tun1 - tun0)) wake-ups)" \
+    test "$((tun1 - tun0))" -lt 25
 
 # 50 MB each way, checksummed at both ends.
 head -c 50000000 /dev/urandom >"$WORK/up.bin"

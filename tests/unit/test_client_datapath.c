@@ -46,6 +46,7 @@ static void setup(void)
     c.tun_fd = tun[0];
     tun_peer = tun[1];
     c.udp_fd = udp[0];
+    c.udp_watch = -1;           /* no main thread asleep to keep from waking */
     udp_peer = udp[1];
     client_sm_init(&c.sm);
     randombytes_buf(&keys_a, sizeof(keys_a));
