@@ -114,6 +114,7 @@ struct client {
     client_event_fn on_event;       /* what the receive path reports to (conn_event) */
     int exit_fd;                    /* eventfd: wakes the main thread for rx_exit */
     bool rx_exit;                   /* receive role: the TUN thread's receive asked to exit */
+    uint64_t main_rx;               /* atomic: datagrams the main thread took (reply_wait.h) */
 
     uint64_t rx_bytes, rx_packets;          /* main thread: DATA delivered */
     uint64_t rx_other;                      /* main thread: other datagrams taken (PING, PONG,

@@ -122,7 +122,8 @@ static int from_tun(struct client *c)
  * main thread would, if reply_wait.h says to wait and the main thread is asleep. */
 static void await_reply(struct client *c, struct reply_wait *w, int sent)
 {
-    uint32_t window_us = reply_wait_window(w, sent);
+    uint64_t main_rx = __atomic_load_n(&c->main_rx, __ATOMIC_RELAXED);
+    uint32_t window_us = reply_wait_window(w, sent, main_rx);
     if (!window_us || !role_take(&c->rx_role))
         return;
     /* The main thread, asleep, is not to be woken for the reply (vpn/fd_watch.h). */

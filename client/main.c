@@ -280,11 +280,14 @@ static int run(struct client *c, const char *given_key)
         role_wait(&c->rx_role);
         if (n < 0 && errno != EINTR)
             break;
-        if (c->rx_exit ||
-            (p[0].revents & POLLIN && datapath_from_udp(c, conn_event) < 0)) {
+        int got = 0;
+        if (!c->rx_exit && (p[0].revents & POLLIN))
+            got = datapath_from_udp(c, conn_event);
+        if (c->rx_exit || got < 0) {
             status = 1;
             break;
         }
+        __atomic_fetch_add(&c->main_rx, (uint64_t)got, __ATOMIC_RELAXED);
         if (p[1].revents & POLLIN) {
             struct signalfd_siginfo si;
             if (read(c->signal_fd, &si, sizeof(si)) == sizeof(si))

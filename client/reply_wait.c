@@ -1,9 +1,11 @@
 /* When and how long the TUN thread waits for a reply (see reply_wait.h). */
 #include "reply_wait.h"
 
-uint32_t reply_wait_window(struct reply_wait *w, int sent)
+uint32_t reply_wait_window(struct reply_wait *w, int sent, uint64_t main_rx)
 {
-    if (sent <= 0 || sent > REPLY_WAIT_LONE_MAX)
+    bool streaming = main_rx - w->main_rx > REPLY_WAIT_STREAM;
+    w->main_rx = main_rx;
+    if (sent <= 0 || sent > REPLY_WAIT_LONE_MAX || streaming)
         return 0;
     if (w->misses >= REPLY_WAIT_MISSES) {
         if (++w->skipped < REPLY_WAIT_PROBE_EVERY)
