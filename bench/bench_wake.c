@@ -8,7 +8,7 @@
  * average, median and 99th percentile; and the median time of the write() that does the first
  * wake-up, which is what a wake-up costs the waker. On the development VM (docs/PERFORMANCE.md,
  * "Where a wake-up goes") the same CPU costs about 5 us a round trip and the other, idle
- * vCPU 120 us, of which the waker's write() alone takes 29 us: latency here is decided by how
+ * vCPU 120 us, of which the waker's write() alone takes 26-29 us: latency here is decided by how
  * many hops land on an idle vCPU. */
 #include <poll.h>
 #include <pthread.h>
