@@ -153,7 +153,8 @@ static struct session *gone_device(const struct control *c, const char *user, ui
                              __atomic_load_n(&quietest->last_rx_ms, __ATOMIC_RELAXED))
             quietest = s;
     }
-    if (quietest && now - __atomic_load_n(&quietest->last_rx_ms, __ATOMIC_RELAXED) > limit)
+    if (quietest &&
+        ms_since(now, __atomic_load_n(&quietest->last_rx_ms, __ATOMIC_RELAXED)) > limit)
         return quietest;
     return NULL;
 }

@@ -196,7 +196,7 @@ void control_sweep(struct control *c, uint64_t now)
         s->rate_at_ms = now;
         if (s->retire_at_ms && now >= s->retire_at_ms)
             control_end_session(c, s, true, "replaced by a new handshake");
-        else if (now - __atomic_load_n(&s->last_rx_ms, __ATOMIC_RELAXED) > idle_ms)
+        else if (ms_since(now, __atomic_load_n(&s->last_rx_ms, __ATOMIC_RELAXED)) > idle_ms)
             control_end_session(c, s, true, "idle timeout");
         else if (s->wireguard && now - s->created_ms > WG_UNCONFIRMED_MS &&
                  counter_read(&s->rx_packets) == 0)

@@ -71,7 +71,7 @@ static void show_one(const struct session *s, void *arg)
     unsigned long long tc_drops = tc ? (unsigned long long)tc->drops : 0;
     unsigned long long tc_rate = tc ? (unsigned long long)tc->rate_bps : 0;
     uint64_t age = (c->now - s->created_ms) / 1000;
-    uint64_t idle = (c->now - __atomic_load_n(&s->last_rx_ms, __ATOMIC_RELAXED)) / 1000;
+    uint64_t idle = ms_since(c->now, __atomic_load_n(&s->last_rx_ms, __ATOMIC_RELAXED)) / 1000;
     /* A WireGuard peer is shown as `wg show` names it: its device. */
     char device[DEVICE_NAME_MAX + 1] = "";
     if (s->wireguard && !device_name_of_id(s->device, device))

@@ -90,6 +90,14 @@ uint64_t clock_monotonic_ms(void);
 /* Microseconds from CLOCK_MONOTONIC (latencies the status reports). */
 uint64_t clock_monotonic_us(void);
 
+/* now - then for two CLOCK_MONOTONIC times, 0 when then is later: a time another thread
+ * stamped after this one read the clock (a session's last packet, stamped by the TX thread
+ * while the control thread sweeps) is "just now", never 2^64 ms ago. */
+static inline uint64_t ms_since(uint64_t now, uint64_t then)
+{
+    return now > then ? now - then : 0;
+}
+
 /* The protocol's name of a CONNECT_RESP status (enum connect_status: "OK", "AUTH_FAILED",
  * ...), or NULL for a value this version does not know. The one table of these names: the
  * server's log and its status JSON use it. */

@@ -479,6 +479,20 @@ Test(control, rekey_overlap_then_the_old_session_ends)
     cr_expect_eq(ctl.live_sessions, 1);
 }
 
+/* The data threads stamp last_rx_ms with their own clock reads, so a sweep may see a time a
+ * millisecond after its own "now" (the TX thread read the clock after the control thread
+ * did). That is a session in use, not one idle for 2^64 ms: the bench saw a busy upload end
+ * with "idle timeout" 20 s into a 3600 s timeout. */
+Test(control, a_last_rx_after_the_sweeps_now_is_not_idle)
+{
+    struct session *a = connect_user("alice", 0x1001);
+    uint64_t now = clock_monotonic_ms();
+    a->last_rx_ms = now + 1;
+    control_sweep(&ctl, now);
+    cr_expect(control_find(&ctl, 0x1001), "an active session ended as idle");
+    cr_expect_eq(ctl.live_sessions, 1);
+}
+
 Test(control, idle_sessions_end_and_give_their_address_back)
 {
     struct session *a = connect_user("alice", 0x1001);
@@ -596,6 +610,23 @@ Test(control, two_devices_of_one_user_have_a_session_each)
     hello_dev("alice", 0xa1, 1, &c);
     hello_dev("alice", 0xb2, 1, &c);
     cr_expect_eq(pending_used(), 2);
+}
+
+/* A device whose last packet the TX thread stamped a moment after the control thread read
+ * its clock is in use: it does not give up its place to a newcomer (it did, as silent for
+ * 2^64 ms). */
+Test(control, max_devices_keeps_a_device_stamped_after_now)
+{
+    cfg.max_devices = 2;
+    struct session *a = connect_device("carol", 0xa1, 0x1001);
+    struct session *b = connect_device("carol", 0xb2, 0x1002);
+    a->last_rx_ms = b->last_rx_ms = clock_monotonic_ms() + 5;
+    struct hs_config c;
+    struct submitted req = hello_dev("carol", 0xc3, 1, &c);
+    cr_expect_eq(req.meta.aux, STATUS_SERVER_FULL);
+    cr_expect(control_find(&ctl, 0x1001) && control_find(&ctl, 0x1002), "both devices stay");
+    reply(&req, STATUS_SERVER_FULL);
+    expect_refusal();
 }
 
 /* max_devices: a device beyond it is refused (SERVER_FULL) unless one of the user's devices
