@@ -67,7 +67,7 @@ uint64_t control_last_seen(const struct control *c, const char *username)
 static void remember_seen(struct control *c, const struct session *s)
 {
     uint64_t now = clock_monotonic_ms(), rx = __atomic_load_n(&s->last_rx_ms, __ATOMIC_RELAXED);
-    uint64_t wall = clock_realtime_ms() - (now > rx ? now - rx : 0);
+    uint64_t wall = clock_realtime_ms() - ms_since(now, rx);
     int slot = -1;
     for (int i = 0; i < c->n_seen && slot < 0; i++)
         if (strcmp(c->seen[i].user, s->username) == 0)

@@ -43,7 +43,7 @@ static void one_user(const struct control *c, const char *user, FILE *out, bool 
         if (strcmp(s->username, user) != 0)
             continue;
         uint64_t rx = __atomic_load_n(&s->last_rx_ms, __ATOMIC_RELAXED);
-        uint64_t wall = now_wall - (now_mono > rx ? now_mono - rx : 0);
+        uint64_t wall = now_wall - ms_since(now_mono, rx);
         heard = wall > heard ? wall : heard;
         if (s->retire_at_ms)
             continue;
