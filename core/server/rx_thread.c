@@ -17,6 +17,7 @@
 #include "wg_guard.h"
 #include "vpn/cookie.h"
 #include "vpn/log.h"
+#include "vpn/spin.h"
 #include "vpn/thread_slice.h"
 
 /* SESSION_UNKNOWN hints are limited per source to a trickle (source_limit.h). */
@@ -45,6 +46,7 @@ struct rx_batch {
     struct wg_guard wg_guard;           /* the WireGuard port's, when it is open... */
     bool wg_guarded;                    /* ...and started */
     uint64_t now_ms, wall_ms;
+    uint64_t last_batch_ns;             /* borrow_after_quiet (tx_role.h) */
 };
 
 static void prepare(struct rx_batch *b)
@@ -325,7 +327,9 @@ void *rx_thread_main(void *arg)
         /* A packet or two: see them through the worker ourselves (tx_role.h). What we
          * write to the TUN is usually answered before the write returns: read the answer
          * too, and keep the TUN thread asleep meanwhile. */
-        bool borrowed = n <= BORROW_BATCH_MAX && batch_has_data(srv, b) && tx_role_take(srv);
+        bool quiet = borrow_after_quiet(&b->last_batch_ns, spin_clock_ns());
+        bool borrowed = quiet && n <= BORROW_BATCH_MAX && batch_has_data(srv, b) &&
+                        tx_role_take(srv);
         if (borrowed)
             tun_wakeups_pause(srv);
         enclave_publish_batch(&srv->enclave, offsetof(struct worker_rings, in_rx), b->pending);

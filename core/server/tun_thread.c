@@ -14,6 +14,7 @@
 #include "vpn/fd_watch.h"
 #include "vpn/log.h"
 #include "vpn/offload.h"
+#include "vpn/spin.h"
 #include "vpn/thread_slice.h"
 
 /* Yields the TUN thread may spend waiting for ring room for one super-packet (each a few
@@ -22,6 +23,7 @@ enum { ROOM_TRIES = 200 };
 
 struct tun_batch {
     uint32_t pending[MAX_WORKERS];
+    uint64_t last_batch_ns;     /* borrow_after_quiet (tx_role.h) */
 };
 
 static struct session *route(struct server *srv, uint32_t dst)
@@ -154,7 +156,8 @@ static int tun_pass(struct server *srv)
     bool data = false;
     for (int w = 0; w < srv->enclave.workers; w++)
         data |= b->pending[w] != 0;
-    bool borrowed = data && got <= BORROW_BATCH_MAX && tx_role_take(srv);
+    bool quiet = got && borrow_after_quiet(&b->last_batch_ns, spin_clock_ns());
+    bool borrowed = quiet && data && got <= BORROW_BATCH_MAX && tx_role_take(srv);
     enclave_publish_batch(&srv->enclave, offsetof(struct worker_rings, in_tun), b->pending);
     rcu_quiescent_state();
     if (borrowed)

@@ -17,8 +17,23 @@
 
 /* The RX and TUN threads borrow the role after handing the workers at most BORROW_BATCH_MAX
  * packets (more is load: the TX thread is awake), and wait up to BORROW_WAIT_US for the first
- * result (a worker's wake-up and one AEAD operation take tens of microseconds here). */
-enum { BORROW_BATCH_MAX = 4, BORROW_WAIT_US = 200 };
+ * result (a worker's wake-up and one AEAD operation take tens of microseconds here).
+ *
+ * Only when the batch came after BORROW_QUIET_US without one: packets that come alone (a
+ * ping, a keystroke, a game's updates) are worth carrying through, but small batches back to
+ * back are a flow, and a borrower that waits for its worker, or is preempted holding the role,
+ * holds up every other session's results meanwhile (under another client's load, a ping's
+ * median fell from 0.93-1.07 to 0.73-0.78 ms without the borrowing; docs/PERFORMANCE.md). */
+enum { BORROW_BATCH_MAX = 4, BORROW_WAIT_US = 200, BORROW_QUIET_US = 500 };
+
+/* Whether a batch at now_ns came after a quiet spell since the previous one (*last_ns, which
+ * it then becomes). For each non-empty batch of the calling thread or role. */
+static inline bool borrow_after_quiet(uint64_t *last_ns, uint64_t now_ns)
+{
+    bool quiet = now_ns - *last_ns >= (uint64_t)BORROW_QUIET_US * 1000u;
+    *last_ns = now_ns;
+    return quiet;
+}
 
 /* Before any thread starts. */
 void tx_init(struct server *srv);

@@ -118,3 +118,14 @@ Test(tx_role, a_borrower_waits_for_a_first_result_then_lets_go)
     cr_assert_eq(passes, 5);
     assert_let_go();
 }
+
+/* Borrowing is for packets that come alone: a batch right behind another (a flow, a load)
+ * does not borrow; one after BORROW_QUIET_US without a batch does. */
+Test(tx_role, borrows_only_after_a_quiet_spell)
+{
+    uint64_t last = 0, t = 10ull * 1000 * 1000 * 1000;
+    cr_assert(borrow_after_quiet(&last, t), "the first batch in a long while");
+    cr_assert(!borrow_after_quiet(&last, t + 100000), "100 us behind the last one");
+    cr_assert(!borrow_after_quiet(&last, t + 400000), "still a flow");
+    cr_assert(borrow_after_quiet(&last, t + 400000 + BORROW_QUIET_US * 1000ull), "quiet again");
+}
