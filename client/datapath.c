@@ -127,8 +127,10 @@ static void await_reply(struct client *c, struct reply_wait *w, int sent)
     if (!window_us || !role_take(&c->rx_role))
         return;
     /* The main thread, asleep, is not to be woken for the reply (vpn/fd_watch.h). */
-    if (c->udp_watch >= 0 && fd_watch_pause(c->udp_watch, c->udp_watched) != 0)
-        log_warn("Cannot pause the UDP socket's watch: %s", strerror(errno));
+    if (c->udp_watch >= 0 && fd_watch_pause(c->udp_watch, c->udp_watched) != 0) {
+        static struct log_limit lim;    /* on every lone send: said at a bounded rate */
+        log_limited(&lim, LOG_WARN, "Cannot pause the UDP socket's watch: %s", strerror(errno));
+    }
     uint64_t start = spin_clock_ns();
     struct spin look;
     spin_worked(&look, window_us);

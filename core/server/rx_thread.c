@@ -314,7 +314,8 @@ void *rx_thread_main(void *arg)
             continue;
         }
         idle = 0;
-        b->now_ms = clock_monotonic_ms();
+        uint64_t now_ns = spin_clock_ns();     /* CLOCK_MONOTONIC, read once a batch */
+        b->now_ms = now_ns / 1000000u;
         b->wall_ms = clock_realtime_ms();
         rcu_read_lock();
         for (int i = 0; i < n; i++) {
@@ -327,7 +328,7 @@ void *rx_thread_main(void *arg)
         /* A packet or two: see them through the worker ourselves (tx_role.h). What we
          * write to the TUN is usually answered before the write returns: read the answer
          * too, and keep the TUN thread asleep meanwhile. */
-        bool quiet = borrow_after_quiet(&b->last_batch_ns, spin_clock_ns());
+        bool quiet = borrow_after_quiet(&b->last_batch_ns, now_ns);
         bool borrowed = quiet && n <= BORROW_BATCH_MAX && batch_has_data(srv, b) &&
                         tx_role_take(srv);
         if (borrowed)

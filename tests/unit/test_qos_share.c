@@ -51,15 +51,24 @@ static void setup(struct qos_bucket *b, struct sender *s, int n, uint64_t rate, 
         qos_share_reset(&s[i].share);
 }
 
+/* Two devices of a user of class rate 5, ceil 10 Mbit/s offering offer_a and offer_b for 30 s:
+ * what each got, in Mbit/s, over the last 25 s. */
+static void two_devices(uint64_t offer_a, uint64_t offer_b, double *a, double *c)
+{
+    struct qos_bucket b;
+    struct sender s[2] = { { .offer_bps = offer_a }, { .offer_bps = offer_b } };
+    setup(&b, s, 2, 5 * MBIT, 10 * MBIT);
+    run(&b, s, 2, 30000000, 5000000);
+    *a = mbps(s[0].got, 25000000);
+    *c = mbps(s[1].got, 25000000);
+}
+
 /* Two devices flooding one user's 10 Mbit/s ceiling with 9 Mbit/s each: about 5 each (the
  * integration test saw 0.0 + 8.5 before). */
 Test(qos_share, two_floods_split_evenly)
 {
-    struct qos_bucket b;
-    struct sender s[2] = { { .offer_bps = 9 * MBIT }, { .offer_bps = 9 * MBIT } };
-    setup(&b, s, 2, 5 * MBIT, 10 * MBIT);
-    run(&b, s, 2, 30000000, 5000000);
-    double a = mbps(s[0].got, 25000000), c = mbps(s[1].got, 25000000);
+    double a, c;
+    two_devices(9 * MBIT, 9 * MBIT, &a, &c);
     cr_assert(a > 4.5 && a < 5.5 && c > 4.5 && c < 5.5, "split %.2f + %.2f Mbit/s", a, c);
     cr_assert(a + c > 9.7 && a + c < 10.3, "sum %.2f Mbit/s", a + c);
 }
@@ -85,11 +94,8 @@ Test(qos_share, three_floods)
  * work-conserving). */
 Test(qos_share, light_device_keeps_its_traffic)
 {
-    struct qos_bucket b;
-    struct sender s[2] = { { .offer_bps = 20 * MBIT }, { .offer_bps = 1 * MBIT } };
-    setup(&b, s, 2, 5 * MBIT, 10 * MBIT);
-    run(&b, s, 2, 30000000, 5000000);
-    double heavy = mbps(s[0].got, 25000000), light = mbps(s[1].got, 25000000);
+    double heavy, light;
+    two_devices(20 * MBIT, 1 * MBIT, &heavy, &light);
     cr_assert(light > 0.98, "light %.3f Mbit/s of 1", light);
     cr_assert(heavy > 8.5 && heavy + light < 10.3, "heavy %.2f, sum %.2f", heavy, heavy + light);
 }
