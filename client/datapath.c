@@ -127,10 +127,8 @@ static void await_reply(struct client *c, struct reply_wait *w, int sent)
     if (!window_us || !role_take(&c->rx_role))
         return;
     /* The main thread, asleep, is not to be woken for the reply (vpn/fd_watch.h). */
-    if (c->udp_watch >= 0 && fd_watch_pause(c->udp_watch, c->udp_watched) != 0) {
-        static struct log_limit lim;    /* on every lone send: said at a bounded rate */
-        log_limited(&lim, LOG_WARN, "Cannot pause the UDP socket's watch: %s", strerror(errno));
-    }
+    if (c->udp_watch >= 0)
+        fd_watch_pause_or_warn(c->udp_watch, c->udp_watched, "the UDP socket");
     uint64_t start = spin_clock_ns();
     struct spin look;
     spin_worked(&look, window_us);
@@ -146,10 +144,8 @@ static void await_reply(struct client *c, struct reply_wait *w, int sent)
         if (write(c->exit_fd, &one, sizeof(one)) != sizeof(one))
             log_warn("Cannot tell the main thread to exit: %s", strerror(errno));
     }
-    /* Cannot fail once the watch exists (a modification allocates nothing); said if it does,
-     * as the main thread would then sleep through the server's datagrams. */
-    if (c->udp_watch >= 0 && fd_watch_resume(c->udp_watch, c->udp_watched) != 0)
-        log_error("Cannot resume the UDP socket's watch: %s", strerror(errno));
+    if (c->udp_watch >= 0)
+        fd_watch_resume_or_complain(c->udp_watch, c->udp_watched, "the UDP socket");
     role_release(&c->rx_role);
     reply_wait_done(w, got != 0, (uint32_t)((spin_clock_ns() - start) / 1000u));
     __atomic_fetch_add(&c->reply_waits, 1, __ATOMIC_RELAXED);

@@ -2,8 +2,11 @@
 #include "vpn/fd_watch.h"
 
 #include <errno.h>
+#include <string.h>
 #include <sys/epoll.h>
 #include <unistd.h>
+
+#include "vpn/log.h"
 
 static int set(int watch, int op, int fd, uint32_t events)
 {
@@ -46,4 +49,18 @@ int fd_watch_pause(int watch, int fd)
 int fd_watch_resume(int watch, int fd)
 {
     return set(watch, EPOLL_CTL_MOD, fd, EPOLLIN);
+}
+
+void fd_watch_pause_or_warn(int watch, int fd, const char *what)
+{
+    if (fd_watch_pause(watch, fd) != 0) {
+        static struct log_limit lim;
+        log_limited(&lim, LOG_WARN, "Cannot pause the watch of %s: %s", what, strerror(errno));
+    }
+}
+
+void fd_watch_resume_or_complain(int watch, int fd, const char *what)
+{
+    if (fd_watch_resume(watch, fd) != 0)
+        log_error("Cannot resume the watch of %s: %s", what, strerror(errno));
 }

@@ -175,18 +175,12 @@ void tun_role_pass(struct server *srv)
 
 void tun_wakeups_pause(struct server *srv)
 {
-    if (fd_watch_pause(srv->tun_watch, srv->tun_fd) != 0) {
-        static struct log_limit lim;
-        log_limited(&lim, LOG_WARN, "Cannot pause the TUN watch: %s", strerror(errno));
-    }
+    fd_watch_pause_or_warn(srv->tun_watch, srv->tun_fd, "the TUN");
 }
 
 void tun_wakeups_resume(struct server *srv)
 {
-    /* Cannot fail once the watch exists (a modification allocates nothing); said if it does,
-     * as the TUN thread would then sleep through the device's packets. */
-    if (fd_watch_resume(srv->tun_watch, srv->tun_fd) != 0)
-        log_error("Cannot resume the TUN watch: %s", strerror(errno));
+    fd_watch_resume_or_complain(srv->tun_watch, srv->tun_fd, "the TUN");
 }
 
 void *tun_thread_main(void *arg)

@@ -25,4 +25,12 @@ int fd_watch_move(int watch, int old_fd, int new_fd);
 int fd_watch_pause(int watch, int fd);
 int fd_watch_resume(int watch, int fd);
 
+/* The borrower's pause and resume, which say what failed (`what` names the watched descriptor,
+ * "the TUN"): a pause that fails only costs a needless wake-up, and comes on every lone
+ * packet, so it is said at a bounded rate; a resume cannot fail once the watch exists (a
+ * modification allocates nothing), and is said every time if it does, as the sleeper would
+ * then sleep through the descriptor's input. */
+void fd_watch_pause_or_warn(int watch, int fd, const char *what);
+void fd_watch_resume_or_complain(int watch, int fd, const char *what);
+
 #endif

@@ -6,7 +6,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <string.h>
+
 #include "vpn/fd_watch.h"
+#include "vpn/log.h"
 
 static int readable(int fd, int timeout_ms)
 {
@@ -105,5 +108,38 @@ Test(fd_watch, moves)
     for (int i = 0; i < 2; i++) {
         close(a[i]);
         close(b[i]);
+    }
+}
+
+/* The borrowers' forms say which descriptor's watch failed, and how: a failed pause as a
+ * warning, a failed resume as an error. */
+Test(fd_watch, failures_are_said_with_their_descriptor)
+{
+    int sp[2], other[2], out[2];
+    cr_assert_eq(socketpair(AF_UNIX, SOCK_DGRAM, 0, sp), 0);
+    cr_assert_eq(socketpair(AF_UNIX, SOCK_DGRAM, 0, other), 0);
+    cr_assert_eq(pipe(out), 0);
+    cr_assert_eq(log_init(LOG_INFO, NULL), 0);
+    log_set_mirror(out[1]);
+    int w = fd_watch_open(sp[0]);
+    cr_assert_geq(w, 0);
+    fd_watch_pause_or_warn(w, sp[0], "the watched one");
+    fd_watch_resume_or_complain(w, sp[0], "the watched one");
+    fd_watch_pause_or_warn(w, other[0], "the TUN");
+    fd_watch_resume_or_complain(w, other[0], "the UDP socket");
+    log_set_mirror(-1);
+    char said[1024] = "";
+    ssize_t n = read(out[0], said, sizeof(said) - 1);
+    cr_assert_gt(n, 0);
+    said[n] = '\0';
+    cr_assert(!strstr(said, "the watched one"), "a watch that works says nothing: %s", said);
+    cr_assert(strstr(said, "Cannot pause the watch of the TUN"), "%s", said);
+    cr_assert(strstr(said, "Cannot resume the watch of the UDP socket"), "%s", said);
+    cr_assert(strstr(said, "WARN") || strstr(said, "warn"), "%s", said);
+    close(w);
+    for (int i = 0; i < 2; i++) {
+        close(sp[i]);
+        close(other[i]);
+        close(out[i]);
     }
 }
