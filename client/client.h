@@ -114,14 +114,14 @@ struct client {
     client_event_fn on_event;       /* what the receive path reports to (conn_event) */
     int exit_fd;                    /* eventfd: wakes the main thread for rx_exit */
     bool rx_exit;                   /* receive role: the TUN thread's receive asked to exit */
-    uint64_t main_rx;               /* atomic: datagrams the main thread took (reply_wait.h) */
+    uint64_t main_rx;               /* counter.h, main thread: datagrams it took (reply_wait.h) */
 
     uint64_t rx_bytes, rx_packets;          /* main thread: DATA delivered */
     uint64_t rx_other;                      /* main thread: other datagrams taken (PING, PONG,
                                                DISCONNECT, responses, cookies, believed hints) */
     uint64_t rx_drops[CLIENT_RX_DROPS];     /* main thread */
     uint64_t tx_bytes, tx_packets, tx_drops;/* TUN thread */
-    uint64_t reply_waits, replies_caught;   /* atomic, TUN thread: waits after a lone packet,
+    uint64_t reply_waits, replies_caught;   /* counter.h, TUN thread: waits after a lone packet,
                                                and those that took a datagram (reply_wait.h) */
     struct udp_batch tx_batch;              /* TUN thread */
 };

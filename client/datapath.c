@@ -122,7 +122,7 @@ static int from_tun(struct client *c)
  * main thread would, if reply_wait.h says to wait and the main thread is asleep. */
 static void await_reply(struct client *c, struct reply_wait *w, int sent)
 {
-    uint64_t main_rx = __atomic_load_n(&c->main_rx, __ATOMIC_RELAXED);
+    uint64_t main_rx = counter_read(&c->main_rx);
     uint32_t window_us = reply_wait_window(w, sent, main_rx);
     if (!window_us || !role_take(&c->rx_role))
         return;
@@ -148,9 +148,9 @@ static void await_reply(struct client *c, struct reply_wait *w, int sent)
         fd_watch_resume_or_complain(c->udp_watch, c->udp_watched, "the UDP socket");
     role_release(&c->rx_role);
     reply_wait_done(w, got != 0, (uint32_t)((spin_clock_ns() - start) / 1000u));
-    __atomic_fetch_add(&c->reply_waits, 1, __ATOMIC_RELAXED);
+    counter_inc(&c->reply_waits);
     if (got)
-        __atomic_fetch_add(&c->replies_caught, 1, __ATOMIC_RELAXED);
+        counter_inc(&c->replies_caught);
 }
 
 void *datapath_tun_thread(void *arg)

@@ -141,7 +141,7 @@ static void control_serve(struct client *c)
                           "\nsend drops: %llu\nother received: %llu\n"
                           "replies waited for: %llu, taken by the TUN thread: %llu\n",
                           (unsigned long long)c->tx_drops, (unsigned long long)c->rx_other,
-                          (unsigned long long)__atomic_load_n(&c->reply_waits, __ATOMIC_RELAXED),
+                          (unsigned long long)counter_read(&c->reply_waits),
                           (unsigned long long)__atomic_load_n(&c->replies_caught,
                                                               __ATOMIC_RELAXED));
             n += status_network(c, out + n, sizeof(out) - (size_t)n);
@@ -287,7 +287,7 @@ static int run(struct client *c, const char *given_key)
             status = 1;
             break;
         }
-        __atomic_fetch_add(&c->main_rx, (uint64_t)got, __ATOMIC_RELAXED);
+        counter_add(&c->main_rx, (uint64_t)got);   /* its one writer: no locked add */
         if (p[1].revents & POLLIN) {
             struct signalfd_siginfo si;
             if (read(c->signal_fd, &si, sizeof(si)) == sizeof(si))
