@@ -33,6 +33,7 @@ sleep 0.5
 PIDS+=("$(cat "$WORK/iperf3.pid")")
 make_server_conf
 start_server -t "$THREADS" || { echo "run-ping-walk: server did not start" >&2; exit 1; }
+: >"$WORK/alice.log"; : >"$WORK/bob.log"
 make_client_conf alice alice "$ALICE_TOKEN"
 make_client_conf bob bob "$BOB_TOKEN"
 start_client 1 alice && start_client 2 bob ||
