@@ -38,13 +38,13 @@ def walks(events):
     for k, i in enumerate(starts):
         end = starts[k + 1] if k + 1 < len(starts) else len(events)
         found = [events[i][0]] + [None] * (len(STAGES) - 1)
-        j, last = i + 1, 0
+        j = i + 1
         for n in range(1, len(STAGES)):
             letter = STAGES[n][0]
             for m in range(j, end):
                 if events[m][1] == letter:
                     found[n] = events[m][0]
-                    j, last = m + 1, n
+                    j = m + 1
                     break
         if found[-1] is not None:
             yield found

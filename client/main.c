@@ -142,8 +142,7 @@ static void control_serve(struct client *c)
                           "replies waited for: %llu, taken by the TUN thread: %llu\n",
                           (unsigned long long)c->tx_drops, (unsigned long long)c->rx_other,
                           (unsigned long long)counter_read(&c->reply_waits),
-                          (unsigned long long)__atomic_load_n(&c->replies_caught,
-                                                              __ATOMIC_RELAXED));
+                          (unsigned long long)counter_read(&c->replies_caught));
             n += status_network(c, out + n, sizeof(out) - (size_t)n);
         }
         ssize_t w = write(s, out, (size_t)n);

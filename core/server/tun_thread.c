@@ -4,7 +4,6 @@
  * awake; the RX thread borrows it right after it wrote a lone packet to the TUN, whose reply
  * is then usually already queued there (tx_role.h), and pauses the TUN thread's wake-ups
  * meanwhile: the TUN thread sleeps on a watch of the device (vpn/fd_watch.h). */
-#include <errno.h>
 #include <sched.h>
 #include <string.h>
 #include <unistd.h>
@@ -12,7 +11,6 @@
 #include "server.h"
 #include "tx_role.h"
 #include "vpn/fd_watch.h"
-#include "vpn/log.h"
 #include "vpn/offload.h"
 #include "vpn/spin.h"
 #include "vpn/thread_slice.h"

@@ -3,10 +3,9 @@
 #include <criterion/criterion.h>
 #include <poll.h>
 #include <pthread.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-#include <string.h>
 
 #include "vpn/fd_watch.h"
 #include "vpn/log.h"
