@@ -21,7 +21,8 @@
  *     is counted (a dropped session) and answered with a new handshake.
  * After --duration seconds counted from the moment all clients are up, no rekey or PING
  * starts any more, every client sends one last echo request, and they wait up to 5 s for the
- * replies, the PONGs of PINGs in flight and the rekeys in flight; then all send DISCONNECT.
+ * replies, the PONGs of PINGs in flight and the rekeys in flight; then all send DISCONNECT
+ * (after the report and a line "disconnecting N" on stdout).
  *
  * Output: progress lines every --report seconds on stderr, then "key value" lines on stdout
  * (see report()). Exit status 0 only if every client came up, nothing was dropped, every rekey,
@@ -963,6 +964,10 @@ int main(int argc, char **argv)
     else
         ok = report(t_connected - t0, t_end - t_connected);
     if (opt.disconnect) {
+        /* Said (and flushed) before the first DISCONNECT: a script sampling the server can
+         * tell a count taken after this line from one taken while every session was up. */
+        printf("disconnecting %d\n", opt.clients);
+        fflush(stdout);
         static const uint8_t reason = DISCONNECT_REASON_NORMAL;
         for (int i = 0; i < opt.clients; i++)
             if (current(&sims[i]))
