@@ -49,12 +49,30 @@ run_criterion unit 'build/tests/test_*'
 # a netlink dump of tc classes, which qemu-user refuses (sendto fails with EOPNOTSUPP: it
 # translates link, address and route messages only); the four other QoS tests run, tc and
 # network namespaces included.
+# The two emulated suites run side by side (each keeps about one CPU busy, and they take a
+# minute and a half each here); their output and tallies are added in order once both end.
 CRITERION_ARGS=('--filter=!(qos_tree/builds_the_brief_tree|qos_tree/shapes_to_the_configured_rates)')
-# A cross build whose libraries this machine could not install is skipped (make check says why).
-tools/install-deps.sh --cross-ready arm64 &&
-    run_criterion arm64 'build-arm64/tests/test_*' QEMU_CPU=cortex-a72 qemu-aarch64
-tools/install-deps.sh --cross-ready armhf &&
-    run_criterion armhf 'build-armhf/tests/test_*' QEMU_CPU=cortex-a7 qemu-arm
+cross_tmp=$(mktemp -d)
+run_cross() {   # run_cross ARCH QEMU_CPU QEMU: in a subshell, its tally left in $cross_tmp/ARCH
+    local arch=$1
+    # A cross build whose libraries this machine could not install is skipped (make check
+    # says why).
+    tools/install-deps.sh --cross-ready "$arch" || return 0
+    ( passed=0; failed=0; failures=()
+      run_criterion "$arch" "build-$arch/tests/test_*" QEMU_CPU="$2" "$3" >"$cross_tmp/$arch.out" 2>&1
+      echo "$passed $failed ${failures[*]}" >"$cross_tmp/$arch.tally" ) &
+}
+run_cross arm64 cortex-a72 qemu-aarch64
+run_cross armhf cortex-a7 qemu-arm
+wait
+for arch in arm64 armhf; do
+    [ -f "$cross_tmp/$arch.tally" ] || continue
+    cat "$cross_tmp/$arch.out"
+    read -r p f fl <"$cross_tmp/$arch.tally"
+    passed=$((passed + p)); failed=$((failed + f))
+    [ -n "$fl" ] && failures+=($fl)
+done
+rm -rf "$cross_tmp"
 CRITERION_ARGS=()
 
 if [ "$(id -u)" = 0 ]; then
