@@ -221,10 +221,11 @@ sample_sessions() {
 echo -e "t\tsessions\tpss_kb\trings_kb\tload1\tprocs" >"$WORK/samples.tsv"
 PSS_BASE=
 next=0
+took=0   # seconds the last sample took (PSS from smaps is slow): the next one must end in time
 while :; do
     now=$(date +%s.%N)
     t=$(python3 -c "print(round($now - $T_UP, 1))")
-    python3 -c "import sys; sys.exit(0 if $t < $DURATION - 0.5 else 1)" || break
+    python3 -c "import sys; sys.exit(0 if $t + 2 * $took < $DURATION - 0.5 else 1)" || break
     kill -0 "$LOADGEN_PID" 2>/dev/null || break
     sessions=$(sample_sessions)
     read -r pss rings _ procs _ <<<"$(tree_stats)"
@@ -234,6 +235,7 @@ while :; do
         RINGS_BASE=$rings
         PSS_BASE_T=$t
     fi
+    took=$(python3 -c "print(round($(date +%s.%N) - $now, 2))")
     next=$((next + SAMPLE))
     left=$(python3 -c "print(max(0.0, min($next - ($(date +%s.%N) - $T_UP), $DURATION - 0.5 - ($(date +%s.%N) - $T_UP))))")
     sleep "$left"
