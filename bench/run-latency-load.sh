@@ -11,9 +11,13 @@
 # is in the normal class (3 Mbit/s guaranteed): what the HTB tree gives an interactive user
 # while a bulk user fills the link. QoS off: nothing shapes; alice is as fast as the CPUs go.
 #
+# SERVER_CPUS=LIST (e.g. 0): the server and its enclave on those CPUs, everything else (both
+# clients, iperf3 at both ends, ping, the kernel's work on their behalf) on the others: the
+# shape of a Pi whose clients are other machines, which this one-VM lab otherwise lacks.
+#
 # Usage (root):  bench/run-latency-load.sh
 # Environment:   THREADS=2 PINGS=500 PING_INTERVAL=0.01 QOS_TOTAL=500Mbps MODES="off on"
-#                OUT=bench/results/latency-load-DATE.md
+#                SERVER_CPUS= OUT=bench/results/latency-load-DATE.md
 set -u
 source "$(dirname "${BASH_SOURCE[0]}")/../tests/integration/lib.sh"
 
@@ -26,6 +30,7 @@ MODES=${MODES:-"off on"}
 STAMP=$(date +%Y%m%d-%H%M%S)
 OUT=${OUT:-$ROOT/bench/results/latency-load-$STAMP.md}
 TARGET=192.168.100.10
+SERVER_CPUS=${SERVER_CPUS:-}
 DURATION=$(awk -v n="$PINGS" -v i="$PING_INTERVAL" 'BEGIN {printf "%d", n * i * 1.6 + 4}')
 
 for tool in iperf3 ping; do
@@ -66,6 +71,33 @@ ping_during() {
     echo "$(stats "$WORK/ping-$load.txt") $mbps"
 }
 
+# pin_tree CPUS PID: every thread of PID and of its descendants onto CPUS.
+pin_tree() {
+    local cpus=$1 todo=("$2") p kids
+    while [ ${#todo[@]} -gt 0 ]; do
+        p=${todo[0]}; todo=("${todo[@]:1}")
+        taskset -a -p -c "$cpus" "$p" >/dev/null || return 1
+        kids=$(ps -o pid= --ppid "$p")
+        # shellcheck disable=SC2206 # pids
+        todo+=($kids)
+    done
+}
+OTHER_CPUS=
+if [ -n "$SERVER_CPUS" ]; then
+    OTHER_CPUS=$(python3 - "$SERVER_CPUS" "$(nproc)" <<'PY'
+import sys
+used = set()
+for part in sys.argv[1].split(","):
+    a, _, b = part.partition("-")
+    used.update(range(int(a), int(b or a) + 1))
+print(",".join(str(c) for c in range(int(sys.argv[2])) if c not in used))
+PY
+)
+    [ -n "$OTHER_CPUS" ] || { echo "run-latency-load: SERVER_CPUS leaves no CPU for the rest" >&2; exit 2; }
+    # This shell and all it starts from now on (clients, iperf3, ping) run on the others.
+    taskset -p -c "$OTHER_CPUS" $$ >/dev/null
+fi
+
 lab_up 2 || { echo "run-latency-load: lab set-up failed" >&2; exit 1; }
 lan iperf3 -s -D -B "$TARGET" --pidfile "$WORK/iperf3.pid" >/dev/null 2>&1
 sleep 0.5
@@ -82,6 +114,10 @@ for mode in $MODES; do
     fi
     : >"$WORK/server.log"; : >"$WORK/alice.log"; : >"$WORK/bob.log"
     start_server -t "$THREADS" || { echo "run-latency-load: server did not start (QoS $mode)" >&2; exit 1; }
+    if [ -n "$SERVER_CPUS" ]; then
+        pin_tree "$SERVER_CPUS" "$SERVER_PID" ||
+            { echo "run-latency-load: cannot pin the server to CPUs $SERVER_CPUS" >&2; exit 1; }
+    fi
     make_client_conf alice alice "$ALICE_TOKEN"
     make_client_conf bob bob "$BOB_TOKEN"
     start_client 1 alice && start_client 2 bob ||
@@ -103,6 +139,10 @@ mkdir -p "$(dirname "$OUT")"
 {
     echo "## Latency under load ($(date '+%Y-%m-%d %H:%M'), $(nproc) CPUs, $(uname -r), build $(git -C "$ROOT" describe --always --dirty 2>/dev/null))"
     echo
+    if [ -n "$SERVER_CPUS" ]; then
+        echo "The server and its enclave on CPUs $SERVER_CPUS; clients, iperf3, ping and the LAN host on CPUs $OTHER_CPUS."
+        echo
+    fi
     echo "vpn-server -t $THREADS; alice (c1) runs iperf3 TCP to $TARGET (upload, then download with -R) while bob (c2) pings $TARGET: $PINGS pings every $PING_INTERVAL s. QoS on: total $QOS_TOTAL, alice's class may take all of it, bob in the normal class."
     echo
     echo "| QoS | alice's load | alice Mbit/s | bob's ping avg ms | p99 ms | max ms | loss |"

@@ -328,9 +328,8 @@ void *rx_thread_main(void *arg)
         /* A packet or two: see them through the worker ourselves (tx_role.h). What we
          * write to the TUN is usually answered before the write returns: read the answer
          * too, and keep the TUN thread asleep meanwhile. */
-        bool quiet = borrow_after_quiet(&b->last_batch_ns, now_ns);
-        bool borrowed = quiet && n <= BORROW_BATCH_MAX && batch_has_data(srv, b) &&
-                        tx_role_take(srv);
+        bool borrowed = tx_role_borrow(srv, &b->last_batch_ns, now_ns, n,
+                                       batch_has_data(srv, b));
         if (borrowed)
             tun_wakeups_pause(srv);
         enclave_publish_batch(&srv->enclave, offsetof(struct worker_rings, in_rx), b->pending);

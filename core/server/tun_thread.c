@@ -154,8 +154,7 @@ static int tun_pass(struct server *srv)
     bool data = false;
     for (int w = 0; w < srv->enclave.workers; w++)
         data |= b->pending[w] != 0;
-    bool quiet = got && borrow_after_quiet(&b->last_batch_ns, spin_clock_ns());
-    bool borrowed = quiet && data && got <= BORROW_BATCH_MAX && tx_role_take(srv);
+    bool borrowed = tx_role_borrow(srv, &b->last_batch_ns, spin_clock_ns(), got, data);
     enclave_publish_batch(&srv->enclave, offsetof(struct worker_rings, in_tun), b->pending);
     rcu_quiescent_state();
     if (borrowed)

@@ -27,6 +27,29 @@ static bool results_pending(struct server *srv)
     return false;
 }
 
+/* Every worker's data and handshake rings empty, both ways (a snapshot). */
+static bool pipeline_idle(const struct server *srv)
+{
+    for (int w = 0; w < srv->enclave.workers; w++) {
+        const struct worker_rings *r = &srv->enclave.rings[w];
+        if (ring_used_hint(&r->in_rx) || ring_used_hint(&r->in_tun) ||
+            ring_used_hint(&r->in_hs) || ring_used_hint(&r->out_dec) ||
+            ring_used_hint(&r->out_enc))
+            return false;
+    }
+    return true;
+}
+
+bool tx_role_borrow(struct server *srv, uint64_t *last_batch_ns, uint64_t now_ns, int batch,
+                    bool data)
+{
+    if (batch <= 0)
+        return false;
+    bool quiet = borrow_after_quiet(last_batch_ns, now_ns);
+    return quiet && data && batch <= BORROW_BATCH_MAX && pipeline_idle(srv) &&
+           tx_role_take(srv);
+}
+
 bool tx_role_take(struct server *srv)
 {
     if (!role_take(&srv->tx_role))

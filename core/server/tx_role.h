@@ -35,6 +35,17 @@ static inline bool borrow_after_quiet(uint64_t *last_ns, uint64_t now_ns)
     return quiet;
 }
 
+/* The borrowing rule, for the RX and TUN threads once per non-empty batch of `batch` packets
+ * (`data`: some of them went to a worker's data ring, not yet published): true when the
+ * caller took the role and must tx_role_run() after publishing. It borrows for a small batch
+ * after a quiet spell (borrow_after_quiet, which this call keeps up to date) and only while
+ * every worker's rings are empty: a worker with packets queued ahead of ours answers late, and
+ * a result flow would make the borrower the TX thread, holding the role (and not reading its
+ * own socket or device) while other sessions' results wait. Under another client's load the
+ * borrowers held the role for 0.3 ms per borrow, yielding to busy workers. */
+bool tx_role_borrow(struct server *srv, uint64_t *last_batch_ns, uint64_t now_ns, int batch,
+                    bool data);
+
 /* Before any thread starts. */
 void tx_init(struct server *srv);
 

@@ -107,6 +107,15 @@ static inline uint32_t ring_available(const struct ring *r)
     return __atomic_load_n(&r->idx->head, __ATOMIC_ACQUIRE) - r->idx->tail;
 }
 
+/* Anyone, neither producer nor consumer: the filled slots at some moment (the tail is read
+ * before the head, so never fewer than were filled when the tail was read). A hint for
+ * heuristics: whether a ring is empty, never which slots to touch. */
+static inline uint32_t ring_used_hint(const struct ring *r)
+{
+    uint32_t tail = __atomic_load_n(&r->idx->tail, __ATOMIC_ACQUIRE);
+    return __atomic_load_n(&r->idx->head, __ATOMIC_ACQUIRE) - tail;
+}
+
 /* Consumer: the i-th filled slot (i < ring_available). */
 static inline struct pkt_slot *ring_consume_slot(struct ring *r, uint32_t i)
 {

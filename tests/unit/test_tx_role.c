@@ -129,3 +129,55 @@ Test(tx_role, borrows_only_after_a_quiet_spell)
     cr_assert(!borrow_after_quiet(&last, t + 400000), "still a flow");
     cr_assert(borrow_after_quiet(&last, t + 400000 + BORROW_QUIET_US * 1000ull), "quiet again");
 }
+
+/* The whole rule: a small batch of data after a quiet spell borrows, and only while every
+ * worker's rings are empty; a worker with packets queued ahead, or results flowing to the TX
+ * thread, means load: the borrower would wait for a busy worker, or turn into the TX thread,
+ * holding the role while other sessions' results wait. */
+static uint64_t quiet_at(const uint64_t *last)
+{
+    return *last + 2ull * BORROW_QUIET_US * 1000;
+}
+
+static void fill(struct ring *r, uint32_t n)
+{
+    ring_produce_publish(r, n);
+}
+
+static void drain(struct ring *r)
+{
+    ring_consume_release(r, ring_available(r));
+}
+
+Test(tx_role, borrows_only_while_every_worker_is_idle)
+{
+    uint64_t last = 0, t;
+    struct worker_rings *r = srv.enclave.rings;
+    t = quiet_at(&last);
+    cr_assert(tx_role_borrow(&srv, &last, t, 1, true), "a lone packet, nothing else going on");
+    tx_role_run(&srv, 0);
+
+    t = quiet_at(&last);
+    cr_assert_not(tx_role_borrow(&srv, &last, t, 1, false), "no data packet in the batch");
+    t = quiet_at(&last);
+    cr_assert_not(tx_role_borrow(&srv, &last, t, BORROW_BATCH_MAX + 1, true), "a batch is load");
+    uint64_t before = last;
+    cr_assert_not(tx_role_borrow(&srv, &last, quiet_at(&last), 0, true), "an empty batch");
+    cr_assert_eq(last, before, "an empty batch does not count as one");
+
+    struct ring *busy[] = { &r[1].in_rx, &r[0].in_tun, &r[1].in_hs, &r[0].out_dec, &r[1].out_enc };
+    const char *what[] = { "packets queued for worker 1", "packets queued for worker 0",
+                           "handshakes queued", "results of worker 0 waiting",
+                           "results of worker 1 waiting" };
+    for (size_t i = 0; i < sizeof(busy) / sizeof(busy[0]); i++) {
+        fill(busy[i], 3);
+        t = quiet_at(&last);
+        cr_assert_not(tx_role_borrow(&srv, &last, t, 1, true), "borrowed with %s", what[i]);
+        cr_assert_eq(srv.tx_role, 0, "the role left free with %s", what[i]);
+        drain(busy[i]);
+    }
+    t = quiet_at(&last);
+    cr_assert(tx_role_borrow(&srv, &last, t, 2, true), "idle again");
+    tx_role_run(&srv, 0);
+    assert_let_go();
+}
