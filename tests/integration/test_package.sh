@@ -108,7 +108,10 @@ inside python3 "$ROOT/tools/ini-set.py" /etc/vpnse/client-test.conf client.usern
 # its runtime directory (PrivateTmp hides $WORK from the service).
 NOTIFY=$WORK/notify.log
 : >"$NOTIFY"
-inside python3 "$ROOT/tests/integration/notify_listener.py" /run/vpnse/notify.sock "$NOTIFY" &
+# nsenter itself, not the function inside(): $! must be the listener (nsenter execs it), not a
+# subshell whose end would leave the listener running.
+nsenter --mount="/proc/$HOLDER/ns/mnt" -- \
+    python3 "$ROOT/tests/integration/notify_listener.py" /run/vpnse/notify.sock "$NOTIFY" &
 PIDS+=("$!")
 for _ in $(seq 1 50); do inside test -S /run/vpnse/notify.sock && break; sleep 0.1; done
 UNITS=/lib/systemd/system
