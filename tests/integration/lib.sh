@@ -26,9 +26,21 @@ FAILS=0
 ALICE_TOKEN=7534dfc5bb83f1334c1dd32ff8f46bea35e851686dbed7a695cd0cf659cf01d8
 BOB_TOKEN=bf7edd34d4fb2e476d0094c3b523323477daf22760cccb39cb4c201d616851c0
 
+# descendants PID...: the PIDs of every process below them (children, grandchildren...).
+descendants() {
+    ps -e -o pid=,ppid= | awk -v roots="$*" '
+        BEGIN {n = split(roots, r, " "); for (i = 1; i <= n; i++) mine[r[i]] = 1}
+        {parent[$1] = $2}
+        END {do {grew = 0
+                 for (p in parent) if (!(p in mine) && (parent[p] in mine)) {mine[p] = 1; grew = 1}
+             } while (grew)
+             for (i = 1; i <= n; i++) delete mine[r[i]]
+             for (p in mine) print p}'
+}
+
 # A process still running at the end whose command line names this test's private $WORK was
-# started by the test and escaped PIDS (the PID of a subshell recorded instead of its
-# child's): a defect of the test, said as a failure; it is stopped by its PID all the same.
+# started by the test and escaped it: a defect of the test, said as a failure; it is stopped
+# by its PID all the same.
 stop_left_behind() {
     local d p cmd
     for d in /proc/[0-9]*; do
@@ -42,14 +54,23 @@ stop_left_behind() {
         esac
     done
 }
-cleanup() {
-    for p in "${PIDS[@]}"; do
-        kill -TERM "$p" 2>/dev/null
-    done
-    for p in "${PIDS[@]}"; do
+# stop_all PID...: TERM, up to 3 s each to end, then KILL.
+stop_all() {
+    local p
+    for p in "$@"; do kill -TERM "$p" 2>/dev/null; done
+    for p in "$@"; do
         for _ in $(seq 1 30); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
         kill -KILL "$p" 2>/dev/null
     done
+}
+cleanup() {
+    # What a recorded PID started is the test's too: "cli 1 cmd &" records the subshell that
+    # runs the function, and cmd outlives it. Found before the TERMs, while still children.
+    local below
+    below=$(descendants "${PIDS[@]}")
+    stop_all "${PIDS[@]}"
+    # shellcheck disable=SC2086 # PIDs
+    stop_all $below
     stop_left_behind
     "$LAB" down "$PREFIX" >/dev/null 2>&1
     ip netns del "$PREFIX-rt" 2>/dev/null
