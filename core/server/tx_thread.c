@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "server.h"
+#include "tx_order.h"
 #include "tx_role.h"
 #include "vpn/log.h"
 #include "vpn/netaddr.h"
@@ -193,8 +194,16 @@ uint32_t tx_pass(struct server *srv)
     uint64_t now_ms = clock_monotonic_ms();
     uint64_t t_us = now_us();
     apply_link_policy(srv, &tx_link_seen, t_us);
+    uint32_t backlog[MAX_WORKERS];
+    int order[MAX_WORKERS];
+    int workers = srv->enclave.workers;
+    for (int w = 0; w < workers; w++)
+        backlog[w] = ring_available(&srv->enclave.rings[w].out_enc) +
+                     ring_available(&srv->enclave.rings[w].out_dec);
+    tx_order_by_backlog(backlog, workers, order);
     rcu_read_lock();
-    for (int w = 0; w < srv->enclave.workers; w++) {
+    for (int i = 0; i < workers; i++) {
+        int w = order[i];
         done += send_sealed(srv, tx_udp, &srv->enclave.rings[w].out_enc);
         done += deliver(srv, &srv->enclave.rings[w].out_dec, now_ms, t_us, &events);
     }
