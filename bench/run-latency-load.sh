@@ -114,10 +114,6 @@ for mode in $MODES; do
     fi
     : >"$WORK/server.log"; : >"$WORK/alice.log"; : >"$WORK/bob.log"
     start_server -t "$THREADS" || { echo "run-latency-load: server did not start (QoS $mode)" >&2; exit 1; }
-    if [ -n "${TUN_TXQLEN:-}" ]; then   # experiment: the TUN's queue to the server (500 by default)
-        srv ip link set tun0 txqueuelen "$TUN_TXQLEN" ||
-            { echo "run-latency-load: cannot set tun0's txqueuelen" >&2; exit 1; }
-    fi
     if [ -n "$SERVER_CPUS" ]; then
         pin_tree "$SERVER_CPUS" "$SERVER_PID" ||
             { echo "run-latency-load: cannot pin the server to CPUs $SERVER_CPUS" >&2; exit 1; }
