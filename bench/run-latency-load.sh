@@ -20,6 +20,7 @@
 #                SERVER_CPUS= OUT=bench/results/latency-load-DATE.md
 set -u
 source "$(dirname "${BASH_SOURCE[0]}")/../tests/integration/lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/lib-alice-bob.sh"
 
 THREADS=${THREADS:-2}
 PINGS=${PINGS:-500}
@@ -29,14 +30,11 @@ VIP_RATE=${VIP_RATE:-400Mbps}   # alice's guaranteed rate (the guarantees must f
 MODES=${MODES:-"off on"}
 STAMP=$(date +%Y%m%d-%H%M%S)
 OUT=${OUT:-$ROOT/bench/results/latency-load-$STAMP.md}
-TARGET=192.168.100.10
+TARGET=$LAN_HOST
 SERVER_CPUS=${SERVER_CPUS:-}
 DURATION=$(awk -v n="$PINGS" -v i="$PING_INTERVAL" 'BEGIN {printf "%d", n * i * 1.6 + 4}')
 
-for tool in iperf3 ping; do
-    command -v "$tool" >/dev/null || { echo "run-latency-load: $tool not found" >&2; exit 2; }
-done
-[ -x "$BIN/vpn-server" ] || { echo "run-latency-load: build first (make)" >&2; exit 2; }
+bench_need run-latency-load iperf3 ping
 
 # stats FILE: "avg p99 max loss%" of ping's output in FILE (p99 by nearest rank).
 stats() {
@@ -71,15 +69,11 @@ ping_during() {
     echo "$(stats "$WORK/ping-$load.txt") $mbps"
 }
 
-# pin_tree CPUS PID: every thread of PID and of its descendants onto CPUS.
+# pin_tree CPUS PID: every thread of PID and of its descendants (lib.sh) onto CPUS.
 pin_tree() {
-    local cpus=$1 todo=("$2") p kids
-    while [ ${#todo[@]} -gt 0 ]; do
-        p=${todo[0]}; todo=("${todo[@]:1}")
+    local cpus=$1 p
+    for p in "$2" $(descendants "$2"); do
         taskset -a -p -c "$cpus" "$p" >/dev/null || return 1
-        kids=$(ps -o pid= --ppid "$p")
-        # shellcheck disable=SC2206 # pids
-        todo+=($kids)
     done
 }
 OTHER_CPUS=
@@ -98,10 +92,7 @@ PY
     taskset -p -c "$OTHER_CPUS" $$ >/dev/null
 fi
 
-lab_up 2 || { echo "run-latency-load: lab set-up failed" >&2; exit 1; }
-lan iperf3 -s -D -B "$TARGET" --pidfile "$WORK/iperf3.pid" >/dev/null 2>&1
-sleep 0.5
-PIDS+=("$(cat "$WORK/iperf3.pid")")
+bench_lab_up run-latency-load
 
 rows=()
 for mode in $MODES; do
@@ -112,16 +103,13 @@ for mode in $MODES; do
     else
         make_server_conf
     fi
-    : >"$WORK/server.log"; : >"$WORK/alice.log"; : >"$WORK/bob.log"
+    : >"$WORK/server.log"
     start_server -t "$THREADS" || { echo "run-latency-load: server did not start (QoS $mode)" >&2; exit 1; }
     if [ -n "$SERVER_CPUS" ]; then
         pin_tree "$SERVER_CPUS" "$SERVER_PID" ||
             { echo "run-latency-load: cannot pin the server to CPUs $SERVER_CPUS" >&2; exit 1; }
     fi
-    make_client_conf alice alice "$ALICE_TOKEN"
-    make_client_conf bob bob "$BOB_TOKEN"
-    start_client 1 alice && start_client 2 bob ||
-        { echo "run-latency-load: clients did not connect (QoS $mode)" >&2; exit 1; }
+    bench_clients_up "run-latency-load (QoS $mode)"
     sleep 1
     for load in idle upload download; do
         read -r avg p99 max loss mbps <<<"$(ping_during "$load")"
@@ -137,7 +125,7 @@ done
 
 mkdir -p "$(dirname "$OUT")"
 {
-    echo "## Latency under load ($(date '+%Y-%m-%d %H:%M'), $(nproc) CPUs, $(uname -r), build $(git -C "$ROOT" describe --always --dirty 2>/dev/null))"
+    echo "## Latency under load ($(date '+%Y-%m-%d %H:%M'), $(nproc --all) CPUs, $(uname -r), build $(git -C "$ROOT" describe --always --dirty 2>/dev/null))"
     echo
     if [ -n "$SERVER_CPUS" ]; then
         echo "The server and its enclave on CPUs $SERVER_CPUS; clients, iperf3, ping and the LAN host on CPUs $OTHER_CPUS."

@@ -9,6 +9,7 @@
 #                OUT=bench/results/ping-walk-DATE.md  RAW=DIR (keeps the traces there)
 set -u
 source "$(dirname "${BASH_SOURCE[0]}")/../tests/integration/lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/lib-alice-bob.sh"
 
 LOAD=${LOAD:-"idle upload download"}
 THREADS=${THREADS:-2}
@@ -16,28 +17,13 @@ PINGS=${PINGS:-300}
 PING_INTERVAL=${PING_INTERVAL:-0.01}
 STAMP=$(date +%Y%m%d-%H%M%S)
 OUT=${OUT:-$ROOT/bench/results/ping-walk-$STAMP.md}
-TARGET=192.168.100.10
+TARGET=$LAN_HOST
 DURATION=$(awk -v n="$PINGS" -v i="$PING_INTERVAL" 'BEGIN {printf "%d", n * i * 1.6 + 8}')
 
-for tool in bpftrace iperf3 ping; do
-    command -v "$tool" >/dev/null || { echo "run-ping-walk: $tool not found" >&2; exit 2; }
-done
-[ -x "$BIN/vpn-server" ] || { echo "run-ping-walk: build first (make)" >&2; exit 2; }
-# Tracepoints need tracefs; a VM without systemd may not have mounted it.
-[ -d /sys/kernel/tracing/events ] || mount -t tracefs nodev /sys/kernel/tracing ||
-    { echo "run-ping-walk: cannot mount tracefs" >&2; exit 2; }
-
-lab_up 2 || { echo "run-ping-walk: lab set-up failed" >&2; exit 1; }
-lan iperf3 -s -D -B "$TARGET" --pidfile "$WORK/iperf3.pid" >/dev/null 2>&1
-sleep 0.5
-PIDS+=("$(cat "$WORK/iperf3.pid")")
-make_server_conf
-start_server -t "$THREADS" || { echo "run-ping-walk: server did not start" >&2; exit 1; }
-: >"$WORK/alice.log"; : >"$WORK/bob.log"
-make_client_conf alice alice "$ALICE_TOKEN"
-make_client_conf bob bob "$BOB_TOKEN"
-start_client 1 alice && start_client 2 bob ||
-    { echo "run-ping-walk: clients did not connect" >&2; exit 1; }
+bench_need run-ping-walk bpftrace iperf3 ping
+bench_tracefs run-ping-walk
+bench_lab_up run-ping-walk
+bench_alice_bob_up run-ping-walk "$THREADS"
 sleep 1
 
 tables=()

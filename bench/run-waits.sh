@@ -9,32 +9,19 @@
 # Environment:   LOAD="upload download" THREADS=2 SECONDS_TRACED=8 OUT=bench/results/waits-DATE.md
 set -u
 source "$(dirname "${BASH_SOURCE[0]}")/../tests/integration/lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/lib-alice-bob.sh"
 
 LOAD=${LOAD:-"upload download"}
 THREADS=${THREADS:-2}
 SECONDS_TRACED=${SECONDS_TRACED:-8}
 STAMP=$(date +%Y%m%d-%H%M%S)
 OUT=${OUT:-$ROOT/bench/results/waits-$STAMP.md}
-TARGET=192.168.100.10
+TARGET=$LAN_HOST
 
-for tool in bpftrace iperf3; do
-    command -v "$tool" >/dev/null || { echo "run-waits: $tool not found" >&2; exit 2; }
-done
-[ -x "$BIN/vpn-server" ] || { echo "run-waits: build first (make)" >&2; exit 2; }
-[ -d /sys/kernel/tracing/events ] || mount -t tracefs nodev /sys/kernel/tracing ||
-    { echo "run-waits: cannot mount tracefs" >&2; exit 2; }
-
-lab_up 2 || { echo "run-waits: lab set-up failed" >&2; exit 1; }
-lan iperf3 -s -D -B "$TARGET" --pidfile "$WORK/iperf3.pid" >/dev/null 2>&1
-sleep 0.5
-PIDS+=("$(cat "$WORK/iperf3.pid")")
-make_server_conf
-start_server -t "$THREADS" || { echo "run-waits: server did not start" >&2; exit 1; }
-: >"$WORK/alice.log"; : >"$WORK/bob.log"
-make_client_conf alice alice "$ALICE_TOKEN"
-make_client_conf bob bob "$BOB_TOKEN"
-start_client 1 alice && start_client 2 bob ||
-    { echo "run-waits: clients did not connect" >&2; exit 1; }
+bench_need run-waits bpftrace iperf3
+bench_tracefs run-waits
+bench_lab_up run-waits
+bench_alice_bob_up run-waits "$THREADS"
 sleep 1
 
 # table FILE: bpftrace's maps as markdown rows.

@@ -119,6 +119,16 @@ static inline bool enclave_ring_room(struct enclave_link *e, int w, struct ring 
     return true;
 }
 
+/* Whether a producer thread's batch holds anything for some worker (pending[w] filled
+ * slots, not yet published). */
+static inline bool enclave_batch_pending(const struct enclave_link *e, const uint32_t *pending)
+{
+    for (int w = 0; w < e->workers; w++)
+        if (pending[w])
+            return true;
+    return false;
+}
+
 /* Publishes a producer thread's batch: for each worker with pending[w] filled slots in the
  * ring at offset `which` of struct worker_rings (offsetof(struct worker_rings, in_rx), ...),
  * makes them visible and rings the worker's doorbell if it sleeps. */

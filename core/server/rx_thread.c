@@ -266,14 +266,6 @@ static void classify_wireguard(struct server *srv, struct rx_batch *b, int i)
     }
 }
 
-static bool batch_has_data(const struct server *srv, const struct rx_batch *b)
-{
-    for (int w = 0; w < srv->enclave.workers; w++)
-        if (b->pending[w])
-            return true;
-    return false;
-}
-
 void *rx_thread_main(void *arg)
 {
     struct server *srv = arg;
@@ -329,7 +321,7 @@ void *rx_thread_main(void *arg)
          * write to the TUN is usually answered before the write returns: read the answer
          * too, and keep the TUN thread asleep meanwhile. */
         bool borrowed = tx_role_borrow(srv, &b->last_batch_ns, now_ns, n,
-                                       batch_has_data(srv, b));
+                                       enclave_batch_pending(&srv->enclave, b->pending));
         if (borrowed)
             tun_wakeups_pause(srv);
         enclave_publish_batch(&srv->enclave, offsetof(struct worker_rings, in_rx), b->pending);

@@ -151,10 +151,8 @@ static int tun_pass(struct server *srv)
         got++;
     }
     rcu_read_unlock();
-    bool data = false;
-    for (int w = 0; w < srv->enclave.workers; w++)
-        data |= b->pending[w] != 0;
-    bool borrowed = tx_role_borrow(srv, &b->last_batch_ns, spin_clock_ns(), got, data);
+    bool borrowed = tx_role_borrow(srv, &b->last_batch_ns, spin_clock_ns(), got,
+                                   enclave_batch_pending(&srv->enclave, b->pending));
     enclave_publish_batch(&srv->enclave, offsetof(struct worker_rings, in_tun), b->pending);
     rcu_quiescent_state();
     if (borrowed)
