@@ -78,7 +78,7 @@ pin_tree() {
 }
 OTHER_CPUS=
 if [ -n "$SERVER_CPUS" ]; then
-    OTHER_CPUS=$(python3 - "$SERVER_CPUS" "$(nproc)" <<'PY'
+    OTHER_CPUS=$(python3 - "$SERVER_CPUS" "$(nproc --all)" <<'PY'
 import sys
 used = set()
 for part in sys.argv[1].split(","):
